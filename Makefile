@@ -1,0 +1,129 @@
+# vigil: one GNU Makefile. Sources are discovered, so a new engine/*.c,
+# tools/*.c, tests/unit/test_*.c or tests/fuzz/fuzz_*.c needs no edit here.
+#
+#   make                  bin/vigild and bin/vigil
+#   make test             unit + integration tests + fuzz corpus replay
+#   make SANITIZE=1 test  the same under AddressSanitizer + UBSan
+#   make run              install deps if needed, build, run vigild
+#   make bench            replay benchmark against SEC (BENCHMARKS.md)
+#   make fuzz             run every fuzz target for FUZZ_SECONDS (clang)
+
+CC       ?= gcc
+SANITIZE ?= 0
+WERROR   ?= 0
+PKGS     := libevent libevent_pthreads libpcre2-8 jansson hiredis yaml-0.1
+DEB_PKGS := build-essential pkg-config libevent-dev libpcre2-dev libjansson-dev \
+            libhiredis-dev libyaml-dev redis-server python3 sec
+
+ifeq ($(SANITIZE),1)
+VARIANT  := asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT      := -O1
+else
+VARIANT  := release
+SANFLAGS :=
+OPT      := -O2
+endif
+
+B        := build/$(VARIANT)
+WFLAGS   := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WFLAGS   += -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -Iengine $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LIBS        = $(PKG_LIBS) -lpthread -lm
+
+ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
+TOOLS_SRC  := $(wildcard tools/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
+TOOLS_OBJ  := $(TOOLS_SRC:%.c=$(B)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(B)/fuzz/replay_%)
+LIB        := $(B)/libvigil.a
+
+# The release build's programs live in bin/; a sanitizer build keeps its own.
+ifeq ($(VARIANT),release)
+BINDIR := bin
+else
+BINDIR := $(B)/bin
+endif
+
+# Rebuild everything when the compiler or its flags change.
+FLAGS_STAMP := $(B)/.flags
+FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
+$(shell mkdir -p $(B) && (test -f $(FLAGS_STAMP) && [ "$$(cat $(FLAGS_STAMP))" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP)))
+
+.PHONY: all test run deps bench fuzz clean check-deps
+.SECONDARY:
+all: $(BINDIR)/vigild $(BINDIR)/vigil
+
+check-deps:
+	@pkg-config --exists $(PKGS) || { echo "missing build dependencies: run 'make deps' (as root) or: apt-get install $(DEB_PKGS)"; exit 1; }
+
+$(B)/%.o: %.c $(FLAGS_STAMP) | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/vigild: $(B)/engine/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BINDIR)/vigil: $(TOOLS_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/fuzz/replay_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay_main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+test: all $(UNIT_BIN) $(FUZZ_REPLAY)
+	@VIGIL_BIN=$(CURDIR)/$(BINDIR) VIGIL_BUILD=$(CURDIR)/$(B) SANITIZE=$(SANITIZE) \
+	    bash tests/run.sh
+
+run: deps all
+	$(BINDIR)/vigild -c vigil.yml
+
+deps:
+	@if pkg-config --exists $(PKGS) && command -v redis-server >/dev/null && command -v python3 >/dev/null; then \
+	    true; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); \
+	else \
+	    echo "missing packages; run as root:  apt-get install -y $(DEB_PKGS)"; exit 1; \
+	fi
+
+bench: all
+	bash tests/bench/bench_replay.sh
+
+# Coverage-guided fuzzing with clang's libFuzzer, FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Iengine
+fuzz:
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do \
+	    t=$$(basename $$f .c | sed 's/^fuzz_//'); \
+	    clang $(FUZZ_CFLAGS) -o build/fuzz/fuzz_$$t $$f $(ENGINE_SRC) $(PKG_LIBS) -lpthread -lm || exit 1; \
+	    mkdir -p tests/fuzz/corpus/$$t build/fuzz/work_$$t; \
+	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        -artifact_prefix=tests/fuzz/corpus/$$t/crash- build/fuzz/work_$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+clean:
+	rm -rf build bin
+
+-include $(ENGINE_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d) $(B)/engine/main.d
+-include $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)

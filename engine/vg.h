@@ -1,0 +1,77 @@
+/*
+ * vg.h: helpers shared by every module: checked allocation, error records
+ * (struct vg_err, first error wins) and load-time diagnostics (struct vg_diag)
+ * that print `path:line:col: error: message` with the offending line and a caret.
+ *
+ * Nothing here touches the hot path except the allocation wrappers.
+ */
+#ifndef VG_H
+#define VG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define VG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define VG_NORETURN __attribute__((noreturn))
+#else
+#define VG_PRINTF(f, a)
+#define VG_NORETURN
+#endif
+
+/* Allocation that aborts on exhaustion: callers never test for NULL. */
+void *vg_malloc(size_t n);
+void *vg_calloc(size_t n, size_t size);
+void *vg_realloc(void *p, size_t n);
+char *vg_strdup(const char *s);
+char *vg_strndup(const char *s, size_t n);
+
+/* One error with its position; the first error set wins. */
+struct vg_err {
+	int set;
+	char file[512];
+	int line, col; /* 1-based; 0 when unknown */
+	char msg[512];
+};
+
+/* Record an error in err (which may be NULL) unless one is already there. */
+void vg_err_set(struct vg_err *err, const char *file, int line, int col,
+    const char *fmt, ...) VG_PRINTF(5, 6);
+void vg_err_clear(struct vg_err *err);
+
+/*
+ * Load-time diagnostics sink: every error and warning is printed once to
+ * `out` (stderr by default; NULL silences printing) and counted.
+ */
+struct vg_diag {
+	FILE *out;
+	int errors;
+	int warnings;
+	int no_source; /* do not print the offending source line and caret */
+};
+
+void vg_diag_init(struct vg_diag *d, FILE *out);
+void vg_diag_error(struct vg_diag *d, const char *file, int line, int col,
+    const char *fmt, ...) VG_PRINTF(5, 6);
+void vg_diag_warn(struct vg_diag *d, const char *file, int line, int col,
+    const char *fmt, ...) VG_PRINTF(5, 6);
+/* Report a vg_err as an error in d. */
+void vg_diag_err(struct vg_diag *d, const struct vg_err *err);
+
+/* Milliseconds since the epoch, wall clock and monotonic. */
+int64_t vg_now_ms(void);
+int64_t vg_mono_ms(void);
+
+/* Read a whole file; returns owned buffer NUL-terminated, or NULL with errno. */
+char *vg_read_file(const char *path, size_t *len);
+
+/* ASCII case folding without locale. */
+static inline unsigned char vg_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+#endif
