@@ -1,0 +1,55 @@
+/*
+ * alert.h: alerts as JSON lines in the fixed schema of ARCHITECTURE.md, and
+ * the event as nested ECS JSON. Output sinks: a file (reopened on SIGHUP for
+ * logrotate) and stdout.
+ */
+#ifndef VG_ALERT_H
+#define VG_ALERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "detect.h"
+#include "event.h"
+
+enum alert_kind { ALERT_DETECTION, ALERT_CORRELATION };
+
+struct alert_kv {
+	const char *name;  /* dotted field name */
+	const char *value;
+};
+
+struct alert {
+	enum alert_kind kind;
+	const struct rule *rule;
+	int64_t ts_ms;                /* event time of the alert */
+	const struct alert_kv *group; /* empty for a detection */
+	size_t ngroup;
+	uint64_t count;               /* 1 for a detection */
+	const struct event *ev;       /* the (last) event */
+};
+
+/* A new unique alert id (UUIDv7 text, 36 chars + NUL). Any thread. */
+void alert_new_id(char out[37]);
+
+/* Append the alert as one JSON object and a newline. Any thread. */
+void alert_to_json(struct buf *out, const struct alert *a);
+
+/* Append ev's fields as a nested JSON object (dotted names become nested
+ * objects; multi-valued fields become arrays; numbers stay numbers). */
+void event_to_json(struct buf *out, const struct event *ev);
+
+struct alert_sink;
+/* path "" or NULL: no file. Returns NULL with err set if the file cannot be
+ * opened. */
+struct alert_sink *alert_sink_open(const char *path, int to_stdout,
+    struct vg_err *err);
+/* Write whole lines; returns 0 or -1 (errno). */
+int alert_sink_write(struct alert_sink *s, const char *data, size_t len);
+int alert_sink_flush(struct alert_sink *s);
+/* Reopen the file (SIGHUP). */
+int alert_sink_reopen(struct alert_sink *s);
+void alert_sink_close(struct alert_sink *s);
+
+#endif
