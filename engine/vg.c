@@ -4,10 +4,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "vg.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static VG_NORETURN void oom(size_t n)
@@ -211,4 +213,98 @@ char *vg_read_file(const char *path, size_t *lenp)
 	if (lenp != NULL)
 		*lenp = len;
 	return buf;
+}
+
+struct list {
+	char **v;
+	size_t n, cap;
+};
+
+static void list_push(struct list *l, char *s)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = vg_realloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = s;
+}
+
+static int is_yaml_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+	    (n > 5 && strcmp(name + n - 5, ".yaml") == 0);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void walk(const char *path, struct list *out, struct vg_diag *d, int depth)
+{
+	DIR *dir;
+	struct dirent *de;
+	struct list names = { 0 };
+
+	if (depth > 64) {
+		vg_diag_error(d, path, 0, 0, "folders nested too deeply");
+		return;
+	}
+	if ((dir = opendir(path)) == NULL) {
+		vg_diag_error(d, path, 0, 0, "cannot open folder: %s", strerror(errno));
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] != '.')
+			list_push(&names, vg_strdup(de->d_name));
+	}
+	closedir(dir);
+	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	for (size_t i = 0; i < names.n; i++) {
+		size_t len = strlen(path) + strlen(names.v[i]) + 2;
+		char *full = vg_malloc(len);
+		struct stat sb;
+
+		snprintf(full, len, "%s/%s", path, names.v[i]);
+		if (stat(full, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			walk(full, out, d, depth + 1);
+			free(full);
+		} else if (is_yaml_name(names.v[i])) {
+			list_push(out, full);
+		} else {
+			free(full);
+		}
+		free(names.v[i]);
+	}
+	free(names.v);
+}
+
+char **vg_list_yaml(const char *const *paths, size_t npaths, size_t *nout,
+    struct vg_diag *d)
+{
+	struct list out = { 0 };
+
+	for (size_t i = 0; i < npaths; i++) {
+		struct stat sb;
+
+		if (stat(paths[i], &sb) < 0) {
+			vg_diag_error(d, paths[i], 0, 0, "%s", strerror(errno));
+			continue;
+		}
+		if (S_ISDIR(sb.st_mode))
+			walk(paths[i], &out, d, 0);
+		else
+			list_push(&out, vg_strdup(paths[i]));
+	}
+	*nout = out.n;
+	return out.v;
+}
+
+void vg_free_list(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
 }

@@ -68,6 +68,16 @@ int64_t vg_mono_ms(void);
 /* Read a whole file; returns owned buffer NUL-terminated, or NULL with errno. */
 char *vg_read_file(const char *path, size_t *len);
 
+/*
+ * Expand files and folders into the sorted list of YAML files they hold
+ * (*.yml, *.yaml; folders recursively, hidden entries skipped). A path given
+ * as a file is kept whatever its name. Unreadable paths are reported to d.
+ * Returns an owned array of owned strings (free with vg_free_list).
+ */
+char **vg_list_yaml(const char *const *paths, size_t npaths, size_t *nout,
+    struct vg_diag *d);
+void vg_free_list(char **list, size_t n);
+
 /* ASCII case folding without locale. */
 static inline unsigned char vg_lower(unsigned char c)
 {
