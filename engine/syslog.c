@@ -1,0 +1,819 @@
+/*
+ * syslog.c: the syslog header parser. Turns one received message into the
+ * header fields of an event: RFC 5424, RFC 3164 and the shapes real senders
+ * use around it (no PRI, no hostname, RFC 3339 time in a 3164 header,
+ * year-less time, Cisco IOS/ASA sequence numbers and %FAC-SEV-MNEMONIC codes,
+ * "last message repeated N times").
+ *
+ * It runs once per event on every worker, so it is a hand-written scanner:
+ * no regex, no malloc (values go to the event's arena through event_add*),
+ * and arbitrary names (structured data) are never interned, so hostile input
+ * cannot fill the process-wide field registry.
+ *
+ * It does not decode the free text (decoders do) and never rejects a
+ * message: what matches no header becomes `message` as a whole.
+ */
+#include "syslog.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "vg.h"
+#include "vgtime.h"
+
+#define SD_PREFIX "log.syslog.structured_data."
+#define SD_PREFIX_LEN (sizeof(SD_PREFIX) - 1)
+
+/* Non-builtin names this parser emits, interned once per process. */
+static uint32_t f_sequence, f_code, f_repeated, f_procid;
+static pthread_once_t ids_once = PTHREAD_ONCE_INIT;
+
+static void ids_init(void)
+{
+	f_sequence = field_intern("event.sequence", 14);
+	f_code = field_intern("event.code", 10);
+	f_repeated = field_intern("log.syslog.repeated", 19);
+	f_procid = field_intern("log.syslog.procid", 17);
+}
+
+/* Parse state for one message. */
+struct sl {
+	struct event *ev;
+	int tz;          /* minutes east of UTC for zone-less times */
+	int64_t ref_ms;  /* reference for year inference; 0 until needed */
+	int have_ts;
+};
+
+/* A year-less or year-ful BSD timestamp as written. */
+struct bsdts {
+	int mon, day, h, mi, s, ms;
+	int year; /* 0: none written */
+};
+
+static inline int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline int is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int month_days(int64_t y, int m)
+{
+	static const unsigned char md[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
+		31, 30, 31 };
+
+	return m == 2 && leap(y) ? 29 : md[m - 1];
+}
+
+static size_t fmt_u64(uint64_t v, char *out)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static void add_u64(struct event *ev, uint32_t id, uint64_t v)
+{
+	char b[24];
+	size_t n = fmt_u64(v, b);
+
+	event_add_num(ev, id, b, n, (double)v);
+}
+
+/* All-digit s[0..n), at most 18 digits (so it fits exactly): 0 and *v, or -1. */
+static int parse_uint(const char *s, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (n == 0 || n > 18)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_digit(s[i]))
+			return -1;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+static int64_t ref_ms(struct sl *st)
+{
+	if (st->ref_ms == 0)
+		st->ref_ms = vg_now_ms();
+	return st->ref_ms;
+}
+
+/*
+ * "<N>" with one to three digits: returns its length and sets *pri (-1 when
+ * above 191, which is then ignored), or 0 when the text has no PRI shape.
+ */
+static size_t scan_pri(const char *s, size_t n, int *pri)
+{
+	size_t i = 1;
+	int v = 0;
+
+	if (n < 3 || s[0] != '<')
+		return 0;
+	while (i < n && i <= 3 && is_digit(s[i]))
+		v = v * 10 + (s[i++] - '0');
+	if (i == 1 || i >= n || s[i] != '>')
+		return 0;
+	*pri = v <= 191 ? v : -1;
+	return i + 1;
+}
+
+static int month_of(const char *s)
+{
+	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	char a = (char)vg_lower((unsigned char)s[0]);
+	char b = (char)vg_lower((unsigned char)s[1]);
+	char c = (char)vg_lower((unsigned char)s[2]);
+
+	for (int m = 0; m < 12; m++)
+		if (names[m * 3] == a && names[m * 3 + 1] == b &&
+		    names[m * 3 + 2] == c)
+			return m + 1;
+	return 0;
+}
+
+static int two_digits(const char *s, int *v)
+{
+	if (!is_digit(s[0]) || !is_digit(s[1]))
+		return -1;
+	*v = (s[0] - '0') * 10 + (s[1] - '0');
+	return 0;
+}
+
+/*
+ * "Nov 23 00:00:05", "Nov  3 00:00:05.123", "Nov 3 2026 00:00:05" (Cisco
+ * ASA, IOS with `year`). Returns bytes consumed or 0. The day is checked
+ * against the month (Feb 29 allowed; the year decides later).
+ */
+static size_t scan_bsd(const char *s, size_t n, struct bsdts *t)
+{
+	size_t i;
+
+	if (n < 14 || !is_alpha(s[0]) || !is_alpha(s[1]) || !is_alpha(s[2]) ||
+	    s[3] != ' ' || (t->mon = month_of(s)) == 0)
+		return 0;
+	i = 4;
+	if (s[i] == ' ')
+		i++;
+	if (!is_digit(s[i]))
+		return 0;
+	t->day = s[i++] - '0';
+	if (i < n && is_digit(s[i]))
+		t->day = t->day * 10 + (s[i++] - '0');
+	if (t->day < 1 || t->day > month_days(2000, t->mon) || i >= n ||
+	    s[i++] != ' ')
+		return 0;
+	t->year = 0;
+	if (i + 5 <= n && is_digit(s[i]) && is_digit(s[i + 1]) &&
+	    is_digit(s[i + 2]) && is_digit(s[i + 3]) && s[i + 4] == ' ') {
+		t->year = (s[i] - '0') * 1000 + (s[i + 1] - '0') * 100 +
+		    (s[i + 2] - '0') * 10 + (s[i + 3] - '0');
+		if (t->year == 0 || (t->mon == 2 && t->day == 29 && !leap(t->year)))
+			return 0;
+		i += 5;
+	}
+	if (i + 8 > n || two_digits(s + i, &t->h) || s[i + 2] != ':' ||
+	    two_digits(s + i + 3, &t->mi) || s[i + 5] != ':' ||
+	    two_digits(s + i + 6, &t->s) || t->h > 23 || t->mi > 59 || t->s > 60)
+		return 0;
+	if (t->s == 60)
+		t->s = 59; /* leap second */
+	i += 8;
+	t->ms = 0;
+	if (i + 1 < n && (s[i] == '.' || s[i] == ',') && is_digit(s[i + 1])) {
+		int scale = 100;
+
+		for (i++; i < n && is_digit(s[i]); i++) {
+			t->ms += (s[i] - '0') * scale;
+			scale /= 10;
+		}
+	}
+	return i;
+}
+
+/*
+ * " UTC" (1 to 5 letters) directly followed by ':', as Cisco writes it.
+ * Returns its length without the ':' and sets *off for the names that mean
+ * UTC; any other zone name is consumed but keeps the configured offset,
+ * since abbreviations are ambiguous.
+ */
+static size_t scan_zone(const char *s, size_t n, int *off)
+{
+	size_t i = 1;
+
+	if (n < 3 || s[0] != ' ')
+		return 0;
+	while (i < n && i <= 6 && is_alpha(s[i]))
+		i++;
+	if (i == 1 || i > 6 || i >= n || s[i] != ':')
+		return 0;
+	if ((i == 4 && (memcmp(s + 1, "UTC", 3) == 0 ||
+	    memcmp(s + 1, "GMT", 3) == 0)) ||
+	    (i == 3 && memcmp(s + 1, "UT", 2) == 0) ||
+	    (i == 2 && s[1] == 'Z'))
+		*off = 0;
+	return i;
+}
+
+static int64_t civil_ms(int64_t y, const struct bsdts *t, int off)
+{
+	return ((vgtime_days_from_civil(y, (unsigned)t->mon, (unsigned)t->day) *
+	    86400 + t->h * 3600 + t->mi * 60 + t->s) - (int64_t)off * 60) *
+	    1000 + t->ms;
+}
+
+/*
+ * The year that puts a year-less time nearest to the reference: a
+ * "Dec 31 23:59:59" seen on Jan 1 is last year's. Feb 29 looks further for
+ * a leap year.
+ */
+static int64_t resolve_bsd(struct sl *st, const struct bsdts *t, int off)
+{
+	int64_t ref, local, y, best = 0, bestd = -1;
+	unsigned m, d;
+	int span = 1;
+
+	if (t->year != 0)
+		return civil_ms(t->year, t, off);
+	ref = ref_ms(st);
+	local = ref + (int64_t)off * 60000;
+	local = local >= 0 ? local / 86400000 : -((-local + 86399999) / 86400000);
+	vgtime_civil_from_days(local, &y, &m, &d);
+	for (;;) {
+		for (int64_t yy = y - span; yy <= y + span; yy++) {
+			int64_t ms, dist;
+
+			if (t->day > month_days(yy, t->mon))
+				continue;
+			ms = civil_ms(yy, t, off);
+			dist = ms > ref ? ms - ref : ref - ms;
+			if (bestd < 0 || dist < bestd) {
+				bestd = dist;
+				best = ms;
+			}
+		}
+		if (bestd >= 0)
+			return best;
+		span = 4; /* Feb 29 and no leap year next to the reference */
+	}
+}
+
+/*
+ * A timestamp at s: RFC 3339 / ISO 8601, or BSD with an optional zone name
+ * before a ':'. Returns bytes consumed (0: none) with the time in *ms. What
+ * follows must be the end, a space or a ':'.
+ */
+static size_t scan_time(struct sl *st, const char *s, size_t n, int64_t *ms)
+{
+	size_t k;
+
+	if (n >= 10 && is_digit(s[0])) {
+		k = vgtime_parse_iso(s, n, st->tz, ms);
+	} else {
+		struct bsdts t;
+		int off = st->tz;
+
+		if ((k = scan_bsd(s, n, &t)) == 0)
+			return 0;
+		k += scan_zone(s + k, n - k, &off);
+		*ms = resolve_bsd(st, &t, off);
+	}
+	if (k == 0 || (k < n && s[k] != ' ' && s[k] != ':'))
+		return 0;
+	return k;
+}
+
+static void emit_ts(struct sl *st, int64_t ms)
+{
+	char b[32];
+	size_t n;
+
+	if (st->have_ts)
+		return;
+	st->have_ts = 1;
+	st->ev->ts_ms = ms;
+	st->ev->has_ts = 1;
+	n = vgtime_format(ms, b);
+	event_add(st->ev, F_TIMESTAMP, b, n);
+}
+
+/* process.pid when numeric, else log.syslog.procid; nothing when empty. */
+static void emit_pid(struct sl *st, const char *s, size_t n)
+{
+	uint64_t v;
+
+	if (n == 0)
+		return;
+	if (parse_uint(s, n, &v) == 0)
+		add_u64(st->ev, F_PROCESS_PID, v);
+	else
+		event_add(st->ev, f_procid, s, n);
+}
+
+/* "last message repeated N times", "message repeated N times: [ ... ]". */
+static void check_repeated(struct sl *st, const char *s, size_t n)
+{
+	static const char last[] = "last message repeated ";
+	static const char msg[] = "message repeated ";
+	size_t i, j;
+	uint64_t v;
+
+	if (n > 4 && memcmp(s, "--- ", 4) == 0) {
+		s += 4;
+		n -= 4;
+	}
+	if (n >= sizeof(last) - 1 && memcmp(s, last, sizeof(last) - 1) == 0)
+		i = sizeof(last) - 1;
+	else if (n >= sizeof(msg) - 1 && memcmp(s, msg, sizeof(msg) - 1) == 0)
+		i = sizeof(msg) - 1;
+	else
+		return;
+	for (j = i; j < n && is_digit(s[j]); j++)
+		;
+	if (j + 5 > n || memcmp(s + j, " time", 5) != 0 ||
+	    parse_uint(s + i, j - i, &v) != 0)
+		return;
+	add_u64(st->ev, f_repeated, v);
+}
+
+static void emit_message(struct sl *st, const char *s, size_t n)
+{
+	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+		s += 3;
+		n -= 3;
+	}
+	event_add(st->ev, F_MESSAGE, s, n);
+	if (n > 16 && (s[0] == 'l' || s[0] == 'm' || s[0] == '-'))
+		check_repeated(st, s, n);
+}
+
+static const char *skip_spaces(const char *p, const char *end)
+{
+	while (p < end && *p == ' ')
+		p++;
+	return p;
+}
+
+/* Past one separating space, if there is one. */
+static const char *skip_one_space(const char *p, const char *end)
+{
+	return p < end && *p == ' ' ? p + 1 : p;
+}
+
+/*
+ * "%SYS-5-CONFIG_I:" or "%ASA-6-302013:" followed by a space or the end:
+ * returns its length including the ':', or 0.
+ */
+static size_t scan_code(const char *s, size_t n)
+{
+	size_t i;
+	int dashes = 0;
+
+	if (n < 6 || s[0] != '%')
+		return 0;
+	for (i = 1; i < n && s[i] != ':'; i++) {
+		if (s[i] == '-') {
+			if (s[i - 1] == '-' || s[i - 1] == '%')
+				return 0;
+			dashes++;
+		} else if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '_') {
+			return 0;
+		}
+	}
+	if (i >= n || dashes < 2 || s[i - 1] == '-' ||
+	    (i + 1 < n && s[i + 1] != ' '))
+		return 0;
+	return i + 1;
+}
+
+/* If p starts with a %CODE:, emit event.code and return the text after it. */
+static const char *take_code(struct sl *st, const char *p, const char *end)
+{
+	size_t k = scan_code(p, (size_t)(end - p));
+
+	if (k == 0)
+		return p;
+	event_add(st->ev, f_code, p + 1, k - 2);
+	return skip_one_space(p + k, end);
+}
+
+/* "123: " (a Cisco sequence number): returns the length with the ':'. */
+static size_t scan_seq(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && i < 18 && is_digit(s[i]))
+		i++;
+	if (i == 0 || i >= n || s[i] != ':' || (i + 1 < n && s[i + 1] != ' '))
+		return 0;
+	return i + 1;
+}
+
+/* Does a Cisco timestamp ("*Mar  1 00:01:02.345:", ".Nov 23 ... UTC:")
+ * start at p? Returns its length up to and including the ':', or 0. */
+static size_t scan_cisco_time(struct sl *st, const char *p, const char *end,
+    int64_t *ms)
+{
+	const char *q = p;
+	size_t k;
+
+	if (q < end && (*q == '*' || *q == '.'))
+		q++;
+	k = scan_time(st, q, (size_t)(end - q), ms);
+	if (k == 0 || q + k >= end || q[k] != ':')
+		return 0;
+	return (size_t)(q + k + 1 - p);
+}
+
+/*
+ * After a Cisco sequence number: [host: ] [*|.]time[ zone]: [%CODE: ] text.
+ * host_ok says whether a hostname may still come.
+ */
+static void cisco_tail(struct sl *st, const char *p, const char *end,
+    int host_ok)
+{
+	int64_t ms;
+	size_t k;
+
+	p = skip_spaces(p, end);
+	if (host_ok) {
+		const char *e = memchr(p, ' ', (size_t)(end - p));
+
+		if (e != NULL && e - p > 1 && e[-1] == ':' && e[-2] != ':' &&
+		    (scan_cisco_time(st, e + 1, end, &ms) != 0 ||
+		    scan_code(e + 1, (size_t)(end - e - 1)) != 0)) {
+			event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - 1 - p));
+			p = e + 1;
+		}
+	}
+	if ((k = scan_cisco_time(st, p, end, &ms)) != 0) {
+		emit_ts(st, ms);
+		p = skip_one_space(p + k, end);
+	}
+	p = take_code(st, p, end);
+	emit_message(st, p, (size_t)(end - p));
+}
+
+/* Emit the sequence number of a "123: " prefix of length k. */
+static void emit_seq(struct sl *st, const char *p, size_t k)
+{
+	uint64_t v;
+
+	if (parse_uint(p, k - 1, &v) == 0)
+		add_u64(st->ev, f_sequence, v);
+}
+
+/*
+ * A 3164 TAG: "sshd[123]:", "sshd:", "postfix/smtpd[54801]:", "prog[12]"
+ * before a space. The program ends at the first '[' or at a ':' that is
+ * followed by a space or the end. Returns bytes consumed, or 0.
+ */
+static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen,
+    size_t *proglen)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		size_t j;
+
+		if (c == ' ')
+			return 0;
+		if (c == '[') {
+			if (i == 0)
+				return 0;
+			for (j = i + 1; j < n && s[j] != ']' && s[j] != ' '; j++)
+				;
+			if (j >= n || s[j] != ']')
+				return 0;
+			*pid = s + i + 1;
+			*pidlen = j - i - 1;
+			*proglen = i;
+			j++;
+			if (j < n && s[j] == ':')
+				j++;
+			else if (j < n && s[j] != ' ')
+				return 0;
+			return j;
+		}
+		if (c == ':' && (i + 1 == n || s[i + 1] == ' ')) {
+			if (i == 0)
+				return 0;
+			*pid = NULL;
+			*pidlen = 0;
+			*proglen = i;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* Try a TAG at p; on success emit it and return the message start. */
+static const char *take_tag(struct sl *st, const char *p, const char *end)
+{
+	const char *pid;
+	size_t pidlen, proglen, k;
+
+	if ((k = scan_tag(p, (size_t)(end - p), &pid, &pidlen, &proglen)) == 0)
+		return NULL;
+	event_add(st->ev, F_PROCESS_NAME, p, proglen);
+	emit_pid(st, pid, pidlen);
+	return skip_one_space(p + k, end);
+}
+
+/*
+ * What follows a 3164 timestamp: [HOSTNAME] [TAG] text, where the hostname
+ * may be missing. A first token that ends in ':' or holds a '[' is the tag.
+ * Cisco shapes (%CODE:, "123: " sequence numbers) are recognised too.
+ */
+static void after_time(struct sl *st, const char *p, const char *end)
+{
+	const char *e, *m;
+	size_t k;
+
+	p = skip_spaces(p, end);
+	if ((end - p >= 22 && memcmp(p, "last message repeated ", 22) == 0) ||
+	    (end - p >= 26 && memcmp(p, "--- last message repeated ", 26) == 0)) {
+		emit_message(st, p, (size_t)(end - p));
+		return;
+	}
+	if ((m = take_code(st, p, end)) != p) {
+		emit_message(st, m, (size_t)(end - m));
+		return;
+	}
+	if ((k = scan_seq(p, (size_t)(end - p))) != 0) {
+		emit_seq(st, p, k);
+		cisco_tail(st, p + k, end, 1);
+		return;
+	}
+	if ((m = take_tag(st, p, end)) != NULL) {
+		emit_message(st, m, (size_t)(end - m));
+		return;
+	}
+	if ((e = memchr(p, ' ', (size_t)(end - p))) == NULL)
+		e = end;
+	if (e == p || e[-1] == ':' || memchr(p, '[', (size_t)(e - p)) != NULL) {
+		/* tag-like but malformed: keep it in the text */
+		emit_message(st, p, (size_t)(end - p));
+		return;
+	}
+	event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - p));
+	p = skip_spaces(e, end);
+	if (end - p > 2 && p[0] == ':' && p[1] == ' ' && p[2] == '%')
+		p += 2; /* ASA "host : %ASA-6-302013: ..." */
+	if ((m = take_code(st, p, end)) != p) {
+		emit_message(st, m, (size_t)(end - m));
+		return;
+	}
+	if ((k = scan_seq(p, (size_t)(end - p))) != 0) {
+		emit_seq(st, p, k);
+		cisco_tail(st, p + k, end, 0);
+		return;
+	}
+	if ((m = take_tag(st, p, end)) != NULL)
+		p = m;
+	emit_message(st, p, (size_t)(end - p));
+}
+
+static size_t scan_token(const char *s, size_t n)
+{
+	const char *e = memchr(s, ' ', n);
+
+	return e == NULL ? n : (size_t)(e - s);
+}
+
+static void emit_sd_value(struct sl *st, const char *id, size_t idlen,
+    const char *name, size_t nlen, const char *v, size_t vlen, int esc)
+{
+	size_t fl = SD_PREFIX_LEN + idlen + 1 + nlen;
+	char sbuf[192], *fn = fl <= sizeof(sbuf) ? sbuf : arena_alloc(&st->ev->arena, fl);
+
+	memcpy(fn, SD_PREFIX, SD_PREFIX_LEN);
+	memcpy(fn + SD_PREFIX_LEN, id, idlen);
+	fn[SD_PREFIX_LEN + idlen] = '.';
+	memcpy(fn + SD_PREFIX_LEN + idlen + 1, name, nlen);
+	if (esc) {
+		char *u = arena_alloc(&st->ev->arena, vlen);
+		size_t ul = 0;
+
+		for (size_t i = 0; i < vlen; i++) {
+			if (v[i] == '\\' && i + 1 < vlen &&
+			    (v[i + 1] == '"' || v[i + 1] == '\\' || v[i + 1] == ']'))
+				i++;
+			u[ul++] = v[i];
+		}
+		v = u;
+		vlen = ul;
+	}
+	event_add_named(st->ev, fn, fl, v, vlen, V_STR, 0);
+}
+
+static inline int sd_name_char(char c)
+{
+	return c != ' ' && c != ']' && c != '=' && c != '"';
+}
+
+/*
+ * RFC 5424 STRUCTURED-DATA at s: one or more [SD-ID PARAM="VALUE" ...].
+ * Returns bytes consumed, or 0 when malformed. Fields are emitted only when
+ * emit is set, so a malformed block leaves nothing behind.
+ */
+static size_t scan_sd(struct sl *st, const char *s, size_t n, int emit)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] == '[') {
+		const char *id = s + ++i;
+		size_t idlen;
+
+		while (i < n && sd_name_char(s[i]))
+			i++;
+		if ((idlen = (size_t)(s + i - id)) == 0)
+			return 0;
+		for (;;) {
+			const char *name, *v;
+			size_t nlen;
+			int esc = 0;
+
+			if (i >= n)
+				return 0;
+			if (s[i] == ']') {
+				i++;
+				break;
+			}
+			if (s[i] != ' ')
+				return 0;
+			while (i < n && s[i] == ' ')
+				i++;
+			if (i < n && s[i] == ']')
+				continue;
+			name = s + i;
+			while (i < n && sd_name_char(s[i]))
+				i++;
+			if ((nlen = (size_t)(s + i - name)) == 0 || i + 1 >= n ||
+			    s[i] != '=' || s[i + 1] != '"')
+				return 0;
+			i += 2;
+			v = s + i;
+			while (i < n && s[i] != '"') {
+				if (s[i] == '\\' && i + 1 < n) {
+					esc = 1;
+					i++;
+				}
+				i++;
+			}
+			if (i >= n)
+				return 0;
+			if (emit)
+				emit_sd_value(st, id, idlen, name, nlen, v,
+				    (size_t)(s + i - v), esc);
+			i++;
+		}
+	}
+	return i;
+}
+
+/*
+ * RFC 5424 after the PRI: VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP
+ * PROCID SP MSGID SP STRUCTURED-DATA [SP MSG]. Checks the whole header
+ * before emitting anything; returns 0 (nothing emitted) when it is not one.
+ */
+static int parse_5424(struct sl *st, const char *p, const char *end)
+{
+	const char *q = p, *tok[4], *sd = NULL, *msg;
+	size_t toklen[4], k, sdlen = 0;
+	int64_t ms = 0;
+	int has_ts = 0;
+	uint64_t ver = 0;
+
+	while (q < end && is_digit(*q) && q - p < 3)
+		q++;
+	if (q == p || *p == '0' || q >= end || *q != ' ')
+		return 0;
+	parse_uint(p, (size_t)(q - p), &ver);
+	q++;
+	if (q < end && *q == '-') {
+		q++;
+	} else {
+		if ((k = vgtime_parse_iso(q, (size_t)(end - q), st->tz, &ms)) == 0)
+			return 0;
+		q += k;
+		has_ts = 1;
+	}
+	for (int f = 0; f < 4; f++) {
+		if (q >= end || *q != ' ')
+			return 0;
+		q++;
+		tok[f] = q;
+		toklen[f] = scan_token(q, (size_t)(end - q));
+		if (toklen[f] == 0)
+			return 0;
+		q += toklen[f];
+	}
+	/* lenient: a missing or malformed STRUCTURED-DATA is left in MSG */
+	msg = q;
+	if (q < end && *q == ' ') {
+		q++;
+		msg = q;
+		if (q < end && *q == '-' && (q + 1 == end || q[1] == ' ')) {
+			msg = q + 1;
+		} else if (q < end && *q == '[' &&
+		    (sdlen = scan_sd(st, q, (size_t)(end - q), 0)) != 0) {
+			sd = q;
+			msg = q + sdlen;
+		}
+		msg = skip_one_space(msg, end);
+	}
+
+	add_u64(st->ev, F_SYSLOG_VERSION, ver);
+	if (has_ts)
+		emit_ts(st, ms);
+	if (toklen[0] != 1 || *tok[0] != '-')
+		event_add(st->ev, F_HOST_HOSTNAME, tok[0], toklen[0]);
+	if (toklen[1] != 1 || *tok[1] != '-')
+		event_add(st->ev, F_PROCESS_NAME, tok[1], toklen[1]);
+	if (toklen[2] != 1 || *tok[2] != '-')
+		emit_pid(st, tok[2], toklen[2]);
+	if (toklen[3] != 1 || *tok[3] != '-')
+		event_add(st->ev, F_SYSLOG_MSGID, tok[3], toklen[3]);
+	if (sd != NULL)
+		scan_sd(st, sd, sdlen, 1);
+	emit_message(st, msg, (size_t)(end - msg));
+	return 1;
+}
+
+enum syslog_format syslog_parse(struct event *ev, const char *msg, size_t len,
+    const struct syslog_opts *opts)
+{
+	struct sl st;
+	const char *p = msg, *q, *end;
+	size_t k;
+	int pri = -1;
+	int64_t ms;
+
+	pthread_once(&ids_once, ids_init);
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r' ||
+	    msg[len - 1] == '\0'))
+		len--;
+	end = msg + len;
+	st.ev = ev;
+	st.tz = opts != NULL ? opts->tz_offset_min : 0;
+	st.ref_ms = opts != NULL ? opts->ref_ms : 0;
+	st.have_ts = 0;
+
+	if ((k = scan_pri(p, len, &pri)) != 0) {
+		p += k;
+		if (pri >= 0) {
+			add_u64(ev, F_SYSLOG_PRIORITY, (uint64_t)pri);
+			add_u64(ev, F_SYSLOG_FACILITY, (uint64_t)(pri >> 3));
+			add_u64(ev, F_SYSLOG_SEVERITY, (uint64_t)(pri & 7));
+		}
+	}
+	if (pri >= 0 && p < end && is_digit(*p)) {
+		if (parse_5424(&st, p, end))
+			return SYSLOG_5424;
+		if ((k = scan_seq(p, (size_t)(end - p))) != 0) {
+			emit_seq(&st, p, k);
+			cisco_tail(&st, p + k, end, 1);
+			return SYSLOG_3164;
+		}
+	}
+	q = p;
+	if (pri >= 0 && q < end && (*q == '*' || *q == '.'))
+		q++; /* Cisco: clock not authoritative / sync lost */
+	if ((k = scan_time(&st, q, (size_t)(end - q), &ms)) == 0) {
+		if (pri < 0) {
+			emit_message(&st, msg, len);
+			return SYSLOG_PLAIN;
+		}
+		emit_message(&st, p, (size_t)(end - p));
+		return SYSLOG_3164;
+	}
+	emit_ts(&st, ms);
+	p = q + k;
+	if (p < end && *p == ':') {
+		/* Cisco "time: %CODE: text" */
+		p = take_code(&st, skip_one_space(p + 1, end), end);
+		emit_message(&st, p, (size_t)(end - p));
+		return SYSLOG_3164;
+	}
+	after_time(&st, p, end);
+	return SYSLOG_3164;
+}
