@@ -12,6 +12,9 @@
 
 #include "vg.h"
 
+struct ydoc;
+struct ynode;
+
 enum input_type { INPUT_UDP, INPUT_TCP, INPUT_TLS, INPUT_UNIX };
 
 struct input_conf {
@@ -56,13 +59,38 @@ struct config {
 	int tz_offset_min;   /* time.timezone: "UTC" or "+HH:MM"/"-HH:MM" */
 	int64_t max_skew_ms; /* time.max_skew: event time this far from receipt
 	                        is implausible and replaced by receipt time */
+
+	/* oncall and channels: only their shape (map or list) is checked here;
+	 * the notify module interprets the trees, positions intact. NULL when
+	 * absent. Owned through ydocs. */
+	const struct ynode *oncall;
+	const struct ynode *channels;
+	struct ydoc *ydocs;
+	size_t nydocs;
 };
 
 /* Defaults of ARCHITECTURE.md, paths relative to dir. Owned. */
 struct config *config_default(const char *dir);
 /* Load path; NULL when any error was reported to d. Owned. */
 struct config *config_load(const char *path, struct vg_diag *d);
+/* Load a config held in memory; `name` stands for its path: it names the
+ * source in diagnostics and its folder anchors relative paths. Borrows buf.
+ * NULL when any error was reported to d. Owned. */
+struct config *config_load_buffer(const char *name, const char *buf,
+    size_t len, struct vg_diag *d);
 void config_free(struct config *c);
+
+/* Split "host:port" or "[v6addr]:port" into host (no brackets, NUL-terminated,
+ * at most hostcap - 1 bytes) and a port in 1..65535. Hosts are IPv4 or IPv6
+ * literals or DNS names. Returns 0, or -1 with a reason in why (may be NULL). */
+int config_parse_listen(const char *s, char *host, size_t hostcap, int *port,
+    const char **why);
+/* "500ms", "30s", "15m", "1h", "2d", combinations ("1h30m") or a bare number
+ * of seconds ("3600") into milliseconds. Returns 0, or -1. */
+int config_parse_duration(const char *s, int64_t *ms);
+/* "UTC", "Z", "+HH:MM", "-HH:MM" (or +HHMM) into minutes east of UTC.
+ * Returns 0, or -1. */
+int config_parse_tz(const char *s, int *off_min);
 /* "udp" ... */
 const char *config_input_type_name(enum input_type t);
 
