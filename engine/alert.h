@@ -35,11 +35,16 @@ void alert_new_id(char out[37]);
 
 /* Append the alert as one JSON object and a newline. Any thread. */
 void alert_to_json(struct buf *out, const struct alert *a);
+/* The same with a given id (from alert_new_id), for callers that keep the
+ * id (incidents) or must write the same alert twice. Borrows id. */
+void alert_to_json_id(struct buf *out, const struct alert *a, const char *id);
 
 /* Append ev's fields as a nested JSON object (dotted names become nested
  * objects; multi-valued fields become arrays; numbers stay numbers). */
 void event_to_json(struct buf *out, const struct event *ev);
 
+/* The sink functions may be called from any thread (a lock inside).
+ * Writes are buffered; call alert_sink_flush at least once a second. */
 struct alert_sink;
 /* path "" or NULL: no file. Returns NULL with err set if the file cannot be
  * opened. */

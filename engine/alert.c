@@ -1,0 +1,714 @@
+/*
+ * alert.c: alert JSON lines in the fixed schema of ARCHITECTURE.md, events
+ * as nested ECS JSON, UUIDv7 alert ids, and the file / stdout sink.
+ *
+ * It does not decide what is an alert, and it does not talk to Redis (the
+ * stream output gets the same line from the caller).
+ *
+ * Nesting (event_to_json). Dotted names become nested objects, keys in the
+ * order in which they first appear at each level; several values of one name
+ * become an array, in the order they were added. Three rules keep every value
+ * and the output deterministic:
+ *  - A name with an empty segment ("a..b", ".a", "a.", "") or more than
+ *    EJ_MAX_DEPTH segments is not nested: it is a key of the top object,
+ *    spelled as is.
+ *  - A name that is both a field and the prefix of other fields ("source" and
+ *    "source.ip"): the object wins, and the field's own value goes into it
+ *    under the empty key, first: {"source":{"":"x","ip":"203.0.113.9"}}. The
+ *    empty key cannot clash with a child, since empty segments never nest.
+ *  - A value of kind V_NUM whose text is not a JSON number is written as a
+ *    string; V_BOOL follows num (0 false), V_NULL is null.
+ * The nesting runs in a per-thread scratch area (a node tree with a hash on
+ * parent + segment) that grows to the largest event seen and is reused, so a
+ * steady stream of alerts allocates nothing.
+ *
+ * Ids are UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit
+ * per-thread sequence (rand_a) that starts at a random value each
+ * millisecond and counts up, so the ids of one thread sort in creation order
+ * and stay distinct even when thousands fall in one millisecond, then 62
+ * random bits. The randomness is a per-thread generator seeded from
+ * getrandom(2) and reseeded in a forked child.
+ *
+ * The sink buffers whole lines and writes them with write(2) on an O_APPEND
+ * descriptor, so each write holds whole lines only and a reader never sees
+ * half an alert from a flush. Callers flush (alert_sink_flush) at least once
+ * a second and on exit; alert_sink_reopen follows a logrotate rename.
+ */
+#include "alert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vgtime.h"
+
+/* ---- ids ---- */
+
+struct idgen {
+	int seeded;
+	unsigned fork_gen;
+	uint64_t state;
+	int64_t last_ms;
+	uint32_t seq;
+};
+
+static _Thread_local struct idgen idgen;
+static atomic_uint fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_child(void)
+{
+	atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* splitmix64: a bijection of the counter, so a thread never repeats. */
+static uint64_t idgen_next(struct idgen *g)
+{
+	uint64_t z = (g->state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void idgen_seed(struct idgen *g)
+{
+	uint64_t seed = 0;
+	size_t got = 0;
+
+	while (got < sizeof(seed)) {
+		ssize_t n = getrandom((char *)&seed + got, sizeof(seed) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < sizeof(seed)) {
+		/* no getrandom: still distinct per thread and process */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^
+		    (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 32) ^
+		    (uint64_t)(uintptr_t)g;
+	}
+	g->state = seed;
+	g->last_ms = INT64_MIN;
+	g->seeded = 1;
+}
+
+void alert_new_id(char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	struct idgen *g = &idgen;
+	int64_t now = vg_now_ms();
+	unsigned fg;
+	uint64_t hi, lo;
+	int o = 0;
+
+	pthread_once(&atfork_once, atfork_register);
+	fg = atomic_load_explicit(&fork_generation, memory_order_relaxed);
+	if (!g->seeded || g->fork_gen != fg) {
+		idgen_seed(g);
+		g->fork_gen = fg;
+	}
+	if (now > g->last_ms) {
+		g->last_ms = now;
+		/* top bit clear: at least 2048 ids before the millisecond is full */
+		g->seq = (uint32_t)(idgen_next(g) & 0x7ff);
+	} else if (++g->seq > 0xfff) {
+		/* the sequence is used up (or the clock stepped back): move the
+		 * timestamp on by one, which keeps the thread's ids increasing */
+		g->last_ms++;
+		g->seq = (uint32_t)(idgen_next(g) & 0x7ff);
+	}
+	hi = ((uint64_t)g->last_ms & 0xffffffffffffULL) << 16 | 0x7000u | g->seq;
+	lo = (idgen_next(g) >> 2) | 0x8000000000000000ULL;
+	for (int i = 0; i < 16; i++) {
+		uint64_t w = i < 8 ? hi : lo;
+		unsigned byte = (unsigned)(w >> (56 - 8 * (i & 7))) & 0xff;
+
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[byte >> 4];
+		out[o++] = hex[byte & 15];
+	}
+	out[o] = '\0';
+}
+
+/* ---- event JSON ---- */
+
+#define EJ_MAX_DEPTH 64
+#define EJ_NONE UINT32_MAX
+
+struct ej_node {
+	const char *seg;
+	uint32_t seglen;
+	uint32_t parent;
+	uint32_t child, last_child, sibling;
+	uint32_t val, last_val, nval; /* entries, chained through vnext */
+};
+
+struct ej_scratch {
+	struct ej_node *nodes;
+	size_t ncap, nnodes;
+	uint32_t *vnext;   /* per entry: next value of the same node */
+	size_t vcap;
+	uint32_t *slot;    /* hash of (parent, segment) -> node, valid if stamp */
+	uint32_t *stamp;
+	size_t scap;       /* power of two */
+	uint32_t gen;
+};
+
+static pthread_key_t ej_key;
+static pthread_once_t ej_once = PTHREAD_ONCE_INIT;
+
+static void ej_scratch_free(void *p)
+{
+	struct ej_scratch *s = p;
+
+	if (s == NULL)
+		return;
+	free(s->nodes);
+	free(s->vnext);
+	free(s->slot);
+	free(s->stamp);
+	free(s);
+}
+
+static void ej_key_create(void)
+{
+	pthread_key_create(&ej_key, ej_scratch_free);
+}
+
+static struct ej_scratch *ej_scratch_get(void)
+{
+	struct ej_scratch *s;
+
+	pthread_once(&ej_once, ej_key_create);
+	if ((s = pthread_getspecific(ej_key)) == NULL) {
+		s = vg_calloc(1, sizeof(*s));
+		pthread_setspecific(ej_key, s);
+	}
+	return s;
+}
+
+/*
+ * Number of segments of a nestable name, or 0 when it must stay flat
+ * (an empty segment, or too deep).
+ */
+static uint32_t ej_segments(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len, *dot;
+	uint32_t n = 1;
+
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+		return 0;
+	while ((dot = memchr(p, '.', (size_t)(end - p))) != NULL) {
+		if (dot[1] == '.' || ++n > EJ_MAX_DEPTH)
+			return 0;
+		p = dot + 1;
+	}
+	return n;
+}
+
+static uint32_t ej_child(struct ej_scratch *s, uint32_t parent, const char *seg,
+    uint32_t seglen)
+{
+	uint32_t h = 2166136261u ^ (parent * 0x9e3779b1u);
+	size_t mask = s->scap - 1, i;
+	struct ej_node *n;
+	uint32_t id;
+
+	for (uint32_t k = 0; k < seglen; k++) {
+		h ^= (unsigned char)seg[k];
+		h *= 16777619u;
+	}
+	for (i = h & mask;; i = (i + 1) & mask) {
+		if (s->stamp[i] != s->gen)
+			break;
+		n = &s->nodes[s->slot[i]];
+		if (n->parent == parent && n->seglen == seglen &&
+		    memcmp(n->seg, seg, seglen) == 0)
+			return s->slot[i];
+	}
+	id = (uint32_t)s->nnodes++;
+	s->stamp[i] = s->gen;
+	s->slot[i] = id;
+	n = &s->nodes[id];
+	n->seg = seg;
+	n->seglen = seglen;
+	n->parent = parent;
+	n->child = n->last_child = n->sibling = EJ_NONE;
+	n->val = n->last_val = EJ_NONE;
+	n->nval = 0;
+	if (s->nodes[parent].child == EJ_NONE)
+		s->nodes[parent].child = id;
+	else
+		s->nodes[s->nodes[parent].last_child].sibling = id;
+	s->nodes[parent].last_child = id;
+	return id;
+}
+
+static int json_number(const char *s, size_t n)
+{
+	size_t i = 0, start;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0') {
+		i++;
+	} else if (i < n && s[i] >= '1' && s[i] <= '9') {
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	} else {
+		return 0;
+	}
+	if (i < n && s[i] == '.') {
+		for (start = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == start)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (start = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == start)
+			return 0;
+	}
+	return i == n;
+}
+
+static void ej_value(struct buf *out, const struct value *v)
+{
+	switch (v->kind) {
+	case V_NUM:
+		if (json_number(v->s, v->len)) {
+			buf_add(out, v->s, v->len);
+			return;
+		}
+		break;
+	case V_BOOL:
+		if (v->num != 0)
+			buf_add(out, "true", 4);
+		else
+			buf_add(out, "false", 5);
+		return;
+	case V_NULL:
+		buf_add(out, "null", 4);
+		return;
+	default:
+		break;
+	}
+	buf_json_str(out, v->s, v->len);
+}
+
+static void ej_values(struct buf *out, const struct ej_scratch *s,
+    const struct event *ev, const struct ej_node *n)
+{
+	if (n->nval == 1) {
+		ej_value(out, &ev->ents[n->val].v);
+		return;
+	}
+	buf_addc(out, '[');
+	for (uint32_t i = n->val; i != EJ_NONE; i = s->vnext[i]) {
+		if (i != n->val)
+			buf_addc(out, ',');
+		ej_value(out, &ev->ents[i].v);
+	}
+	buf_addc(out, ']');
+}
+
+/* The members of node id's object, without braces. Depth <= EJ_MAX_DEPTH. */
+static void ej_members(struct buf *out, const struct ej_scratch *s,
+    const struct event *ev, uint32_t id)
+{
+	int first = 1;
+
+	for (uint32_t c = s->nodes[id].child; c != EJ_NONE; c = s->nodes[c].sibling) {
+		const struct ej_node *n = &s->nodes[c];
+
+		if (!first)
+			buf_addc(out, ',');
+		first = 0;
+		buf_json_str(out, n->seg, n->seglen);
+		buf_addc(out, ':');
+		if (n->child == EJ_NONE) {
+			ej_values(out, s, ev, n);
+			continue;
+		}
+		buf_addc(out, '{');
+		if (n->nval > 0) {
+			buf_add(out, "\"\":", 3);
+			ej_values(out, s, ev, n);
+			buf_addc(out, ',');
+		}
+		ej_members(out, s, ev, c);
+		buf_addc(out, '}');
+	}
+}
+
+static void ej_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return;
+	while (*cap < need)
+		*cap = *cap ? *cap * 2 : 64;
+	*p = vg_realloc(*p, *cap * size);
+}
+
+void event_to_json(struct buf *out, const struct event *ev)
+{
+	struct ej_scratch *s;
+	size_t total = 1;
+
+	if (ev == NULL || ev->n == 0) {
+		buf_add(out, "{}", 2);
+		return;
+	}
+	s = ej_scratch_get();
+	ej_grow((void **)&s->vnext, &s->vcap, ev->n, sizeof(*s->vnext));
+	/* pass 1: segment counts (0: flat, EJ_NONE: dead) bound the nodes */
+	for (uint32_t i = 0; i < ev->n; i++) {
+		const struct fent *e = &ev->ents[i];
+		uint32_t segs;
+
+		if (e->dead) {
+			s->vnext[i] = EJ_NONE;
+			continue;
+		}
+		segs = ej_segments(e->name, e->name_len);
+		s->vnext[i] = segs;
+		total += segs ? segs : 1;
+	}
+	ej_grow((void **)&s->nodes, &s->ncap, total, sizeof(*s->nodes));
+	if (s->scap < total * 2) {
+		size_t cap = s->scap ? s->scap : 64;
+
+		while (cap < total * 2)
+			cap *= 2;
+		free(s->slot);
+		free(s->stamp);
+		s->slot = vg_malloc(cap * sizeof(*s->slot));
+		s->stamp = vg_calloc(cap, sizeof(*s->stamp));
+		s->scap = cap;
+		s->gen = 0;
+	}
+	if (++s->gen == 0) {
+		memset(s->stamp, 0, s->scap * sizeof(*s->stamp));
+		s->gen = 1;
+	}
+	s->nnodes = 1;
+	s->nodes[0].child = s->nodes[0].last_child = EJ_NONE;
+	s->nodes[0].nval = 0;
+
+	/* pass 2: the tree, in order of first appearance */
+	for (uint32_t i = 0; i < ev->n; i++) {
+		const struct fent *e = &ev->ents[i];
+		uint32_t segs = s->vnext[i], node = 0;
+		struct ej_node *n;
+
+		if (segs == EJ_NONE)
+			continue;
+		if (segs == 0) {
+			node = ej_child(s, 0, e->name, e->name_len);
+		} else {
+			const char *p = e->name, *end = e->name + e->name_len;
+
+			for (uint32_t k = 0; k < segs; k++) {
+				const char *dot = k + 1 < segs ?
+				    memchr(p, '.', (size_t)(end - p)) : end;
+
+				node = ej_child(s, node, p, (uint32_t)(dot - p));
+				p = dot + 1;
+			}
+		}
+		n = &s->nodes[node];
+		s->vnext[i] = EJ_NONE;
+		if (n->nval++ == 0)
+			n->val = i;
+		else
+			s->vnext[n->last_val] = i;
+		n->last_val = i;
+	}
+	buf_addc(out, '{');
+	ej_members(out, s, ev, 0);
+	buf_addc(out, '}');
+}
+
+/* ---- alert JSON ---- */
+
+static void str_or_null(struct buf *out, const char *s)
+{
+	if (s == NULL)
+		buf_add(out, "null", 4);
+	else
+		buf_json_str(out, s, strlen(s));
+}
+
+static void add_u64(struct buf *out, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_add(out, tmp + sizeof(tmp) - n, (size_t)n);
+}
+
+void alert_to_json_id(struct buf *out, const struct alert *a, const char *id)
+{
+	const struct rule *r = a->rule;
+	char ts[32];
+	size_t tl = vgtime_format(a->ts_ms, ts);
+
+	buf_add(out, "{\"id\":", 6);
+	str_or_null(out, id);
+	buf_add(out, ",\"@timestamp\":\"", 15);
+	buf_add(out, ts, tl);
+	if (a->kind == ALERT_CORRELATION)
+		buf_adds(out, "\",\"kind\":\"correlation\",\"rule\":{\"id\":");
+	else
+		buf_adds(out, "\",\"kind\":\"detection\",\"rule\":{\"id\":");
+	str_or_null(out, r ? r->id : NULL);
+	buf_add(out, ",\"title\":", 9);
+	str_or_null(out, r ? r->title : NULL);
+	buf_add(out, ",\"level\":", 9);
+	str_or_null(out, r ? r->level : NULL);
+	buf_add(out, ",\"tags\":[", 9);
+	for (size_t i = 0; r != NULL && i < r->ntags; i++) {
+		if (i > 0)
+			buf_addc(out, ',');
+		str_or_null(out, r->tags[i]);
+	}
+	buf_add(out, "]},\"group\":{", 12);
+	for (size_t i = 0; i < a->ngroup; i++) {
+		const char *name = a->group[i].name ? a->group[i].name : "";
+
+		if (i > 0)
+			buf_addc(out, ',');
+		buf_json_str(out, name, strlen(name));
+		buf_addc(out, ':');
+		str_or_null(out, a->group[i].value);
+	}
+	buf_add(out, "},\"count\":", 10);
+	add_u64(out, a->count);
+	buf_add(out, ",\"event\":", 9);
+	event_to_json(out, a->ev);
+	buf_add(out, "}\n", 2);
+}
+
+void alert_to_json(struct buf *out, const struct alert *a)
+{
+	char id[37];
+
+	alert_new_id(id);
+	alert_to_json_id(out, a, id);
+}
+
+/* ---- sink ---- */
+
+#define SINK_BUF (64 * 1024)
+
+struct sink_out {
+	int fd;     /* -1: unused */
+	char *buf;
+	size_t len;
+};
+
+struct alert_sink {
+	pthread_mutex_t lock;
+	char *path;  /* NULL: no file */
+	struct sink_out file, out;
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* On failure the buffered lines are dropped: a full disk must not grow us. */
+static int out_flush(struct sink_out *o)
+{
+	int rc;
+
+	if (o->fd < 0 || o->len == 0)
+		return 0;
+	rc = write_all(o->fd, o->buf, o->len);
+	o->len = 0;
+	return rc;
+}
+
+static int out_add(struct sink_out *o, const char *p, size_t n)
+{
+	int rc = 0;
+
+	if (o->fd < 0)
+		return 0;
+	if (o->len + n > SINK_BUF && out_flush(o) < 0)
+		rc = -1;
+	if (n > SINK_BUF)
+		return write_all(o->fd, p, n) < 0 ? -1 : rc;
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+	return rc;
+}
+
+/* Create the folders above path (mode 0750). */
+static void mkdir_parents(const char *path)
+{
+	char *p = vg_strdup(path);
+
+	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (s[-1] != '/')
+			(void)mkdir(p, 0750);
+		*s = '/';
+	}
+	free(p);
+}
+
+static int open_file(const char *path)
+{
+	int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+	int fd = open(path, flags, 0640);
+
+	if (fd < 0 && errno == ENOENT) {
+		mkdir_parents(path);
+		fd = open(path, flags, 0640);
+	}
+	return fd;
+}
+
+struct alert_sink *alert_sink_open(const char *path, int to_stdout,
+    struct vg_err *err)
+{
+	struct alert_sink *s = vg_calloc(1, sizeof(*s));
+
+	pthread_mutex_init(&s->lock, NULL);
+	s->file.fd = s->out.fd = -1;
+	if (path != NULL && *path != '\0') {
+		if ((s->file.fd = open_file(path)) < 0) {
+			vg_err_set(err, path, 0, 0, "cannot open alert file: %s",
+			    strerror(errno));
+			pthread_mutex_destroy(&s->lock);
+			free(s);
+			return NULL;
+		}
+		s->path = vg_strdup(path);
+		s->file.buf = vg_malloc(SINK_BUF);
+	}
+	if (to_stdout) {
+		s->out.fd = STDOUT_FILENO;
+		s->out.buf = vg_malloc(SINK_BUF);
+	}
+	return s;
+}
+
+int alert_sink_write(struct alert_sink *s, const char *data, size_t len)
+{
+	int rc = 0, e = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (out_add(&s->file, data, len) < 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (out_add(&s->out, data, len) < 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0)
+		errno = e;
+	return rc;
+}
+
+int alert_sink_flush(struct alert_sink *s)
+{
+	int rc = 0, e = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (out_flush(&s->file) < 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (out_flush(&s->out) < 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0)
+		errno = e;
+	return rc;
+}
+
+int alert_sink_reopen(struct alert_sink *s)
+{
+	int rc = 0, e = 0, fd;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->path == NULL)
+		goto out;
+	if (out_flush(&s->file) < 0) {
+		rc = -1;
+		e = errno;
+	}
+	/* keep writing to the old file if the new one cannot be opened */
+	if ((fd = open_file(s->path)) < 0) {
+		rc = -1;
+		e = errno;
+		goto out;
+	}
+	close(s->file.fd);
+	s->file.fd = fd;
+out:
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0)
+		errno = e;
+	return rc;
+}
+
+void alert_sink_close(struct alert_sink *s)
+{
+	if (s == NULL)
+		return;
+	(void)alert_sink_flush(s);
+	if (s->file.fd >= 0)
+		close(s->file.fd);
+	free(s->file.buf);
+	free(s->out.buf);
+	free(s->path);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

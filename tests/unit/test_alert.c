@@ -1,0 +1,671 @@
+/*
+ * test_alert.c: the alert JSON schema, event nesting, UUIDv7 ids and the
+ * alert file / stdout sink.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../engine/alert.h"
+#include "../../engine/vgtime.h"
+
+#define ID0 "00000000-0000-7000-8000-000000000000"
+
+static uint32_t fid(const char *name)
+{
+	return field_intern(name, strlen(name));
+}
+
+static void add(struct event *ev, const char *name, const char *v)
+{
+	event_add(ev, fid(name), v, strlen(v));
+}
+
+static void add_num(struct event *ev, const char *name, const char *v)
+{
+	event_add_num(ev, fid(name), v, strlen(v), strtod(v, NULL));
+}
+
+/* event_to_json of ev as a string (owned by a static buffer). */
+static const char *ej(const struct event *ev)
+{
+	static struct buf b;
+
+	buf_clear(&b);
+	event_to_json(&b, ev);
+	return buf_cstr(&b);
+}
+
+static struct event *sshd_event(void)
+{
+	struct event *ev = event_new();
+
+	add(ev, "@timestamp", "2026-11-23T00:00:05.000Z");
+	add(ev, "host.hostname", "web1");
+	add(ev, "process.name", "sshd");
+	add_num(ev, "process.pid", "4242");
+	add(ev, "message", "Failed password for root from 203.0.113.9 port 4711 ssh2");
+	add(ev, "event.category", "authentication");
+	add(ev, "event.outcome", "failure");
+	add(ev, "user.name", "root");
+	add(ev, "source.ip", "203.0.113.9");
+	add_num(ev, "source.port", "4711");
+	return ev;
+}
+
+#define SSHD_JSON                                                               \
+	"{\"@timestamp\":\"2026-11-23T00:00:05.000Z\",\"host\":{\"hostname\":\"web1\"}," \
+	"\"process\":{\"name\":\"sshd\",\"pid\":4242},"                          \
+	"\"message\":\"Failed password for root from 203.0.113.9 port 4711 ssh2\"," \
+	"\"event\":{\"category\":\"authentication\",\"outcome\":\"failure\"},"    \
+	"\"user\":{\"name\":\"root\"},\"source\":{\"ip\":\"203.0.113.9\",\"port\":4711}}"
+
+static char *rule_tags[] = { "attack.t1110", "attack.credential_access" };
+
+static struct rule test_rule = {
+	.id = "5b8a4d1e-2f0a-4c3e-9d7b-0e6f1a2b3c4d",
+	.title = "SSH brute force",
+	.level = "high",
+	.tags = rule_tags,
+	.ntags = 2,
+};
+
+TEST(detection_alert_exact)
+{
+	struct event *ev = sshd_event();
+	struct alert a = {
+		.kind = ALERT_DETECTION,
+		.rule = &test_rule,
+		.count = 1,
+		.ev = ev,
+	};
+	struct buf b;
+	char id[37];
+
+	CHECK_INT(vgtime_parse_iso("2026-11-23T00:00:05Z", 20, 0, &a.ts_ms), 20);
+	buf_init(&b);
+	alert_to_json_id(&b, &a, ID0);
+	CHECK_STR(buf_cstr(&b),
+	    "{\"id\":\"" ID0 "\",\"@timestamp\":\"2026-11-23T00:00:05.000Z\","
+	    "\"kind\":\"detection\",\"rule\":{\"id\":\"5b8a4d1e-2f0a-4c3e-9d7b-0e6f1a2b3c4d\","
+	    "\"title\":\"SSH brute force\",\"level\":\"high\","
+	    "\"tags\":[\"attack.t1110\",\"attack.credential_access\"]},"
+	    "\"group\":{},\"count\":1,\"event\":" SSHD_JSON "}\n");
+
+	/* alert_to_json: the same with a fresh id */
+	buf_clear(&b);
+	alert_to_json(&b, &a);
+	buf_cstr(&b);
+	CHECK(b.len > 44 && strncmp(b.p, "{\"id\":\"", 7) == 0 && b.p[43] == '"');
+	memcpy(id, b.p + 7, 36);
+	id[36] = '\0';
+	CHECK(id[14] == '7');
+	CHECK(strstr(b.p, "\",\"@timestamp\":\"2026-11-23T00:00:05.000Z\",\"kind\":"
+	    "\"detection\"") == b.p + 43);
+	CHECK(b.p[b.len - 1] == '\n' && memchr(b.p, '\n', b.len) == b.p + b.len - 1);
+	buf_free(&b);
+	event_free(ev);
+}
+
+TEST(correlation_alert_exact)
+{
+	struct event *ev = sshd_event();
+	struct alert_kv group[] = {
+		{ "source.ip", "203.0.113.9" },
+		{ "user.name", "ro\"ot" },
+	};
+	struct alert a = {
+		.kind = ALERT_CORRELATION,
+		.rule = &test_rule,
+		.ts_ms = 1795392005123LL,
+		.group = group,
+		.ngroup = 2,
+		.count = 18446744073709551615ULL,
+		.ev = ev,
+	};
+	struct buf b;
+
+	buf_init(&b);
+	alert_to_json_id(&b, &a, ID0);
+	CHECK_STR(buf_cstr(&b),
+	    "{\"id\":\"" ID0 "\",\"@timestamp\":\"2026-11-23T00:00:05.123Z\","
+	    "\"kind\":\"correlation\",\"rule\":{\"id\":\"5b8a4d1e-2f0a-4c3e-9d7b-0e6f1a2b3c4d\","
+	    "\"title\":\"SSH brute force\",\"level\":\"high\","
+	    "\"tags\":[\"attack.t1110\",\"attack.credential_access\"]},"
+	    "\"group\":{\"source.ip\":\"203.0.113.9\",\"user.name\":\"ro\\\"ot\"},"
+	    "\"count\":18446744073709551615,\"event\":" SSHD_JSON "}\n");
+	buf_clear(&b);
+	a.count = 5;
+	a.ngroup = 1;
+	alert_to_json_id(&b, &a, ID0);
+	CHECK(strstr(buf_cstr(&b), "\"group\":{\"source.ip\":\"203.0.113.9\"},\"count\":5,") != NULL);
+	buf_free(&b);
+	event_free(ev);
+}
+
+TEST(alert_missing_parts)
+{
+	struct rule bare = { .id = "r1", .title = NULL, .level = NULL };
+	struct alert_kv group[] = { { "host.name", NULL } };
+	struct alert a = { .kind = ALERT_CORRELATION, .rule = &bare, .ts_ms = 0,
+		.group = group, .ngroup = 1, .count = 0, .ev = NULL };
+	struct buf b;
+
+	buf_init(&b);
+	alert_to_json_id(&b, &a, ID0);
+	CHECK_STR(buf_cstr(&b),
+	    "{\"id\":\"" ID0 "\",\"@timestamp\":\"1970-01-01T00:00:00.000Z\","
+	    "\"kind\":\"correlation\",\"rule\":{\"id\":\"r1\",\"title\":null,"
+	    "\"level\":null,\"tags\":[]},\"group\":{\"host.name\":null},\"count\":0,"
+	    "\"event\":{}}\n");
+	buf_clear(&b);
+	a.rule = NULL;
+	a.ngroup = 0;
+	alert_to_json_id(&b, &a, ID0);
+	CHECK(strstr(buf_cstr(&b), "\"rule\":{\"id\":null,\"title\":null,\"level\":null,"
+	    "\"tags\":[]},\"group\":{},") != NULL);
+	buf_free(&b);
+}
+
+TEST(nesting_keeps_first_appearance_order)
+{
+	struct event *ev = event_new();
+
+	add(ev, "b.x", "1");
+	add(ev, "a", "2");
+	add(ev, "b.y", "3");
+	add(ev, "c.d.e", "4");
+	add(ev, "b.z.w", "5");
+	add(ev, "c.f", "6");
+	add(ev, "b.z.v", "7");
+	CHECK_STR(ej(ev), "{\"b\":{\"x\":\"1\",\"y\":\"3\",\"z\":{\"w\":\"5\",\"v\":\"7\"}},"
+	    "\"a\":\"2\",\"c\":{\"d\":{\"e\":\"4\"},\"f\":\"6\"}}");
+	event_reset(ev);
+	CHECK_STR(ej(ev), "{}");
+	add(ev, "log.syslog.structured_data.origin@32473.ip", "10.0.0.1");
+	CHECK_STR(ej(ev), "{\"log\":{\"syslog\":{\"structured_data\":{\"origin@32473\":"
+	    "{\"ip\":\"10.0.0.1\"}}}}}");
+	event_free(ev);
+	CHECK_STR(ej(NULL), "{}");
+}
+
+TEST(multi_values_become_arrays)
+{
+	struct event *ev = event_new();
+
+	add(ev, "tags", "a");
+	add(ev, "user.name", "root");
+	add(ev, "tags", "b");
+	add_num(ev, "source.port", "1");
+	add(ev, "tags", "c");
+	add_num(ev, "source.port", "2");
+	event_add_named(ev, "x.unknown_one", 13, "u1", 2, V_STR, 0);
+	event_add_named(ev, "x.unknown_one", 13, "u2", 2, V_STR, 0);
+	CHECK_STR(ej(ev), "{\"tags\":[\"a\",\"b\",\"c\"],\"user\":{\"name\":\"root\"},"
+	    "\"source\":{\"port\":[1,2]},\"x\":{\"unknown_one\":[\"u1\",\"u2\"]}}");
+	event_free(ev);
+}
+
+TEST(value_kinds)
+{
+	static const struct {
+		const char *text, *json;
+	} nums[] = {
+		{ "0", "0" }, { "-1", "-1" }, { "42", "42" }, { "3.25", "3.25" },
+		{ "-1.5e3", "-1.5e3" }, { "1E+9", "1E+9" }, { "0.0", "0.0" },
+		{ "01", "\"01\"" }, { "0x10", "\"0x10\"" }, { "NaN", "\"NaN\"" },
+		{ "inf", "\"inf\"" }, { "1.", "\"1.\"" }, { ".5", "\".5\"" },
+		{ "+1", "\"+1\"" }, { "1e", "\"1e\"" }, { "-", "\"-\"" }, { "", "\"\"" },
+		{ "12 ", "\"12 \"" },
+	};
+	struct event *ev = event_new();
+	char want[128];
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(nums); i++) {
+		event_reset(ev);
+		add_num(ev, "n", nums[i].text);
+		snprintf(want, sizeof(want), "{\"n\":%s}", nums[i].json);
+		CHECK_STR(ej(ev), want);
+	}
+	event_reset(ev);
+	event_add_named(ev, "t", 1, "true", 4, V_BOOL, 1);
+	event_add_named(ev, "f", 1, "false", 5, V_BOOL, 0);
+	event_add_named(ev, "z", 1, "null", 4, V_NULL, 0);
+	event_add_named(ev, "s", 1, "true", 4, V_STR, 0);
+	event_add_named(ev, "q", 1, "7", 1, V_STR, 0);
+	CHECK_STR(ej(ev), "{\"t\":true,\"f\":false,\"z\":null,\"s\":\"true\",\"q\":\"7\"}");
+	event_free(ev);
+}
+
+TEST(escaping)
+{
+	struct event *ev = event_new();
+
+	add(ev, "message", "say \"hi\"\\\n\t\x01 caf\xc3\xa9 \xff!");
+	event_add_named(ev, "we\"ird.k\\ey", 11, "v", 1, V_STR, 0);
+	event_add_named(ev, "ctl.\x02", 5, "v", 1, V_STR, 0);
+	CHECK_STR(ej(ev), "{\"message\":\"say \\\"hi\\\"\\\\\\n\\t\\u0001 caf\xc3\xa9 "
+	    "\xef\xbf\xbd!\",\"we\\\"ird\":{\"k\\\\ey\":\"v\"},\"ctl\":{\"\\u0002\":\"v\"}}");
+	event_free(ev);
+}
+
+TEST(leaf_and_prefix_conflicts)
+{
+	struct event *ev = event_new();
+
+	add(ev, "source", "x");
+	add(ev, "source.ip", "203.0.113.9");
+	CHECK_STR(ej(ev), "{\"source\":{\"\":\"x\",\"ip\":\"203.0.113.9\"}}");
+	event_reset(ev);
+	add(ev, "source.ip", "203.0.113.9");
+	add(ev, "source.port", "1");
+	add(ev, "source", "x");
+	add(ev, "source", "y");
+	CHECK_STR(ej(ev), "{\"source\":{\"\":[\"x\",\"y\"],\"ip\":\"203.0.113.9\","
+	    "\"port\":\"1\"}}");
+	event_reset(ev);
+	add(ev, "a.b", "1");
+	add(ev, "a.b.c", "2");
+	add(ev, "a", "3");
+	CHECK_STR(ej(ev), "{\"a\":{\"\":\"3\",\"b\":{\"\":\"1\",\"c\":\"2\"}}}");
+	event_free(ev);
+}
+
+TEST(empty_segments_stay_flat)
+{
+	struct event *ev = event_new();
+	struct buf deep;
+
+	event_add_named(ev, "a..b", 4, "1", 1, V_STR, 0);
+	event_add_named(ev, ".a", 2, "2", 1, V_STR, 0);
+	event_add_named(ev, "a.", 2, "3", 1, V_STR, 0);
+	event_add_named(ev, "", 0, "4", 1, V_STR, 0);
+	event_add_named(ev, "a.c", 3, "5", 1, V_STR, 0);
+	event_add_named(ev, "a..b", 4, "6", 1, V_STR, 0);
+	event_add_named(ev, ".", 1, "7", 1, V_STR, 0);
+	CHECK_STR(ej(ev), "{\"a..b\":[\"1\",\"6\"],\".a\":\"2\",\"a.\":\"3\",\"\":\"4\","
+	    "\"a\":{\"c\":\"5\"},\".\":\"7\"}");
+
+	/* 64 segments nest; 65 stay one flat key */
+	buf_init(&deep);
+	for (int i = 0; i < 64; i++)
+		buf_adds(&deep, i ? ".s" : "s");
+	event_reset(ev);
+	event_add_named(ev, deep.p, deep.len, "d", 1, V_STR, 0);
+	{
+		struct buf want;
+
+		buf_init(&want);
+		buf_addc(&want, '{');
+		for (int i = 0; i < 63; i++)
+			buf_adds(&want, "\"s\":{");
+		buf_adds(&want, "\"s\":\"d\"");
+		for (int i = 0; i < 64; i++)
+			buf_addc(&want, '}');
+		CHECK_STR(ej(ev), buf_cstr(&want));
+		buf_free(&want);
+	}
+	buf_adds(&deep, ".s");
+	event_reset(ev);
+	event_add_named(ev, deep.p, deep.len, "d", 1, V_STR, 0);
+	{
+		struct buf want;
+
+		buf_init(&want);
+		buf_adds(&want, "{\"");
+		buf_add(&want, deep.p, deep.len);
+		buf_adds(&want, "\":\"d\"}");
+		CHECK_STR(ej(ev), buf_cstr(&want));
+		buf_free(&want);
+	}
+	buf_free(&deep);
+	event_free(ev);
+}
+
+TEST(dead_entries_are_skipped)
+{
+	struct event *ev = event_new();
+	uint32_t tags = fid("tags");
+
+	add(ev, "tags", "a");
+	add(ev, "user.name", "root");
+	add(ev, "tags", "b");
+	add(ev, "gone.x", "1");
+	event_set(ev, tags, "c", 1);
+	event_del(ev, fid("gone.x"));
+	CHECK_STR(ej(ev), "{\"user\":{\"name\":\"root\"},\"tags\":\"c\"}");
+	event_del(ev, fid("user.name"));
+	event_del(ev, tags);
+	CHECK_STR(ej(ev), "{}");
+	event_free(ev);
+}
+
+TEST(big_event_and_reuse)
+{
+	struct event *ev = event_new();
+	struct buf want;
+	char name[32], val[32];
+
+	/* grows the scratch area, then a small event reuses it */
+	buf_init(&want);
+	buf_adds(&want, "{\"big\":{");
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "big.f%d", i);
+		snprintf(val, sizeof(val), "%d", i);
+		event_add_named(ev, name, strlen(name), val, strlen(val), V_NUM, i);
+		buf_printf(&want, "%s\"f%d\":%d", i ? "," : "", i, i);
+	}
+	buf_adds(&want, "}}");
+	CHECK_STR(ej(ev), buf_cstr(&want));
+	buf_free(&want);
+	event_reset(ev);
+	add(ev, "a.b", "1");
+	CHECK_STR(ej(ev), "{\"a\":{\"b\":\"1\"}}");
+	event_free(ev);
+}
+
+static void *json_thread(void *arg)
+{
+	struct event *ev = sshd_event();
+	struct buf b;
+	int *ok = arg;
+
+	buf_init(&b);
+	*ok = 1;
+	for (int i = 0; i < 2000; i++) {
+		buf_clear(&b);
+		event_to_json(&b, ev);
+		if (strcmp(buf_cstr(&b), SSHD_JSON) != 0)
+			*ok = 0;
+	}
+	buf_free(&b);
+	event_free(ev);
+	return NULL;
+}
+
+TEST(event_json_in_threads)
+{
+	pthread_t t[4];
+	int ok[4] = { 0 };
+
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, json_thread, &ok[i]);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(ok[i], 1);
+	}
+}
+
+/* ---- ids ---- */
+
+static int valid_uuid7(const char *s)
+{
+	if (strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+			return 0;
+		}
+	}
+	return s[14] == '7' && strchr("89ab", s[19]) != NULL;
+}
+
+static int64_t uuid_ms(const char *s)
+{
+	char hex[13];
+
+	memcpy(hex, s, 8);
+	memcpy(hex + 8, s + 9, 4);
+	hex[12] = '\0';
+	return strtoll(hex, NULL, 16);
+}
+
+#define NIDS 100000
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 37);
+}
+
+TEST(uuid7_format_order_and_uniqueness)
+{
+	char (*ids)[37] = malloc(NIDS * sizeof(*ids));
+	int64_t before = vg_now_ms(), after;
+	int bad = 0, unordered = 0, dups = 0;
+
+	for (int i = 0; i < NIDS; i++)
+		alert_new_id(ids[i]);
+	after = vg_now_ms();
+	for (int i = 0; i < NIDS; i++) {
+		if (!valid_uuid7(ids[i]))
+			bad++;
+		if (i > 0 && strcmp(ids[i - 1], ids[i]) >= 0)
+			unordered++;
+	}
+	CHECK_INT(bad, 0);
+	/* one thread's ids increase, even within a millisecond */
+	CHECK_INT(unordered, 0);
+	CHECK(uuid_ms(ids[0]) >= before && uuid_ms(ids[0]) <= after);
+	/* at most one millisecond borrowed per 2048 ids */
+	CHECK(uuid_ms(ids[NIDS - 1]) <= after + NIDS / 2048 + 1);
+	qsort(ids, NIDS, sizeof(*ids), cmp_id);
+	for (int i = 1; i < NIDS; i++)
+		dups += strcmp(ids[i - 1], ids[i]) == 0;
+	CHECK_INT(dups, 0);
+	free(ids);
+}
+
+#define NTHREADS 4
+
+static void *id_thread(void *arg)
+{
+	char (*ids)[37] = arg;
+
+	for (int i = 0; i < NIDS / NTHREADS; i++)
+		alert_new_id(ids[i]);
+	return NULL;
+}
+
+TEST(uuid7_unique_across_threads)
+{
+	char (*ids)[37] = malloc(NIDS * sizeof(*ids));
+	pthread_t t[NTHREADS];
+	int dups = 0, bad = 0;
+
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_create(&t[i], NULL, id_thread, ids + i * (NIDS / NTHREADS));
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	qsort(ids, NIDS, sizeof(*ids), cmp_id);
+	for (int i = 0; i < NIDS; i++) {
+		bad += !valid_uuid7(ids[i]);
+		dups += i > 0 && strcmp(ids[i - 1], ids[i]) == 0;
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(dups, 0);
+	free(ids);
+}
+
+TEST(uuid7_differs_after_fork)
+{
+	int fds[2];
+	char parent[37], child[37] = "";
+	pid_t pid;
+
+	alert_new_id(parent);
+	CHECK_INT(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		char id[37];
+
+		alert_new_id(id);
+		(void)!write(fds[1], id, 37);
+		_exit(0);
+	}
+	alert_new_id(parent);
+	close(fds[1]);
+	CHECK_INT(read(fds[0], child, 37), 37);
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	CHECK(valid_uuid7(child));
+	/* same state in both processes would give the same random tail */
+	CHECK(strcmp(parent + 19, child + 19) != 0);
+}
+
+/* ---- sink ---- */
+
+static char *slurp(const char *path)
+{
+	size_t len;
+	char *s = vg_read_file(path, &len);
+
+	return s ? s : vg_strdup("<unreadable>");
+}
+
+TEST(sink_file_write_flush_reopen)
+{
+	char dir[] = "/tmp/vigil-alert-XXXXXX", path[128], rotated[140], *s;
+	struct vg_err err = { 0 };
+	struct alert_sink *sink;
+	struct stat st;
+	struct buf big;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/sub/deeper/alerts.jsonl", dir);
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	sink = alert_sink_open(path, 0, &err);
+	CHECK(sink != NULL);
+	CHECK(!err.set);
+	if (sink == NULL)
+		return;
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0640);
+	CHECK_INT(alert_sink_write(sink, "{\"a\":1}\n", 8), 0);
+	CHECK_INT(alert_sink_write(sink, "{\"a\":2}\n", 8), 0);
+	s = slurp(path);
+	CHECK_STR(s, ""); /* buffered */
+	free(s);
+	CHECK_INT(alert_sink_flush(sink), 0);
+	s = slurp(path);
+	CHECK_STR(s, "{\"a\":1}\n{\"a\":2}\n");
+	free(s);
+
+	/* logrotate: rename, then SIGHUP */
+	CHECK_INT(rename(path, rotated), 0);
+	CHECK_INT(alert_sink_write(sink, "{\"a\":3}\n", 8), 0);
+	CHECK_INT(alert_sink_reopen(sink), 0);
+	CHECK_INT(alert_sink_write(sink, "{\"a\":4}\n", 8), 0);
+	CHECK_INT(alert_sink_flush(sink), 0);
+	s = slurp(rotated);
+	CHECK_STR(s, "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+	free(s);
+	s = slurp(path);
+	CHECK_STR(s, "{\"a\":4}\n");
+	free(s);
+
+	/* lines bigger than the buffer, and many small ones */
+	buf_init(&big);
+	for (int i = 0; i < 30000; i++)
+		buf_adds(&big, "xxxxxxxxx");
+	buf_addc(&big, '\n');
+	CHECK_INT(alert_sink_write(sink, big.p, big.len), 0);
+	for (int i = 0; i < 10000; i++)
+		CHECK_INT(alert_sink_write(sink, "{}\n", 3), 0);
+	alert_sink_close(sink);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_size, 8 + 270001 + 30000);
+	s = slurp(path);
+	CHECK(strncmp(s + 8, big.p, big.len) == 0);
+	CHECK_STR(s + 8 + big.len + 29997, "{}\n");
+	free(s);
+	buf_free(&big);
+
+	/* appends to an existing file */
+	sink = alert_sink_open(path, 0, NULL);
+	CHECK(sink != NULL);
+	alert_sink_write(sink, "z\n", 2);
+	alert_sink_close(sink);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_size, 8 + 270001 + 30000 + 2);
+
+	unlink(path);
+	unlink(rotated);
+	snprintf(path, sizeof(path), "%s/sub/deeper", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+TEST(sink_errors_and_no_file)
+{
+	struct vg_err err = { 0 };
+	struct alert_sink *sink;
+
+	sink = alert_sink_open("/dev/null/x/alerts.jsonl", 0, &err);
+	CHECK(sink == NULL);
+	CHECK(err.set);
+	CHECK_STR(err.file, "/dev/null/x/alerts.jsonl");
+	CHECK_STR(err.msg, "cannot open alert file: Not a directory");
+	sink = alert_sink_open("", 0, NULL);
+	CHECK(sink != NULL);
+	CHECK_INT(alert_sink_write(sink, "x\n", 2), 0);
+	CHECK_INT(alert_sink_flush(sink), 0);
+	CHECK_INT(alert_sink_reopen(sink), 0);
+	alert_sink_close(sink);
+	alert_sink_close(NULL);
+}
+
+TEST(sink_stdout)
+{
+	char path[] = "/tmp/vigil-stdout-XXXXXX", *s;
+	int fd = mkstemp(path), saved;
+	struct alert_sink *sink;
+
+	CHECK(fd >= 0);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	sink = alert_sink_open(NULL, 1, NULL);
+	alert_sink_write(sink, "{\"x\":1}\n", 8);
+	alert_sink_flush(sink);
+	alert_sink_write(sink, "{\"x\":2}\n", 8);
+	alert_sink_close(sink);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(fd);
+	s = slurp(path);
+	CHECK_STR(s, "{\"x\":1}\n{\"x\":2}\n");
+	free(s);
+	unlink(path);
+}
+
+int main(void)
+{
+	umask(022);
+	RUN(detection_alert_exact);
+	RUN(correlation_alert_exact);
+	RUN(alert_missing_parts);
+	RUN(nesting_keeps_first_appearance_order);
+	RUN(multi_values_become_arrays);
+	RUN(value_kinds);
+	RUN(escaping);
+	RUN(leaf_and_prefix_conflicts);
+	RUN(empty_segments_stay_flat);
+	RUN(dead_entries_are_skipped);
+	RUN(big_event_and_reuse);
+	RUN(event_json_in_threads);
+	RUN(uuid7_format_order_and_uniqueness);
+	RUN(uuid7_unique_across_threads);
+	RUN(uuid7_differs_after_fork);
+	RUN(sink_file_write_flush_reopen);
+	RUN(sink_errors_and_no_file);
+	RUN(sink_stdout);
+	return unit_done();
+}
