@@ -53,7 +53,9 @@ struct alert_sink *alert_sink_open(const char *path, int to_stdout,
 /* Write whole lines; returns 0 or -1 (errno). */
 int alert_sink_write(struct alert_sink *s, const char *data, size_t len);
 int alert_sink_flush(struct alert_sink *s);
-/* Reopen the file (SIGHUP). */
+/* Reopen the file (SIGHUP; call it from the loop that saw the signal, not
+ * from the handler). If the new file cannot be opened, writing goes on to
+ * the old one and -1 is returned. */
 int alert_sink_reopen(struct alert_sink *s);
 void alert_sink_close(struct alert_sink *s);
 
