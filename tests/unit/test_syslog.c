@@ -948,6 +948,32 @@ TEST(hostile_shapes)
 	    "message=m\n");
 }
 
+TEST(timestamp_text_matches_vgtime_format)
+{
+	static const char *const times[] = {
+		"1970-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z",
+		"0001-01-01T00:00:00Z", "2000-02-29T12:34:56.789Z",
+		"2026-11-23T09:08:07.006Z", "9999-12-31T23:59:59.999Z",
+		"2100-03-01T00:00:00.100Z",
+	};
+	char line[128], want[32];
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(times); i++) {
+		snprintf(line, sizeof(line), "<13>%s h p: x", times[i]);
+		parse(line);
+		CHECK(ev->has_ts);
+		CHECK_INT(ev->ts_ms, iso(times[i]));
+		vgtime_format(iso(times[i]), want);
+		CHECK_STR(event_str(ev, F_TIMESTAMP), want);
+	}
+	/* the same day twice, then another: the cached date follows */
+	parse("<13>2026-11-23T00:00:00Z h p: x");
+	parse("<13>2026-11-23T23:59:59Z h p: x");
+	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-11-23T23:59:59.000Z");
+	parse("<13>2026-11-24T00:00:00Z h p: x");
+	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-11-24T00:00:00.000Z");
+}
+
 int main(void)
 {
 	ev = event_new();
@@ -996,6 +1022,7 @@ int main(void)
 	RUN(null_opts);
 	RUN(sd_names_are_not_interned);
 	RUN(hostile_shapes);
+	RUN(timestamp_text_matches_vgtime_format);
 	event_free(ev);
 	return unit_done();
 }
