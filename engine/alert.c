@@ -18,6 +18,8 @@
  *    empty key cannot clash with a child, since empty segments never nest.
  *  - A value of kind V_NUM whose text is not a JSON number is written as a
  *    string; V_BOOL follows num (0 false), V_NULL is null.
+ * Names are compared byte for byte; two names that differ only in invalid
+ * UTF-8 bytes print as the same key (each bad byte becomes U+FFFD).
  * The nesting runs in a per-thread scratch area (a node tree with a hash on
  * parent + segment) that grows to the largest event seen and is reused, so a
  * steady stream of alerts allocates nothing.

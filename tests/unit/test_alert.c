@@ -3,6 +3,7 @@
  * alert file / stdout sink.
  */
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -367,6 +368,85 @@ TEST(big_event_and_reuse)
 	event_free(ev);
 }
 
+/* Scalars in a parsed JSON document (array elements count one each). */
+static size_t count_leaves(const json_t *j)
+{
+	size_t n = 0, i;
+	const char *k;
+	json_t *v;
+
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, k, v)
+			n += count_leaves(v);
+		return n;
+	}
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			n += count_leaves(v);
+		return n;
+	}
+	return 1;
+}
+
+TEST(random_events_give_valid_json)
+{
+	static const char *const segs[] = { "a", "b", "c", "", "d\"e", "\xff" };
+	static const char *const vals[] = { "1", "-2.5", "x", "", "0x1", "\n" };
+	struct event *ev = event_new();
+	unsigned seed = 12345;
+	int bad = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		int n = (int)(seed % 40), live = 0;
+		json_t *j;
+		json_error_t jerr;
+
+		event_reset(ev);
+		for (int i = 0; i < n; i++) {
+			char name[64] = "";
+			int nseg;
+
+			seed = seed * 1103515245u + 12345u;
+			nseg = 1 + (int)((seed >> 16) % 4);
+			for (int k = 0; k < nseg; k++) {
+				seed = seed * 1103515245u + 12345u;
+				if (k > 0)
+					strcat(name, ".");
+				strcat(name, segs[(seed >> 16) % VG_ARRAY_LEN(segs)]);
+			}
+			seed = seed * 1103515245u + 12345u;
+			{
+				const char *v = vals[(seed >> 16) % VG_ARRAY_LEN(vals)];
+				enum value_kind kind = (enum value_kind)((seed >> 20) % 4);
+
+				event_add_named(ev, name, strlen(name), v, strlen(v), kind,
+				    (seed >> 24) & 1);
+			}
+			live++;
+			if ((seed >> 26) % 8 == 0) {
+				uint32_t id = ev->ents[ev->n - 1].id;
+
+				if (id != FIELD_NONE) {
+					/* every value of that name dies */
+					for (uint32_t e = 0; e < ev->n; e++)
+						live -= ev->ents[e].id == id && !ev->ents[e].dead;
+					event_del(ev, id);
+				}
+			}
+		}
+		j = json_loads(ej(ev), JSON_REJECT_DUPLICATES, &jerr);
+		if (j == NULL || !json_is_object(j) || count_leaves(j) != (size_t)live) {
+			if (bad++ == 0)
+				UNIT_FAIL("round %d: %s: %s", round, j ? "lost values" :
+				    jerr.text, ej(ev));
+		}
+		json_decref(j);
+		seed = seed * 1103515245u + 12345u;
+	}
+	CHECK_INT(bad, 0);
+	event_free(ev);
+}
+
 static void *json_thread(void *arg)
 {
 	struct event *ev = sshd_event();
@@ -660,6 +740,7 @@ int main(void)
 	RUN(empty_segments_stay_flat);
 	RUN(dead_entries_are_skipped);
 	RUN(big_event_and_reuse);
+	RUN(random_events_give_valid_json);
 	RUN(event_json_in_threads);
 	RUN(uuid7_format_order_and_uniqueness);
 	RUN(uuid7_unique_across_threads);
