@@ -18,6 +18,7 @@
 #include "vg.h"
 
 struct rule_impl; /* compiled detection, private to detect */
+struct ynode;
 
 struct rule {
 	char *id;          /* Sigma id (UUID) or, when absent, path:line */
@@ -80,5 +81,26 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
  */
 void detect_explain(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct event *ev, struct buf *out);
+
+/*
+ * Load rules from memory as if read from a file called `name` (mapping
+ * documents in buf are used as mappings); o, which may be NULL, adds rule
+ * and mapping paths as detect_load does. Borrows buf. Load-time only.
+ */
+struct ruleset *detect_load_buffer(const char *name, const char *buf,
+    size_t len, const struct detect_opts *o, struct vg_diag *d,
+    struct detect_stats *st);
+
+/* Regex matches cut short by the match or depth limit (counted as no
+ * match) since ctx was made. Worker that owns ctx. */
+uint64_t detect_ctx_regex_limit_hits(const struct detect_ctx *ctx);
+
+/* The rule's `vigil:` extension as YAML, or NULL; lives as long as rs. */
+const struct ynode *detect_rule_vigil(const struct rule *r);
+
+/* Correlation documents found while loading (rejected for now, kept for
+ * the correlation stage); live as long as rs. */
+size_t detect_correlation_count(const struct ruleset *rs);
+const struct ynode *detect_correlation_doc(const struct ruleset *rs, size_t i);
 
 #endif

@@ -1,0 +1,214 @@
+/*
+ * detect.c: the ruleset and the per-event entry points. An event is first
+ * matched against the logsource condition of each mapping entry in use
+ * (once per event, shared by every group that needs it); only the rules of
+ * the groups whose entries all passed are evaluated, with short-circuiting
+ * conditions. Matches come back in load order.
+ *
+ * Loading lives in detect_load.c, selections in detect_sel.c, conditions
+ * in detect_cond.c, matching in detect_match.c, explanations in
+ * detect_explain.c, mappings in detect_map.c.
+ */
+#include "detect_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RE_MATCH_LIMIT 200000u  /* backtracking steps per regex match */
+#define RE_DEPTH_LIMIT 10000u
+#define RE_JIT_STACK_MAX (512u * 1024u)
+
+struct ruleset *detect_ruleset_new(void)
+{
+	return vg_calloc(1, sizeof(struct ruleset));
+}
+
+void detect_ruleset_finish(struct ruleset *rs)
+{
+	(void)rs;
+}
+
+void detect_keep_correlation(struct ruleset *rs, const struct ynode *root,
+    const char *file)
+{
+	char *f = vg_strdup(file ? file : "");
+
+	rs->corr = vg_realloc(rs->corr, (rs->ncorr + 1) * sizeof(*rs->corr));
+	rs->corr_files = vg_realloc(rs->corr_files,
+	    (rs->ncorr + 1) * sizeof(*rs->corr_files));
+	rs->corr[rs->ncorr] = detect_ynode_copy_in(root, f);
+	rs->corr_files[rs->ncorr] = f;
+	rs->ncorr++;
+}
+
+void detect_free(struct ruleset *rs)
+{
+	if (rs == NULL)
+		return;
+	for (size_t i = 0; i < rs->nrules; i++)
+		detect_rule_free(rs->rules[i]);
+	free(rs->rules);
+	for (size_t i = 0; i < rs->ngroups; i++) {
+		free(rs->groups[i].entries);
+		free(rs->groups[i].rules);
+	}
+	free(rs->groups);
+	detect_map_free(rs);
+	for (size_t i = 0; i < rs->ncorr; i++) {
+		detect_ynode_free(rs->corr[i]);
+		free(rs->corr_files[i]);
+	}
+	free(rs->corr);
+	free(rs->corr_files);
+	free(rs);
+}
+
+size_t detect_rule_count(const struct ruleset *rs)
+{
+	return rs ? rs->nrules : 0;
+}
+
+const struct rule *detect_rule(const struct ruleset *rs, size_t i)
+{
+	return rs && i < rs->nrules ? rs->rules[i] : NULL;
+}
+
+const struct ynode *detect_rule_vigil(const struct rule *r)
+{
+	return r && r->impl ? r->impl->vigil : NULL;
+}
+
+size_t detect_correlation_count(const struct ruleset *rs)
+{
+	return rs ? rs->ncorr : 0;
+}
+
+const struct ynode *detect_correlation_doc(const struct ruleset *rs, size_t i)
+{
+	return rs && i < rs->ncorr ? rs->corr[i] : NULL;
+}
+
+struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
+{
+	struct detect_ctx *ctx = vg_calloc(1, sizeof(*ctx));
+
+	ctx->rs = rs;
+	ctx->matches = vg_calloc(rs->nrules + 1, sizeof(*ctx->matches));
+	ctx->group_ok = vg_calloc(rs->nmls + 1, 1);
+	ctx->md = pcre2_match_data_create(1, NULL);
+	ctx->mctx = pcre2_match_context_create(NULL);
+	ctx->jit = pcre2_jit_stack_create(32 * 1024, RE_JIT_STACK_MAX, NULL);
+	if (ctx->md == NULL || ctx->mctx == NULL) {
+		fprintf(stderr, "vigil: out of memory for PCRE2 match data\n");
+		abort();
+	}
+	pcre2_set_match_limit(ctx->mctx, RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(ctx->mctx, RE_DEPTH_LIMIT);
+	if (ctx->jit != NULL)
+		pcre2_jit_stack_assign(ctx->mctx, NULL, ctx->jit);
+	buf_init(&ctx->tmp);
+	return ctx;
+}
+
+void detect_ctx_free(struct detect_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	free(ctx->matches);
+	free(ctx->group_ok);
+	pcre2_match_data_free(ctx->md);
+	pcre2_match_context_free(ctx->mctx);
+	pcre2_jit_stack_free(ctx->jit);
+	buf_free(&ctx->tmp);
+	free(ctx);
+}
+
+uint64_t detect_ctx_regex_limit_hits(const struct detect_ctx *ctx)
+{
+	return ctx ? ctx->re_limit_hits : 0;
+}
+
+/* Do all the mapping entries of group g accept ev? (cached per event) */
+static int group_passes(struct detect_ctx *ctx, const struct event *ev,
+    const struct lsgroup *g)
+{
+	const struct ruleset *rs = ctx->rs;
+
+	for (uint32_t i = 0; i < g->nentries; i++) {
+		uint32_t e = g->entries[i];
+		uint8_t *st = &ctx->group_ok[e];
+
+		if (*st == 0)
+			*st = rs->mls[e].cond == NULL ||
+			    detect_sn_eval(ctx, ev, rs->mls[e].cond) ? 1 : 2;
+		if (*st == 2)
+			return 0;
+	}
+	return 1;
+}
+
+static void sort_by_index(const struct rule **v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		const struct rule *x = v[i];
+		size_t j = i;
+
+		while (j > 0 && v[j - 1]->impl->index > x->impl->index) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+}
+
+size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
+    const struct event *ev, const struct rule *const **matches)
+{
+	size_t n = 0;
+
+	ctx->events++;
+	memset(ctx->group_ok, 0, rs->nmls);
+	for (size_t gi = 0; gi < rs->ngroups; gi++) {
+		const struct lsgroup *g = &rs->groups[gi];
+
+		if (g->nrules == 0 || !group_passes(ctx, ev, g))
+			continue;
+		for (uint32_t k = 0; k < g->nrules; k++) {
+			const struct rule *r = rs->rules[g->rules[k]];
+
+			if (detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
+				ctx->matches[n++] = r;
+		}
+	}
+	sort_by_index(ctx->matches, n);
+	ctx->nmatches = n;
+	*matches = ctx->matches;
+	return n;
+}
+
+void detect_explain(const struct ruleset *rs, struct detect_ctx *ctx,
+    const struct event *ev, struct buf *out)
+{
+	const struct rule **list = vg_malloc((rs->nrules + 1) * sizeof(*list));
+	size_t n = 0;
+
+	/* the rules of the event's logsource(s), in load order */
+	memset(ctx->group_ok, 0, rs->nmls);
+	for (size_t gi = 0; gi < rs->ngroups; gi++) {
+		const struct lsgroup *g = &rs->groups[gi];
+
+		if (!group_passes(ctx, ev, g))
+			continue;
+		for (uint32_t k = 0; k < g->nrules; k++)
+			list[n++] = rs->rules[g->rules[k]];
+	}
+	sort_by_index(list, n);
+	buf_addc(out, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_addc(out, ',');
+		detect_explain_rule(ctx, ev, list[i], out);
+	}
+	buf_addc(out, ']');
+	free(list);
+}

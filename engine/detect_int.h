@@ -1,0 +1,256 @@
+/*
+ * detect_int.h: the compiled form of Sigma rules, shared by the detect_*.c
+ * files and private to them (nothing outside detect includes this).
+ *
+ * A rule compiles into selections (trees of field conditions) and a
+ * condition tree over those selections. A field condition holds patterns
+ * that all share the modifiers of their key, already transformed (base64,
+ * utf16, windash...) and lowercased at load time, so matching an event
+ * only compares bytes. Rules are grouped by the set of mapping entries
+ * their logsource selected; each group's logsource condition is evaluated
+ * once per event.
+ */
+#ifndef VG_DETECT_INT_H
+#define VG_DETECT_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdint.h>
+
+#include "detect.h"
+#include "ytree.h"
+
+/* A Sigma string: bytes 0..255 and the two wildcards. */
+#define TOK_STAR 256u
+#define TOK_QMARK 257u
+
+struct sstr {
+	uint16_t *t;
+	uint32_t n;
+};
+
+enum pat_kind {
+	PK_EQ,       /* whole value equals s */
+	PK_PREFIX,   /* starts with s */
+	PK_SUFFIX,   /* ends with s */
+	PK_CONTAINS, /* s anywhere */
+	PK_GLOB,     /* tokens with * and ? */
+	PK_ANY,      /* `*`: any value, even empty */
+	PK_RE,       /* PCRE2 */
+	PK_CIDR,     /* address within a network */
+	PK_LT, PK_LTE, PK_GT, PK_GTE, /* numeric comparison with num */
+	PK_REF,      /* equal to a value of another field */
+};
+
+struct pat {
+	uint8_t kind;     /* enum pat_kind */
+	uint8_t isnum;    /* PK_EQ from a YAML number: V_NUM values compare by number */
+	uint8_t plen;     /* PK_CIDR: prefix length over the 128-bit form */
+	uint8_t jit;      /* PK_RE: JIT-compiled */
+	uint8_t v4;       /* PK_CIDR: an IPv4 network (or IPv4-mapped) */
+	uint32_t len;     /* length of s */
+	char *s;          /* literal (lowercased unless the condition is cased) */
+	uint16_t *tok;    /* PK_GLOB: tokens, lowercased likewise */
+	uint32_t ntok;
+	double num;       /* isnum, PK_LT..PK_GTE */
+	pcre2_code *re;   /* PK_RE */
+	uint8_t addr[16]; /* PK_CIDR: network, IPv4 as ::ffff:a.b.c.d */
+	uint32_t *refs;   /* PK_REF: event fields of the referenced Sigma field */
+	uint32_t nrefs;
+	char *shown;      /* the value for explanations, as the rule wrote it */
+};
+
+enum fc_kind {
+	FC_VALUES, /* patterns over the values of the fields */
+	FC_EXISTS, /* the field is present (want = 1) or absent (want = 0) */
+	FC_NULL,   /* the field is absent or holds only null */
+};
+
+enum time_part { TP_NONE, TP_MINUTE, TP_HOUR, TP_DAY, TP_WEEK, TP_MONTH, TP_YEAR };
+
+struct fcond {
+	uint8_t kind;     /* enum fc_kind */
+	uint8_t all;      /* |all: every pattern must match some value */
+	uint8_t cased;    /* compare bytes exactly */
+	uint8_t neg;      /* |neq: the result is negated */
+	uint8_t keyword;  /* no field: message, or every string value */
+	uint8_t want;     /* FC_EXISTS */
+	uint8_t tpart;    /* enum time_part: compare a part of a date */
+	uint32_t *fields; /* event field ids, any of which may hold the value */
+	uint32_t nfields;
+	struct pat *pats;
+	uint32_t npats;
+	char *name;       /* Sigma field name as written ("" for keywords) */
+	char *key;        /* the whole key with modifiers */
+	int line, col;
+};
+
+enum sn_kind { SN_AND, SN_OR, SN_FC };
+
+/* A selection: maps are AND of field conditions, lists OR of items. */
+struct snode {
+	uint8_t kind;     /* enum sn_kind */
+	uint32_t n;
+	struct snode **kids;
+	struct fcond *fc; /* SN_FC */
+};
+
+enum cn_op { CN_AND, CN_OR, CN_NOT, CN_SEL, CN_OF };
+
+struct cnode {
+	uint8_t op;       /* enum cn_op */
+	uint32_t sel;     /* CN_SEL: index into the rule's selections */
+	uint32_t k;       /* CN_OF: how many must hold; 0 means all */
+	uint32_t n;
+	struct cnode **kids; /* CN_OF: CN_SEL nodes */
+	char *text;       /* CN_OF: "1 of filter_*" for explanations */
+};
+
+struct sel {
+	char *name;
+	char *filter;     /* title of the Sigma filter it came from, or NULL */
+	struct snode *root;
+};
+
+struct lsource {
+	char *category, *product, *service;
+};
+
+struct rule_impl {
+	struct sel *sels;
+	uint32_t nsels;
+	struct cnode *cond;
+	uint32_t group;        /* index of the rule's logsource group */
+	uint32_t index;        /* load order */
+	char *name;            /* Sigma `name`, or NULL */
+	struct lsource ls;
+	struct ynode *vigil;   /* copy of the `vigil:` extension, or NULL */
+};
+
+/* Mapping entries (rules/mappings/). */
+struct map_ls {
+	struct lsource ls;     /* NULL members are not constrained */
+	struct snode *cond;    /* compiled conditions; NULL for none */
+	char *file;
+	int line;
+};
+
+struct map_fields {
+	struct lsource ls;
+	int restricted;        /* 0: applies to every logsource */
+	char **from;           /* Sigma names */
+	char ***to;            /* event names per Sigma name, NULL-terminated */
+	size_t n;
+};
+
+struct lsgroup {
+	uint32_t *entries;     /* indices of the map_ls entries that matched */
+	uint32_t nentries;
+	struct snode *cond;    /* AND of their conditions; NULL: every event */
+	uint32_t *rules;       /* rule indices, load order */
+	uint32_t nrules, caprules;
+};
+
+struct ruleset {
+	struct rule **rules;
+	size_t nrules, caprules;
+	struct lsgroup *groups;
+	size_t ngroups;
+	struct map_ls *mls;
+	size_t nmls;
+	struct map_fields *mfs;
+	size_t nmfs;
+	struct ynode **corr;   /* correlation documents, kept for later */
+	char **corr_files;     /* their files (the nodes point there) */
+	size_t ncorr;
+	uint32_t max_sels;
+};
+
+struct detect_ctx {
+	const struct ruleset *rs;
+	const struct rule **matches;
+	size_t nmatches;
+	uint8_t *group_ok;     /* per group: 0 unknown, 1 passed, 2 failed */
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit;
+	uint64_t re_limit_hits;
+	uint64_t events;
+	struct buf tmp;        /* explanations */
+};
+
+/* Load-time reporting: errors go to the diag sink and are counted. */
+struct dload {
+	struct vg_diag *d;
+	int errors;            /* of the rule being compiled */
+	int warnings;
+};
+
+void dl_error(struct dload *dl, const struct ynode *at, const char *fmt, ...)
+    VG_PRINTF(3, 4);
+void dl_error_at(struct dload *dl, const char *file, int line, int col,
+    const char *fmt, ...) VG_PRINTF(5, 6);
+void dl_warn(struct dload *dl, const struct ynode *at, const char *fmt, ...)
+    VG_PRINTF(3, 4);
+
+/* Field name translation for one rule's logsource. */
+struct fieldmap {
+	const struct map_fields **mfs;
+	size_t n;
+};
+
+/* detect_sel.c: selections. `fm` may be NULL (mapping conditions). */
+struct snode *detect_sel_compile(struct dload *dl, const struct ynode *val,
+    const struct fieldmap *fm);
+void detect_snode_free(struct snode *sn);
+/* Parse a Sigma string value (wildcards and escapes); owned tokens. */
+void detect_sstr_parse(const char *s, size_t len, struct sstr *out);
+/* Event field ids for a Sigma field name under fm; owned array. */
+uint32_t *detect_field_ids(const struct fieldmap *fm, const char *name,
+    uint32_t *n);
+
+/* detect_cond.c: conditions over selections. */
+struct cnode *detect_cond_compile(struct dload *dl, const struct ynode *cond,
+    const struct sel *sels, uint32_t nsels);
+void detect_cnode_free(struct cnode *cn);
+
+/* detect_match.c: evaluation. */
+int detect_fc_eval(struct detect_ctx *ctx, const struct event *ev,
+    const struct fcond *fc);
+int detect_sn_eval(struct detect_ctx *ctx, const struct event *ev,
+    const struct snode *sn);
+int detect_cn_eval(struct detect_ctx *ctx, const struct event *ev,
+    const struct rule_impl *ri, const struct cnode *cn);
+/* Does one value match one pattern (for explanations too). */
+int detect_pat_match(struct detect_ctx *ctx, const struct event *ev,
+    const struct fcond *fc, const struct pat *p, const struct value *v);
+/* Parse an address into the 128-bit form; 0 on success. */
+int detect_addr_parse(const char *s, size_t len, uint8_t out[16], int *v4);
+
+/* detect_map.c: mapping documents. */
+int detect_is_mapping_doc(const struct ynode *root);
+void detect_map_load(struct dload *dl, struct ruleset *rs,
+    const struct ynode *root);
+void detect_map_free(struct ruleset *rs);
+/* Does a mapping logsource (NULL members free) cover the rule's? */
+int detect_ls_covers(const struct lsource *entry, const struct lsource *rule);
+
+/* detect_explain.c */
+void detect_explain_rule(struct detect_ctx *ctx, const struct event *ev,
+    const struct rule *r, struct buf *out);
+
+/* Small helpers shared by the loaders. */
+char *detect_scalar_dup(const struct ynode *n);
+struct ynode *detect_ynode_copy(const struct ynode *n);
+/* A copy whose nodes name `file` (which must outlive it). */
+struct ynode *detect_ynode_copy_in(const struct ynode *n, const char *file);
+void detect_keep_correlation(struct ruleset *rs, const struct ynode *root,
+    const char *file);
+struct ruleset *detect_ruleset_new(void);
+/* After every rule is in: per-group tables. */
+void detect_ruleset_finish(struct ruleset *rs);
+void detect_rule_free(struct rule *r);
+void detect_ynode_free(struct ynode *n);
+void detect_ls_free(struct lsource *ls);
+
+#endif

@@ -1,0 +1,542 @@
+/*
+ * detect_match.c: evaluation of compiled Sigma detections against one event.
+ * This is the hot path: it never allocates, never logs, and compares bytes
+ * against patterns that were lowercased at load time (ASCII folding of the
+ * event's bytes happens on the fly). Regex limits that are hit count as a
+ * non-match and are counted on the context.
+ *
+ * It does not compile anything: see detect_sel.c and detect_cond.c.
+ */
+#include "detect_int.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgtime.h"
+
+static int eq_fold(const char *v, size_t vl, const char *p, size_t pl)
+{
+	if (vl != pl)
+		return 0;
+	for (size_t i = 0; i < pl; i++) {
+		if (vg_lower((unsigned char)v[i]) != (unsigned char)p[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Both sides folded. */
+static int eq_fold2(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (vg_lower((unsigned char)a[i]) != vg_lower((unsigned char)b[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static int is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Position of lowercased needle n in h, folding h; NULL if absent. */
+static const char *find_fold(const char *h, size_t hl, const char *n, size_t nl)
+{
+	const char *end, *q;
+	unsigned char c0;
+
+	if (nl == 0)
+		return h;
+	if (hl < nl)
+		return NULL;
+	end = h + (hl - nl) + 1;
+	c0 = (unsigned char)n[0];
+	for (q = h; q < end; q++) {
+		if (!is_alpha(c0)) {
+			/* no case to fold: let memchr skip ahead */
+			q = memchr(q, c0, (size_t)(end - q));
+			if (q == NULL)
+				return NULL;
+		} else if (vg_lower((unsigned char)*q) != c0) {
+			continue;
+		}
+		if (eq_fold(q + 1, nl - 1, n + 1, nl - 1))
+			return q;
+	}
+	return NULL;
+}
+
+static int str_match(const struct pat *p, const char *s, size_t n, int cased)
+{
+	switch (p->kind) {
+	case PK_EQ:
+		if (cased)
+			return n == p->len && memcmp(s, p->s, n) == 0;
+		return eq_fold(s, n, p->s, p->len);
+	case PK_PREFIX:
+		if (n < p->len)
+			return 0;
+		if (cased)
+			return memcmp(s, p->s, p->len) == 0;
+		return eq_fold(s, p->len, p->s, p->len);
+	case PK_SUFFIX:
+		if (n < p->len)
+			return 0;
+		if (cased)
+			return memcmp(s + n - p->len, p->s, p->len) == 0;
+		return eq_fold(s + n - p->len, p->len, p->s, p->len);
+	case PK_CONTAINS:
+		if (cased)
+			return memmem(s, n, p->s, p->len) != NULL;
+		return find_fold(s, n, p->s, p->len) != NULL;
+	case PK_ANY:
+		return 1;
+	}
+	return 0;
+}
+
+/* Bytes of the character starting at s (1 for invalid UTF-8). */
+static size_t char_len(const unsigned char *s, size_t n)
+{
+	size_t len = 1;
+
+	if (s[0] < 0xC0)
+		return 1;
+	while (len < 4 && len < n && (s[len] & 0xC0) == 0x80)
+		len++;
+	return len;
+}
+
+/*
+ * Wildcard match with backtracking to the last star only: segments between
+ * stars have a fixed number of characters, so the leftmost placement of
+ * each is always the right one. `?` is one UTF-8 character.
+ */
+static int glob_match(const uint16_t *t, uint32_t nt, const char *str,
+    size_t n, int cased)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t ti = 0, star_t = UINT32_MAX;
+	size_t si = 0, star_s = 0;
+
+	while (si < n) {
+		if (ti < nt && t[ti] == TOK_STAR) {
+			star_t = ti++;
+			star_s = si;
+			continue;
+		}
+		if (ti < nt && t[ti] == TOK_QMARK) {
+			si += char_len(s + si, n - si);
+			ti++;
+			continue;
+		}
+		if (ti < nt && t[ti] == (cased ? s[si] : vg_lower(s[si]))) {
+			si++;
+			ti++;
+			continue;
+		}
+		if (star_t == UINT32_MAX)
+			return 0;
+		ti = star_t + 1;
+		star_s += char_len(s + star_s, n - star_s);
+		si = star_s;
+	}
+	while (ti < nt && t[ti] == TOK_STAR)
+		ti++;
+	return ti == nt;
+}
+
+int detect_addr_parse(const char *s, size_t len, uint8_t out[16], int *v4)
+{
+	char tmp[64];
+	const char *pct;
+	struct in_addr a4;
+
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		s++;
+		len -= 2;
+	}
+	if ((pct = memchr(s, '%', len)) != NULL)
+		len = (size_t)(pct - s); /* fe80::1%eth0: the zone is not part of it */
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (inet_pton(AF_INET, tmp, &a4) == 1) {
+		memset(out, 0, 10);
+		out[10] = 0xff;
+		out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		if (v4 != NULL)
+			*v4 = 1;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, tmp, out) == 1) {
+		if (v4 != NULL)
+			*v4 = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static int is_mapped(const uint8_t a[16])
+{
+	static const uint8_t pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return memcmp(a, pre, 12) == 0;
+}
+
+static int cidr_match(const struct pat *p, const char *s, size_t n)
+{
+	uint8_t a[16];
+	unsigned bits = p->plen, i;
+
+	if (detect_addr_parse(s, n, a, NULL) < 0)
+		return 0;
+	/* an IPv6 network such as ::/0 holds no IPv4 host (nor its mapped form) */
+	if (!p->v4 && is_mapped(a))
+		return 0;
+	for (i = 0; bits >= 8; i++, bits -= 8) {
+		if (a[i] != p->addr[i])
+			return 0;
+	}
+	if (bits > 0) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits));
+
+		if ((a[i] & mask) != (p->addr[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+/* The value as a number: numbers as they are, text if it is all number. */
+static int value_num(const struct value *v, double *out)
+{
+	char *end;
+
+	if (v->kind == V_NUM) {
+		*out = v->num;
+		return 0;
+	}
+	if (v->kind != V_STR || v->len == 0 || v->len > 64)
+		return -1;
+	if (v->s[0] == ' ' || v->s[0] == '\t' || v->s[0] == '\n')
+		return -1;
+	*out = strtod(v->s, &end);
+	if (end != v->s + v->len || isnan(*out))
+		return -1;
+	return 0;
+}
+
+/* Part of a date value (ISO 8601 text), for the time modifiers. */
+static int value_time_part(const struct value *v, int part, double *out)
+{
+	int64_t ms, days, y;
+	unsigned m, d;
+	int64_t sod;
+
+	if (v->kind != V_STR || vgtime_parse_iso(v->s, v->len, 0, &ms) == 0)
+		return -1;
+	days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+	sod = (ms - days * 86400000) / 1000;
+	vgtime_civil_from_days(days, &y, &m, &d);
+	switch (part) {
+	case TP_MINUTE:
+		*out = (double)((sod / 60) % 60);
+		return 0;
+	case TP_HOUR:
+		*out = (double)(sod / 3600);
+		return 0;
+	case TP_DAY:
+		*out = d;
+		return 0;
+	case TP_MONTH:
+		*out = m;
+		return 0;
+	case TP_YEAR:
+		*out = (double)y;
+		return 0;
+	case TP_WEEK: {
+		/* ISO 8601 week: the week holding the year's first Thursday */
+		int64_t wd = ((days % 7) + 7 + 3) % 7; /* 0 = Monday; 1970-01-01 was a Thursday */
+		int64_t thu = days - wd + 3, ty, jan1;
+		unsigned tm, td;
+
+		vgtime_civil_from_days(thu, &ty, &tm, &td);
+		jan1 = vgtime_days_from_civil(ty, 1, 1);
+		*out = (double)((thu - jan1) / 7 + 1);
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static int num_cmp(int kind, double a, double b)
+{
+	switch (kind) {
+	case PK_LT:
+		return a < b;
+	case PK_LTE:
+		return a <= b;
+	case PK_GT:
+		return a > b;
+	case PK_GTE:
+		return a >= b;
+	case PK_EQ:
+		return a == b;
+	}
+	return 0;
+}
+
+static int re_match(struct detect_ctx *ctx, const struct pat *p, const char *s,
+    size_t n)
+{
+	int rc;
+
+	if (p->jit)
+		rc = pcre2_jit_match(p->re, (PCRE2_SPTR)s, n, 0, 0, ctx->md, ctx->mctx);
+	else
+		rc = pcre2_match(p->re, (PCRE2_SPTR)s, n, 0, 0, ctx->md, ctx->mctx);
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)
+		ctx->re_limit_hits++;
+	return 0;
+}
+
+static int ref_match(const struct event *ev, const struct fcond *fc,
+    const struct pat *p, const struct value *v)
+{
+	for (uint32_t f = 0; f < p->nrefs; f++) {
+		for (uint32_t i = event_first(ev, p->refs[f]); i != FENT_END;
+		    i = ev->ents[i].next) {
+			const struct value *w = &ev->ents[i].v;
+
+			if (w->len != v->len || w->kind == V_NULL)
+				continue;
+			if (fc->cased ? memcmp(w->s, v->s, v->len) == 0 :
+			    eq_fold2(w->s, v->s, v->len))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int detect_pat_match(struct detect_ctx *ctx, const struct event *ev,
+    const struct fcond *fc, const struct pat *p, const struct value *v)
+{
+	double x;
+
+	if (v->kind == V_NULL)
+		return 0;
+	if (fc->tpart != TP_NONE) {
+		if (value_time_part(v, fc->tpart, &x) < 0)
+			return 0;
+		return num_cmp(p->kind, x, p->num);
+	}
+	switch (p->kind) {
+	case PK_EQ:
+		if (p->isnum && v->kind == V_NUM)
+			return v->num == p->num;
+		return str_match(p, v->s, v->len, fc->cased);
+	case PK_PREFIX:
+	case PK_SUFFIX:
+	case PK_CONTAINS:
+	case PK_ANY:
+		return str_match(p, v->s, v->len, fc->cased);
+	case PK_GLOB:
+		return glob_match(p->tok, p->ntok, v->s, v->len, fc->cased);
+	case PK_RE:
+		return re_match(ctx, p, v->s, v->len);
+	case PK_CIDR:
+		return cidr_match(p, v->s, v->len);
+	case PK_LT:
+	case PK_LTE:
+	case PK_GT:
+	case PK_GTE:
+		if (v->kind == V_BOOL || value_num(v, &x) < 0)
+			return 0;
+		return num_cmp(p->kind, x, p->num);
+	case PK_REF:
+		return ref_match(ev, fc, p, v);
+	}
+	return 0;
+}
+
+/* Walks the values a field condition looks at. */
+struct viter {
+	const struct event *ev;
+	const struct fcond *fc;
+	uint32_t fi;   /* next field of fc->fields */
+	uint32_t ei;   /* current entry, FENT_END when a field is done */
+	int scan;      /* keyword without message: every string entry */
+};
+
+static void viter_init(struct viter *it, const struct event *ev,
+    const struct fcond *fc)
+{
+	it->ev = ev;
+	it->fc = fc;
+	it->fi = 0;
+	it->scan = 0;
+	if (fc->keyword) {
+		it->ei = event_first(ev, F_MESSAGE);
+		if (it->ei == FENT_END) {
+			it->scan = 1;
+			it->ei = 0;
+		}
+		it->fi = UINT32_MAX;
+	} else {
+		it->ei = FENT_END;
+	}
+}
+
+static const struct value *viter_next(struct viter *it)
+{
+	const struct event *ev = it->ev;
+
+	if (it->scan) {
+		while (it->ei < ev->n) {
+			const struct fent *e = &ev->ents[it->ei++];
+
+			if (!e->dead && e->v.kind == V_STR)
+				return &e->v;
+		}
+		return NULL;
+	}
+	for (;;) {
+		if (it->ei != FENT_END) {
+			const struct value *v = &ev->ents[it->ei].v;
+
+			it->ei = ev->ents[it->ei].next;
+			return v;
+		}
+		if (it->fi >= it->fc->nfields)
+			return NULL;
+		it->ei = event_first(ev, it->fc->fields[it->fi++]);
+	}
+}
+
+static int any_value(struct detect_ctx *ctx, const struct event *ev,
+    const struct fcond *fc, const struct pat *p)
+{
+	struct viter it;
+	const struct value *v;
+
+	viter_init(&it, ev, fc);
+	while ((v = viter_next(&it)) != NULL) {
+		if (detect_pat_match(ctx, ev, fc, p, v))
+			return 1;
+	}
+	return 0;
+}
+
+int detect_fc_eval(struct detect_ctx *ctx, const struct event *ev,
+    const struct fcond *fc)
+{
+	int r = 0;
+
+	switch (fc->kind) {
+	case FC_EXISTS:
+		for (uint32_t f = 0; f < fc->nfields && !r; f++)
+			r = event_first(ev, fc->fields[f]) != FENT_END;
+		r = r == fc->want;
+		break;
+	case FC_NULL:
+		r = 1;
+		for (uint32_t f = 0; f < fc->nfields && r; f++) {
+			for (uint32_t i = event_first(ev, fc->fields[f]);
+			    i != FENT_END; i = ev->ents[i].next) {
+				if (ev->ents[i].v.kind != V_NULL) {
+					r = 0;
+					break;
+				}
+			}
+		}
+		break;
+	case FC_VALUES:
+		if (fc->all) {
+			r = 1;
+			for (uint32_t k = 0; k < fc->npats && r; k++)
+				r = any_value(ctx, ev, fc, &fc->pats[k]);
+		} else {
+			struct viter it;
+			const struct value *v;
+
+			viter_init(&it, ev, fc);
+			while (!r && (v = viter_next(&it)) != NULL) {
+				for (uint32_t k = 0; k < fc->npats; k++) {
+					if (detect_pat_match(ctx, ev, fc, &fc->pats[k], v)) {
+						r = 1;
+						break;
+					}
+				}
+			}
+		}
+		break;
+	}
+	return fc->neg ? !r : r;
+}
+
+int detect_sn_eval(struct detect_ctx *ctx, const struct event *ev,
+    const struct snode *sn)
+{
+	switch (sn->kind) {
+	case SN_FC:
+		return detect_fc_eval(ctx, ev, sn->fc);
+	case SN_AND:
+		for (uint32_t i = 0; i < sn->n; i++) {
+			if (!detect_sn_eval(ctx, ev, sn->kids[i]))
+				return 0;
+		}
+		return 1;
+	case SN_OR:
+		for (uint32_t i = 0; i < sn->n; i++) {
+			if (detect_sn_eval(ctx, ev, sn->kids[i]))
+				return 1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+int detect_cn_eval(struct detect_ctx *ctx, const struct event *ev,
+    const struct rule_impl *ri, const struct cnode *cn)
+{
+	uint32_t got = 0, need;
+
+	switch (cn->op) {
+	case CN_SEL:
+		return detect_sn_eval(ctx, ev, ri->sels[cn->sel].root);
+	case CN_NOT:
+		return !detect_cn_eval(ctx, ev, ri, cn->kids[0]);
+	case CN_AND:
+		for (uint32_t i = 0; i < cn->n; i++) {
+			if (!detect_cn_eval(ctx, ev, ri, cn->kids[i]))
+				return 0;
+		}
+		return 1;
+	case CN_OR:
+		for (uint32_t i = 0; i < cn->n; i++) {
+			if (detect_cn_eval(ctx, ev, ri, cn->kids[i]))
+				return 1;
+		}
+		return 0;
+	case CN_OF:
+		need = cn->k ? cn->k : cn->n;
+		for (uint32_t i = 0; i < cn->n; i++) {
+			if (detect_cn_eval(ctx, ev, ri, cn->kids[i])) {
+				if (++got >= need)
+					return 1;
+			} else if (cn->n - i - 1 + got < need) {
+				return 0; /* too few left to reach need */
+			}
+		}
+		return got >= need;
+	}
+	return 0;
+}

@@ -1,0 +1,1126 @@
+/*
+ * detect_sel.c: compiles Sigma search identifiers (selections) into trees of
+ * field conditions: maps are AND, lists are OR, lists of strings are
+ * keywords. Value modifiers are applied here, once: wildcards and escapes
+ * are parsed, encodings (base64, base64offset, utf16*, wide) and windash
+ * expand a value into its variants, literals are lowercased unless `cased`,
+ * regexes are compiled and JIT-compiled. Anything vigil does not support is
+ * an error naming it, at the key or value that uses it.
+ *
+ * Field names go through the rule's field mappings here; mapping conditions
+ * (fm == NULL) use event field names as written.
+ */
+#include "detect_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WINDASH_MAX_VARIANTS 3125 /* five dashes in one value */
+
+enum mod {
+	M_CONTAINS = 1, M_STARTSWITH, M_ENDSWITH, M_ALL, M_CASED, M_EXISTS,
+	M_RE, M_RE_I, M_RE_M, M_RE_S, M_CIDR, M_LT, M_LTE, M_GT, M_GTE, M_NEQ,
+	M_FIELDREF, M_EXPAND, M_BASE64, M_BASE64OFF, M_UTF16LE, M_UTF16BE,
+	M_UTF16, M_WIDE, M_WINDASH, M_MINUTE, M_HOUR, M_DAY, M_WEEK, M_MONTH,
+	M_YEAR,
+};
+
+static const struct {
+	const char *name;
+	int mod;
+} mod_names[] = {
+	{ "contains", M_CONTAINS }, { "startswith", M_STARTSWITH },
+	{ "endswith", M_ENDSWITH }, { "all", M_ALL }, { "cased", M_CASED },
+	{ "exists", M_EXISTS }, { "re", M_RE }, { "i", M_RE_I },
+	{ "m", M_RE_M }, { "s", M_RE_S }, { "cidr", M_CIDR }, { "lt", M_LT },
+	{ "lte", M_LTE }, { "gt", M_GT }, { "gte", M_GTE }, { "neq", M_NEQ },
+	{ "fieldref", M_FIELDREF }, { "expand", M_EXPAND },
+	{ "base64", M_BASE64 }, { "base64offset", M_BASE64OFF },
+	{ "utf16le", M_UTF16LE }, { "utf16be", M_UTF16BE },
+	{ "utf16", M_UTF16 }, { "wide", M_WIDE }, { "windash", M_WINDASH },
+	{ "minute", M_MINUTE }, { "hour", M_HOUR }, { "day", M_DAY },
+	{ "week", M_WEEK }, { "month", M_MONTH }, { "year", M_YEAR },
+};
+
+struct mods {
+	int pos;          /* M_CONTAINS, M_STARTSWITH, M_ENDSWITH or 0 */
+	int all, cased, neq, expand, encoded;
+	int type;         /* M_EXISTS, M_RE, M_CIDR, M_LT.., M_FIELDREF or 0 */
+	int reflags;      /* PCRE2 options from i, m, s */
+	int tpart;        /* enum time_part */
+	int xf[16];       /* transformations, in order */
+	int nxf;
+};
+
+static const char *mod_name(int m)
+{
+	for (size_t i = 0; i < VG_ARRAY_LEN(mod_names); i++) {
+		if (mod_names[i].mod == m)
+			return mod_names[i].name;
+	}
+	return "?";
+}
+
+/* Column of byte `off` of a scalar (plain or single-line quoted). */
+static int scalar_col(const struct ynode *n, size_t off)
+{
+	return n->col + (n->quoted ? 1 : 0) + (int)off;
+}
+
+static int parse_mods(struct dload *dl, const struct ynode *key, size_t start,
+    struct mods *m)
+{
+	const char *s = key->str;
+	size_t i = start;
+	int bad = 0;
+
+	memset(m, 0, sizeof(*m));
+	while (i < key->len && s[i] == '|') {
+		size_t b = ++i, len;
+		int mod = 0;
+
+		while (i < key->len && s[i] != '|')
+			i++;
+		len = i - b;
+		for (size_t k = 0; k < VG_ARRAY_LEN(mod_names); k++) {
+			if (strlen(mod_names[k].name) == len &&
+			    memcmp(mod_names[k].name, s + b, len) == 0) {
+				mod = mod_names[k].mod;
+				break;
+			}
+		}
+		if (mod == 0) {
+			dl_error_at(dl, key->file, key->line, scalar_col(key, b),
+			    "unsupported modifier '%.*s'", (int)len, s + b);
+			bad = 1;
+			continue;
+		}
+		switch (mod) {
+		case M_CONTAINS:
+		case M_STARTSWITH:
+		case M_ENDSWITH:
+			if (m->pos != 0 && m->pos != mod) {
+				dl_error_at(dl, key->file, key->line, scalar_col(key, b),
+				    "modifier '%s' cannot be combined with '%s'",
+				    mod_name(mod), mod_name(m->pos));
+				bad = 1;
+			}
+			m->pos = mod;
+			break;
+		case M_ALL:
+			m->all = 1;
+			break;
+		case M_CASED:
+			m->cased = 1;
+			break;
+		case M_NEQ:
+			m->neq = 1;
+			break;
+		case M_EXPAND:
+			m->expand = 1;
+			break;
+		case M_RE_I:
+		case M_RE_M:
+		case M_RE_S:
+			if (m->type != M_RE) {
+				dl_error_at(dl, key->file, key->line, scalar_col(key, b),
+				    "modifier '%s' must follow 're'", mod_name(mod));
+				bad = 1;
+			}
+			m->reflags |= mod == M_RE_I ? PCRE2_CASELESS :
+			    mod == M_RE_M ? PCRE2_MULTILINE : PCRE2_DOTALL;
+			break;
+		case M_BASE64:
+		case M_BASE64OFF:
+		case M_UTF16LE:
+		case M_UTF16BE:
+		case M_UTF16:
+		case M_WIDE:
+		case M_WINDASH:
+			if (m->nxf == (int)VG_ARRAY_LEN(m->xf)) {
+				dl_error_at(dl, key->file, key->line, scalar_col(key, b),
+				    "too many modifiers");
+				bad = 1;
+				break;
+			}
+			m->xf[m->nxf++] = mod;
+			if (mod != M_WINDASH)
+				m->encoded = 1;
+			break;
+		case M_MINUTE:
+		case M_HOUR:
+		case M_DAY:
+		case M_WEEK:
+		case M_MONTH:
+		case M_YEAR:
+			if (m->tpart != TP_NONE) {
+				dl_error_at(dl, key->file, key->line, scalar_col(key, b),
+				    "only one time modifier may be used");
+				bad = 1;
+			}
+			m->tpart = mod - M_MINUTE + TP_MINUTE;
+			break;
+		default: /* the type modifiers: one at most */
+			if (m->type != 0) {
+				dl_error_at(dl, key->file, key->line, scalar_col(key, b),
+				    "modifier '%s' cannot be combined with '%s'",
+				    mod_name(mod), mod_name(m->type));
+				bad = 1;
+			}
+			m->type = mod;
+			break;
+		}
+	}
+	if (bad)
+		return -1;
+	/* combinations that have no meaning */
+	if (m->type == M_EXISTS && (m->pos || m->all || m->cased || m->neq ||
+	    m->nxf || m->expand || m->tpart)) {
+		dl_error(dl, key, "modifier 'exists' cannot be combined with other modifiers");
+		return -1;
+	}
+	if (m->type != 0 && m->type != M_EXISTS && m->type != M_LT &&
+	    m->type != M_LTE && m->type != M_GT && m->type != M_GTE &&
+	    (m->pos || m->nxf || m->expand)) {
+		dl_error(dl, key, "modifier '%s' cannot be combined with '%s'",
+		    mod_name(m->type), mod_name(m->pos ? m->pos :
+		    m->nxf ? m->xf[0] : M_EXPAND));
+		return -1;
+	}
+	if ((m->type >= M_LT && m->type <= M_GTE) && (m->pos || m->nxf ||
+	    m->expand || m->cased)) {
+		dl_error(dl, key, "modifier '%s' compares numbers and cannot be "
+		    "combined with string modifiers", mod_name(m->type));
+		return -1;
+	}
+	if (m->cased && (m->type == M_RE || m->type == M_CIDR)) {
+		dl_error(dl, key, "modifier 'cased' has no meaning with '%s'",
+		    mod_name(m->type));
+		return -1;
+	}
+	if (m->tpart != TP_NONE && (m->pos || m->nxf || m->expand || m->cased ||
+	    (m->type != 0 && !(m->type >= M_LT && m->type <= M_GTE)))) {
+		dl_error(dl, key, "time modifiers can only be combined with lt, lte, gt, gte");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Sigma strings ---- */
+
+void detect_sstr_parse(const char *s, size_t len, struct sstr *out)
+{
+	out->t = vg_malloc((len + 1) * sizeof(*out->t));
+	out->n = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\\' && i + 1 < len && (s[i + 1] == '*' ||
+		    s[i + 1] == '?' || s[i + 1] == '\\')) {
+			/* \* \? \\ are the escaped characters; any other
+			 * backslash is itself */
+			out->t[out->n++] = (unsigned char)s[++i];
+		} else if (c == '*') {
+			out->t[out->n++] = TOK_STAR;
+		} else if (c == '?') {
+			out->t[out->n++] = TOK_QMARK;
+		} else {
+			out->t[out->n++] = c;
+		}
+	}
+}
+
+static void sstr_from_bytes(struct sstr *out, const unsigned char *b, size_t n)
+{
+	out->t = vg_malloc((n + 1) * sizeof(*out->t));
+	for (size_t i = 0; i < n; i++)
+		out->t[i] = b[i];
+	out->n = (uint32_t)n;
+}
+
+static int sstr_has_wild(const struct sstr *s)
+{
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (s->t[i] >= 256)
+			return 1;
+	}
+	return 0;
+}
+
+/* A list of Sigma strings (a value and its variants). */
+struct slist {
+	struct sstr *v;
+	size_t n, cap;
+};
+
+static void slist_push(struct slist *l, struct sstr s)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 4;
+		l->v = vg_realloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = s;
+}
+
+static void slist_free(struct slist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].t);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Standard base64 with padding; out holds 4 * ((n + 2) / 3) bytes. */
+static size_t b64_encode(const unsigned char *in, size_t n, unsigned char *out)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = (unsigned char)b64chars[v >> 18];
+		out[o++] = (unsigned char)b64chars[(v >> 12) & 63];
+		out[o++] = (unsigned char)b64chars[(v >> 6) & 63];
+		out[o++] = (unsigned char)b64chars[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+
+		out[o++] = (unsigned char)b64chars[v >> 18];
+		out[o++] = (unsigned char)b64chars[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? (unsigned char)b64chars[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	return o;
+}
+
+static unsigned char *sstr_bytes(const struct sstr *s)
+{
+	unsigned char *b = vg_malloc(s->n + 1);
+
+	for (uint32_t i = 0; i < s->n; i++)
+		b[i] = (unsigned char)s->t[i];
+	return b;
+}
+
+static void xf_base64(const struct sstr *in, struct slist *out)
+{
+	unsigned char *b = sstr_bytes(in);
+	unsigned char *e = vg_malloc(4 * ((in->n + 2) / 3) + 4);
+	struct sstr s;
+
+	sstr_from_bytes(&s, e, b64_encode(b, in->n, e));
+	slist_push(out, s);
+	free(b);
+	free(e);
+}
+
+/*
+ * The value may sit at any of three byte offsets of the encoded text; for
+ * each, encode it behind 0..2 filler bytes and keep only the characters
+ * that depend on the value alone (drop those mixed with the filler before
+ * or with unknown bytes after).
+ */
+static void xf_base64offset(const struct sstr *in, struct slist *out)
+{
+	static const size_t start[3] = { 0, 2, 3 };
+	unsigned char *b = vg_malloc(in->n + 3);
+	unsigned char *e = vg_malloc(4 * ((in->n + 4) / 3) + 4);
+
+	for (size_t shift = 0; shift < 3; shift++) {
+		size_t n = in->n + shift, elen, end;
+		struct sstr s;
+
+		memset(b, ' ', shift);
+		for (uint32_t i = 0; i < in->n; i++)
+			b[shift + i] = (unsigned char)in->t[i];
+		elen = b64_encode(b, n, e);
+		switch (n % 3) {
+		case 0:
+			end = elen;
+			break;
+		case 1:
+			end = elen - 3;
+			break;
+		default:
+			end = elen - 2;
+			break;
+		}
+		if (end < start[shift])
+			end = start[shift];
+		sstr_from_bytes(&s, e + start[shift], end - start[shift]);
+		slist_push(out, s);
+	}
+	free(b);
+	free(e);
+}
+
+/* Decode one UTF-8 character; -1 if invalid. */
+static long utf8_next(const unsigned char *s, size_t n, size_t *i)
+{
+	unsigned char c = s[*i];
+	long cp;
+	size_t len, k;
+
+	if (c < 0x80) {
+		(*i)++;
+		return c;
+	}
+	if (c >= 0xC2 && c < 0xE0) {
+		len = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c < 0xF0) {
+		len = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c < 0xF5) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return -1;
+	}
+	if (*i + len > n)
+		return -1;
+	for (k = 1; k < len; k++) {
+		if ((s[*i + k] & 0xC0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[*i + k] & 0x3F);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return -1;
+	*i += len;
+	return cp;
+}
+
+static int xf_utf16(const struct sstr *in, int mod, struct slist *out)
+{
+	unsigned char *b = sstr_bytes(in);
+	unsigned char *e = vg_malloc(in->n * 4 + 2);
+	size_t i = 0, o = 0;
+	int be = mod == M_UTF16BE;
+	struct sstr s;
+
+	if (mod == M_UTF16) { /* byte order mark, then little endian */
+		e[o++] = 0xFF;
+		e[o++] = 0xFE;
+	}
+	while (i < in->n) {
+		long cp = utf8_next(b, in->n, &i);
+		unsigned units[2], nu = 0;
+
+		if (cp < 0) {
+			free(b);
+			free(e);
+			return -1;
+		}
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			units[nu++] = 0xD800 | (unsigned)(cp >> 10);
+			units[nu++] = 0xDC00 | (unsigned)(cp & 0x3FF);
+		} else {
+			units[nu++] = (unsigned)cp;
+		}
+		for (unsigned u = 0; u < nu; u++) {
+			e[o++] = (unsigned char)(be ? units[u] >> 8 : units[u] & 0xFF);
+			e[o++] = (unsigned char)(be ? units[u] & 0xFF : units[u] >> 8);
+		}
+	}
+	sstr_from_bytes(&s, e, o);
+	slist_push(out, s);
+	free(b);
+	free(e);
+	return 0;
+}
+
+static int is_word(uint16_t t)
+{
+	if (t >= 256)
+		return 0;
+	return (t >= 'a' && t <= 'z') || (t >= 'A' && t <= 'Z') ||
+	    (t >= '0' && t <= '9') || t == '_' || t >= 0x80;
+}
+
+/*
+ * Windows accepts -, /, en dash, em dash and horizontal bar in front of a
+ * command line flag: a dash or slash that starts a word (not preceded by a
+ * word character, followed by one) takes each of the five forms.
+ */
+static int xf_windash(const struct sstr *in, struct slist *out)
+{
+	static const char *const dashes[5] = { "-", "/", "\xe2\x80\x93",
+	    "\xe2\x80\x94", "\xe2\x80\x95" };
+	uint32_t pos[16], npos = 0;
+	size_t variants = 1;
+
+	for (uint32_t i = 0; i < in->n; i++) {
+		if ((in->t[i] == '-' || in->t[i] == '/') &&
+		    (i == 0 || !is_word(in->t[i - 1])) &&
+		    i + 1 < in->n && is_word(in->t[i + 1])) {
+			if (npos == VG_ARRAY_LEN(pos))
+				return -1;
+			pos[npos++] = i;
+			variants *= 5;
+			if (variants > WINDASH_MAX_VARIANTS)
+				return -1;
+		}
+	}
+	for (size_t v = 0; v < variants; v++) {
+		struct sstr s;
+		size_t code = v;
+		uint32_t p = 0;
+
+		s.t = vg_malloc((in->n + 2 * npos + 1) * sizeof(*s.t));
+		s.n = 0;
+		for (uint32_t i = 0; i < in->n; i++) {
+			if (p < npos && pos[p] == i) {
+				const char *d = dashes[code % 5];
+
+				code /= 5;
+				p++;
+				while (*d)
+					s.t[s.n++] = (unsigned char)*d++;
+			} else {
+				s.t[s.n++] = in->t[i];
+			}
+		}
+		slist_push(out, s);
+	}
+	return 0;
+}
+
+/* ---- patterns ---- */
+
+static struct pat *pat_push(struct fcond *fc, uint32_t *cap)
+{
+	struct pat *p;
+
+	if (fc->npats == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		fc->pats = vg_realloc(fc->pats, *cap * sizeof(*fc->pats));
+	}
+	p = &fc->pats[fc->npats++];
+	memset(p, 0, sizeof(*p));
+	return p;
+}
+
+/* Classify a Sigma string into the cheapest pattern kind. */
+static void pat_from_sstr(struct pat *p, const struct sstr *in, int cased)
+{
+	uint32_t n = 0, stars = 0, qmarks = 0, i;
+	uint16_t *t = vg_malloc((in->n + 1) * sizeof(*t));
+	int lead, trail;
+
+	for (i = 0; i < in->n; i++) {
+		uint16_t c = in->t[i];
+
+		if (c == TOK_STAR && n > 0 && t[n - 1] == TOK_STAR)
+			continue; /* ** is * */
+		if (c < 256 && !cased)
+			c = vg_lower((unsigned char)c);
+		stars += c == TOK_STAR;
+		qmarks += c == TOK_QMARK;
+		t[n++] = c;
+	}
+	lead = n > 0 && t[0] == TOK_STAR;
+	trail = n > 0 && t[n - 1] == TOK_STAR;
+	if (n == 1 && stars == 1) {
+		p->kind = PK_ANY;
+	} else if (qmarks == 0 && stars == (uint32_t)(lead + trail)) {
+		uint32_t b = (uint32_t)lead, e = n - (uint32_t)trail;
+
+		p->kind = lead && trail ? PK_CONTAINS : lead ? PK_SUFFIX :
+		    trail ? PK_PREFIX : PK_EQ;
+		p->len = e - b;
+		p->s = vg_malloc(p->len + 1);
+		for (i = b; i < e; i++)
+			p->s[i - b] = (char)t[i];
+		p->s[p->len] = '\0';
+	} else {
+		p->kind = PK_GLOB;
+		p->tok = t;
+		p->ntok = n;
+		return;
+	}
+	free(t);
+}
+
+static int scalar_number(const struct ynode *v, double *out)
+{
+	char *end;
+	const char *s = v->str;
+
+	if (v->len == 0 || v->len > 64)
+		return -1;
+	if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '+' ||
+	    s[0] == '.'))
+		return -1;
+	for (size_t i = 0; i < v->len; i++) {
+		char c = s[i];
+
+		if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+		    c == 'e' || c == 'E'))
+			return -1; /* no hex, inf or nan */
+	}
+	errno = 0;
+	*out = strtod(s, &end);
+	if (end != s + v->len || errno != 0 || !isfinite(*out))
+		return -1;
+	return 0;
+}
+
+/* Expand placeholders: vigil has no placeholder values yet. */
+static int do_expand(struct dload *dl, const struct ynode *v, char **out,
+    size_t *outlen)
+{
+	char *r = vg_malloc(v->len + 1);
+	size_t o = 0;
+
+	for (size_t i = 0; i < v->len; i++) {
+		if (v->str[i] == '\\' && i + 1 < v->len && v->str[i + 1] == '%') {
+			r[o++] = '%';
+			i++;
+		} else if (v->str[i] == '%') {
+			const char *e = memchr(v->str + i + 1, '%', v->len - i - 1);
+
+			if (e != NULL && e > v->str + i + 1) {
+				dl_error(dl, v, "expand: placeholder %.*s has no value",
+				    (int)(e - (v->str + i) + 1), v->str + i);
+				free(r);
+				return -1;
+			}
+			r[o++] = '%';
+		} else {
+			r[o++] = v->str[i];
+		}
+	}
+	r[o] = '\0';
+	*out = r;
+	*outlen = o;
+	return 0;
+}
+
+static int compile_regex(struct dload *dl, const struct ynode *v,
+    const struct mods *m, struct pat *p)
+{
+	int errcode;
+	PCRE2_SIZE erroff;
+	char msg[256];
+	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | (uint32_t)m->reflags;
+
+	p->kind = PK_RE;
+	p->re = pcre2_compile((PCRE2_SPTR)v->str, v->len, opts, &errcode,
+	    &erroff, NULL);
+	if (p->re == NULL) {
+		pcre2_get_error_message(errcode, (PCRE2_UCHAR *)msg, sizeof(msg));
+		dl_error_at(dl, v->file, v->line, scalar_col(v, erroff),
+		    "re: %s at offset %zu", msg, (size_t)erroff);
+		return -1;
+	}
+	p->jit = pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE) == 0;
+	return 0;
+}
+
+static int compile_cidr(struct dload *dl, const struct ynode *v, struct pat *p)
+{
+	const char *slash = memchr(v->str, '/', v->len);
+	size_t alen = slash ? (size_t)(slash - v->str) : v->len;
+	int v4 = 0;
+	long bits;
+
+	p->kind = PK_CIDR;
+	if (detect_addr_parse(v->str, alen, p->addr, &v4) < 0 ||
+	    memchr(v->str, '%', alen) != NULL) {
+		dl_error(dl, v, "cidr: '%s' is not an IP network", v->str);
+		return -1;
+	}
+	if (slash != NULL) {
+		char *end;
+
+		bits = strtol(slash + 1, &end, 10);
+		if (end == slash + 1 || *end != '\0' || bits < 0 ||
+		    bits > (v4 ? 32 : 128) || slash[1] == '-' || slash[1] == '+') {
+			dl_error(dl, v, "cidr: bad prefix length in '%s'", v->str);
+			return -1;
+		}
+	} else {
+		bits = v4 ? 32 : 128;
+	}
+	p->plen = (uint8_t)(v4 ? 96 + bits : bits);
+	/* IPv4 networks live in ::ffff:0:0/96, and so do mapped ones */
+	p->v4 = v4 || (p->plen >= 96 && p->addr[10] == 0xff && p->addr[11] == 0xff &&
+	    memcmp(p->addr, "\0\0\0\0\0\0\0\0\0\0", 10) == 0);
+	/* clear host bits so the match compares whole bytes safely */
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned lo = i * 8;
+
+		if (lo >= p->plen)
+			p->addr[i] = 0;
+		else if (lo + 8 > p->plen)
+			p->addr[i] &= (uint8_t)(0xff << (8 - (p->plen - lo)));
+	}
+	return 0;
+}
+
+/* Apply transformations in order to one value; fills `out`. */
+static int transform(struct dload *dl, const struct ynode *v,
+    const struct mods *m, struct sstr *base, struct slist *out)
+{
+	struct slist cur = { 0 }, next = { 0 };
+
+	slist_push(&cur, *base);
+	base->t = NULL;
+	for (int x = 0; x < m->nxf; x++) {
+		for (size_t i = 0; i < cur.n; i++) {
+			int rc = 0;
+
+			if (m->xf[x] != M_WINDASH && sstr_has_wild(&cur.v[i])) {
+				dl_error(dl, v, "%s: a value with wildcards cannot be "
+				    "encoded (escape * and ? with a backslash)",
+				    mod_name(m->xf[x]));
+				goto fail;
+			}
+			switch (m->xf[x]) {
+			case M_BASE64:
+				xf_base64(&cur.v[i], &next);
+				break;
+			case M_BASE64OFF:
+				xf_base64offset(&cur.v[i], &next);
+				break;
+			case M_UTF16LE:
+			case M_WIDE:
+				rc = xf_utf16(&cur.v[i], M_UTF16LE, &next);
+				break;
+			case M_UTF16BE:
+			case M_UTF16:
+				rc = xf_utf16(&cur.v[i], m->xf[x], &next);
+				break;
+			case M_WINDASH:
+				if (xf_windash(&cur.v[i], &next) < 0) {
+					dl_error(dl, v, "windash: too many dashes in one value");
+					goto fail;
+				}
+				break;
+			}
+			if (rc < 0) {
+				dl_error(dl, v, "%s: the value is not valid UTF-8",
+				    mod_name(m->xf[x]));
+				goto fail;
+			}
+		}
+		slist_free(&cur);
+		cur = next;
+		memset(&next, 0, sizeof(next));
+	}
+	*out = cur;
+	return 0;
+fail:
+	slist_free(&cur);
+	slist_free(&next);
+	return -1;
+}
+
+static void wrap_pos(struct sstr *s, int pos)
+{
+	uint16_t *t = vg_malloc((s->n + 3) * sizeof(*t));
+	uint32_t n = 0;
+
+	if (pos == M_CONTAINS || pos == M_ENDSWITH)
+		t[n++] = TOK_STAR;
+	memcpy(t + n, s->t, s->n * sizeof(*t));
+	n += s->n;
+	if (pos == M_CONTAINS || pos == M_STARTSWITH)
+		t[n++] = TOK_STAR;
+	free(s->t);
+	s->t = t;
+	s->n = n;
+}
+
+/* Compile one value of a field condition into one or more patterns. */
+static int compile_value(struct dload *dl, struct fcond *fc,
+    const struct ynode *v, const struct mods *m, const struct fieldmap *fm,
+    uint32_t *cap)
+{
+	struct pat *p;
+	struct sstr base;
+	struct slist vals = { 0 };
+	double num;
+	char *exp = NULL;
+	size_t explen;
+	int isnum;
+
+	if (v->kind != YN_SCALAR) {
+		dl_error(dl, v, "a value must be a string or a number, not %s",
+		    ytree_kind_name(v));
+		return -1;
+	}
+	if (ytree_is_null(v)) {
+		dl_error(dl, v, "null cannot be part of a list of values; "
+		    "use a selection of its own");
+		return -1;
+	}
+	if (m->tpart != TP_NONE || (m->type >= M_LT && m->type <= M_GTE)) {
+		if (scalar_number(v, &num) < 0) {
+			dl_error(dl, v, "'%s' is not a number", v->str);
+			return -1;
+		}
+		p = pat_push(fc, cap);
+		p->kind = m->type ? (m->type == M_LT ? PK_LT : m->type == M_LTE ?
+		    PK_LTE : m->type == M_GT ? PK_GT : PK_GTE) : PK_EQ;
+		p->isnum = 1;
+		p->num = num;
+		p->shown = vg_strdup(v->str);
+		return 0;
+	}
+	switch (m->type) {
+	case M_RE:
+		p = pat_push(fc, cap);
+		p->shown = vg_strdup(v->str);
+		return compile_regex(dl, v, m, p);
+	case M_CIDR:
+		p = pat_push(fc, cap);
+		p->shown = vg_strdup(v->str);
+		return compile_cidr(dl, v, p);
+	case M_FIELDREF:
+		if (v->len == 0) {
+			dl_error(dl, v, "fieldref: empty field name");
+			return -1;
+		}
+		p = pat_push(fc, cap);
+		p->kind = PK_REF;
+		p->shown = vg_strdup(v->str);
+		p->refs = detect_field_ids(fm, v->str, &p->nrefs);
+		return 0;
+	}
+	isnum = !v->quoted && m->pos == 0 && m->nxf == 0 && !m->expand &&
+	    !fc->keyword && scalar_number(v, &num) == 0;
+	if (m->expand) {
+		if (do_expand(dl, v, &exp, &explen) < 0)
+			return -1;
+		/* the unescaped text still goes through wildcard parsing */
+		detect_sstr_parse(exp, explen, &base);
+		free(exp);
+	} else {
+		detect_sstr_parse(v->str, v->len, &base);
+	}
+	if (transform(dl, v, m, &base, &vals) < 0)
+		return -1;
+	for (size_t i = 0; i < vals.n; i++) {
+		int pos = m->pos;
+
+		if (pos == 0 && fc->keyword)
+			pos = M_CONTAINS; /* keywords are found anywhere */
+		if (pos != 0)
+			wrap_pos(&vals.v[i], pos);
+		p = pat_push(fc, cap);
+		pat_from_sstr(p, &vals.v[i], fc->cased);
+		p->shown = vg_strdup(v->str);
+		if (isnum && p->kind == PK_EQ) {
+			p->isnum = 1;
+			p->num = num;
+		}
+	}
+	slist_free(&vals);
+	return 0;
+}
+
+uint32_t *detect_field_ids(const struct fieldmap *fm, const char *name,
+    uint32_t *n)
+{
+	uint32_t *ids = NULL, k = 0;
+
+	for (size_t e = 0; fm != NULL && e < fm->n; e++) {
+		const struct map_fields *mf = fm->mfs[e];
+
+		for (size_t i = 0; i < mf->n; i++) {
+			size_t c = 0;
+
+			if (strcmp(mf->from[i], name) != 0)
+				continue;
+			while (mf->to[i][c] != NULL)
+				c++;
+			ids = vg_malloc((c + 1) * sizeof(*ids));
+			for (size_t j = 0; j < c; j++) {
+				uint32_t id = field_intern(mf->to[i][j],
+				    strlen(mf->to[i][j]));
+
+				if (id != FIELD_NONE)
+					ids[k++] = id;
+			}
+			*n = k;
+			return ids;
+		}
+	}
+	ids = vg_malloc(sizeof(*ids));
+	ids[0] = field_intern(name, strlen(name));
+	*n = ids[0] != FIELD_NONE;
+	return ids;
+}
+
+static void fcond_free(struct fcond *fc)
+{
+	if (fc == NULL)
+		return;
+	for (uint32_t i = 0; i < fc->npats; i++) {
+		struct pat *p = &fc->pats[i];
+
+		free(p->s);
+		free(p->tok);
+		free(p->refs);
+		free(p->shown);
+		pcre2_code_free(p->re);
+	}
+	free(fc->pats);
+	free(fc->fields);
+	free(fc->name);
+	free(fc->key);
+	free(fc);
+}
+
+void detect_snode_free(struct snode *sn)
+{
+	if (sn == NULL)
+		return;
+	for (uint32_t i = 0; i < sn->n; i++)
+		detect_snode_free(sn->kids[i]);
+	free(sn->kids);
+	fcond_free(sn->fc);
+	free(sn);
+}
+
+static struct snode *sn_new(int kind)
+{
+	struct snode *sn = vg_calloc(1, sizeof(*sn));
+
+	sn->kind = (uint8_t)kind;
+	return sn;
+}
+
+static void sn_add(struct snode *sn, struct snode *kid)
+{
+	if ((sn->n & (sn->n - 1)) == 0)
+		sn->kids = vg_realloc(sn->kids, (sn->n ? sn->n * 2 : 1) *
+		    sizeof(*sn->kids));
+	sn->kids[sn->n++] = kid;
+}
+
+/* One `key: value` of a map; key may be "" or "|mods" for keywords. */
+static struct snode *compile_field(struct dload *dl, const struct ynode *key,
+    const struct ynode *val, const struct fieldmap *fm)
+{
+	struct fcond *fc = vg_calloc(1, sizeof(*fc));
+	struct snode *sn;
+	const char *bar = memchr(key->str, '|', key->len);
+	size_t nlen = bar ? (size_t)(bar - key->str) : key->len;
+	struct mods m;
+	uint32_t cap = 0;
+	int bad = 0;
+
+	fc->name = vg_strndup(key->str, nlen);
+	fc->key = vg_strdup(key->str);
+	fc->line = key->line;
+	fc->col = key->col;
+	fc->keyword = nlen == 0;
+	if (parse_mods(dl, key, nlen, &m) < 0)
+		goto fail;
+	fc->all = (uint8_t)m.all;
+	fc->neg = (uint8_t)m.neq;
+	fc->tpart = (uint8_t)m.tpart;
+	/* encoded text (base64 above all) is not case-folded */
+	fc->cased = (uint8_t)(m.cased || m.encoded);
+	if (fc->keyword && (m.type == M_EXISTS || m.type == M_FIELDREF ||
+	    m.type == M_CIDR || (m.type >= M_LT && m.type <= M_GTE) ||
+	    m.tpart)) {
+		dl_error(dl, key, "modifier '%s' needs a field name",
+		    m.tpart ? "time" : mod_name(m.type));
+		goto fail;
+	}
+	if (!fc->keyword)
+		fc->fields = detect_field_ids(fm, fc->name, &fc->nfields);
+	if (m.type == M_EXISTS) {
+		int b;
+
+		if (ytree_bool(val, &b) < 0) {
+			dl_error(dl, val, "exists: the value must be true or false");
+			goto fail;
+		}
+		fc->kind = FC_EXISTS;
+		fc->want = (uint8_t)b;
+		goto done;
+	}
+	if (val->kind == YN_SCALAR && ytree_is_null(val)) {
+		if (fc->keyword || m.type || m.pos || m.all || m.nxf || m.expand ||
+		    m.tpart) {
+			dl_error(dl, val, "null cannot be combined with modifiers "
+			    "or keywords");
+			goto fail;
+		}
+		/* neq null: the field holds a value that is not null */
+		fc->kind = FC_NULL;
+		goto done;
+	}
+	fc->kind = FC_VALUES;
+	if (val->kind == YN_SEQ) {
+		if (val->n == 0) {
+			dl_error(dl, val, "empty list of values");
+			goto fail;
+		}
+		for (size_t i = 0; i < val->n; i++) {
+			if (compile_value(dl, fc, val->items[i], &m, fm, &cap) < 0)
+				bad = 1;
+		}
+	} else if (compile_value(dl, fc, val, &m, fm, &cap) < 0) {
+		bad = 1;
+	}
+	if (bad)
+		goto fail;
+done:
+	sn = sn_new(SN_FC);
+	sn->fc = fc;
+	return sn;
+fail:
+	fcond_free(fc);
+	return NULL;
+}
+
+static struct snode *compile_map(struct dload *dl, const struct ynode *map,
+    const struct fieldmap *fm)
+{
+	struct snode *sn, *kid;
+	int bad = 0;
+
+	if (map->n == 0) {
+		dl_error(dl, map, "empty selection");
+		return NULL;
+	}
+	sn = sn_new(SN_AND);
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->items[i];
+
+		if (k->kind != YN_SCALAR) {
+			dl_error(dl, k, "a field name must be a string");
+			bad = 1;
+			continue;
+		}
+		if ((kid = compile_field(dl, k, map->items[i + 1], fm)) == NULL)
+			bad = 1;
+		else
+			sn_add(sn, kid);
+	}
+	if (bad) {
+		detect_snode_free(sn);
+		return NULL;
+	}
+	if (sn->n == 1) {
+		kid = sn->kids[0];
+		sn->n = 0;
+		detect_snode_free(sn);
+		return kid;
+	}
+	return sn;
+}
+
+/* Keywords of a list, gathered into one condition. */
+static struct snode *compile_keywords(struct dload *dl,
+    const struct ynode *const *items, size_t n)
+{
+	struct fcond *fc = vg_calloc(1, sizeof(*fc));
+	struct mods m;
+	struct snode *sn;
+	uint32_t cap = 0;
+	int bad = 0;
+
+	memset(&m, 0, sizeof(m));
+	fc->kind = FC_VALUES;
+	fc->keyword = 1;
+	fc->name = vg_strdup("");
+	fc->key = vg_strdup("");
+	fc->line = items[0]->line;
+	fc->col = items[0]->col;
+	for (size_t i = 0; i < n; i++) {
+		if (ytree_is_null(items[i])) {
+			dl_error(dl, items[i], "a keyword cannot be null");
+			bad = 1;
+		} else if (compile_value(dl, fc, items[i], &m, NULL, &cap) < 0) {
+			bad = 1;
+		}
+	}
+	if (bad) {
+		fcond_free(fc);
+		return NULL;
+	}
+	sn = sn_new(SN_FC);
+	sn->fc = fc;
+	return sn;
+}
+
+struct snode *detect_sel_compile(struct dload *dl, const struct ynode *val,
+    const struct fieldmap *fm)
+{
+	struct snode *sn, *kid;
+	const struct ynode **kw;
+	size_t nkw = 0;
+	int bad = 0;
+
+	if (val == NULL) {
+		dl_error(dl, NULL, "empty selection");
+		return NULL;
+	}
+	switch (val->kind) {
+	case YN_MAP:
+		return compile_map(dl, val, fm);
+	case YN_SCALAR:
+		if (ytree_is_null(val)) {
+			dl_error(dl, val, "empty selection");
+			return NULL;
+		}
+		return compile_keywords(dl, (const struct ynode *const *)&val, 1);
+	case YN_SEQ:
+		break;
+	}
+	if (val->n == 0) {
+		dl_error(dl, val, "empty selection");
+		return NULL;
+	}
+	sn = sn_new(SN_OR);
+	kw = vg_malloc(val->n * sizeof(*kw));
+	for (size_t i = 0; i < val->n; i++) {
+		const struct ynode *it = val->items[i];
+
+		if (it->kind == YN_SCALAR) {
+			kw[nkw++] = it;
+		} else if (it->kind == YN_MAP) {
+			if ((kid = compile_map(dl, it, fm)) == NULL)
+				bad = 1;
+			else
+				sn_add(sn, kid);
+		} else {
+			dl_error(dl, it, "a list in a selection holds strings or "
+			    "maps, not %s", ytree_kind_name(it));
+			bad = 1;
+		}
+	}
+	if (nkw > 0) {
+		if ((kid = compile_keywords(dl, kw, nkw)) == NULL)
+			bad = 1;
+		else
+			sn_add(sn, kid);
+	}
+	free(kw);
+	if (bad) {
+		detect_snode_free(sn);
+		return NULL;
+	}
+	if (sn->n == 1) {
+		kid = sn->kids[0];
+		sn->n = 0;
+		detect_snode_free(sn);
+		return kid;
+	}
+	return sn;
+}
