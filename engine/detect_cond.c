@@ -260,7 +260,8 @@ static struct cnode *parse_prim(struct cparse *cp)
 		t = peek(cp);
 		if (!tok_is(t, ")")) {
 			detect_cnode_free(cn);
-			cerr(cp, t ? t->off : cp->toks[cp->ntoks - 1].off + 1,
+			cerr(cp, t ? t->off : cp->toks[cp->ntoks - 1].off +
+			    cp->toks[cp->ntoks - 1].len,
 			    "expected ')'");
 			return NULL;
 		}

@@ -46,22 +46,21 @@ static void field_name_of(struct buf *b, const struct fcond *fc)
 	}
 }
 
-static void pat_text(struct buf *b, const struct pat *p)
-{
-	static const char *const verbs[] = {
-		[PK_EQ] = "", [PK_PREFIX] = "starting with ",
-		[PK_SUFFIX] = "ending with ", [PK_CONTAINS] = "containing ",
-		[PK_GLOB] = "matching ", [PK_ANY] = "", [PK_RE] = "matching /",
-		[PK_CIDR] = "in ", [PK_LT] = "< ", [PK_LTE] = "<= ",
-		[PK_GT] = "> ", [PK_GTE] = ">= ", [PK_REF] = "equal to field ",
-	};
+static const char *const verbs[] = {
+	[PK_EQ] = "", [PK_PREFIX] = "to start with ", [PK_SUFFIX] = "to end with ",
+	[PK_CONTAINS] = "to contain ", [PK_GLOB] = "to match ", [PK_ANY] = "",
+	[PK_RE] = "to match ", [PK_CIDR] = "in ", [PK_LT] = "< ",
+	[PK_LTE] = "<= ", [PK_GT] = "> ", [PK_GTE] = ">= ",
+	[PK_REF] = "equal to field ",
+};
 
+/* The pattern's value as the rule wrote it. */
+static void pat_value(struct buf *b, const struct pat *p)
+{
 	if (p->kind == PK_ANY) {
 		buf_adds(b, "any value");
-		return;
-	}
-	buf_adds(b, verbs[p->kind]);
-	if (p->kind == PK_RE) {
+	} else if (p->kind == PK_RE) {
+		buf_addc(b, '/');
 		buf_adds(b, p->shown);
 		buf_addc(b, '/');
 	} else if (p->kind >= PK_CIDR && p->kind <= PK_GTE) {
@@ -71,21 +70,40 @@ static void pat_text(struct buf *b, const struct pat *p)
 	}
 }
 
-/* "one of 'a', 'b'" with the variants of one value (windash...) once. */
+static void pat_text(struct buf *b, const struct fcond *fc, const struct pat *p)
+{
+	/* keywords are always looked for anywhere: no verb */
+	if (!(fc->keyword && p->kind == PK_CONTAINS))
+		buf_adds(b, verbs[p->kind]);
+	pat_value(b, p);
+}
+
+static int same_value(const struct pat *a, const struct pat *b)
+{
+	return strcmp(a->shown, b->shown) == 0;
+}
+
+/*
+ * "to contain one of 'a', 'b'": the verb once when every pattern has the
+ * same kind, and the variants of one value (windash, base64offset) once.
+ */
 static void pats_text(struct buf *b, const struct fcond *fc)
 {
 	uint32_t shown = 0, distinct = 0;
+	int same = 1;
 
 	for (uint32_t i = 0; i < fc->npats; i++) {
-		if (i == 0 || strcmp(fc->pats[i].shown, fc->pats[i - 1].shown) != 0 ||
-		    fc->pats[i].kind != fc->pats[i - 1].kind)
+		if (i == 0 || !same_value(&fc->pats[i], &fc->pats[i - 1]))
 			distinct++;
+		if (fc->pats[i].kind != fc->pats[0].kind)
+			same = 0;
 	}
+	if (same && !(fc->keyword && fc->pats[0].kind == PK_CONTAINS))
+		buf_adds(b, verbs[fc->pats[0].kind]);
 	if (distinct > 1)
 		buf_adds(b, fc->all ? "all of " : "one of ");
 	for (uint32_t i = 0; i < fc->npats; i++) {
-		if (i > 0 && strcmp(fc->pats[i].shown, fc->pats[i - 1].shown) == 0 &&
-		    fc->pats[i].kind == fc->pats[i - 1].kind)
+		if (i > 0 && same_value(&fc->pats[i], &fc->pats[i - 1]))
 			continue;
 		if (shown == LIST_MAX) {
 			buf_printf(b, ", ... (%u more)", distinct - shown);
@@ -93,7 +111,10 @@ static void pats_text(struct buf *b, const struct fcond *fc)
 		}
 		if (shown > 0)
 			buf_adds(b, ", ");
-		pat_text(b, &fc->pats[i]);
+		if (same)
+			pat_value(b, &fc->pats[i]);
+		else
+			pat_text(b, fc, &fc->pats[i]);
 		shown++;
 	}
 	if (fc->cased && fc->pats[0].kind <= PK_ANY)
@@ -216,7 +237,7 @@ found:
 					    &fc->pats[k], &ev->ents[i].v);
 			}
 			if (!hit) {
-				pat_text(b, &fc->pats[k]);
+				pat_text(b, fc, &fc->pats[k]);
 				buf_adds(b, " as well (all)");
 				return;
 			}
@@ -237,7 +258,7 @@ static void fc_true(struct detect_ctx *ctx, const struct event *ev,
 			const struct value *m = event_get(ev, F_MESSAGE);
 
 			if (m != NULL && detect_pat_match(ctx, ev, fc, &fc->pats[k], m)) {
-				pat_text(b, &fc->pats[k]);
+				pat_value(b, &fc->pats[k]);
 				buf_adds(b, " found in the message");
 				return;
 			}
