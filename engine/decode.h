@@ -13,6 +13,7 @@
 #define VG_DECODE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "event.h"
 #include "vg.h"
@@ -48,5 +49,43 @@ void decode_ctx_free(struct decode_ctx *ctx);
  */
 const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
     struct event *ev);
+
+/*
+ * Everything below was added after the first contract; none of it changes
+ * the declarations above.
+ *
+ * Ownership of what decode_event adds: captured values are copied into the
+ * event's arena; constant values (and ev->decoder) point into the set, so a
+ * set must outlive every event decoded with it (the reload swaps sets
+ * between events, never during one).
+ */
+
+/* Number of PCRE2 patterns in the set and how many of them are
+ * JIT-compiled (the others run in the interpreter). */
+size_t decode_pattern_count(const struct decode_set *set);
+size_t decode_jit_count(const struct decode_set *set);
+
+/* Per-worker counters; read them from the owning worker (or accept a torn
+ * read from another thread). */
+struct decode_ctx_stats {
+	uint64_t events;       /* decode_event calls */
+	uint64_t decoded;      /* events a decoder matched */
+	uint64_t pattern_runs; /* pattern matches attempted */
+	uint64_t limit_hits;   /* runs cut off by the match, depth, heap or JIT stack limit */
+	uint64_t match_errors; /* other PCRE2 match failures (counted, skipped) */
+};
+
+void decode_ctx_get_stats(const struct decode_ctx *ctx,
+    struct decode_ctx_stats *out);
+/* Shorthand for the limit_hits counter. */
+uint64_t decode_ctx_limit_hits(const struct decode_ctx *ctx);
+
+#define DECODE_MATCH_LIMIT 100000u /* default PCRE2 match limit per run */
+#define DECODE_DEPTH_LIMIT 5000u   /* default backtracking depth (interpreter) */
+
+/* Set the per-run limits of ctx; 0 keeps the default. A run that hits a
+ * limit counts as no match for that pattern and is counted. */
+void decode_ctx_set_limits(struct decode_ctx *ctx, uint32_t match_limit,
+    uint32_t depth_limit);
 
 #endif

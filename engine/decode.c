@@ -1,0 +1,433 @@
+/*
+ * decode.c: the decoder stage at run time. An event's process.name picks
+ * the top-level decoders to try (exact names through a hash table, then
+ * glob names, then decoders for any program); a decoder's PCRE2 patterns
+ * run on one field (message by default), its named groups become fields,
+ * and its children refine the match. The set is read-only here and shared
+ * by every worker; everything mutable (match data, limits, counters) lives
+ * in the worker's decode_ctx.
+ *
+ * Loading (YAML, compilation, the program index) is in decode_load.c.
+ * This file does not allocate per event except from the event's arena.
+ */
+#include "decode_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DECODE_HEAP_LIMIT_KIB 16384u      /* interpreter backtracking memory */
+#define DECODE_JIT_STACK_MIN (32u * 1024)
+#define DECODE_JIT_STACK_MAX (512u * 1024)
+
+struct decode_ctx {
+	pcre2_match_data *md;
+	uint32_t md_pairs;           /* ovector pairs of md */
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jstack;
+	uint32_t *stamp;             /* per top-level decoder: tried in gen */
+	size_t nstamp;
+	uint32_t gen;
+	struct decode_ctx_stats st;
+};
+
+uint32_t decode_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+struct dprog *decode_prog_find(const struct decode_set *set, const char *s,
+    size_t len)
+{
+	uint32_t h, i;
+
+	if (set->progs == NULL)
+		return NULL;
+	h = decode_hash(s, len);
+	for (i = h & set->progmask;; i = (i + 1) & set->progmask) {
+		struct dprog *p = &set->progs[i];
+
+		if (p->name == NULL)
+			return NULL;
+		if (p->hash == h && p->len == len && memcmp(p->name, s, len) == 0)
+			return p;
+	}
+}
+
+/* Shell-style match of a program name: '*' any run, '?' one byte. */
+int decode_glob(const char *pat, const char *s, size_t len)
+{
+	const char *star = NULL;
+	size_t i = 0, resume = 0;
+
+	while (i < len) {
+		if (*pat == '*') {
+			star = pat++;
+			resume = i;
+		} else if (*pat != '\0' && (*pat == '?' || *pat == s[i])) {
+			pat++;
+			i++;
+		} else if (star != NULL) {
+			pat = star + 1;
+			i = ++resume;
+		} else {
+			return 0;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
+
+/*
+ * A strict decimal number: -?D+(.D+)?([eE][+-]?D+)?. Hex, inf and nan are
+ * text, not numbers, whatever strtod would say.
+ */
+int decode_parse_num(const char *s, size_t n, double *out)
+{
+	char tmp[64];
+	size_t i = 0, d;
+	uint64_t v = 0;
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	if (s[0] == '-')
+		i++;
+	for (d = i; d < n && s[d] >= '0' && s[d] <= '9'; d++)
+		v = v * 10 + (uint64_t)(s[d] - '0');
+	if (d == i)
+		return -1;
+	if (d == n && d - i <= 15) { /* exact in a double: the common case */
+		*out = s[0] == '-' ? -(double)v : (double)v;
+		return 0;
+	}
+	i = d;
+	if (i < n && s[i] == '.') {
+		for (d = ++i; d < n && s[d] >= '0' && s[d] <= '9'; d++)
+			;
+		if (d == i)
+			return -1;
+		i = d;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; d < n && s[d] >= '0' && s[d] <= '9'; d++)
+			;
+		if (d == i)
+			return -1;
+		i = d;
+	}
+	if (i != n)
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	*out = strtod(tmp, NULL);
+	return 0;
+}
+
+static void node_free(struct dnode *n)
+{
+	if (n == NULL)
+		return;
+	for (size_t i = 0; i < n->nkids; i++)
+		node_free(n->kids[i]);
+	free(n->kids);
+	for (size_t i = 0; i < n->npats; i++) {
+		pcre2_code_free(n->pats[i].code);
+		free(n->pats[i].caps);
+	}
+	free(n->pats);
+	for (size_t i = 0; i < n->nown; i++)
+		free((char *)n->own[i].s);
+	free(n->own);
+	free(n->eff);
+	free(n->types);
+	vg_free_list(n->progs, n->nprogs);
+	free(n->name);
+	free(n);
+}
+
+void decode_node_free(struct dnode *n)
+{
+	node_free(n);
+}
+
+void decode_free(struct decode_set *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; i < set->ntops; i++)
+		node_free(set->tops[i]);
+	free(set->tops);
+	if (set->progs != NULL) {
+		for (uint32_t i = 0; i <= set->progmask; i++) {
+			free(set->progs[i].name);
+			free(set->progs[i].list);
+		}
+		free(set->progs);
+	}
+	free(set->globs);
+	free(set->generic);
+	free(set);
+}
+
+size_t decode_count(const struct decode_set *set)
+{
+	return set ? set->ndecoders : 0;
+}
+
+size_t decode_pattern_count(const struct decode_set *set)
+{
+	return set ? set->npatterns : 0;
+}
+
+size_t decode_jit_count(const struct decode_set *set)
+{
+	return set ? set->njit : 0;
+}
+
+/* Grow ctx's match data and stamps when it meets a bigger set (a reload);
+ * one allocation per reload, never per event. */
+static void ctx_fit(struct decode_ctx *ctx, const struct decode_set *set)
+{
+	uint32_t pairs = set ? set->max_groups + 1 : 1;
+	size_t ntops = set ? set->ntops : 0;
+
+	if (ctx->md == NULL || pairs > ctx->md_pairs) {
+		pcre2_match_data_free(ctx->md);
+		ctx->md = pcre2_match_data_create(pairs, NULL);
+		if (ctx->md == NULL)
+			abort(); /* out of memory, as vg_malloc would */
+		ctx->md_pairs = pairs;
+	}
+	if (ntops > ctx->nstamp) {
+		ctx->stamp = vg_realloc(ctx->stamp, ntops * sizeof(*ctx->stamp));
+		memset(ctx->stamp + ctx->nstamp, 0,
+		    (ntops - ctx->nstamp) * sizeof(*ctx->stamp));
+		ctx->nstamp = ntops;
+	}
+}
+
+struct decode_ctx *decode_ctx_new(const struct decode_set *set)
+{
+	struct decode_ctx *ctx = vg_calloc(1, sizeof(*ctx));
+
+	ctx->mctx = pcre2_match_context_create(NULL);
+	if (ctx->mctx == NULL)
+		abort();
+	/* JIT stack bounded per worker: a pattern that needs more fails with
+	 * PCRE2_ERROR_JIT_STACKLIMIT, which is counted like the match limit. */
+	ctx->jstack = pcre2_jit_stack_create(DECODE_JIT_STACK_MIN,
+	    DECODE_JIT_STACK_MAX, NULL);
+	if (ctx->jstack != NULL)
+		pcre2_jit_stack_assign(ctx->mctx, NULL, ctx->jstack);
+	pcre2_set_heap_limit(ctx->mctx, DECODE_HEAP_LIMIT_KIB);
+	decode_ctx_set_limits(ctx, 0, 0);
+	ctx_fit(ctx, set);
+	return ctx;
+}
+
+void decode_ctx_free(struct decode_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	pcre2_match_data_free(ctx->md);
+	pcre2_match_context_free(ctx->mctx);
+	pcre2_jit_stack_free(ctx->jstack);
+	free(ctx->stamp);
+	free(ctx);
+}
+
+void decode_ctx_set_limits(struct decode_ctx *ctx, uint32_t match_limit,
+    uint32_t depth_limit)
+{
+	pcre2_set_match_limit(ctx->mctx,
+	    match_limit ? match_limit : DECODE_MATCH_LIMIT);
+	pcre2_set_depth_limit(ctx->mctx,
+	    depth_limit ? depth_limit : DECODE_DEPTH_LIMIT);
+}
+
+void decode_ctx_get_stats(const struct decode_ctx *ctx,
+    struct decode_ctx_stats *out)
+{
+	*out = ctx->st;
+}
+
+uint64_t decode_ctx_limit_hits(const struct decode_ctx *ctx)
+{
+	return ctx->st.limit_hits;
+}
+
+/* Add one captured value with its declared type. */
+static void add_capture(struct event *ev, const struct dcap *c, const char *s,
+    size_t len)
+{
+	double num;
+	char *low;
+
+	switch (c->type) {
+	case DT_NUMBER:
+		if (decode_parse_num(s, len, &num) == 0) {
+			event_add_num(ev, c->field, s, len, num);
+			return;
+		}
+		break;
+	case DT_LOWER:
+		low = arena_alloc(&ev->arena, len + 1);
+		for (size_t i = 0; i < len; i++)
+			low[i] = (char)vg_lower((unsigned char)s[i]);
+		low[len] = '\0';
+		event_add_ref(ev, c->field, low, len);
+		return;
+	default:
+		break;
+	}
+	event_add(ev, c->field, s, len);
+}
+
+/*
+ * Run n's patterns on its field; on the first match add the captured
+ * groups (unset and empty groups are skipped) and return 1.
+ */
+static int node_match(struct decode_ctx *ctx, struct event *ev,
+    const struct dnode *n)
+{
+	const struct value *v = event_get(ev, n->field);
+	const char *subj;
+	size_t len;
+	PCRE2_SIZE *ov;
+
+	if (v == NULL)
+		return 0;
+	/* adding fields may move ev->ents, so keep the text, not v */
+	subj = v->s;
+	len = v->len;
+	for (size_t p = 0; p < n->npats; p++) {
+		const struct dpat *pat = &n->pats[p];
+		int rc;
+
+		ctx->st.pattern_runs++;
+		if (pat->jit)
+			rc = pcre2_jit_match(pat->code, (PCRE2_SPTR)subj, len, 0, 0,
+			    ctx->md, ctx->mctx);
+		else
+			rc = pcre2_match(pat->code, (PCRE2_SPTR)subj, len, 0, 0,
+			    ctx->md, ctx->mctx);
+		if (rc < 0) {
+			switch (rc) {
+			case PCRE2_ERROR_NOMATCH:
+				break;
+			case PCRE2_ERROR_MATCHLIMIT:
+			case PCRE2_ERROR_DEPTHLIMIT:
+			case PCRE2_ERROR_HEAPLIMIT:
+			case PCRE2_ERROR_JIT_STACKLIMIT:
+				ctx->st.limit_hits++;
+				break;
+			default:
+				ctx->st.match_errors++;
+				break;
+			}
+			continue;
+		}
+		ov = pcre2_get_ovector_pointer(ctx->md);
+		for (uint32_t i = 0; i < pat->ncaps; i++) {
+			const struct dcap *c = &pat->caps[i];
+			PCRE2_SIZE a, b;
+
+			/* rc == 0: ovector too small; groups past it count unset */
+			if (rc != 0 && c->group >= (uint32_t)rc)
+				continue;
+			if (c->group >= ctx->md_pairs)
+				continue;
+			a = ov[2 * c->group];
+			b = ov[2 * c->group + 1];
+			if (a == PCRE2_UNSET || b <= a || b > len)
+				continue;
+			add_capture(ev, c, subj + a, b - a);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The decoder that wins under n: a node whose patterns match is the
+ * answer unless one of its children (tried in order) matches deeper; a
+ * node without patterns only routes to its children.
+ */
+static const struct dnode *node_try(struct decode_ctx *ctx, struct event *ev,
+    const struct dnode *n)
+{
+	const struct dnode *w;
+
+	if (n->npats > 0 && !node_match(ctx, ev, n))
+		return NULL;
+	for (size_t i = 0; i < n->nkids; i++) {
+		if ((w = node_try(ctx, ev, n->kids[i])) != NULL)
+			return w;
+	}
+	return n->npats > 0 ? n : NULL;
+}
+
+static const struct dnode *top_try(struct decode_ctx *ctx, struct event *ev,
+    const struct dnode *top)
+{
+	if (ctx->stamp[top->index] == ctx->gen)
+		return NULL; /* listed under two of the event's program names */
+	ctx->stamp[top->index] = ctx->gen;
+	return node_try(ctx, ev, top);
+}
+
+const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
+    struct event *ev)
+{
+	const struct dnode *w = NULL;
+	const struct value *pv;
+
+	ev->decoder = NULL;
+	ctx->st.events++;
+	if (set == NULL || set->ntops == 0)
+		return NULL;
+	ctx_fit(ctx, set);
+	if (++ctx->gen == 0) {
+		memset(ctx->stamp, 0, ctx->nstamp * sizeof(*ctx->stamp));
+		ctx->gen = 1;
+	}
+	pv = event_get(ev, F_PROCESS_NAME);
+	if (pv != NULL && pv->len > 0) {
+		const char *prog = pv->s; /* arena text: stays put */
+		size_t plen = pv->len;
+		const struct dprog *p = decode_prog_find(set, prog, plen);
+
+		if (p != NULL) {
+			for (uint32_t i = 0; i < p->n && w == NULL; i++)
+				w = top_try(ctx, ev, p->list[i]);
+		}
+		for (size_t i = 0; i < set->nglobs && w == NULL; i++) {
+			if (decode_glob(set->globs[i].pat, prog, plen))
+				w = top_try(ctx, ev, set->globs[i].top);
+		}
+	}
+	for (size_t i = 0; i < set->ngeneric && w == NULL; i++)
+		w = top_try(ctx, ev, set->generic[i]);
+	if (w == NULL)
+		return NULL;
+	for (size_t i = 0; i < w->neff; i++) {
+		const struct dconst *c = &w->eff[i];
+
+		if (c->is_num)
+			event_add_num(ev, c->field, c->s, c->len, c->num);
+		else
+			event_add_ref(ev, c->field, c->s, c->len);
+	}
+	ctx->st.decoded++;
+	ev->decoder = w->name;
+	return w->name;
+}

@@ -1,0 +1,113 @@
+/*
+ * decode_int.h: the compiled decoder tree shared by decode.c (run time)
+ * and decode_load.c (YAML loader). Private to the decode stage.
+ */
+#ifndef VG_DECODE_INT_H
+#define VG_DECODE_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+#define DECODE_MAX_DEPTH 8 /* nesting of children */
+
+enum dtype { DT_STRING = 0, DT_NUMBER, DT_LOWER };
+
+/* One named group that becomes a field. */
+struct dcap {
+	uint32_t group;
+	uint32_t field;
+	uint8_t type; /* enum dtype */
+};
+
+struct dpat {
+	pcre2_code *code;
+	int jit;          /* JIT-compiled: run with pcre2_jit_match */
+	struct dcap *caps;
+	uint32_t ncaps;
+};
+
+/* A constant field value, prepared at load time. */
+struct dconst {
+	uint32_t field;
+	const char *s;    /* NUL-terminated; owned by the node in `own` */
+	uint32_t len;
+	int is_num;
+	double num;
+};
+
+struct dtypent {
+	uint32_t field;
+	uint8_t type;
+};
+
+struct dnode {
+	char *name;
+	uint32_t field;           /* the patterns run on this field's first value */
+	uint32_t index;           /* top-level only: position in set->tops */
+	struct dpat *pats;
+	size_t npats;
+	struct dnode **kids;
+	size_t nkids;
+	struct dconst *own;       /* this node's constants (owns the strings) */
+	size_t nown;
+	struct dconst *eff;       /* ancestors' constants not overridden, then own */
+	size_t neff;
+	struct dtypent *types;    /* effective types (own and inherited) */
+	size_t ntypes;
+	char **progs;             /* top-level only: program names and globs */
+	size_t nprogs;
+};
+
+/* Top-level decoders for one exact program name. */
+struct dprog {
+	char *name;               /* NULL: empty slot */
+	uint32_t len, hash;
+	struct dnode **list;      /* in load order */
+	uint32_t n;
+};
+
+struct dglob {
+	const char *pat;          /* borrowed from the node's progs */
+	struct dnode *top;
+};
+
+struct decode_set {
+	struct dnode **tops;      /* every top-level decoder, in load order */
+	size_t ntops;
+	struct dprog *progs;      /* open addressing, progmask + 1 slots */
+	uint32_t progmask;
+	struct dglob *globs;
+	size_t nglobs;
+	struct dnode **generic;   /* decoders with no programs */
+	size_t ngeneric;
+	size_t ndecoders, npatterns, njit;
+	uint32_t max_groups;      /* largest capture count of any pattern */
+};
+
+uint32_t decode_hash(const char *s, size_t len);
+struct dprog *decode_prog_find(const struct decode_set *set, const char *s,
+    size_t len);
+int decode_glob(const char *pat, const char *s, size_t len);
+int decode_parse_num(const char *s, size_t n, double *out);
+void decode_node_free(struct dnode *n);
+
+/* A group name as written in a pattern: offset and length. */
+struct gdef {
+	size_t off, len;
+};
+
+struct ynode;
+
+/* out (n + 1 bytes) = p with '.' turned into '_' inside group names;
+ * *defs (owned, realloc'd) lists where each group is defined. */
+void decode_rewrite_names(const char *p, size_t n, char *out,
+    struct gdef **defs, size_t *ndefs);
+/* Line and column in src of byte `off` of scalar sn's value (sn's own
+ * position when the scalar's style does not allow it). */
+void decode_scalar_pos(const char *src, size_t srclen, const struct ynode *sn,
+    size_t off, int *line, int *col);
+
+#endif
