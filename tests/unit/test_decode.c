@@ -1,0 +1,1058 @@
+/*
+ * test_decode.c: the decoder loader and matcher, and every shipped decoder
+ * in parsers/ (run from the repository root): for each, lines that must
+ * decode to exact fields and near misses that must not.
+ */
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../engine/decode.h"
+#include "../../engine/event.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+static struct decode_set *S;   /* the shipped parsers/ */
+static struct decode_ctx *C;
+static struct event *E;
+static char tmpdir[64];
+
+/* Decode msg as if logged by prog (NULL: no process.name) with set/ctx. */
+static const char *dec_with(struct decode_set *set, struct decode_ctx *ctx,
+    const char *prog, const char *msg, size_t len)
+{
+	event_reset(E);
+	if (prog != NULL)
+		event_add(E, F_PROCESS_NAME, prog, strlen(prog));
+	event_add(E, F_MESSAGE, msg, len);
+	return decode_event(set, ctx, E);
+}
+
+static const char *dec(const char *prog, const char *msg)
+{
+	return dec_with(S, C, prog, msg, strlen(msg));
+}
+
+static const char *fstr(const char *name)
+{
+	uint32_t id = field_lookup(name, strlen(name));
+
+	return id == FIELD_NONE ? NULL : event_str(E, id);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The event must hold exactly these fields besides process.name and
+ * message, as "name=value" ("name=#value" for a number), in any order.
+ */
+static void expect_fields(const char *file, int line, const char *const *want)
+{
+	char *got[128], *exp[128];
+	size_t ng = 0, ne = 0;
+	int bad = 0;
+
+	for (uint32_t i = 0; i < E->n && ng < 128; i++) {
+		const struct fent *e = &E->ents[i];
+
+		if (e->dead || e->id == F_PROCESS_NAME || e->id == F_MESSAGE)
+			continue;
+		if (asprintf(&got[ng++], "%s=%s%s", e->name,
+		    e->v.kind == V_NUM ? "#" : "", e->v.s) < 0)
+			abort();
+	}
+	while (want[ne] != NULL && ne < 128) {
+		exp[ne] = strdup(want[ne]);
+		ne++;
+	}
+	qsort(got, ng, sizeof(*got), cmp_str);
+	qsort(exp, ne, sizeof(*exp), cmp_str);
+	if (ng != ne)
+		bad = 1;
+	for (size_t i = 0; !bad && i < ng; i++)
+		bad = strcmp(got[i], exp[i]) != 0;
+	if (bad) {
+		unit_fail_now++;
+		fprintf(stderr, "  %s:%d: fields differ\n    got:", file, line);
+		for (size_t i = 0; i < ng; i++)
+			fprintf(stderr, " [%s]", got[i]);
+		fprintf(stderr, "\n    want:");
+		for (size_t i = 0; i < ne; i++)
+			fprintf(stderr, " [%s]", exp[i]);
+		fputc('\n', stderr);
+	}
+	for (size_t i = 0; i < ng; i++)
+		free(got[i]);
+	for (size_t i = 0; i < ne; i++)
+		free(exp[i]);
+}
+
+#define EXPECT_FIELDS(...) \
+	expect_fields(__FILE__, __LINE__, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Write text to tmpdir/name; returns the path (static buffer). */
+static const char *put_file(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	if (f == NULL)
+		abort();
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Load paths with diagnostics captured into *out (owned). */
+static struct decode_set *load_capture(const char *const *paths, size_t n,
+    struct decode_stats *st, char **out)
+{
+	struct vg_diag d;
+	size_t len;
+	FILE *mem = open_memstream(out, &len);
+	struct decode_set *set;
+
+	vg_diag_init(&d, mem);
+	d.no_source = 1;
+	set = decode_load(paths, n, &d, st);
+	fclose(mem);
+	return set;
+}
+
+/* Load one decoder file written from text. */
+static struct decode_set *load_text(const char *name, const char *text,
+    struct decode_stats *st, char **out)
+{
+	const char *p = put_file(name, text);
+
+	return load_capture(&p, 1, st, out);
+}
+
+static int has(const char *hay, const char *needle)
+{
+	if (hay == NULL || strstr(hay, needle) == NULL) {
+		fprintf(stderr, "  missing \"%s\" in:\n%s", needle, hay ? hay : "");
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- loading ---- */
+
+TEST(shipped_parsers_load_clean)
+{
+	const char *p = "parsers";
+	struct decode_stats st;
+	char *out = NULL;
+	struct decode_set *set = load_capture(&p, 1, &st, &out);
+	uint32_t jit = 0;
+
+	CHECK_STR(out, "");
+	CHECK_INT(st.files, 12);
+	CHECK_INT(st.rejected, 0);
+	CHECK(st.loaded >= 70);
+	CHECK_INT(decode_count(set), st.loaded);
+	CHECK(decode_pattern_count(set) >= 70);
+	pcre2_config(PCRE2_CONFIG_JIT, &jit);
+	if (jit)
+		CHECK_INT(decode_jit_count(set), decode_pattern_count(set));
+	decode_free(set);
+	free(out);
+}
+
+/* ---- sshd ---- */
+
+TEST(sshd_contract_failed_password)
+{
+	CHECK_STR(dec("sshd", "Failed password for root from 203.0.113.9 port 4711 ssh2"),
+	    "sshd-failed-password");
+	CHECK_STR(E->decoder, "sshd-failed-password");
+	EXPECT_FIELDS("event.category=authentication", "event.action=ssh_login",
+	    "event.outcome=failure", "user.name=root", "source.ip=203.0.113.9",
+	    "source.port=#4711", "event.type=info");
+}
+
+TEST(sshd_positive)
+{
+	CHECK_STR(dec("sshd", "Failed password for invalid user admin7 from 45.1.2.3 port 2222 ssh2"),
+	    "sshd-failed-password-invalid-user");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=ssh_login", "event.outcome=failure", "event.reason=invalid user",
+	    "user.name=admin7", "source.ip=45.1.2.3", "source.port=#2222");
+
+	CHECK_STR(dec("sshd", "Accepted publickey for alice from 10.0.1.5 port 50522 ssh2: ED25519 SHA256:abcdef"),
+	    "sshd-accepted");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=ssh_login", "event.outcome=success", "user.name=alice",
+	    "source.ip=10.0.1.5", "source.port=#50522");
+
+	CHECK_STR(dec("sshd-session", "Accepted password for bob from 2001:db8::7 port 40000 ssh2"),
+	    "sshd-accepted");
+	CHECK_STR(fstr("source.ip"), "2001:db8::7");
+	CHECK_STR(fstr("event.outcome"), "success");
+
+	CHECK_STR(dec("sshd", "Invalid user oracle3 from 185.1.1.1 port 41234"),
+	    "sshd-invalid-user");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=ssh_invalid_user", "event.outcome=failure",
+	    "event.reason=invalid user", "user.name=oracle3", "source.ip=185.1.1.1",
+	    "source.port=#41234");
+
+	/* an empty user name is not a field */
+	CHECK_STR(dec("sshd", "Invalid user  from 185.1.1.1 port 41234"), "sshd-invalid-user");
+	CHECK(fstr("user.name") == NULL);
+
+	CHECK_STR(dec("sshd", "Connection closed by authenticating user root 91.2.3.4 port 15328 [preauth]"),
+	    "sshd-connection-closed");
+	EXPECT_FIELDS("event.category=network", "event.type=connection", "event.type=end",
+	    "event.action=ssh_connection_closed", "user.name=root", "source.ip=91.2.3.4",
+	    "source.port=#15328");
+
+	CHECK_STR(dec("sshd", "Connection closed by 91.2.3.4 port 15328 [preauth]"),
+	    "sshd-connection-closed");
+	CHECK(fstr("user.name") == NULL);
+
+	CHECK_STR(dec("sshd", "Disconnected from invalid user test 91.2.3.4 port 5000 [preauth]"),
+	    "sshd-disconnected");
+	CHECK_STR(fstr("user.name"), "test");
+	CHECK_STR(fstr("event.action"), "ssh_disconnect");
+
+	CHECK_STR(dec("sshd", "Received disconnect from 91.2.3.4 port 5000:11: Bye Bye [preauth]"),
+	    "sshd-disconnected");
+	CHECK_STR(fstr("event.reason"), "Bye Bye");
+
+	CHECK_STR(dec("sshd", "error: maximum authentication attempts exceeded for root from 103.4.5.6 port 5555 ssh2 [preauth]"),
+	    "sshd-max-auth-attempts");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=ssh_max_auth_attempts", "event.outcome=failure",
+	    "user.name=root", "source.ip=103.4.5.6", "source.port=#5555");
+
+	CHECK_STR(dec("sshd", "Disconnecting authenticating user root 103.4.5.6 port 5555: Too many authentication failures [preauth]"),
+	    "sshd-max-auth-attempts");
+
+	CHECK_STR(dec("sshd", "Did not receive identification string from 198.51.100.4 port 61000"),
+	    "sshd-no-identification");
+	EXPECT_FIELDS("event.category=network", "event.type=connection",
+	    "event.action=ssh_no_identification", "event.outcome=failure",
+	    "source.ip=198.51.100.4", "source.port=#61000");
+
+	CHECK_STR(dec("sshd", "error: PAM: Authentication failure for illegal user pi from 198.51.100.4"),
+	    "sshd-pam-auth-failure");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=pam_auth_failure", "event.outcome=failure", "user.name=pi",
+	    "source.ip=198.51.100.4");
+	CHECK_STR(dec("sshd", "error: PAM: Authentication failure for root from scanner.example.net"),
+	    "sshd-pam-auth-failure");
+	CHECK_STR(fstr("source.domain"), "scanner.example.net");
+	CHECK(fstr("source.ip") == NULL);
+
+	CHECK_STR(dec("sshd", "ROOT LOGIN REFUSED FROM 198.51.100.4 port 2000"),
+	    "sshd-root-login-refused");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=ssh_login", "event.outcome=failure", "user.name=root",
+	    "event.reason=root login refused", "source.ip=198.51.100.4", "source.port=#2000");
+
+	CHECK_STR(dec("sshd", "User root from 198.51.100.4 not allowed because not listed in AllowUsers"),
+	    "sshd-user-not-allowed");
+	CHECK_STR(fstr("event.reason"), "not listed in AllowUsers");
+	CHECK_STR(fstr("user.name"), "root");
+
+	CHECK_STR(dec("sshd", "banner exchange: Connection from 198.51.100.4 port 2000: invalid format"),
+	    "sshd-bad-identification");
+	CHECK_STR(fstr("event.reason"), "invalid format");
+}
+
+TEST(sshd_negative)
+{
+	/* near misses: wrong words, no port, another program */
+	CHECK(dec("sshd", "Failed password for root from 203.0.113.9") == NULL);
+	CHECK(dec("sshd", "failed password for root from 203.0.113.9 port 22 ssh2") == NULL);
+	CHECK(dec("sshd", "Server listening on 0.0.0.0 port 22.") == NULL);
+	CHECK(dec("sshd", "Accepted password for root from host.example port 22 ssh2") == NULL);
+	CHECK(dec("nginx", "Failed password for root from 203.0.113.9 port 4711 ssh2") == NULL);
+	CHECK(dec(NULL, "Failed password for root from 203.0.113.9 port 4711 ssh2") == NULL);
+	CHECK(E->decoder == NULL);
+	/* a valid user is never taken for "invalid user ..." */
+	CHECK_STR(dec("sshd", "Failed password for invalidx from 1.2.3.4 port 22 ssh2"),
+	    "sshd-failed-password");
+	CHECK_STR(fstr("user.name"), "invalidx");
+}
+
+/* ---- sudo, su, pam, cron ---- */
+
+TEST(sudo_decoders)
+{
+	CHECK_STR(dec("sudo", "   alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/bash"),
+	    "sudo-command");
+	EXPECT_FIELDS("event.category=process", "event.type=start",
+	    "event.action=sudo_command", "event.outcome=success", "user.name=alice",
+	    "user.effective.name=root", "process.working_directory=/home/alice",
+	    "process.command_line=/bin/bash");
+
+	CHECK_STR(dec("sudo", "alice : TTY=pts/1 ; PWD=/srv/my dir ; USER=postgres ; GROUP=dba ; COMMAND=/usr/bin/psql -c select 1"),
+	    "sudo-command");
+	CHECK_STR(fstr("process.working_directory"), "/srv/my dir");
+	CHECK_STR(fstr("group.name"), "dba");
+	CHECK_STR(fstr("process.command_line"), "/usr/bin/psql -c select 1");
+
+	CHECK_STR(dec("sudo", "alice : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls"),
+	    "sudo-auth-failure");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=sudo_auth_failure", "event.outcome=failure", "user.name=alice",
+	    "user.effective.name=root", "process.working_directory=/home/alice",
+	    "process.command_line=/bin/ls");
+
+	CHECK_STR(dec("sudo", "mallory : user NOT in sudoers ; TTY=pts/2 ; PWD=/tmp ; USER=root ; COMMAND=/bin/sh"),
+	    "sudo-denied");
+	EXPECT_FIELDS("event.category=process", "event.type=start",
+	    "event.action=sudo_denied", "event.outcome=failure", "user.name=mallory",
+	    "event.reason=user NOT in sudoers", "user.effective.name=root",
+	    "process.working_directory=/tmp", "process.command_line=/bin/sh");
+
+	/* near misses */
+	CHECK(dec("sudo", "alice : TTY=pts/0 ; PWD=/home/alice ; COMMAND=/bin/bash") == NULL);
+	CHECK(dec("sudo", "alice : unable to resolve host web01") == NULL);
+	CHECK(dec("su", "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/bash") == NULL);
+}
+
+TEST(su_decoders)
+{
+	CHECK_STR(dec("su", "FAILED SU (to root) alice on pts/2"), "su-failed");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=su", "event.outcome=failure", "user.name=alice",
+	    "user.effective.name=root");
+	CHECK_STR(dec("su", "(to root) alice on pts/0"), "su-success");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=su", "event.outcome=success", "user.name=alice",
+	    "user.effective.name=root");
+	CHECK_STR(dec("su", "+ pts/3 bob:postgres"), "su-success");
+	CHECK_STR(fstr("user.effective.name"), "postgres");
+	CHECK_STR(dec("su", "- pts/3 bob:root"), "su-failed");
+	CHECK_STR(fstr("user.name"), "bob");
+
+	CHECK(dec("su", "FAILED SU (to root) alice") == NULL);
+	CHECK(dec("su", "(to root) alice on") == NULL);
+}
+
+TEST(pam_decoders)
+{
+	/* pam applies to every program, after the program's own decoders */
+	CHECK_STR(dec("sshd", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.9  user=root"),
+	    "pam-auth-failure");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=pam_auth_failure", "event.outcome=failure", "user.name=root",
+	    "source.ip=203.0.113.9");
+
+	CHECK_STR(dec("su", "pam_unix(su:auth): authentication failure; logname=alice uid=1000 euid=0 tty=/dev/pts/0 ruser=alice rhost=  user=root"),
+	    "pam-auth-failure");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=pam_auth_failure", "event.outcome=failure", "user.name=root",
+	    "source.user.name=alice");
+
+	CHECK_STR(dec("sshd", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=dsl-1.example.net"),
+	    "pam-auth-failure");
+	CHECK_STR(fstr("source.domain"), "dsl-1.example.net");
+	CHECK(fstr("user.name") == NULL);
+
+	CHECK_STR(dec("sshd", "pam_unix(sshd:auth): check pass; user unknown"), "pam-user-unknown");
+	CHECK_STR(fstr("event.reason"), "user unknown");
+
+	CHECK_STR(dec("CRON", "pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)"),
+	    "pam-session-opened");
+	EXPECT_FIELDS("event.category=session", "event.type=start",
+	    "event.action=session_opened", "user.name=root", "user.id=0");
+
+	CHECK_STR(dec("sudo", "pam_unix(sudo:session): session closed for user root"),
+	    "pam-session-closed");
+	EXPECT_FIELDS("event.category=session", "event.type=end",
+	    "event.action=session_closed", "user.name=root");
+
+	CHECK_STR(dec("passwd", "pam_unix(passwd:chauthtok): password changed for bob"),
+	    "pam-password-changed");
+	EXPECT_FIELDS("event.category=iam", "event.type=user", "event.type=change",
+	    "event.action=password_changed", "event.outcome=success", "user.name=bob");
+
+	/* no process.name: only program-less decoders such as pam apply */
+	CHECK_STR(dec(NULL, "pam_unix(login:session): session opened for user alice by LOGIN(uid=0)"),
+	    "pam-session-opened");
+	CHECK_STR(fstr("user.name"), "alice");
+	CHECK(fstr("user.id") == NULL);
+
+	CHECK(dec("sshd", "pam_unix(sshd:account): account expired") == NULL);
+	CHECK(dec("sshd", "pam_systemd(sshd:session): session opened for user root") == NULL);
+}
+
+TEST(cron_decoders)
+{
+	CHECK_STR(dec("CRON", "(root) CMD (test -x /usr/sbin/anacron || ( cd / && run-parts --report /etc/cron.daily ))"),
+	    "cron-command");
+	EXPECT_FIELDS("event.category=process", "event.type=start",
+	    "event.action=cron_command", "user.name=root",
+	    "process.command_line=test -x /usr/sbin/anacron || ( cd / && run-parts --report /etc/cron.daily )");
+	CHECK_STR(dec("CROND", "(deploy) CMD (/usr/local/bin/backup.sh)"), "cron-command");
+	CHECK_STR(fstr("user.name"), "deploy");
+	CHECK_STR(dec("crontab", "(alice) REPLACE (alice)"), "cron-crontab-replaced");
+	EXPECT_FIELDS("event.category=configuration", "event.type=change",
+	    "event.action=crontab_replaced", "user.name=alice", "user.target.name=alice");
+	CHECK_STR(dec("crontab", "(root) DELETE (bob)"), "cron-crontab-deleted");
+	CHECK_STR(fstr("user.target.name"), "bob");
+
+	CHECK(dec("CRON", "(root) CMD run-parts /etc/cron.hourly") == NULL);
+	CHECK(dec("CRON", "(CRON) info (No MTA installed, discarding output)") == NULL);
+}
+
+/* ---- kernel netfilter ---- */
+
+TEST(kernel_netfilter)
+{
+	CHECK_STR(dec("kernel", "[UFW BLOCK] IN=eth0 OUT= MAC=00:16:3e:aa:bb:cc:00:16:3e:dd:ee:ff:08:00 SRC=61.217.30.212 DST=10.0.0.5 LEN=44 TOS=0x00 PREC=0x00 TTL=137 ID=26987 PROTO=TCP SPT=18482 DPT=80 WINDOW=1024 RES=0x00 SYN URGP=0"),
+	    "kernel-ufw-block");
+	EXPECT_FIELDS("event.category=network", "event.type=connection",
+	    "event.type=denied", "event.action=ufw_block",
+	    "network.ingress.interface.name=eth0", "source.ip=61.217.30.212",
+	    "destination.ip=10.0.0.5", "network.transport=tcp", "source.port=#18482",
+	    "destination.port=#80");
+
+	CHECK_STR(dec("kernel", "[12345.678901] [UFW ALLOW] IN=eth1 OUT=eth0 SRC=10.0.0.7 DST=8.8.8.8 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=UDP SPT=5353 DPT=53 LEN=40"),
+	    "kernel-ufw-allow");
+	EXPECT_FIELDS("event.category=network", "event.type=connection",
+	    "event.type=allowed", "event.action=ufw_allow",
+	    "network.ingress.interface.name=eth1", "network.egress.interface.name=eth0",
+	    "source.ip=10.0.0.7", "destination.ip=8.8.8.8", "network.transport=udp",
+	    "source.port=#5353", "destination.port=#53");
+
+	CHECK_STR(dec("kernel", "IPTABLES-DROP: IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=84 TOS=0x00 PREC=0x00 TTL=54 ID=0 DF PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1"),
+	    "kernel-firewall-block");
+	EXPECT_FIELDS("event.category=network", "event.type=connection",
+	    "event.type=denied", "event.action=firewall_block", "rule.name=IPTABLES-DROP:",
+	    "network.ingress.interface.name=eth0", "source.ip=192.0.2.1",
+	    "destination.ip=10.0.0.5", "network.transport=icmp");
+
+	CHECK_STR(dec("kernel", "fw-accept-ssh IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PROTO=TCP SPT=4000 DPT=22"),
+	    "kernel-firewall-allow");
+	CHECK_STR(fstr("event.action"), "firewall_allow");
+
+	CHECK_STR(dec("kernel", "suspicious: IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PROTO=TCP SPT=4000 DPT=22"),
+	    "kernel-netfilter-log");
+	CHECK_STR(fstr("rule.name"), "suspicious:");
+	CHECK_STR(fstr("event.action"), "firewall_log");
+
+	CHECK_STR(dec("kernel", "IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PROTO=TCP SPT=4000 DPT=22"),
+	    "kernel-netfilter");
+	CHECK(fstr("rule.name") == NULL);
+
+	CHECK(dec("kernel", "[UFW BLOCK] IN=eth0 OUT= SRC=61.217.30.212 LEN=44 PROTO=TCP") == NULL);
+	CHECK(dec("kernel", "Out of memory: Killed process 1234 (java)") == NULL);
+	CHECK(dec("sshd", "[UFW BLOCK] IN=eth0 OUT= SRC=1.2.3.4 DST=10.0.0.5 LEN=44 PROTO=TCP SPT=1 DPT=2") == NULL);
+}
+
+/* ---- web servers ---- */
+
+TEST(nginx_decoders)
+{
+	CHECK_STR(dec("nginx", "10.0.0.246 - - [23/Nov/2026:00:00:00 +0000] \"GET /static/app.js HTTP/1.1\" 200 15727 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\""),
+	    "nginx-access");
+	EXPECT_FIELDS("event.category=web", "event.type=access", "event.action=http_request",
+	    "event.outcome=success", "source.ip=10.0.0.246", "http.request.method=GET",
+	    "url.original=/static/app.js", "http.version=1.1",
+	    "http.response.status_code=#200", "http.response.body.bytes=#15727",
+	    "user_agent.original=Mozilla/5.0 (X11; Linux x86_64)");
+
+	CHECK_STR(dec("nginx", "203.0.113.9 - admin [23/Nov/2026:00:00:00 +0000] \"POST /../../etc/passwd HTTP/2.0\" 404 - \"https://ex.test/a\" \"sqlmap/1.7\""),
+	    "nginx-access-error-status");
+	EXPECT_FIELDS("event.category=web", "event.type=access", "event.action=http_request",
+	    "event.outcome=failure", "source.ip=203.0.113.9", "user.name=admin",
+	    "http.request.method=POST", "url.original=/../../etc/passwd", "http.version=2.0",
+	    "http.response.status_code=#404", "http.request.referrer=https://ex.test/a",
+	    "user_agent.original=sqlmap/1.7");
+
+	/* common format, and a request line that is not one */
+	CHECK_STR(dec("nginx", "10.0.0.1 - - [23/Nov/2026:00:00:00 +0000] \"GET / HTTP/1.0\" 301 0"),
+	    "nginx-access");
+	CHECK_STR(fstr("http.response.body.bytes"), "0");
+	CHECK_STR(dec("nginx", "198.51.100.2 - - [23/Nov/2026:00:00:00 +0000] \"\\x16\\x03\\x01\" 400 157 \"-\" \"-\""),
+	    "nginx-access-error-status");
+	EXPECT_FIELDS("event.category=web", "event.type=access", "event.action=http_request",
+	    "event.outcome=failure", "source.ip=198.51.100.2",
+	    "http.response.status_code=#400", "http.response.body.bytes=#157");
+
+	CHECK_STR(dec("nginx", "2026/11/23 00:00:05 [error] 123#123: *1 open() \"/usr/share/nginx/html/x.php\" failed (2: No such file or directory), client: 198.51.100.2, server: _, request: \"GET /x.php HTTP/1.1\", host: \"ex.test\""),
+	    "nginx-error");
+	EXPECT_FIELDS("event.category=web", "event.type=error", "event.action=http_error",
+	    "log.level=error", "source.ip=198.51.100.2", "http.request.method=GET",
+	    "url.original=/x.php", "http.version=1.1",
+	    "error.message=open() \"/usr/share/nginx/html/x.php\" failed (2: No such file or directory)");
+
+	CHECK(dec("nginx", "10.0.0.1 - - [23/Nov/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 2000 12") == NULL);
+	CHECK(dec("nginx", "10.0.0.1 - - \"GET / HTTP/1.1\" 200 12") == NULL);
+	CHECK(dec("apache2", "2026/11/23 00:00:05 [error] 123#123: *1 oops") == NULL);
+}
+
+TEST(apache_decoders)
+{
+	CHECK_STR(dec("apache2", "192.0.2.10 - bob [23/Nov/2026:00:00:00 +0000] \"GET /a?q=\\\"x\\\" HTTP/1.1\" 200 512 \"-\" \"Agent \\\"quoted\\\"\""),
+	    "apache-access");
+	EXPECT_FIELDS("event.category=web", "event.type=access", "event.action=http_request",
+	    "event.outcome=success", "source.ip=192.0.2.10", "user.name=bob",
+	    "http.request.method=GET", "url.original=/a?q=\\\"x\\\"", "http.version=1.1",
+	    "http.response.status_code=#200", "http.response.body.bytes=#512",
+	    "user_agent.original=Agent \\\"quoted\\\"");
+	CHECK_STR(dec("httpd", "192.0.2.10 - - [23/Nov/2026:00:00:00 +0000] \"GET /admin HTTP/1.1\" 503 99"),
+	    "apache-access-error-status");
+
+	CHECK_STR(dec("apache2", "[Mon Nov 23 00:00:05.123456 2026] [core:error] [pid 4242:tid 1400] [client 198.51.100.3:51234] AH00126: Invalid URI in request GET /../x HTTP/1.1"),
+	    "apache-error");
+	EXPECT_FIELDS("event.category=web", "event.type=error", "event.action=http_error",
+	    "log.level=error", "source.ip=198.51.100.3", "source.port=#51234",
+	    "error.code=AH00126", "error.message=Invalid URI in request GET /../x HTTP/1.1");
+
+	CHECK(dec("apache2", "[Mon Nov 23 00:00:05 2026] AH00126: no level") == NULL);
+}
+
+/* ---- postfix ---- */
+
+TEST(postfix_decoders)
+{
+	CHECK_STR(dec("postfix/smtpd", "connect from unknown[222.145.197.228]"), "postfix-connect");
+	EXPECT_FIELDS("event.category=network", "event.type=connection", "event.type=start",
+	    "event.action=smtp_connect", "source.ip=222.145.197.228");
+	CHECK_STR(dec("postfix-out/smtpd", "connect from mx.example.org[192.0.2.25]"), "postfix-connect");
+	CHECK_STR(fstr("source.domain"), "mx.example.org");
+
+	CHECK_STR(dec("postfix/smtpd", "disconnect from unknown[192.0.2.25] ehlo=1 auth=0/1 quit=1 commands=2/3"),
+	    "postfix-disconnect");
+	CHECK_STR(fstr("event.action"), "smtp_disconnect");
+
+	CHECK_STR(dec("postfix/smtpd", "NOQUEUE: reject: RCPT from unknown[192.0.2.25]: 554 5.7.1 <spam@ex.test>: Relay access denied; from=<a@b.test> to=<spam@ex.test> proto=ESMTP helo=<x>"),
+	    "postfix-reject");
+	EXPECT_FIELDS("event.category=email", "event.type=denied", "event.action=smtp_reject",
+	    "event.outcome=failure", "source.ip=192.0.2.25",
+	    "event.reason=<spam@ex.test>: Relay access denied",
+	    "email.from.address=a@b.test", "email.to.address=spam@ex.test");
+
+	CHECK_STR(dec("postfix/smtpd", "warning: unknown[192.0.2.25]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"),
+	    "postfix-sasl-auth-failure");
+	EXPECT_FIELDS("event.category=authentication", "event.type=info",
+	    "event.action=smtp_auth", "event.outcome=failure", "source.ip=192.0.2.25");
+
+	CHECK_STR(dec("postfix/smtpd", "4Bx1234ABC: client=unknown[192.0.2.25], sasl_method=PLAIN, sasl_username=bob"),
+	    "postfix-sasl-auth-success");
+	CHECK_STR(fstr("user.name"), "bob");
+	CHECK_STR(fstr("event.outcome"), "success");
+
+	CHECK_STR(dec("postfix/smtp", "4Bx1234ABC: to=<c@d.test>, relay=mx.d.test[192.0.2.30]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=2.0.0, status=sent (250 2.0.0 OK)"),
+	    "postfix-delivery-sent");
+	CHECK_STR(fstr("email.to.address"), "c@d.test");
+
+	CHECK(dec("postfix", "connect from unknown[222.145.197.228]") == NULL);
+	CHECK(dec("postfix/smtpd", "connect to unknown[222.145.197.228]") == NULL);
+	CHECK(dec("postfix/qmgr", "4Bx1234ABC: removed") == NULL);
+}
+
+/* ---- accounts and sessions ---- */
+
+TEST(account_decoders)
+{
+	CHECK_STR(dec("useradd", "new user: name=bob, UID=1001, GID=1001, home=/home/bob, shell=/bin/bash, from=/dev/pts/1"),
+	    "useradd-new-user");
+	EXPECT_FIELDS("event.category=iam", "event.type=user", "event.type=creation",
+	    "event.action=user_created", "event.outcome=success", "user.name=bob",
+	    "user.id=1001", "group.id=1001");
+	CHECK_STR(dec("useradd", "new user: name=svc, UID=998, GID=998, home=/nonexistent, shell=/usr/sbin/nologin"),
+	    "useradd-new-user");
+
+	CHECK_STR(dec("groupadd", "new group: name=devs, GID=1002"), "groupadd-new-group");
+	EXPECT_FIELDS("event.category=iam", "event.type=group", "event.type=creation",
+	    "event.action=group_created", "event.outcome=success", "group.name=devs",
+	    "group.id=1002");
+
+	CHECK_STR(dec("usermod", "add 'bob' to group 'sudo'"), "usermod-add-to-group");
+	EXPECT_FIELDS("event.category=iam", "event.type=group", "event.type=change",
+	    "event.action=user_added_to_group", "event.outcome=success", "user.name=bob",
+	    "group.name=sudo");
+	CHECK_STR(dec("usermod", "add 'bob' to shadow group 'sudo'"), "usermod-add-to-shadow-group");
+	CHECK_STR(fstr("event.action"), "user_added_to_shadow_group");
+	CHECK_STR(dec("usermod", "change user 'bob' password"), "usermod-password-changed");
+	CHECK_STR(dec("usermod", "change user 'bob' shell from '/bin/sh' to '/bin/bash'"), "usermod-change");
+	CHECK_STR(fstr("event.reason"), "shell from '/bin/sh' to '/bin/bash'");
+	CHECK_STR(dec("usermod", "change user name 'bob' to 'robert'"), "usermod-rename");
+	CHECK_STR(fstr("user.changes.name"), "robert");
+	CHECK_STR(dec("userdel", "delete user 'bob'"), "userdel-user-deleted");
+	CHECK_STR(fstr("event.action"), "user_deleted");
+	CHECK_STR(dec("groupdel", "group 'devs' removed"), "groupdel-group-deleted");
+
+	CHECK_STR(dec("passwd", "password for 'bob' changed by 'root'"), "passwd-changed");
+	EXPECT_FIELDS("event.category=iam", "event.type=user", "event.type=change",
+	    "event.action=password_changed", "event.outcome=success", "user.name=bob");
+
+	CHECK(dec("useradd", "new user: name=bob, UID=x, GID=1001, home=/home/bob, shell=/bin/bash") == NULL);
+	CHECK(dec("usermod", "add bob to group sudo") == NULL);
+	CHECK(dec("sshd", "new user: name=bob, UID=1001, GID=1001, home=/home/bob, shell=/bin/bash") == NULL);
+}
+
+TEST(logind_decoders)
+{
+	CHECK_STR(dec("systemd-logind", "New session 12 of user alice."),
+	    "systemd-logind-new-session");
+	EXPECT_FIELDS("event.category=session", "event.type=start",
+	    "event.action=session_start", "session.id=12", "user.name=alice");
+	CHECK_STR(dec("systemd-logind", "New session c1 of user gdm."),
+	    "systemd-logind-new-session");
+	CHECK_STR(fstr("session.id"), "c1");
+	CHECK_STR(dec("systemd-logind", "Removed session 12."),
+	    "systemd-logind-removed-session");
+	EXPECT_FIELDS("event.category=session", "event.type=end",
+	    "event.action=session_end", "session.id=12");
+	CHECK_STR(dec("systemd-logind", "Session 12 logged out. Waiting for processes to exit."),
+	    "systemd-logind-session-logout");
+	CHECK_STR(dec("systemd-logind", "System is rebooting."), "systemd-logind-shutdown");
+
+	CHECK(dec("systemd-logind", "New seat seat0.") == NULL);
+	CHECK(dec("systemd", "New session 12 of user alice.") == NULL);
+}
+
+/* ---- matcher semantics ---- */
+
+TEST(program_index_limits_what_runs)
+{
+	struct decode_stats st;
+	struct decode_ctx_stats cs;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+
+	set = load_text("index.yml",
+	    "decoders:\n"
+	    "  - name: a\n"
+	    "    programs: [progA]\n"
+	    "    patterns: ['.*']\n"
+	    "    fields: {event.action: a}\n"
+	    "  - name: b\n"
+	    "    programs: [progB, 'glob*']\n"
+	    "    patterns: ['x', '.*']\n"
+	    "    fields: {event.action: b}\n"
+	    "  - name: any\n"
+	    "    patterns: ['^generic']\n",
+	    &st, &out);
+	CHECK_STR(out, "");
+	CHECK_INT(st.loaded, 3);
+	ctx = decode_ctx_new(set);
+
+	CHECK_STR(dec_with(set, ctx, "progB", "hello", 5), "b");
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pattern_runs, 2); /* b's two patterns; a never ran */
+
+	CHECK_STR(dec_with(set, ctx, "globber", "hello", 5), "b");
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pattern_runs, 4);
+
+	/* another program: only the program-less decoder runs */
+	CHECK(dec_with(set, ctx, "progC", "hello", 5) == NULL);
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pattern_runs, 5);
+	CHECK(dec_with(set, ctx, NULL, "hello", 5) == NULL);
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pattern_runs, 6);
+	CHECK_STR(dec_with(set, ctx, NULL, "generic x", 9), "any");
+	CHECK_INT(cs.events, 4);
+	CHECK_INT(cs.decoded, 2);
+	/* program names are exact (case-sensitive) */
+	CHECK(dec_with(set, ctx, "proga", "hello", 5) == NULL);
+
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
+TEST(parent_child_semantics)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+
+	set = load_text("tree.yml",
+	    "decoders:\n"
+	    "  - name: p\n"
+	    "    programs: [app]\n"
+	    "    types: {n: number, level: lowercase}\n"
+	    "    patterns: ['^(?<app.kind>\\w+) n=(?<n>\\S+)(?: lvl=(?<level>\\w+))?(?<_rest>.*)$']\n"
+	    "    fields: {event.category: [web, network], event.outcome: unknown, k: 42}\n"
+	    "    children:\n"
+	    "      - name: c1\n"
+	    "        patterns: ['^login ']\n"
+	    "        fields: {event.outcome: success}\n"
+	    "        children:\n"
+	    "          - name: c1a\n"
+	    "            field: app.kind\n"
+	    "            patterns: ['^log(?P<x.y>in)$']\n"
+	    "            fields: {deep: 'yes'}\n"
+	    "      - name: c2\n"
+	    "        patterns: ['^(?<dup.word>\\w+) n=\\S+ (?:\\S+ )?\\k<dup.word>$']\n"
+	    "  - name: route\n"
+	    "    programs: [app]\n"
+	    "    children:\n"
+	    "      - name: r1\n"
+	    "        patterns: ['^zzz$']\n"
+	    "  - name: fallback\n"
+	    "    programs: [app]\n"
+	    "    patterns: ['^other']\n"
+	    "    fields: {k: 42}\n"
+	    "    types: {k: number}\n",
+	    &st, &out);
+	CHECK_STR(out, "");
+	CHECK_INT(st.rejected, 0);
+	CHECK_INT(st.loaded, 7);
+	ctx = decode_ctx_new(set);
+
+	/* deepest child wins; its constants override the ancestors' */
+	CHECK_STR(dec_with(set, ctx, "app", "login n=5 lvl=WARN", 18), "c1a");
+	EXPECT_FIELDS("app.kind=login", "n=#5", "level=warn", "event.category=web",
+	    "event.category=network", "event.outcome=success", "k=42", "x.y=in",
+	    "deep=yes");
+
+	/* the parent matches and no child does: the parent is the answer;
+	 * a value typed number that is not one stays text */
+	CHECK_STR(dec_with(set, ctx, "app", "hello n=0x1f", 12), "p");
+	EXPECT_FIELDS("app.kind=hello", "n=0x1f", "event.category=web",
+	    "event.category=network", "event.outcome=unknown", "k=42");
+
+	/* backreference through a dotted group name */
+	CHECK_STR(dec_with(set, ctx, "app", "echo n=1 echo", 13), "c2");
+	CHECK_STR(fstr("dup.word"), "echo");
+	CHECK_STR(dec_with(set, ctx, "app", "echo n=-2.5e3 x echo", 20), "c2");
+	CHECK(E->ents[event_first(E, field_lookup("n", 1))].v.kind == V_NUM);
+	CHECK(E->ents[event_first(E, field_lookup("n", 1))].v.num == -2500.0);
+
+	/* a routing decoder whose children all fail lets the next one try;
+	 * constants typed number are numbers */
+	CHECK_STR(dec_with(set, ctx, "app", "other", 5), "fallback");
+	EXPECT_FIELDS("k=#42");
+
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
+TEST(match_limit_cuts_catastrophic_patterns)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL, msg[64];
+	struct timespec a, b;
+	double ms;
+
+	set = load_text("evil.yml",
+	    "decoders:\n"
+	    "  - name: evil\n"
+	    "    programs: [x]\n"
+	    "    patterns: ['(a+)+$', '^(?<ok>a+)b$']\n",
+	    &st, &out);
+	CHECK_INT(st.loaded, 1);
+	ctx = decode_ctx_new(set);
+	memset(msg, 'a', 40);
+	msg[40] = 'b';
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	/* the first pattern is cut off and counted; the second still runs */
+	CHECK_STR(dec_with(set, ctx, "x", msg, 41), "evil");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	CHECK(ms < 200);
+	CHECK_INT(decode_ctx_limit_hits(ctx), 1);
+	CHECK_INT(strlen(fstr("ok")), 40);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
+TEST(match_limit_is_per_ctx)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL, msg[32];
+
+	set = load_text("evil2.yml",
+	    "decoders:\n"
+	    "  - name: evil2\n"
+	    "    programs: [x]\n"
+	    "    patterns: ['^(a|aa)+$']\n",
+	    &st, &out);
+	ctx = decode_ctx_new(set);
+	memset(msg, 'a', 24);
+	CHECK_STR(dec_with(set, ctx, "x", msg, 24), "evil2");
+	CHECK_INT(decode_ctx_limit_hits(ctx), 0);
+	msg[24] = 'b';
+	decode_ctx_set_limits(ctx, 50, 0);
+	CHECK(dec_with(set, ctx, "x", msg, 25) == NULL);
+	CHECK_INT(decode_ctx_limit_hits(ctx), 1);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
+TEST(invalid_utf8_is_bytes)
+{
+	struct decode_ctx_stats cs;
+	const char msg[] = "Failed password for \xff\xfe" "r\xc3\x28oot from 1.2.3.4 port 22 ssh2";
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+
+	CHECK_STR(dec_with(S, C, "sshd", msg, sizeof(msg) - 1), "sshd-failed-password");
+	CHECK_STR(fstr("user.name"), "\xff\xfer\xc3\x28oot");
+	decode_ctx_get_stats(C, &cs);
+	CHECK_INT(cs.match_errors, 0);
+	/* a NUL byte inside the message is just a byte too */
+	CHECK_STR(dec_with(S, C, "sshd", "Invalid user a\0b from 1.2.3.4 port 22", 37),
+	    "sshd-invalid-user");
+	CHECK_INT(E->ents[event_first(E, field_lookup("user.name", 9))].v.len, 3);
+
+	/* literal UTF-8 in a pattern matches the same bytes */
+	set = load_text("utf.yml",
+	    "decoders:\n"
+	    "  - name: utf\n"
+	    "    programs: [x]\n"
+	    "    patterns: ['^caf\xc3\xa9 (?<w>.+)$']\n",
+	    &st, &out);
+	ctx = decode_ctx_new(set);
+	CHECK_STR(dec_with(set, ctx, "x", "caf\xc3\xa9 \xe2\x82\xac\xff", 10), "utf");
+	CHECK_STR(fstr("w"), "\xe2\x82\xac\xff");
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
+/* ---- loader errors ---- */
+
+TEST(loader_reports_errors_with_positions)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+	char want[1200];
+
+	set = load_text("bad.yml",
+	    "decoders:\n"                                      /* 1 */
+	    "  - name: good\n"                                 /* 2 */
+	    "    programs: [x]\n"                              /* 3 */
+	    "    patterns: ['^good (?<user.name>\\w+)']\n"     /* 4 */
+	    "  - name: badre\n"                                /* 5 */
+	    "    patterns: ['^a(?<f>b']\n"                     /* 6 */
+	    "  - name: unknownkey\n"                           /* 7 */
+	    "    patern: ['x']\n"                              /* 8 */
+	    "    patterns: ['x']\n"                            /* 9 */
+	    "  - programs: [x]\n"                              /* 10 */
+	    "    patterns: ['x']\n"                            /* 11 */
+	    "  - name: empty\n"                                /* 12 */
+	    "  - name: good\n"                                 /* 13 */
+	    "    patterns: ['x']\n"                            /* 14 */
+	    "  - name: badgroup\n"                             /* 15 */
+	    "    patterns: ['^(?<source..ip>x) (?<.y>z)']\n"   /* 16 */
+	    "  - name: kid\n"                                  /* 17 */
+	    "    patterns: ['x']\n"                            /* 18 */
+	    "    children:\n"                                  /* 19 */
+	    "      - name: kid1\n"                             /* 20 */
+	    "        programs: [y]\n"                          /* 21 */
+	    "        patterns: ['y']\n"                        /* 22 */
+	    "      - name: kid1\n"                             /* 23 */
+	    "        patterns: ['z']\n"                        /* 24 */
+	    "  - name: types\n"                                /* 25 */
+	    "    types: {n: integer, m: number}\n"             /* 26 */
+	    "    fields: {m: abc, 'bad name': x}\n"            /* 27 */
+	    "    patterns: ['(?<n>x)']\n"                      /* 28 */
+	    "  - name: dq\n"                                   /* 29 */
+	    "    patterns: [\"\\\\d\\t(\"]\n"                  /* 30 */
+	    "  - name: sq\n"                                   /* 31 */
+	    "    patterns: ['it''s (']\n"                      /* 32 */
+	    "  - name: block\n"                                /* 33 */
+	    "    patterns:\n"                                  /* 34 */
+	    "      - |-\n"                                     /* 35 */
+	    "        ^first\n"                                 /* 36 */
+	    "          (?<a>b\n",                              /* 37 */
+	    &st, &out);
+#define HAS_AT(pos, text)                                               \
+	do {                                                            \
+		snprintf(want, sizeof(want), "%s/bad.yml:%s: error: %s", tmpdir, pos, text); \
+		CHECK(has(out, want));                                  \
+	} while (0)
+	HAS_AT("6:25", "bad pattern: missing closing parenthesis");
+	HAS_AT("8:5", "unknown key 'patern' in decoder (expected name, description, programs, field, patterns, fields, types, children)");
+	HAS_AT("10:5", "decoder has no name");
+	HAS_AT("12:5", "decoder 'empty' has neither patterns nor children");
+	HAS_AT("13:11", "duplicate decoder name 'good' (first defined at");
+	HAS_AT("16:21", "group 'source..ip' does not name a valid field");
+	HAS_AT("16:38", "group '.y' does not name a valid field");
+	HAS_AT("21:19", "programs is only allowed on top-level decoders");
+	HAS_AT("23:15", "duplicate decoder name 'kid1' (first defined at line 20)");
+	HAS_AT("26:16", "unknown type 'integer' for 'n'");
+	HAS_AT("27:17", "'abc' is not a number");
+	HAS_AT("27:22", "'bad name' is not a valid field name");
+	HAS_AT("30:23", "bad pattern: missing closing parenthesis");
+	HAS_AT("32:24", "bad pattern: missing closing parenthesis");
+	HAS_AT("37:17", "bad pattern: missing closing parenthesis");
+	/* only "good" survived; every decoder of a bad tree is rejected */
+	CHECK_INT(st.loaded, 1);
+	CHECK_INT(st.rejected, 13);
+	CHECK_INT(decode_count(set), 1);
+	ctx = decode_ctx_new(set);
+	CHECK_STR(dec_with(set, ctx, "x", "good bob", 8), "good");
+	CHECK_STR(fstr("user.name"), "bob");
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
+TEST(loader_file_level_errors)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	char *out = NULL, want[1200];
+	const char *paths[4];
+	char p0[256], p1[256], p2[256], p3[256];
+
+	snprintf(p0, sizeof(p0), "%s", put_file("syntax.yml", "decoders:\n  - name: [a\n"));
+	snprintf(p1, sizeof(p1), "%s", put_file("root.yml", "- just a list\n"));
+	snprintf(p2, sizeof(p2), "%s", put_file("dup.yml",
+	    "decoders:\n  - name: one\n    patterns: ['x']\n---\n"
+	    "decoders:\n  - name: one\n    patterns: ['y']\nextra: 1\n"));
+	snprintf(p3, sizeof(p3), "%s/missing.yml", tmpdir);
+	paths[0] = p0;
+	paths[1] = p1;
+	paths[2] = p2;
+	paths[3] = p3;
+	set = load_capture(paths, 4, &st, &out);
+	snprintf(want, sizeof(want), "%s:3:1: error: YAML: ", p0);
+	CHECK(has(out, want));
+	snprintf(want, sizeof(want), "%s:1:1: error: a decoder file is a map", p1);
+	CHECK(has(out, want));
+	snprintf(want, sizeof(want), "%s:8:1: error: unknown key 'extra' in decoder file", p2);
+	CHECK(has(out, want));
+	snprintf(want, sizeof(want), "%s: error: ", p3);
+	CHECK(has(out, want));
+	/* syntax, root, second document of dup.yml, missing file */
+	CHECK_INT(st.rejected, 4);
+	CHECK_INT(st.loaded, 1);
+	CHECK_INT(st.files, 3);
+	decode_free(set);
+	free(out);
+
+	/* a duplicate across files points at the first definition */
+	snprintf(p0, sizeof(p0), "%s", put_file("a1.yml", "decoders:\n  - name: same\n    patterns: ['x']\n"));
+	snprintf(p1, sizeof(p1), "%s", put_file("a2.yml", "decoders:\n  - {name: same, patterns: ['y']}\n"));
+	paths[0] = p0;
+	paths[1] = p1;
+	set = load_capture(paths, 2, &st, &out);
+	snprintf(want, sizeof(want), "%s:2:12: error: duplicate decoder name 'same' (first defined at %s:2:11)", p1, p0);
+	CHECK(has(out, want));
+	CHECK_INT(st.loaded, 1);
+	CHECK_INT(st.rejected, 1);
+	decode_free(set);
+	free(out);
+
+	/* empty files and an empty list are fine */
+	snprintf(p0, sizeof(p0), "%s", put_file("e1.yml", ""));
+	snprintf(p1, sizeof(p1), "%s", put_file("e2.yml", "decoders: []\n"));
+	paths[0] = p0;
+	paths[1] = p1;
+	set = load_capture(paths, 2, &st, &out);
+	CHECK_STR(out, "");
+	CHECK_INT(st.rejected, 0);
+	CHECK_INT(decode_count(set), 0);
+	CHECK(dec_with(set, C, "x", "y", 1) == NULL);
+	decode_free(set);
+	free(out);
+}
+
+TEST(null_and_reuse)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *small;
+	char *out = NULL;
+
+	decode_free(NULL);
+	decode_ctx_free(NULL);
+	CHECK_INT(decode_count(NULL), 0);
+	set = decode_load(NULL, 0, NULL, NULL);
+	CHECK(set != NULL);
+	CHECK_INT(decode_count(set), 0);
+	decode_free(set);
+	/* a ctx made for an empty set grows to fit a bigger one */
+	small = decode_ctx_new(NULL);
+	set = load_text("big.yml",
+	    "decoders:\n"
+	    "  - name: big\n"
+	    "    programs: [x]\n"
+	    "    patterns: ['^(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)(m)(n)(o)(p)(q)(r)(?<last>s)$']\n",
+	    &st, &out);
+	CHECK_STR(dec_with(set, small, "x", "abcdefghijklmnopqrs", 19), "big");
+	CHECK_STR(fstr("last"), "s");
+	CHECK_STR(dec_with(S, small, "sshd", "Invalid user a from 1.2.3.4", 27), "sshd-invalid-user");
+	decode_ctx_free(small);
+	decode_free(set);
+	free(out);
+}
+
+static void rm_tmpdir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+int main(void)
+{
+	const char *p = "parsers";
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vigil-decode-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	S = decode_load(&p, 1, NULL, NULL);
+	C = decode_ctx_new(S);
+	E = event_new();
+
+	RUN(shipped_parsers_load_clean);
+	RUN(sshd_contract_failed_password);
+	RUN(sshd_positive);
+	RUN(sshd_negative);
+	RUN(sudo_decoders);
+	RUN(su_decoders);
+	RUN(pam_decoders);
+	RUN(cron_decoders);
+	RUN(kernel_netfilter);
+	RUN(nginx_decoders);
+	RUN(apache_decoders);
+	RUN(postfix_decoders);
+	RUN(account_decoders);
+	RUN(logind_decoders);
+	RUN(program_index_limits_what_runs);
+	RUN(parent_child_semantics);
+	RUN(match_limit_cuts_catastrophic_patterns);
+	RUN(match_limit_is_per_ctx);
+	RUN(invalid_utf8_is_bytes);
+	RUN(loader_reports_errors_with_positions);
+	RUN(loader_file_level_errors);
+	RUN(null_and_reuse);
+
+	event_free(E);
+	decode_ctx_free(C);
+	decode_free(S);
+	rm_tmpdir();
+	return unit_done();
+}
