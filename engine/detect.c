@@ -25,7 +25,7 @@ struct ruleset *detect_ruleset_new(void)
 
 void detect_ruleset_finish(struct ruleset *rs)
 {
-	(void)rs;
+	detect_index_build(rs);
 }
 
 void detect_keep_correlation(struct ruleset *rs, const struct ynode *root,
@@ -51,7 +51,9 @@ void detect_free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->ngroups; i++) {
 		free(rs->groups[i].entries);
 		free(rs->groups[i].rules);
+		free(rs->groups[i].always);
 	}
+	detect_index_free(&rs->pf);
 	free(rs->groups);
 	detect_map_free(rs);
 	for (size_t i = 0; i < rs->ncorr; i++) {
@@ -95,6 +97,11 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 	ctx->rs = rs;
 	ctx->matches = vg_calloc(rs->nrules + 1, sizeof(*ctx->matches));
 	ctx->group_ok = vg_calloc(rs->nmls + 1, 1);
+	ctx->gstate = vg_calloc(rs->ngroups + 1, 1);
+	ctx->rstamp = vg_calloc(rs->nrules + 1, sizeof(*ctx->rstamp));
+	ctx->cands = vg_calloc(rs->nrules + 1, sizeof(*ctx->cands));
+	ctx->lepoch = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->lepoch));
+	ctx->lentry = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->lentry));
 	ctx->md = pcre2_match_data_create(1, NULL);
 	ctx->mctx = pcre2_match_context_create(NULL);
 	ctx->jit = pcre2_jit_stack_create(32 * 1024, RE_JIT_STACK_MAX, NULL);
@@ -116,6 +123,11 @@ void detect_ctx_free(struct detect_ctx *ctx)
 		return;
 	free(ctx->matches);
 	free(ctx->group_ok);
+	free(ctx->gstate);
+	free(ctx->rstamp);
+	free(ctx->cands);
+	free(ctx->lepoch);
+	free(ctx->lentry);
 	pcre2_match_data_free(ctx->md);
 	pcre2_match_context_free(ctx->mctx);
 	pcre2_jit_stack_free(ctx->jit);
@@ -161,24 +173,56 @@ static void sort_by_index(const struct rule **v, size_t n)
 	}
 }
 
+/* group_passes, cached per group for this event */
+static int group_ok(struct detect_ctx *ctx, const struct event *ev, uint32_t gi)
+{
+	uint8_t *st = &ctx->gstate[gi];
+
+	if (*st == 0)
+		*st = group_passes(ctx, ev, &ctx->rs->groups[gi]) ? 1 : 2;
+	return *st == 1;
+}
+
+static void new_event(const struct ruleset *rs, struct detect_ctx *ctx)
+{
+	ctx->events++;
+	if (++ctx->epoch == 0) {
+		/* wrapped: old stamps could look current */
+		memset(ctx->rstamp, 0, rs->nrules * sizeof(*ctx->rstamp));
+		memset(ctx->lepoch, 0, rs->pf.nlits * sizeof(*ctx->lepoch));
+		ctx->epoch = 1;
+	}
+	memset(ctx->group_ok, 0, rs->nmls);
+	memset(ctx->gstate, 0, rs->ngroups);
+}
+
 size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct event *ev, const struct rule *const **matches)
 {
 	size_t n = 0;
 
-	ctx->events++;
-	memset(ctx->group_ok, 0, rs->nmls);
-	for (size_t gi = 0; gi < rs->ngroups; gi++) {
+	new_event(rs, ctx);
+	detect_index_scan(rs, ctx, ev);
+	/* rules the prefilter cannot vouch for */
+	for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
 		const struct lsgroup *g = &rs->groups[gi];
 
-		if (g->nrules == 0 || !group_passes(ctx, ev, g))
+		if (g->nalways == 0 || !group_ok(ctx, ev, gi))
 			continue;
-		for (uint32_t k = 0; k < g->nrules; k++) {
-			const struct rule *r = rs->rules[g->rules[k]];
+		for (uint32_t k = 0; k < g->nalways; k++) {
+			const struct rule *r = rs->rules[g->always[k]];
 
 			if (detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
 				ctx->matches[n++] = r;
 		}
+	}
+	/* rules whose literals the event holds */
+	for (size_t i = 0; i < ctx->ncands; i++) {
+		const struct rule *r = rs->rules[ctx->cands[i]];
+
+		if (group_ok(ctx, ev, r->impl->group) &&
+		    detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
+			ctx->matches[n++] = r;
 	}
 	sort_by_index(ctx->matches, n);
 	ctx->nmatches = n;
@@ -193,11 +237,11 @@ void detect_explain(const struct ruleset *rs, struct detect_ctx *ctx,
 	size_t n = 0;
 
 	/* the rules of the event's logsource(s), in load order */
-	memset(ctx->group_ok, 0, rs->nmls);
-	for (size_t gi = 0; gi < rs->ngroups; gi++) {
+	new_event(rs, ctx);
+	for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
 		const struct lsgroup *g = &rs->groups[gi];
 
-		if (!group_passes(ctx, ev, g))
+		if (!group_ok(ctx, ev, gi))
 			continue;
 		for (uint32_t k = 0; k < g->nrules; k++)
 			list[n++] = rs->rules[g->rules[k]];

@@ -121,6 +121,7 @@ struct rule_impl {
 	uint32_t nsels;
 	struct cnode *cond;
 	uint32_t group;        /* index of the rule's logsource group */
+	uint8_t indexed;       /* evaluated only when the prefilter names it */
 	uint32_t index;        /* load order */
 	char *name;            /* Sigma `name`, or NULL */
 	struct lsource ls;
@@ -149,6 +150,34 @@ struct lsgroup {
 	struct snode *cond;    /* AND of their conditions; NULL: every event */
 	uint32_t *rules;       /* rule indices, load order */
 	uint32_t nrules, caprules;
+	uint32_t *always;      /* those the prefilter cannot rule out */
+	uint32_t nalways;
+};
+
+/*
+ * The literal prefilter (detect_index.c): an Aho-Corasick automaton over
+ * the case-folded literals that each indexed rule needs at least one of
+ * (in a given field). An event's values are scanned once; only rules with
+ * a literal found in the right field are evaluated, plus those no literal
+ * can vouch for.
+ */
+struct prefilter {
+	uint32_t root[256];    /* transitions from the root; 0 stays there */
+	uint32_t nnodes;
+	uint32_t *fail;        /* per node */
+	uint32_t *out;         /* per node: literal id + 1 ending here, or 0 */
+	uint32_t *dict;        /* per node: next node on the fail chain with out */
+	uint32_t *eoff;        /* per node: its edges are eoff[n]..eoff[n + 1] */
+	uint8_t *elabel;
+	uint32_t *etarget;
+	uint32_t nlits;
+	uint32_t *poff;        /* per literal: postings poff[l]..poff[l + 1] */
+	uint32_t *prule;       /* posting: rule index */
+	uint32_t *pfield;      /* posting: field id, or FIELD_NONE for keywords */
+	uint8_t *scan;         /* per field id < nscan: named by a posting */
+	uint32_t nscan;
+	int keywords;          /* some posting is a keyword */
+	uint32_t nindexed;     /* rules behind the prefilter */
 };
 
 struct ruleset {
@@ -160,6 +189,7 @@ struct ruleset {
 	size_t nmls;
 	struct map_fields *mfs;
 	size_t nmfs;
+	struct prefilter pf;
 	struct ynode **corr;   /* correlation documents, kept for later */
 	char **corr_files;     /* their files (the nodes point there) */
 	size_t ncorr;
@@ -176,6 +206,14 @@ struct detect_ctx {
 	pcre2_jit_stack *jit;
 	uint64_t re_limit_hits;
 	uint64_t events;
+	/* prefilter scratch: stamps avoid clearing per event */
+	uint32_t epoch;
+	uint32_t *rstamp;      /* per rule: epoch when it became a candidate */
+	uint32_t *lepoch;      /* per literal: epoch and entry of its last hit */
+	uint32_t *lentry;
+	uint32_t *cands;       /* candidate rules of this event */
+	size_t ncands;
+	uint8_t *gstate;       /* per group: 0 unknown, 1 passed, 2 failed */
 	struct buf tmp;        /* explanations */
 };
 
@@ -234,6 +272,13 @@ void detect_map_load(struct dload *dl, struct ruleset *rs,
 void detect_map_free(struct ruleset *rs);
 /* Does a mapping logsource (NULL members free) cover the rule's? */
 int detect_ls_covers(const struct lsource *entry, const struct lsource *rule);
+
+/* detect_index.c: the prefilter. */
+void detect_index_build(struct ruleset *rs);
+void detect_index_free(struct prefilter *pf);
+/* Put the rules whose literals ev holds in ctx->cands (stamped). */
+void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
+    const struct event *ev);
 
 /* detect_explain.c */
 void detect_explain_rule(struct detect_ctx *ctx, const struct event *ev,

@@ -442,6 +442,40 @@ TEST(regex_modifier_and_flags)
 	detect_free(rs);
 }
 
+/* Regexes go through the literal prefilter: each must still match. */
+TEST(regex_literals_never_hide_a_match)
+{
+	static const struct {
+		const char *re, *value;
+	} cases[] = {
+		{ "ab?c", "ac" }, { "colou?r", "color" }, { "x{0,2}yz", "yz" },
+		{ "(foo|bar)baz", "barbaz" }, { "a\\.b", "a.b" },
+		{ "one|two", "two" }, { "[0-9]{3}-abc", "123-abc-" },
+		{ "\\d+ apples", "12 apples" }, { "(?i)HeLLo", "hello" },
+		{ "a+bc", "aaabc" }, { "ab{2}c", "abbc" }, { "ab*c", "ac" },
+		{ "q{x", "q{x" }, { "^(?:a|b)c$", "bc" }, { "x[ab]*y", "xy" },
+		{ "\\$env:Public\\[", "x$env:Public[1]" }, { "caf\u00e9", "caf\u00e9" },
+		{ "Caf\xc3\xa9", "Caf\xc3\xa9" }, { "lazy.*?end", "lazy end" },
+		{ "a\\tb", "a\tb" }, { "[]x]yz", "]yz" }, { "w(?#note)z", "wz" },
+		{ "(?i)\xc3\x89t\xc3\xa9", "\xc3\xa9t\xc3\xa9" },
+		{ "(?i)desk", "de\xc5\xbf\xe2\x84\xaa" }, /* long s, Kelvin sign */
+		{ "x(?i:sk)y", "x\xc5\xbf\xe2\x84\xaay" },
+	};
+	char yaml[512];
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+		struct ruleset *rs;
+
+		snprintf(yaml, sizeof(yaml), HDR "    sel:\n        a|re: '%s'\n"
+		    "    condition: sel\n", cases[i].re);
+		rs = load(yaml);
+		CHECK_INT(st.loaded, 1);
+		if (one(rs, "a", cases[i].value) != 1)
+			UNIT_FAIL("/%s/ does not match '%s'", cases[i].re, cases[i].value);
+		detect_free(rs);
+	}
+}
+
 TEST(regex_errors_and_limits)
 {
 	struct ruleset *rs = RULE("    sel:\n        a|re: 'ab(c'\n    condition: sel\n");
@@ -1372,6 +1406,7 @@ int main(void)
 	RUN(case_insensitive_by_default_and_cased);
 	RUN(numbers_and_booleans);
 	RUN(regex_modifier_and_flags);
+	RUN(regex_literals_never_hide_a_match);
 	RUN(regex_errors_and_limits);
 	RUN(cidr_ipv4_ipv6_and_edges);
 	RUN(exists_modifier);
