@@ -162,10 +162,10 @@ static void check_keys(struct loader *L, const struct ynode *map,
 			char list[256] = "";
 			size_t used = 0;
 
-			for (a = 0; a < nallowed; a++)
+			for (a = 0; a < nallowed && used < sizeof(list); a++)
 				used += (size_t)snprintf(list + used,
-				    used < sizeof(list) ? sizeof(list) - used : 0,
-				    "%s%s", a ? ", " : "", allowed[a]);
+				    sizeof(list) - used, "%s%s", a ? ", " : "",
+				    allowed[a]);
 			lerr(L, k, "unknown key '%s' in %s (expected %s)", k->str,
 			    what, list);
 		}

@@ -40,6 +40,36 @@ static size_t utf8_len(unsigned long cp)
 	return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 }
 
+/* Length of the YAML line break at p (\n, \r\n, \r, NEL, LS, PS), or 0. */
+static size_t line_break(const char *p, const char *end)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (p >= end)
+		return 0;
+	if (*u == '\n')
+		return 1;
+	if (*u == '\r')
+		return p + 1 < end && u[1] == '\n' ? 2 : 1;
+	if (*u == 0xC2 && p + 1 < end && u[1] == 0x85)
+		return 2;
+	if (*u == 0xE2 && p + 2 < end && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9))
+		return 3;
+	return 0;
+}
+
+/* Start of the line after the one p is in, or NULL at the end. */
+static const char *next_line(const char *p, const char *end)
+{
+	size_t b;
+
+	for (; p < end; p++) {
+		if ((b = line_break(p, end)) != 0)
+			return p + b;
+	}
+	return NULL;
+}
+
 /*
  * Line and column in the source of byte `off` of scalar sn's value, so a
  * regex error points at the offending character. Handles one-line plain,
@@ -49,25 +79,21 @@ static size_t utf8_len(unsigned long cp)
 void decode_scalar_pos(const char *src, size_t srclen, const struct ynode *sn,
     size_t off, int *line, int *col)
 {
-	const char *s = src, *end = src + srclen, *lp = s, *q, *i;
-	int ln = 1;
+	const char *end = src + srclen, *lp = src, *q, *i;
 	size_t v = 0, base;
+	int l = sn->line, c = 0;
 
 	*line = sn->line;
 	*col = sn->col;
-	if (s == NULL || sn->kind != YN_SCALAR)
+	if (src == NULL || sn->kind != YN_SCALAR || off > sn->len)
 		return;
-	while (ln < sn->line) {
-		const char *nl = memchr(lp, '\n', (size_t)(end - lp));
-
-		if (nl == NULL)
+	for (int ln = 1; ln < sn->line; ln++) {
+		if ((lp = next_line(lp, end)) == NULL)
 			return;
-		lp = nl + 1;
-		ln++;
 	}
 	/* libyaml counts columns in characters; walk them as UTF-8 */
 	q = lp;
-	for (int c = 1; c < sn->col && q < end; c++) {
+	for (int k = 1; k < sn->col && q < end; k++) {
 		q++;
 		while (q < end && ((unsigned char)*q & 0xC0) == 0x80)
 			q++;
@@ -76,16 +102,18 @@ void decode_scalar_pos(const char *src, size_t srclen, const struct ynode *sn,
 		return;
 	base = (size_t)(q - lp) + 1;
 	if (!sn->quoted) {
-		if (off > (size_t)(end - q) || memchr(q, '\n', off) != NULL)
+		if (off > (size_t)(end - q))
 			return;
-		*col = (int)(base + off);
-		return;
-	}
-	if (*q == '\'' || *q == '"') {
+		for (i = q; i < q + off; i++) {
+			if (line_break(i, end))
+				return;
+		}
+		c = (int)(base + off);
+	} else if (*q == '\'' || *q == '"') {
 		char quote = *q;
 
 		for (i = q + 1; v < off; v++) {
-			if (i >= end || *i == '\n')
+			if (i >= end || line_break(i, end))
 				return;
 			if (quote == '\'' && *i == '\'') {
 				if (i + 1 < end && i[1] == '\'')
@@ -112,36 +140,34 @@ void decode_scalar_pos(const char *src, size_t srclen, const struct ynode *sn,
 				i++;
 			}
 		}
-		*line = sn->line;
-		*col = (int)(base + (size_t)(i - q));
-		return;
-	}
-	if (*q == '|') {
+		c = (int)(base + (size_t)(i - q));
+	} else if (*q == '|') {
 		/* literal block: value line k is source line sn->line + 1 + k */
-		const char *val = sn->str, *ls = val;
+		const char *val = sn->str, *ls = val, *sl = lp;
 		int k = 0, srcind = 0, valind = 0;
-		const char *sl;
 
-		for (size_t j = 0; j < off && j < sn->len; j++) {
+		for (size_t j = 0; j < off; j++) {
 			if (val[j] == '\n') {
 				k++;
 				ls = val + j + 1;
 			}
 		}
-		sl = lp;
 		for (int m = 0; m <= k; m++) {
-			const char *nl = memchr(sl, '\n', (size_t)(end - sl));
-
-			if (nl == NULL)
+			if ((sl = next_line(sl, end)) == NULL)
 				return;
-			sl = nl + 1;
 		}
 		while (sl + srcind < end && sl[srcind] == ' ')
 			srcind++;
 		while (ls[valind] == ' ')
 			valind++;
-		*line = sn->line + 1 + k;
-		*col = srcind - valind + (int)(val + off - ls) + 1;
+		l = sn->line + 1 + k;
+		c = srcind - valind + (int)(val + off - ls) + 1;
+	}
+	/* a source the walk above misread (tabs, odd breaks): keep the
+	 * scalar's own position */
+	if (c >= 1 && l >= 1) {
+		*line = l;
+		*col = c;
 	}
 }
 

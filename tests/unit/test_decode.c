@@ -961,6 +961,20 @@ TEST(loader_file_level_errors)
 	decode_free(set);
 	free(out);
 
+	/* CRLF line ends count once; a \r alone is a line break too */
+	snprintf(p0, sizeof(p0), "%s", put_file("crlf.yml",
+	    "decoders:\r\n  - name: c\r\n    patterns: ['a(']\r\n"
+	    "  - name: d\r    patterns:\r      - |\r        x\r        (y\r"));
+	paths[0] = p0;
+	set = load_capture(paths, 1, &st, &out);
+	snprintf(want, sizeof(want), "%s:3:19: error: bad pattern: missing closing parenthesis", p0);
+	CHECK(has(out, want));
+	snprintf(want, sizeof(want), "%s:9:1: error: bad pattern: missing closing parenthesis", p0);
+	CHECK(has(out, want));
+	CHECK_INT(st.rejected, 2);
+	decode_free(set);
+	free(out);
+
 	/* empty files and an empty list are fine */
 	snprintf(p0, sizeof(p0), "%s", put_file("e1.yml", ""));
 	snprintf(p1, sizeof(p1), "%s", put_file("e2.yml", "decoders: []\n"));
