@@ -813,6 +813,37 @@ rejected:
 	L->rejected++;
 }
 
+static int cmp_rule_id(const void *a, const void *b)
+{
+	const struct rule *x = *(const struct rule *const *)a;
+	const struct rule *y = *(const struct rule *const *)b;
+	int c = strcmp(x->id, y->id);
+
+	return c ? c : (x->impl->index < y->impl->index ? -1 : 1);
+}
+
+/* Filters and correlations name rules by id: two with one id is a mistake. */
+static void check_duplicate_ids(struct loader *L)
+{
+	struct ruleset *rs = L->rs;
+	const struct rule **v;
+
+	if (rs->nrules < 2)
+		return;
+	v = vg_malloc(rs->nrules * sizeof(*v));
+	for (size_t i = 0; i < rs->nrules; i++)
+		v[i] = rs->rules[i];
+	qsort(v, rs->nrules, sizeof(*v), cmp_rule_id);
+	for (size_t i = 1; i < rs->nrules; i++) {
+		if (strcmp(v[i]->id, v[i - 1]->id) != 0)
+			continue;
+		L->dl.warnings++;
+		vg_diag_warn(L->dl.d, v[i]->file, v[i]->line, 1, "duplicate rule "
+		    "id '%s' (also %s:%d)", v[i]->id, v[i - 1]->file, v[i - 1]->line);
+	}
+	free(v);
+}
+
 static void loader_free(struct loader *L)
 {
 	for (size_t i = 0; i < L->nfiles; i++)
@@ -858,6 +889,7 @@ static struct ruleset *load(const char *bufname, const char *buf, size_t len,
 	check_filters(&L);
 	for (size_t i = 0; i < L.nrules; i++)
 		compile_rule(&L, &L.rules[i]);
+	check_duplicate_ids(&L);
 	for (size_t i = 0; i < L.nfilters; i++) {
 		if (L.filts[i].body != NULL && !L.filts[i].used)
 			dl_warn(&L.dl, L.filts[i].root, "filter '%s' names no "

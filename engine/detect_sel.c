@@ -795,6 +795,11 @@ static int compile_value(struct dload *dl, struct fcond *fc,
 		p->kind = PK_REF;
 		p->shown = vg_strdup(v->str);
 		p->refs = detect_field_ids(fm, v->str, &p->nrefs);
+		if (p->nrefs == 0) {
+			dl_error(dl, v, "too many distinct field names (at most %u)",
+			    FIELD_MAX - 1);
+			return -1;
+		}
 		return 0;
 	}
 	isnum = !v->quoted && m->pos == 0 && m->nxf == 0 && !m->expand &&
@@ -940,8 +945,14 @@ static struct snode *compile_field(struct dload *dl, const struct ynode *key,
 		    m.tpart ? "time" : mod_name(m.type));
 		goto fail;
 	}
-	if (!fc->keyword)
+	if (!fc->keyword) {
 		fc->fields = detect_field_ids(fm, fc->name, &fc->nfields);
+		if (fc->nfields == 0) {
+			dl_error(dl, key, "too many distinct field names (at most %u)",
+			    FIELD_MAX - 1);
+			goto fail;
+		}
+	}
 	if (m.type == M_EXISTS) {
 		int b;
 

@@ -979,6 +979,21 @@ TEST(rule_metadata_and_validation)
 	detect_free(rs);
 }
 
+TEST(duplicate_ids_are_warned)
+{
+	struct ruleset *rs = load(
+	    "title: A\nid: same\nlogsource: {product: x}\n"
+	    "detection: {sel: {a: 1}, condition: sel}\n"
+	    "---\n"
+	    "title: B\nid: same\nlogsource: {product: x}\n"
+	    "detection: {sel: {a: 1}, condition: sel}\n");
+
+	CHECK_INT(st.loaded, 2);
+	CHECK(has_line("t.yml:6:1: warning: duplicate rule id 'same' (also t.yml:1)"));
+	CHECK_INT(st.warnings, 3); /* and the two unmapped logsources */
+	detect_free(rs);
+}
+
 TEST(every_error_of_a_file_is_reported)
 {
 	struct ruleset *rs = load(
@@ -1423,6 +1438,7 @@ int main(void)
 	RUN(condition_lists_are_or);
 	RUN(condition_errors);
 	RUN(rule_metadata_and_validation);
+	RUN(duplicate_ids_are_warned);
 	RUN(every_error_of_a_file_is_reported);
 	RUN(correlation_rules_are_rejected_for_now);
 	RUN(rule_collections_global_reset_repeat);
