@@ -5,7 +5,7 @@
  * It does not decide what is an alert, and it does not talk to Redis (the
  * stream output gets the same line from the caller).
  *
- * Nesting (event_to_json). Dotted names become nested objects, keys in the
+ * Nesting (alert_event_json). Dotted names become nested objects, keys in the
  * order in which they first appear at each level; several values of one name
  * become an array, in the order they were added. Three rules keep every value
  * and the output deterministic:
@@ -323,7 +323,7 @@ static void ej_value(struct buf *out, const struct value *v)
 }
 
 static void ej_values(struct buf *out, const struct ej_scratch *s,
-    const struct event *ev, const struct ej_node *n)
+    const struct vg_event *ev, const struct ej_node *n)
 {
 	if (n->nval == 1) {
 		ej_value(out, &ev->ents[n->val].v);
@@ -340,7 +340,7 @@ static void ej_values(struct buf *out, const struct ej_scratch *s,
 
 /* The members of node id's object, without braces. Depth <= EJ_MAX_DEPTH. */
 static void ej_members(struct buf *out, const struct ej_scratch *s,
-    const struct event *ev, uint32_t id)
+    const struct vg_event *ev, uint32_t id)
 {
 	int first = 1;
 
@@ -376,7 +376,7 @@ static void ej_grow(void **p, size_t *cap, size_t need, size_t size)
 	*p = vg_realloc(*p, *cap * size);
 }
 
-void event_to_json(struct buf *out, const struct event *ev)
+void alert_event_json(struct buf *out, const struct vg_event *ev)
 {
 	struct ej_scratch *s;
 	size_t total = 1;
@@ -515,7 +515,7 @@ void alert_to_json_id(struct buf *out, const struct alert *a, const char *id)
 	buf_add(out, "},\"count\":", 10);
 	add_u64(out, a->count);
 	buf_add(out, ",\"event\":", 9);
-	event_to_json(out, a->ev);
+	alert_event_json(out, a->ev);
 	buf_add(out, "}\n", 2);
 }
 

@@ -27,7 +27,7 @@ struct alert {
 	const struct alert_kv *group; /* empty for a detection */
 	size_t ngroup;
 	uint64_t count;               /* 1 for a detection */
-	const struct event *ev;       /* the (last) event */
+	const struct vg_event *ev;       /* the (last) event */
 };
 
 /* A new unique alert id (UUIDv7 text, 36 chars + NUL). Any thread. */
@@ -41,7 +41,7 @@ void alert_to_json_id(struct buf *out, const struct alert *a, const char *id);
 
 /* Append ev's fields as a nested JSON object (dotted names become nested
  * objects; multi-valued fields become arrays; numbers stay numbers). */
-void event_to_json(struct buf *out, const struct event *ev);
+void alert_event_json(struct buf *out, const struct vg_event *ev);
 
 /* The sink functions may be called from any thread (a lock inside).
  * Writes are buffered; call alert_sink_flush at least once a second. */

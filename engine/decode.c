@@ -266,7 +266,7 @@ uint64_t decode_ctx_limit_hits(const struct decode_ctx *ctx)
 }
 
 /* Add one captured value with its declared type. */
-static void add_capture(struct event *ev, const struct dcap *c, const char *s,
+static void add_capture(struct vg_event *ev, const struct dcap *c, const char *s,
     size_t len)
 {
 	double num;
@@ -275,7 +275,7 @@ static void add_capture(struct event *ev, const struct dcap *c, const char *s,
 	switch (c->type) {
 	case DT_NUMBER:
 		if (decode_parse_num(s, len, &num) == 0) {
-			event_add_num(ev, c->field, s, len, num);
+			vg_event_add_num(ev, c->field, s, len, num);
 			return;
 		}
 		break;
@@ -284,22 +284,22 @@ static void add_capture(struct event *ev, const struct dcap *c, const char *s,
 		for (size_t i = 0; i < len; i++)
 			low[i] = (char)vg_lower((unsigned char)s[i]);
 		low[len] = '\0';
-		event_add_ref(ev, c->field, low, len);
+		vg_event_add_ref(ev, c->field, low, len);
 		return;
 	default:
 		break;
 	}
-	event_add(ev, c->field, s, len);
+	vg_event_add(ev, c->field, s, len);
 }
 
 /*
  * Run n's patterns on its field; on the first match add the captured
  * groups (unset and empty groups are skipped) and return 1.
  */
-static int node_match(struct decode_ctx *ctx, struct event *ev,
+static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
     const struct dnode *n)
 {
-	const struct value *v = event_get(ev, n->field);
+	const struct value *v = vg_event_get(ev, n->field);
 	const char *subj;
 	size_t len;
 	PCRE2_SIZE *ov;
@@ -362,7 +362,7 @@ static int node_match(struct decode_ctx *ctx, struct event *ev,
  * answer unless one of its children (tried in order) matches deeper; a
  * node without patterns only routes to its children.
  */
-static const struct dnode *node_try(struct decode_ctx *ctx, struct event *ev,
+static const struct dnode *node_try(struct decode_ctx *ctx, struct vg_event *ev,
     const struct dnode *n)
 {
 	const struct dnode *w;
@@ -376,7 +376,7 @@ static const struct dnode *node_try(struct decode_ctx *ctx, struct event *ev,
 	return n->npats > 0 ? n : NULL;
 }
 
-static const struct dnode *top_try(struct decode_ctx *ctx, struct event *ev,
+static const struct dnode *top_try(struct decode_ctx *ctx, struct vg_event *ev,
     const struct dnode *top)
 {
 	if (ctx->stamp[top->index] == ctx->gen)
@@ -386,7 +386,7 @@ static const struct dnode *top_try(struct decode_ctx *ctx, struct event *ev,
 }
 
 const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
-    struct event *ev)
+    struct vg_event *ev)
 {
 	const struct dnode *w = NULL;
 	const struct value *pv;
@@ -400,7 +400,7 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 		memset(ctx->stamp, 0, ctx->nstamp * sizeof(*ctx->stamp));
 		ctx->gen = 1;
 	}
-	pv = event_get(ev, F_PROCESS_NAME);
+	pv = vg_event_get(ev, F_PROCESS_NAME);
 	if (pv != NULL && pv->len > 0) {
 		const char *prog = pv->s; /* arena text: stays put */
 		size_t plen = pv->len;
@@ -423,9 +423,9 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 		const struct dconst *c = &w->eff[i];
 
 		if (c->is_num)
-			event_add_num(ev, c->field, c->s, c->len, c->num);
+			vg_event_add_num(ev, c->field, c->s, c->len, c->num);
 		else
-			event_add_ref(ev, c->field, c->s, c->len);
+			vg_event_add_ref(ev, c->field, c->s, c->len);
 	}
 	ctx->st.decoded++;
 	ev->decoder = w->name;

@@ -48,7 +48,7 @@ void decode_ctx_free(struct decode_ctx *ctx);
  * matched. Called by the worker that owns ctx.
  */
 const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
-    struct event *ev);
+    struct vg_event *ev);
 
 /*
  * Everything below was added after the first contract; none of it changes

@@ -141,7 +141,7 @@ uint64_t detect_ctx_regex_limit_hits(const struct detect_ctx *ctx)
 }
 
 /* Do all the mapping entries of group g accept ev? (cached per event) */
-static int group_passes(struct detect_ctx *ctx, const struct event *ev,
+static int group_passes(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct lsgroup *g)
 {
 	const struct ruleset *rs = ctx->rs;
@@ -174,7 +174,7 @@ static void sort_by_index(const struct rule **v, size_t n)
 }
 
 /* group_passes, cached per group for this event */
-static int group_ok(struct detect_ctx *ctx, const struct event *ev, uint32_t gi)
+static int group_ok(struct detect_ctx *ctx, const struct vg_event *ev, uint32_t gi)
 {
 	uint8_t *st = &ctx->gstate[gi];
 
@@ -197,7 +197,7 @@ static void new_event(const struct ruleset *rs, struct detect_ctx *ctx)
 }
 
 size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
-    const struct event *ev, const struct rule *const **matches)
+    const struct vg_event *ev, const struct rule *const **matches)
 {
 	size_t n = 0;
 
@@ -231,7 +231,7 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 }
 
 void detect_explain(const struct ruleset *rs, struct detect_ctx *ctx,
-    const struct event *ev, struct buf *out)
+    const struct vg_event *ev, struct buf *out)
 {
 	const struct rule **list = vg_malloc((rs->nrules + 1) * sizeof(*list));
 	size_t n = 0;

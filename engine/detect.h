@@ -72,7 +72,7 @@ void detect_ctx_free(struct detect_ctx *ctx);
  * valid until the next call with ctx). Worker that owns ctx.
  */
 size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
-    const struct event *ev, const struct rule *const **matches);
+    const struct vg_event *ev, const struct rule *const **matches);
 
 /*
  * For `vigil logtest -v`: append a JSON array to out, one object per rule of
@@ -80,7 +80,7 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
  * selection failed on which field and value.
  */
 void detect_explain(const struct ruleset *rs, struct detect_ctx *ctx,
-    const struct event *ev, struct buf *out);
+    const struct vg_event *ev, struct buf *out);
 
 /*
  * Load rules from memory as if read from a file called `name` (mapping

@@ -12,9 +12,9 @@
 #define SHOW_MAX 80     /* bytes of an event value quoted */
 #define LIST_MAX 5      /* patterns or alternatives listed */
 
-static void why_false(struct detect_ctx *ctx, const struct event *ev,
+static void why_false(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule_impl *ri, const struct cnode *cn, struct buf *b);
-static void why_true(struct detect_ctx *ctx, const struct event *ev,
+static void why_true(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule_impl *ri, const struct cnode *cn, struct buf *b);
 
 static void quote(struct buf *b, const char *s, size_t n)
@@ -122,14 +122,14 @@ static void pats_text(struct buf *b, const struct fcond *fc)
 }
 
 /* First value of the condition's fields, or NULL. */
-static const struct value *first_value(const struct event *ev,
+static const struct value *first_value(const struct vg_event *ev,
     const struct fcond *fc, uint32_t *count)
 {
 	const struct value *v = NULL;
 
 	*count = 0;
 	for (uint32_t f = 0; f < fc->nfields; f++) {
-		for (uint32_t i = event_first(ev, fc->fields[f]); i != FENT_END;
+		for (uint32_t i = vg_event_first(ev, fc->fields[f]); i != FENT_END;
 		    i = ev->ents[i].next) {
 			if (v == NULL)
 				v = &ev->ents[i].v;
@@ -149,7 +149,7 @@ static void value_text(struct buf *b, const struct value *v, uint32_t count)
 		buf_printf(b, " (and %u more values)", count - 1);
 }
 
-static int value_matches(struct detect_ctx *ctx, const struct event *ev,
+static int value_matches(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct value *v)
 {
 	for (uint32_t k = 0; k < fc->npats; k++) {
@@ -159,17 +159,17 @@ static int value_matches(struct detect_ctx *ctx, const struct event *ev,
 	return 0;
 }
 
-static void fc_false(struct detect_ctx *ctx, const struct event *ev,
+static void fc_false(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, struct buf *b)
 {
 	const struct value *v;
 	uint32_t count;
 
 	if (fc->keyword) {
-		buf_adds(b, event_first(ev, F_MESSAGE) != FENT_END ?
+		buf_adds(b, vg_event_first(ev, F_MESSAGE) != FENT_END ?
 		    "the message holds " : "no string value of the event holds ");
-		if (event_first(ev, F_MESSAGE) != FENT_END) {
-			const struct value *m = event_get(ev, F_MESSAGE);
+		if (vg_event_first(ev, F_MESSAGE) != FENT_END) {
+			const struct value *m = vg_event_get(ev, F_MESSAGE);
 
 			buf_adds(b, "no keyword: it is ");
 			quote(b, m->s, m->len);
@@ -201,7 +201,7 @@ static void fc_false(struct detect_ctx *ctx, const struct event *ev,
 	if (fc->neg) {
 		/* find the value that it must not have */
 		for (uint32_t f = 0; f < fc->nfields; f++) {
-			for (uint32_t i = event_first(ev, fc->fields[f]);
+			for (uint32_t i = vg_event_first(ev, fc->fields[f]);
 			    i != FENT_END; i = ev->ents[i].next) {
 				if (value_matches(ctx, ev, fc, &ev->ents[i].v)) {
 					v = &ev->ents[i].v;
@@ -231,7 +231,7 @@ found:
 			int hit = 0;
 
 			for (uint32_t f = 0; f < fc->nfields && !hit; f++) {
-				for (uint32_t i = event_first(ev, fc->fields[f]);
+				for (uint32_t i = vg_event_first(ev, fc->fields[f]);
 				    i != FENT_END && !hit; i = ev->ents[i].next)
 					hit = detect_pat_match(ctx, ev, fc,
 					    &fc->pats[k], &ev->ents[i].v);
@@ -246,7 +246,7 @@ found:
 	pats_text(b, fc);
 }
 
-static void fc_true(struct detect_ctx *ctx, const struct event *ev,
+static void fc_true(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, struct buf *b)
 {
 	uint32_t count;
@@ -255,7 +255,7 @@ static void fc_true(struct detect_ctx *ctx, const struct event *ev,
 	if (fc->keyword) {
 		buf_adds(b, "keyword ");
 		for (uint32_t k = 0; k < fc->npats; k++) {
-			const struct value *m = event_get(ev, F_MESSAGE);
+			const struct value *m = vg_event_get(ev, F_MESSAGE);
 
 			if (m != NULL && detect_pat_match(ctx, ev, fc, &fc->pats[k], m)) {
 				pat_value(b, &fc->pats[k]);
@@ -279,7 +279,7 @@ static void fc_true(struct detect_ctx *ctx, const struct event *ev,
 	v = first_value(ev, fc, &count);
 	if (fc->kind == FC_VALUES && !fc->neg) {
 		for (uint32_t f = 0; f < fc->nfields; f++) {
-			for (uint32_t i = event_first(ev, fc->fields[f]);
+			for (uint32_t i = vg_event_first(ev, fc->fields[f]);
 			    i != FENT_END; i = ev->ents[i].next) {
 				if (value_matches(ctx, ev, fc, &ev->ents[i].v)) {
 					v = &ev->ents[i].v;
@@ -298,7 +298,7 @@ found:
 	value_text(b, v, count);
 }
 
-static void sn_false(struct detect_ctx *ctx, const struct event *ev,
+static void sn_false(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn, struct buf *b)
 {
 	uint32_t shown = 0;
@@ -330,7 +330,7 @@ static void sn_false(struct detect_ctx *ctx, const struct event *ev,
 	}
 }
 
-static void sn_true(struct detect_ctx *ctx, const struct event *ev,
+static void sn_true(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn, struct buf *b)
 {
 	switch (sn->kind) {
@@ -363,7 +363,7 @@ static void sel_name(struct buf *b, const struct sel *s)
 		buf_printf(b, "selection '%s'", s->name);
 }
 
-static void why_true(struct detect_ctx *ctx, const struct event *ev,
+static void why_true(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule_impl *ri, const struct cnode *cn, struct buf *b)
 {
 	uint32_t shown = 0;
@@ -407,7 +407,7 @@ static void why_true(struct detect_ctx *ctx, const struct event *ev,
 	}
 }
 
-static void why_false(struct detect_ctx *ctx, const struct event *ev,
+static void why_false(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule_impl *ri, const struct cnode *cn, struct buf *b)
 {
 	uint32_t shown = 0, need;
@@ -460,7 +460,7 @@ static void why_false(struct detect_ctx *ctx, const struct event *ev,
 	}
 }
 
-void detect_explain_rule(struct detect_ctx *ctx, const struct event *ev,
+void detect_explain_rule(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule *r, struct buf *out)
 {
 	const struct rule_impl *ri = r->impl;

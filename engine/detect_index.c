@@ -826,10 +826,10 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 }
 
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
-    const struct event *ev)
+    const struct vg_event *ev)
 {
 	const struct prefilter *pf = &rs->pf;
-	int has_msg = event_first(ev, F_MESSAGE) != FENT_END;
+	int has_msg = vg_event_first(ev, F_MESSAGE) != FENT_END;
 
 	ctx->ncands = 0;
 	if (pf->nindexed == 0)

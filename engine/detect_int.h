@@ -253,14 +253,14 @@ struct cnode *detect_cond_compile(struct dload *dl, const struct ynode *cond,
 void detect_cnode_free(struct cnode *cn);
 
 /* detect_match.c: evaluation. */
-int detect_fc_eval(struct detect_ctx *ctx, const struct event *ev,
+int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc);
-int detect_sn_eval(struct detect_ctx *ctx, const struct event *ev,
+int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn);
-int detect_cn_eval(struct detect_ctx *ctx, const struct event *ev,
+int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule_impl *ri, const struct cnode *cn);
 /* Does one value match one pattern (for explanations too). */
-int detect_pat_match(struct detect_ctx *ctx, const struct event *ev,
+int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p, const struct value *v);
 /* Parse an address into the 128-bit form; 0 on success. */
 int detect_addr_parse(const char *s, size_t len, uint8_t out[16], int *v4);
@@ -278,10 +278,10 @@ void detect_index_build(struct ruleset *rs);
 void detect_index_free(struct prefilter *pf);
 /* Put the rules whose literals ev holds in ctx->cands (stamped). */
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
-    const struct event *ev);
+    const struct vg_event *ev);
 
 /* detect_explain.c */
-void detect_explain_rule(struct detect_ctx *ctx, const struct event *ev,
+void detect_explain_rule(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule *r, struct buf *out);
 
 /* Small helpers shared by the loaders. */

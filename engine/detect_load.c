@@ -369,6 +369,8 @@ static void check_filters(struct loader *L)
 
 			if (ytree_is_str(key, "rules") || ytree_is_str(key, "condition"))
 				continue;
+			if (key->kind != YN_SCALAR || key->len == 0)
+				dl_error(&L->dl, key, "a search identifier must be a string");
 			nsel++;
 		}
 		if (nsel == 0)
@@ -386,8 +388,7 @@ static void check_filters(struct loader *L)
 				if (ytree_is_str(key, "rules") ||
 				    ytree_is_str(key, "condition"))
 					continue;
-				sels[ns].name = key->kind == YN_SCALAR ?
-				    vg_strdup(key->str) : vg_strdup("?");
+				sels[ns].name = vg_strdup(key->str);
 				sels[ns].root = detect_sel_compile(&L->dl,
 				    f->body->items[k + 1], NULL);
 				ns++;

@@ -308,11 +308,11 @@ static int re_match(struct detect_ctx *ctx, const struct pat *p, const char *s,
 	return 0;
 }
 
-static int ref_match(const struct event *ev, const struct fcond *fc,
+static int ref_match(const struct vg_event *ev, const struct fcond *fc,
     const struct pat *p, const struct value *v)
 {
 	for (uint32_t f = 0; f < p->nrefs; f++) {
-		for (uint32_t i = event_first(ev, p->refs[f]); i != FENT_END;
+		for (uint32_t i = vg_event_first(ev, p->refs[f]); i != FENT_END;
 		    i = ev->ents[i].next) {
 			const struct value *w = &ev->ents[i].v;
 
@@ -326,7 +326,7 @@ static int ref_match(const struct event *ev, const struct fcond *fc,
 	return 0;
 }
 
-int detect_pat_match(struct detect_ctx *ctx, const struct event *ev,
+int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p, const struct value *v)
 {
 	double x;
@@ -369,14 +369,14 @@ int detect_pat_match(struct detect_ctx *ctx, const struct event *ev,
 
 /* Walks the values a field condition looks at. */
 struct viter {
-	const struct event *ev;
+	const struct vg_event *ev;
 	const struct fcond *fc;
 	uint32_t fi;   /* next field of fc->fields */
 	uint32_t ei;   /* current entry, FENT_END when a field is done */
 	int scan;      /* keyword without message: every string entry */
 };
 
-static void viter_init(struct viter *it, const struct event *ev,
+static void viter_init(struct viter *it, const struct vg_event *ev,
     const struct fcond *fc)
 {
 	it->ev = ev;
@@ -384,7 +384,7 @@ static void viter_init(struct viter *it, const struct event *ev,
 	it->fi = 0;
 	it->scan = 0;
 	if (fc->keyword) {
-		it->ei = event_first(ev, F_MESSAGE);
+		it->ei = vg_event_first(ev, F_MESSAGE);
 		if (it->ei == FENT_END) {
 			it->scan = 1;
 			it->ei = 0;
@@ -397,7 +397,7 @@ static void viter_init(struct viter *it, const struct event *ev,
 
 static const struct value *viter_next(struct viter *it)
 {
-	const struct event *ev = it->ev;
+	const struct vg_event *ev = it->ev;
 
 	if (it->scan) {
 		while (it->ei < ev->n) {
@@ -417,11 +417,11 @@ static const struct value *viter_next(struct viter *it)
 		}
 		if (it->fi >= it->fc->nfields)
 			return NULL;
-		it->ei = event_first(ev, it->fc->fields[it->fi++]);
+		it->ei = vg_event_first(ev, it->fc->fields[it->fi++]);
 	}
 }
 
-static int any_value(struct detect_ctx *ctx, const struct event *ev,
+static int any_value(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p)
 {
 	struct viter it;
@@ -435,7 +435,7 @@ static int any_value(struct detect_ctx *ctx, const struct event *ev,
 	return 0;
 }
 
-int detect_fc_eval(struct detect_ctx *ctx, const struct event *ev,
+int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc)
 {
 	int r = 0;
@@ -443,13 +443,13 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct event *ev,
 	switch (fc->kind) {
 	case FC_EXISTS:
 		for (uint32_t f = 0; f < fc->nfields && !r; f++)
-			r = event_first(ev, fc->fields[f]) != FENT_END;
+			r = vg_event_first(ev, fc->fields[f]) != FENT_END;
 		r = r == fc->want;
 		break;
 	case FC_NULL:
 		r = 1;
 		for (uint32_t f = 0; f < fc->nfields && r; f++) {
-			for (uint32_t i = event_first(ev, fc->fields[f]);
+			for (uint32_t i = vg_event_first(ev, fc->fields[f]);
 			    i != FENT_END; i = ev->ents[i].next) {
 				if (ev->ents[i].v.kind != V_NULL) {
 					r = 0;
@@ -482,7 +482,7 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct event *ev,
 	return fc->neg ? !r : r;
 }
 
-int detect_sn_eval(struct detect_ctx *ctx, const struct event *ev,
+int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn)
 {
 	switch (sn->kind) {
@@ -504,7 +504,7 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct event *ev,
 	return 0;
 }
 
-int detect_cn_eval(struct detect_ctx *ctx, const struct event *ev,
+int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule_impl *ri, const struct cnode *cn)
 {
 	uint32_t got = 0, need;

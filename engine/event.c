@@ -139,9 +139,9 @@ uint32_t field_count(void)
 	return atomic_load_explicit(&nnames, memory_order_acquire);
 }
 
-struct event *event_new(void)
+struct vg_event *vg_event_new(void)
 {
-	struct event *ev = vg_calloc(1, sizeof(*ev));
+	struct vg_event *ev = vg_calloc(1, sizeof(*ev));
 
 	field_init();
 	arena_init(&ev->arena, 32768);
@@ -155,7 +155,7 @@ struct event *event_new(void)
 	return ev;
 }
 
-void event_free(struct event *ev)
+void vg_event_free(struct vg_event *ev)
 {
 	if (ev == NULL)
 		return;
@@ -167,7 +167,7 @@ void event_free(struct event *ev)
 	free(ev);
 }
 
-void event_reset(struct event *ev)
+void vg_event_reset(struct vg_event *ev)
 {
 	arena_reset(&ev->arena);
 	ev->n = 0;
@@ -184,7 +184,7 @@ void event_reset(struct event *ev)
 	ev->decoder = NULL;
 }
 
-static uint32_t push(struct event *ev, uint32_t id, const char *name,
+static uint32_t push(struct vg_event *ev, uint32_t id, const char *name,
     uint32_t name_len, const char *s, size_t len, enum value_kind kind, double num)
 {
 	struct fent *e;
@@ -217,24 +217,24 @@ static uint32_t push(struct event *ev, uint32_t id, const char *name,
 	return i;
 }
 
-uint32_t event_add_ref(struct event *ev, uint32_t id, const char *s, size_t len)
+uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_t len)
 {
 	return push(ev, id, field_name(id), field_name_len(id), s, len, V_STR, 0);
 }
 
-uint32_t event_add(struct event *ev, uint32_t id, const char *s, size_t len)
+uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t len)
 {
-	return event_add_ref(ev, id, arena_strndup(&ev->arena, s, len), len);
+	return vg_event_add_ref(ev, id, arena_strndup(&ev->arena, s, len), len);
 }
 
-uint32_t event_add_num(struct event *ev, uint32_t id, const char *s, size_t len,
+uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_t len,
     double num)
 {
 	return push(ev, id, field_name(id), field_name_len(id),
 	    arena_strndup(&ev->arena, s, len), len, V_NUM, num);
 }
 
-uint32_t event_add_named(struct event *ev, const char *name, size_t nlen,
+uint32_t vg_event_add_named(struct vg_event *ev, const char *name, size_t nlen,
     const char *s, size_t len, enum value_kind kind, double num)
 {
 	uint32_t id = field_lookup(name, nlen);
@@ -248,16 +248,16 @@ uint32_t event_add_named(struct event *ev, const char *name, size_t nlen,
 	    len, kind, num);
 }
 
-void event_del(struct event *ev, uint32_t id)
+void vg_event_del(struct vg_event *ev, uint32_t id)
 {
-	for (uint32_t i = event_first(ev, id); i != FENT_END; i = ev->ents[i].next)
+	for (uint32_t i = vg_event_first(ev, id); i != FENT_END; i = ev->ents[i].next)
 		ev->ents[i].dead = 1;
 	if (id != FIELD_NONE && id < FIELD_MAX)
 		ev->stamp[id] = 0;
 }
 
-uint32_t event_set(struct event *ev, uint32_t id, const char *s, size_t len)
+uint32_t vg_event_set(struct vg_event *ev, uint32_t id, const char *s, size_t len)
 {
-	event_del(ev, id);
-	return event_add(ev, id, s, len);
+	vg_event_del(ev, id);
+	return vg_event_add(ev, id, s, len);
 }

@@ -11,7 +11,7 @@
  * id FIELD_NONE and their name copied, so nothing is lost on output.
  *
  * Values live in the event's arena; a value's string is always NUL-terminated.
- * Events are reused: event_reset() forgets every field in O(1).
+ * Events are reused: vg_event_reset() forgets every field in O(1).
  */
 #ifndef VG_EVENT_H
 #define VG_EVENT_H
@@ -71,11 +71,11 @@ struct fent {
 	uint32_t next;     /* next value of the same field, or FENT_END */
 	const char *name;  /* NUL-terminated; interned name or arena copy */
 	uint32_t name_len;
-	uint8_t dead;      /* removed by event_set/event_del */
+	uint8_t dead;      /* removed by vg_event_set/vg_event_del */
 	struct value v;
 };
 
-struct event {
+struct vg_event {
 	struct arena arena;
 	struct fent *ents;
 	uint32_t n, cap;
@@ -91,30 +91,30 @@ struct event {
 	const char *decoder; /* name of the decoder that matched, or NULL */
 };
 
-struct event *event_new(void);
-void event_free(struct event *ev);
+struct vg_event *vg_event_new(void);
+void vg_event_free(struct vg_event *ev);
 /* Forget all fields and the arena's contents. */
-void event_reset(struct event *ev);
+void vg_event_reset(struct vg_event *ev);
 
 /* Add one value; s is copied into the arena. Returns the entry index. */
-uint32_t event_add(struct event *ev, uint32_t id, const char *s, size_t len);
+uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t len);
 /* Add one value without copying: s must stay valid and NUL-terminated at
  * s[len] for the life of the event (an arena string, a literal). */
-uint32_t event_add_ref(struct event *ev, uint32_t id, const char *s, size_t len);
+uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_t len);
 /* Add a number (text copied, num parsed by the caller). */
-uint32_t event_add_num(struct event *ev, uint32_t id, const char *s, size_t len,
+uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_t len,
     double num);
 /* Add a value of any kind for a field named by its text; interned names get
  * their id, others are stored with FIELD_NONE and a copied name. */
-uint32_t event_add_named(struct event *ev, const char *name, size_t nlen,
+uint32_t vg_event_add_named(struct vg_event *ev, const char *name, size_t nlen,
     const char *s, size_t len, enum value_kind kind, double num);
 /* Replace every value of id with this one (copied). */
-uint32_t event_set(struct event *ev, uint32_t id, const char *s, size_t len);
+uint32_t vg_event_set(struct vg_event *ev, uint32_t id, const char *s, size_t len);
 /* Remove every value of id. */
-void event_del(struct event *ev, uint32_t id);
+void vg_event_del(struct vg_event *ev, uint32_t id);
 
 /* First entry index of id, or FENT_END; walk with ents[i].next. */
-static inline uint32_t event_first(const struct event *ev, uint32_t id)
+static inline uint32_t vg_event_first(const struct vg_event *ev, uint32_t id)
 {
 	if (id == FIELD_NONE || id >= FIELD_MAX || ev->stamp[id] != ev->gen)
 		return FENT_END;
@@ -122,17 +122,17 @@ static inline uint32_t event_first(const struct event *ev, uint32_t id)
 }
 
 /* First value of id, or NULL. */
-static inline const struct value *event_get(const struct event *ev, uint32_t id)
+static inline const struct value *vg_event_get(const struct vg_event *ev, uint32_t id)
 {
-	uint32_t i = event_first(ev, id);
+	uint32_t i = vg_event_first(ev, id);
 
 	return i == FENT_END ? NULL : &ev->ents[i].v;
 }
 
 /* First value of id as a string, or NULL. */
-static inline const char *event_str(const struct event *ev, uint32_t id)
+static inline const char *vg_event_str(const struct vg_event *ev, uint32_t id)
 {
-	const struct value *v = event_get(ev, id);
+	const struct value *v = vg_event_get(ev, id);
 
 	return v ? v->s : NULL;
 }

@@ -9,7 +9,7 @@
  * limits and size the name buffer, once to emit, so a rejected message
  * leaves nothing in the event.
  *
- * Field names are not interned here (event_add_named keeps unknown names as
+ * Field names are not interned here (vg_event_add_named keeps unknown names as
  * copies), so arbitrary keys cannot fill the process-wide field registry.
  * It does not map names (Windows event names and the like): decoders and
  * mapping files do.
@@ -78,7 +78,7 @@ static size_t depth_scan(const char *s, size_t len, int max_depth)
 }
 
 struct walk {
-	struct event *ev;
+	struct vg_event *ev;
 	int emit;           /* 0: check limits and measure, 1: add fields */
 	int max_depth;
 	size_t max_fields;
@@ -148,28 +148,28 @@ static void emit_leaf(struct walk *w, json_t *v, size_t nlen)
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		event_add_named(w->ev, w->name, nlen, json_string_value(v),
+		vg_event_add_named(w->ev, w->name, nlen, json_string_value(v),
 		    json_string_length(v), V_STR, 0);
 		break;
 	case JSON_INTEGER:
 		n = (size_t)snprintf(b, sizeof(b), "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(v));
-		event_add_named(w->ev, w->name, nlen, b, n, V_NUM,
+		vg_event_add_named(w->ev, w->name, nlen, b, n, V_NUM,
 		    (double)json_integer_value(v));
 		break;
 	case JSON_REAL:
 		n = fmt_real(json_real_value(v), b, sizeof(b));
-		event_add_named(w->ev, w->name, nlen, b, n, V_NUM,
+		vg_event_add_named(w->ev, w->name, nlen, b, n, V_NUM,
 		    json_real_value(v));
 		break;
 	case JSON_TRUE:
-		event_add_named(w->ev, w->name, nlen, "true", 4, V_BOOL, 1);
+		vg_event_add_named(w->ev, w->name, nlen, "true", 4, V_BOOL, 1);
 		break;
 	case JSON_FALSE:
-		event_add_named(w->ev, w->name, nlen, "false", 5, V_BOOL, 0);
+		vg_event_add_named(w->ev, w->name, nlen, "false", 5, V_BOOL, 0);
 		break;
 	default:
-		event_add_named(w->ev, w->name, nlen, "null", 4, V_NULL, 0);
+		vg_event_add_named(w->ev, w->name, nlen, "null", 4, V_NULL, 0);
 		break;
 	}
 	if (is_ts_name(w, nlen))
@@ -227,7 +227,7 @@ static enum jsonin_result walk(struct walk *w, json_t *v, size_t nlen, int top,
 	return JSONIN_OK;
 }
 
-enum jsonin_result jsonin_parse(struct event *ev, const char *buf, size_t len,
+enum jsonin_result jsonin_parse(struct vg_event *ev, const char *buf, size_t len,
     const struct jsonin_limits *lim, int tz_offset_min, struct vg_err *err)
 {
 	struct jsonin_limits def;

@@ -34,7 +34,7 @@ void jsonin_limits_default(struct jsonin_limits *l);
  * holds no field from buf and err says why (with the byte offset as col).
  * Borrows buf. Any thread.
  */
-enum jsonin_result jsonin_parse(struct event *ev, const char *buf, size_t len,
+enum jsonin_result jsonin_parse(struct vg_event *ev, const char *buf, size_t len,
     const struct jsonin_limits *lim, int tz_offset_min, struct vg_err *err);
 
 const char *jsonin_result_name(enum jsonin_result r);

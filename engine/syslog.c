@@ -6,7 +6,7 @@
  * "last message repeated N times").
  *
  * It runs once per event on every worker, so it is a hand-written scanner:
- * no regex, no malloc (values go to the event's arena through event_add*),
+ * no regex, no malloc (values go to the event's arena through vg_event_add*),
  * and arbitrary names (structured data) are never interned, so hostile input
  * cannot fill the process-wide field registry.
  *
@@ -38,7 +38,7 @@ static void ids_init(void)
 
 /* Parse state for one message. */
 struct sl {
-	struct event *ev;
+	struct vg_event *ev;
 	int tz;          /* minutes east of UTC for zone-less times */
 	int64_t ref_ms;  /* reference for year inference; 0 until needed */
 	int have_ts;
@@ -87,12 +87,12 @@ static size_t fmt_u64(uint64_t v, char *out)
 	return n;
 }
 
-static void add_u64(struct event *ev, uint32_t id, uint64_t v)
+static void add_u64(struct vg_event *ev, uint32_t id, uint64_t v)
 {
 	char b[24];
 	size_t n = fmt_u64(v, b);
 
-	event_add_num(ev, id, b, n, (double)v);
+	vg_event_add_num(ev, id, b, n, (double)v);
 }
 
 /* All-digit s[0..n), at most 18 digits (so it fits exactly): 0 and *v, or -1. */
@@ -371,7 +371,7 @@ static void emit_ts(struct sl *st, int64_t ms)
 	st->ev->ts_ms = ms;
 	st->ev->has_ts = 1;
 	n = format_ts(ms, b);
-	event_add(st->ev, F_TIMESTAMP, b, n);
+	vg_event_add(st->ev, F_TIMESTAMP, b, n);
 }
 
 /* process.pid when numeric, else log.syslog.procid; nothing when empty. */
@@ -384,7 +384,7 @@ static void emit_pid(struct sl *st, const char *s, size_t n)
 	if (parse_uint(s, n, &v) == 0)
 		add_u64(st->ev, F_PROCESS_PID, v);
 	else
-		event_add(st->ev, f_procid, s, n);
+		vg_event_add(st->ev, f_procid, s, n);
 }
 
 /* "last message repeated N times", "message repeated N times: [ ... ]". */
@@ -419,7 +419,7 @@ static void emit_message(struct sl *st, const char *s, size_t n)
 		s += 3;
 		n -= 3;
 	}
-	event_add(st->ev, F_MESSAGE, s, n);
+	vg_event_add(st->ev, F_MESSAGE, s, n);
 	if (n > 16 && (s[0] == 'l' || s[0] == 'm' || s[0] == '-'))
 		check_repeated(st, s, n);
 }
@@ -470,7 +470,7 @@ static const char *take_code(struct sl *st, const char *p, const char *end)
 
 	if (k == 0)
 		return p;
-	event_add(st->ev, f_code, p + 1, k - 2);
+	vg_event_add(st->ev, f_code, p + 1, k - 2);
 	return skip_one_space(p + k, end);
 }
 
@@ -519,7 +519,7 @@ static void cisco_tail(struct sl *st, const char *p, const char *end,
 		if (e != NULL && e - p > 1 && e[-1] == ':' && e[-2] != ':' &&
 		    (scan_cisco_time(st, e + 1, end, &ms) != 0 ||
 		    scan_code(e + 1, (size_t)(end - e - 1)) != 0)) {
-			event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - 1 - p));
+			vg_event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - 1 - p));
 			p = e + 1;
 		}
 	}
@@ -591,7 +591,7 @@ static const char *take_tag(struct sl *st, const char *p, const char *end)
 
 	if ((k = scan_tag(p, (size_t)(end - p), &pid, &pidlen, &proglen)) == 0)
 		return NULL;
-	event_add(st->ev, F_PROCESS_NAME, p, proglen);
+	vg_event_add(st->ev, F_PROCESS_NAME, p, proglen);
 	emit_pid(st, pid, pidlen);
 	return skip_one_space(p + k, end);
 }
@@ -632,7 +632,7 @@ static void after_time(struct sl *st, const char *p, const char *end)
 		emit_message(st, p, (size_t)(end - p));
 		return;
 	}
-	event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - p));
+	vg_event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - p));
 	p = skip_spaces(e, end);
 	if (end - p > 2 && p[0] == ':' && p[1] == ' ' && p[2] == '%')
 		p += 2; /* ASA "host : %ASA-6-302013: ..." */
@@ -680,7 +680,7 @@ static void emit_sd_value(struct sl *st, const char *id, size_t idlen,
 		v = u;
 		vlen = ul;
 	}
-	event_add_named(st->ev, fn, fl, v, vlen, V_STR, 0);
+	vg_event_add_named(st->ev, fn, fl, v, vlen, V_STR, 0);
 }
 
 static inline int sd_name_char(char c)
@@ -804,20 +804,20 @@ static int parse_5424(struct sl *st, const char *p, const char *end)
 	if (has_ts)
 		emit_ts(st, ms);
 	if (toklen[0] != 1 || *tok[0] != '-')
-		event_add(st->ev, F_HOST_HOSTNAME, tok[0], toklen[0]);
+		vg_event_add(st->ev, F_HOST_HOSTNAME, tok[0], toklen[0]);
 	if (toklen[1] != 1 || *tok[1] != '-')
-		event_add(st->ev, F_PROCESS_NAME, tok[1], toklen[1]);
+		vg_event_add(st->ev, F_PROCESS_NAME, tok[1], toklen[1]);
 	if (toklen[2] != 1 || *tok[2] != '-')
 		emit_pid(st, tok[2], toklen[2]);
 	if (toklen[3] != 1 || *tok[3] != '-')
-		event_add(st->ev, F_SYSLOG_MSGID, tok[3], toklen[3]);
+		vg_event_add(st->ev, F_SYSLOG_MSGID, tok[3], toklen[3]);
 	if (sd != NULL)
 		scan_sd(st, sd, sdlen, 1);
 	emit_message(st, msg, (size_t)(end - msg));
 	return 1;
 }
 
-enum syslog_format syslog_parse(struct event *ev, const char *msg, size_t len,
+enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len,
     const struct syslog_opts *opts)
 {
 	struct sl st;

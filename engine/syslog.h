@@ -30,7 +30,7 @@ struct syslog_opts {
  * log.syslog.*, message) and ev->ts_ms/has_ts when a timestamp was found.
  * Borrows msg (copies what it keeps into ev's arena). Any thread.
  */
-enum syslog_format syslog_parse(struct event *ev, const char *msg, size_t len,
+enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len,
     const struct syslog_opts *opts);
 
 #endif

@@ -32,7 +32,7 @@ static const char *const progs[] = {
 	"usermod", "groupadd", "passwd", "systemd-logind", "login", NULL,
 };
 
-static void check(const struct event *ev, const char *name)
+static void check(const struct vg_event *ev, const char *name)
 {
 	if (name != ev->decoder)
 		abort();
@@ -76,7 +76,7 @@ static void walk_scalars(const struct ynode *n, const char *src, size_t len)
 }
 
 /* The rest of the input as a decoder file. */
-static void fuzz_loader(const uint8_t *data, size_t size, struct event *ev)
+static void fuzz_loader(const uint8_t *data, size_t size, struct vg_event *ev)
 {
 	static char path[64];
 	static const char *const lines[] = { "x", "Failed password for root from 1.2.3.4 port 1 ssh2", "" };
@@ -96,9 +96,9 @@ static void fuzz_loader(const uint8_t *data, size_t size, struct event *ev)
 	for (size_t i = 0; i < VG_ARRAY_LEN(lines); i++) {
 		const char *name;
 
-		event_reset(ev);
-		event_add(ev, F_PROCESS_NAME, "x", 1);
-		event_add(ev, F_MESSAGE, lines[i], strlen(lines[i]));
+		vg_event_reset(ev);
+		vg_event_add(ev, F_PROCESS_NAME, "x", 1);
+		vg_event_add(ev, F_MESSAGE, lines[i], strlen(lines[i]));
 		name = decode_event(set, ctx, ev);
 		check(ev, name);
 	}
@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct decode_set *set;
 	static struct decode_ctx *ctx;
-	static struct event *ev;
+	static struct vg_event *ev;
 	struct decode_ctx_stats st;
 	const char *prog = NULL, *msg;
 	size_t plen = 0, mlen;
@@ -126,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (decode_count(set) == 0)
 			abort(); /* not run from the repository root */
 		ctx = decode_ctx_new(set);
-		ev = event_new();
+		ev = vg_event_new();
 	}
 	if (size == 0)
 		return 0;
@@ -160,10 +160,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		prog = progs[data[0] % VG_ARRAY_LEN(progs)];
 		plen = strlen(prog);
 	}
-	event_reset(ev);
+	vg_event_reset(ev);
 	if (prog != NULL)
-		event_add(ev, F_PROCESS_NAME, prog, plen);
-	event_add(ev, F_MESSAGE, msg, mlen);
+		vg_event_add(ev, F_PROCESS_NAME, prog, plen);
+	vg_event_add(ev, F_MESSAGE, msg, mlen);
 	name = decode_event(set, ctx, ev);
 	check(ev, name);
 	decode_ctx_get_stats(ctx, &st);

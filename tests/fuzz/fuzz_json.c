@@ -13,14 +13,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct event *ev;
+	static struct vg_event *ev;
 	struct jsonin_limits lim = { 8192, 8, 64 };
 	struct vg_err err;
 	enum jsonin_result r;
 
 	if (ev == NULL)
-		ev = event_new();
-	event_reset(ev);
+		ev = vg_event_new();
+	vg_event_reset(ev);
 	vg_err_clear(&err);
 	r = jsonin_parse(ev, (const char *)data, size, &lim, 0, &err);
 	if (r != JSONIN_OK && (ev->n != 0 || ev->has_ts || !err.set))

@@ -12,14 +12,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void add(struct event *ev, const char *name, const char *val)
+static void add(struct vg_event *ev, const char *name, const char *val)
 {
-	event_add(ev, field_intern(name, strlen(name)), val, strlen(val));
+	vg_event_add(ev, field_intern(name, strlen(name)), val, strlen(val));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct event *ev;
+	static struct vg_event *ev;
 	struct vg_diag d;
 	struct detect_stats st;
 	struct ruleset *rs;
@@ -28,13 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf b;
 
 	if (ev == NULL) {
-		ev = event_new();
+		ev = vg_event_new();
 		add(ev, "message", "Failed password for root from 203.0.113.9 port 4711 ssh2");
 		add(ev, "process.name", "sshd");
 		add(ev, "log.syslog.priority", "38");
 		add(ev, "user.name", "root");
 		add(ev, "source.ip", "203.0.113.9");
-		event_add_num(ev, field_intern("source.port", 11), "4711", 4, 4711);
+		vg_event_add_num(ev, field_intern("source.port", 11), "4711", 4, 4711);
 		add(ev, "@timestamp", "2026-11-23T00:00:05.000Z");
 		add(ev, "CommandLine", "powershell -enc dwBoAG8AYQBtAGkA /c whoami");
 	}

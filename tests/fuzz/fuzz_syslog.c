@@ -15,38 +15,38 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(const struct event *ev)
+static void check(const struct vg_event *ev)
 {
 	for (uint32_t i = 0; i < ev->n; i++)
 		if (ev->ents[i].v.s == NULL || ev->ents[i].v.s[ev->ents[i].v.len] != '\0')
 			abort();
-	if (event_get(ev, F_MESSAGE) == NULL)
+	if (vg_event_get(ev, F_MESSAGE) == NULL)
 		abort();
-	if ((event_get(ev, F_TIMESTAMP) != NULL) != (ev->has_ts != 0))
+	if ((vg_event_get(ev, F_TIMESTAMP) != NULL) != (ev->has_ts != 0))
 		abort();
 	if (ev->has_ts) {
 		char want[32];
 
 		vgtime_format(ev->ts_ms, want);
-		if (strcmp(event_str(ev, F_TIMESTAMP), want) != 0)
+		if (strcmp(vg_event_str(ev, F_TIMESTAMP), want) != 0)
 			abort();
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct event *ev;
+	static struct vg_event *ev;
 	/* 2026-11-23T12:00:00Z, then a reference near a year boundary with a
 	 * negative offset */
 	struct syslog_opts a = { 0, 1795435200000LL };
 	struct syslog_opts b = { -720, 1798761599000LL };
 
 	if (ev == NULL)
-		ev = event_new();
-	event_reset(ev);
+		ev = vg_event_new();
+	vg_event_reset(ev);
 	syslog_parse(ev, (const char *)data, size, &a);
 	check(ev);
-	event_reset(ev);
+	vg_event_reset(ev);
 	syslog_parse(ev, (const char *)data, size, &b);
 	check(ev);
 	return 0;

@@ -20,29 +20,29 @@ static uint32_t fid(const char *name)
 	return field_intern(name, strlen(name));
 }
 
-static void add(struct event *ev, const char *name, const char *v)
+static void add(struct vg_event *ev, const char *name, const char *v)
 {
-	event_add(ev, fid(name), v, strlen(v));
+	vg_event_add(ev, fid(name), v, strlen(v));
 }
 
-static void add_num(struct event *ev, const char *name, const char *v)
+static void add_num(struct vg_event *ev, const char *name, const char *v)
 {
-	event_add_num(ev, fid(name), v, strlen(v), strtod(v, NULL));
+	vg_event_add_num(ev, fid(name), v, strlen(v), strtod(v, NULL));
 }
 
-/* event_to_json of ev as a string (owned by a static buffer). */
-static const char *ej(const struct event *ev)
+/* alert_event_json of ev as a string (owned by a static buffer). */
+static const char *ej(const struct vg_event *ev)
 {
 	static struct buf b;
 
 	buf_clear(&b);
-	event_to_json(&b, ev);
+	alert_event_json(&b, ev);
 	return buf_cstr(&b);
 }
 
-static struct event *sshd_event(void)
+static struct vg_event *sshd_event(void)
 {
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 
 	add(ev, "@timestamp", "2026-11-23T00:00:05.000Z");
 	add(ev, "host.hostname", "web1");
@@ -76,7 +76,7 @@ static struct rule test_rule = {
 
 TEST(detection_alert_exact)
 {
-	struct event *ev = sshd_event();
+	struct vg_event *ev = sshd_event();
 	struct alert a = {
 		.kind = ALERT_DETECTION,
 		.rule = &test_rule,
@@ -108,12 +108,12 @@ TEST(detection_alert_exact)
 	    "\"detection\"") == b.p + 43);
 	CHECK(b.p[b.len - 1] == '\n' && memchr(b.p, '\n', b.len) == b.p + b.len - 1);
 	buf_free(&b);
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 TEST(correlation_alert_exact)
 {
-	struct event *ev = sshd_event();
+	struct vg_event *ev = sshd_event();
 	struct alert_kv group[] = {
 		{ "source.ip", "203.0.113.9" },
 		{ "user.name", "ro\"ot" },
@@ -144,7 +144,7 @@ TEST(correlation_alert_exact)
 	alert_to_json_id(&b, &a, ID0);
 	CHECK(strstr(buf_cstr(&b), "\"group\":{\"source.ip\":\"203.0.113.9\"},\"count\":5,") != NULL);
 	buf_free(&b);
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 TEST(alert_missing_parts)
@@ -173,7 +173,7 @@ TEST(alert_missing_parts)
 
 TEST(nesting_keeps_first_appearance_order)
 {
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 
 	add(ev, "b.x", "1");
 	add(ev, "a", "2");
@@ -184,18 +184,18 @@ TEST(nesting_keeps_first_appearance_order)
 	add(ev, "b.z.v", "7");
 	CHECK_STR(ej(ev), "{\"b\":{\"x\":\"1\",\"y\":\"3\",\"z\":{\"w\":\"5\",\"v\":\"7\"}},"
 	    "\"a\":\"2\",\"c\":{\"d\":{\"e\":\"4\"},\"f\":\"6\"}}");
-	event_reset(ev);
+	vg_event_reset(ev);
 	CHECK_STR(ej(ev), "{}");
 	add(ev, "log.syslog.structured_data.origin@32473.ip", "10.0.0.1");
 	CHECK_STR(ej(ev), "{\"log\":{\"syslog\":{\"structured_data\":{\"origin@32473\":"
 	    "{\"ip\":\"10.0.0.1\"}}}}}");
-	event_free(ev);
+	vg_event_free(ev);
 	CHECK_STR(ej(NULL), "{}");
 }
 
 TEST(multi_values_become_arrays)
 {
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 
 	add(ev, "tags", "a");
 	add(ev, "user.name", "root");
@@ -203,11 +203,11 @@ TEST(multi_values_become_arrays)
 	add_num(ev, "source.port", "1");
 	add(ev, "tags", "c");
 	add_num(ev, "source.port", "2");
-	event_add_named(ev, "x.unknown_one", 13, "u1", 2, V_STR, 0);
-	event_add_named(ev, "x.unknown_one", 13, "u2", 2, V_STR, 0);
+	vg_event_add_named(ev, "x.unknown_one", 13, "u1", 2, V_STR, 0);
+	vg_event_add_named(ev, "x.unknown_one", 13, "u2", 2, V_STR, 0);
 	CHECK_STR(ej(ev), "{\"tags\":[\"a\",\"b\",\"c\"],\"user\":{\"name\":\"root\"},"
 	    "\"source\":{\"port\":[1,2]},\"x\":{\"unknown_one\":[\"u1\",\"u2\"]}}");
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 TEST(value_kinds)
@@ -222,71 +222,71 @@ TEST(value_kinds)
 		{ "+1", "\"+1\"" }, { "1e", "\"1e\"" }, { "-", "\"-\"" }, { "", "\"\"" },
 		{ "12 ", "\"12 \"" },
 	};
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 	char want[128];
 
 	for (size_t i = 0; i < VG_ARRAY_LEN(nums); i++) {
-		event_reset(ev);
+		vg_event_reset(ev);
 		add_num(ev, "n", nums[i].text);
 		snprintf(want, sizeof(want), "{\"n\":%s}", nums[i].json);
 		CHECK_STR(ej(ev), want);
 	}
-	event_reset(ev);
-	event_add_named(ev, "t", 1, "true", 4, V_BOOL, 1);
-	event_add_named(ev, "f", 1, "false", 5, V_BOOL, 0);
-	event_add_named(ev, "z", 1, "null", 4, V_NULL, 0);
-	event_add_named(ev, "s", 1, "true", 4, V_STR, 0);
-	event_add_named(ev, "q", 1, "7", 1, V_STR, 0);
+	vg_event_reset(ev);
+	vg_event_add_named(ev, "t", 1, "true", 4, V_BOOL, 1);
+	vg_event_add_named(ev, "f", 1, "false", 5, V_BOOL, 0);
+	vg_event_add_named(ev, "z", 1, "null", 4, V_NULL, 0);
+	vg_event_add_named(ev, "s", 1, "true", 4, V_STR, 0);
+	vg_event_add_named(ev, "q", 1, "7", 1, V_STR, 0);
 	CHECK_STR(ej(ev), "{\"t\":true,\"f\":false,\"z\":null,\"s\":\"true\",\"q\":\"7\"}");
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 TEST(escaping)
 {
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 
 	add(ev, "message", "say \"hi\"\\\n\t\x01 caf\xc3\xa9 \xff!");
-	event_add_named(ev, "we\"ird.k\\ey", 11, "v", 1, V_STR, 0);
-	event_add_named(ev, "ctl.\x02", 5, "v", 1, V_STR, 0);
+	vg_event_add_named(ev, "we\"ird.k\\ey", 11, "v", 1, V_STR, 0);
+	vg_event_add_named(ev, "ctl.\x02", 5, "v", 1, V_STR, 0);
 	CHECK_STR(ej(ev), "{\"message\":\"say \\\"hi\\\"\\\\\\n\\t\\u0001 caf\xc3\xa9 "
 	    "\xef\xbf\xbd!\",\"we\\\"ird\":{\"k\\\\ey\":\"v\"},\"ctl\":{\"\\u0002\":\"v\"}}");
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 TEST(leaf_and_prefix_conflicts)
 {
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 
 	add(ev, "source", "x");
 	add(ev, "source.ip", "203.0.113.9");
 	CHECK_STR(ej(ev), "{\"source\":{\"\":\"x\",\"ip\":\"203.0.113.9\"}}");
-	event_reset(ev);
+	vg_event_reset(ev);
 	add(ev, "source.ip", "203.0.113.9");
 	add(ev, "source.port", "1");
 	add(ev, "source", "x");
 	add(ev, "source", "y");
 	CHECK_STR(ej(ev), "{\"source\":{\"\":[\"x\",\"y\"],\"ip\":\"203.0.113.9\","
 	    "\"port\":\"1\"}}");
-	event_reset(ev);
+	vg_event_reset(ev);
 	add(ev, "a.b", "1");
 	add(ev, "a.b.c", "2");
 	add(ev, "a", "3");
 	CHECK_STR(ej(ev), "{\"a\":{\"\":\"3\",\"b\":{\"\":\"1\",\"c\":\"2\"}}}");
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 TEST(empty_segments_stay_flat)
 {
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 	struct buf deep;
 
-	event_add_named(ev, "a..b", 4, "1", 1, V_STR, 0);
-	event_add_named(ev, ".a", 2, "2", 1, V_STR, 0);
-	event_add_named(ev, "a.", 2, "3", 1, V_STR, 0);
-	event_add_named(ev, "", 0, "4", 1, V_STR, 0);
-	event_add_named(ev, "a.c", 3, "5", 1, V_STR, 0);
-	event_add_named(ev, "a..b", 4, "6", 1, V_STR, 0);
-	event_add_named(ev, ".", 1, "7", 1, V_STR, 0);
+	vg_event_add_named(ev, "a..b", 4, "1", 1, V_STR, 0);
+	vg_event_add_named(ev, ".a", 2, "2", 1, V_STR, 0);
+	vg_event_add_named(ev, "a.", 2, "3", 1, V_STR, 0);
+	vg_event_add_named(ev, "", 0, "4", 1, V_STR, 0);
+	vg_event_add_named(ev, "a.c", 3, "5", 1, V_STR, 0);
+	vg_event_add_named(ev, "a..b", 4, "6", 1, V_STR, 0);
+	vg_event_add_named(ev, ".", 1, "7", 1, V_STR, 0);
 	CHECK_STR(ej(ev), "{\"a..b\":[\"1\",\"6\"],\".a\":\"2\",\"a.\":\"3\",\"\":\"4\","
 	    "\"a\":{\"c\":\"5\"},\".\":\"7\"}");
 
@@ -294,8 +294,8 @@ TEST(empty_segments_stay_flat)
 	buf_init(&deep);
 	for (int i = 0; i < 64; i++)
 		buf_adds(&deep, i ? ".s" : "s");
-	event_reset(ev);
-	event_add_named(ev, deep.p, deep.len, "d", 1, V_STR, 0);
+	vg_event_reset(ev);
+	vg_event_add_named(ev, deep.p, deep.len, "d", 1, V_STR, 0);
 	{
 		struct buf want;
 
@@ -310,8 +310,8 @@ TEST(empty_segments_stay_flat)
 		buf_free(&want);
 	}
 	buf_adds(&deep, ".s");
-	event_reset(ev);
-	event_add_named(ev, deep.p, deep.len, "d", 1, V_STR, 0);
+	vg_event_reset(ev);
+	vg_event_add_named(ev, deep.p, deep.len, "d", 1, V_STR, 0);
 	{
 		struct buf want;
 
@@ -323,30 +323,30 @@ TEST(empty_segments_stay_flat)
 		buf_free(&want);
 	}
 	buf_free(&deep);
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 TEST(dead_entries_are_skipped)
 {
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 	uint32_t tags = fid("tags");
 
 	add(ev, "tags", "a");
 	add(ev, "user.name", "root");
 	add(ev, "tags", "b");
 	add(ev, "gone.x", "1");
-	event_set(ev, tags, "c", 1);
-	event_del(ev, fid("gone.x"));
+	vg_event_set(ev, tags, "c", 1);
+	vg_event_del(ev, fid("gone.x"));
 	CHECK_STR(ej(ev), "{\"user\":{\"name\":\"root\"},\"tags\":\"c\"}");
-	event_del(ev, fid("user.name"));
-	event_del(ev, tags);
+	vg_event_del(ev, fid("user.name"));
+	vg_event_del(ev, tags);
 	CHECK_STR(ej(ev), "{}");
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 TEST(big_event_and_reuse)
 {
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 	struct buf want;
 	char name[32], val[32];
 
@@ -356,16 +356,16 @@ TEST(big_event_and_reuse)
 	for (int i = 0; i < 3000; i++) {
 		snprintf(name, sizeof(name), "big.f%d", i);
 		snprintf(val, sizeof(val), "%d", i);
-		event_add_named(ev, name, strlen(name), val, strlen(val), V_NUM, i);
+		vg_event_add_named(ev, name, strlen(name), val, strlen(val), V_NUM, i);
 		buf_printf(&want, "%s\"f%d\":%d", i ? "," : "", i, i);
 	}
 	buf_adds(&want, "}}");
 	CHECK_STR(ej(ev), buf_cstr(&want));
 	buf_free(&want);
-	event_reset(ev);
+	vg_event_reset(ev);
 	add(ev, "a.b", "1");
 	CHECK_STR(ej(ev), "{\"a\":{\"b\":\"1\"}}");
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 /* Scalars in a parsed JSON document (array elements count one each). */
@@ -392,7 +392,7 @@ TEST(random_events_give_valid_json)
 {
 	static const char *const segs[] = { "a", "b", "c", "", "d\"e", "\xff" };
 	static const char *const vals[] = { "1", "-2.5", "x", "", "0x1", "\n" };
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 	unsigned seed = 12345;
 	int bad = 0;
 
@@ -401,7 +401,7 @@ TEST(random_events_give_valid_json)
 		json_t *j;
 		json_error_t jerr;
 
-		event_reset(ev);
+		vg_event_reset(ev);
 		for (int i = 0; i < n; i++) {
 			char name[64] = "";
 			int nseg;
@@ -419,7 +419,7 @@ TEST(random_events_give_valid_json)
 				const char *v = vals[(seed >> 16) % VG_ARRAY_LEN(vals)];
 				enum value_kind kind = (enum value_kind)((seed >> 20) % 4);
 
-				event_add_named(ev, name, strlen(name), v, strlen(v), kind,
+				vg_event_add_named(ev, name, strlen(name), v, strlen(v), kind,
 				    (seed >> 24) & 1);
 			}
 			live++;
@@ -430,7 +430,7 @@ TEST(random_events_give_valid_json)
 					/* every value of that name dies */
 					for (uint32_t e = 0; e < ev->n; e++)
 						live -= ev->ents[e].id == id && !ev->ents[e].dead;
-					event_del(ev, id);
+					vg_event_del(ev, id);
 				}
 			}
 		}
@@ -444,12 +444,12 @@ TEST(random_events_give_valid_json)
 		seed = seed * 1103515245u + 12345u;
 	}
 	CHECK_INT(bad, 0);
-	event_free(ev);
+	vg_event_free(ev);
 }
 
 static void *json_thread(void *arg)
 {
-	struct event *ev = sshd_event();
+	struct vg_event *ev = sshd_event();
 	struct buf b;
 	int *ok = arg;
 
@@ -457,12 +457,12 @@ static void *json_thread(void *arg)
 	*ok = 1;
 	for (int i = 0; i < 2000; i++) {
 		buf_clear(&b);
-		event_to_json(&b, ev);
+		alert_event_json(&b, ev);
 		if (strcmp(buf_cstr(&b), SSHD_JSON) != 0)
 			*ok = 0;
 	}
 	buf_free(&b);
-	event_free(ev);
+	vg_event_free(ev);
 	return NULL;
 }
 

@@ -43,28 +43,28 @@ TEST(fields_intern_is_stable)
 
 TEST(event_multi_values_and_reset)
 {
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 	uint32_t tag = field_intern("tags", 4);
 	uint32_t i;
 	int n = 0;
 
-	event_add(ev, tag, "a", 1);
-	event_add(ev, F_MESSAGE, "m", 1);
-	event_add(ev, tag, "b", 1);
-	for (i = event_first(ev, tag); i != FENT_END; i = ev->ents[i].next)
+	vg_event_add(ev, tag, "a", 1);
+	vg_event_add(ev, F_MESSAGE, "m", 1);
+	vg_event_add(ev, tag, "b", 1);
+	for (i = vg_event_first(ev, tag); i != FENT_END; i = ev->ents[i].next)
 		n++;
 	CHECK_INT(n, 2);
-	CHECK_STR(event_str(ev, tag), "a");
-	event_set(ev, tag, "c", 1);
-	CHECK_STR(event_str(ev, tag), "c");
-	CHECK_INT(ev->ents[event_first(ev, tag)].next, FENT_END);
-	event_add_named(ev, "custom.unknown_field", 20, "v", 1, V_STR, 0);
+	CHECK_STR(vg_event_str(ev, tag), "a");
+	vg_event_set(ev, tag, "c", 1);
+	CHECK_STR(vg_event_str(ev, tag), "c");
+	CHECK_INT(ev->ents[vg_event_first(ev, tag)].next, FENT_END);
+	vg_event_add_named(ev, "custom.unknown_field", 20, "v", 1, V_STR, 0);
 	CHECK_STR(ev->ents[ev->n - 1].name, "custom.unknown_field");
 	CHECK_INT(ev->ents[ev->n - 1].id, FIELD_NONE);
-	event_reset(ev);
-	CHECK(event_str(ev, tag) == NULL);
-	CHECK(event_str(ev, F_MESSAGE) == NULL);
-	event_free(ev);
+	vg_event_reset(ev);
+	CHECK(vg_event_str(ev, tag) == NULL);
+	CHECK(vg_event_str(ev, F_MESSAGE) == NULL);
+	vg_event_free(ev);
 }
 
 TEST(buf_json_escapes)

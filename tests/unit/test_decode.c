@@ -17,17 +17,17 @@
 
 static struct decode_set *S;   /* the shipped parsers/ */
 static struct decode_ctx *C;
-static struct event *E;
+static struct vg_event *E;
 static char tmpdir[64];
 
 /* Decode msg as if logged by prog (NULL: no process.name) with set/ctx. */
 static const char *dec_with(struct decode_set *set, struct decode_ctx *ctx,
     const char *prog, const char *msg, size_t len)
 {
-	event_reset(E);
+	vg_event_reset(E);
 	if (prog != NULL)
-		event_add(E, F_PROCESS_NAME, prog, strlen(prog));
-	event_add(E, F_MESSAGE, msg, len);
+		vg_event_add(E, F_PROCESS_NAME, prog, strlen(prog));
+	vg_event_add(E, F_MESSAGE, msg, len);
 	return decode_event(set, ctx, E);
 }
 
@@ -40,7 +40,7 @@ static const char *fstr(const char *name)
 {
 	uint32_t id = field_lookup(name, strlen(name));
 
-	return id == FIELD_NONE ? NULL : event_str(E, id);
+	return id == FIELD_NONE ? NULL : vg_event_str(E, id);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -729,8 +729,8 @@ TEST(parent_child_semantics)
 	CHECK_STR(dec_with(set, ctx, "app", "echo n=1 echo", 13), "c2");
 	CHECK_STR(fstr("dup.word"), "echo");
 	CHECK_STR(dec_with(set, ctx, "app", "echo n=-2.5e3 x echo", 20), "c2");
-	CHECK(E->ents[event_first(E, field_lookup("n", 1))].v.kind == V_NUM);
-	CHECK(E->ents[event_first(E, field_lookup("n", 1))].v.num == -2500.0);
+	CHECK(E->ents[vg_event_first(E, field_lookup("n", 1))].v.kind == V_NUM);
+	CHECK(E->ents[vg_event_first(E, field_lookup("n", 1))].v.num == -2500.0);
 
 	/* a routing decoder whose children all fail lets the next one try;
 	 * constants typed number are numbers */
@@ -816,7 +816,7 @@ TEST(invalid_utf8_is_bytes)
 	/* a NUL byte inside the message is just a byte too */
 	CHECK_STR(dec_with(S, C, "sshd", "Invalid user a\0b from 1.2.3.4 port 22", 37),
 	    "sshd-invalid-user");
-	CHECK_INT(E->ents[event_first(E, field_lookup("user.name", 9))].v.len, 3);
+	CHECK_INT(E->ents[vg_event_first(E, field_lookup("user.name", 9))].v.len, 3);
 
 	/* literal UTF-8 in a pattern matches the same bytes */
 	set = load_text("utf.yml",
@@ -1039,7 +1039,7 @@ int main(void)
 	}
 	S = decode_load(&p, 1, NULL, NULL);
 	C = decode_ctx_new(S);
-	E = event_new();
+	E = vg_event_new();
 
 	RUN(shipped_parsers_load_clean);
 	RUN(sshd_contract_failed_password);
@@ -1064,7 +1064,7 @@ int main(void)
 	RUN(loader_file_level_errors);
 	RUN(null_and_reuse);
 
-	event_free(E);
+	vg_event_free(E);
 	decode_ctx_free(C);
 	decode_free(S);
 	rm_tmpdir();

@@ -12,7 +12,7 @@
 
 static char diag[65536];
 static struct detect_stats st;
-static struct event *ev;
+static struct vg_event *ev;
 
 /* Load YAML text; diagnostics land in diag (no source lines). */
 static struct ruleset *load(const char *yaml)
@@ -59,28 +59,28 @@ static int count_lines(const char *what)
 
 static void S(const char *name, const char *val)
 {
-	event_add(ev, field_intern(name, strlen(name)), val, strlen(val));
+	vg_event_add(ev, field_intern(name, strlen(name)), val, strlen(val));
 }
 
 static void SN(const char *name, const char *val, size_t len)
 {
-	event_add(ev, field_intern(name, strlen(name)), val, len);
+	vg_event_add(ev, field_intern(name, strlen(name)), val, len);
 }
 
 static void N(const char *name, const char *text)
 {
-	event_add_num(ev, field_intern(name, strlen(name)), text, strlen(text),
+	vg_event_add_num(ev, field_intern(name, strlen(name)), text, strlen(text),
 	    strtod(text, NULL));
 }
 
 static void NUL(const char *name)
 {
-	event_add_named(ev, name, strlen(name), "null", 4, V_NULL, 0);
+	vg_event_add_named(ev, name, strlen(name), "null", 4, V_NULL, 0);
 }
 
 static void reset(void)
 {
-	event_reset(ev);
+	vg_event_reset(ev);
 }
 
 /* Number of rules of rs that match the current event. */
@@ -409,7 +409,7 @@ TEST(numbers_and_booleans)
 	CHECK_INT(one(rs, "EventID", "04688"), 0);
 	CHECK_INT(one(rs, "EventID", "4689"), 0);
 	reset();
-	event_add_named(ev, "flag", 4, "true", 4, V_BOOL, 1);
+	vg_event_add_named(ev, "flag", 4, "true", 4, V_BOOL, 1);
 	CHECK_INT(run(rs), 1);
 	CHECK_INT(one(rs, "flag", "TRUE"), 1);
 	CHECK_INT(one(rs, "flag", "false"), 0);
@@ -601,7 +601,7 @@ TEST(numeric_comparisons)
 	CHECK_INT(one(rs, "d", "1e2"), 1);
 	CHECK_INT(one(rs, "d", "9"), 0);
 	reset();
-	event_add_named(ev, "a", 1, "true", 4, V_BOOL, 1);
+	vg_event_add_named(ev, "a", 1, "true", 4, V_BOOL, 1);
 	CHECK_INT(run(rs), 0);
 	detect_free(rs);
 	rs = RULE("    s:\n        a|gt: ten\n    condition: s\n");
@@ -1406,7 +1406,7 @@ TEST(yaml_errors_and_odd_documents)
 
 int main(void)
 {
-	ev = event_new();
+	ev = vg_event_new();
 	RUN(maps_are_and_lists_are_or);
 	RUN(list_of_maps_is_or);
 	RUN(keywords_match_message_or_any_string);
@@ -1449,6 +1449,6 @@ int main(void)
 	RUN(explain_says_why);
 	RUN(explain_lists_and_modifiers);
 	RUN(yaml_errors_and_odd_documents);
-	event_free(ev);
+	vg_event_free(ev);
 	return unit_done();
 }

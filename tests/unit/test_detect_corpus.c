@@ -35,12 +35,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void add(struct event *ev, const char *name, const char *val)
+static void add(struct vg_event *ev, const char *name, const char *val)
 {
-	event_add(ev, field_intern(name, strlen(name)), val, strlen(val));
+	vg_event_add(ev, field_intern(name, strlen(name)), val, strlen(val));
 }
 
-static int fired(struct detect_ctx *ctx, const struct event *ev, const char *id)
+static int fired(struct detect_ctx *ctx, const struct vg_event *ev, const char *id)
 {
 	const struct rule *const *m;
 	size_t n = detect_event(rs, ctx, ev, &m);
@@ -85,23 +85,23 @@ TEST(corpus_loads_with_exact_counts)
 TEST(corpus_rules_fire_on_real_events)
 {
 	struct detect_ctx *ctx = detect_ctx_new(rs);
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 
 	/* Sysmon process creation as flat JSON: whoami /all */
 	add(ev, "Channel", "Microsoft-Windows-Sysmon/Operational");
-	event_add_num(ev, field_intern("EventID", 7), "1", 1, 1);
+	vg_event_add_num(ev, field_intern("EventID", 7), "1", 1, 1);
 	add(ev, "Image", "C:\\Windows\\System32\\whoami.exe");
 	add(ev, "CommandLine", "whoami /all");
 	CHECK(fired(ctx, ev, "c248c896-e412-4279-8c15-1c558067b6fa"));
 	/* the same process through Security 4688 */
-	event_reset(ev);
+	vg_event_reset(ev);
 	add(ev, "winlog.channel", "Security");
 	add(ev, "winlog.event_id", "4688");
 	add(ev, "Image", "C:\\Windows\\System32\\whoami.exe");
 	add(ev, "CommandLine", "whoami.exe \xe2\x80\x93" "all");
 	CHECK(fired(ctx, ev, "c248c896-e412-4279-8c15-1c558067b6fa"));
 	/* a syslog event is not a Windows process creation */
-	event_reset(ev);
+	vg_event_reset(ev);
 	add(ev, "log.syslog.priority", "38");
 	add(ev, "process.name", "sshd");
 	add(ev, "Image", "C:\\Windows\\System32\\whoami.exe");
@@ -110,29 +110,29 @@ TEST(corpus_rules_fire_on_real_events)
 	/* sshd keywords (lnx_sshd_susp_ssh) */
 	add(ev, "message", "Corrupted MAC on input. [preauth]");
 	CHECK(fired(ctx, ev, "e76b413a-83d0-4b94-8e4c-85db4a5b8bdc"));
-	event_reset(ev);
+	vg_event_reset(ev);
 	add(ev, "log.syslog.priority", "38");
 	add(ev, "process.name", "sudo");
 	add(ev, "message", "Corrupted MAC on input. [preauth]");
 	CHECK(!fired(ctx, ev, "e76b413a-83d0-4b94-8e4c-85db4a5b8bdc"));
-	event_free(ev);
+	vg_event_free(ev);
 	detect_ctx_free(ctx);
 }
 
 TEST(corpus_evaluation_speed)
 {
 	struct detect_ctx *ctx = detect_ctx_new(rs);
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 	const struct rule *const *m;
 	int n = getenv("VIGIL_BENCH_N") ? atoi(getenv("VIGIL_BENCH_N")) : 2000, hits = 0;
 	double t0, dt;
 
 	t0 = now_s();
 	for (int i = 0; i < n; i++) {
-		event_reset(ev);
+		vg_event_reset(ev);
 		if (i & 1) {
 			add(ev, "Channel", "Microsoft-Windows-Sysmon/Operational");
-			event_add_num(ev, field_intern("EventID", 7), "1", 1, 1);
+			vg_event_add_num(ev, field_intern("EventID", 7), "1", 1, 1);
 			add(ev, "Image", "C:\\Program Files\\App\\app.exe");
 			add(ev, "CommandLine", "\"C:\\Program Files\\App\\app.exe\" --update --silent");
 			add(ev, "ParentImage", "C:\\Windows\\explorer.exe");
@@ -155,20 +155,20 @@ TEST(corpus_evaluation_speed)
 	 * logsource (product: zeek) has no mapping and whose condition is
 	 * `not selection` */
 	CHECK_INT(hits, n);
-	event_free(ev);
+	vg_event_free(ev);
 	detect_ctx_free(ctx);
 }
 
 /* ---- an event made to satisfy a rule, from its compiled form ---- */
 
-static void gen_pat(struct event *ev, uint32_t field, const struct pat *p)
+static void gen_pat(struct vg_event *ev, uint32_t field, const struct pat *p)
 {
 	char buf[4096];
 	size_t n = 0;
 
 	switch (p->kind) {
 	case PK_EQ:
-		event_add(ev, field, p->s, p->len);
+		vg_event_add(ev, field, p->s, p->len);
 		return;
 	case PK_PREFIX:
 	case PK_SUFFIX:
@@ -181,20 +181,20 @@ static void gen_pat(struct event *ev, uint32_t field, const struct pat *p)
 		n += p->len;
 		if (p->kind != PK_SUFFIX)
 			buf[n++] = ' ', buf[n++] = 'z';
-		event_add(ev, field, buf, n);
+		vg_event_add(ev, field, buf, n);
 		return;
 	case PK_GLOB:
 		for (uint32_t i = 0; i < p->ntok && n + 2 < sizeof(buf); i++)
 			buf[n++] = p->tok[i] == TOK_QMARK ? 'q' :
 			    p->tok[i] == TOK_STAR ? '_' : (char)p->tok[i];
-		event_add(ev, field, buf, n);
+		vg_event_add(ev, field, buf, n);
 		return;
 	case PK_CIDR:
 		if (p->v4)
 			inet_ntop(AF_INET, p->addr + 12, buf, sizeof(buf));
 		else
 			inet_ntop(AF_INET6, p->addr, buf, sizeof(buf));
-		event_add(ev, field, buf, strlen(buf));
+		vg_event_add(ev, field, buf, strlen(buf));
 		return;
 	case PK_LT:
 	case PK_LTE:
@@ -202,20 +202,20 @@ static void gen_pat(struct event *ev, uint32_t field, const struct pat *p)
 	case PK_GTE:
 		n = (size_t)snprintf(buf, sizeof(buf), "%g", p->kind == PK_LT ?
 		    p->num - 1 : p->kind == PK_GT ? p->num + 1 : p->num);
-		event_add(ev, field, buf, n);
+		vg_event_add(ev, field, buf, n);
 		return;
 	case PK_REF:
-		event_add(ev, field, "same", 4);
+		vg_event_add(ev, field, "same", 4);
 		if (p->nrefs > 0)
-			event_add(ev, p->refs[0], "same", 4);
+			vg_event_add(ev, p->refs[0], "same", 4);
 		return;
 	default:
-		event_add(ev, field, "x", 1);
+		vg_event_add(ev, field, "x", 1);
 		return;
 	}
 }
 
-static void gen_fc(struct event *ev, const struct fcond *fc)
+static void gen_fc(struct vg_event *ev, const struct fcond *fc)
 {
 	uint32_t field = fc->keyword ? F_MESSAGE : fc->nfields ? fc->fields[0] :
 	    FIELD_NONE;
@@ -224,7 +224,7 @@ static void gen_fc(struct event *ev, const struct fcond *fc)
 		return;
 	if (fc->kind == FC_EXISTS) {
 		if (fc->want)
-			event_add(ev, field, "x", 1);
+			vg_event_add(ev, field, "x", 1);
 		return;
 	}
 	if (fc->kind != FC_VALUES)
@@ -233,7 +233,7 @@ static void gen_fc(struct event *ev, const struct fcond *fc)
 		gen_pat(ev, field, &fc->pats[k]);
 }
 
-static void gen_sn(struct event *ev, const struct snode *sn)
+static void gen_sn(struct vg_event *ev, const struct snode *sn)
 {
 	if (sn->kind == SN_FC)
 		gen_fc(ev, sn->fc);
@@ -244,7 +244,7 @@ static void gen_sn(struct event *ev, const struct snode *sn)
 	}
 }
 
-static void gen_cn(struct event *ev, const struct rule_impl *ri,
+static void gen_cn(struct vg_event *ev, const struct rule_impl *ri,
     const struct cnode *cn)
 {
 	uint32_t n = cn->op == CN_OR ? 1 : cn->op == CN_OF && cn->k ? cn->k : cn->n;
@@ -260,7 +260,7 @@ static void gen_cn(struct event *ev, const struct rule_impl *ri,
 }
 
 /* Every rule of every logsource group that accepts ev, no prefilter. */
-static size_t brute(struct detect_ctx *ctx, const struct event *ev,
+static size_t brute(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule **out)
 {
 	size_t n = 0;
@@ -284,7 +284,7 @@ static size_t brute(struct detect_ctx *ctx, const struct event *ev,
 TEST(prefilter_agrees_with_full_evaluation)
 {
 	struct detect_ctx *ctx = detect_ctx_new(rs);
-	struct event *ev = event_new();
+	struct vg_event *ev = vg_event_new();
 	const struct rule **all = vg_malloc(rs->nrules * sizeof(*all));
 	const struct rule *const *m;
 	int self = 0, differ = 0;
@@ -295,7 +295,7 @@ TEST(prefilter_agrees_with_full_evaluation)
 		const struct lsgroup *g = &rs->groups[ri->group];
 		size_t n, nb;
 
-		event_reset(ev);
+		vg_event_reset(ev);
 		for (uint32_t e = 0; e < g->nentries; e++) {
 			if (rs->mls[g->entries[e]].cond != NULL)
 				gen_sn(ev, rs->mls[g->entries[e]].cond);
@@ -318,7 +318,7 @@ TEST(prefilter_agrees_with_full_evaluation)
 	CHECK_INT(differ, 0);
 	CHECK_INT(self, 3588);
 	free(all);
-	event_free(ev);
+	vg_event_free(ev);
 	detect_ctx_free(ctx);
 }
 

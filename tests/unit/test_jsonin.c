@@ -10,7 +10,7 @@
 #include "../../engine/vg.h"
 #include "../../engine/vgtime.h"
 
-static struct event *ev;
+static struct vg_event *ev;
 static struct vg_err err;
 
 static const char *render(void)
@@ -44,7 +44,7 @@ static const char *render(void)
 static enum jsonin_result parse_lim(const char *s, size_t len,
     const struct jsonin_limits *lim)
 {
-	event_reset(ev);
+	vg_event_reset(ev);
 	vg_err_clear(&err);
 	return jsonin_parse(ev, s, len, lim, 0, &err);
 }
@@ -79,7 +79,7 @@ TEST(flattens_nested_objects)
 	    "event.outcome=failure\n"
 	    "message=Failed password\n");
 	/* a known name gets its id, so rules find it */
-	CHECK_STR(event_str(ev, F_MESSAGE), "Failed password");
+	CHECK_STR(vg_event_str(ev, F_MESSAGE), "Failed password");
 	EXPECT("{\"a\":{\"b\":{\"c\":{\"d\":\"deep\"}}}}", "a.b.c.d=deep\n");
 }
 
@@ -93,7 +93,7 @@ TEST(arrays_become_multi_valued)
 	    "tags=b\n"
 	    "tags#3\n"
 	    "tags~null\n");
-	for (uint32_t i = event_first(ev, id); i != FENT_END; i = ev->ents[i].next)
+	for (uint32_t i = vg_event_first(ev, id); i != FENT_END; i = ev->ents[i].next)
 		n++;
 	CHECK_INT(n, 4);
 	/* arrays of objects flatten each under the prefix */
@@ -187,7 +187,7 @@ TEST(timestamp_string)
 	CHECK(ev->has_ts);
 	CHECK_INT(ev->ts_ms, 1795388405123LL);
 	/* zone-less: the offset passed in */
-	event_reset(ev);
+	vg_event_reset(ev);
 	CHECK_INT(jsonin_parse(ev, ZONELESS, strlen(ZONELESS), NULL, 60, NULL),
 	    JSONIN_OK);
 	CHECK(ev->has_ts);
@@ -356,12 +356,12 @@ TEST(failure_leaves_event_untouched)
 
 	jsonin_limits_default(&lim);
 	lim.max_fields = 2;
-	event_reset(ev);
-	event_add(ev, F_OBSERVER_INGRESS, "http", 4);
+	vg_event_reset(ev);
+	vg_event_add(ev, F_OBSERVER_INGRESS, "http", 4);
 	CHECK_INT(jsonin_parse(ev, js, sizeof(js) - 1, &lim, 0, NULL),
 	    JSONIN_TOO_MANY);
 	CHECK_STR(render(), "observer.ingress=http\n");
-	CHECK(event_str(ev, F_MESSAGE) == NULL);
+	CHECK(vg_event_str(ev, F_MESSAGE) == NULL);
 	CHECK(!ev->has_ts);
 	/* and a success adds to what was there */
 	lim.max_fields = 3;
@@ -401,7 +401,7 @@ TEST(result_names_and_defaults)
 
 int main(void)
 {
-	ev = event_new();
+	ev = vg_event_new();
 	RUN(flattens_nested_objects);
 	RUN(arrays_become_multi_valued);
 	RUN(value_kinds_and_texts);
@@ -420,6 +420,6 @@ int main(void)
 	RUN(failure_leaves_event_untouched);
 	RUN(names_are_not_interned);
 	RUN(result_names_and_defaults);
-	event_free(ev);
+	vg_event_free(ev);
 	return unit_done();
 }

@@ -11,7 +11,7 @@
 #include "../../engine/vg.h"
 #include "../../engine/vgtime.h"
 
-static struct event *ev;
+static struct vg_event *ev;
 static struct syslog_opts opts;
 
 /* 2026-11-23T12:00:00Z, the default reference time of these tests */
@@ -27,7 +27,7 @@ static int64_t iso(const char *s)
 
 static enum syslog_format parse_n(const char *line, size_t len)
 {
-	event_reset(ev);
+	vg_event_reset(ev);
 	return syslog_parse(ev, line, len, &opts);
 }
 
@@ -395,7 +395,7 @@ TEST(year_rollover_backwards)
 {
 	opts.ref_ms = iso("2027-01-01T00:00:10Z");
 	parse("<13>Dec 31 23:59:59 host prog: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-12-31T23:59:59.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-12-31T23:59:59.000Z");
 	CHECK_INT(ev->ts_ms, iso("2026-12-31T23:59:59Z"));
 	opts.ref_ms = REF_MS;
 }
@@ -404,15 +404,15 @@ TEST(year_rollover_forwards)
 {
 	opts.ref_ms = iso("2026-12-31T12:00:00Z");
 	parse("<13>Jan  1 00:00:01 host prog: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2027-01-01T00:00:01.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2027-01-01T00:00:01.000Z");
 	/* the year is taken in the configured zone: at 23:30 UTC it is
 	 * already Jan 1 at +01:00 */
 	opts.tz_offset_min = 60;
 	opts.ref_ms = iso("2026-12-31T23:30:00Z");
 	parse("<13>Jan  1 00:40:00 host prog: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-12-31T23:40:00.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-12-31T23:40:00.000Z");
 	parse("<13>Dec 31 23:59:00 host prog: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-12-31T22:59:00.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-12-31T22:59:00.000Z");
 	opts.tz_offset_min = 0;
 	opts.ref_ms = REF_MS;
 }
@@ -421,12 +421,12 @@ TEST(year_nearest_and_feb29)
 {
 	/* nearest wins even when it is ahead: Mar 1 seen on Nov 23 */
 	parse("<13>Mar  1 00:00:00 host prog: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2027-03-01T00:00:00.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2027-03-01T00:00:00.000Z");
 	parse("<13>Jun  1 00:00:00 host prog: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-06-01T00:00:00.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-06-01T00:00:00.000Z");
 	/* no leap year next to 2026: the nearest one */
 	parse("<13>Feb 29 12:00:00 host prog: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2028-02-29T12:00:00.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2028-02-29T12:00:00.000Z");
 	/* a day the month never has is not a timestamp */
 	EXPECT("<13>Nov 31 00:00:05 host prog: x", SYSLOG_3164,
 	    PRI(13, 1, 5)
@@ -501,7 +501,7 @@ TEST(nul_bytes_inside_message)
 	const struct value *v;
 
 	CHECK_INT(parse_n(line, sizeof(line) - 1), SYSLOG_3164);
-	v = event_get(ev, F_MESSAGE);
+	v = vg_event_get(ev, F_MESSAGE);
 	CHECK(v != NULL);
 	CHECK_INT(v->len, 5);
 	CHECK(memcmp(v->s, "a\0b\0c", 6) == 0);
@@ -526,14 +526,14 @@ TEST(very_long_line)
 	n = (size_t)snprintf(line, sizeof(line), "<13>Nov 23 00:00:05 host prog: ");
 	memset(line + n, 'A', sizeof(line) - n - 1);
 	CHECK_INT(parse_n(line, sizeof(line) - 1), SYSLOG_3164);
-	v = event_get(ev, F_MESSAGE);
+	v = vg_event_get(ev, F_MESSAGE);
 	CHECK(v != NULL);
 	CHECK_INT(v->len, sizeof(line) - 1 - n);
-	CHECK_STR(event_str(ev, F_PROCESS_NAME), "prog");
+	CHECK_STR(vg_event_str(ev, F_PROCESS_NAME), "prog");
 	/* and one long token with no header at all */
 	memset(line, 'x', sizeof(line) - 1);
 	CHECK_INT(parse_n(line, sizeof(line) - 1), SYSLOG_PLAIN);
-	CHECK_INT(event_get(ev, F_MESSAGE)->len, sizeof(line) - 1);
+	CHECK_INT(vg_event_get(ev, F_MESSAGE)->len, sizeof(line) - 1);
 }
 
 TEST(cisco_ios_sequence_and_code)
@@ -563,8 +563,8 @@ TEST(cisco_zone_names)
 	 * configured offset applies */
 	opts.tz_offset_min = 60;
 	parse("<187>46: Nov 23 00:00:05.123 GMT: %LINEPROTO-5-UPDOWN: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-11-23T00:00:05.123Z");
-	CHECK_STR(event_str(ev, F_MESSAGE), "x");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-11-23T00:00:05.123Z");
+	CHECK_STR(vg_event_str(ev, F_MESSAGE), "x");
 	EXPECT("<187>47: Nov 23 00:00:05.123 CET: %LINEPROTO-5-UPDOWN: x",
 	    SYSLOG_3164,
 	    PRI(187, 23, 3)
@@ -868,8 +868,8 @@ TEST(last_message_repeated)
 TEST(fields_keep_existing_event_fields)
 {
 	/* the listener's fields added before parsing stay */
-	event_reset(ev);
-	event_add(ev, F_OBSERVER_INGRESS, "udp", 3);
+	vg_event_reset(ev);
+	vg_event_add(ev, F_OBSERVER_INGRESS, "udp", 3);
 	syslog_parse(ev, "<13>Nov 23 00:00:05 h p: x", 26, &opts);
 	CHECK_STR(render(), "observer.ingress=udp\n" PRI(13, 1, 5)
 	    "@timestamp=2026-11-23T00:00:05.000Z\n"
@@ -880,10 +880,10 @@ TEST(fields_keep_existing_event_fields)
 
 TEST(null_opts)
 {
-	event_reset(ev);
+	vg_event_reset(ev);
 	CHECK_INT(syslog_parse(ev, "<13>2026-11-23T00:00:05 h p: x", 30, NULL),
 	    SYSLOG_3164);
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-11-23T00:00:05.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-11-23T00:00:05.000Z");
 }
 
 #define FRESH "log.syslog.structured_data.zz@9.another_fresh_name"
@@ -903,7 +903,7 @@ TEST(sd_names_are_not_interned)
 		    36);
 
 		parse("<14>1 - h a - - [origin ip=\"192.0.2.1\"] m");
-		CHECK_STR(event_str(ev, id), "192.0.2.1");
+		CHECK_STR(vg_event_str(ev, id), "192.0.2.1");
 	}
 }
 
@@ -919,12 +919,12 @@ TEST(hostile_shapes)
 	for (size_t n = 0; n < sizeof(full); n++) {
 		memcpy(buf, full, n);
 		parse_n(buf, n);
-		CHECK(event_get(ev, F_MESSAGE) != NULL);
+		CHECK(vg_event_get(ev, F_MESSAGE) != NULL);
 	}
 	for (size_t n = 0; n < sizeof(full5); n++) {
 		memcpy(buf, full5, n);
 		parse_n(buf, n);
-		CHECK(event_get(ev, F_MESSAGE) != NULL);
+		CHECK(vg_event_get(ev, F_MESSAGE) != NULL);
 	}
 	EXPECT("<13>Nov 23 00:00:05 [", SYSLOG_3164,
 	    PRI(13, 1, 5)
@@ -964,19 +964,19 @@ TEST(timestamp_text_matches_vgtime_format)
 		CHECK(ev->has_ts);
 		CHECK_INT(ev->ts_ms, iso(times[i]));
 		vgtime_format(iso(times[i]), want);
-		CHECK_STR(event_str(ev, F_TIMESTAMP), want);
+		CHECK_STR(vg_event_str(ev, F_TIMESTAMP), want);
 	}
 	/* the same day twice, then another: the cached date follows */
 	parse("<13>2026-11-23T00:00:00Z h p: x");
 	parse("<13>2026-11-23T23:59:59Z h p: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-11-23T23:59:59.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-11-23T23:59:59.000Z");
 	parse("<13>2026-11-24T00:00:00Z h p: x");
-	CHECK_STR(event_str(ev, F_TIMESTAMP), "2026-11-24T00:00:00.000Z");
+	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-11-24T00:00:00.000Z");
 }
 
 int main(void)
 {
-	ev = event_new();
+	ev = vg_event_new();
 	opts.ref_ms = REF_MS;
 	opts.tz_offset_min = 0;
 	RUN(rsyslog_traditional_forward);
@@ -1023,6 +1023,6 @@ int main(void)
 	RUN(sd_names_are_not_interned);
 	RUN(hostile_shapes);
 	RUN(timestamp_text_matches_vgtime_format);
-	event_free(ev);
+	vg_event_free(ev);
 	return unit_done();
 }
