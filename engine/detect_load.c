@@ -874,10 +874,11 @@ static struct ruleset *load(const char *bufname, const char *buf, size_t len,
 	L.dl.d = d;
 	L.rs = detect_ruleset_new();
 	field_init();
-	if (o != NULL && o->nmapping_paths > 0)
-		read_paths(&L, o->mapping_paths, o->nmapping_paths, 1);
+	/* rule paths first: a file named by both is then read whole once */
 	if (o != NULL && o->nrule_paths > 0)
 		read_paths(&L, o->rule_paths, o->nrule_paths, 0);
+	if (o != NULL && o->nmapping_paths > 0)
+		read_paths(&L, o->mapping_paths, o->nmapping_paths, 1);
 	if (buf != NULL)
 		read_source(&L, bufname ? bufname : "<buffer>", buf, len, 0);
 	for (size_t i = 0; i < L.nmaps; i++) {
