@@ -159,8 +159,21 @@ static int group_passes(struct detect_ctx *ctx, const struct vg_event *ev,
 	return 1;
 }
 
+static int cmp_index(const void *a, const void *b)
+{
+	uint32_t x = (*(const struct rule *const *)a)->impl->index;
+	uint32_t y = (*(const struct rule *const *)b)->impl->index;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Load order; matches are few, so insertion sort unless they are not. */
 static void sort_by_index(const struct rule **v, size_t n)
 {
+	if (n > 16) {
+		qsort(v, n, sizeof(*v), cmp_index);
+		return;
+	}
 	for (size_t i = 1; i < n; i++) {
 		const struct rule *x = v[i];
 		size_t j = i;
