@@ -88,8 +88,8 @@ struct loader {
 	struct doc *maps, *rules, *filters;
 	size_t nmaps, nrules, nfilters;
 	struct filt *filts;
-	char **seen;           /* real paths already read */
-	size_t nseen;
+	char **seen;           /* real paths already read (hash set) */
+	size_t nseen, capseen;
 	int rejected, loaded, files_read;
 };
 
@@ -229,20 +229,49 @@ static void sort_docs(struct loader *L, struct ydoc *docs, size_t n)
 	}
 }
 
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Has this file (by real path) been read already? Remembers it if not. */
 static int seen_before(struct loader *L, const char *path)
 {
 	char *rp = realpath(path, NULL);
+	size_t i;
 
 	if (rp == NULL)
 		rp = vg_strdup(path);
-	for (size_t i = 0; i < L->nseen; i++) {
+	if (L->nseen * 2 >= L->capseen) {
+		/* grow the open-addressing set */
+		size_t cap = L->capseen ? L->capseen * 2 : 1024;
+		char **t = vg_calloc(cap, sizeof(*t));
+
+		for (size_t k = 0; k < L->capseen; k++) {
+			if (L->seen[k] == NULL)
+				continue;
+			i = str_hash(L->seen[k]) & (cap - 1);
+			while (t[i] != NULL)
+				i = (i + 1) & (cap - 1);
+			t[i] = L->seen[k];
+		}
+		free(L->seen);
+		L->seen = t;
+		L->capseen = cap;
+	}
+	for (i = str_hash(rp) & (L->capseen - 1); L->seen[i];
+	    i = (i + 1) & (L->capseen - 1)) {
 		if (strcmp(L->seen[i], rp) == 0) {
 			free(rp);
 			return 1;
 		}
 	}
-	L->seen = vg_realloc(L->seen, (L->nseen + 1) * sizeof(*L->seen));
-	L->seen[L->nseen++] = rp;
+	L->seen[i] = rp;
+	L->nseen++;
 	return 0;
 }
 
@@ -862,7 +891,7 @@ static void loader_free(struct loader *L)
 	free(L->maps);
 	free(L->rules);
 	free(L->filters);
-	vg_free_list(L->seen, L->nseen);
+	vg_free_list(L->seen, L->capseen);
 }
 
 static struct ruleset *load(const char *bufname, const char *buf, size_t len,
