@@ -241,8 +241,26 @@ struct fieldmap {
 struct snode *detect_sel_compile(struct dload *dl, const struct ynode *val,
     const struct fieldmap *fm);
 void detect_snode_free(struct snode *sn);
+
+/* detect_value.c: Sigma strings and their transformations. */
+struct slist {                 /* a value and its variants */
+	struct sstr *v;
+	size_t n, cap;
+};
+
 /* Parse a Sigma string value (wildcards and escapes); owned tokens. */
 void detect_sstr_parse(const char *s, size_t len, struct sstr *out);
+int detect_sstr_has_wild(const struct sstr *s);
+void detect_slist_push(struct slist *l, struct sstr s);
+void detect_slist_free(struct slist *l);
+/* Each appends the variants of `in` (no wildcards) to out. */
+void detect_xf_base64(const struct sstr *in, struct slist *out);
+void detect_xf_base64offset(const struct sstr *in, struct slist *out);
+/* -1 if `in` is not valid UTF-8. */
+int detect_xf_utf16(const struct sstr *in, int big_endian, int bom,
+    struct slist *out);
+/* -1 if there are too many dashes to permute. */
+int detect_xf_windash(const struct sstr *in, struct slist *out);
 /* Event field ids for a Sigma field name under fm; owned array. */
 uint32_t *detect_field_ids(const struct fieldmap *fm, const char *name,
     uint32_t *n);
