@@ -4,8 +4,9 @@
  * keywords. Value modifiers are applied here, once: wildcards and escapes
  * are parsed, encodings (base64, base64offset, utf16*, wide) and windash
  * expand a value into its variants (detect_value.c), literals are
- * lowercased unless `cased`, regexes are compiled and JIT-compiled. Anything vigil does not support is
- * an error naming it, at the key or value that uses it.
+ * lowercased unless `cased`, regexes are compiled and JIT-compiled.
+ * Anything vigil does not support is an error naming it, at the key or
+ * value that uses it.
  *
  * Field names go through the rule's field mappings here; mapping conditions
  * (fm == NULL) use event field names as written.
