@@ -89,6 +89,7 @@ struct loader {
 	size_t nmaps, nrules, nfilters;
 	struct filt *filts;
 	char **seen;           /* real paths already read (hash set) */
+	uint8_t *seenhow;      /* SEEN_* per slot */
 	size_t nseen, capseen;
 	int rejected, loaded, files_read;
 };
@@ -166,24 +167,28 @@ static const struct ynode *own(struct loader *L, struct ynode *n)
 }
 
 static void classify(struct loader *L, const struct ynode *root,
-    const char *file, int line)
+    const char *file, int line, int maps_done)
 {
-	if (detect_is_mapping_doc(root))
-		doc_push(&L->maps, &L->nmaps, root, file, line);
+	if (detect_is_mapping_doc(root)) {
+		if (!maps_done)
+			doc_push(&L->maps, &L->nmaps, root, file, line);
+	}
 	else if (ytree_get(root, "correlation") != NULL) {
 		dl_error(&L->dl, ytree_get(root, "correlation"),
 		    "correlation rules are not supported yet");
 		L->rejected++;
 		detect_keep_correlation(L->rs, root, file);
 	} else if (ytree_get(root, "filter") != NULL &&
-	    ytree_get(root, "detection") == NULL)
+	    ytree_get(root, "detection") == NULL) {
 		doc_push(&L->filters, &L->nfilters, root, file, line);
-	else
+	} else {
 		doc_push(&L->rules, &L->nrules, root, file, line);
+	}
 }
 
 /* Sort the documents of one rule file, resolving collections. */
-static void sort_docs(struct loader *L, struct ydoc *docs, size_t n)
+static void sort_docs(struct loader *L, struct ydoc *docs, size_t n,
+    int maps_done)
 {
 	const struct ynode *global = NULL, *prev = NULL;
 
@@ -215,7 +220,7 @@ static void sort_docs(struct loader *L, struct ydoc *docs, size_t n)
 					continue;
 				}
 				prev = own(L, merge(prev, root));
-				classify(L, prev, docs[i].file, root->line);
+				classify(L, prev, docs[i].file, root->line, maps_done);
 				continue;
 			}
 			dl_error(&L->dl, action, "unsupported action '%s' (expected "
@@ -225,7 +230,7 @@ static void sort_docs(struct loader *L, struct ydoc *docs, size_t n)
 			continue;
 		}
 		prev = global ? own(L, merge(global, root)) : root;
-		classify(L, prev, docs[i].file, root->line);
+		classify(L, prev, docs[i].file, root->line, maps_done);
 	}
 }
 
@@ -238,11 +243,19 @@ static uint64_t str_hash(const char *s)
 	return h;
 }
 
-/* Has this file (by real path) been read already? Remembers it if not. */
-static int seen_before(struct loader *L, const char *path)
+#define SEEN_MAPS 1   /* read for its mapping documents */
+#define SEEN_ALL 2    /* read for everything */
+
+/*
+ * How this file (by real path) was read before (SEEN_* bits, 0 if never),
+ * and remember it is now read `how`. A folder can be both a mapping path
+ * and a rule path: its mappings must load once, its rules still load.
+ */
+static int seen_before(struct loader *L, const char *path, int how)
 {
 	char *rp = realpath(path, NULL);
 	size_t i;
+	int was;
 
 	if (rp == NULL)
 		rp = vg_strdup(path);
@@ -250,6 +263,7 @@ static int seen_before(struct loader *L, const char *path)
 		/* grow the open-addressing set */
 		size_t cap = L->capseen ? L->capseen * 2 : 1024;
 		char **t = vg_calloc(cap, sizeof(*t));
+		uint8_t *h = vg_calloc(cap, 1);
 
 		for (size_t k = 0; k < L->capseen; k++) {
 			if (L->seen[k] == NULL)
@@ -258,19 +272,25 @@ static int seen_before(struct loader *L, const char *path)
 			while (t[i] != NULL)
 				i = (i + 1) & (cap - 1);
 			t[i] = L->seen[k];
+			h[i] = L->seenhow[k];
 		}
 		free(L->seen);
+		free(L->seenhow);
 		L->seen = t;
+		L->seenhow = h;
 		L->capseen = cap;
 	}
 	for (i = str_hash(rp) & (L->capseen - 1); L->seen[i];
 	    i = (i + 1) & (L->capseen - 1)) {
 		if (strcmp(L->seen[i], rp) == 0) {
 			free(rp);
-			return 1;
+			was = L->seenhow[i];
+			L->seenhow[i] |= (uint8_t)how;
+			return was;
 		}
 	}
 	L->seen[i] = rp;
+	L->seenhow[i] = (uint8_t)how;
 	L->nseen++;
 	return 0;
 }
@@ -284,16 +304,21 @@ static void keep_file(struct loader *L, struct ydoc *docs, size_t n)
 	L->nfiles++;
 }
 
-/* Parse one file or buffer; maps_only keeps its mapping documents only. */
+/*
+ * Parse one file or buffer. `how` is SEEN_MAPS to keep its mapping
+ * documents only, SEEN_ALL for everything; `was` says how it was read
+ * before (its mappings are not loaded twice).
+ */
 static void read_source(struct loader *L, const char *name, const char *buf,
-    size_t len, int maps_only)
+    size_t len, int how, int was)
 {
 	struct ydoc *docs = NULL;
 	size_t n = 0;
 	struct vg_err err = { 0 };
 	int rc;
 
-	L->files_read++;
+	if (was == 0)
+		L->files_read++;
 	if (buf != NULL)
 		rc = ytree_parse(name, buf, len, &docs, &n, &err);
 	else
@@ -305,7 +330,7 @@ static void read_source(struct loader *L, const char *name, const char *buf,
 		return;
 	}
 	keep_file(L, docs, n);
-	if (maps_only) {
+	if (how == SEEN_MAPS) {
 		for (size_t i = 0; i < n; i++) {
 			if (detect_is_mapping_doc(docs[i].root))
 				doc_push(&L->maps, &L->nmaps, docs[i].root,
@@ -313,11 +338,11 @@ static void read_source(struct loader *L, const char *name, const char *buf,
 		}
 		return;
 	}
-	sort_docs(L, docs, n);
+	sort_docs(L, docs, n, was & SEEN_MAPS);
 }
 
 static void read_paths(struct loader *L, const char *const *paths, size_t np,
-    int maps_only)
+    int how)
 {
 	size_t nfiles = 0;
 	int before = L->dl.d ? L->dl.d->errors : 0;
@@ -329,8 +354,12 @@ static void read_paths(struct loader *L, const char *const *paths, size_t np,
 		L->rejected += L->dl.d->errors - before;
 	}
 	for (size_t i = 0; i < nfiles; i++) {
-		if (!seen_before(L, files[i]))
-			read_source(L, files[i], NULL, 0, maps_only);
+		int was = seen_before(L, files[i], how);
+
+		/* read whole, or read for what is asked again: done */
+		if ((was & SEEN_ALL) || (was != 0 && how == SEEN_MAPS))
+			continue;
+		read_source(L, files[i], NULL, 0, how, was);
 	}
 	vg_free_list(files, nfiles);
 }
@@ -892,6 +921,7 @@ static void loader_free(struct loader *L)
 	free(L->rules);
 	free(L->filters);
 	vg_free_list(L->seen, L->capseen);
+	free(L->seenhow);
 }
 
 static struct ruleset *load(const char *bufname, const char *buf, size_t len,
@@ -905,11 +935,11 @@ static struct ruleset *load(const char *bufname, const char *buf, size_t len,
 	field_init();
 	/* rule paths first: a file named by both is then read whole once */
 	if (o != NULL && o->nrule_paths > 0)
-		read_paths(&L, o->rule_paths, o->nrule_paths, 0);
+		read_paths(&L, o->rule_paths, o->nrule_paths, SEEN_ALL);
 	if (o != NULL && o->nmapping_paths > 0)
-		read_paths(&L, o->mapping_paths, o->nmapping_paths, 1);
+		read_paths(&L, o->mapping_paths, o->nmapping_paths, SEEN_MAPS);
 	if (buf != NULL)
-		read_source(&L, bufname ? bufname : "<buffer>", buf, len, 0);
+		read_source(&L, bufname ? bufname : "<buffer>", buf, len, SEEN_ALL, 0);
 	for (size_t i = 0; i < L.nmaps; i++) {
 		int before = L.dl.errors;
 

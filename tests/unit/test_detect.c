@@ -4,6 +4,8 @@
  * filters, mappings, metadata, errors and explanations.
  */
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "../../engine/detect.h"
@@ -1227,6 +1229,74 @@ TEST(mappings_select_events_and_rename_fields)
 	detect_free(rs);
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		UNIT_FAIL("cannot write %s", path);
+		return;
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A folder named as both rule path and mapping path: everything once. */
+TEST(rule_and_mapping_paths_overlap)
+{
+	char dir[] = "/tmp/vigil-detect-XXXXXX", p1[64], p2[64], p3[64], sub[64];
+	const char *paths[1], *rules[2];
+	struct detect_opts o;
+	struct detect_stats s;
+	struct vg_diag d;
+	struct ruleset *rs;
+
+	if (mkdtemp(dir) == NULL) {
+		UNIT_FAIL("mkdtemp");
+		return;
+	}
+	snprintf(sub, sizeof(sub), "%s/mappings", dir);
+	mkdir(sub, 0700);
+	snprintf(p1, sizeof(p1), "%s/mappings/m.yml", dir);
+	snprintf(p2, sizeof(p2), "%s/r.yml", dir);
+	snprintf(p3, sizeof(p3), "%s/bad.yml", dir);
+	write_file(p1, "logsources:\n  - product: linux\n"
+	    "    conditions: {log.syslog.priority|exists: true}\n");
+	write_file(p2, "title: r\nid: r\nlogsource: {product: linux}\n"
+	    "detection: {sel: {a: 1}, condition: sel}\n");
+	write_file(p3, "title: [\n");
+	paths[0] = dir;
+	vg_diag_init(&d, NULL);
+	memset(&o, 0, sizeof(o));
+	o.rule_paths = paths;
+	o.nrule_paths = 1;
+	o.mapping_paths = paths;
+	o.nmapping_paths = 1;
+	rs = detect_load(&o, &d, &s);
+	CHECK_INT(s.files, 3);
+	CHECK_INT(s.loaded, 1);
+	CHECK_INT(s.rejected, 1); /* bad.yml, reported once */
+	CHECK_INT(d.errors, 1);
+	CHECK_INT(s.warnings, 0);
+	detect_free(rs);
+	/* rules named one by one, mappings by their folder */
+	rules[0] = p2;
+	rules[1] = p2;
+	o.rule_paths = rules;
+	o.nrule_paths = 2;
+	vg_diag_init(&d, NULL);
+	rs = detect_load(&o, &d, &s);
+	CHECK_INT(s.loaded, 1);
+	CHECK_INT(s.warnings, 0);
+	CHECK_INT(detect_rule_count(rs), 1);
+	detect_free(rs);
+	unlink(p1);
+	unlink(p2);
+	unlink(p3);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 TEST(mapping_errors)
 {
 	struct ruleset *rs = load(
@@ -1444,6 +1514,7 @@ int main(void)
 	RUN(rule_collections_global_reset_repeat);
 	RUN(sigma_filters_apply_to_named_rules);
 	RUN(mappings_select_events_and_rename_fields);
+	RUN(rule_and_mapping_paths_overlap);
 	RUN(mapping_errors);
 	RUN(matches_come_in_load_order);
 	RUN(explain_says_why);
