@@ -633,7 +633,7 @@ static char *ls_text(const struct lsource *ls)
 	if (ls->service && o < sizeof(buf))
 		snprintf(buf + o, sizeof(buf) - o, "%sservice: %s", o ? ", " : "",
 		    ls->service);
-	return vg_strdup(buf);
+	return vg_strdup(buf[0] ? buf : "no category, product or service");
 }
 
 /* Find or make the group of rules whose logsource selects `ents`. */
