@@ -55,6 +55,7 @@ struct input {
 };
 
 struct conn {
+	struct conn *prev, *next;
 	struct input *in;
 	struct bufferevent *bev;
 	struct framing *fr;
@@ -70,6 +71,7 @@ struct daemon {
 	struct buf out;
 	struct input *inputs;
 	size_t ninputs;
+	struct conn *conns;
 	struct evhttp *http;
 	struct event *sig_term, *sig_int, *sig_hup, *flush_timer;
 	uint64_t alerts;
@@ -159,7 +161,10 @@ static void dgram_read_cb(evutil_socket_t fd, short what, void *arg)
 
 		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 			in->st.truncated++;
-		addr_text((struct sockaddr *)&addrs[i], peer, sizeof(peer));
+		if (msgs[i].msg_hdr.msg_namelen == 0)
+			snprintf(peer, sizeof(peer), "local");
+		else
+			addr_text((struct sockaddr *)&addrs[i], peer, sizeof(peer));
 		process(in, iov[i].iov_base, msgs[i].msg_len, peer);
 	}
 }
@@ -179,6 +184,12 @@ static void conn_free(struct conn *c)
 	framing_finish(c->fr, frame_cb, c);
 	framing_free(c->fr);
 	bufferevent_free(c->bev);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->in->d->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	free(c);
 }
 
@@ -187,14 +198,19 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct evbuffer *buf = bufferevent_get_input(bev);
 	struct evbuffer_iovec v[16];
-	int n;
+	size_t len;
 
-	while ((n = evbuffer_peek(buf, -1, NULL, v, 16)) > 0) {
+	while ((len = evbuffer_get_length(buf)) > 0) {
 		size_t total = 0;
+		int n = evbuffer_peek(buf, (ev_ssize_t)len, NULL, v, 16);
 
-		for (int i = 0; i < n && i < 16; i++)
+		if (n > 16)
+			n = 16;
+		for (int i = 0; i < n; i++)
 			total += framing_feed(c->fr, v[i].iov_base, v[i].iov_len,
 			    frame_cb, c);
+		if (total == 0)
+			break;
 		evbuffer_drain(buf, total);
 	}
 }
@@ -224,6 +240,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	c->bev = bufferevent_socket_new(in->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
+	c->next = in->d->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	in->d->conns = c;
 	in->st.connections++;
 }
 
@@ -495,6 +515,11 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 	event_base_dispatch(d->base);
 	rc = 0;
 done:
+	/* drain what the open connections already delivered */
+	while (d->conns != NULL) {
+		conn_read_cb(d->conns->bev, d->conns);
+		conn_free(d->conns);
+	}
 	flush_alerts(d);
 	for (size_t i = 0; i < d->ninputs; i++) {
 		struct input *in = &d->inputs[i];

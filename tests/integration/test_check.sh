@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# vigil check and vigild -t: the shipped files are valid; broken rules and
+# configs are reported as path:line:col with the offending line, every
+# problem once, and the exit status says so.
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+out=$("$BIN/vigil" check 2>"$T/err"); rc=$?
+check "check: shipped decoders and rules are valid (exit 0)" [ $rc -eq 0 ]
+check "check: shipped rules summary" [ "$(printf '%s\n' "$out" | tail -1)" = "29 rules loaded, 0 rejected" ]
+check "check: shipped decoders summary" [ "$(printf '%s\n' "$out" | head -1)" = "78 decoders loaded, 0 rejected" ]
+check "check: no warnings on the shipped files" [ ! -s "$T/err" ]
+
+out=$("$BIN/vigil" check parsers 2>/dev/null); rc=$?
+check "check parsers/: decoder files recognised" [ "$out" = $'78 decoders loaded, 0 rejected\n0 rules loaded, 0 rejected' ] && [ $rc -eq 0 ]
+
+out=$("$BIN/vigil" check tests/integration/fixtures/badrules 2>"$T/err"); rc=$?
+check "check: broken rules give exit 1" [ $rc -eq 1 ]
+check "check: broken rules summary" [ "$out" = "2 rules loaded, 4 rejected" ]
+same_text "check: every problem as path:line:col with a caret" tests/integration/fixtures/badrules.expected_err "$T/err"
+
+out=$("$BIN/vigild" -t 2>"$T/err"); rc=$?
+check "vigild -t: default config valid" [ $rc -eq 0 ]
+check "vigild -t: summary" [ "$out" = "vigil.yml: ok; 78 decoders loaded, 0 rejected; 29 rules loaded, 0 rejected; 0 warnings" ]
+
+"$BIN/vigild" -t -c tests/integration/fixtures/badconfig/vigil.yml > /dev/null 2> "$T/err"; rc=$?
+check "vigild -t: bad config gives exit 1" [ $rc -eq 1 ]
+same_text "vigild -t: every config error with file:line:col" tests/integration/fixtures/badconfig/expected_err "$T/err"
+
+# a config that names a broken rule folder: -t fails and says why
+cat > "$T/vigil.yml" <<X
+rules: [$ROOT/rules, $ROOT/tests/integration/fixtures/badrules]
+parsers: [$ROOT/parsers]
+playbooks: []
+X
+"$BIN/vigild" -t -c "$T/vigil.yml" > "$T/out" 2> "$T/err"; rc=$?
+check "vigild -t: broken rule in a configured folder gives exit 1" [ $rc -eq 1 ]
+check "vigild -t: names the rule error" grep -q "bad.yml:6:15: error: unsupported modifier 'sounds_like'" "$T/err"
+check "vigild -t: summary counts" grep -qx "$T/vigil.yml: errors; 78 decoders loaded, 0 rejected; 31 rules loaded, 4 rejected; 1 warnings" "$T/out"
+finish
