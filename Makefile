@@ -11,9 +11,11 @@
 CC       ?= gcc
 SANITIZE ?= 0
 WERROR   ?= 0
-PKGS     := libevent libevent_pthreads libpcre2-8 jansson hiredis yaml-0.1
+PKGS     := libevent libevent_pthreads libevent_openssl libpcre2-8 jansson hiredis \
+            yaml-0.1 libcurl openssl
 DEB_PKGS := build-essential pkg-config libevent-dev libpcre2-dev libjansson-dev \
-            libhiredis-dev libyaml-dev redis-server python3 sec
+            libhiredis-dev libyaml-dev libcurl4-openssl-dev libssl-dev \
+            redis-server python3 sec
 
 ifeq ($(SANITIZE),1)
 VARIANT  := asan
