@@ -319,6 +319,53 @@ static char **one_path(const char *dir, const char *p, size_t *n)
 	return v;
 }
 
+int config_parse_size(const char *s, size_t *bytes)
+{
+	uint64_t v = 0, unit = 1;
+	size_t i = 0;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > ((uint64_t)1 << 40))
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	switch (s[i]) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		unit = (uint64_t)1 << 10;
+		break;
+	case 'm': case 'M':
+		unit = (uint64_t)1 << 20;
+		break;
+	case 'g': case 'G':
+		unit = (uint64_t)1 << 30;
+		break;
+	default:
+		return -1;
+	}
+	if (s[i] != '\0') {
+		i++;
+		if (strcmp(s + i, "") != 0 && strcmp(s + i, "iB") != 0 &&
+		    strcmp(s + i, "B") != 0)
+			return -1;
+	}
+	if (v > ((uint64_t)1 << 30) / unit)
+		return -1;
+	*bytes = (size_t)(v * unit);
+	return 0;
+}
+
+static void input_defaults(struct input_conf *in)
+{
+	in->max_message = INPUT_DEFAULT_MAX_MESSAGE;
+	in->rcvbuf = INPUT_DEFAULT_RCVBUF;
+	in->idle_timeout_ms = INPUT_DEFAULT_IDLE_MS;
+	in->max_connections = INPUT_DEFAULT_MAX_CONNECTIONS;
+}
+
 static void free_input(struct input_conf *in)
 {
 	free(in->name);
@@ -348,6 +395,8 @@ struct config *config_default(const char *dir)
 	c->dir = vg_strdup(dir);
 	c->ninputs = 2;
 	c->inputs = vg_calloc(2, sizeof(*c->inputs));
+	input_defaults(&c->inputs[0]);
+	input_defaults(&c->inputs[1]);
 	c->inputs[0].name = vg_strdup("syslog-udp");
 	c->inputs[0].type = INPUT_UDP;
 	c->inputs[0].listen = vg_strdup("127.0.0.1:5514");
@@ -602,10 +651,58 @@ static int expect_map(struct loader *L, const char *what, const struct ynode *v)
 
 /* ---- inputs ---- */
 
-enum { IK_NAME, IK_TYPE, IK_LISTEN, IK_PATH, IK_CERT, IK_KEY, IK_CA, IK_N };
+enum {
+	IK_NAME, IK_TYPE, IK_LISTEN, IK_PATH, IK_CERT, IK_KEY, IK_CA,
+	IK_MAXMSG, IK_RCVBUF, IK_IDLE, IK_MAXCONN, IK_N
+};
 static const char *const input_keys[IK_N] = {
 	"name", "type", "listen", "path", "cert", "key", "ca",
+	"max_message", "rcvbuf", "idle_timeout", "max_connections",
 };
+
+/* The operational knobs of an input: sizes, durations, counts. */
+static void parse_input_limits(struct loader *L, const char *where,
+    const struct ynode *const *v, struct input_conf *in)
+{
+	size_t sz;
+	int64_t ms;
+
+	if (v[IK_MAXMSG] != NULL) {
+		if (v[IK_MAXMSG]->kind != YN_SCALAR ||
+		    config_parse_size(v[IK_MAXMSG]->str, &sz) < 0 || sz < 480)
+			ERR(L, v[IK_MAXMSG], "%s.max_message: expected a size from 480 "
+			    "bytes to 1 GiB, like 65536, 64k or 1M", where);
+		else
+			in->max_message = sz;
+	}
+	if (v[IK_RCVBUF] != NULL) {
+		if (v[IK_RCVBUF]->kind != YN_SCALAR ||
+		    config_parse_size(v[IK_RCVBUF]->str, &sz) < 0 || sz < 4096)
+			ERR(L, v[IK_RCVBUF], "%s.rcvbuf: expected a size from 4k to "
+			    "1 GiB, like 8M", where);
+		else
+			in->rcvbuf = sz;
+	}
+	if (v[IK_IDLE] != NULL) {
+		if (v[IK_IDLE]->kind != YN_SCALAR ||
+		    strlen(v[IK_IDLE]->str) != v[IK_IDLE]->len ||
+		    config_parse_duration(v[IK_IDLE]->str, &ms) < 0)
+			ERR(L, v[IK_IDLE], "%s.idle_timeout: expected a duration like "
+			    "30s, 10m or 1h, or 0 for none", where);
+		else
+			in->idle_timeout_ms = ms;
+	}
+	if (v[IK_MAXCONN] != NULL) {
+		const struct ynode *n = v[IK_MAXCONN];
+
+		if (n->kind != YN_SCALAR || n->len == 0 || n->len > 7 ||
+		    strspn(n->str, "0123456789") != n->len || atoi(n->str) < 1)
+			ERR(L, n, "%s.max_connections: expected an integer from 1 to "
+			    "9999999", where);
+		else
+			in->max_connections = atoi(n->str);
+	}
+}
 
 static int valid_input_name(const char *s)
 {
@@ -635,6 +732,7 @@ static int parse_input(struct loader *L, const struct ynode *m, size_t idx,
 		return -1;
 	}
 	in->line = m->line;
+	input_defaults(in);
 	walk_map(L, m, where, input_keys, IK_N, v, k, NULL);
 
 	if (v[IK_NAME] == NULL) {
@@ -668,12 +766,17 @@ static int parse_input(struct loader *L, const struct ynode *m, size_t idx,
 	}
 	if (have_type) {
 		/* keys that the type takes; the others are mistakes */
-		int takes[IK_N] = { 1, 1, 0, 0, 0, 0, 0 };
+		int takes[IK_N] = { 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 
 		if (in->type == INPUT_UNIX)
 			takes[IK_PATH] = 1;
 		else
 			takes[IK_LISTEN] = 1;
+		if (in->type == INPUT_UDP || in->type == INPUT_UNIX)
+			takes[IK_RCVBUF] = 1;
+		else
+			takes[IK_MAXMSG] = takes[IK_IDLE] = takes[IK_MAXCONN] = 1;
+		parse_input_limits(L, where, v, in);
 		if (in->type == INPUT_TLS)
 			takes[IK_CERT] = takes[IK_KEY] = takes[IK_CA] = 1;
 		for (int i = 0; i < IK_N; i++) {

@@ -23,8 +23,21 @@ struct input_conf {
 	char *listen;        /* "host:port" (udp, tcp, tls) */
 	char *path;          /* unix */
 	char *cert, *key, *ca; /* tls; resolved paths */
+	size_t max_message;  /* longer messages are cut to this and counted
+	                        (tcp, tls: frame limit; default 64 KiB) */
+	size_t rcvbuf;       /* udp, unix: SO_RCVBUF asked for (default 8 MiB;
+	                        the kernel caps it at net.core.rmem_max) */
+	int64_t idle_timeout_ms; /* tcp, tls: close a silent connection
+	                            (default 10 minutes; 0: never) */
+	int max_connections; /* tcp, tls: open connections at most (default
+	                        1024); more are closed at once and counted */
 	int line;            /* position in the config */
 };
+
+#define INPUT_DEFAULT_MAX_MESSAGE (64 * 1024)
+#define INPUT_DEFAULT_RCVBUF (8 << 20)
+#define INPUT_DEFAULT_IDLE_MS (10 * 60 * 1000)
+#define INPUT_DEFAULT_MAX_CONNECTIONS 1024
 
 struct config {
 	char *file;          /* path of the config file ("" for defaults) */
@@ -88,6 +101,9 @@ int config_parse_listen(const char *s, char *host, size_t hostcap, int *port,
 /* "500ms", "30s", "15m", "1h", "2d", combinations ("1h30m") or a bare number
  * of seconds ("3600") into milliseconds. Returns 0, or -1. */
 int config_parse_duration(const char *s, int64_t *ms);
+/* "65536", "64k"/"64K"/"64KiB", "8m"/"8M"/"8MiB", "1g"/"1G"/"1GiB" (binary
+ * units) into *bytes; 0 or -1 when malformed or above 1 GiB. */
+int config_parse_size(const char *s, size_t *bytes);
 /* "UTC", "Z", "+HH:MM", "-HH:MM" (or +HHMM) into minutes east of UTC.
  * Returns 0, or -1. */
 int config_parse_tz(const char *s, int *off_min);

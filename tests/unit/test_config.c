@@ -401,6 +401,61 @@ TEST(errors_inputs)
 	    "t.yml:4:12: error: inputs[2]: duplicate input name 'a' (first at line 2)\n");
 }
 
+TEST(input_limits)
+{
+	char *out;
+	struct config *c = load("t.yml", "inputs:\n"
+	    "  - {name: t, type: tcp, listen: \"h:1\", max_message: 1M, idle_timeout: 30s, max_connections: 20}\n"
+	    "  - {name: u, type: udp, listen: \"h:1\", rcvbuf: 64KiB}\n"
+	    "  - {name: d, type: tcp, listen: \"h:2\", idle_timeout: 0}\n", &out, NULL);
+
+	CHECK_STR(out, "");
+	free(out);
+	if (c == NULL)
+		return;
+	CHECK_INT((long)c->inputs[0].max_message, 1 << 20);
+	CHECK_INT(c->inputs[0].idle_timeout_ms, 30000);
+	CHECK_INT(c->inputs[0].max_connections, 20);
+	CHECK_INT((long)c->inputs[0].rcvbuf, INPUT_DEFAULT_RCVBUF);
+	CHECK_INT((long)c->inputs[1].rcvbuf, 65536);
+	CHECK_INT((long)c->inputs[1].max_message, INPUT_DEFAULT_MAX_MESSAGE);
+	CHECK_INT(c->inputs[2].idle_timeout_ms, 0);
+	CHECK_INT(c->inputs[2].max_connections, INPUT_DEFAULT_MAX_CONNECTIONS);
+	config_free(c);
+	CHECK_ERRS("inputs:\n  - {name: a, type: udp, listen: \"h:1\", max_connections: 5}\n",
+	    "t.yml:2:41: error: inputs[0]: 'max_connections' does not apply to udp inputs\n");
+	CHECK_ERRS("inputs:\n  - {name: a, type: tcp, listen: \"h:1\", rcvbuf: 1M}\n",
+	    "t.yml:2:41: error: inputs[0]: 'rcvbuf' does not apply to tcp inputs\n");
+	CHECK_ERRS("inputs:\n  - {name: a, type: tcp, listen: \"h:1\", max_message: 12x}\n",
+	    "t.yml:2:54: error: inputs[0].max_message: expected a size from 480 "
+	    "bytes to 1 GiB, like 65536, 64k or 1M\n");
+	CHECK_ERRS("inputs:\n  - {name: a, type: tcp, listen: \"h:1\", max_connections: 0}\n",
+	    "t.yml:2:58: error: inputs[0].max_connections: expected an integer from 1 to 9999999\n");
+	CHECK_ERRS("inputs:\n  - {name: a, type: tcp, listen: \"h:1\", idle_timeout: soon}\n",
+	    "t.yml:2:55: error: inputs[0].idle_timeout: expected a duration like "
+	    "30s, 10m or 1h, or 0 for none\n");
+}
+
+TEST(parse_size)
+{
+	size_t n = 0;
+
+	CHECK_INT(config_parse_size("65536", &n), 0);
+	CHECK_INT((long)n, 65536);
+	CHECK_INT(config_parse_size("64k", &n), 0);
+	CHECK_INT((long)n, 65536);
+	CHECK_INT(config_parse_size("8MiB", &n), 0);
+	CHECK_INT((long)n, 8 << 20);
+	CHECK_INT(config_parse_size("1G", &n), 0);
+	CHECK_INT((long)n, 1 << 30);
+	CHECK_INT(config_parse_size("2G", &n), -1);
+	CHECK_INT(config_parse_size("1Kb", &n), -1);
+	CHECK_INT(config_parse_size("k", &n), -1);
+	CHECK_INT(config_parse_size("", &n), -1);
+	CHECK_INT(config_parse_size("-1", &n), -1);
+	CHECK_INT(config_parse_size("99999999999999999999", &n), -1);
+}
+
 TEST(errors_addresses)
 {
 	static const struct {
@@ -618,6 +673,8 @@ int main(void)
 {
 	RUN(defaults);
 	RUN(empty_file_is_defaults);
+	RUN(input_limits);
+	RUN(parse_size);
 	RUN(repo_vigil_yml_is_the_defaults);
 	RUN(null_values_mean_default);
 	RUN(every_key);
