@@ -90,6 +90,11 @@ const struct ynode *detect_correlation_doc(const struct ruleset *rs, size_t i)
 	return rs && i < rs->ncorr ? rs->corr[i] : NULL;
 }
 
+const char *detect_correlation_file(const struct ruleset *rs, size_t i)
+{
+	return rs && i < rs->ncorr ? rs->corr_files[i] : NULL;
+}
+
 struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 {
 	struct detect_ctx *ctx = vg_calloc(1, sizeof(*ctx));

@@ -22,6 +22,8 @@ struct ynode;
 
 struct rule {
 	char *id;          /* Sigma id (UUID) or, when absent, path:line */
+	char *name;        /* Sigma `name` (what correlations and filters may
+	                      refer to), or NULL when absent */
 	char *title;
 	char *level;       /* informational, low, medium, high, critical */
 	char *status;
@@ -49,6 +51,8 @@ struct detect_stats {
 	int loaded;
 	int rejected;
 	int warnings;
+	int correlations;  /* correlation documents kept for the correlation
+	                      stage (neither loaded nor rejected here) */
 };
 
 /*
@@ -98,9 +102,16 @@ uint64_t detect_ctx_regex_limit_hits(const struct detect_ctx *ctx);
 /* The rule's `vigil:` extension as YAML, or NULL; lives as long as rs. */
 const struct ynode *detect_rule_vigil(const struct rule *r);
 
-/* Correlation documents found while loading (rejected for now, kept for
- * the correlation stage); live as long as rs. */
+/*
+ * Correlation documents (top-level `correlation:`) found while loading, in
+ * load order, after rule collections are resolved. detect does not check
+ * them (the correlation stage does) and counts them in
+ * detect_stats.correlations, not as rules. The YAML nodes carry file, line
+ * and column; detect_correlation_file is the file they came from. Both
+ * live as long as rs. Any thread once loaded.
+ */
 size_t detect_correlation_count(const struct ruleset *rs);
 const struct ynode *detect_correlation_doc(const struct ruleset *rs, size_t i);
+const char *detect_correlation_file(const struct ruleset *rs, size_t i);
 
 #endif

@@ -123,7 +123,6 @@ struct rule_impl {
 	uint32_t group;        /* index of the rule's logsource group */
 	uint8_t indexed;       /* evaluated only when the prefilter names it */
 	uint32_t index;        /* load order */
-	char *name;            /* Sigma `name`, or NULL */
 	struct lsource ls;
 	struct ynode *vigil;   /* copy of the `vigil:` extension, or NULL */
 };

@@ -11,7 +11,8 @@
  *
  * Every problem is reported with file:line:col and loading goes on; a rule
  * with any error is left out and counted as rejected. Correlation rules are
- * kept as YAML for the correlation stage but rejected for now.
+ * kept as YAML for the correlation stage, which checks them; they count
+ * neither as loaded nor as rejected here.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "detect_int.h"
@@ -91,7 +92,7 @@ struct loader {
 	char **seen;           /* real paths already read (hash set) */
 	uint8_t *seenhow;      /* SEEN_* per slot */
 	size_t nseen, capseen;
-	int rejected, loaded, files_read;
+	int rejected, loaded, files_read, correlations;
 };
 
 static void doc_push(struct doc **v, size_t *n, const struct ynode *root,
@@ -174,9 +175,8 @@ static void classify(struct loader *L, const struct ynode *root,
 			doc_push(&L->maps, &L->nmaps, root, file, line);
 	}
 	else if (ytree_get(root, "correlation") != NULL) {
-		dl_error(&L->dl, ytree_get(root, "correlation"),
-		    "correlation rules are not supported yet");
-		L->rejected++;
+		/* the correlation stage checks and compiles these */
+		L->correlations++;
 		detect_keep_correlation(L->rs, root, file);
 	} else if (ytree_get(root, "filter") != NULL &&
 	    ytree_get(root, "detection") == NULL) {
@@ -474,12 +474,12 @@ static int filter_names(const struct filt *f, const struct rule *r)
 
 	if (rules->kind == YN_SCALAR)
 		return strcmp(rules->str, r->id) == 0 ||
-		    (r->impl->name && strcmp(rules->str, r->impl->name) == 0);
+		    (r->name && strcmp(rules->str, r->name) == 0);
 	for (size_t i = 0; i < rules->n; i++) {
 		const struct ynode *it = rules->items[i];
 
 		if (strcmp(it->str, r->id) == 0 ||
-		    (r->impl->name && strcmp(it->str, r->impl->name) == 0))
+		    (r->name && strcmp(it->str, r->name) == 0))
 			return 1;
 	}
 	return 0;
@@ -581,12 +581,12 @@ void detect_rule_free(struct rule *r)
 		}
 		free(ri->sels);
 		detect_cnode_free(ri->cond);
-		free(ri->name);
 		detect_ls_free(&ri->ls);
 		detect_ynode_free(ri->vigil);
 		free(ri);
 	}
 	free(r->id);
+	free(r->name);
 	free(r->title);
 	free(r->level);
 	free(r->status);
@@ -698,7 +698,7 @@ static void read_meta(struct loader *L, struct rule *r, const struct ynode *root
 		    root->line);
 		r->id = vg_strdup(buf);
 	}
-	r->impl->name = req_str(L, root, "name", 0);
+	r->name = req_str(L, root, "name", 0);
 	r->status = req_str(L, root, "status", 0);
 	if (r->status != NULL && !in_list(r->status, statuses,
 	    VG_ARRAY_LEN(statuses)))
@@ -962,6 +962,7 @@ static struct ruleset *load(const char *bufname, const char *buf, size_t len,
 		st->loaded = L.loaded;
 		st->rejected = L.rejected;
 		st->warnings = L.dl.warnings;
+		st->correlations = L.correlations;
 	}
 	loader_free(&L);
 	return L.rs;

@@ -2,7 +2,7 @@
  * check.c: `vigil check [-c FILE] [PATH...]` validates decoder, rule and
  * mapping files or folders (with no PATH: everything the config names).
  * Problems print as `path:line:col: error: message`; the last line sums up
- * the rules. Exit 0 when nothing was rejected, 1 otherwise.
+ * the rules (and names how many correlation documents were found). Exit 0 when nothing was rejected, 1 otherwise.
  *
  * A file is a decoder file when its first document has a top-level
  * `decoders:` key; every other YAML file goes to the rule loader, which also
@@ -90,7 +90,13 @@ int cmd_check(int argc, char **argv)
 	o.mapping_paths = (const char *const *)cfg->rules;
 	o.nmapping_paths = cfg->nrules;
 	rs = detect_load(&o, &d, &rst);
-	printf("%d rules loaded, %d rejected\n", rst.loaded, rst.rejected);
+	/* correlation documents are the correlation stage's to check; say
+	 * they were seen, never count them as rejected detection rules */
+	if (rst.correlations > 0)
+		printf("%d rules loaded, %d rejected, %d correlation rules\n",
+		    rst.loaded, rst.rejected, rst.correlations);
+	else
+		printf("%d rules loaded, %d rejected\n", rst.loaded, rst.rejected);
 	status = (dst.rejected > 0 || rst.rejected > 0 || d.errors > 0) ? 1 : 0;
 	detect_free(rs);
 	decode_free(ds);

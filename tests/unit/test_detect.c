@@ -1017,7 +1017,7 @@ TEST(every_error_of_a_file_is_reported)
 	detect_free(rs);
 }
 
-TEST(correlation_rules_are_rejected_for_now)
+TEST(correlation_documents_are_kept_not_rejected)
 {
 	struct ruleset *rs = load(
 	    "title: Base\nname: base\nlogsource: {product: x}\n"
@@ -1029,14 +1029,35 @@ TEST(correlation_rules_are_rejected_for_now)
 	    "    rules: [base]\n"
 	    "    group-by: [source.ip]\n"
 	    "    timespan: 5m\n"
-	    "    condition: {gte: 5}\n");
+	    "    condition: {gte: 5}\n"
+	    "---\n"
+	    "title: Other\n"
+	    "correlation: {type: temporal, rules: [base, R2], timespan: 1m}\n"
+	    "---\n"
+	    "title: Unnamed\nid: R2\nlogsource: {product: x}\n"
+	    "detection: {sel: {a: 2}, condition: sel}\n");
+	const struct ynode *c;
 
-	CHECK_INT(st.loaded, 1);
-	CHECK_INT(st.rejected, 1);
-	CHECK(has_line("t.yml:8:5: error: correlation rules are not supported yet"));
-	CHECK_INT(detect_correlation_count(rs), 1);
-	CHECK_STR(ytree_get(ytree_get(detect_correlation_doc(rs, 0), "correlation"),
-	    "type")->str, "event_count");
+	CHECK_INT(st.loaded, 2);
+	CHECK_INT(st.rejected, 0);
+	CHECK_INT(st.correlations, 2);
+	CHECK_INT(count_lines("error:"), 0);
+	CHECK_STR(detect_rule(rs, 0)->name, "base");
+	CHECK(detect_rule(rs, 1)->name == NULL);
+	CHECK_STR(detect_rule(rs, 1)->id, "R2");
+	CHECK_INT(detect_correlation_count(rs), 2);
+	c = ytree_get(detect_correlation_doc(rs, 0), "correlation");
+	CHECK_STR(ytree_get(c, "type")->str, "event_count");
+	CHECK_STR(c->file, "t.yml");
+	CHECK_INT(c->line, 8);
+	CHECK_INT(c->col, 5);
+	CHECK_STR(detect_correlation_file(rs, 0), "t.yml");
+	CHECK_INT(detect_correlation_doc(rs, 1)->line, 14);
+	CHECK_STR(ytree_get(ytree_get(detect_correlation_doc(rs, 1),
+	    "correlation"), "type")->str, "temporal");
+	CHECK_STR(detect_correlation_file(rs, 1), "t.yml");
+	CHECK(detect_correlation_doc(rs, 2) == NULL);
+	CHECK(detect_correlation_file(rs, 2) == NULL);
 	detect_free(rs);
 }
 
@@ -1510,7 +1531,7 @@ int main(void)
 	RUN(rule_metadata_and_validation);
 	RUN(duplicate_ids_are_warned);
 	RUN(every_error_of_a_file_is_reported);
-	RUN(correlation_rules_are_rejected_for_now);
+	RUN(correlation_documents_are_kept_not_rejected);
 	RUN(rule_collections_global_reset_repeat);
 	RUN(sigma_filters_apply_to_named_rules);
 	RUN(mappings_select_events_and_rename_fields);
