@@ -30,7 +30,7 @@
 #include "ytree.h"
 
 #define DEFAULT_MAX_SKEW_MS (7 * 86400 * 1000LL)
-#define WORKERS_MAX 1024
+
 
 struct loader {
 	struct vg_diag *d;  /* may be NULL: errors are still counted here */

@@ -38,6 +38,7 @@ struct input_conf {
 #define INPUT_DEFAULT_RCVBUF (8 << 20)
 #define INPUT_DEFAULT_IDLE_MS (10 * 60 * 1000)
 #define INPUT_DEFAULT_MAX_CONNECTIONS 1024
+#define WORKERS_MAX 1024
 
 struct config {
 	char *file;          /* path of the config file ("" for defaults) */

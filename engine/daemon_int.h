@@ -1,0 +1,131 @@
+/*
+ * daemon_int.h: vigild's internals shared by daemon.c (start-up, workers,
+ * signals, privileges), listen.c (sockets, connections, framing, TLS) and
+ * httpd.c (metrics, health, HTTP ingest). Not a public interface.
+ *
+ * Threads: one per worker, each with its own event_base, its own
+ * SO_REUSEPORT sockets and its own pipeline, so a message is processed to
+ * completion in the thread that read it, without locks. The main thread
+ * handles signals and serves HTTP (its HTTP ingest has a pipeline too).
+ * Counters are written by one thread only and read by the metrics handler
+ * with relaxed atomics.
+ */
+#ifndef VG_DAEMON_INT_H
+#define VG_DAEMON_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "alert.h"
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "pipeline.h"
+
+/* A counter with one writer; readers use CTR_GET from any thread. */
+#define CTR_ADD(x, n) __atomic_store_n(&(x), \
+	__atomic_load_n(&(x), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define CTR_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define CTR_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* Why a message was lost; the label of vigil_messages_dropped_total. */
+enum drop_reason {
+	DROP_KERNEL,     /* UDP: the socket's receive buffer overflowed */
+	DROP_ERROR,      /* receive error */
+	DROP_NOT_JSON,   /* HTTP ingest line that is not a JSON object */
+	DROP_N
+};
+
+/* Why a connection was refused or cut. */
+enum conn_reason {
+	CONN_MAX,        /* max_connections reached */
+	CONN_TLS,        /* TLS handshake failed (bad certificate, ...) */
+	CONN_IDLE,       /* idle_timeout */
+	CONN_ERROR,      /* socket error */
+	CONN_N
+};
+
+/* Per worker and input; one writer (the worker). */
+struct input_stats {
+	uint64_t received, bytes, truncated, partial;
+	uint64_t dropped[DROP_N];
+	uint64_t accepted;        /* connections */
+	uint64_t closed[CONN_N];  /* refused or cut, by reason */
+};
+
+/* Per input, shared by the workers. */
+struct input_shared {
+	const struct input_conf *conf;
+	SSL_CTX *tls;             /* tls inputs */
+	int open;                 /* open connections (atomic) */
+};
+
+struct conn;
+
+/* One worker's socket for one input. */
+struct wsock {
+	struct worker *w;
+	size_t idx;               /* input index */
+	struct input_shared *in;
+	int fd;                   /* udp/unix; -1 for stream inputs */
+	int owns_fd;
+	struct event *ev;
+	struct evconnlistener *listener;
+	uint32_t kernel_drops;    /* SO_RXQ_OVFL: the socket's drop count */
+};
+
+struct daemon;
+
+struct worker {
+	struct daemon *d;
+	int id;                   /* 0..nworkers-1; nworkers: the main thread */
+	pthread_t thread;
+	struct event_base *base;
+	struct pipeline *pl;
+	struct buf out;           /* alerts not yet handed to the sink */
+	struct wsock *socks;      /* one per input; NULL entries for inputs
+	                             this worker does not serve */
+	struct input_stats *st;   /* one per input (+1 for HTTP ingest) */
+	struct pipeline_stats pst; /* published copy of the pipeline's */
+	uint64_t alerts;
+	struct conn *conns;
+	struct event *stop_ev;
+	char *udp_bufs;
+	char *udp_ctl;
+	struct log_rl rl_sink, rl_conn;
+};
+
+struct daemon {
+	const struct config *cfg;
+	struct pipeline_conf pc;
+	struct event_base *base;  /* main thread: signals, HTTP */
+	struct alert_sink *sink;
+	struct input_shared *ins;
+	size_t ninputs;
+	struct worker *workers;   /* nworkers + 1: the last is the main thread */
+	int nworkers;
+	struct evhttp *http;
+	char *token;              /* bearer token for /api/..., or NULL */
+	uint64_t sink_errors;     /* atomic */
+	int64_t started_ms;
+};
+
+/* listen.c */
+int listen_open(struct daemon *d, struct worker *w, size_t i);
+void listen_close(struct worker *w);
+void listen_drain(struct worker *w);
+int listen_tls_init(struct input_shared *in);
+void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
+    const char *peer);
+void worker_flush(struct worker *w);
+void worker_publish(struct worker *w);
+
+/* httpd.c */
+int httpd_open(struct daemon *d);
+void httpd_close(struct daemon *d);
+
+#endif
