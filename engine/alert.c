@@ -22,7 +22,12 @@
  * UTF-8 bytes print as the same key (each bad byte becomes U+FFFD).
  * The nesting runs in a per-thread scratch area (a node tree with a hash on
  * parent + segment) that grows to the largest event seen and is reused, so a
- * steady stream of alerts allocates nothing.
+ * steady stream of alerts allocates nothing. Since the events of one decoder
+ * have the same fields in the same order, the nesting of each such sequence
+ * of field ids is done once and kept per thread as a shape (the literal text
+ * with value slots); an event of a known shape is then a copy of the literal
+ * runs and its escaped values. Events with names that are not interned take
+ * the general path every time.
  *
  * Ids are UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit
  * per-thread sequence (rand_a) that starts at a random value each
@@ -156,6 +161,10 @@ void alert_new_id(char out[37])
 
 #define EJ_MAX_DEPTH 64
 #define EJ_NONE UINT32_MAX
+/* Shapes: events with at most this many live fields get a template. */
+#define EJ_SHAPE_FIELDS 256
+/* Per thread; the cache starts over when it holds this many. */
+#define EJ_SHAPES_MAX 512
 
 struct ej_node {
 	const char *seg;
@@ -163,6 +172,22 @@ struct ej_node {
 	uint32_t parent;
 	uint32_t child, last_child, sibling;
 	uint32_t val, last_val, nval; /* entries, chained through vnext */
+};
+
+/*
+ * The JSON of every event whose live fields have the same ids in the same
+ * order differs only in the values: a shape keeps the literal text between
+ * them (braces, keys, commas) and, for each value slot in output order, how
+ * many literal bytes come before it and which live field fills it.
+ */
+struct ej_shape {
+	uint32_t hash;
+	uint32_t n;        /* live fields = value slots */
+	uint32_t litlen;   /* literal bytes in all */
+	uint32_t *ids;     /* [n] id of each live field, in entry order */
+	uint32_t *pre;     /* [n] literal bytes before slot k */
+	uint32_t *ord;     /* [n] live field (ordinal) of slot k */
+	char *lit;
 };
 
 struct ej_scratch {
@@ -174,10 +199,30 @@ struct ej_scratch {
 	uint32_t *stamp;
 	size_t scap;       /* power of two */
 	uint32_t gen;
+
+	/* shapes: open addressing on the hash of the id sequence */
+	struct ej_shape **shapes;
+	size_t shcap, nshapes;
+	uint32_t *live;    /* entry index of each live field */
+	size_t livecap;
+	/* while building a shape: value slots (output offset, entry) */
+	int recording;
+	uint32_t *rpos, *rent;
+	size_t rcap, nrec;
+	struct buf tmpl;
 };
 
 static pthread_key_t ej_key;
 static pthread_once_t ej_once = PTHREAD_ONCE_INIT;
+
+static void ej_shapes_clear(struct ej_scratch *s)
+{
+	for (size_t i = 0; i < s->shcap; i++) {
+		free(s->shapes[i]);
+		s->shapes[i] = NULL;
+	}
+	s->nshapes = 0;
+}
 
 static void ej_scratch_free(void *p)
 {
@@ -185,10 +230,16 @@ static void ej_scratch_free(void *p)
 
 	if (s == NULL)
 		return;
+	ej_shapes_clear(s);
+	free(s->shapes);
 	free(s->nodes);
 	free(s->vnext);
 	free(s->slot);
 	free(s->stamp);
+	free(s->live);
+	free(s->rpos);
+	free(s->rent);
+	buf_free(&s->tmpl);
 	free(s);
 }
 
@@ -298,48 +349,85 @@ static int json_number(const char *s, size_t n)
 	return i == n;
 }
 
-static void ej_value(struct buf *out, const struct value *v)
+static void ej_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return;
+	while (*cap < need)
+		*cap = *cap ? *cap * 2 : 64;
+	*p = vg_realloc(*p, *cap * size);
+}
+
+/* Two arrays of one length. */
+static void ej_grow2(uint32_t **a, uint32_t **b, size_t *cap, size_t need)
+{
+	size_t c = *cap;
+
+	ej_grow((void **)a, &c, need, sizeof(**a));
+	ej_grow((void **)b, cap, need, sizeof(**b));
+}
+
+/* Room ej_put may need for v. */
+#define EJ_VALUE_MAX(len) (BUF_JSON_MAX(len) + 8)
+
+/* One value at d (room for EJ_VALUE_MAX); returns the end. */
+static char *ej_put(char *d, const struct value *v)
 {
 	switch (v->kind) {
 	case V_NUM:
 		if (json_number(v->s, v->len)) {
-			buf_add(out, v->s, v->len);
-			return;
+			memcpy(d, v->s, v->len);
+			return d + v->len;
 		}
 		break;
 	case V_BOOL:
-		if (v->num != 0)
-			buf_add(out, "true", 4);
-		else
-			buf_add(out, "false", 5);
-		return;
+		if (v->num != 0) {
+			memcpy(d, "true", 4);
+			return d + 4;
+		}
+		memcpy(d, "false", 5);
+		return d + 5;
 	case V_NULL:
-		buf_add(out, "null", 4);
-		return;
+		memcpy(d, "null", 4);
+		return d + 4;
 	default:
 		break;
 	}
-	buf_json_str(out, v->s, v->len);
+	return buf_json_put(d, v->s, v->len);
 }
 
-static void ej_values(struct buf *out, const struct ej_scratch *s,
+static void ej_value(struct ej_scratch *s, struct buf *out,
+    const struct vg_event *ev, uint32_t i)
+{
+	if (s->recording) {
+		/* building a shape: remember the slot, write nothing */
+		ej_grow2(&s->rpos, &s->rent, &s->rcap, s->nrec + 1);
+		s->rpos[s->nrec] = (uint32_t)out->len;
+		s->rent[s->nrec++] = i;
+		return;
+	}
+	buf_reserve(out, EJ_VALUE_MAX(ev->ents[i].v.len));
+	out->len = (size_t)(ej_put(out->p + out->len, &ev->ents[i].v) - out->p);
+}
+
+static void ej_values(struct ej_scratch *s, struct buf *out,
     const struct vg_event *ev, const struct ej_node *n)
 {
 	if (n->nval == 1) {
-		ej_value(out, &ev->ents[n->val].v);
+		ej_value(s, out, ev, n->val);
 		return;
 	}
 	buf_addc(out, '[');
 	for (uint32_t i = n->val; i != EJ_NONE; i = s->vnext[i]) {
 		if (i != n->val)
 			buf_addc(out, ',');
-		ej_value(out, &ev->ents[i].v);
+		ej_value(s, out, ev, i);
 	}
 	buf_addc(out, ']');
 }
 
 /* The members of node id's object, without braces. Depth <= EJ_MAX_DEPTH. */
-static void ej_members(struct buf *out, const struct ej_scratch *s,
+static void ej_members(struct ej_scratch *s, struct buf *out,
     const struct vg_event *ev, uint32_t id)
 {
 	int first = 1;
@@ -353,39 +441,26 @@ static void ej_members(struct buf *out, const struct ej_scratch *s,
 		buf_json_str(out, n->seg, n->seglen);
 		buf_addc(out, ':');
 		if (n->child == EJ_NONE) {
-			ej_values(out, s, ev, n);
+			ej_values(s, out, ev, n);
 			continue;
 		}
 		buf_addc(out, '{');
 		if (n->nval > 0) {
 			buf_add(out, "\"\":", 3);
-			ej_values(out, s, ev, n);
+			ej_values(s, out, ev, n);
 			buf_addc(out, ',');
 		}
-		ej_members(out, s, ev, c);
+		ej_members(s, out, ev, c);
 		buf_addc(out, '}');
 	}
 }
 
-static void ej_grow(void **p, size_t *cap, size_t need, size_t size)
+/* The general nesting, into out (or, recording, the shape of it). */
+static void ej_generic(struct ej_scratch *s, struct buf *out,
+    const struct vg_event *ev)
 {
-	if (need <= *cap)
-		return;
-	while (*cap < need)
-		*cap = *cap ? *cap * 2 : 64;
-	*p = vg_realloc(*p, *cap * size);
-}
-
-void alert_event_json(struct buf *out, const struct vg_event *ev)
-{
-	struct ej_scratch *s;
 	size_t total = 1;
 
-	if (ev == NULL || ev->n == 0) {
-		buf_add(out, "{}", 2);
-		return;
-	}
-	s = ej_scratch_get();
 	ej_grow((void **)&s->vnext, &s->vcap, ev->n, sizeof(*s->vnext));
 	/* pass 1: segment counts (0: flat, EJ_NONE: dead) bound the nodes */
 	for (uint32_t i = 0; i < ev->n; i++) {
@@ -451,11 +526,212 @@ void alert_event_json(struct buf *out, const struct vg_event *ev)
 		n->last_val = i;
 	}
 	buf_addc(out, '{');
-	ej_members(out, s, ev, 0);
+	ej_members(s, out, ev, 0);
 	buf_addc(out, '}');
 }
 
+static uint32_t ej_hash(uint64_t h)
+{
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Record the nesting of ev (live fields s->live[0..n)) as a new shape. */
+static struct ej_shape *ej_shape_build(struct ej_scratch *s,
+    const struct vg_event *ev, uint32_t hash, uint32_t n)
+{
+	struct ej_shape *sh;
+	uint32_t *ord_of;
+	size_t at = 0, lit;
+
+	buf_clear(&s->tmpl);
+	s->nrec = 0;
+	s->recording = 1;
+	ej_generic(s, &s->tmpl, ev);
+	s->recording = 0;
+	if (s->nrec != n)
+		return NULL; /* cannot happen: each live field is one slot */
+	lit = s->tmpl.len;
+	sh = vg_malloc(sizeof(*sh) + 3 * n * sizeof(uint32_t) + lit);
+	sh->hash = hash;
+	sh->n = n;
+	sh->litlen = (uint32_t)lit;
+	sh->ids = (uint32_t *)(sh + 1);
+	sh->pre = sh->ids + n;
+	sh->ord = sh->pre + n;
+	sh->lit = (char *)(sh->ord + n);
+	memcpy(sh->lit, s->tmpl.p, lit);
+	/* entry index -> live ordinal, through vnext (free after the build) */
+	ord_of = s->vnext;
+	for (uint32_t k = 0; k < n; k++) {
+		sh->ids[k] = ev->ents[s->live[k]].id;
+		ord_of[s->live[k]] = k;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		sh->pre[k] = s->rpos[k] - (uint32_t)at;
+		at = s->rpos[k];
+		sh->ord[k] = ord_of[s->rent[k]];
+	}
+	return sh;
+}
+
+static void ej_shape_insert(struct ej_scratch *s, struct ej_shape *sh)
+{
+	size_t mask, i;
+
+	if (s->nshapes >= EJ_SHAPES_MAX)
+		ej_shapes_clear(s); /* many shapes: hostile or odd input */
+	if ((s->nshapes + 1) * 2 > s->shcap) {
+		struct ej_shape **old = s->shapes;
+		size_t oldcap = s->shcap;
+
+		s->shcap = oldcap ? oldcap * 2 : 64;
+		s->shapes = vg_calloc(s->shcap, sizeof(*s->shapes));
+		for (size_t k = 0; k < oldcap; k++) {
+			if (old[k] == NULL)
+				continue;
+			for (i = old[k]->hash & (s->shcap - 1); s->shapes[i] != NULL;
+			    i = (i + 1) & (s->shcap - 1))
+				;
+			s->shapes[i] = old[k];
+		}
+		free(old);
+	}
+	mask = s->shcap - 1;
+	for (i = sh->hash & mask; s->shapes[i] != NULL; i = (i + 1) & mask)
+		;
+	s->shapes[i] = sh;
+	s->nshapes++;
+}
+
+/*
+ * The shape path: 0 when ev was written, -1 when it needs the general one
+ * (names that are not interned, too many fields).
+ */
+static int ej_fast(struct ej_scratch *s, struct buf *out,
+    const struct vg_event *ev)
+{
+	const struct fent *ents = ev->ents;
+	struct ej_shape *sh = NULL;
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	size_t vbytes = 0, mask;
+	uint32_t n = 0, hash;
+	const char *lit;
+	char *d;
+
+	ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
+	for (uint32_t i = 0; i < ev->n; i++) {
+		if (ents[i].dead)
+			continue;
+		if (ents[i].id == FIELD_NONE || n == EJ_SHAPE_FIELDS)
+			return -1;
+		s->live[n++] = i;
+		h = (h ^ ents[i].id) * 0x100000001b3ULL;
+		vbytes += EJ_VALUE_MAX(ents[i].v.len);
+	}
+	hash = ej_hash(h ^ n);
+	if (s->shcap > 0) {
+		mask = s->shcap - 1;
+		for (size_t i = hash & mask; s->shapes[i] != NULL; i = (i + 1) & mask) {
+			struct ej_shape *c = s->shapes[i];
+			uint32_t k;
+
+			if (c->hash != hash || c->n != n)
+				continue;
+			for (k = 0; k < n && c->ids[k] == ents[s->live[k]].id; k++)
+				;
+			if (k == n) {
+				sh = c;
+				break;
+			}
+		}
+	}
+	if (sh == NULL) {
+		if ((sh = ej_shape_build(s, ev, hash, n)) == NULL)
+			return -1;
+		ej_shape_insert(s, sh);
+	}
+	buf_reserve(out, sh->litlen + vbytes);
+	d = out->p + out->len;
+	lit = sh->lit;
+	for (uint32_t k = 0; k < n; k++) {
+		memcpy(d, lit, sh->pre[k]);
+		d += sh->pre[k];
+		lit += sh->pre[k];
+		d = ej_put(d, &ents[s->live[sh->ord[k]]].v);
+	}
+	memcpy(d, lit, (size_t)(sh->lit + sh->litlen - lit));
+	d += sh->lit + sh->litlen - lit;
+	out->len = (size_t)(d - out->p);
+	return 0;
+}
+
+void alert_event_json(struct buf *out, const struct vg_event *ev)
+{
+	struct ej_scratch *s;
+
+	if (ev == NULL || ev->n == 0) {
+		buf_add(out, "{}", 2);
+		return;
+	}
+	s = ej_scratch_get();
+	if (ej_fast(s, out, ev) == 0)
+		return;
+	ej_generic(s, out, ev);
+}
+
 /* ---- alert JSON ---- */
+
+static inline void put2(char *o, int v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+}
+
+/*
+ * vgtime_format's text without snprintf; consecutive alerts share their
+ * day, so the date part is kept per thread. Other years go to
+ * vgtime_format.
+ */
+static size_t ts_format(int64_t ms, char *out)
+{
+	static _Thread_local int64_t cday = -1;
+	static _Thread_local char cdate[10];
+	int64_t days;
+	int rem;
+
+	if (ms < 0 || ms >= 253402300800000LL)
+		return vgtime_format(ms, out);
+	days = ms / 86400000;
+	rem = (int)(ms % 86400000);
+	if (days != cday) {
+		int64_t y;
+		unsigned m, d;
+
+		vgtime_civil_from_days(days, &y, &m, &d);
+		put2(cdate, (int)(y / 100));
+		put2(cdate + 2, (int)(y % 100));
+		cdate[4] = '-';
+		put2(cdate + 5, (int)m);
+		cdate[7] = '-';
+		put2(cdate + 8, (int)d);
+		cday = days;
+	}
+	memcpy(out, cdate, 10);
+	out[10] = 'T';
+	put2(out + 11, rem / 3600000);
+	out[13] = ':';
+	put2(out + 14, rem / 60000 % 60);
+	out[16] = ':';
+	put2(out + 17, rem / 1000 % 60);
+	out[19] = '.';
+	out[20] = (char)('0' + rem % 1000 / 100);
+	put2(out + 21, rem % 100);
+	out[23] = 'Z';
+	out[24] = '\0';
+	return 24;
+}
 
 static void str_or_null(struct buf *out, const char *s)
 {
@@ -477,16 +753,11 @@ static void add_u64(struct buf *out, uint64_t v)
 	buf_add(out, tmp + sizeof(tmp) - n, (size_t)n);
 }
 
-void alert_to_json_id(struct buf *out, const struct alert *a, const char *id)
+/* From the closing quote of the timestamp to "event": included. */
+static void alert_middle(struct buf *out, const struct alert *a)
 {
 	const struct rule *r = a->rule;
-	char ts[32];
-	size_t tl = vgtime_format(a->ts_ms, ts);
 
-	buf_add(out, "{\"id\":", 6);
-	str_or_null(out, id);
-	buf_add(out, ",\"@timestamp\":\"", 15);
-	buf_add(out, ts, tl);
 	if (a->kind == ALERT_CORRELATION)
 		buf_adds(out, "\",\"kind\":\"correlation\",\"rule\":{\"id\":");
 	else
@@ -515,6 +786,18 @@ void alert_to_json_id(struct buf *out, const struct alert *a, const char *id)
 	buf_add(out, "},\"count\":", 10);
 	add_u64(out, a->count);
 	buf_add(out, ",\"event\":", 9);
+}
+
+void alert_to_json_id(struct buf *out, const struct alert *a, const char *id)
+{
+	char ts[32];
+	size_t tl = ts_format(a->ts_ms, ts);
+
+	buf_add(out, "{\"id\":", 6);
+	str_or_null(out, id);
+	buf_add(out, ",\"@timestamp\":\"", 15);
+	buf_add(out, ts, tl);
+	alert_middle(out, a);
 	alert_event_json(out, a->ev);
 	buf_add(out, "}\n", 2);
 }
@@ -525,6 +808,141 @@ void alert_to_json(struct buf *out, const struct alert *a)
 
 	alert_new_id(id);
 	alert_to_json_id(out, a, id);
+}
+
+/*
+ * The middle of a detection alert depends on the rule only: the cache
+ * keeps it per rule address, written once by alert_middle.
+ */
+struct alert_cache {
+	const struct rule **keys;
+	uint32_t *off, *len;   /* in text */
+	size_t cap, n;         /* cap: power of two */
+	struct buf text;
+};
+
+struct alert_cache *alert_cache_new(void)
+{
+	return vg_calloc(1, sizeof(struct alert_cache));
+}
+
+void alert_cache_free(struct alert_cache *c)
+{
+	if (c == NULL)
+		return;
+	free(c->keys);
+	free(c->off);
+	free(c->len);
+	buf_free(&c->text);
+	free(c);
+}
+
+static size_t cache_slot(const struct alert_cache *c, const struct rule *r)
+{
+	uint64_t h = (uint64_t)(uintptr_t)r * 0x9e3779b97f4a7c15ULL;
+	size_t mask = c->cap - 1, i;
+
+	for (i = (size_t)(h >> 32) & mask; c->keys[i] != NULL && c->keys[i] != r;
+	    i = (i + 1) & mask)
+		;
+	return i;
+}
+
+/* The rule's middle part: *len bytes, valid until the next call. */
+static const char *cache_middle(struct alert_cache *c, const struct rule *r,
+    size_t *len)
+{
+	size_t i;
+
+	if (c->cap > 0 && c->keys[i = cache_slot(c, r)] == r) {
+		*len = c->len[i];
+		return c->text.p + c->off[i];
+	}
+	if ((c->n + 1) * 2 > c->cap) {
+		const struct rule **keys = c->keys;
+		uint32_t *off = c->off, *ln = c->len;
+		size_t cap = c->cap;
+
+		c->cap = cap ? cap * 2 : 64;
+		c->keys = vg_calloc(c->cap, sizeof(*c->keys));
+		c->off = vg_malloc(c->cap * sizeof(*c->off));
+		c->len = vg_malloc(c->cap * sizeof(*c->len));
+		for (size_t k = 0; k < cap; k++) {
+			if (keys[k] == NULL)
+				continue;
+			i = cache_slot(c, keys[k]);
+			c->keys[i] = keys[k];
+			c->off[i] = off[k];
+			c->len[i] = ln[k];
+		}
+		free(keys);
+		free(off);
+		free(ln);
+	}
+	i = cache_slot(c, r);
+	c->keys[i] = r;
+	c->off[i] = (uint32_t)c->text.len;
+	{
+		struct alert a = { .kind = ALERT_DETECTION, .rule = r, .count = 1 };
+
+		alert_middle(&c->text, &a);
+	}
+	c->len[i] = (uint32_t)(c->text.len - c->off[i]);
+	c->n++;
+	*len = c->len[i];
+	return c->text.p + c->off[i];
+}
+
+void alert_detections_json(struct alert_cache *c, struct buf *out,
+    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *rules,
+    size_t n, size_t *id_at, size_t *event_at, size_t *event_len)
+{
+	static const char zero_id[] = "00000000-0000-0000-0000-000000000000";
+	char ts[32], id[37];
+	size_t tl = ts_format(ts_ms, ts), ev_off = 0, ev_len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t ml;
+		const char *mid = cache_middle(c, rules[i], &ml);
+		char *d;
+
+		buf_reserve(out, 6 + 38 + 15 + tl + ml + ev_len + 2);
+		d = out->p + out->len;
+		memcpy(d, "{\"id\":\"", 7);
+		d += 7;
+		if (id_at != NULL) {
+			id_at[i] = (size_t)(d - out->p);
+			memcpy(d, zero_id, 36);
+		} else {
+			alert_new_id(id);
+			memcpy(d, id, 36);
+		}
+		d += 36;
+		memcpy(d, "\",\"@timestamp\":\"", 16);
+		d += 16;
+		memcpy(d, ts, tl);
+		d += tl;
+		memcpy(d, mid, ml);
+		d += ml;
+		if (i == 0) {
+			out->len = (size_t)(d - out->p);
+			ev_off = out->len;
+			alert_event_json(out, ev);
+			ev_len = out->len - ev_off;
+			buf_reserve(out, 2);
+			d = out->p + out->len;
+		} else {
+			memcpy(d, out->p + ev_off, ev_len);
+			d += ev_len;
+		}
+		*d++ = '}';
+		*d++ = '\n';
+		out->len = (size_t)(d - out->p);
+	}
+	if (event_at != NULL)
+		*event_at = ev_off;
+	if (event_len != NULL)
+		*event_len = ev_len;
 }
 
 /* ---- sink ---- */

@@ -39,6 +39,26 @@ void alert_to_json(struct buf *out, const struct alert *a);
  * id (incidents) or must write the same alert twice. Borrows id. */
 void alert_to_json_id(struct buf *out, const struct alert *a, const char *id);
 
+/*
+ * Bulk detection output (replay): one alert line per rule of rules[0..n)
+ * for event ev at ts_ms, byte for byte what alert_to_json_id writes, with
+ * the event serialised once and each rule's constant part (kind, rule,
+ * group, count) taken from cache c. With id_at, line i's id is left as
+ * zeros for the caller to fill in output order, and id_at[i] gets the
+ * offset in out of its 36 characters; without, ids come from
+ * alert_new_id. event_at / event_len (may be NULL) get where the event
+ * object of the first line is in out. Borrows everything; the thread that
+ * owns c.
+ */
+struct alert_cache;
+/* A cache remembers rules by address: use one per ruleset (and thread)
+ * and free it before the ruleset. */
+struct alert_cache *alert_cache_new(void);
+void alert_cache_free(struct alert_cache *c);
+void alert_detections_json(struct alert_cache *c, struct buf *out,
+    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *rules,
+    size_t n, size_t *id_at, size_t *event_at, size_t *event_len);
+
 /* Append ev's fields as a nested JSON object (dotted names become nested
  * objects; multi-valued fields become arrays; numbers stay numbers). */
 void alert_event_json(struct buf *out, const struct vg_event *ev);

@@ -86,7 +86,6 @@ static int worker_init(struct daemon *d, struct worker *w, int id)
 		w->socks[i].fd = -1;
 	if (id < d->nworkers) {
 		w->udp_bufs = vg_malloc((size_t)64 * 65536);
-		w->udp_ctl = vg_calloc(64, 64);
 		w->stop_ev = event_new(w->base, -1, 0, stop_worker_cb, w);
 	}
 	return 0;
@@ -113,7 +112,6 @@ static void worker_fini(struct worker *w)
 	free(w->st);
 	free(w->socks);
 	free(w->udp_bufs);
-	free(w->udp_ctl);
 	if (w->base != NULL && w->base != w->d->base)
 		event_base_free(w->base);
 }

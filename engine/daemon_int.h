@@ -34,7 +34,8 @@
 
 /* Why a message was lost; the label of vigil_messages_dropped_total. */
 enum drop_reason {
-	DROP_KERNEL,     /* UDP: the socket's receive buffer overflowed */
+	DROP_KERNEL,     /* UDP: the socket's receive buffer overflowed (read
+	                    from the sockets, not counted in input_stats) */
 	DROP_ERROR,      /* receive error */
 	DROP_NOT_JSON,   /* HTTP ingest line that is not a JSON object */
 	DROP_N
@@ -75,7 +76,6 @@ struct wsock {
 	int owns_fd;
 	struct event *ev;
 	struct evconnlistener *listener;
-	uint32_t kernel_drops;    /* SO_RXQ_OVFL: the socket's drop count */
 };
 
 struct daemon;
@@ -95,7 +95,6 @@ struct worker {
 	struct conn *conns;
 	struct event *stop_ev;
 	char *udp_bufs;
-	char *udp_ctl;
 	struct log_rl rl_sink, rl_conn;
 };
 
@@ -123,6 +122,8 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
     const char *peer);
 void worker_flush(struct worker *w);
 void worker_publish(struct worker *w);
+/* What the kernel dropped on a datagram socket (any thread). */
+uint64_t listen_kernel_drops(const struct wsock *ws);
 
 /* httpd.c */
 int httpd_open(struct daemon *d);

@@ -138,8 +138,9 @@ struct map_ls {
 struct map_fields {
 	struct lsource ls;
 	int restricted;        /* 0: applies to every logsource */
-	char **from;           /* Sigma names */
-	char ***to;            /* event names per Sigma name, NULL-terminated */
+	char **from;           /* Sigma names; "*" stands for any other */
+	char ***to;            /* event names per Sigma name, NULL-terminated;
+	                          a "*" in one is the Sigma name */
 	size_t n;
 };
 

@@ -12,6 +12,8 @@
  *   fieldmappings:                           # restricted ones
  *     - logsource: {product: linux}
  *       fields: {Image: process.executable, User: [user.name, user.id]}
+ *     - logsource: {product: windows}         # `*`: any other name, and
+ *       fields: {'*': ['*', 'winlog.event_data.*']}  # in a target: the name
  *
  * This file only loads them; grouping rules by logsource is in detect.c.
  */

@@ -546,6 +546,32 @@ static int compile_value(struct dload *dl, struct fcond *fc,
 	return 0;
 }
 
+/* Intern target t of a field mapping, each `*` in it standing for name. */
+static uint32_t map_target(const char *t, const char *name)
+{
+	char buf[1024];
+	size_t o = 0, nl = strlen(name);
+
+	for (; *t != '\0'; t++) {
+		if (*t == '*') {
+			if (o + nl >= sizeof(buf))
+				return FIELD_NONE;
+			memcpy(buf + o, name, nl);
+			o += nl;
+		} else {
+			if (o + 1 >= sizeof(buf))
+				return FIELD_NONE;
+			buf[o++] = *t;
+		}
+	}
+	return field_intern(buf, o);
+}
+
+/*
+ * Each mapping entry in order: its own entry for the name, else its `*`
+ * entry; the first entry that has either decides. Unmapped names are used
+ * as written.
+ */
 uint32_t *detect_field_ids(const struct fieldmap *fm, const char *name,
     uint32_t *n)
 {
@@ -553,25 +579,31 @@ uint32_t *detect_field_ids(const struct fieldmap *fm, const char *name,
 
 	for (size_t e = 0; fm != NULL && e < fm->n; e++) {
 		const struct map_fields *mf = fm->mfs[e];
+		size_t hit = mf->n, c = 0;
 
 		for (size_t i = 0; i < mf->n; i++) {
-			size_t c = 0;
-
-			if (strcmp(mf->from[i], name) != 0)
-				continue;
-			while (mf->to[i][c] != NULL)
-				c++;
-			ids = vg_malloc((c + 1) * sizeof(*ids));
-			for (size_t j = 0; j < c; j++) {
-				uint32_t id = field_intern(mf->to[i][j],
-				    strlen(mf->to[i][j]));
-
-				if (id != FIELD_NONE)
-					ids[k++] = id;
+			if (strcmp(mf->from[i], name) == 0) {
+				hit = i;
+				break;
 			}
-			*n = k;
-			return ids;
+			if (hit == mf->n && strcmp(mf->from[i], "*") == 0)
+				hit = i; /* unless the name has its own entry */
 		}
+		if (hit == mf->n)
+			continue;
+		while (mf->to[hit][c] != NULL)
+			c++;
+		ids = vg_malloc((c + 1) * sizeof(*ids));
+		for (size_t j = 0; j < c; j++) {
+			uint32_t id = map_target(mf->to[hit][j], name), d;
+
+			for (d = 0; d < k && ids[d] != id; d++)
+				;
+			if (id != FIELD_NONE && d == k)
+				ids[k++] = id;
+		}
+		*n = k;
+		return ids;
 	}
 	ids = vg_malloc(sizeof(*ids));
 	ids[0] = field_intern(name, strlen(name));

@@ -89,8 +89,12 @@ static void sum_input(struct daemon *d, size_t i, struct totals *t)
 		for (int r = 0; r < CONN_N; r++)
 			t->in.closed[r] += CTR_GET(s->closed[r]);
 	}
-	if (i < d->ninputs)
+	if (i < d->ninputs) {
 		t->open = (uint64_t)__atomic_load_n(&d->ins[i].open, __ATOMIC_RELAXED);
+		for (int k = 0; k < d->nworkers; k++)
+			t->in.dropped[DROP_KERNEL] +=
+			    listen_kernel_drops(&d->workers[k].socks[i]);
+	}
 }
 
 static const char *input_name(struct daemon *d, size_t i)

@@ -8,8 +8,8 @@
  * the pipeline runs inside the read callback, so a worker that falls behind
  * stops reading; the socket's buffers fill and TCP slows the sender down.
  * Nothing accepted over TCP is dropped. UDP cannot be slowed: what the
- * kernel drops for lack of buffer space is read back with SO_RXQ_OVFL and
- * counted.
+ * kernel drops for lack of buffer space is read from the socket (SO_MEMINFO)
+ * and exported.
  *
  * Each worker binds its own socket per UDP/TCP/TLS input with SO_REUSEPORT,
  * so the kernel spreads senders over the workers; a unix socket is served by
@@ -27,6 +27,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/sock_diag.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -40,11 +42,6 @@
 #define UDP_ROUNDS 16          /* batches per wake-up, so TCP is not starved */
 #define TCP_READ_MAX (256 * 1024)
 #define TCP_HIGH_WATER (1024 * 1024)
-#define CTL_SPACE 64
-
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
-#endif
 
 struct conn {
 	struct conn *prev, *next;
@@ -141,8 +138,6 @@ static int dgram_batch(struct wsock *ws)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &addrs[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
-		msgs[i].msg_hdr.msg_control = w->udp_ctl + (size_t)i * CTL_SPACE;
-		msgs[i].msg_hdr.msg_controllen = CTL_SPACE;
 	}
 	n = recvmmsg(ws->fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0) {
@@ -157,19 +152,6 @@ static int dgram_batch(struct wsock *ws)
 		struct msghdr *h = &msgs[i].msg_hdr;
 		char peer[INET6_ADDRSTRLEN];
 
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL;
-		    c = CMSG_NXTHDR(h, c)) {
-			uint32_t drops;
-
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
-				continue;
-			memcpy(&drops, CMSG_DATA(c), sizeof(drops));
-			/* the kernel's running count for this socket */
-			if (drops > ws->kernel_drops) {
-				CTR_ADD(st->dropped[DROP_KERNEL], drops - ws->kernel_drops);
-				ws->kernel_drops = drops;
-			}
-		}
 		if (h->msg_flags & MSG_TRUNC)
 			CTR_ADD(st->truncated, 1);
 		addr_text((struct sockaddr *)&addrs[i], h->msg_namelen, peer,
@@ -489,7 +471,7 @@ int listen_open(struct daemon *d, struct worker *w, size_t i)
 {
 	struct wsock *ws = &w->socks[i];
 	const struct input_conf *ic = d->ins[i].conf;
-	int fd, one = 1;
+	int fd;
 
 	ws->w = w;
 	ws->idx = i;
@@ -506,7 +488,6 @@ int listen_open(struct daemon *d, struct worker *w, size_t i)
 	case INPUT_UDP:
 		if ((fd = inet_socket(w, ic, SOCK_DGRAM)) < 0)
 			return -1;
-		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 		set_rcvbuf(fd, ic);
 		break;
 	case INPUT_TCP:
@@ -570,6 +551,17 @@ int listen_tls_init(struct input_shared *in)
 fail:
 	SSL_CTX_free(ctx);
 	return -1;
+}
+
+uint64_t listen_kernel_drops(const struct wsock *ws)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (ws->fd < 0 || getsockopt(ws->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+	    len < (socklen_t)((SK_MEMINFO_DROPS + 1) * sizeof(uint32_t)))
+		return 0;
+	return mem[SK_MEMINFO_DROPS];
 }
 
 /* Stop accepting: free the listeners (closing their sockets). */
