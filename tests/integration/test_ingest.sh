@@ -195,6 +195,31 @@ udp_total() {
 }
 if wait_for udp_total; then ok "UDP: received + kernel drops = 2000 sent, drops > 0"; else notok "UDP: received + kernel drops = 2000 sent, drops > 0" "received $(metric 'vigil_messages_received_total{input="udp-in"}') dropped $(metric 'vigil_messages_dropped_total{input="udp-in",reason="kernel"}')"; fi
 
+# ---- backpressure: a stopped vigild stops reading; the sender is slowed
+# down by TCP, not dropped: every message arrives once vigild resumes ----
+before=$(metric 'vigil_messages_received_total{input="tcp-in"}')
+kill -STOP "$vpid"
+python3 - "$p_tcp" "$vpid" > "$T/bp.out" <<'PY'
+import os, signal, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.setblocking(False)
+line = b"<38>Nov 23 10:00:06 web1 app: backpressure " + b"y" * 200 + b"\n"
+data = line * 200000          # 49 MB, far more than the socket buffers hold
+sent = 0
+try:
+    while sent < len(data):
+        sent += s.send(data[sent:sent + 65536])
+except BlockingIOError:
+    pass
+os.kill(int(sys.argv[2]), signal.SIGCONT)
+s.setblocking(True)
+s.sendall(data[sent:])
+s.close()
+print("blocked" if sent < len(data) else "not blocked")
+PY
+check "backpressure: the sender blocked while vigild was stopped" grep -qx blocked "$T/bp.out"
+expect_metric "backpressure: all 200000 messages received after resuming" 'vigil_messages_received_total{input="tcp-in"}' $((before + 200000))
+
 # ---- a second instance on the same ports is refused ----
 timeout 20 "$BIN/vigild" -c "$T/vigil.yml" 2> "$T/second.log"
 check "second vigild on the same ports exits 1" [ $? -eq 1 ]
