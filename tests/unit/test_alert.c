@@ -479,6 +479,251 @@ TEST(event_json_in_threads)
 	}
 }
 
+/* ---- the shape path, bulk detections, the escaper ---- */
+
+/* The JSON escaping of the first version of buf_json_str, byte by byte. */
+static void ref_json_str(struct buf *b, const unsigned char *s, size_t n)
+{
+	buf_addc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, (char)c);
+		} else if (c == '\n') {
+			buf_adds(b, "\\n");
+		} else if (c == '\r') {
+			buf_adds(b, "\\r");
+		} else if (c == '\t') {
+			buf_adds(b, "\\t");
+		} else if (c < 0x20) {
+			buf_printf(b, "\\u%04x", c);
+		} else if (c < 0x80) {
+			buf_addc(b, (char)c);
+		} else {
+			/* valid 2-byte sequences only in this reference */
+			if (c >= 0xC2 && c <= 0xDF && i + 1 < n &&
+			    (s[i + 1] & 0xC0) == 0x80) {
+				buf_addc(b, (char)c);
+				buf_addc(b, (char)s[++i]);
+			} else {
+				buf_adds(b, "\xEF\xBF\xBD");
+			}
+		}
+	}
+	buf_addc(b, '"');
+}
+
+TEST(json_str_word_at_a_time)
+{
+	/* every byte value at every position of a word, in long runs */
+	static const unsigned char pick[] = { 'a', ' ', '~', 0x7f, '"', '\\',
+		'\n', 0x01, 0x1f, 0xC3, 0xA9, 0xff, 0x80, '0', 0x21, 0x5b, 0x5d };
+	unsigned seed = 7;
+	struct buf got, want;
+	int bad = 0;
+
+	buf_init(&got);
+	buf_init(&want);
+	for (int round = 0; round < 20000; round++) {
+		unsigned char s[64];
+		size_t n;
+
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 16) % sizeof(s);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly plain text so that whole clean words occur */
+			s[i] = (seed >> 16) % 4 ? (unsigned char)('a' + (seed >> 20) % 26) :
+			    pick[(seed >> 20) % sizeof(pick)];
+		}
+		buf_clear(&got);
+		buf_clear(&want);
+		buf_json_str(&got, (const char *)s, n);
+		ref_json_str(&want, s, n);
+		if (strcmp(buf_cstr(&got), buf_cstr(&want)) != 0 && bad++ == 0)
+			UNIT_FAIL("round %d: got %s want %s", round, got.p, want.p);
+	}
+	CHECK_INT(bad, 0);
+	/* each byte value alone, after 8 clean bytes */
+	for (int c = 0; c < 256; c++) {
+		unsigned char s[9] = "abcdefgh";
+
+		s[8] = (unsigned char)c;
+		buf_clear(&got);
+		buf_clear(&want);
+		buf_json_str(&got, (const char *)s, 9);
+		ref_json_str(&want, s, 9);
+		if (strcmp(buf_cstr(&got), buf_cstr(&want)) != 0)
+			UNIT_FAIL("byte %d: got %s want %s", c, got.p, want.p);
+	}
+	buf_free(&got);
+	buf_free(&want);
+}
+
+/*
+ * Events whose names are all interned take the shape path; the same event
+ * with one more, non-interned, name takes the general one, which puts
+ * that name last at the top: both must agree on everything else.
+ */
+TEST(shapes_agree_with_general_nesting)
+{
+	static const char *const names[] = { "a", "a.b", "a.c", "b.x.y", "b.x",
+		"c", "@timestamp", "log.syslog.priority", "source.ip", "source",
+		"d.e.f.g", "q\"x.y", "t.u" };
+	static const char *const vals[] = { "1", "-2.5", "x", "", "0x1", "\n",
+		"caf\xc3\xa9", "\xff" };
+	struct vg_event *ev = vg_event_new();
+	struct buf fast, gen;
+	unsigned seed = 99;
+	int bad = 0;
+
+	buf_init(&fast);
+	buf_init(&gen);
+	for (int round = 0; round < 4000; round++) {
+		int n;
+
+		seed = seed * 1103515245u + 12345u;
+		/* few distinct shapes, so most rounds reuse a cached one */
+		n = (int)((seed >> 16) % (round < 2000 ? 4 : 12));
+		vg_event_reset(ev);
+		for (int i = 0; i < n; i++) {
+			const char *nm, *v;
+			enum value_kind kind;
+
+			seed = seed * 1103515245u + 12345u;
+			nm = names[(seed >> 16) % VG_ARRAY_LEN(names)];
+			v = vals[(seed >> 20) % VG_ARRAY_LEN(vals)];
+			kind = (enum value_kind)((seed >> 24) % 4);
+			vg_event_add_named(ev, nm, strlen(nm), v, strlen(v), kind,
+			    (seed >> 28) & 1);
+			if (ev->ents[ev->n - 1].id == FIELD_NONE) {
+				field_intern(nm, strlen(nm));
+				ev->n--;
+				i--;
+				continue;
+			}
+			if ((seed >> 29) == 0)
+				vg_event_del(ev, ev->ents[ev->n - 1].id);
+		}
+		buf_clear(&fast);
+		alert_event_json(&fast, ev);
+		vg_event_add_named(ev, "zz-never-interned", 17, "z", 1, V_STR, 0);
+		buf_clear(&gen);
+		alert_event_json(&gen, ev);
+		/* fast "{...}" + ,"zz..":"z" == general */
+		buf_cstr(&fast);
+		fast.len--;
+		if (fast.len > 1)
+			buf_addc(&fast, ',');
+		buf_adds(&fast, "\"zz-never-interned\":\"z\"}");
+		if (strcmp(buf_cstr(&fast), buf_cstr(&gen)) != 0 && bad++ == 0)
+			UNIT_FAIL("round %d: shape %s general %s", round, fast.p, gen.p);
+	}
+	CHECK_INT(bad, 0);
+	buf_free(&fast);
+	buf_free(&gen);
+	vg_event_free(ev);
+}
+
+TEST(many_shapes_start_the_cache_over)
+{
+	struct vg_event *ev = vg_event_new();
+	char name[32], want[64];
+
+	/* more distinct shapes than a thread keeps: each still right */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 1500; i++) {
+			snprintf(name, sizeof(name), "shape%d.k", i);
+			vg_event_reset(ev);
+			vg_event_add(ev, fid(name), "v", 1);
+			snprintf(want, sizeof(want), "{\"shape%d\":{\"k\":\"v\"}}", i);
+			CHECK_STR(ej(ev), want);
+		}
+	}
+	vg_event_free(ev);
+}
+
+static struct rule second_rule = {
+	.id = "r-2",
+	.title = "Second \"quoted\" rule",
+	.level = "low",
+};
+
+TEST(bulk_detections_match_single_alerts)
+{
+	struct vg_event *ev = sshd_event();
+	const struct rule *rules[] = { &test_rule, &second_rule, &test_rule };
+	struct alert_cache *c = alert_cache_new();
+	struct buf bulk, want;
+	size_t id_at[3], ev_at, ev_len;
+	int64_t ts = 1795392005123LL;
+
+	buf_init(&bulk);
+	buf_init(&want);
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 1 reads the rule parts from the cache */
+		buf_clear(&bulk);
+		buf_clear(&want);
+		buf_adds(&bulk, "lead\n");
+		alert_detections_json(c, &bulk, ev, ts, rules, 3, id_at, &ev_at, &ev_len);
+		buf_adds(&want, "lead\n");
+		for (int i = 0; i < 3; i++) {
+			struct alert a = { .kind = ALERT_DETECTION, .rule = rules[i],
+				.ts_ms = ts, .count = 1, .ev = ev };
+
+			alert_to_json_id(&want, &a, "00000000-0000-0000-0000-000000000000");
+		}
+		CHECK_STR(buf_cstr(&bulk), buf_cstr(&want));
+		CHECK_INT(ev_len, strlen(SSHD_JSON));
+		CHECK(ev_at < bulk.len && memcmp(bulk.p + ev_at, SSHD_JSON, ev_len) == 0);
+		for (int i = 0; i < 3; i++) {
+			CHECK(id_at[i] >= 7 && memcmp(bulk.p + id_at[i] - 7, "{\"id\":\"", 7) == 0);
+			CHECK(bulk.p[id_at[i] + 36] == '"');
+		}
+		CHECK(id_at[0] == 12 && id_at[1] > id_at[0] && id_at[2] > id_at[1]);
+	}
+	/* no id_at: fresh ids, otherwise the same bytes */
+	buf_clear(&bulk);
+	alert_detections_json(c, &bulk, ev, ts, rules, 1, NULL, NULL, NULL);
+	buf_cstr(&bulk);
+	CHECK(bulk.len > 44 && bulk.p[7 + 14] == '7');
+	CHECK(memcmp(bulk.p + 43, want.p + 5 + 43, bulk.len - 43) == 0);
+	/* no rules: nothing */
+	buf_clear(&bulk);
+	alert_detections_json(c, &bulk, ev, ts, rules, 0, NULL, &ev_at, &ev_len);
+	CHECK_INT(bulk.len, 0);
+	CHECK_INT(ev_len, 0);
+	alert_cache_free(c);
+	alert_cache_free(NULL);
+	buf_free(&bulk);
+	buf_free(&want);
+	vg_event_free(ev);
+}
+
+TEST(timestamps_match_vgtime_format)
+{
+	static const int64_t ms[] = { 0, 1, 999, 86399999, 86400000,
+		1795392005123LL, 951782400000LL /* 2000-02-29 */, 4102444799999LL,
+		253402300799999LL, 253402300800000LL, -1, -86400001 };
+	struct alert a = { .kind = ALERT_DETECTION, .rule = &test_rule, .count = 1 };
+	struct buf b;
+	char want[64], ts[32];
+
+	buf_init(&b);
+	for (size_t i = 0; i < VG_ARRAY_LEN(ms); i++) {
+		a.ts_ms = ms[i];
+		vgtime_format(ms[i], ts);
+		snprintf(want, sizeof(want), "\"@timestamp\":\"%s\",", ts);
+		buf_clear(&b);
+		alert_to_json_id(&b, &a, ID0);
+		if (strstr(buf_cstr(&b), want) == NULL)
+			UNIT_FAIL("%lld: %s", (long long)ms[i], b.p);
+	}
+	buf_free(&b);
+}
+
 /* ---- ids ---- */
 
 static int valid_uuid7(const char *s)
@@ -742,6 +987,11 @@ int main(void)
 	RUN(big_event_and_reuse);
 	RUN(random_events_give_valid_json);
 	RUN(event_json_in_threads);
+	RUN(json_str_word_at_a_time);
+	RUN(shapes_agree_with_general_nesting);
+	RUN(many_shapes_start_the_cache_over);
+	RUN(bulk_detections_match_single_alerts);
+	RUN(timestamps_match_vgtime_format);
 	RUN(uuid7_format_order_and_uniqueness);
 	RUN(uuid7_unique_across_threads);
 	RUN(uuid7_differs_after_fork);
