@@ -1,7 +1,8 @@
 /*
  * vigil.c: the command-line tool's entry point and the pieces its
  * subcommands share (loading what a config names, reading lines).
- * Subcommands live in their own files: check.c, logtest.c, replay.c.
+ * Subcommands live in their own files: check.c, logtest.c, replay.c,
+ * loadgen.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include "log.h"
 #include "tool.h"
 
+int loadgen_main(int argc, char **argv); /* loadgen.c */
+
 static void usage(FILE *out)
 {
 	fputs("usage: vigil <command> [options]\n"
@@ -20,7 +23,10 @@ static void usage(FILE *out)
 	    "  logtest [-c FILE] [-v]        decode and match log lines read on stdin\n"
 	    "  replay [-c FILE] [--rules PATH]... [--parsers PATH]... [--redis URL] FILE...\n"
 	    "                                run log files through the pipeline, alerts on stdout\n"
-	    "  incidents list|show|ack|resolve, silence, loadgen\n"
+	    "  loadgen --target udp://H:P|tcp://H:P|tls://H:P [--octet-counting] [--connections N]\n"
+	    "          [--rate N] [--count N] [--duration S] [--file F]   (--help for more)\n"
+	    "                                send syslog load, report messages and bytes per second\n"
+	    "  incidents list|show|ack|resolve, silence\n"
 	    "                                (not available yet in this version)\n", out);
 }
 
@@ -37,13 +43,14 @@ int main(int argc, char **argv)
 		return cmd_logtest(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)
 		return cmd_replay(argc - 1, argv + 1);
+	if (strcmp(argv[1], "loadgen") == 0)
+		return loadgen_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "incidents") == 0 || strcmp(argv[1], "silence") == 0 ||
-	    strcmp(argv[1], "loadgen") == 0) {
+	if (strcmp(argv[1], "incidents") == 0 || strcmp(argv[1], "silence") == 0) {
 		fprintf(stderr, "vigil %s: not available yet in this version\n", argv[1]);
 		return 2;
 	}
