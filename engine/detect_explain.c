@@ -29,21 +29,32 @@ static void quote(struct buf *b, const char *s, size_t n)
 	buf_addc(b, '\'');
 }
 
-static void field_name_of(struct buf *b, const struct fcond *fc)
+/*
+ * "field 'Image' (Event.EventData.Image)": the Sigma name and the event
+ * fields it maps to; of several (a Windows name maps to one per JSON
+ * shape), those the event holds, or all of them when it holds none.
+ */
+static void field_name_of(struct buf *b, const struct vg_event *ev,
+    const struct fcond *fc)
 {
+	uint32_t present = 0, shown = 0;
+
 	buf_adds(b, "field '");
 	buf_adds(b, fc->name);
 	buf_addc(b, '\'');
-	if (fc->nfields > 1 || (fc->nfields == 1 &&
-	    strcmp(field_name(fc->fields[0]), fc->name) != 0)) {
-		buf_adds(b, " (");
-		for (uint32_t i = 0; i < fc->nfields; i++) {
-			if (i > 0)
-				buf_adds(b, ", ");
-			buf_adds(b, field_name(fc->fields[i]));
-		}
-		buf_addc(b, ')');
+	if (fc->nfields == 1 && strcmp(field_name(fc->fields[0]), fc->name) == 0)
+		return;
+	for (uint32_t i = 0; i < fc->nfields; i++)
+		present += vg_event_first(ev, fc->fields[i]) != FENT_END;
+	buf_adds(b, " (");
+	for (uint32_t i = 0; i < fc->nfields; i++) {
+		if (present > 0 && vg_event_first(ev, fc->fields[i]) == FENT_END)
+			continue;
+		if (shown++ > 0)
+			buf_adds(b, ", ");
+		buf_adds(b, field_name(fc->fields[i]));
 	}
+	buf_addc(b, ')');
 }
 
 static const char *const verbs[] = {
@@ -179,7 +190,7 @@ static void fc_false(struct detect_ctx *ctx, const struct vg_event *ev,
 		return;
 	}
 	v = first_value(ev, fc, &count);
-	field_name_of(b, fc);
+	field_name_of(b, ev, fc);
 	switch (fc->kind) {
 	case FC_EXISTS:
 		buf_adds(b, fc->want ? " is absent" : " exists");
@@ -267,7 +278,7 @@ static void fc_true(struct detect_ctx *ctx, const struct vg_event *ev,
 		buf_adds(b, " found");
 		return;
 	}
-	field_name_of(b, fc);
+	field_name_of(b, ev, fc);
 	if (fc->kind == FC_EXISTS) {
 		buf_adds(b, fc->want ? " exists" : " is absent");
 		return;

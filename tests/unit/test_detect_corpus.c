@@ -316,7 +316,9 @@ TEST(prefilter_agrees_with_full_evaluation)
 	    "matches in all; %u rules behind the prefilter\n", self,
 	    rs->nrules, total, rs->pf.nindexed);
 	CHECK_INT(differ, 0);
-	CHECK_INT(self, 3588);
+	/* win_system_eventlog_cleared excludes the Channel its made event
+	 * gets from the mapping condition: 3587 */
+	CHECK_INT(self, 3587);
 	free(all);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
