@@ -110,6 +110,7 @@ struct conn {
 	int started;
 	char host[300];          /* host name in generated messages */
 	size_t batch;            /* messages per round */
+	uint64_t left;           /* --count: this connection's share still to send */
 	/* generated messages (stream: framed back to back; udp: one per iov) */
 	char *buf;
 	size_t cap;
@@ -184,7 +185,7 @@ static void usage(FILE *out)
 	    "      --octet-counting   RFC 6587 octet-counted framing (tcp, tls); default LF\n"
 	    "  -c, --connections N    connections (udp: sockets) sending at once (default 1)\n"
 	    "  -r, --rate N           messages per second over all connections (default: as fast as possible)\n"
-	    "  -n, --count N          send N messages in all, then stop\n"
+	    "  -n, --count N          send N messages in all (shared evenly by the connections)\n"
 	    "  -d, --duration SECS    stop after SECS seconds\n"
 	    "                         (neither: run until SIGINT/SIGTERM; a second one stops at once)\n"
 	    "  -f, --file FILE        send FILE's lines as they are, cycling (`-` is stdin);\n"
@@ -1235,6 +1236,12 @@ static void *conn_main(void *arg)
 	while (atomic_load(&lg_stop) == 0) {
 		uint64_t want = c->batch, first, k;
 
+		if (lg->o.count != 0) {
+			if (c->left == 0)
+				break;
+			if (want > c->left)
+				want = c->left;
+		}
 		if (lg->o.rate > 0) {
 			want = bucket_take(&lg->bucket, want);
 			if (want == 0)
@@ -1243,6 +1250,7 @@ static void *conn_main(void *arg)
 		k = claim(lg, want, &first);
 		if (k == 0)
 			break;
+		c->left -= k < c->left ? k : c->left;
 		if ((stream ? stream_round(c, first, k) : udp_round(c, first, k)) < 0) {
 			/* the others finish what they are writing, then stop */
 			if (atomic_load(&lg_stop) == 0)
@@ -1437,6 +1445,10 @@ static void conn_setup(struct lg *lg, struct conn *c, int id)
 	c->lg = lg;
 	c->id = id;
 	c->fd = -1;
+	/* --count is shared out evenly: each connection carries its part */
+	if (o->count != 0)
+		c->left = o->count / (uint64_t)o->connections +
+		    ((uint64_t)(id - 1) < o->count % (uint64_t)o->connections);
 	if (o->connections > 1)
 		snprintf(c->host, sizeof(c->host), "%s-%d", o->hostname, id);
 	else
