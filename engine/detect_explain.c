@@ -205,6 +205,10 @@ static void fc_false(struct detect_ctx *ctx, const struct vg_event *ev,
 		}
 		return;
 	}
+	if (fc->never && !fc->neg) {
+		buf_adds(b, " cannot match: |expand gave it no value");
+		return;
+	}
 	if (v == NULL) {
 		buf_adds(b, " is absent");
 		return;
@@ -236,16 +240,19 @@ found:
 
 		buf_printf(b, "its %s ", parts[fc->tpart]);
 	}
-	if (fc->all && fc->npats > 1) {
-		/* name the first pattern no value satisfies */
-		for (uint32_t k = 0; k < fc->npats; k++) {
+	if (fc->all && fc->ngrp > 1) {
+		/* name the first value (in any variant) no value satisfies */
+		for (uint32_t k = 0, e; k < fc->npats; k = e) {
 			int hit = 0;
 
+			e = detect_grp_end(fc, k);
 			for (uint32_t f = 0; f < fc->nfields && !hit; f++) {
 				for (uint32_t i = vg_event_first(ev, fc->fields[f]);
-				    i != FENT_END && !hit; i = ev->ents[i].next)
-					hit = detect_pat_match(ctx, ev, fc,
-					    &fc->pats[k], &ev->ents[i].v);
+				    i != FENT_END && !hit; i = ev->ents[i].next) {
+					for (uint32_t j = k; j < e && !hit; j++)
+						hit = detect_pat_match(ctx, ev, fc,
+						    &fc->pats[j], &ev->ents[i].v);
+				}
 			}
 			if (!hit) {
 				pat_text(b, fc, &fc->pats[k]);

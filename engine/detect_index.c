@@ -469,14 +469,17 @@ static void fc_atoms(const struct fcond *fc, struct aset *out)
 		return;
 	}
 	if (fc->all) {
-		/* every pattern must match: any one pattern's literals will do */
+		/* every group must match: any one group's literals will do */
 		int have = 0;
 
-		for (uint32_t k = 0; k < fc->npats; k++) {
+		for (uint32_t k = 0, e; k < fc->npats; k = e) {
 			struct aset a = { 0 };
 
-			if (pat_atoms(&fc->pats[k], fc, &a) < 0)
-				a.none = 1;
+			e = detect_grp_end(fc, k);
+			for (uint32_t j = k; j < e && !a.none; j++) {
+				if (pat_atoms(&fc->pats[j], fc, &a) < 0)
+					aset_none(&a);
+			}
 			aset_best(out, &a, &have);
 		}
 		if (!have)

@@ -58,6 +58,9 @@ struct pat {
 	uint32_t *refs;   /* PK_REF: event fields of the referenced Sigma field */
 	uint32_t nrefs;
 	char *shown;      /* the value for explanations, as the rule wrote it */
+	uint32_t grp;     /* which value of the rule it came from: variants
+	                     (windash, base64offset, expand) share one, and
+	                     |all needs one pattern of each group */
 };
 
 enum fc_kind {
@@ -76,10 +79,13 @@ struct fcond {
 	uint8_t keyword;  /* no field: message, or every string value */
 	uint8_t want;     /* FC_EXISTS */
 	uint8_t tpart;    /* enum time_part: compare a part of a date */
+	uint8_t never;    /* |expand gave no value to match (or, with |all,
+	                     one of the values expanded to none) */
 	uint32_t *fields; /* event field ids, any of which may hold the value */
 	uint32_t nfields;
-	struct pat *pats;
+	struct pat *pats;  /* groups (pat.grp) are contiguous */
 	uint32_t npats;
+	uint32_t ngrp;     /* values the rule wrote */
 	char *name;       /* Sigma field name as written ("" for keywords) */
 	char *key;        /* the whole key with modifiers */
 	int line, col;
@@ -144,6 +150,15 @@ struct map_fields {
 	size_t n;
 };
 
+/* A placeholder's values (`placeholders:` documents), for |expand. */
+struct placeholder {
+	char *name;            /* without the % signs */
+	struct sstr *vals;     /* Sigma strings: wildcards allowed */
+	size_t n;
+	char *file;
+	int line, col;
+};
+
 struct lsgroup {
 	uint32_t *entries;     /* indices of the map_ls entries that matched */
 	uint32_t nentries;
@@ -189,6 +204,8 @@ struct ruleset {
 	size_t nmls;
 	struct map_fields *mfs;
 	size_t nmfs;
+	struct placeholder *phs;
+	size_t nphs;
 	struct prefilter pf;
 	struct ynode **corr;   /* correlation documents, kept for later */
 	char **corr_files;     /* their files (the nodes point there) */
@@ -220,6 +237,7 @@ struct detect_ctx {
 /* Load-time reporting: errors go to the diag sink and are counted. */
 struct dload {
 	struct vg_diag *d;
+	const struct ruleset *rs; /* its placeholders, for |expand; may be NULL */
 	int errors;            /* of the rule being compiled */
 	int warnings;
 };
@@ -280,6 +298,8 @@ int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 /* Does one value match one pattern (for explanations too). */
 int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p, const struct value *v);
+/* End (exclusive) of the group of patterns that starts at pats[b]. */
+uint32_t detect_grp_end(const struct fcond *fc, uint32_t b);
 /* Parse an address into the 128-bit form; 0 on success. */
 int detect_addr_parse(const char *s, size_t len, uint8_t out[16], int *v4);
 
@@ -288,6 +308,9 @@ int detect_is_mapping_doc(const struct ynode *root);
 void detect_map_load(struct dload *dl, struct ruleset *rs,
     const struct ynode *root);
 void detect_map_free(struct ruleset *rs);
+/* The placeholder called name[0..len), or NULL. */
+const struct placeholder *detect_placeholder(const struct ruleset *rs,
+    const char *name, size_t len);
 /* Does a mapping logsource (NULL members free) cover the rule's? */
 int detect_ls_covers(const struct lsource *entry, const struct lsource *rule);
 

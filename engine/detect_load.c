@@ -503,6 +503,8 @@ static int apply_filter(struct loader *L, struct rule *r, struct filt *f,
 	struct rule_impl *ri = r->impl;
 	struct dload quiet = { 0 };
 	uint32_t off = ri->nsels, n = 0;
+
+	quiet.rs = L->rs;
 	struct cnode *fc, *not, *and;
 
 	if (!detect_ls_covers(&f->ls, &ri->ls)) {
@@ -932,6 +934,7 @@ static struct ruleset *load(const char *bufname, const char *buf, size_t len,
 	memset(&L, 0, sizeof(L));
 	L.dl.d = d;
 	L.rs = detect_ruleset_new();
+	L.dl.rs = L.rs;
 	field_init();
 	/* rule paths first: a file named by both is then read whole once */
 	if (o != NULL && o->nrule_paths > 0)

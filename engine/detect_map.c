@@ -15,6 +15,9 @@
  *     - logsource: {product: windows}         # `*`: any other name, and
  *       fields: {'*': ['*', 'winlog.event_data.*']}  # in a target: the name
  *
+ *   placeholders:                            # values for |expand
+ *     known_cdcs: [dc01, dc02]
+ *
  * This file only loads them; grouping rules by logsource is in detect.c.
  */
 #include "detect_int.h"
@@ -87,7 +90,8 @@ int detect_is_mapping_doc(const struct ynode *root)
 	return root != NULL && root->kind == YN_MAP &&
 	    ytree_get(root, "detection") == NULL &&
 	    (ytree_get(root, "logsources") != NULL ||
-	    ytree_get(root, "fieldmappings") != NULL);
+	    ytree_get(root, "fieldmappings") != NULL ||
+	    ytree_get(root, "placeholders") != NULL);
 }
 
 /* category/product/service of a map; other keys are left to the caller. */
@@ -301,6 +305,88 @@ static void load_fieldmappings(struct dload *dl, struct ruleset *rs,
 	}
 }
 
+/*
+ *   placeholders:
+ *     known_cdcs: [dc01, 'dc02.corp.example', 10.0.0.10]
+ *     Servers: 'srv*'          # one value; wildcards work
+ *     Nothing: []              # no value: |expand matches nothing
+ */
+static void load_placeholders(struct dload *dl, struct ruleset *rs,
+    const struct ynode *map)
+{
+	if (map->kind != YN_MAP) {
+		dl_error(dl, map, "placeholders must be a map of names to values");
+		return;
+	}
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->items[i], *v = map->items[i + 1];
+		const struct ynode *const *items;
+		struct placeholder ph = { 0 };
+		size_t n, j;
+		int bad = 0;
+
+		if (k->kind != YN_SCALAR || k->len == 0 ||
+		    memchr(k->str, '%', k->len) != NULL) {
+			dl_error(dl, k, "a placeholder name must be a non-empty "
+			    "string without '%%'");
+			continue;
+		}
+		for (j = 0; j < rs->nphs; j++) {
+			if (strcmp(rs->phs[j].name, k->str) == 0)
+				break;
+		}
+		if (j < rs->nphs) {
+			dl_error(dl, k, "placeholder %%%s%% is defined twice (also "
+			    "%s:%d)", k->str, rs->phs[j].file, rs->phs[j].line);
+			continue;
+		}
+		if (v->kind == YN_SCALAR && !ytree_is_null(v)) {
+			items = (const struct ynode *const *)&map->items[i + 1];
+			n = 1;
+		} else if (v->kind == YN_SEQ) {
+			items = (const struct ynode *const *)v->items;
+			n = v->n;
+		} else {
+			dl_error(dl, v, "placeholder %%%s%% must have a value or a "
+			    "list of values ([] for none)", k->str);
+			continue;
+		}
+		ph.vals = vg_calloc(n + 1, sizeof(*ph.vals));
+		for (j = 0; j < n; j++) {
+			if (items[j]->kind != YN_SCALAR || ytree_is_null(items[j])) {
+				dl_error(dl, items[j], "a placeholder value must be a "
+				    "string or a number");
+				bad = 1;
+				break;
+			}
+			detect_sstr_parse(items[j]->str, items[j]->len, &ph.vals[ph.n++]);
+		}
+		if (bad) {
+			for (j = 0; j < ph.n; j++)
+				free(ph.vals[j].t);
+			free(ph.vals);
+			continue;
+		}
+		ph.name = vg_strndup(k->str, k->len);
+		ph.file = vg_strdup(k->file ? k->file : "");
+		ph.line = k->line;
+		ph.col = k->col;
+		rs->phs = vg_realloc(rs->phs, (rs->nphs + 1) * sizeof(*rs->phs));
+		rs->phs[rs->nphs++] = ph;
+	}
+}
+
+const struct placeholder *detect_placeholder(const struct ruleset *rs,
+    const char *name, size_t len)
+{
+	for (size_t i = 0; rs != NULL && i < rs->nphs; i++) {
+		if (strlen(rs->phs[i].name) == len &&
+		    memcmp(rs->phs[i].name, name, len) == 0)
+			return &rs->phs[i];
+	}
+	return NULL;
+}
+
 void detect_map_load(struct dload *dl, struct ruleset *rs,
     const struct ynode *root)
 {
@@ -310,6 +396,8 @@ void detect_map_load(struct dload *dl, struct ruleset *rs,
 		load_logsources(dl, rs, v);
 	if ((v = ytree_get(root, "fieldmappings")) != NULL)
 		load_fieldmappings(dl, rs, v);
+	if ((v = ytree_get(root, "placeholders")) != NULL)
+		load_placeholders(dl, rs, v);
 }
 
 void detect_map_free(struct ruleset *rs)
@@ -323,7 +411,16 @@ void detect_map_free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->nmfs; i++)
 		mf_free(&rs->mfs[i]);
 	free(rs->mfs);
+	for (size_t i = 0; i < rs->nphs; i++) {
+		for (size_t j = 0; j < rs->phs[i].n; j++)
+			free(rs->phs[i].vals[j].t);
+		free(rs->phs[i].vals);
+		free(rs->phs[i].name);
+		free(rs->phs[i].file);
+	}
+	free(rs->phs);
 	rs->mls = NULL;
 	rs->mfs = NULL;
-	rs->nmls = rs->nmfs = 0;
+	rs->phs = NULL;
+	rs->nmls = rs->nmfs = rs->nphs = 0;
 }

@@ -421,18 +421,30 @@ static const struct value *viter_next(struct viter *it)
 	}
 }
 
+/* Does some value match one of the patterns pats[b..e)? */
 static int any_value(struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct fcond *fc, const struct pat *p)
+    const struct fcond *fc, uint32_t b, uint32_t e)
 {
 	struct viter it;
 	const struct value *v;
 
 	viter_init(&it, ev, fc);
 	while ((v = viter_next(&it)) != NULL) {
-		if (detect_pat_match(ctx, ev, fc, p, v))
-			return 1;
+		for (uint32_t k = b; k < e; k++) {
+			if (detect_pat_match(ctx, ev, fc, &fc->pats[k], v))
+				return 1;
+		}
 	}
 	return 0;
+}
+
+uint32_t detect_grp_end(const struct fcond *fc, uint32_t b)
+{
+	uint32_t e = b + 1;
+
+	while (e < fc->npats && fc->pats[e].grp == fc->pats[b].grp)
+		e++;
+	return e;
 }
 
 int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
@@ -459,10 +471,15 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 		}
 		break;
 	case FC_VALUES:
+		if (fc->never)
+			break;
 		if (fc->all) {
+			/* each value the rule wrote, in one of its variants */
 			r = 1;
-			for (uint32_t k = 0; k < fc->npats && r; k++)
-				r = any_value(ctx, ev, fc, &fc->pats[k]);
+			for (uint32_t k = 0, e; k < fc->npats && r; k = e) {
+				e = detect_grp_end(fc, k);
+				r = any_value(ctx, ev, fc, k, e);
+			}
 		} else {
 			struct viter it;
 			const struct value *v;

@@ -219,6 +219,7 @@ static struct pat *pat_push(struct fcond *fc, uint32_t *cap)
 	}
 	p = &fc->pats[fc->npats++];
 	memset(p, 0, sizeof(*p));
+	p->grp = fc->ngrp;
 	return p;
 }
 
@@ -287,35 +288,100 @@ static int scalar_number(const struct ynode *v, double *out)
 	return 0;
 }
 
-/* Expand placeholders: vigil has no placeholder values yet. */
-static int do_expand(struct dload *dl, const struct ynode *v, char **out,
-    size_t *outlen)
+#define EXPAND_MAX 4096  /* values one |expand value may become */
+
+/* Append the tokens of b to a. */
+static void sstr_cat(struct sstr *a, const struct sstr *b)
 {
-	char *r = vg_malloc(v->len + 1);
-	size_t o = 0;
+	a->t = vg_realloc(a->t, (a->n + b->n + 1) * sizeof(*a->t));
+	memcpy(a->t + a->n, b->t, b->n * sizeof(*b->t));
+	a->n += b->n;
+}
 
-	for (size_t i = 0; i < v->len; i++) {
-		if (v->str[i] == '\\' && i + 1 < v->len && v->str[i + 1] == '%') {
-			r[o++] = '%';
-			i++;
-		} else if (v->str[i] == '%') {
-			const char *e = memchr(v->str + i + 1, '%', v->len - i - 1);
+/*
+ * |expand: every %name% of the value becomes each value of the
+ * placeholder (all combinations when there are several); the text around
+ * them is a Sigma string with `\%` for a plain percent. A placeholder with
+ * no value ([]) makes no value. Fills out; -1 on error.
+ */
+static int do_expand(struct dload *dl, const struct ynode *v, struct slist *out)
+{
+	struct slist cur = { 0 }, next = { 0 };
+	char *lit = vg_malloc(v->len + 1);
+	size_t ll = 0, i = 0;
+	struct sstr seg;
 
-			if (e != NULL && e > v->str + i + 1) {
-				dl_error(dl, v, "expand: placeholder %.*s has no value",
-				    (int)(e - (v->str + i) + 1), v->str + i);
-				free(r);
-				return -1;
-			}
-			r[o++] = '%';
-		} else {
-			r[o++] = v->str[i];
+	seg.t = vg_calloc(1, sizeof(*seg.t));
+	seg.n = 0;
+	detect_slist_push(&cur, seg);
+	while (i <= v->len) {
+		const char *e = NULL;
+		const struct placeholder *ph;
+
+		if (i + 1 < v->len && v->str[i] == '\\' && v->str[i + 1] == '%') {
+			lit[ll++] = '%';
+			i += 2;
+			continue;
 		}
+		if (i + 1 < v->len && v->str[i] == '\\' && v->str[i + 1] == '\\') {
+			/* an escaped backslash stays one for the Sigma string,
+			 * so `%dom%\\%user%` is DOM\user */
+			lit[ll++] = '\\';
+			lit[ll++] = '\\';
+			i += 2;
+			continue;
+		}
+		if (i < v->len && v->str[i] == '%')
+			e = memchr(v->str + i + 1, '%', v->len - i - 1);
+		if (i < v->len && (e == NULL || e == v->str + i + 1)) {
+			lit[ll++] = v->str[i++]; /* a percent that starts nothing */
+			continue;
+		}
+		/* end of a literal run: at a placeholder or the end */
+		if (ll > 0) {
+			detect_sstr_parse(lit, ll, &seg);
+			for (size_t k = 0; k < cur.n; k++)
+				sstr_cat(&cur.v[k], &seg);
+			free(seg.t);
+			ll = 0;
+		}
+		if (i == v->len)
+			break;
+		ph = detect_placeholder(dl->rs, v->str + i + 1,
+		    (size_t)(e - (v->str + i + 1)));
+		if (ph == NULL) {
+			dl_error(dl, v, "expand: placeholder %.*s has no value (give it "
+			    "one under 'placeholders:' in a rules file)",
+			    (int)(e - (v->str + i) + 1), v->str + i);
+			goto fail;
+		}
+		if (cur.n * ph->n > EXPAND_MAX) {
+			dl_error(dl, v, "expand: more than %u values", EXPAND_MAX);
+			goto fail;
+		}
+		for (size_t k = 0; k < cur.n; k++) {
+			for (size_t j = 0; j < ph->n; j++) {
+				struct sstr c;
+
+				c.t = vg_malloc((cur.v[k].n + 1) * sizeof(*c.t));
+				memcpy(c.t, cur.v[k].t, cur.v[k].n * sizeof(*c.t));
+				c.n = cur.v[k].n;
+				sstr_cat(&c, &ph->vals[j]);
+				detect_slist_push(&next, c);
+			}
+		}
+		detect_slist_free(&cur);
+		cur = next;
+		memset(&next, 0, sizeof(next));
+		i = (size_t)(e - v->str) + 1;
 	}
-	r[o] = '\0';
-	*out = r;
-	*outlen = o;
+	free(lit);
+	*out = cur;
 	return 0;
+fail:
+	free(lit);
+	detect_slist_free(&cur);
+	return -1;
 }
 
 static int compile_regex(struct dload *dl, const struct ynode *v,
@@ -453,17 +519,29 @@ static void wrap_pos(struct sstr *s, int pos)
 	s->n = n;
 }
 
-/* Compile one value of a field condition into one or more patterns. */
+static int compile_value1(struct dload *dl, struct fcond *fc,
+    const struct ynode *v, const struct mods *m, const struct fieldmap *fm,
+    uint32_t *cap);
+
+/* One value of a field condition: one or more patterns, one group. */
 static int compile_value(struct dload *dl, struct fcond *fc,
+    const struct ynode *v, const struct mods *m, const struct fieldmap *fm,
+    uint32_t *cap)
+{
+	int rc = compile_value1(dl, fc, v, m, fm, cap);
+
+	fc->ngrp++;
+	return rc;
+}
+
+static int compile_value1(struct dload *dl, struct fcond *fc,
     const struct ynode *v, const struct mods *m, const struct fieldmap *fm,
     uint32_t *cap)
 {
 	struct pat *p;
 	struct sstr base;
-	struct slist vals = { 0 };
+	struct slist vals = { 0 }, bases = { 0 };
 	double num;
-	char *exp = NULL;
-	size_t explen;
 	int isnum;
 
 	if (v->kind != YN_SCALAR) {
@@ -517,32 +595,37 @@ static int compile_value(struct dload *dl, struct fcond *fc,
 	isnum = !v->quoted && m->pos == 0 && m->nxf == 0 && !m->expand &&
 	    !fc->keyword && scalar_number(v, &num) == 0;
 	if (m->expand) {
-		if (do_expand(dl, v, &exp, &explen) < 0)
+		if (do_expand(dl, v, &bases) < 0)
 			return -1;
-		/* the unescaped text still goes through wildcard parsing */
-		detect_sstr_parse(exp, explen, &base);
-		free(exp);
+		if (bases.n == 0 && fc->all)
+			fc->never = 1; /* all of: one of them can never hold */
 	} else {
 		detect_sstr_parse(v->str, v->len, &base);
+		detect_slist_push(&bases, base);
 	}
-	if (transform(dl, v, m, &base, &vals) < 0)
-		return -1;
-	for (size_t i = 0; i < vals.n; i++) {
-		int pos = m->pos;
-
-		if (pos == 0 && fc->keyword)
-			pos = M_CONTAINS; /* keywords are found anywhere */
-		if (pos != 0)
-			wrap_pos(&vals.v[i], pos);
-		p = pat_push(fc, cap);
-		pat_from_sstr(p, &vals.v[i], fc->cased);
-		p->shown = vg_strdup(v->str);
-		if (isnum && p->kind == PK_EQ) {
-			p->isnum = 1;
-			p->num = num;
+	for (size_t b = 0; b < bases.n; b++) {
+		if (transform(dl, v, m, &bases.v[b], &vals) < 0) {
+			detect_slist_free(&bases);
+			return -1;
 		}
+		for (size_t i = 0; i < vals.n; i++) {
+			int pos = m->pos;
+
+			if (pos == 0 && fc->keyword)
+				pos = M_CONTAINS; /* keywords are found anywhere */
+			if (pos != 0)
+				wrap_pos(&vals.v[i], pos);
+			p = pat_push(fc, cap);
+			pat_from_sstr(p, &vals.v[i], fc->cased);
+			p->shown = vg_strdup(v->str);
+			if (isnum && p->kind == PK_EQ) {
+				p->isnum = 1;
+				p->num = num;
+			}
+		}
+		detect_slist_free(&vals);
 	}
-	detect_slist_free(&vals);
+	detect_slist_free(&bases);
 	return 0;
 }
 
@@ -734,6 +817,8 @@ static struct snode *compile_field(struct dload *dl, const struct ynode *key,
 	}
 	if (bad)
 		goto fail;
+	if (fc->npats == 0)
+		fc->never = 1; /* every value was a placeholder with no value */
 done:
 	sn = sn_new(SN_FC);
 	sn->fc = fc;

@@ -710,15 +710,24 @@ TEST(fieldref_compares_two_fields)
 	detect_free(rs);
 }
 
-TEST(expand_needs_placeholder_values)
+#define PH \
+	"placeholders:\n" \
+	"    dom: [CORP, LAB]\n" \
+	"    admins: [root, 'adm*']\n" \
+	"    none: []\n" \
+	"    one: 'x?z'\n" \
+	"---\n"
+
+TEST(expand_placeholders)
 {
 	struct ruleset *rs = RULE(
 	    "    sel:\n        a|contains|expand: '%known_cdcs%'\n    condition: sel\n");
 
 	CHECK_INT(st.rejected, 1);
-	CHECK(has_line("t.yml:7:28: error: expand: placeholder %known_cdcs% has no value"));
+	CHECK(has_line("t.yml:7:28: error: expand: placeholder %known_cdcs% has no "
+	    "value (give it one under 'placeholders:' in a rules file)"));
 	detect_free(rs);
-	/* no placeholder, \% is a plain percent */
+	/* no placeholder, \\% is a plain percent */
 	rs = RULE("    sel:\n        a|expand: '\\%plain%'\n    condition: sel\n");
 	CHECK_INT(st.loaded, 1);
 	CHECK_INT(one(rs, "a", "%plain%"), 1);
@@ -726,6 +735,58 @@ TEST(expand_needs_placeholder_values)
 	/* without expand a placeholder is plain text */
 	rs = RULE("    sel:\n        a: '%name%'\n    condition: sel\n");
 	CHECK_INT(one(rs, "a", "%NAME%"), 1);
+	detect_free(rs);
+
+	/* values, their wildcards, and every combination of two placeholders */
+	rs = load(PH HDR
+	    "    s1:\n        a|expand: '%dom%\\\\%admins%'\n"
+	    "    s2:\n        b|expand|endswith: '\\%%one%'\n"
+	    "    s3:\n        c|expand: '%none%'\n"
+	    "    s5:\n        e|expand|base64: '%dom%'\n"
+	    "    s6:\n        f|expand|all|contains: ['%dom%', 'q']\n"
+	    "    s7:\n        g|expand|all|contains: ['%none%', 'q']\n"
+	    "    condition: 1 of them\n");
+	CHECK_INT(st.loaded, 1);
+	CHECK_INT(st.rejected, 0);
+	CHECK_INT(one(rs, "a", "corp\\root"), 1);
+	CHECK_INT(one(rs, "a", "LAB\\admin7"), 1);
+	CHECK_INT(one(rs, "a", "LAB\\xroot"), 0);
+	CHECK_INT(one(rs, "a", "OTHER\\root"), 0);
+	CHECK_INT(one(rs, "a", "CORProot"), 0);
+	CHECK_INT(one(rs, "b", "50%xyz"), 1);
+	CHECK_INT(one(rs, "b", "50%xz"), 0);
+	CHECK_INT(one(rs, "b", "xyz"), 0);
+	/* a placeholder with no value matches nothing, so neq holds */
+	CHECK_INT(one(rs, "c", ""), 0);
+	CHECK_INT(one(rs, "c", "%none%"), 0);
+	CHECK_INT(one(rs, "e", "Q09SUA=="), 1);
+	CHECK_INT(one(rs, "e", "TEFC"), 1);
+	CHECK_INT(one(rs, "e", "CORP"), 0);
+	CHECK_INT(one(rs, "f", "LAB q"), 1);
+	CHECK_INT(one(rs, "f", "LAB"), 0);
+	CHECK_INT(one(rs, "g", "q"), 0); /* all of: the empty one never holds */
+	detect_free(rs);
+
+	rs = load(PH HDR "    s:\n        d|neq|expand: '%none%'\n    condition: s\n");
+	CHECK_INT(one(rs, "d", "anything"), 1);
+	CHECK_INT(one(rs, "x", "d absent"), 1);
+	detect_free(rs);
+	/* a filter whose placeholder has no value excludes nothing */
+	rs = load(PH HDR "    sel:\n        a: x\n"
+	    "    filter:\n        b|contains|expand: '%none%'\n"
+	    "    condition: sel and not filter\n");
+	CHECK_INT(one(rs, "a", "x"), 1);
+	detect_free(rs);
+
+	rs = load("placeholders:\n    a: [1, {x: y}]\n    'b%': x\n    c: ~\n"
+	    "    d: x\n---\nplaceholders: {d: y}\n");
+	CHECK_INT(st.rejected, 2); /* each mapping document with an error */
+	CHECK(has_line("t.yml:2:12: error: a placeholder value must be a string or a number"));
+	CHECK(has_line("t.yml:3:5: error: a placeholder name must be a non-empty string "
+	    "without '%'"));
+	CHECK(has_line("t.yml:4:8: error: placeholder %c% must have a value or a list "
+	    "of values ([] for none)"));
+	CHECK(has_line("t.yml:7:16: error: placeholder %d% is defined twice (also t.yml:5)"));
 	detect_free(rs);
 }
 
@@ -760,6 +821,77 @@ TEST(neq_and_time_modifiers)
 	CHECK_INT(one(rs, "w", "2026-12-31T00:00:00Z"), 1); /* 2026 has 53 ISO weeks */
 	CHECK_INT(one(rs, "w", "2027-01-01T00:00:00Z"), 1);
 	CHECK_INT(one(rs, "w", "2027-01-04T00:00:00Z"), 0);
+	detect_free(rs);
+}
+
+/* Modifiers together, as the spec allows them; a value's variants
+ * (windash, base64offset, utf16, expand) count as one value for |all. */
+TEST(modifier_combinations)
+{
+	struct ruleset *rs = RULE(
+	    "    wa:\n        a|windash|contains|all: ['-x', '-y']\n"
+	    "    ba:\n        b|base64offset|contains|all: ['/bin/sh', 'curl']\n"
+	    "    ims:\n        c|re|i|m|s: '^begin.end$'\n"
+	    "    rm:\n        d|re: '^second$'\n"
+	    "    fc:\n        g|fieldref|cased: h\n"
+	    "    cs:\n        i|cased|startswith: 'Ab'\n"
+	    "    be:\n        k|utf16be|base64offset|contains: 'ab'\n"
+	    "    ca:\n        l|cased|contains|all: ['Ab', 'cD']\n"
+	    "    condition: 1 of them\n");
+
+	CHECK_INT(st.loaded, 1);
+	CHECK_INT(one(rs, "a", "cmd -x /y"), 1);
+	CHECK_INT(one(rs, "a", "cmd \xe2\x80\x93y \xe2\x80\x94x"), 1);
+	CHECK_INT(one(rs, "a", "cmd /x"), 0);
+	CHECK_INT(one(rs, "a", "cmd -x +y"), 0);
+	/* "/bin/sh;curl": offset 0 holds both, "x/bin/sh curl" offset 1 */
+	CHECK_INT(one(rs, "b", "L2Jpbi9zaDtjdXJs"), 1);
+	CHECK_INT(one(rs, "b", "eC9iaW4vc2ggY3VybA=="), 1);
+	CHECK_INT(one(rs, "b", "L2Jpbi9zaA=="), 0); /* /bin/sh alone */
+	CHECK_INT(one(rs, "c", "x\nBEGIN\nEND"), 1);
+	CHECK_INT(one(rs, "c", "x\nBEGIN-END"), 1);
+	CHECK_INT(one(rs, "c", "BEGIN-END-"), 0);
+	CHECK_INT(one(rs, "d", "first\nsecond"), 0); /* no m: ^ is the start */
+	CHECK_INT(one(rs, "d", "second"), 1);
+	reset();
+	S("g", "Same");
+	S("h", "same");
+	CHECK_INT(run(rs), 0); /* cased fieldref */
+	reset();
+	S("g", "Same");
+	S("h", "Same");
+	CHECK_INT(run(rs), 1);
+	CHECK_INT(one(rs, "i", "Abc"), 1);
+	CHECK_INT(one(rs, "i", "abc"), 0);
+	/* "ab" in UTF-16BE (00 61 00 62) at offsets 0, 1, 2 */
+	CHECK_INT(one(rs, "k", "AGEAYg=="), 1);
+	CHECK_INT(one(rs, "k", "eABhAGI="), 1);
+	CHECK_INT(one(rs, "k", "eHkAYQBi"), 1);
+	CHECK_INT(one(rs, "k", "YWI="), 0); /* "ab" in ASCII */
+	CHECK_INT(one(rs, "l", "xAbycDz"), 1);
+	CHECK_INT(one(rs, "l", "xabycDz"), 0);
+	detect_free(rs);
+
+	/* neq holds when the field is absent, so one rule each */
+	rs = RULE("    s:\n        e|fieldref|neq: f\n    condition: s\n");
+	reset();
+	S("e", "a");
+	S("f", "A");
+	CHECK_INT(run(rs), 0); /* equal (case-insensitively): not neq */
+	reset();
+	S("e", "a");
+	S("f", "b");
+	CHECK_INT(run(rs), 1);
+	detect_free(rs);
+	rs = RULE("    s:\n        j|cidr|neq: ['10.0.0.0/8', 'fc00::/7']\n"
+	    "    condition: s\n");
+	CHECK_INT(one(rs, "j", "10.1.2.3"), 0);
+	CHECK_INT(one(rs, "j", "fd00::1"), 0);
+	CHECK_INT(one(rs, "j", "192.0.2.1"), 1);
+	detect_free(rs);
+	rs = RULE("    s:\n        m|re|neq: '^ok'\n    condition: s\n");
+	CHECK_INT(one(rs, "m", "ok fine"), 0);
+	CHECK_INT(one(rs, "m", "not ok"), 1);
 	detect_free(rs);
 }
 
@@ -1596,8 +1728,9 @@ int main(void)
 	RUN(utf16_encodings);
 	RUN(windash_variants);
 	RUN(fieldref_compares_two_fields);
-	RUN(expand_needs_placeholder_values);
+	RUN(expand_placeholders);
 	RUN(neq_and_time_modifiers);
+	RUN(modifier_combinations);
 	RUN(unsupported_modifiers_are_errors_with_position);
 	RUN(condition_precedence_and_parentheses);
 	RUN(condition_quantifiers);
