@@ -11,6 +11,7 @@
  */
 #include "detect_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,10 @@
 
 struct ruleset *detect_ruleset_new(void)
 {
-	return vg_calloc(1, sizeof(struct ruleset));
+	struct ruleset *rs = vg_calloc(1, sizeof(struct ruleset));
+
+	atomic_init(&rs->refs, 1);
+	return rs;
 }
 
 void detect_ruleset_finish(struct ruleset *rs)
@@ -41,10 +45,33 @@ void detect_keep_correlation(struct ruleset *rs, const struct ynode *root,
 	rs->ncorr++;
 }
 
+const struct ruleset *detect_ruleset_ref(const struct ruleset *rs)
+{
+	if (rs != NULL)
+		atomic_fetch_add_explicit(&((struct ruleset *)rs)->refs, 1,
+		    memory_order_relaxed);
+	return rs;
+}
+
+static void ruleset_destroy(struct ruleset *rs);
+
+void detect_ruleset_unref(const struct ruleset *crs)
+{
+	struct ruleset *rs = (struct ruleset *)crs;
+
+	/* release: this thread's reads of rs happen before the free */
+	if (rs != NULL && atomic_fetch_sub_explicit(&rs->refs, 1,
+	    memory_order_acq_rel) == 1)
+		ruleset_destroy(rs);
+}
+
 void detect_free(struct ruleset *rs)
 {
-	if (rs == NULL)
-		return;
+	detect_ruleset_unref(rs);
+}
+
+static void ruleset_destroy(struct ruleset *rs)
+{
 	for (size_t i = 0; i < rs->nrules; i++)
 		detect_rule_free(rs->rules[i]);
 	free(rs->rules);
@@ -99,7 +126,7 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 {
 	struct detect_ctx *ctx = vg_calloc(1, sizeof(*ctx));
 
-	ctx->rs = rs;
+	ctx->rs = detect_ruleset_ref(rs);
 	ctx->matches = vg_calloc(rs->nrules + 1, sizeof(*ctx->matches));
 	ctx->group_ok = vg_calloc(rs->nmls + 1, 1);
 	ctx->gstate = vg_calloc(rs->ngroups + 1, 1);
@@ -137,7 +164,97 @@ void detect_ctx_free(struct detect_ctx *ctx)
 	pcre2_match_context_free(ctx->mctx);
 	pcre2_jit_stack_free(ctx->jit);
 	buf_free(&ctx->tmp);
+	detect_ruleset_unref(ctx->rs);
 	free(ctx);
+}
+
+const struct ruleset *detect_ctx_ruleset(const struct detect_ctx *ctx)
+{
+	return ctx ? ctx->rs : NULL;
+}
+
+const struct rule *detect_ctx_regex_limit_rule(const struct detect_ctx *ctx)
+{
+	return ctx ? ctx->re_limit_rule : NULL;
+}
+
+/* ---- the running ruleset, swapped whole on reload ---- */
+
+struct detect_live {
+	pthread_mutex_t lock;      /* guards cur against a swap while a
+	                              worker takes its reference */
+	const struct ruleset *cur; /* holds one reference */
+	atomic_uint_fast64_t gen;
+};
+
+struct detect_live *detect_live_new(const struct ruleset *rs)
+{
+	struct detect_live *l = vg_calloc(1, sizeof(*l));
+
+	pthread_mutex_init(&l->lock, NULL);
+	l->cur = rs;
+	atomic_init(&l->gen, 1);
+	return l;
+}
+
+void detect_live_free(struct detect_live *l)
+{
+	if (l == NULL)
+		return;
+	detect_ruleset_unref(l->cur);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+uint64_t detect_live_swap(struct detect_live *l, const struct ruleset *rs)
+{
+	const struct ruleset *old;
+	uint64_t gen;
+
+	pthread_mutex_lock(&l->lock);
+	old = l->cur;
+	l->cur = rs;
+	gen = atomic_fetch_add_explicit(&l->gen, 1, memory_order_release) + 1;
+	pthread_mutex_unlock(&l->lock);
+	/* workers still running on old hold their own references */
+	detect_ruleset_unref(old);
+	return gen;
+}
+
+uint64_t detect_live_gen(const struct detect_live *l)
+{
+	return atomic_load_explicit(&((struct detect_live *)l)->gen,
+	    memory_order_acquire);
+}
+
+const struct ruleset *detect_live_get(struct detect_live *l, uint64_t *gen)
+{
+	const struct ruleset *rs;
+
+	pthread_mutex_lock(&l->lock);
+	rs = detect_ruleset_ref(l->cur);
+	if (gen != NULL)
+		*gen = atomic_load_explicit(&l->gen, memory_order_relaxed);
+	pthread_mutex_unlock(&l->lock);
+	return rs;
+}
+
+int detect_ctx_refresh(struct detect_ctx **ctx, struct detect_live *l,
+    uint64_t *gen)
+{
+	const struct ruleset *rs;
+
+	if (*ctx != NULL && detect_live_gen(l) == *gen)
+		return 0;
+	rs = detect_live_get(l, gen);
+	if (*ctx != NULL && (*ctx)->rs == rs) {
+		detect_ruleset_unref(rs);
+		return 0;
+	}
+	detect_ctx_free(*ctx); /* drops the old set, freed with its last user */
+	*ctx = detect_ctx_new(rs);
+	detect_ruleset_unref(rs); /* the context holds its own */
+	return 1;
 }
 
 uint64_t detect_ctx_regex_limit_hits(const struct detect_ctx *ctx)
@@ -230,6 +347,7 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 		for (uint32_t k = 0; k < g->nalways; k++) {
 			const struct rule *r = rs->rules[g->always[k]];
 
+			ctx->cur = r;
 			if (detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
 				ctx->matches[n++] = r;
 		}
@@ -238,10 +356,12 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 	for (size_t i = 0; i < ctx->ncands; i++) {
 		const struct rule *r = rs->rules[ctx->cands[i]];
 
+		ctx->cur = r;
 		if (group_ok(ctx, ev, r->impl->group) &&
 		    detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
 			ctx->matches[n++] = r;
 	}
+	ctx->cur = NULL;
 	sort_by_index(ctx->matches, n);
 	ctx->nmatches = n;
 	*matches = ctx->matches;
@@ -269,7 +389,9 @@ void detect_explain(const struct ruleset *rs, struct detect_ctx *ctx,
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			buf_addc(out, ',');
+		ctx->cur = list[i];
 		detect_explain_rule(ctx, ev, list[i], out);
+		ctx->cur = NULL;
 	}
 	buf_addc(out, ']');
 	free(list);

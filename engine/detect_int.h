@@ -15,6 +15,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "detect.h"
@@ -196,6 +197,7 @@ struct prefilter {
 };
 
 struct ruleset {
+	atomic_uint refs;      /* the loader's, each ctx's, each live holder's */
 	struct rule **rules;
 	size_t nrules, caprules;
 	struct lsgroup *groups;
@@ -222,6 +224,8 @@ struct detect_ctx {
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jit;
 	uint64_t re_limit_hits;
+	const struct rule *cur;        /* the rule being evaluated */
+	const struct rule *re_limit_rule; /* the last whose regex hit a limit */
 	uint64_t events;
 	/* prefilter scratch: stamps avoid clearing per event */
 	uint32_t epoch;

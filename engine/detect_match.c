@@ -303,8 +303,11 @@ static int re_match(struct detect_ctx *ctx, const struct pat *p, const char *s,
 	if (rc >= 0)
 		return 1;
 	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-	    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)
+	    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
 		ctx->re_limit_hits++;
+		if (ctx->cur != NULL)
+			ctx->re_limit_rule = ctx->cur;
+	}
 	return 0;
 }
 
