@@ -15,8 +15,11 @@
 
 #include <event2/event.h>
 
+#include <jansson.h>
+
 #include "unit.h"
 #include "../../engine/execstep.h"
+#include "../../engine/playbook.h"
 
 static char dir[64];
 static char pwned[128];
@@ -125,6 +128,61 @@ TEST(hostile_values_are_single_literal_arguments)
 		CHECK_STR(g.out, want);
 	}
 	CHECK(access(pwned, F_OK) < 0 && errno == ENOENT);
+}
+
+/* The whole path: alert fields templated by a playbook's exec step reach
+ * the program as single literal arguments, the alert JSON on stdin. */
+TEST(playbook_exec_step_end_to_end)
+{
+	static const char pbtext[] =
+	    "name: contain\nmatch: {level: low}\nsteps:\n"
+	    "  - exec: [argv.py, --user, '{{user.name}}', '{{message}}', "
+	    "'--ip={{source.ip}}']\n";
+	struct playbook_opts o;
+	struct playbook_stats st;
+	struct vg_diag d;
+	struct playbook_set *s;
+	struct pb_vars v;
+	struct pb_call c;
+	struct execstep_req req = { 0 };
+	struct got g;
+	char why[256], want[1024];
+	json_t *a;
+
+	memset(&o, 0, sizeof(o));
+	o.exec = pol;
+	vg_diag_init(&d, stderr);
+	s = playbook_load_buffer("contain.yml", pbtext, strlen(pbtext), &o, &d, &st);
+	CHECK_INT(st.loaded, 1);
+	a = json_pack("{s:s,s:{s:s,s:s},s:{s:{s:s},s:{s:s},s:s}}", "id", "a1",
+	    "rule", "id", "r1", "level", "high", "event", "user", "name",
+	    "$(touch PWNED); rm -rf /", "source", "ip", "203.0.113.9",
+	    "message", "; id");
+	/* the marker path must be absolute to be meaningful */
+	json_object_set_new(json_object_get(json_object_get(a, "event"), "user"),
+	    "name", json_sprintf("$(touch %s); rm -rf /", pwned));
+	memset(&v, 0, sizeof(v));
+	v.alert = a;
+	if (st.loaded != 1 || playbook_prepare(s, s->pbs[0], &s->pbs[0]->steps[0],
+	    &v, "vigil:", &c, why, sizeof(why)) < 0) {
+		UNIT_FAIL("prepare: %s", why);
+		goto out;
+	}
+	req.prog = c.prog;
+	req.args = (const char *const *)c.args;
+	req.nargs = c.nargs;
+	req.input = c.body;
+	req.input_len = c.body_len;
+	CHECK_INT(run(&req, &g), 0);
+	CHECK_INT(g.r.exit_code, 0);
+	snprintf(want, sizeof(want), "4\n[\"--user\", \"$(touch %s); rm -rf /\", "
+	    "\"; id\", \"--ip=203.0.113.9\"]\n", pwned);
+	CHECK_STR(g.out, want);
+	CHECK(access(pwned, F_OK) < 0 && errno == ENOENT);
+	playbook_call_free(&c);
+out:
+	json_decref(a);
+	playbook_set_free(s);
 }
 
 TEST(fixed_environment_and_stdin)
@@ -385,6 +443,7 @@ int main(void)
 {
 	setup();
 	RUN(hostile_values_are_single_literal_arguments);
+	RUN(playbook_exec_step_end_to_end);
 	RUN(fixed_environment_and_stdin);
 	RUN(large_input_to_a_program_that_does_not_read);
 	RUN(output_is_capped);
