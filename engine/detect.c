@@ -131,6 +131,7 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 	ctx->group_ok = vg_calloc(rs->nmls + 1, 1);
 	ctx->gstate = vg_calloc(rs->ngroups + 1, 1);
 	ctx->rstamp = vg_calloc(rs->nrules + 1, sizeof(*ctx->rstamp));
+	ctx->rmask = vg_calloc(rs->nrules + 1, 1);
 	ctx->cands = vg_calloc(rs->nrules + 1, sizeof(*ctx->cands));
 	ctx->lepoch = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->lepoch));
 	ctx->lentry = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->lentry));
@@ -157,12 +158,14 @@ void detect_ctx_free(struct detect_ctx *ctx)
 	free(ctx->group_ok);
 	free(ctx->gstate);
 	free(ctx->rstamp);
+	free(ctx->rmask);
 	free(ctx->cands);
 	free(ctx->lepoch);
 	free(ctx->lentry);
 	pcre2_match_data_free(ctx->md);
 	pcre2_match_context_free(ctx->mctx);
 	pcre2_jit_stack_free(ctx->jit);
+	free(ctx->fold);
 	buf_free(&ctx->tmp);
 	detect_ruleset_unref(ctx->rs);
 	free(ctx);
@@ -326,6 +329,7 @@ static void new_event(const struct ruleset *rs, struct detect_ctx *ctx)
 		memset(ctx->rstamp, 0, rs->nrules * sizeof(*ctx->rstamp));
 		memset(ctx->lepoch, 0, rs->pf.nlits * sizeof(*ctx->lepoch));
 		ctx->epoch = 1;
+		ctx->scanned = 0;
 	}
 	memset(ctx->group_ok, 0, rs->nmls);
 	memset(ctx->gstate, 0, rs->ngroups);

@@ -8,19 +8,31 @@
  * with the most selective set, OR unions its children, NOT and anything
  * that is not a plain literal (regex, cidr, numbers, exists, null, neq)
  * gives up. Rules with a set are "indexed"; the others are always
- * evaluated. The literals go into one Aho-Corasick automaton (transitions
- * from the root in a table, the rest as sorted edge lists).
+ * evaluated.
+ *
+ * Literals of 4 bytes or more (nearly all) are each anchored at their
+ * 4-gram that the fewest literals share; a value is scanned 4-gram by
+ * 4-gram against a bitmap of the anchors' hashes (64 KiB, so it stays in
+ * cache where a trie over thousands of literals would not), and only the
+ * positions whose bit is set look the gram up and compare the literals
+ * anchored there. The few shorter literals go through a small Aho-Corasick
+ * automaton.
  *
  * Per event, the values of the fields that some atom names (and, for
- * keywords, the message or every string value) are scanned once, folded
- * on the fly; each literal found stamps the rules it vouches for in that
- * field. Never allocates per event.
+ * keywords, the message or every string value) are folded once and
+ * scanned; each literal found stamps the rules it vouches for in that
+ * field. Never allocates per event (the fold buffer grows to the longest
+ * value once).
  */
 #include "detect_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A single byte turns up in nearly every value: it vouches for nothing,
+ * and looking for it everywhere costs more than evaluating its rule. */
+#define LIT_MIN 2
 
 struct atom {
 	char *lit;              /* folded, owned */
@@ -416,7 +428,7 @@ static int rex_atoms(const struct pat *p, const struct fcond *fc,
 
 	for (;; i++) {
 		if (i == n || (s[i] == '|' && depth == 0)) {
-			if (!rex_branch(s, b, i, caseless, lit, &len))
+			if (!rex_branch(s, b, i, caseless, lit, &len) || len < LIT_MIN)
 				return -1;
 			aset_add(out, vg_strndup(lit, len), (uint32_t)len, fc);
 			if (i == n)
@@ -456,6 +468,10 @@ static int pat_atoms(const struct pat *p, const struct fcond *fc,
 		return rex_atoms(p, fc, out);
 	if ((lit = pat_literal(p, &len)) == NULL)
 		return -1;
+	if (len < LIT_MIN) {
+		free(lit);
+		return -1;
+	}
 	aset_add(out, lit, len, fc);
 	return 0;
 }
@@ -557,29 +573,75 @@ static void cn_atoms(const struct rule_impl *ri, const struct cnode *cn,
 	}
 }
 
-/* ---- building the automaton ---- */
+/* ---- two conjuncts ---- */
 
-struct edge_map {          /* (node, byte) -> child, open addressing */
-	uint64_t *keys;        /* node << 8 | byte, + 1 (0 = empty) */
-	uint32_t *vals;
-	size_t cap;
+/*
+ * A rule that is an AND of parts (selections, or the fields of a map) can
+ * need a literal from each of two parts: "GET" in the method and one of
+ * forty keywords in the message, rather than "GET" alone, which every
+ * request holds. The parts' sets are gathered here; the two most
+ * selective are kept.
+ */
+struct conj {
+	struct aset v[2];      /* best, second best */
+	int n;
 };
 
-static size_t em_slot(const struct edge_map *m, uint64_t key)
+static void conj_add(struct conj *c, struct aset *a)
 {
-	size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (m->cap - 1);
+	if (a->none || a->n == 0) {
+		aset_free(a);
+		return;
+	}
+	if (c->n < 2) {
+		c->v[c->n++] = *a;
+	} else if (a->score < c->v[1].score) {
+		aset_free(&c->v[1]);
+		c->v[1] = *a;
+	} else {
+		aset_free(a);
+		return;
+	}
+	if (c->n == 2 && c->v[1].score < c->v[0].score) {
+		struct aset t = c->v[0];
 
-	while (m->keys[i] != 0 && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
-	return i;
+		c->v[0] = c->v[1];
+		c->v[1] = t;
+	}
 }
 
-static uint32_t em_get(const struct edge_map *m, uint32_t node, uint8_t c)
+static void sn_conj(const struct snode *sn, struct conj *c)
 {
-	size_t i = em_slot(m, ((uint64_t)node << 8 | c) + 1);
+	struct aset a;
 
-	return m->keys[i] ? m->vals[i] : 0;
+	if (sn->kind == SN_AND) {
+		for (uint32_t i = 0; i < sn->n; i++)
+			sn_conj(sn->kids[i], c);
+		return;
+	}
+	sn_atoms(sn, &a);
+	conj_add(c, &a);
 }
+
+static void cn_conj(const struct rule_impl *ri, const struct cnode *cn,
+    struct conj *c)
+{
+	struct aset a;
+
+	if (cn->op == CN_AND || (cn->op == CN_OF && cn->k == 0)) {
+		for (uint32_t i = 0; i < cn->n; i++)
+			cn_conj(ri, cn->kids[i], c);
+		return;
+	}
+	if (cn->op == CN_SEL) {
+		sn_conj(ri->sels[cn->sel].root, c);
+		return;
+	}
+	cn_atoms(ri, cn, &a);
+	conj_add(c, &a);
+}
+
+/* ---- building ---- */
 
 struct posting {
 	uint32_t lit, rule, field;
@@ -591,161 +653,376 @@ static int cmp_posting(const void *a, const void *b)
 
 	if (x->lit != y->lit)
 		return x->lit < y->lit ? -1 : 1;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return x->field < y->field ? -1 : x->field > y->field;
+	if (x->field != y->field)
+		return x->field < y->field ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
-struct edge {
-	uint32_t from, to;
-	uint8_t c;
+static uint32_t gram_at(const char *s)
+{
+	uint32_t g;
+
+	memcpy(&g, s, 4);
+	return g;
+}
+
+static uint32_t gram_bit(uint32_t g)
+{
+	return (g * 0x9E3779B1u) >> (32 - PF_BITS_LOG);
+}
+
+static uint32_t gram_slot(uint32_t g, uint32_t cap)
+{
+	return ((g ^ (g >> 15)) * 0x2C1B3C6Du) & (cap - 1);
+}
+
+/* A set of 4-grams with a count each, open addressing. */
+struct gcount {
+	uint32_t *key, *n;     /* n == 0: empty */
+	uint32_t cap;
 };
 
-static int cmp_edge(const void *a, const void *b)
+static uint32_t *gc_at(struct gcount *c, uint32_t g)
 {
-	const struct edge *x = a, *y = b;
+	uint32_t i = gram_slot(g, c->cap);
 
-	if (x->from != y->from)
-		return x->from < y->from ? -1 : 1;
-	return (int)x->c - (int)y->c;
+	while (c->n[i] != 0 && c->key[i] != g)
+		i = (i + 1) & (c->cap - 1);
+	c->key[i] = g;
+	return &c->n[i];
+}
+
+/* Distinct literals: a hash set of their folded bytes. */
+struct litset {
+	uint32_t *slot;        /* literal id + 1, 0 empty */
+	uint32_t cap, n, capl;
+	char *text;
+	size_t ntext, captext;
+	uint32_t *off, *len;
+};
+
+static uint64_t lit_hash(const char *s, uint32_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint32_t lit_id(struct litset *L, const char *s, uint32_t n)
+{
+	uint32_t i;
+
+	if (L->n * 2 >= L->cap) {
+		uint32_t cap = L->cap ? L->cap * 2 : 1024, *t = vg_calloc(cap, sizeof(*t));
+
+		for (uint32_t k = 0; k < L->cap; k++) {
+			uint32_t id = L->slot[k];
+
+			if (id == 0)
+				continue;
+			i = (uint32_t)lit_hash(L->text + L->off[id - 1], L->len[id - 1]) & (cap - 1);
+			while (t[i] != 0)
+				i = (i + 1) & (cap - 1);
+			t[i] = id;
+		}
+		free(L->slot);
+		L->slot = t;
+		L->cap = cap;
+	}
+	for (i = (uint32_t)lit_hash(s, n) & (L->cap - 1); L->slot[i] != 0;
+	    i = (i + 1) & (L->cap - 1)) {
+		uint32_t id = L->slot[i] - 1;
+
+		if (L->len[id] == n && memcmp(L->text + L->off[id], s, n) == 0)
+			return id;
+	}
+	if (L->n == L->capl) {
+		L->capl = L->capl ? L->capl * 2 : 256;
+		L->off = vg_realloc(L->off, L->capl * sizeof(*L->off));
+		L->len = vg_realloc(L->len, L->capl * sizeof(*L->len));
+	}
+	while (L->ntext + n + 1 > L->captext) {
+		L->captext = L->captext ? L->captext * 2 : 4096;
+		L->text = vg_realloc(L->text, L->captext);
+	}
+	memcpy(L->text + L->ntext, s, n);
+	L->off[L->n] = (uint32_t)L->ntext;
+	L->len[L->n] = n;
+	L->ntext += n;
+	L->slot[i] = ++L->n;
+	return L->n - 1;
+}
+
+/* The id of a literal, or UINT32_MAX when no rule needs it. */
+static uint32_t lit_find(const struct litset *L, const char *s, uint32_t n)
+{
+	if (L->cap == 0)
+		return UINT32_MAX;
+	for (uint32_t i = (uint32_t)lit_hash(s, n) & (L->cap - 1); L->slot[i] != 0;
+	    i = (i + 1) & (L->cap - 1)) {
+		uint32_t id = L->slot[i] - 1;
+
+		if (L->len[id] == n && memcmp(L->text + L->off[id], s, n) == 0)
+			return id;
+	}
+	return UINT32_MAX;
+}
+
+/*
+ * Give each pattern the literal it needs, when the scan looks for that
+ * literal in every field the pattern reads: then a literal the scan did
+ * not see rules the pattern out without comparing (a keyword list of a
+ * hundred strings costs the few that occur).
+ */
+static void tag_fc(const struct prefilter *pf, const struct litset *L,
+    struct fcond *fc)
+{
+	if (fc->kind != FC_VALUES || fc->tpart != TP_NONE)
+		return;
+	for (uint32_t k = 0; k < fc->npats; k++) {
+		struct pat *p = &fc->pats[k];
+		uint32_t len, id;
+		uint8_t kind;
+		int ok = 1;
+		char *lit;
+
+		if (p->kind == PK_RE || (lit = pat_literal(p, &len)) == NULL)
+			continue;
+		id = lit_find(L, lit, len);
+		free(lit);
+		if (id == UINT32_MAX)
+			continue;
+		kind = len < 4 ? PF_SHORT : PF_LONG;
+		if (fc->keyword)
+			ok = (pf->kwscan & kind) != 0;
+		for (uint32_t f = 0; !fc->keyword && f < fc->nfields && ok; f++)
+			ok = fc->fields[f] < pf->nscan && (pf->scan[fc->fields[f]] & kind);
+		if (ok && (fc->keyword || fc->nfields > 0))
+			p->lit = id + 1;
+	}
+}
+
+static void tag_sn(const struct prefilter *pf, const struct litset *L,
+    struct snode *sn)
+{
+	if (sn->kind == SN_FC)
+		tag_fc(pf, L, sn->fc);
+	for (uint32_t i = 0; i < sn->n; i++)
+		tag_sn(pf, L, sn->kids[i]);
+}
+
+static uint32_t short_key(const uint8_t *s, uint32_t n)
+{
+	uint32_t k = s[0] | (uint32_t)s[1] << 8;
+
+	return n == 3 ? (k | (uint32_t)s[2] << 16 | 1u << 24) : k;
+}
+
+static uint32_t short_slot(uint32_t k, uint32_t cap)
+{
+	return (k * 0x9E3779B1u >> 7) & (cap - 1);
+}
+
+/* Literals of 2 or 3 bytes (LIT_MIN keeps single bytes out). */
+static void build_short(struct prefilter *pf)
+{
+	uint32_t n = 0;
+
+	pf->pairs = vg_calloc(65536 / 64, sizeof(*pf->pairs));
+	for (uint32_t l = 0; l < pf->nlits; l++) {
+		if (pf->llen[l] >= LIT_MIN && pf->llen[l] < 4)
+			n++;
+	}
+	if (n == 0)
+		return;
+	for (pf->scap = 16; pf->scap < n * 2; pf->scap *= 2)
+		;
+	pf->skey = vg_calloc(pf->scap, sizeof(*pf->skey));
+	pf->sval = vg_calloc(pf->scap, sizeof(*pf->sval));
+	for (uint32_t l = 0; l < pf->nlits; l++) {
+		const uint8_t *t = (const uint8_t *)pf->ltext + pf->loff[l];
+		uint32_t k, i, pair;
+
+		if (pf->llen[l] < 2 || pf->llen[l] > 3)
+			continue;
+		k = short_key(t, pf->llen[l]);
+		for (i = short_slot(k, pf->scap); pf->sval[i] != 0; i = (i + 1) & (pf->scap - 1))
+			;
+		pf->skey[i] = k;
+		pf->sval[i] = l + 1;
+		pair = t[0] | (uint32_t)t[1] << 8;
+		pf->pairs[pair >> 6] |= 1ull << (pair & 63);
+	}
+}
+
+static uint32_t short_get(const struct prefilter *pf, uint32_t k)
+{
+	for (uint32_t i = short_slot(k, pf->scap); pf->sval[i] != 0;
+	    i = (i + 1) & (pf->scap - 1)) {
+		if (pf->skey[i] == k)
+			return pf->sval[i];
+	}
+	return 0;
+}
+
+struct anchor {
+	uint32_t gram, lit, off;
+};
+
+static int cmp_anchor(const void *a, const void *b)
+{
+	const struct anchor *x = a, *y = b;
+
+	if (x->gram != y->gram)
+		return x->gram < y->gram ? -1 : 1;
+	return x->lit < y->lit ? -1 : x->lit > y->lit;
+}
+
+/* One anchor per long literal: its 4-gram that the fewest literals share,
+ * so a hit at a common gram ("c:\w") compares few literals. */
+static void build_long(struct prefilter *pf)
+{
+	struct gcount gc = { 0 };
+	struct anchor *an;
+	uint32_t na = 0, ngrams = 0;
+
+	for (uint32_t l = 0; l < pf->nlits; l++) {
+		if (pf->llen[l] >= 4) {
+			pf->nlong++;
+			ngrams += pf->llen[l] - 3;
+		}
+	}
+	pf->bits = vg_calloc((1u << PF_BITS_LOG) / 64, sizeof(*pf->bits));
+	if (pf->nlong == 0)
+		return;
+	for (gc.cap = 64; gc.cap < ngrams * 2; gc.cap *= 2)
+		;
+	gc.key = vg_calloc(gc.cap, sizeof(*gc.key));
+	gc.n = vg_calloc(gc.cap, sizeof(*gc.n));
+	for (uint32_t l = 0; l < pf->nlits; l++) {
+		const char *s = pf->ltext + pf->loff[l];
+
+		for (uint32_t k = 0; pf->llen[l] >= 4 && k + 4 <= pf->llen[l]; k++)
+			(*gc_at(&gc, gram_at(s + k)))++;
+	}
+	an = vg_malloc(pf->nlong * sizeof(*an));
+	for (uint32_t l = 0; l < pf->nlits; l++) {
+		const char *s = pf->ltext + pf->loff[l];
+		uint32_t best = 0, bestn = UINT32_MAX;
+
+		if (pf->llen[l] < 4)
+			continue;
+		for (uint32_t k = 0; k + 4 <= pf->llen[l]; k++) {
+			uint32_t n = *gc_at(&gc, gram_at(s + k));
+
+			if (n < bestn) {
+				bestn = n;
+				best = k;
+			}
+		}
+		an[na].gram = gram_at(s + best);
+		an[na].lit = l;
+		an[na].off = best;
+		na++;
+	}
+	free(gc.key);
+	free(gc.n);
+	qsort(an, na, sizeof(*an), cmp_anchor);
+	for (pf->gcap = 64; pf->gcap < na * 2; pf->gcap *= 2)
+		;
+	pf->gkey = vg_calloc(pf->gcap, sizeof(*pf->gkey));
+	pf->gbeg = vg_calloc(pf->gcap, sizeof(*pf->gbeg));
+	pf->gend = vg_calloc(pf->gcap, sizeof(*pf->gend));
+	pf->anc = vg_malloc(na * sizeof(*pf->anc));
+	for (uint32_t i = 0, cur = 0; i < na; i++) {
+		pf->anc[i].lit = an[i].lit;
+		pf->anc[i].off = an[i].off;
+		pf->anc[i].len = pf->llen[an[i].lit];
+		pf->anc[i].text = pf->loff[an[i].lit];
+		if (i == 0 || an[i].gram != an[i - 1].gram) {
+			uint32_t b = gram_bit(an[i].gram);
+
+			/* a slot is taken when its range is not empty */
+			for (cur = gram_slot(an[i].gram, pf->gcap); pf->gend[cur] != 0;
+			    cur = (cur + 1) & (pf->gcap - 1))
+				;
+			pf->gkey[cur] = an[i].gram;
+			pf->gbeg[cur] = i;
+			pf->bits[b >> 6] |= 1ull << (b & 63);
+		}
+		pf->gend[cur] = i + 1;
+	}
+	free(an);
 }
 
 void detect_index_build(struct ruleset *rs)
 {
 	struct prefilter *pf = &rs->pf;
-	struct aset *sets = vg_calloc(rs->nrules + 1, sizeof(*sets));
+	struct conj *sets = vg_calloc(rs->nrules + 1, sizeof(*sets));
 	struct posting *posts = NULL;
-	size_t nposts = 0, capposts = 0, chars = 0;
-	struct edge_map em = { 0 };
-	struct edge *edges = NULL;
-	size_t nedges = 0;
-	uint32_t *outs, *queue, nnodes = 1, nlits = 0, maxfield = 0;
+	size_t nposts = 0, capposts = 0;
+	struct litset L = { 0 };
+	uint32_t maxfield = 0;
 
-	/* 1. each rule's atoms; the rules without go to their group's always */
+	/* 1. each rule's literal sets; rules without go to their group's always */
+	pf->rneed = vg_calloc(rs->nrules + 1, 1);
 	for (size_t r = 0; r < rs->nrules; r++) {
 		struct rule_impl *ri = rs->rules[r]->impl;
 		struct lsgroup *g = &rs->groups[ri->group];
 
-		cn_atoms(ri, ri->cond, &sets[r]);
-		ri->indexed = !sets[r].none && sets[r].n > 0;
+		cn_conj(ri, ri->cond, &sets[r]);
+		ri->indexed = sets[r].n > 0;
 		if (!ri->indexed) {
 			g->always = vg_realloc(g->always, (g->nalways + 1) *
 			    sizeof(*g->always));
 			g->always[g->nalways++] = (uint32_t)r;
 			continue;
 		}
+		pf->rneed[r] = sets[r].n == 2 ? 3 : 1;
 		pf->nindexed++;
-		for (size_t i = 0; i < sets[r].n; i++)
-			chars += sets[r].v[i].len;
 	}
-	/* 2. the trie of distinct literals, and the postings */
-	for (em.cap = 1024; em.cap < chars * 2 + 2; em.cap *= 2)
-		;
-	em.keys = vg_calloc(em.cap, sizeof(*em.keys));
-	em.vals = vg_calloc(em.cap, sizeof(*em.vals));
-	outs = vg_calloc(chars + 2, sizeof(*outs));
+	/* 2. distinct literals and the postings */
 	for (size_t r = 0; r < rs->nrules; r++) {
-		for (size_t i = 0; i < sets[r].n; i++) {
-			const struct atom *a = &sets[r].v[i];
-			uint32_t node = 0, lit;
+		for (int k = 0; k < sets[r].n; k++) {
+			for (size_t i = 0; i < sets[r].v[k].n; i++) {
+				const struct atom *a = &sets[r].v[k].v[i];
+				uint32_t lit = lit_id(&L, a->lit, a->len);
 
-			for (uint32_t k = 0; k < a->len; k++) {
-				uint8_t c = (uint8_t)a->lit[k];
-				uint64_t key = ((uint64_t)node << 8 | c) + 1;
-				size_t slot = em_slot(&em, key);
+				for (uint32_t f = 0; f < (a->fc->keyword ? 1 : a->fc->nfields); f++) {
+					uint32_t field = a->fc->keyword ? FIELD_NONE :
+					    a->fc->fields[f];
 
-				if (em.keys[slot] == 0) {
-					em.keys[slot] = key;
-					em.vals[slot] = nnodes;
-					if ((nedges & (nedges - 1)) == 0)
-						edges = vg_realloc(edges, (nedges ? nedges * 2 : 1) *
-						    sizeof(*edges));
-					edges[nedges].from = node;
-					edges[nedges].to = nnodes;
-					edges[nedges].c = c;
-					nedges++;
-					nnodes++;
+					if (nposts == capposts) {
+						capposts = capposts ? capposts * 2 : 256;
+						posts = vg_realloc(posts, capposts * sizeof(*posts));
+					}
+					posts[nposts].lit = lit;
+					posts[nposts].rule = (uint32_t)r << 1 | (uint32_t)k;
+					posts[nposts].field = field;
+					nposts++;
+					if (field > maxfield)
+						maxfield = field;
+					if (a->fc->keyword)
+						pf->keywords = 1;
 				}
-				node = em.vals[slot];
 			}
-			if (outs[node] == 0)
-				outs[node] = ++nlits;
-			lit = outs[node] - 1;
-			for (uint32_t f = 0; f < (a->fc->keyword ? 1 : a->fc->nfields); f++) {
-				uint32_t field = a->fc->keyword ? FIELD_NONE : a->fc->fields[f];
-
-				if (nposts == capposts) {
-					capposts = capposts ? capposts * 2 : 256;
-					posts = vg_realloc(posts, capposts * sizeof(*posts));
-				}
-				posts[nposts].lit = lit;
-				posts[nposts].rule = (uint32_t)r;
-				posts[nposts].field = field;
-				nposts++;
-				if (field > maxfield)
-					maxfield = field;
-				if (a->fc->keyword)
-					pf->keywords = 1;
-			}
+			aset_free(&sets[r].v[k]);
 		}
-		aset_free(&sets[r]);
 	}
 	free(sets);
-	/* 3. compact: edges by node, postings by literal */
-	if (nedges > 0)
-		qsort(edges, nedges, sizeof(*edges), cmp_edge);
-	pf->nnodes = nnodes;
-	pf->eoff = vg_calloc(nnodes + 1, sizeof(*pf->eoff));
-	pf->elabel = vg_malloc(nedges + 1);
-	pf->etarget = vg_malloc((nedges + 1) * sizeof(*pf->etarget));
-	for (size_t i = 0; i < nedges; i++) {
-		pf->eoff[edges[i].from + 1]++;
-		pf->elabel[i] = edges[i].c;
-		pf->etarget[i] = edges[i].to;
-		if (edges[i].from == 0)
-			pf->root[edges[i].c] = edges[i].to;
-	}
-	for (uint32_t n = 0; n < nnodes; n++)
-		pf->eoff[n + 1] += pf->eoff[n];
-	pf->out = vg_calloc(nnodes, sizeof(*pf->out));
-	memcpy(pf->out, outs, nnodes * sizeof(*outs));
-	free(outs);
-	/* 4. failure and dictionary links, breadth first */
-	pf->fail = vg_calloc(nnodes, sizeof(*pf->fail));
-	pf->dict = vg_calloc(nnodes, sizeof(*pf->dict));
-	queue = vg_malloc((nnodes + 1) * sizeof(*queue));
-	{
-		size_t qh = 0, qt = 0;
-
-		for (uint32_t i = pf->eoff[0]; i < pf->eoff[1]; i++)
-			queue[qt++] = pf->etarget[i]; /* depth 1: fail to root */
-		while (qh < qt) {
-			uint32_t n = queue[qh++];
-
-			for (uint32_t i = pf->eoff[n]; i < pf->eoff[n + 1]; i++) {
-				uint32_t child = pf->etarget[i], f = pf->fail[n], t;
-				uint8_t c = pf->elabel[i];
-
-				for (;;) {
-					t = em_get(&em, f, c);
-					if (t != 0 || f == 0)
-						break;
-					f = pf->fail[f];
-				}
-				pf->fail[child] = t;
-				pf->dict[child] = pf->out[t] ? t : pf->dict[t];
-				queue[qt++] = child;
-			}
-		}
-	}
-	free(queue);
-	free(edges);
-	free(em.keys);
-	free(em.vals);
+	pf->nlits = L.n;
+	pf->ltext = L.text ? L.text : vg_calloc(1, 1);
+	pf->loff = L.off ? L.off : vg_calloc(1, sizeof(*pf->loff));
+	pf->llen = L.len ? L.len : vg_calloc(1, sizeof(*pf->llen));
+	/* 3. the two ways to find them */
+	build_short(pf);
+	build_long(pf);
+	/* 4. postings by literal */
 	if (nposts > 0)
 		qsort(posts, nposts, sizeof(*posts), cmp_posting);
-	pf->nlits = nlits;
-	pf->poff = vg_calloc(nlits + 1, sizeof(*pf->poff));
+	pf->poff = vg_calloc(pf->nlits + 1, sizeof(*pf->poff));
 	pf->prule = vg_malloc((nposts + 1) * sizeof(*pf->prule));
 	pf->pfield = vg_malloc((nposts + 1) * sizeof(*pf->pfield));
 	for (size_t i = 0; i < nposts; i++) {
@@ -753,27 +1030,45 @@ void detect_index_build(struct ruleset *rs)
 		pf->prule[i] = posts[i].rule;
 		pf->pfield[i] = posts[i].field;
 	}
-	for (uint32_t l = 0; l < nlits; l++)
+	for (uint32_t l = 0; l < pf->nlits; l++)
 		pf->poff[l + 1] += pf->poff[l];
 	pf->nscan = maxfield + 1;
 	pf->scan = vg_calloc(pf->nscan, 1);
 	for (size_t i = 0; i < nposts; i++) {
+		uint8_t how = pf->llen[posts[i].lit] < 4 ? PF_SHORT : PF_LONG;
+
 		if (posts[i].field != FIELD_NONE)
-			pf->scan[posts[i].field] = 1;
+			pf->scan[posts[i].field] |= how;
+		else
+			pf->kwscan |= how;
 	}
 	free(posts);
+	/* 5. patterns that a missing literal rules out */
+	for (size_t r = 0; r < rs->nrules; r++) {
+		struct rule_impl *ri = rs->rules[r]->impl;
+
+		for (uint32_t k = 0; k < ri->nsels; k++)
+			tag_sn(pf, &L, ri->sels[k].root);
+	}
+	free(L.slot);
 }
 
 void detect_index_free(struct prefilter *pf)
 {
-	free(pf->fail);
-	free(pf->out);
-	free(pf->dict);
-	free(pf->eoff);
-	free(pf->elabel);
-	free(pf->etarget);
+	free(pf->pairs);
+	free(pf->skey);
+	free(pf->sval);
+	free(pf->bits);
+	free(pf->gkey);
+	free(pf->gbeg);
+	free(pf->gend);
+	free(pf->anc);
+	free(pf->ltext);
+	free(pf->loff);
+	free(pf->llen);
 	free(pf->poff);
 	free(pf->prule);
+	free(pf->rneed);
 	free(pf->pfield);
 	free(pf->scan);
 	memset(pf, 0, sizeof(*pf));
@@ -781,50 +1076,114 @@ void detect_index_free(struct prefilter *pf)
 
 /* ---- per event ---- */
 
-static uint32_t step(const struct prefilter *pf, uint32_t s, uint8_t c)
+/* Postings b..e were hit: their rules become candidates once they have
+ * a literal of each set they need. */
+static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
+    uint32_t b, uint32_t e)
 {
-	for (;;) {
-		if (s == 0)
-			return pf->root[c];
-		for (uint32_t i = pf->eoff[s]; i < pf->eoff[s + 1]; i++) {
-			if (pf->elabel[i] == c)
-				return pf->etarget[i];
-			if (pf->elabel[i] > c)
-				break;
+	for (uint32_t i = b; i < e; i++) {
+		uint32_t r = pf->prule[i] >> 1;
+		uint8_t m;
+
+		if (ctx->rstamp[r] != ctx->epoch) {
+			ctx->rstamp[r] = ctx->epoch;
+			ctx->rmask[r] = 0;
 		}
-		s = pf->fail[s];
+		m = ctx->rmask[r] | (uint8_t)(1u << (pf->prule[i] & 1));
+		if (m == pf->rneed[r]) {
+			m |= 0x80;
+			ctx->cands[ctx->ncands++] = r;
+		}
+		ctx->rmask[r] = m;
 	}
 }
 
-/* Literal l was found in entry e of field `field` (kw: keywords look here). */
+/*
+ * Literal l was found in entry e of field `field` (kw: keywords look
+ * here). A literal's postings are sorted by field, keywords (FIELD_NONE)
+ * first: only the run for this field is walked, found by binary search,
+ * so a literal that many rules share in other fields costs nothing here.
+ */
 static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
     uint32_t l, uint32_t e, uint32_t field, int kw)
 {
+	uint32_t b = pf->poff[l], end = pf->poff[l + 1], lo, hi;
+
 	if (ctx->lepoch[l] == ctx->epoch && ctx->lentry[l] == e)
 		return; /* already handled for this value */
 	ctx->lepoch[l] = ctx->epoch;
 	ctx->lentry[l] = e;
-	for (uint32_t i = pf->poff[l]; i < pf->poff[l + 1]; i++) {
-		uint32_t r = pf->prule[i];
-
-		if (pf->pfield[i] != field && !(kw && pf->pfield[i] == FIELD_NONE))
-			continue;
-		if (ctx->rstamp[r] != ctx->epoch) {
-			ctx->rstamp[r] = ctx->epoch;
-			ctx->cands[ctx->ncands++] = r;
-		}
+	if (kw && pf->pfield[b] == FIELD_NONE) {
+		for (hi = b; hi < end && pf->pfield[hi] == FIELD_NONE; hi++)
+			;
+		stamp(pf, ctx, b, hi);
 	}
+	if (field == UINT32_MAX)
+		return;
+	/* first posting with pfield >= field */
+	for (lo = b, hi = end; lo < hi;) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (pf->pfield[mid] < field)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (hi = lo; hi < end && pf->pfield[hi] == field; hi++)
+		;
+	if (field != FIELD_NONE)
+		stamp(pf, ctx, lo, hi);
 }
 
+/* how: PF_SHORT and/or PF_LONG, the kinds of literals to look for */
 static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
-    const char *text, uint32_t len, uint32_t e, uint32_t field, int kw)
+    const char *text, uint32_t len, uint32_t e, uint32_t field, int kw,
+    unsigned how)
 {
-	uint32_t s = 0;
+	uint8_t *f;
+	int sh = (how & PF_SHORT) && pf->scap > 0;
+	int lg = (how & PF_LONG) && pf->nlong > 0;
 
-	for (uint32_t i = 0; i < len; i++) {
-		s = step(pf, s, vg_lower((unsigned char)text[i]));
-		for (uint32_t o = pf->out[s] ? s : pf->dict[s]; o != 0; o = pf->dict[o])
-			hit(pf, ctx, pf->out[o] - 1, e, field, kw);
+	if (len + 4 > ctx->foldcap) {
+		ctx->foldcap = len + 260;
+		free(ctx->fold);
+		ctx->fold = vg_malloc(ctx->foldcap);
+	}
+	f = ctx->fold;
+	for (uint32_t i = 0; i < len; i++)
+		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	memset(f + len, 0, 4); /* whole 4-byte loads at the end */
+	/* one pass: at each position the pair that may start a short
+	 * literal and the 4-gram that may anchor a long one */
+	for (uint32_t i = 0; i + 1 < len; i++) {
+		uint32_t g, b, s, pair = f[i] | (uint32_t)f[i + 1] << 8;
+
+		if (sh && (pf->pairs[pair >> 6] >> (pair & 63) & 1)) {
+			if ((s = short_get(pf, pair)) != 0)
+				hit(pf, ctx, s - 1, e, field, kw);
+			if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0)
+				hit(pf, ctx, s - 1, e, field, kw);
+		}
+		if (!lg || i + 4 > len)
+			continue;
+		g = gram_at((const char *)f + i);
+		b = gram_bit(g);
+		if (!(pf->bits[b >> 6] >> (b & 63) & 1))
+			continue;
+		for (s = gram_slot(g, pf->gcap); pf->gend[s] != 0;
+		    s = (s + 1) & (pf->gcap - 1)) {
+			if (pf->gkey[s] != g)
+				continue;
+			for (uint32_t a = pf->gbeg[s]; a < pf->gend[s]; a++) {
+				const struct pf_anchor *an = &pf->anc[a];
+
+				if (i >= an->off && i - an->off + an->len <= len &&
+				    memcmp(f + i - an->off, pf->ltext + an->text,
+				    an->len) == 0)
+					hit(pf, ctx, an->lit, e, field, kw);
+			}
+			break;
+		}
 	}
 }
 
@@ -837,27 +1196,31 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 	ctx->ncands = 0;
 	if (pf->nindexed == 0)
 		return;
+	ctx->scanned = ctx->epoch;
 	for (uint32_t e = 0; e < ev->n; e++) {
 		const struct fent *f = &ev->ents[e];
-		int named, kw;
+		unsigned named, how;
+		int kw;
 
 		if (f->dead || f->v.kind == V_NULL)
 			continue;
 		/* mirror what the matchers look at: the field's values, and
 		 * for keywords the message or, without one, every string */
-		named = f->id < pf->nscan && pf->scan[f->id];
+		named = f->id < pf->nscan ? pf->scan[f->id] : 0;
 		kw = pf->keywords && (has_msg ? f->id == F_MESSAGE :
 		    f->v.kind == V_STR);
-		if (!named && !kw)
+		how = named | (kw ? pf->kwscan : 0);
+		if (how == 0)
 			continue;
-		scan_value(pf, ctx, f->v.s, f->v.len, e, named ? f->id : UINT32_MAX, kw);
+		scan_value(pf, ctx, f->v.s, f->v.len, e, named ? f->id : UINT32_MAX,
+		    kw, how);
 		if (f->v.kind == V_NUM) {
 			/* 4688 matches a number whatever its text ("4688.0") */
 			char canon[32];
 
 			if (int_text(f->v.num, canon))
 				scan_value(pf, ctx, canon, (uint32_t)strlen(canon), e,
-				    named ? f->id : UINT32_MAX, kw);
+				    named ? f->id : UINT32_MAX, kw, how);
 		}
 	}
 }

@@ -59,6 +59,9 @@ struct pat {
 	uint32_t *refs;   /* PK_REF: event fields of the referenced Sigma field */
 	uint32_t nrefs;
 	char *shown;      /* the value for explanations, as the rule wrote it */
+	uint32_t lit;     /* prefilter literal id + 1 that every value it
+	                     matches holds (and that the scan looks for in
+	                     every field it reads), or 0 */
 	uint32_t grp;     /* which value of the rule it came from: variants
 	                     (windash, base64offset, expand) share one, and
 	                     |all needs one pattern of each group */
@@ -171,27 +174,56 @@ struct lsgroup {
 };
 
 /*
- * The literal prefilter (detect_index.c): an Aho-Corasick automaton over
- * the case-folded literals that each indexed rule needs at least one of
- * (in a given field). An event's values are scanned once; only rules with
- * a literal found in the right field are evaluated, plus those no literal
- * can vouch for.
+ * The literal prefilter (detect_index.c): the case-folded literals that
+ * each indexed rule needs at least one of (in a given field). Literals of
+ * 4 bytes or more are found through one 4-byte "anchor" each (the rarest
+ * 4-gram of the literal among all literals): a bitmap over hashed 4-grams
+ * rejects almost every position of a value at the cost of one bit test,
+ * and the few that pass look the gram up and compare the literals anchored
+ * there. Shorter literals are looked up byte by byte and pair by pair. Only
+ * rules with a literal found in the right field are evaluated, plus those
+ * no literal can vouch for.
  */
+#define PF_BITS_LOG 19         /* bitmap of 2^19 bits (64 KiB) */
+#define PF_SHORT 1
+/* A literal anchored at a 4-gram, with what verifying it needs. */
+struct pf_anchor {
+	uint32_t lit;          /* literal id */
+	uint32_t off;          /* offset of the gram in the literal */
+	uint32_t len;          /* of the literal */
+	uint32_t text;         /* its bytes: ltext + text */
+};
+#define PF_LONG 2
+
 struct prefilter {
-	uint32_t root[256];    /* transitions from the root; 0 stays there */
-	uint32_t nnodes;
-	uint32_t *fail;        /* per node */
-	uint32_t *out;         /* per node: literal id + 1 ending here, or 0 */
-	uint32_t *dict;        /* per node: next node on the fail chain with out */
-	uint32_t *eoff;        /* per node: its edges are eoff[n]..eoff[n + 1] */
-	uint8_t *elabel;
-	uint32_t *etarget;
+	/* literals of 2 or 3 bytes: a bitmap of the byte pairs that start
+	 * one, and a small hash table */
+	uint64_t *pairs;       /* 65536 bits */
+	uint32_t *skey, *sval; /* open addressing: bytes (2 or 3, low byte
+	                          first, | 1 << 24 for 3) -> literal id + 1 */
+	uint32_t scap;         /* power of two; 0 when there are none */
+	/* literals of 4 bytes or more: anchored 4-grams */
+	uint64_t *bits;        /* 2^PF_BITS_LOG bits: some anchor hashes here */
+	uint32_t *gkey;        /* open addressing: 4-gram (folded, in memory
+	                          order), valid where gend != 0 */
+	uint32_t *gbeg, *gend; /* its anchors: anc[gbeg]..anc[gend - 1] */
+	uint32_t gcap;         /* power of two */
+	struct pf_anchor *anc; /* by gram */
+	uint32_t nlong;        /* literals behind anchors */
+	/* every literal */
 	uint32_t nlits;
+	char *ltext;           /* folded bytes of literal l: ltext + loff[l] */
+	uint32_t *loff, *llen;
 	uint32_t *poff;        /* per literal: postings poff[l]..poff[l + 1] */
-	uint32_t *prule;       /* posting: rule index */
+	uint32_t *prule;       /* posting: rule index << 1 | which of its two
+	                          literal sets */
+	uint8_t *rneed;        /* per rule: the sets it needs (1, or 3 for
+	                          both: two conjuncts each need a literal) */
 	uint32_t *pfield;      /* posting: field id, or FIELD_NONE for keywords */
-	uint8_t *scan;         /* per field id < nscan: named by a posting */
+	uint8_t *scan;         /* per field id < nscan: PF_SHORT and/or PF_LONG
+	                          when a short or long literal posts there */
 	uint32_t nscan;
+	uint8_t kwscan;        /* the same for keyword postings */
 	int keywords;          /* some posting is a keyword */
 	uint32_t nindexed;     /* rules behind the prefilter */
 };
@@ -229,12 +261,17 @@ struct detect_ctx {
 	uint64_t events;
 	/* prefilter scratch: stamps avoid clearing per event */
 	uint32_t epoch;
-	uint32_t *rstamp;      /* per rule: epoch when it became a candidate */
+	uint32_t scanned;      /* epoch whose event the prefilter scanned: its
+	                          lepoch then says which literals occur */
+	uint32_t *rstamp;      /* per rule: epoch of rmask */
+	uint8_t *rmask;        /* per rule: the sets hit; 0x80 once a candidate */
 	uint32_t *lepoch;      /* per literal: epoch and entry of its last hit */
 	uint32_t *lentry;
 	uint32_t *cands;       /* candidate rules of this event */
 	size_t ncands;
 	uint8_t *gstate;       /* per group: 0 unknown, 1 passed, 2 failed */
+	uint8_t *fold;         /* a value being scanned, case-folded */
+	size_t foldcap;
 	struct buf tmp;        /* explanations */
 };
 

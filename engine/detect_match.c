@@ -336,6 +336,10 @@ int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
 
 	if (v->kind == V_NULL)
 		return 0;
+	/* the literal every match holds is nowhere in the event */
+	if (p->lit != 0 && ctx->scanned == ctx->epoch &&
+	    ctx->lepoch[p->lit - 1] != ctx->epoch)
+		return 0;
 	if (fc->tpart != TP_NONE) {
 		if (value_time_part(v, fc->tpart, &x) < 0)
 			return 0;
