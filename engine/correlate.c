@@ -105,6 +105,7 @@ struct correlator {
 	int64_t due_since;    /* earliest registered while a tick is out */
 	int tick_busy;
 	int64_t last_tick_items;
+	int64_t down_since;   /* replay: Redis unreachable since (mono ms) */
 	struct event *timer;
 
 	struct buf kb, jb, gb, vb, tb;  /* scratch */
@@ -402,7 +403,7 @@ static int value_of(struct correlator *c, const struct corr_rule *cr,
  * made on first need (its first reference belongs to the caller).
  */
 static void feed(struct correlator *c, struct corr_rule *cr, int role,
-    const struct vg_event *ev, int64_t ts, struct slot **slotp)
+    const struct vg_event *ev, int64_t ts, struct slot **slotp, int derived)
 {
 	const struct corr_ref *ref = &cr->refs[role];
 	struct creq *q;
@@ -480,6 +481,8 @@ static void feed(struct correlator *c, struct corr_rule *cr, int role,
 	l[n++] = c->vb.len;
 	v[n] = c->jb.p ? c->jb.p : "";
 	l[n++] = c->jb.len;
+	v[n] = derived ? "1" : "0";
+	l[n++] = 1;
 
 	if (*slotp == NULL)
 		*slotp = slot_new(c, ev);
@@ -502,13 +505,33 @@ static void run_loop_once(struct correlator *c)
 	event_base_loop(rds_base(c->r), EVLOOP_ONCE);
 }
 
-/* Replay: do not run ahead of Redis by more than max_out updates. */
+/*
+ * Replay: do not run ahead of Redis by more than max_out updates. While
+ * Redis is unreachable this waits too (the client reconnects meanwhile),
+ * but only up to REPLAY_PATIENCE_MS in a row: after that the replay goes
+ * on and the client's bounded buffer drops and counts, until Redis is back.
+ */
+#define REPLAY_PATIENCE_MS 10000
+
 static void backpressure(struct correlator *c)
 {
 	if (!c->replay || rds_outstanding(c->r) <= c->max_out)
 		return;
-	while (rds_outstanding(c->r) > c->max_out / 2 && rds_ready(c->r))
+	if (rds_ready(c->r))
+		c->down_since = 0;
+	else if (c->down_since == 0)
+		c->down_since = vg_mono_ms();
+	while (rds_outstanding(c->r) > c->max_out / 2) {
+		if (!rds_ready(c->r)) {
+			if (c->down_since == 0)
+				c->down_since = vg_mono_ms();
+			if (vg_mono_ms() - c->down_since > REPLAY_PATIENCE_MS)
+				return;
+		} else {
+			c->down_since = 0;
+		}
 		run_loop_once(c);
+	}
 }
 
 void correlate_event(struct correlator *c, const struct vg_event *ev,
@@ -525,7 +548,7 @@ void correlate_event(struct correlator *c, const struct vg_event *ev,
 			continue;
 		wanted = 1;
 		for (size_t j = 0; j < d->nuses; j++)
-			feed(c, d->uses[j].cr, d->uses[j].role, ev, ts_ms, &slot);
+			feed(c, d->uses[j].cr, d->uses[j].role, ev, ts_ms, &slot, 0);
 	}
 	if (wanted)
 		c->st.events++;
@@ -863,7 +886,7 @@ static void emit(struct correlator *c, struct corr_rule *cr,
 		c->evseq++;
 		for (size_t i = 0; i < cr->nouts; i++) {
 			c->st.chained++;
-			feed(c, cr->outs[i].cr, cr->outs[i].role, ev, ts, &s);
+			feed(c, cr->outs[i].cr, cr->outs[i].role, ev, ts, &s, 1);
 		}
 		slot_unref(c, s);
 	}

@@ -12,7 +12,8 @@
  *                                    update that fired and its answer
  *   Z  <prefix>c{<rule>:<group>}:e   zset of events, score = event time
  *   J  <prefix>c{<rule>:<group>}:j   hash id -> event JSON (close, absence)
- *   B  <prefix>c{<rule>:<group>}:b   zset of answers (absence)
+ *   B  <prefix>c{<rule>:<group>}:b   zset of answers (absence), of events
+ *                                    of the first rule (temporal_ordered)
  * and, outside any group, <prefix>cdue: zset of "<rule>:<group>" scored by
  * the time at which the group's open window or absence must be closed.
  *
@@ -26,7 +27,9 @@
  * vp) 3 mode (a arrival, b close, x absence) 4 timespan 5 lateness 6 cap
  * 7..12 gt gte lt lte eq neq ("" when absent) 13 number of rules
  * 14 percentile 15 suppress 16 ttl 17 clock (close) 18 group values;
- * update only: 19 time 20 id 21 role 22 value 23 event JSON.
+ * update only: 19 time 20 id 21 role 22 value 23 event JSON 24 derived
+ * ("1": the alert of another correlation, exempt from the lateness check,
+ * since it reaches Redis a round trip after the events that made it).
  * Reply: {status (0 ok, 1 late, 2 already applied), cap drops, due (-1:
  * none), suppressed now, group values (close) or "", n, then n times
  * {time, count, value, suppressed before, event JSON or ""}}.
@@ -93,7 +96,7 @@ const char corr_lua_update[] =
 "  redis.call('PEXPIRE', H, ttl)\n"
 "  redis.call('PEXPIRE', Z, ttl)\n"
 "  if mode ~= 'a' then redis.call('PEXPIRE', J, ttl) end\n"
-"  if mode == 'x' then redis.call('PEXPIRE', B, ttl) end\n"
+"  if mode == 'x' or ty == 'to' then redis.call('PEXPIRE', B, ttl) end\n"
 "end\n"
 /* count and aggregate of the events of one closing window */
 "local function aggregate(items)\n"
@@ -181,13 +184,14 @@ const char corr_lua_update[] =
 "  return reply(0, due, g)\n"
 "end\n"
 "local ts, id, role, val, json = tonumber(ARGV[19]), ARGV[20], tonumber(ARGV[21]), ARGV[22], ARGV[23]\n"
+"local derived = ARGV[24] == '1'\n"
 "local st = redis.call('HMGET', H, 'm', 'c', 'lf', 'lt', 'lc', 'lv', 'ls')\n"
 /* resent after a broken connection: the same answer, no second count */
 "if st[3] == id then\n"
 "  return {2, 0, -1, 0, '', 1, tonumber(st[4]), tonumber(st[5]), st[6], tonumber(st[7]), ''}\n"
 "end\n"
 "local gmax, closed = tonumber(st[1]), tonumber(st[2])\n"
-"if (gmax and ts < gmax - L) or (closed and ts <= closed) then\n"
+"if (gmax and ts < gmax - L and not derived) or (closed and ts <= closed) then\n"
 "  return {1, 0, -1, 0, '', 0}\n"
 "end\n"
 "local inorder = (gmax == nil) or ts >= gmax\n"
@@ -265,27 +269,40 @@ const char corr_lua_update[] =
 "      end\n"
 "    end\n"
 "  elseif ty == 'to' then\n"
-"    redis.call('ZADD', Z, I(ts), id .. string.char(48 + role))\n"
-"    local it = redis.call('ZRANGEBYSCORE', Z, I(ts - T), I(hi), 'WITHSCORES')\n"
-"    local ev = {}\n"
-"    for k = 1, #it, 2 do ev[#ev + 1] = {tonumber(it[k + 1]), string.byte(it[k], 17) - 48} end\n"
-"    table.sort(ev, function(a, b)\n"
-"      if a[1] ~= b[1] then return a[1] < b[1] end\n"
-"      return a[2] < b[2]\n"
-"    end)\n"
+/* first-rule events in B, the others in Z: an in-order event can complete
+ * a chain only if a first-rule event is in its window */
+"    if role == 0 then\n"
+"      redis.call('ZADD', B, I(ts), id .. '0')\n"
+"    else\n"
+"      redis.call('ZADD', Z, I(ts), id .. string.char(48 + role))\n"
+"    end\n"
+"    local need = not inorder\n"
+"    if inorder and role > 0 then need = redis.call('ZCOUNT', B, I(ts - T), I(ts)) > 0 end\n"
+"    if need then\n"
+"      local ev = {}\n"
+"      local it = redis.call('ZRANGEBYSCORE', B, I(ts - T), I(hi), 'WITHSCORES')\n"
+"      for k = 1, #it, 2 do ev[#ev + 1] = {tonumber(it[k + 1]), 0} end\n"
+"      it = redis.call('ZRANGEBYSCORE', Z, I(ts - T), I(hi), 'WITHSCORES')\n"
+"      for k = 1, #it, 2 do ev[#ev + 1] = {tonumber(it[k + 1]), string.byte(it[k], 17) - 48} end\n"
+"      table.sort(ev, function(a, b)\n"
+"        if a[1] ~= b[1] then return a[1] < b[1] end\n"
+"        return a[2] < b[2]\n"
+"      end)\n"
 /* best[k]: latest start of a chain of the first k rules, in order */
-"    local best = {}\n"
-"    for _, e in ipairs(ev) do\n"
-"      local t, r = e[1], e[2]\n"
-"      if r == 0 then\n"
-"        best[1] = t\n"
-"      elseif best[r] and t - best[r] <= T then\n"
-"        if not best[r + 1] or best[r] > best[r + 1] then best[r + 1] = best[r] end\n"
-"      end\n"
-"      if r == nroles - 1 and best[nroles] and t - best[nroles] <= T then\n"
-"        fire(t, nroles, nroles, '')\n"
-"        redis.call('ZREMRANGEBYSCORE', Z, I(best[nroles]), I(t))\n"
-"        break\n"
+"      local best = {}\n"
+"      for _, e in ipairs(ev) do\n"
+"        local t, r = e[1], e[2]\n"
+"        if r == 0 then\n"
+"          best[1] = t\n"
+"        elseif best[r] and t - best[r] <= T then\n"
+"          if not best[r + 1] or best[r] > best[r + 1] then best[r + 1] = best[r] end\n"
+"        end\n"
+"        if r == nroles - 1 and best[nroles] and t - best[nroles] <= T then\n"
+"          fire(t, nroles, nroles, '')\n"
+"          redis.call('ZREMRANGEBYSCORE', Z, I(best[nroles]), I(t))\n"
+"          redis.call('ZREMRANGEBYSCORE', B, I(best[nroles]), I(t))\n"
+"          break\n"
+"        end\n"
 "      end\n"
 "    end\n"
 "  else\n"
@@ -313,6 +330,10 @@ const char corr_lua_update[] =
 "  end\n"
 "  redis.call('ZREMRANGEBYSCORE', Z, '-inf', '(' .. I(gmax - T - L))\n"
 "  trim(Z)\n"
+"  if ty == 'to' then\n"
+"    redis.call('ZREMRANGEBYSCORE', B, '-inf', '(' .. I(gmax - T - L))\n"
+"    trim(B)\n"
+"  end\n"
 "  if #fires > 0 then\n"
 "    local f = fires[1]\n"
 "    redis.call('HSET', H, 'lf', id, 'lt', I(f[1]), 'lc', f[2], 'lv', f[3], 'ls', f[4])\n"

@@ -660,11 +660,19 @@ TEST(chained_correlations_and_generate)
 	/* the success may reach Redis before the inner alert does */
 	feed(&h, h.c, "success", 4000, "user.name=bob,n=4");
 	feed(&h, h.c, "success", 5000, "user.name=eve,n=5");
+	/* the inner alert reaches the outer rule after an event 48 s later,
+	 * more than the 30 s lateness: an alert is never late */
+	feed(&h, h.c, "failed", 100000, "user.name=carol,n=6");
+	feed(&h, h.c, "failed", 101000, "user.name=carol,n=7");
+	feed(&h, h.c, "failed", 102000, "user.name=carol,n=8");
+	feed(&h, h.c, "success", 150000, "user.name=carol,n=9");
 	CHECK_INT(correlate_finish(h.c, 0, 20000), 0);
 	/* the inner alert is not emitted (generate: false), the outer is */
 	CHECK_STR(logtext(&h),
-	    "brute force then login @4000 count=2 user.name=bob ev=3\n");
-	CHECK_INT(correlate_stats(h.c)->chained, 1);
+	    "brute force then login @4000 count=2 user.name=bob ev=3\n"
+	    "brute force then login @150000 count=2 user.name=carol ev=8\n");
+	CHECK_INT(correlate_stats(h.c)->chained, 2);
+	CHECK_INT(correlate_stats(h.c)->late, 0);
 	h_free(&h);
 }
 
