@@ -266,19 +266,22 @@ uint64_t detect_ctx_regex_limit_hits(const struct detect_ctx *ctx)
 }
 
 /* Do all the mapping entries of group g accept ev? (cached per event) */
+int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
+    uint32_t e)
+{
+	uint8_t *st = &ctx->group_ok[e];
+
+	if (*st == 0)
+		*st = ctx->rs->mls[e].cond == NULL ||
+		    detect_sn_eval(ctx, ev, ctx->rs->mls[e].cond) ? 1 : 2;
+	return *st == 1;
+}
+
 static int group_passes(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct lsgroup *g)
 {
-	const struct ruleset *rs = ctx->rs;
-
 	for (uint32_t i = 0; i < g->nentries; i++) {
-		uint32_t e = g->entries[i];
-		uint8_t *st = &ctx->group_ok[e];
-
-		if (*st == 0)
-			*st = rs->mls[e].cond == NULL ||
-			    detect_sn_eval(ctx, ev, rs->mls[e].cond) ? 1 : 2;
-		if (*st == 2)
+		if (!detect_entry_ok(ctx, ev, g->entries[i]))
 			return 0;
 	}
 	return 1;

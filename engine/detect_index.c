@@ -776,8 +776,8 @@ static uint32_t lit_find(const struct litset *L, const char *s, uint32_t n)
  * not see rules the pattern out without comparing (a keyword list of a
  * hundred strings costs the few that occur).
  */
-static void tag_fc(const struct prefilter *pf, const struct litset *L,
-    struct fcond *fc)
+static void tag_fc(struct prefilter *pf, const struct litset *L,
+    struct fcond *fc, uint64_t gate)
 {
 	if (fc->kind != FC_VALUES || fc->tpart != TP_NONE)
 		return;
@@ -799,18 +799,39 @@ static void tag_fc(const struct prefilter *pf, const struct litset *L,
 			ok = (pf->kwscan & kind) != 0;
 		for (uint32_t f = 0; !fc->keyword && f < fc->nfields && ok; f++)
 			ok = fc->fields[f] < pf->nscan && (pf->scan[fc->fields[f]] & kind);
-		if (ok && (fc->keyword || fc->nfields > 0))
+		if (ok && (fc->keyword || fc->nfields > 0)) {
 			p->lit = id + 1;
+			pf->lgates[id] |= gate; /* its hits must be seen */
+		}
 	}
 }
 
-static void tag_sn(const struct prefilter *pf, const struct litset *L,
-    struct snode *sn)
+static void tag_sn(struct prefilter *pf, const struct litset *L,
+    struct snode *sn, uint64_t gate)
 {
 	if (sn->kind == SN_FC)
-		tag_fc(pf, L, sn->fc);
+		tag_fc(pf, L, sn->fc, gate);
 	for (uint32_t i = 0; i < sn->n; i++)
-		tag_sn(pf, L, sn->kids[i]);
+		tag_sn(pf, L, sn->kids[i], gate);
+}
+
+#define GATE_ALWAYS (1ull << 63)
+
+/* The gate bit of a group: its first mapping entry, if it has one. */
+static uint64_t group_gate(struct prefilter *pf, const struct lsgroup *g)
+{
+	uint32_t b;
+
+	if (g->nentries == 0)
+		return GATE_ALWAYS;
+	for (b = 0; b < pf->ngates; b++) {
+		if (pf->gate_entry[b] == g->entries[0])
+			return 1ull << b;
+	}
+	if (pf->ngates == VG_ARRAY_LEN(pf->gate_entry))
+		return GATE_ALWAYS;
+	pf->gate_entry[pf->ngates] = g->entries[0];
+	return 1ull << pf->ngates++;
 }
 
 static uint32_t short_key(const uint8_t *s, uint32_t n)
@@ -1043,12 +1064,22 @@ void detect_index_build(struct ruleset *rs)
 			pf->kwscan |= how;
 	}
 	free(posts);
-	/* 5. patterns that a missing literal rules out */
+	/* 5. the gates of the rules each literal serves */
+	pf->lgates = vg_calloc(pf->nlits + 1, sizeof(*pf->lgates));
+	for (uint32_t l = 0; l < pf->nlits; l++) {
+		for (uint32_t i = pf->poff[l]; i < pf->poff[l + 1]; i++) {
+			const struct rule *r = rs->rules[pf->prule[i] >> 1];
+
+			pf->lgates[l] |= group_gate(pf, &rs->groups[r->impl->group]);
+		}
+	}
+	/* 6. patterns that a missing literal rules out */
 	for (size_t r = 0; r < rs->nrules; r++) {
 		struct rule_impl *ri = rs->rules[r]->impl;
+		uint64_t gate = group_gate(pf, &rs->groups[ri->group]);
 
 		for (uint32_t k = 0; k < ri->nsels; k++)
-			tag_sn(pf, &L, ri->sels[k].root);
+			tag_sn(pf, &L, ri->sels[k].root, gate);
 	}
 	free(L.slot);
 }
@@ -1069,6 +1100,7 @@ void detect_index_free(struct prefilter *pf)
 	free(pf->poff);
 	free(pf->prule);
 	free(pf->rneed);
+	free(pf->lgates);
 	free(pf->pfield);
 	free(pf->scan);
 	memset(pf, 0, sizeof(*pf));
@@ -1096,6 +1128,31 @@ static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
 		}
 		ctx->rmask[r] = m;
 	}
+}
+
+/*
+ * May literal l matter for this event: does the gate of some rule that
+ * needs it pass? Gates are mapping entries, evaluated once per event (and
+ * only when one of their literals turns up), so a Cisco keyword in a Linux
+ * message is dropped after one look at the Cisco logsource.
+ */
+static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, uint32_t l)
+{
+	uint64_t m = pf->lgates[l], todo;
+
+	if ((m & GATE_ALWAYS) || (m & ctx->gpass))
+		return 1;
+	for (todo = m & ~ctx->gfail; todo != 0; todo &= todo - 1) {
+		unsigned b = (unsigned)__builtin_ctzll(todo);
+
+		if (detect_entry_ok(ctx, ev, pf->gate_entry[b])) {
+			ctx->gpass |= 1ull << b;
+			return 1;
+		}
+		ctx->gfail |= 1ull << b;
+	}
+	return 0;
 }
 
 /*
@@ -1135,10 +1192,42 @@ static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
 		stamp(pf, ctx, lo, hi);
 }
 
+/* Short literals are the rule: a byte loop beats a call to memcmp. */
+static inline int same(const uint8_t *a, const char *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (a[i] != (uint8_t)b[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Position i of the folded value f holds 4-gram g, whose hash bit is
+ * set: compare the literals anchored at g, if any. */
+static void __attribute__((noinline)) gram_found(const struct prefilter *pf,
+    struct detect_ctx *ctx, const struct vg_event *ev, const uint8_t *f,
+    uint32_t len, uint32_t i, uint32_t g, uint32_t e, uint32_t field, int kw)
+{
+	for (uint32_t s = gram_slot(g, pf->gcap); pf->gend[s] != 0;
+	    s = (s + 1) & (pf->gcap - 1)) {
+		if (pf->gkey[s] != g)
+			continue;
+		for (uint32_t a = pf->gbeg[s]; a < pf->gend[s]; a++) {
+			const struct pf_anchor *an = &pf->anc[a];
+
+			if (i >= an->off && i - an->off + an->len <= len &&
+			    same(f + i - an->off, pf->ltext + an->text, an->len) &&
+			    gates_pass(pf, ctx, ev, an->lit))
+				hit(pf, ctx, an->lit, e, field, kw);
+		}
+		return;
+	}
+}
+
 /* how: PF_SHORT and/or PF_LONG, the kinds of literals to look for */
 static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
-    const char *text, uint32_t len, uint32_t e, uint32_t field, int kw,
-    unsigned how)
+    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
+    uint32_t field, int kw, unsigned how)
 {
 	uint8_t *f;
 	int sh = (how & PF_SHORT) && pf->scap > 0;
@@ -1152,37 +1241,30 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 	f = ctx->fold;
 	for (uint32_t i = 0; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
-	memset(f + len, 0, 4); /* whole 4-byte loads at the end */
-	/* one pass: at each position the pair that may start a short
-	 * literal and the 4-gram that may anchor a long one */
-	for (uint32_t i = 0; i + 1 < len; i++) {
-		uint32_t g, b, s, pair = f[i] | (uint32_t)f[i + 1] << 8;
+	/* the 4-grams that may anchor a long literal: a tight loop with one
+	 * bit test per position, the rest out of line */
+	if (lg) {
+		const uint64_t *bits = pf->bits;
 
-		if (sh && (pf->pairs[pair >> 6] >> (pair & 63) & 1)) {
-			if ((s = short_get(pf, pair)) != 0)
-				hit(pf, ctx, s - 1, e, field, kw);
-			if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0)
-				hit(pf, ctx, s - 1, e, field, kw);
+		for (uint32_t i = 0; i + 4 <= len; i++) {
+			uint32_t g = gram_at((const char *)f + i), b = gram_bit(g);
+
+			if (bits[b >> 6] >> (b & 63) & 1)
+				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw);
 		}
-		if (!lg || i + 4 > len)
-			continue;
-		g = gram_at((const char *)f + i);
-		b = gram_bit(g);
-		if (!(pf->bits[b >> 6] >> (b & 63) & 1))
-			continue;
-		for (s = gram_slot(g, pf->gcap); pf->gend[s] != 0;
-		    s = (s + 1) & (pf->gcap - 1)) {
-			if (pf->gkey[s] != g)
-				continue;
-			for (uint32_t a = pf->gbeg[s]; a < pf->gend[s]; a++) {
-				const struct pf_anchor *an = &pf->anc[a];
+	}
+	/* the pairs that may start a short literal */
+	if (sh) {
+		for (uint32_t i = 0; i + 1 < len; i++) {
+			uint32_t s, pair = f[i] | (uint32_t)f[i + 1] << 8;
 
-				if (i >= an->off && i - an->off + an->len <= len &&
-				    memcmp(f + i - an->off, pf->ltext + an->text,
-				    an->len) == 0)
-					hit(pf, ctx, an->lit, e, field, kw);
-			}
-			break;
+			if (!(pf->pairs[pair >> 6] >> (pair & 63) & 1))
+				continue;
+			if ((s = short_get(pf, pair)) != 0 && gates_pass(pf, ctx, ev, s - 1))
+				hit(pf, ctx, s - 1, e, field, kw);
+			if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0 &&
+			    gates_pass(pf, ctx, ev, s - 1))
+				hit(pf, ctx, s - 1, e, field, kw);
 		}
 	}
 }
@@ -1197,6 +1279,7 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 	if (pf->nindexed == 0)
 		return;
 	ctx->scanned = ctx->epoch;
+	ctx->gpass = ctx->gfail = 0;
 	for (uint32_t e = 0; e < ev->n; e++) {
 		const struct fent *f = &ev->ents[e];
 		unsigned named, how;
@@ -1212,14 +1295,14 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 		how = named | (kw ? pf->kwscan : 0);
 		if (how == 0)
 			continue;
-		scan_value(pf, ctx, f->v.s, f->v.len, e, named ? f->id : UINT32_MAX,
-		    kw, how);
+		scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
+		    named ? f->id : UINT32_MAX, kw, how);
 		if (f->v.kind == V_NUM) {
 			/* 4688 matches a number whatever its text ("4688.0") */
 			char canon[32];
 
 			if (int_text(f->v.num, canon))
-				scan_value(pf, ctx, canon, (uint32_t)strlen(canon), e,
+				scan_value(pf, ctx, ev, canon, (uint32_t)strlen(canon), e,
 				    named ? f->id : UINT32_MAX, kw, how);
 		}
 	}

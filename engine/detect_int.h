@@ -219,6 +219,13 @@ struct prefilter {
 	                          literal sets */
 	uint8_t *rneed;        /* per rule: the sets it needs (1, or 3 for
 	                          both: two conjuncts each need a literal) */
+	/* gates: the first mapping entry of a rule's group (its product,
+	 * mostly); a literal only rules of failing gates need is skipped */
+	uint32_t gate_entry[63]; /* bit -> mapping entry */
+	uint32_t ngates;
+	uint64_t *lgates;      /* per literal: gate bits of the rules that need
+	                          it; bit 63: some rule has no gate (or too
+	                          many gates): always look */
 	uint32_t *pfield;      /* posting: field id, or FIELD_NONE for keywords */
 	uint8_t *scan;         /* per field id < nscan: PF_SHORT and/or PF_LONG
 	                          when a short or long literal posts there */
@@ -270,6 +277,7 @@ struct detect_ctx {
 	uint32_t *cands;       /* candidate rules of this event */
 	size_t ncands;
 	uint8_t *gstate;       /* per group: 0 unknown, 1 passed, 2 failed */
+	uint64_t gpass, gfail; /* gates known to pass or fail for this event */
 	uint8_t *fold;         /* a value being scanned, case-folded */
 	size_t foldcap;
 	struct buf tmp;        /* explanations */
@@ -354,6 +362,10 @@ const struct placeholder *detect_placeholder(const struct ruleset *rs,
     const char *name, size_t len);
 /* Does a mapping logsource (NULL members free) cover the rule's? */
 int detect_ls_covers(const struct lsource *entry, const struct lsource *rule);
+
+/* detect.c: does mapping entry e accept ev (cached for this event) */
+int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
+    uint32_t e);
 
 /* detect_index.c: the prefilter. */
 void detect_index_build(struct ruleset *rs);
