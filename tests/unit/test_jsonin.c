@@ -4,6 +4,8 @@
  * kind mark (= text, # number, ? boolean, ~ null) then the value, bytes
  * outside printable ASCII as \xNN.
  */
+#include <dirent.h>
+
 #include "unit.h"
 #include "../../engine/event.h"
 #include "../../engine/jsonin.h"
@@ -399,6 +401,172 @@ TEST(result_names_and_defaults)
 	CHECK_INT(lim.max_fields, 4096);
 }
 
+TEST(evtx_record_time_when_no_timestamp)
+{
+	EXPECT("{\"Event\":{\"System\":{\"TimeCreated\":{\"#attributes\":"
+	    "{\"SystemTime\":\"2026-03-02T10:15:02.123456Z\"}},\"EventID\":1}}}",
+	    "Event.System.TimeCreated.#attributes.SystemTime=2026-03-02T10:15:02.123456Z\n"
+	    "Event.System.EventID#1\n");
+	CHECK(ev->has_ts);
+	CHECK_INT(ev->ts_ms, 1772446502123LL);
+	/* @timestamp wins, wherever it is */
+	EXPECT("{\"Event\":{\"System\":{\"TimeCreated\":{\"#attributes\":"
+	    "{\"SystemTime\":\"2026-03-02T10:15:02Z\"}}}},"
+	    "\"@timestamp\":\"2026-11-23T00:00:05Z\"}",
+	    "Event.System.TimeCreated.#attributes.SystemTime=2026-03-02T10:15:02Z\n"
+	    "@timestamp=2026-11-23T00:00:05Z\n");
+	CHECK_INT(ev->ts_ms, 1795392005000LL);
+	/* and when it does not parse, the record time still counts */
+	EXPECT("{\"@timestamp\":\"soon\",\"Event\":{\"System\":{\"TimeCreated\":"
+	    "{\"#attributes\":{\"SystemTime\":\"2026-03-02T10:15:02Z\"}}}}}",
+	    "@timestamp=soon\n"
+	    "Event.System.TimeCreated.#attributes.SystemTime=2026-03-02T10:15:02Z\n");
+	CHECK_INT(ev->ts_ms, 1772446502000LL);
+}
+
+/* ---- the fast parser against Jansson ---- */
+
+static char ra[1 << 16], rb[1 << 16];
+static int mismatches, compared;
+
+/* Parse with jsonin_parse and with Jansson alone: same result, fields,
+ * time. */
+static void same_as_jansson(const char *s, size_t len, const struct jsonin_limits *lim)
+{
+	enum jsonin_result x, y;
+	int tsx, tsy;
+	int64_t msx, msy;
+
+	vg_event_reset(ev);
+	vg_err_clear(&err);
+	x = jsonin_parse(ev, s, len, lim, 0, &err);
+	snprintf(ra, sizeof(ra), "%s", render());
+	tsx = ev->has_ts;
+	msx = ev->ts_ms;
+	vg_event_reset(ev);
+	vg_err_clear(&err);
+	y = jsonin_parse_reference(ev, s, len, lim, 0, &err);
+	snprintf(rb, sizeof(rb), "%s", render());
+	tsy = ev->has_ts;
+	msy = ev->ts_ms;
+	compared++;
+	if (x != y || strcmp(ra, rb) != 0 || tsx != tsy || (tsx && msx != msy)) {
+		if (mismatches++ < 5)
+			fprintf(stderr, "  fast %s, Jansson %s on %.*s\n",
+			    jsonin_result_name(x), jsonin_result_name(y),
+			    (int)(len > 200 ? 200 : len), s);
+	}
+}
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+TEST(fast_parser_agrees_with_jansson)
+{
+	static const char *const cases[] = {
+		"{}", " {} ", "{\"a\":1}", "{\"a\":-0}", "{\"a\":-0.0}", "{\"a\":0e5}",
+		"{\"a\":1E+2}", "{\"a\":1e-400}", "{\"a\":1e400}", "{\"a\":01}",
+		"{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}", "{\"a\":+1}", "{\"a\":0x10}",
+		"{\"a\":9223372036854775807}", "{\"a\":9223372036854775808}",
+		"{\"a\":-9223372036854775808}", "{\"a\":-9223372036854775809}",
+		"{\"a\":123456789012345678901234567890}", "{\"a\":1.5,\"a\":2}",
+		"{\"a\":{\"b\":1},\"a\":{\"c\":2}}", "{\"a\":[1,{\"b\":[2,3]}],\"c\":null}",
+		"{\"a\":tru}", "{\"a\":truex}", "{\"a\":nul}", "{\"a\":true,}",
+		"{,}", "{\"a\" 1}", "{\"a\":1 \"b\":2}", "{\"a\":[1,]}", "{\"a\":[,1]}",
+		"{\"\\u0061\":1,\"a\":2}", "{\"a\\u0000b\":1}", "{\"a\":\"\\u0000\"}",
+		"{\"a\":\"\\ud83d\"}", "{\"a\":\"\\ude00\"}", "{\"a\":\"\\ud83d\\u0041\"}",
+		"{\"a\":\"\\uD83D\\uDE00\"}", "{\"a\":\"\\x41\"}", "{\"a\":\"\\'\"}",
+		"{\"a\":\"tab\there\"}", "{\"a\":\"\x7f\"}", "{\"a\":\"\xc3\xa9\"}",
+		"{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}",
+		"{\"a\":\"\xe2\x82\"}", "{\"\xff\":1}", "{\"a\":1}\n", "{\"a\":1}\x00",
+		"\n\r\t{\"a\":1}\t", "{\"a\":\"x\"}{", "[]", "[{\"a\":1}]", "\"x\"",
+		"{\"@timestamp\":\"2026-11-23T00:00:05Z\",\"@timestamp\":1}",
+		"{\"@timestamp\":[1795435200000.5,\"x\"]}", "{\"@timestamp\":1e30}",
+		"{\"a\":[[[[[[[[[[1]]]]]]]]]]}", "{\"a\":\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"}",
+		"{\"a\":[\"\\u00e9\",\"\\u20ac\",\"\\U0041\"]}", "{\"a\":1,\"b\":{}}",
+		"{\"a\":{\"\":{\"\":1}},\"\":2}",
+	};
+	struct jsonin_limits tight = { 4096, 3, 5 }, def;
+	DIR *dir;
+	struct dirent *de;
+	FILE *f;
+	static char line[1 << 16];
+
+	jsonin_limits_default(&def);
+	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+		same_as_jansson(cases[i], strlen(cases[i]), NULL);
+		same_as_jansson(cases[i], strlen(cases[i]), &tight);
+	}
+	/* embedded NUL bytes */
+	same_as_jansson("{\"a\":\"x\0y\"}", 11, NULL);
+	same_as_jansson("{\"a\":1}\0", 8, NULL);
+	/* the fuzz seeds, the Windows fixtures */
+	if ((dir = opendir("tests/fuzz/corpus/json")) != NULL) {
+		while ((de = readdir(dir)) != NULL) {
+			char path[512];
+			size_t n;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "tests/fuzz/corpus/json/%s", de->d_name);
+			if ((f = fopen(path, "rb")) == NULL)
+				continue;
+			n = fread(line, 1, sizeof(line), f);
+			fclose(f);
+			same_as_jansson(line, n, NULL);
+			same_as_jansson(line, n, &tight);
+		}
+		closedir(dir);
+	}
+	f = fopen("tests/fixtures/windows/events.jsonl", "r");
+	CHECK(f != NULL);
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		size_t n = strlen(line);
+		char mut[1 << 16];
+
+		same_as_jansson(line, n, NULL);
+		/* and mutations of each: bytes replaced, dropped, repeated */
+		for (int k = 0; k < 300; k++) {
+			static const char pick[] = "\"\\{}[],:0-e.u tn1E+\x80\xc3\xff\x00";
+			size_t m = n, at;
+			int op = (int)(next_rand() % 4);
+
+			memcpy(mut, line, n);
+			for (int j = 0; j < 1 + (int)(next_rand() % 3); j++) {
+				at = (size_t)(next_rand() % m);
+				if (op == 0) {
+					mut[at] = pick[next_rand() % (sizeof(pick) - 1)];
+				} else if (op == 1 && m > 1) {
+					memmove(mut + at, mut + at + 1, m - at - 1);
+					m--;
+				} else if (op == 2 && m + 1 < sizeof(mut)) {
+					memmove(mut + at + 1, mut + at, m - at);
+					mut[at] = pick[next_rand() % (sizeof(pick) - 1)];
+					m++;
+				} else if (op == 3 && m + 8 < sizeof(mut)) {
+					size_t l = m - at < 8 ? m - at : 8;
+
+					memmove(mut + at + l, mut + at, m - at);
+					m += l;
+				}
+			}
+			same_as_jansson(mut, m, (k & 7) == 0 ? &tight : &def);
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	printf("# fast parser vs Jansson: %d messages compared\n", compared);
+	CHECK(compared > 11000);
+	CHECK_INT(mismatches, 0);
+}
+
 int main(void)
 {
 	ev = vg_event_new();
@@ -420,6 +588,8 @@ int main(void)
 	RUN(failure_leaves_event_untouched);
 	RUN(names_are_not_interned);
 	RUN(result_names_and_defaults);
+	RUN(evtx_record_time_when_no_timestamp);
+	RUN(fast_parser_agrees_with_jansson);
 	vg_event_free(ev);
 	return unit_done();
 }
