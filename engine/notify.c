@@ -5,6 +5,11 @@
  * so that at most max_inflight attempts run at once. Each transition that
  * must survive a restart is handed to the store first.
  *
+ * Items of one channel with the same dedup key (one incident) go out in
+ * the order they were queued: an item waits while an older one of its
+ * incident is pending or in flight, so a resolve never overtakes its
+ * trigger, even across retries.
+ *
  * When the store cannot save a new item (Redis down), the item is sent
  * anyway: a page delivered without durability beats a page not sent.
  *
@@ -19,6 +24,7 @@
 #include <strings.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "execstep.h"
 #include "log.h"
@@ -48,6 +54,9 @@ struct nitem {
 	char errbuf[CURL_ERROR_SIZE];
 	struct execstep *job;
 	struct ticket *ticket;
+	char *order;             /* channel + dedup key */
+	uint64_t seq;            /* queue order */
+	int blocked;             /* waits for an older item of its incident */
 	int queued;
 	struct nitem *prev, *next; /* every item */
 	struct nitem *qnext;       /* the ready queue */
@@ -62,10 +71,12 @@ struct notify {
 	uint64_t (*per)[3];      /* per channel: delivered, retried, dead */
 	struct event *kick;
 	uint64_t rnd;
+	uint64_t seq;
 	struct log_rl rl_store;
 };
 
 static void pump(struct notify *n);
+static void enqueue(struct nitem *ni);
 
 static double jitter(struct notify *n)
 {
@@ -135,7 +146,22 @@ static void ni_free(struct nitem *ni)
 	event_free(ni->timer);
 	if (ni->ticket != NULL)
 		ni->ticket->ni = NULL;
+	/* the next item of the same incident may go now */
+	{
+		struct nitem *next = NULL;
+
+		for (struct nitem *o = n->items; o != NULL; o = o->next) {
+			if (o->blocked && strcmp(o->order, ni->order) == 0 &&
+			    (next == NULL || o->seq < next->seq))
+				next = o;
+		}
+		if (next != NULL) {
+			next->blocked = 0;
+			enqueue(next);
+		}
+	}
 	notify_item_clear(&ni->it);
+	free(ni->order);
 	free(ni);
 }
 
@@ -207,10 +233,30 @@ static void save_then_schedule(struct nitem *ni)
 	s->save(s->ctx, &ni->it, save_done, t);
 }
 
+/* The dedup key inside a payload, or the item id. */
+static char *order_key(const struct notify_item *it)
+{
+	json_t *p = json_loads(it->payload, 0, NULL);
+	const char *dk = json_string_value(json_object_get(json_object_get(p,
+	    "incident"), "dedup_key"));
+	struct buf b;
+	char *out;
+
+	buf_init(&b);
+	buf_printf(&b, "%s\n%s", it->channel, dk ? dk : it->id);
+	out = vg_strdup(buf_cstr(&b));
+	buf_free(&b);
+	json_decref(p);
+	return out;
+}
+
 static struct nitem *ni_new(struct notify *n, const struct notify_channel *ch,
     struct notify_item *it)
 {
 	struct nitem *ni = vg_calloc(1, sizeof(*ni));
+
+	ni->order = order_key(it);
+	ni->seq = ++n->seq;
 
 	ni->it = *it;            /* takes the strings */
 	memset(it, 0, sizeof(*it));
@@ -493,6 +539,16 @@ static void attempt(struct nitem *ni)
 		result(ni, NOTIFY_RETRY, 0, err.msg);
 }
 
+/* Is an older item of ni's incident still waiting or in flight? */
+static int has_elder(const struct notify *n, const struct nitem *ni)
+{
+	for (const struct nitem *o = n->items; o != NULL; o = o->next) {
+		if (o != ni && o->seq < ni->seq && strcmp(o->order, ni->order) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void pump(struct notify *n)
 {
 	while (n->qhead != NULL && n->st.inflight < n->c.max_inflight) {
@@ -502,6 +558,10 @@ static void pump(struct notify *n)
 		if (n->qhead == NULL)
 			n->qtail = NULL;
 		ni->queued = 0;
+		if (has_elder(n, ni)) {
+			ni->blocked = 1; /* released when the elder is over */
+			continue;
+		}
 		attempt(ni);
 	}
 }

@@ -702,6 +702,47 @@ TEST(retry_after_and_timeout)
 	notify_free(n);
 }
 
+TEST(incident_order_kept_across_retries)
+{
+	struct results res;
+	struct notify *n = sender(&res, NULL, NULL);
+	struct notify_msg m;
+	struct vg_err err = { 0 };
+
+	if (n == NULL)
+		return;
+	S.nrec = 0;
+	script("/ordered", 503, 200);
+	msg_init(&m, NULL, 0);
+	CHECK_INT(notify_send(n, "ordered", &m, NULL, &err), 0);
+	m.event = NOTIFY_RESOLVE;
+	CHECK_INT(notify_send(n, "ordered", &m, NULL, &err), 0);
+	/* another incident is not held up */
+	m.incident_id = "inc-43";
+	CHECK_INT(notify_send(n, "ordered", &m, NULL, &err), 0);
+	CHECK_INT(drain(n), 0);
+	CHECK_INT(res.ok, 3);
+	CHECK_INT(count_path("/ordered"), 4);
+	{
+		/* inc-42 in order; inc-43 was not held up behind it (when it
+		 * arrived relative to inc-42 is up to the two connections) */
+		const char *want[] = { "\"trigger\",\"dedup_key\":\"inc-42\"",
+		    "\"trigger\",\"dedup_key\":\"inc-42\"",
+		    "\"resolve\",\"dedup_key\":\"inc-42\"" };
+		int k = 0, other = 0;
+
+		for (int i = 0; i < S.nrec; i++) {
+			if (strstr(S.recs[i].body, "\"dedup_key\":\"inc-43\"") != NULL)
+				other++;
+			else if (k < 3 && strstr(S.recs[i].body, want[k]) != NULL)
+				k++;
+		}
+		CHECK_INT(k, 3);
+		CHECK_INT(other, 1);
+	}
+	notify_free(n);
+}
+
 /* A store that records what it is asked, in order, and saves at once. */
 static struct notify_item saved;
 static int finished;
@@ -868,11 +909,14 @@ static void setup(void)
 	    "hold: {type: pagerduty, url: 'http://127.0.0.1:%d/hold', "
 	    "routing_key: k, timeout: 300ms, retry: {attempts: 1}}\n"
 	    "store: {type: webhook, url: 'http://127.0.0.1:%d/store', " FAST "}\n"
+	    "ordered: {type: pagerduty, url: 'http://127.0.0.1:%d/ordered', "
+	    "routing_key: k, " FAST "}\n"
 	    "script: {type: exec, argv: [notify.sh, '0', '%s/ok.json']}\n"
 	    "script-tempfail: {type: exec, argv: [notify.sh, '75', '%s/t.json'], "
 	    "retry: {initial: 10ms, attempts: 2}}\n"
 	    "script-fail: {type: exec, argv: [notify.sh, '3', '%s/f.json']}\n",
-	    S.port, S.port, refused_port, S.port, S.port, S.port, dir, dir, dir);
+	    S.port, S.port, refused_port, S.port, S.port, S.port, S.port, dir, dir,
+	    dir);
 	dirs[0] = dir;
 	xp = execstep_policy_new(dirs, 1, &err);
 	chans = load(yaml, &d, &out, xp);
@@ -914,6 +958,7 @@ int main(void)
 	RUN(delivers_once_after_500);
 	RUN(dead_letters);
 	RUN(retry_after_and_timeout);
+	RUN(incident_order_kept_across_retries);
 	RUN(store_seam_and_resume);
 	RUN(exec_channel);
 	teardown();
