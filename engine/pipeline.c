@@ -161,3 +161,13 @@ const struct pipeline_stats *pipeline_stats(const struct pipeline *p)
 {
 	return &p->st;
 }
+
+int64_t pipeline_last_ts(const struct pipeline *p)
+{
+	return p->last_ts;
+}
+
+void pipeline_set_last_ts(struct pipeline *p, int64_t ts)
+{
+	p->last_ts = ts;
+}

@@ -65,6 +65,15 @@ size_t pipeline_last_matches(const struct pipeline *p,
     const struct rule *const **matches);
 
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
+
+/*
+ * Replay state: the event time of the previous event (0: none yet), which
+ * a message without a timestamp takes and year inference starts from. A
+ * replay that runs chunks of one input in several pipelines hands it from
+ * one to the next (see tools/replay.c). Owner thread of p.
+ */
+int64_t pipeline_last_ts(const struct pipeline *p);
+void pipeline_set_last_ts(struct pipeline *p, int64_t ts);
 void pipeline_conf_defaults(struct pipeline_conf *c);
 
 #endif

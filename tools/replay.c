@@ -3,10 +3,39 @@
  * stdin) through the pipeline on event time and prints alerts as JSON lines
  * on stdout, a summary on stderr, and a progress bar when stderr is a
  * terminal.
+ *
+ * Threads. The main thread reads the input into chunks of whole lines
+ * (about CHUNK_BYTES each) and hands them to --threads workers. A worker
+ * owns a pipeline (parse, decode, detect) and an alert cache, and writes a
+ * chunk's alert lines into the chunk's own buffer, ids left blank. The main
+ * thread takes chunks back in input order, fills in the ids (UUIDv7 made in
+ * output order, so they increase down the output as in a sequential run)
+ * and writes each chunk with one write(2). With --threads 1 the main thread
+ * does it all, through the same code.
+ *
+ * Replay time is sequential: a line without a timestamp takes the previous
+ * event's time, and a year-less RFC 3164 time takes the year nearest to it.
+ * A worker does not know the last event time of the chunk before its own,
+ * so it starts from a guess (the last event time of the newest chunk done
+ * so far) and records the event time after each line. In order, the main
+ * thread compares the guess with the true time; when they differ it runs
+ * the chunk's lines again, one by one from the true time, until a line ends
+ * on the event time the worker had after it: from there the worker's
+ * results are those of a sequential run, since a line's event depends on
+ * the state before it only through the event time it gets. A wrong guess
+ * costs a line or two (the whole chunk for lines without timestamps, until
+ * the guesses catch up).
+ *
+ * Ordered stage. After the merge the main thread sees every event that
+ * matched, in input order (struct hit: its rules and its serialised event,
+ * which stays in the chunk until the chunk is written). emit_hit() is where
+ * a single-threaded consumer such as correlation runs, before the lines of
+ * the chunk are written.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,33 +48,110 @@
 #include "tool.h"
 
 #define REPLAY_MAX_LINE (1u << 20)
+#define CHUNK_BYTES (1u << 20)   /* input text per chunk */
+#define MAX_THREADS 256
+#define STAGE_FLUSH (1u << 20)   /* small chunk outputs are gathered */
+
+struct span {
+	size_t off, len;
+};
+
+/* One matched event, for the ordered stage. */
+struct hit {
+	size_t line;           /* index in the chunk */
+	size_t rules, nrules;  /* in chunk.rules */
+	size_t ev_at, ev_len;  /* its event object in chunk.out */
+};
+
+/* What a worker left after each line. */
+struct lres {
+	int64_t ts;            /* event time after the line */
+	size_t out_end;        /* chunk.out.len */
+	size_t ids_end, hits_end;
+	int decoded;
+};
+
+struct chunk {
+	struct chunk *qnext;   /* waiting for a worker */
+	struct chunk *onext;   /* in input order; free list */
+	uint64_t seq;
+	int done;              /* worker finished (pool lock) */
+	uint64_t bytes_read;   /* for the progress bar */
+
+	char *data;            /* the lines, copied */
+	size_t dlen, dcap;
+	struct span *lines;
+	size_t nlines, lcap;
+
+	int64_t start_ts;      /* event time the worker started from */
+	struct lres *res;      /* [nlines] */
+	size_t rcap;
+	struct buf out;        /* alert lines */
+	size_t *ids;           /* offsets in out of the blank ids */
+	size_t nids, icap;
+	struct hit *hits;
+	size_t nhits, hcap;
+	const struct rule **rules;
+	size_t nrules, rucap;
+};
+
+struct worker {
+	struct replay *r;
+	pthread_t tid;
+	struct pipeline *p;
+};
 
 struct replay {
-	struct buf out;
-	uint64_t alerts;
+	const struct pipeline_conf *pc;
+	int nthreads;
+	size_t chunk_bytes, chunk_lines, max_inflight;
+
+	/* pool: the queue of chunks for workers */
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct chunk *qhead, *qtail;
+	int stop;
+	uint64_t hint_seq;
+	int64_t hint_ts;       /* last event time of the newest chunk done */
+	int fixed_guess;       /* tests: workers always start from guess_ts */
+	int64_t guess_ts;
+	struct worker *w;
+
+	/* main thread */
+	struct chunk *ohead, *otail, *free;
+	size_t inflight;
+	uint64_t next_seq;
+	struct pipeline *p;    /* --threads 1: the pipeline; else re-runs */
+	struct alert_cache *cache;
+	int64_t state;         /* true event time before the next chunk */
+	struct buf stage;
+	int werr;              /* write error seen */
+
+	uint64_t alerts, lines_done, reruns;
+	int64_t decoded_adj;   /* decoded by re-runs minus by the runs replaced */
 	int progress;
 	uint64_t total_bytes, done_bytes;
 	int64_t started, last_draw;
 };
 
-static void alert_cb(void *arg, const struct alert *a)
+static void grow(void *pp, size_t *cap, size_t need, size_t size)
 {
-	struct replay *r = arg;
+	void **p = pp;
 
-	alert_to_json(&r->out, a);
-	r->alerts++;
-	if (r->out.len > (1u << 16)) {
-		fwrite(r->out.p, 1, r->out.len, stdout);
-		buf_clear(&r->out);
-	}
+	if (need <= *cap)
+		return;
+	if (*cap == 0)
+		*cap = 64;
+	while (*cap < need)
+		*cap *= 2;
+	*p = vg_realloc(*p, *cap * size);
 }
 
-static void draw_progress(struct replay *r, const struct pipeline_stats *st,
-    int final)
+static void draw_progress(struct replay *r, int final)
 {
 	int64_t now = vg_mono_ms();
 	double secs = (double)(now - r->started) / 1000.0;
-	double rate = secs > 0 ? (double)st->messages / secs : 0;
+	double rate = secs > 0 ? (double)r->lines_done / secs : 0;
 
 	if (!final && now - r->last_draw < 200)
 		return;
@@ -58,44 +164,489 @@ static void draw_progress(struct replay *r, const struct pipeline_stats *st,
 			pct = 100, bars = 25;
 		fprintf(stderr, "\r[%.*s%*s] %3d%% %llu events, %llu alerts, %.0f events/s ",
 		    bars, "#########################", 25 - bars, "", pct,
-		    (unsigned long long)st->messages, (unsigned long long)r->alerts, rate);
+		    (unsigned long long)r->lines_done, (unsigned long long)r->alerts, rate);
 	} else {
 		fprintf(stderr, "\r%llu events, %llu alerts, %.0f events/s ",
-		    (unsigned long long)st->messages, (unsigned long long)r->alerts, rate);
+		    (unsigned long long)r->lines_done, (unsigned long long)r->alerts, rate);
 	}
 	if (final)
 		fputc('\n', stderr);
 	fflush(stderr);
 }
 
-static int replay_fd(struct replay *r, struct pipeline *p, int fd,
-    const char *name)
-{
-	struct lines l;
-	const char *line;
-	size_t len;
-	int rc;
-	uint64_t n = 0, prev_read = 0;
+/* ---- output ---- */
 
-	lines_init(&l, fd, REPLAY_MAX_LINE);
-	while ((rc = lines_next(&l, &line, &len)) > 0) {
-		if (len == 0)
-			continue;
-		pipeline_process(p, line, len, NULL, NULL, vg_now_ms());
-		if (r->progress && (++n & 0x3fff) == 0) {
-			r->done_bytes += l.bytes_read - prev_read;
-			prev_read = l.bytes_read;
-			draw_progress(r, pipeline_stats(p), 0);
+static void write_all(struct replay *r, const char *p, size_t n)
+{
+	while (n > 0 && !r->werr) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			r->werr = errno;
+			fprintf(stderr, "vigil replay: writing alerts: %s\n", strerror(errno));
+			return;
 		}
+		p += w;
+		n -= (size_t)w;
 	}
-	r->done_bytes += l.bytes_read - prev_read;
-	if (l.truncated > 0)
+}
+
+static void out_flush(struct replay *r)
+{
+	write_all(r, r->stage.p, r->stage.len);
+	buf_clear(&r->stage);
+}
+
+/* Big pieces go straight out; small ones are gathered first. */
+static void out_put(struct replay *r, const char *p, size_t n)
+{
+	if (n >= STAGE_FLUSH / 4) {
+		out_flush(r);
+		write_all(r, p, n);
+		return;
+	}
+	buf_add(&r->stage, p, n);
+	if (r->stage.len >= STAGE_FLUSH)
+		out_flush(r);
+}
+
+/* ---- chunks ---- */
+
+static struct chunk *chunk_get(struct replay *r)
+{
+	struct chunk *c = r->free;
+
+	if (c != NULL)
+		r->free = c->onext;
+	else
+		c = vg_calloc(1, sizeof(*c));
+	c->qnext = c->onext = NULL;
+	c->done = 0;
+	c->dlen = c->nlines = 0;
+	c->bytes_read = 0;
+	return c;
+}
+
+static void chunk_put(struct replay *r, struct chunk *c)
+{
+	c->onext = r->free;
+	r->free = c;
+}
+
+static void chunk_free(struct chunk *c)
+{
+	free(c->data);
+	free(c->lines);
+	free(c->res);
+	buf_free(&c->out);
+	free(c->ids);
+	free(c->hits);
+	free(c->rules);
+	free(c);
+}
+
+/* One input being read: a partial line carried from chunk to chunk. */
+struct rd {
+	int fd;
+	int eof;
+	int skipping;          /* inside the rest of an over-long line */
+	struct buf carry;
+	uint64_t truncated;
+	uint64_t bytes_read;
+};
+
+/* Line data[at..at+len), without its newline: cut to REPLAY_MAX_LINE
+ * (counted), a trailing CR dropped, skipped when empty. */
+static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len)
+{
+	if (len > REPLAY_MAX_LINE) {
+		len = REPLAY_MAX_LINE;
+		d->truncated++;
+	}
+	if (len > 0 && c->data[at + len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return;
+	grow(&c->lines, &c->lcap, c->nlines + 1, sizeof(*c->lines));
+	c->lines[c->nlines].off = at;
+	c->lines[c->nlines++].len = len;
+}
+
+/*
+ * Fill c with the next lines of d: about chunk_bytes of text, or
+ * chunk_lines lines when set. Big reads straight into the chunk; the
+ * lines are split here (memchr) so that the workers get them ready, and
+ * with the same rules as lines_next: a line longer than REPLAY_MAX_LINE
+ * keeps its first REPLAY_MAX_LINE bytes and the rest is skipped up to the
+ * newline. Returns 1 while there may be more, 0 at the end of the input,
+ * -1 on a read error (errno); the lines before the end or the error are
+ * in c either way.
+ */
+static int chunk_fill(struct replay *r, struct chunk *c, struct rd *d)
+{
+	size_t cut = 0; /* data[0..cut) is whole lines */
+	uint64_t before = d->bytes_read;
+	int rc = 1;
+
+	grow(&c->data, &c->dcap, d->carry.len + 1, 1);
+	if (d->carry.len > 0)
+		memcpy(c->data, d->carry.p, d->carry.len);
+	c->dlen = d->carry.len;
+	buf_clear(&d->carry);
+	for (;;) {
+		size_t want;
+		ssize_t n;
+
+		while (cut < c->dlen) {
+			char *nl = memchr(c->data + cut, '\n', c->dlen - cut);
+
+			if (nl == NULL)
+				break;
+			add_line(c, d, cut, (size_t)(nl - c->data) - cut);
+			cut = (size_t)(nl - c->data) + 1;
+			if (cut >= r->chunk_bytes ||
+			    (r->chunk_lines > 0 && c->nlines >= r->chunk_lines))
+				goto full;
+		}
+		if (c->dlen - cut > REPLAY_MAX_LINE) {
+			/* no newline within reach: cut the line here */
+			add_line(c, d, cut, c->dlen - cut);
+			c->dlen = cut = cut + REPLAY_MAX_LINE;
+			d->skipping = 1;
+			if (cut >= r->chunk_bytes ||
+			    (r->chunk_lines > 0 && c->nlines >= r->chunk_lines))
+				goto full;
+		}
+		if (d->eof) {
+			if (cut < c->dlen)
+				add_line(c, d, cut, c->dlen - cut);
+			cut = c->dlen;
+			rc = 0;
+			goto full;
+		}
+		if (c->dlen >= r->chunk_bytes && cut > 0)
+			goto full; /* the partial line goes to the next chunk */
+		/* read what the chunk still wants, so little is carried over */
+		want = r->chunk_lines > 0 ? 4096 : r->chunk_bytes - c->dlen;
+		if (want < 4096 || c->dlen >= r->chunk_bytes)
+			want = 4096;
+		grow(&c->data, &c->dcap, c->dlen + want, 1);
+		do
+			n = read(d->fd, c->data + c->dlen, want);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			rc = -1;
+			goto full;
+		}
+		if (n == 0) {
+			d->eof = 1;
+			continue;
+		}
+		d->bytes_read += (uint64_t)n;
+		if (d->skipping) {
+			char *from = c->data + c->dlen;
+			char *nl = memchr(from, '\n', (size_t)n);
+
+			if (nl == NULL)
+				continue;
+			n = from + n - (nl + 1);
+			memmove(from, nl + 1, (size_t)n);
+			d->skipping = 0;
+		}
+		c->dlen += (size_t)n;
+	}
+full:
+	/* the partial line after cut starts the next chunk */
+	if (rc != 0)
+		buf_add(&d->carry, c->data + cut, c->dlen - cut);
+	c->dlen = cut;
+	c->bytes_read = d->bytes_read - before;
+	return rc;
+}
+
+/* The alert lines of one matched event, ids left blank. */
+static void chunk_hit(struct chunk *c, struct alert_cache *ac,
+    const struct vg_event *ev, const struct rule *const *m, size_t n,
+    size_t line)
+{
+	struct hit *h;
+
+	grow(&c->ids, &c->icap, c->nids + n, sizeof(*c->ids));
+	grow(&c->hits, &c->hcap, c->nhits + 1, sizeof(*c->hits));
+	grow(&c->rules, &c->rucap, c->nrules + n, sizeof(*c->rules));
+	h = &c->hits[c->nhits++];
+	h->line = line;
+	h->rules = c->nrules;
+	h->nrules = n;
+	memcpy(c->rules + c->nrules, m, n * sizeof(*m));
+	c->nrules += n;
+	alert_detections_json(ac, &c->out, ev, ev->ts_ms, m, n, c->ids + c->nids,
+	    &h->ev_at, &h->ev_len);
+	c->nids += n;
+}
+
+/* A worker's run of chunk c, starting from event time start_ts. */
+static void chunk_run(struct chunk *c, struct pipeline *p,
+    struct alert_cache *ac, int64_t start_ts)
+{
+	const struct pipeline_stats *st = pipeline_stats(p);
+	int64_t recv = vg_now_ms();
+
+	c->start_ts = start_ts;
+	buf_clear(&c->out);
+	c->nids = c->nhits = c->nrules = 0;
+	grow(&c->res, &c->rcap, c->nlines, sizeof(*c->res));
+	pipeline_set_last_ts(p, start_ts);
+	for (size_t i = 0; i < c->nlines; i++) {
+		uint64_t dec = st->decoded;
+		const struct rule *const *m;
+		struct vg_event *ev = pipeline_process(p, c->data + c->lines[i].off,
+		    c->lines[i].len, NULL, NULL, recv);
+		size_t n = pipeline_last_matches(p, &m);
+		struct lres *lr = &c->res[i];
+
+		if (n > 0)
+			chunk_hit(c, ac, ev, m, n, i);
+		lr->ts = pipeline_last_ts(p);
+		lr->out_end = c->out.len;
+		lr->ids_end = c->nids;
+		lr->hits_end = c->nhits;
+		lr->decoded = st->decoded != dec;
+	}
+}
+
+static int64_t chunk_end_ts(const struct chunk *c)
+{
+	return c->nlines > 0 ? c->res[c->nlines - 1].ts : c->start_ts;
+}
+
+/* ---- the ordered stage ---- */
+
+/*
+ * One matched event, in input order, in the main thread: its rules and
+ * its event JSON. Correlation (state across events) belongs here.
+ */
+static void emit_hit(struct replay *r, const struct rule *const *rules,
+    size_t nrules, const char *ev_json, size_t ev_len)
+{
+	(void)rules;
+	(void)ev_json;
+	(void)ev_len;
+	r->alerts += nrules;
+}
+
+/*
+ * Run c's lines again in the main thread from the true event time, until
+ * one ends on the worker's event time. Writes what it ran; returns how many
+ * lines it took.
+ */
+static size_t chunk_rerun(struct replay *r, struct chunk *c)
+{
+	const struct pipeline_stats *st = pipeline_stats(r->p);
+	struct buf *fix = &r->stage;
+	int64_t recv = vg_now_ms();
+	size_t i = 0;
+
+	pipeline_set_last_ts(r->p, r->state);
+	while (i < c->nlines) {
+		uint64_t dec = st->decoded;
+		const struct rule *const *m;
+		struct vg_event *ev = pipeline_process(r->p, c->data + c->lines[i].off,
+		    c->lines[i].len, NULL, NULL, recv);
+		size_t n = pipeline_last_matches(r->p, &m), ev_at, ev_len;
+
+		if (n > 0) {
+			alert_detections_json(r->cache, fix, ev, ev->ts_ms, m, n, NULL,
+			    &ev_at, &ev_len);
+			emit_hit(r, m, n, fix->p + ev_at, ev_len);
+		}
+		r->decoded_adj += (st->decoded != dec) - c->res[i].decoded;
+		r->reruns++;
+		r->state = pipeline_last_ts(r->p);
+		if (r->state == c->res[i++].ts)
+			break;
+		if (fix->len >= STAGE_FLUSH)
+			out_flush(r);
+	}
+	return i;
+}
+
+/* Chunk c, done, in input order: check its start, ids, ordered stage,
+ * write. */
+static void chunk_emit(struct replay *r, struct chunk *c)
+{
+	size_t from = 0, out_at = 0, ids_at = 0, hits_at = 0;
+	char id[37];
+
+	if (c->start_ts != r->state && c->nlines > 0)
+		from = chunk_rerun(r, c);
+	if (from > 0) {
+		out_at = c->res[from - 1].out_end;
+		ids_at = c->res[from - 1].ids_end;
+		hits_at = c->res[from - 1].hits_end;
+	}
+	if (from < c->nlines)
+		r->state = chunk_end_ts(c);
+	for (size_t k = hits_at; k < c->nhits; k++) {
+		const struct hit *h = &c->hits[k];
+
+		emit_hit(r, c->rules + h->rules, h->nrules, c->out.p + h->ev_at,
+		    h->ev_len);
+	}
+	for (size_t k = ids_at; k < c->nids; k++) {
+		alert_new_id(id);
+		memcpy(c->out.p + c->ids[k], id, 36);
+	}
+	out_put(r, c->out.p + out_at, c->out.len - out_at);
+	r->lines_done += c->nlines;
+	r->done_bytes += c->bytes_read;
+	if (r->progress)
+		draw_progress(r, 0);
+}
+
+/* ---- workers ---- */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct replay *r = w->r;
+	struct alert_cache *ac = alert_cache_new();
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		struct chunk *c;
+		int64_t guess;
+
+		while (r->qhead == NULL && !r->stop)
+			pthread_cond_wait(&r->work, &r->mu);
+		if ((c = r->qhead) == NULL)
+			break;
+		if ((r->qhead = c->qnext) == NULL)
+			r->qtail = NULL;
+		guess = r->fixed_guess ? r->guess_ts : r->hint_ts;
+		pthread_mutex_unlock(&r->mu);
+
+		chunk_run(c, w->p, ac, guess);
+
+		pthread_mutex_lock(&r->mu);
+		c->done = 1;
+		if (c->seq >= r->hint_seq) {
+			r->hint_seq = c->seq;
+			r->hint_ts = chunk_end_ts(c);
+		}
+		pthread_cond_broadcast(&r->done);
+	}
+	pthread_mutex_unlock(&r->mu);
+	alert_cache_free(ac);
+	return NULL;
+}
+
+/* Emit the oldest chunk in flight, waiting for its worker. */
+static void emit_oldest(struct replay *r)
+{
+	struct chunk *c = r->ohead;
+
+	pthread_mutex_lock(&r->mu);
+	while (!c->done)
+		pthread_cond_wait(&r->done, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+	if ((r->ohead = c->onext) == NULL)
+		r->otail = NULL;
+	r->inflight--;
+	chunk_emit(r, c);
+	chunk_put(r, c);
+}
+
+static int oldest_done(struct replay *r)
+{
+	int done;
+
+	pthread_mutex_lock(&r->mu);
+	done = r->ohead->done;
+	pthread_mutex_unlock(&r->mu);
+	return done;
+}
+
+static void dispatch(struct replay *r, struct chunk *c)
+{
+	c->seq = r->next_seq++;
+	if (r->nthreads <= 1) {
+		chunk_run(c, r->p, r->cache, r->state);
+		chunk_emit(r, c);
+		chunk_put(r, c);
+		return;
+	}
+	if (r->otail != NULL)
+		r->otail->onext = c;
+	else
+		r->ohead = c;
+	r->otail = c;
+	r->inflight++;
+	pthread_mutex_lock(&r->mu);
+	if (r->qtail != NULL)
+		r->qtail->qnext = c;
+	else
+		r->qhead = c;
+	r->qtail = c;
+	pthread_cond_signal(&r->work);
+	pthread_mutex_unlock(&r->mu);
+	while (r->ohead != NULL && (r->inflight >= r->max_inflight || oldest_done(r)))
+		emit_oldest(r);
+}
+
+static int replay_fd(struct replay *r, int fd, const char *name)
+{
+	struct rd d;
+	int rc, e = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.fd = fd;
+	do {
+		struct chunk *c = chunk_get(r);
+
+		rc = chunk_fill(r, c, &d);
+		if (rc < 0)
+			e = errno;
+		if (c->nlines == 0) {
+			r->done_bytes += c->bytes_read;
+			chunk_put(r, c);
+		} else {
+			dispatch(r, c);
+		}
+	} while (rc > 0 && !r->werr);
+	if (d.truncated > 0)
 		fprintf(stderr, "vigil replay: %s: %llu lines longer than %u bytes truncated\n",
-		    name, (unsigned long long)l.truncated, REPLAY_MAX_LINE);
+		    name, (unsigned long long)d.truncated, REPLAY_MAX_LINE);
 	if (rc < 0)
-		fprintf(stderr, "vigil replay: %s: read error: %s\n", name, strerror(errno));
-	lines_destroy(&l);
+		fprintf(stderr, "vigil replay: %s: read error: %s\n", name, strerror(e));
+	buf_free(&d.carry);
 	return rc < 0 ? -1 : 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: vigil replay [-c FILE] [--rules PATH]... "
+	    "[--parsers PATH]... [--redis URL]\n"
+	    "                    [--threads N] [--chunk-lines N] [-q] FILE...\n"
+	    "  --threads N      worker threads (default: one per core; 1 runs\n"
+	    "                   everything in one thread); the output is the same\n"
+	    "  --chunk-lines N  lines per unit of work (default: about 1 MiB of\n"
+	    "                   input); small values are for tests\n"
+	    "  -q, --quiet      no summary or progress on stderr\n");
+}
+
+static long parse_count(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	return v;
 }
 
 int cmd_replay(int argc, char **argv)
@@ -105,6 +656,11 @@ int cmd_replay(int argc, char **argv)
 		{ "rules", required_argument, NULL, 'r' },
 		{ "parsers", required_argument, NULL, 'p' },
 		{ "redis", required_argument, NULL, 'R' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "chunk-lines", required_argument, NULL, 'L' },
+		/* tests: every worker starts its chunks from this event time
+		 * (ms), so that the re-run path runs on purpose */
+		{ "test-guess", required_argument, NULL, 'G' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -114,10 +670,10 @@ int cmd_replay(int argc, char **argv)
 	size_t nrules = 0, nparsers = 0;
 	struct tool_env env;
 	struct pipeline_conf pc;
-	struct pipeline *p = NULL;
 	struct replay r;
-	int c, status = 0, quiet = 0;
-	const struct pipeline_stats *st;
+	int c, status = 0, quiet = 0, started = 0;
+	long threads = 0, chunk_lines = 0;
+	uint64_t messages = 0, decoded = 0;
 	double secs;
 
 	memset(&r, 0, sizeof(r));
@@ -130,10 +686,28 @@ int cmd_replay(int argc, char **argv)
 		case 'R':
 			/* correlation state lives in Redis; detection needs none */
 			break;
+		case 't':
+			if ((threads = parse_count(optarg, 0, MAX_THREADS)) < 0) {
+				fprintf(stderr, "vigil replay: --threads: a number from 0 "
+				    "(one per core) to %d\n", MAX_THREADS);
+				status = 2;
+				goto done;
+			}
+			break;
+		case 'L':
+			if ((chunk_lines = parse_count(optarg, 1, 1L << 30)) < 0) {
+				fprintf(stderr, "vigil replay: --chunk-lines: a number from 1\n");
+				status = 2;
+				goto done;
+			}
+			break;
+		case 'G':
+			r.fixed_guess = 1;
+			r.guess_ts = strtoll(optarg, NULL, 10);
+			break;
 		case 'q': quiet = 1; break;
 		default:
-			fprintf(stderr, "usage: vigil replay [-c FILE] [--rules PATH]... "
-			    "[--parsers PATH]... [--redis URL] FILE...\n");
+			usage();
 			status = 2;
 			goto done;
 		}
@@ -147,13 +721,45 @@ int cmd_replay(int argc, char **argv)
 		status = 1;
 		goto done;
 	}
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
+	}
 	pipeline_conf_defaults(&pc);
 	pc.decoders = env.dec;
 	pc.rules = env.rules;
 	pc.replay = 1;
 	pc.tz_offset_min = env.cfg->tz_offset_min;
 	pc.max_message = REPLAY_MAX_LINE;
-	p = pipeline_new(&pc, alert_cb, &r);
+
+	r.pc = &pc;
+	r.nthreads = (int)threads;
+	r.chunk_bytes = CHUNK_BYTES;
+	r.chunk_lines = (size_t)chunk_lines;
+	r.max_inflight = 2 * (size_t)threads + 2;
+	r.p = pipeline_new(&pc, NULL, NULL);
+	r.cache = alert_cache_new();
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.work, NULL);
+	pthread_cond_init(&r.done, NULL);
+	if (r.nthreads > 1) {
+		r.w = vg_calloc((size_t)r.nthreads, sizeof(*r.w));
+		for (int i = 0; i < r.nthreads; i++) {
+			r.w[i].r = &r;
+			r.w[i].p = pipeline_new(&pc, NULL, NULL);
+			if (pthread_create(&r.w[i].tid, NULL, worker_main, &r.w[i]) != 0) {
+				fprintf(stderr, "vigil replay: cannot start a thread: %s\n",
+				    strerror(errno));
+				pipeline_free(r.w[i].p);
+				r.w[i].p = NULL;
+				break;
+			}
+			started++;
+		}
+		if (started == 0)
+			r.nthreads = 1; /* no threads: run in this one */
+	}
 
 	r.progress = !quiet && isatty(STDERR_FILENO);
 	for (int i = optind; i < argc; i++) {
@@ -164,7 +770,7 @@ int cmd_replay(int argc, char **argv)
 			r.total_bytes += (uint64_t)sb.st_size;
 	}
 	r.started = r.last_draw = vg_mono_ms();
-	for (int i = optind; i < argc; i++) {
+	for (int i = optind; i < argc && !r.werr; i++) {
 		int fd = STDIN_FILENO;
 
 		if (strcmp(argv[i], "-") != 0 &&
@@ -173,28 +779,66 @@ int cmd_replay(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		if (replay_fd(&r, p, fd, argv[i]) < 0)
+		if (replay_fd(&r, fd, argv[i]) < 0)
 			status = 1;
 		if (fd != STDIN_FILENO)
 			close(fd);
 	}
-	fwrite(r.out.p ? r.out.p : "", 1, r.out.len, stdout);
-	fflush(stdout);
-	st = pipeline_stats(p);
+	while (r.ohead != NULL)
+		emit_oldest(&r);
+	out_flush(&r);
+	if (r.werr)
+		status = 1;
+
+	pthread_mutex_lock(&r.mu);
+	r.stop = 1;
+	pthread_cond_broadcast(&r.work);
+	pthread_mutex_unlock(&r.mu);
+	for (int i = 0; i < started; i++)
+		pthread_join(r.w[i].tid, NULL);
+
+	/* every line ran once in a worker (or here with --threads 1); re-runs
+	 * replaced some results */
+	if (started == 0) {
+		messages = pipeline_stats(r.p)->messages;
+		decoded = pipeline_stats(r.p)->decoded;
+	}
+	for (int i = 0; i < started; i++) {
+		messages += pipeline_stats(r.w[i].p)->messages;
+		decoded += pipeline_stats(r.w[i].p)->decoded;
+	}
+	decoded += (uint64_t)r.decoded_adj;
 	if (r.progress)
-		draw_progress(&r, st, 1);
+		draw_progress(&r, 1);
 	secs = (double)(vg_mono_ms() - r.started) / 1000.0;
 	if (!quiet)
 		fprintf(stderr, "replay: %llu events, %llu decoded, %llu alerts in %.3f s "
 		    "(%.0f events/s); %llu rules, %zu decoders\n",
-		    (unsigned long long)st->messages, (unsigned long long)st->decoded,
+		    (unsigned long long)messages, (unsigned long long)decoded,
 		    (unsigned long long)r.alerts, secs,
-		    secs > 0 ? (double)st->messages / secs : 0.0,
+		    secs > 0 ? (double)messages / secs : 0.0,
 		    (unsigned long long)detect_rule_count(env.rules), decode_count(env.dec));
-	pipeline_free(p);
+	if (!quiet && r.reruns > 0)
+		fprintf(stderr, "replay: %llu lines ran again for the event time of the "
+		    "chunk before\n", (unsigned long long)r.reruns);
+
+	for (int i = 0; i < r.nthreads && r.w != NULL; i++)
+		pipeline_free(r.w[i].p);
+	free(r.w);
+	while (r.free != NULL) {
+		struct chunk *ch = r.free;
+
+		r.free = ch->onext;
+		chunk_free(ch);
+	}
+	pthread_cond_destroy(&r.work);
+	pthread_cond_destroy(&r.done);
+	pthread_mutex_destroy(&r.mu);
+	pipeline_free(r.p);
+	alert_cache_free(r.cache);
+	buf_free(&r.stage);
 	tool_env_free(&env);
 done:
-	buf_free(&r.out);
 	free(rules);
 	free(parsers);
 	return status;

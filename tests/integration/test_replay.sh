@@ -70,4 +70,161 @@ with open(sys.argv[1], "w", encoding="utf-8") as f:
         f.write("%s\tFailed password for %s from 203.0.113.9 %s ssh2\n" % (r[0], user, r[1]))
 PY
 same_text "hostile input: the valid events around it still alert" "$T/hostile.expected" "$T/hostile.got"
+
+# ---- threads: the same output as one thread, whatever the chunking ----
+
+# alert lines without their id, in order
+noid() { cut -c44- "$1"; }
+
+"$BIN/vigil" replay --threads 1 "$FIX/attack.log" > "$T/t1.jsonl" 2>/dev/null
+for args in "--threads 2" "--threads 3 --chunk-lines 7" "--threads 4 --chunk-lines 1" \
+    "--threads 2 --chunk-lines 2 --test-guess 0"; do
+	"$BIN/vigil" replay $args "$FIX/attack.log" > "$T/tn.jsonl" 2> "$T/tn.err"
+	noid "$T/t1.jsonl" > "$T/t1.noid"
+	noid "$T/tn.jsonl" > "$T/tn.noid"
+	same_text "replay $args: the alerts of --threads 1 but the ids" "$T/t1.noid" "$T/tn.noid"
+	check "replay $args: summary counts" grep -qE '^replay: 44 events, 41 decoded, 44 alerts in' "$T/tn.err"
+done
+python3 - "$T/tn.jsonl" > "$T/ids" <<'PY'
+import json, sys
+ids = [json.loads(l)["id"] for l in open(sys.argv[1])]
+print("increasing" if all(a < b for a, b in zip(ids, ids[1:])) else "not increasing: %s" % ids)
+PY
+check "replay with threads: ids increase down the output" grep -qx increasing "$T/ids"
+"$BIN/vigil" replay --threads 2 --chunk-lines 1 - < "$FIX/attack.log" > "$T/stdin.jsonl" 2>/dev/null
+noid "$T/stdin.jsonl" > "$T/stdin.noid"
+same_text "replay stdin with threads and one-line chunks" "$T/t1.noid" "$T/stdin.noid"
+"$BIN/vigil" replay --threads x "$FIX/attack.log" > /dev/null 2> "$T/badthreads"
+check "replay --threads x: usage error (exit 2)" [ $? -eq 2 ]
+check "replay --threads x: says why" grep -q -- "--threads: a number" "$T/badthreads"
+"$BIN/vigil" replay --bogus "$FIX/attack.log" > /dev/null 2> "$T/usage"
+check "replay usage names --threads" grep -q -- "--threads N" "$T/usage"
+
+# Event time is sequential: lines without a timestamp take the previous
+# event's, year-less times take the year nearest to it (December/January
+# roll-over both ways, Feb 29). Every chunking, thread count and worker
+# guess must give what one thread gives, and that is spelled out here.
+python3 - "$T/time.log" <<'PY'
+import sys
+lines = []
+def ssh(ts, port):
+    return "<86>%s h sshd[1]: Failed password for root from 203.0.113.9 port %d ssh2" % (ts, port)
+def js(port):
+    return '{"process":{"name":"sshd"},"message":"Failed password for carol from 10.1.1.1 port %d ssh2"}' % port
+def five(ts, port):
+    return "<86>1 %s h sshd 1 - - Failed password for root from 203.0.113.9 port %d ssh2" % (ts, port)
+seq = [js, js, lambda p: five("2025-12-31T23:59:50.000Z", p),
+       lambda p: ssh("Dec 31 23:59:59", p), js, lambda p: ssh("Jan  1 00:00:01", p), js, js, js,
+       lambda p: ssh("Dec 31 23:59:58", p), None, js, lambda p: ssh("Jan  1 00:00:02", p),
+       lambda p: "plain text without anything %d" % p, js, lambda p: ssh("Feb 29 12:00:00", p), js,
+       lambda p: ssh("Jun 30 00:00:00", p), lambda p: ssh("Jan  2 00:00:00", p),
+       lambda p: ssh("Jul  3 00:00:00", p), lambda p: ssh("Dec 31 00:00:00", p),
+       lambda p: ssh("Jan  5 00:00:00", p), lambda p: five("2027-03-01T00:00:00.000Z", p),
+       js, js, js, js, lambda p: ssh("Mar  1 00:00:01", p)]
+for port, f in enumerate(seq, 1):
+    lines.append("" if f is None else f(port))
+open(sys.argv[1], "w").write("\r\n".join(lines[:5]) + "\n" + "\n".join(lines[5:]))  # CRLF, no last newline
+PY
+# time, rule, port; the first two take the time of receipt (one time, shared)
+project_time() {
+	python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+recv = rows[0]["@timestamp"] if rows else None
+for a in rows:
+    e = a["event"]
+    ts = "RECV" if a["@timestamp"] == recv else a["@timestamp"]
+    assert e["@timestamp"] == a["@timestamp"], a
+    print(ts, a["rule"]["title"], e["message"].split(" port ")[1].split()[0], sep="\t")'
+}
+cat > "$T/time.expected" <<'X'
+RECV	SSH login failed	1
+RECV	SSH login failed	2
+2025-12-31T23:59:50.000Z	SSH login failed	3
+2025-12-31T23:59:50.000Z	SSH password guess for root	3
+2025-12-31T23:59:59.000Z	SSH login failed	4
+2025-12-31T23:59:59.000Z	SSH password guess for root	4
+2025-12-31T23:59:59.000Z	SSH login failed	5
+2026-01-01T00:00:01.000Z	SSH login failed	6
+2026-01-01T00:00:01.000Z	SSH password guess for root	6
+2026-01-01T00:00:01.000Z	SSH login failed	7
+2026-01-01T00:00:01.000Z	SSH login failed	8
+2026-01-01T00:00:01.000Z	SSH login failed	9
+2025-12-31T23:59:58.000Z	SSH login failed	10
+2025-12-31T23:59:58.000Z	SSH password guess for root	10
+2025-12-31T23:59:58.000Z	SSH login failed	12
+2026-01-01T00:00:02.000Z	SSH login failed	13
+2026-01-01T00:00:02.000Z	SSH password guess for root	13
+2026-01-01T00:00:02.000Z	SSH login failed	15
+2024-02-29T12:00:00.000Z	SSH login failed	16
+2024-02-29T12:00:00.000Z	SSH password guess for root	16
+2024-02-29T12:00:00.000Z	SSH login failed	17
+2024-06-30T00:00:00.000Z	SSH login failed	18
+2024-06-30T00:00:00.000Z	SSH password guess for root	18
+2024-01-02T00:00:00.000Z	SSH login failed	19
+2024-01-02T00:00:00.000Z	SSH password guess for root	19
+2023-07-03T00:00:00.000Z	SSH login failed	20
+2023-07-03T00:00:00.000Z	SSH password guess for root	20
+2023-12-31T00:00:00.000Z	SSH login failed	21
+2023-12-31T00:00:00.000Z	SSH password guess for root	21
+2024-01-05T00:00:00.000Z	SSH login failed	22
+2024-01-05T00:00:00.000Z	SSH password guess for root	22
+2027-03-01T00:00:00.000Z	SSH login failed	23
+2027-03-01T00:00:00.000Z	SSH password guess for root	23
+2027-03-01T00:00:00.000Z	SSH login failed	24
+2027-03-01T00:00:00.000Z	SSH login failed	25
+2027-03-01T00:00:00.000Z	SSH login failed	26
+2027-03-01T00:00:00.000Z	SSH login failed	27
+2027-03-01T00:00:01.000Z	SSH login failed	28
+2027-03-01T00:00:01.000Z	SSH password guess for root	28
+X
+"$BIN/vigil" replay --threads 1 "$T/time.log" 2> "$T/time.err" | project_time > "$T/time.got"
+same_text "event time across lines: one thread" "$T/time.expected" "$T/time.got"
+check "event time across lines: 27 events (CRLF, empty line, no last newline)" grep -qE '^replay: 27 events, 26 decoded, 39 alerts' "$T/time.err"
+bad=""
+for th in 2 3; do
+	for cl in 1 2 3 5; do
+		for g in "" "--test-guess 0" "--test-guess 1767225601000" "--test-guess 9999999999999"; do
+			"$BIN/vigil" replay --threads $th --chunk-lines $cl $g "$T/time.log" 2> "$T/tn.err" |
+			    project_time > "$T/time.got"
+			cmp -s "$T/time.expected" "$T/time.got" || bad="$bad [--threads $th --chunk-lines $cl $g]"
+			grep -qE '^replay: 27 events, 26 decoded, 39 alerts' "$T/tn.err" ||
+			    bad="$bad [counts: --threads $th --chunk-lines $cl $g]"
+		done
+	done
+done
+check "event time across chunk boundaries: every chunking and guess$bad" [ -z "$bad" ]
+"$BIN/vigil" replay --threads 2 --chunk-lines 1 --test-guess 0 "$T/time.log" 2> "$T/tn.err" > /dev/null
+check "a wrong guess runs lines again (and says so)" grep -qE '^replay: [0-9]+ lines ran again' "$T/tn.err"
+
+# lines over the limit, through a pipe in small reads, or a file, in any
+# chunking: the same events
+cat "$T/hostile.log" | "$BIN/vigil" replay --threads 3 --chunk-lines 1 - > "$T/h2.jsonl" 2> "$T/h2.err"
+noid "$T/hostile.jsonl" > "$T/h1.noid"
+noid "$T/h2.jsonl" > "$T/h2.noid"
+same_text "hostile input through a pipe, one-line chunks: the same alerts" "$T/h1.noid" "$T/h2.noid"
+check "hostile input through a pipe: truncation reported" grep -q "1 lines longer than 1048576 bytes truncated" "$T/h2.err"
+check "hostile input through a pipe: 8 events" grep -qE '^replay: 8 events' "$T/h2.err"
+python3 - "$T/long.log" <<'PY'
+import sys
+ok = "<86>Nov 23 00:00:0%d h sshd[1]: Failed password for root from 203.0.113.9 port %d ssh2"
+with open(sys.argv[1], "wb") as f:
+    f.write((ok % (1, 1)).encode() + b"\n")
+    f.write(b"a" * (1 << 20) + b"\n")                         # exactly the limit: kept
+    f.write(b"c" * ((1 << 20) - 1) + b"\r\n")                 # the limit with its CR: kept
+    f.write((ok % (2, 2)).encode() + b"x" * (3 << 20) + b"\n")  # over: cut, still an alert
+    f.write((ok % (3, 3)).encode() + b"\n\n\n")
+    f.write(b"b" * ((1 << 20) + 1))                             # over, at the end, no newline
+PY
+for src in file pipe; do
+	if [ $src = file ]; then
+		"$BIN/vigil" replay --threads 2 "$T/long.log" > "$T/long.jsonl" 2> "$T/long.err"
+	else
+		cat "$T/long.log" | "$BIN/vigil" replay --threads 1 - > "$T/long.jsonl" 2> "$T/long.err"
+	fi
+	check "long lines ($src): 6 events, 2 cut" grep -qE '^replay: 6 events' "$T/long.err"
+	check "long lines ($src): truncation counted" grep -q ": 2 lines longer than 1048576 bytes truncated" "$T/long.err"
+	python3 -c 'import json,sys; print(" ".join(json.loads(l)["event"]["message"][-6:] for l in open(sys.argv[1])))' "$T/long.jsonl" > "$T/long.got"
+	check "long lines ($src): the cut line still alerts" grep -qx "1 ssh2 1 ssh2 xxxxxx xxxxxx 3 ssh2 3 ssh2" "$T/long.got"
+done
 finish
