@@ -23,7 +23,9 @@
 #include "ytree.h"
 
 #define MAX_USERS 10000
-#define MAX_ITEMS 1000       /* schedules, layers, overrides, steps, ... */
+#define MAX_ITEMS 1000       /* schedules, overrides, policies, groups */
+#define MAX_LAYERS 50        /* per schedule: each query walks them all */
+#define MAX_WINDOWS 32       /* per layer */
 #define LOOK_STEPS 64        /* spans merged when reporting a shift */
 #define TURN_MIN 60          /* seconds */
 #define TURN_MAX (366 * 86400LL)
@@ -430,9 +432,9 @@ static void load_windows(struct loader *L, const struct ynode *n,
 {
 	static const char *const keys[] = { "days", "from", "to" };
 
-	if (n->kind != YN_SEQ || n->n == 0 || n->n > MAX_ITEMS) {
-		pbc_err(&L->p, n, "%s.restrict: expected a list of {days, from, to}",
-		    what);
+	if (n->kind != YN_SEQ || n->n == 0 || n->n > MAX_WINDOWS) {
+		pbc_err(&L->p, n, "%s.restrict: expected a list of 1 to %d {days, "
+		    "from, to}", what, MAX_WINDOWS);
 		return;
 	}
 	ly->windows = vg_calloc(n->n, sizeof(*ly->windows));
@@ -645,9 +647,10 @@ static void load_schedules(struct loader *L, const struct ynode *n)
 		if (s.tz == NULL)
 			continue;
 		if (vals[1] == NULL || vals[1]->kind != YN_SEQ || vals[1]->n == 0 ||
-		    vals[1]->n > MAX_ITEMS) {
+		    vals[1]->n > MAX_LAYERS) {
 			pbc_err(&L->p, vals[1] ? vals[1] : n->items[i + 1],
-			    "%s.layers: expected a non-empty list of layers", what);
+			    "%s.layers: expected a list of 1 to %d layers", what,
+			    MAX_LAYERS);
 		} else {
 			s.layers = vg_calloc(vals[1]->n, sizeof(*s.layers));
 			for (size_t k = 0; k < vals[1]->n; k++) {
