@@ -118,14 +118,10 @@ static void idgen_seed(struct idgen *g)
 	g->seeded = 1;
 }
 
-void alert_new_id(char out[37])
+static struct idgen *idgen_get(void)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct idgen *g = &idgen;
-	int64_t now = vg_now_ms();
 	unsigned fg;
-	uint64_t hi, lo;
-	int o = 0;
 
 	pthread_once(&atfork_once, atfork_register);
 	fg = atomic_load_explicit(&fork_generation, memory_order_relaxed);
@@ -133,6 +129,16 @@ void alert_new_id(char out[37])
 		idgen_seed(g);
 		g->fork_gen = fg;
 	}
+	return g;
+}
+
+/* One id for the time now, 36 characters at out (no NUL). */
+static void idgen_make(struct idgen *g, int64_t now, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t hi, lo;
+	int o = 0;
+
 	if (now > g->last_ms) {
 		g->last_ms = now;
 		/* top bit clear: at least 2048 ids before the millisecond is full */
@@ -154,7 +160,24 @@ void alert_new_id(char out[37])
 		out[o++] = hex[byte >> 4];
 		out[o++] = hex[byte & 15];
 	}
-	out[o] = '\0';
+}
+
+void alert_new_id(char out[37])
+{
+	idgen_make(idgen_get(), vg_now_ms(), out);
+	out[36] = '\0';
+}
+
+void alert_fill_ids(char *base, const size_t *at, size_t n)
+{
+	struct idgen *g = idgen_get();
+	int64_t now = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((i & 255) == 0)
+			now = vg_now_ms();
+		idgen_make(g, now, base + at[i]);
+	}
 }
 
 /* ---- event JSON ---- */

@@ -33,6 +33,11 @@ struct alert {
 /* A new unique alert id (UUIDv7 text, 36 chars + NUL). Any thread. */
 void alert_new_id(char out[37]);
 
+/* n new ids, in order, written as 36 characters (no NUL) at base + at[i]:
+ * what n calls of alert_new_id give, with the clock read once per 256.
+ * Any thread. */
+void alert_fill_ids(char *base, const size_t *at, size_t n);
+
 /* Append the alert as one JSON object and a newline. Any thread. */
 void alert_to_json(struct buf *out, const struct alert *a);
 /* The same with a given id (from alert_new_id), for callers that keep the

@@ -28,8 +28,22 @@
 static uint32_t f_sequence, f_code, f_repeated, f_procid;
 static pthread_once_t ids_once = PTHREAD_ONCE_INIT;
 
+/* "0".."191", the numbers of a PRI, as text that outlives every event. */
+static char small_txt[192][4];
+static uint8_t small_len[192];
+
 static void ids_init(void)
 {
+	for (int v = 0; v < 192; v++) {
+		int n = 0;
+
+		if (v >= 100)
+			small_txt[v][n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			small_txt[v][n++] = (char)('0' + v / 10 % 10);
+		small_txt[v][n++] = (char)('0' + v % 10);
+		small_len[v] = (uint8_t)n;
+	}
 	f_sequence = field_intern("event.sequence", 14);
 	f_code = field_intern("event.code", 10);
 	f_repeated = field_intern("log.syslog.repeated", 19);
@@ -87,12 +101,25 @@ static size_t fmt_u64(uint64_t v, char *out)
 	return n;
 }
 
+/* The number as text straight in the arena (or, when small, from the
+ * table), no copy: the same entry vg_event_add_num makes. */
 static void add_u64(struct vg_event *ev, uint32_t id, uint64_t v)
 {
-	char b[24];
-	size_t n = fmt_u64(v, b);
+	struct fent *e;
+	uint32_t i;
 
-	vg_event_add_num(ev, id, b, n, (double)v);
+	if (v < 192) {
+		i = vg_event_add_ref(ev, id, small_txt[v], small_len[v]);
+	} else {
+		char *b = arena_alloc(&ev->arena, 24);
+		size_t n = fmt_u64(v, b);
+
+		b[n] = '\0';
+		i = vg_event_add_ref(ev, id, b, n);
+	}
+	e = &ev->ents[i];
+	e->v.kind = V_NUM;
+	e->v.num = (double)v;
 }
 
 /* All-digit s[0..n), at most 18 digits (so it fits exactly): 0 and *v, or -1. */
@@ -362,7 +389,7 @@ static size_t format_ts(int64_t ms, char *out)
 
 static void emit_ts(struct sl *st, int64_t ms)
 {
-	char b[32];
+	char *b;
 	size_t n;
 
 	if (st->have_ts)
@@ -370,8 +397,9 @@ static void emit_ts(struct sl *st, int64_t ms)
 	st->have_ts = 1;
 	st->ev->ts_ms = ms;
 	st->ev->has_ts = 1;
+	b = arena_alloc(&st->ev->arena, 32);
 	n = format_ts(ms, b);
-	vg_event_add(st->ev, F_TIMESTAMP, b, n);
+	vg_event_add_ref(st->ev, F_TIMESTAMP, b, n);
 }
 
 /* process.pid when numeric, else log.syslog.procid; nothing when empty. */

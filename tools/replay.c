@@ -478,7 +478,6 @@ static size_t chunk_rerun(struct replay *r, struct chunk *c)
 static void chunk_emit(struct replay *r, struct chunk *c)
 {
 	size_t from = 0, out_at = 0, ids_at = 0, hits_at = 0;
-	char id[37];
 
 	if (c->start_ts != r->state && c->nlines > 0)
 		from = chunk_rerun(r, c);
@@ -495,10 +494,7 @@ static void chunk_emit(struct replay *r, struct chunk *c)
 		emit_hit(r, c->rules + h->rules, h->nrules, c->out.p + h->ev_at,
 		    h->ev_len);
 	}
-	for (size_t k = ids_at; k < c->nids; k++) {
-		alert_new_id(id);
-		memcpy(c->out.p + c->ids[k], id, 36);
-	}
+	alert_fill_ids(c->out.p, c->ids + ids_at, c->nids - ids_at);
 	out_put(r, c->out.p + out_at, c->out.len - out_at);
 	r->lines_done += c->nlines;
 	r->done_bytes += c->bytes_read;

@@ -751,6 +751,43 @@ static int64_t uuid_ms(const char *s)
 	return strtoll(hex, NULL, 16);
 }
 
+
+TEST(fill_ids_in_place_and_in_order)
+{
+	enum { N = 5000 };
+	char *text = malloc(N * 40 + 1), last[37];
+	size_t *at = malloc(N * sizeof(*at));
+	int bad = 0;
+
+	memset(text, '.', N * 40);
+	text[N * 40] = '\0';
+	for (size_t i = 0; i < N; i++)
+		at[i] = i * 40 + 2;
+	alert_new_id(last);
+	alert_fill_ids(text, at, N);
+	for (size_t i = 0; i < N; i++) {
+		char id[37];
+
+		memcpy(id, text + at[i], 36);
+		id[36] = '\0';
+		/* the bytes around each id untouched */
+		if (text[at[i] - 1] != '.' || text[at[i] + 36] != '.' || !valid_uuid7(id) ||
+		    strcmp(id, last) <= 0)
+			bad++;
+		memcpy(last, id, 37);
+	}
+	CHECK_INT(bad, 0);
+	{
+		char after[37];
+
+		alert_new_id(after);
+		CHECK(strcmp(after, last) > 0);
+	}
+	alert_fill_ids(text, at, 0);
+	free(text);
+	free(at);
+}
+
 #define NIDS 100000
 
 static int cmp_id(const void *a, const void *b)
@@ -994,6 +1031,7 @@ int main(void)
 	RUN(timestamps_match_vgtime_format);
 	RUN(uuid7_format_order_and_uniqueness);
 	RUN(uuid7_unique_across_threads);
+	RUN(fill_ids_in_place_and_in_order);
 	RUN(uuid7_differs_after_fork);
 	RUN(sink_file_write_flush_reopen);
 	RUN(sink_errors_and_no_file);
