@@ -133,8 +133,7 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 	ctx->rstamp = vg_calloc(rs->nrules + 1, sizeof(*ctx->rstamp));
 	ctx->rmask = vg_calloc(rs->nrules + 1, 1);
 	ctx->cands = vg_calloc(rs->nrules + 1, sizeof(*ctx->cands));
-	ctx->lepoch = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->lepoch));
-	ctx->lentry = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->lentry));
+	ctx->lseen = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->lseen));
 	ctx->md = pcre2_match_data_create(1, NULL);
 	ctx->mctx = pcre2_match_context_create(NULL);
 	ctx->jit = pcre2_jit_stack_create(32 * 1024, RE_JIT_STACK_MAX, NULL);
@@ -160,8 +159,7 @@ void detect_ctx_free(struct detect_ctx *ctx)
 	free(ctx->rstamp);
 	free(ctx->rmask);
 	free(ctx->cands);
-	free(ctx->lepoch);
-	free(ctx->lentry);
+	free(ctx->lseen);
 	pcre2_match_data_free(ctx->md);
 	pcre2_match_context_free(ctx->mctx);
 	pcre2_jit_stack_free(ctx->jit);
@@ -330,7 +328,7 @@ static void new_event(const struct ruleset *rs, struct detect_ctx *ctx)
 	if (++ctx->epoch == 0) {
 		/* wrapped: old stamps could look current */
 		memset(ctx->rstamp, 0, rs->nrules * sizeof(*ctx->rstamp));
-		memset(ctx->lepoch, 0, rs->pf.nlits * sizeof(*ctx->lepoch));
+		memset(ctx->lseen, 0, rs->pf.nlits * sizeof(*ctx->lseen));
 		ctx->epoch = 1;
 		ctx->scanned = 0;
 	}

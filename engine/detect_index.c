@@ -770,6 +770,14 @@ static uint32_t lit_find(const struct litset *L, const char *s, uint32_t n)
 	return UINT32_MAX;
 }
 
+#define GATE_ALWAYS (1ull << 63)
+#define FIELD_KW (1ull << 63)
+
+static uint64_t field_bit(uint32_t field)
+{
+	return field == FIELD_NONE ? FIELD_KW : 1ull << (field % 63);
+}
+
 /*
  * Give each pattern the literal it needs, when the scan looks for that
  * literal in every field the pattern reads: then a literal the scan did
@@ -801,7 +809,12 @@ static void tag_fc(struct prefilter *pf, const struct litset *L,
 			ok = fc->fields[f] < pf->nscan && (pf->scan[fc->fields[f]] & kind);
 		if (ok && (fc->keyword || fc->nfields > 0)) {
 			p->lit = id + 1;
-			pf->lgates[id] |= gate; /* its hits must be seen */
+			/* its hits in these fields must be seen */
+			pf->lits[id].gates |= gate;
+			if (fc->keyword)
+				pf->lits[id].fields |= FIELD_KW;
+			for (uint32_t f = 0; f < fc->nfields; f++)
+				pf->lits[id].fields |= field_bit(fc->fields[f]);
 		}
 	}
 }
@@ -815,7 +828,7 @@ static void tag_sn(struct prefilter *pf, const struct litset *L,
 		tag_sn(pf, L, sn->kids[i], gate);
 }
 
-#define GATE_ALWAYS (1ull << 63)
+
 
 /* The gate bit of a group: its first mapping entry, if it has one. */
 static uint64_t group_gate(struct prefilter *pf, const struct lsgroup *g)
@@ -953,27 +966,29 @@ static void build_long(struct prefilter *pf)
 	qsort(an, na, sizeof(*an), cmp_anchor);
 	for (pf->gcap = 64; pf->gcap < na * 2; pf->gcap *= 2)
 		;
-	pf->gkey = vg_calloc(pf->gcap, sizeof(*pf->gkey));
-	pf->gbeg = vg_calloc(pf->gcap, sizeof(*pf->gbeg));
-	pf->gend = vg_calloc(pf->gcap, sizeof(*pf->gend));
-	pf->anc = vg_malloc(na * sizeof(*pf->anc));
+	pf->gtab = vg_calloc(pf->gcap, sizeof(*pf->gtab));
+	pf->anc = vg_calloc(na, sizeof(*pf->anc));
 	for (uint32_t i = 0, cur = 0; i < na; i++) {
-		pf->anc[i].lit = an[i].lit;
-		pf->anc[i].off = an[i].off;
-		pf->anc[i].len = pf->llen[an[i].lit];
-		pf->anc[i].text = pf->loff[an[i].lit];
+		struct pf_anchor *a = &pf->anc[i];
+
+		a->lit = an[i].lit;
+		a->off = an[i].off;
+		a->len = pf->llen[an[i].lit];
+		a->text = pf->loff[an[i].lit];
+		memcpy(&a->head, pf->ltext + a->text, a->len < 8 ? a->len : 8);
+		memset(&a->hmask, 0xff, a->len < 8 ? a->len : 8);
 		if (i == 0 || an[i].gram != an[i - 1].gram) {
 			uint32_t b = gram_bit(an[i].gram);
 
 			/* a slot is taken when its range is not empty */
-			for (cur = gram_slot(an[i].gram, pf->gcap); pf->gend[cur] != 0;
+			for (cur = gram_slot(an[i].gram, pf->gcap); pf->gtab[cur].end != 0;
 			    cur = (cur + 1) & (pf->gcap - 1))
 				;
-			pf->gkey[cur] = an[i].gram;
-			pf->gbeg[cur] = i;
+			pf->gtab[cur].key = an[i].gram;
+			pf->gtab[cur].beg = i;
 			pf->bits[b >> 6] |= 1ull << (b & 63);
 		}
-		pf->gend[cur] = i + 1;
+		pf->gtab[cur].end = i + 1;
 	}
 	free(an);
 }
@@ -1043,16 +1058,18 @@ void detect_index_build(struct ruleset *rs)
 	/* 4. postings by literal */
 	if (nposts > 0)
 		qsort(posts, nposts, sizeof(*posts), cmp_posting);
-	pf->poff = vg_calloc(pf->nlits + 1, sizeof(*pf->poff));
+	pf->lits = vg_calloc(pf->nlits + 1, sizeof(*pf->lits));
 	pf->prule = vg_malloc((nposts + 1) * sizeof(*pf->prule));
 	pf->pfield = vg_malloc((nposts + 1) * sizeof(*pf->pfield));
 	for (size_t i = 0; i < nposts; i++) {
-		pf->poff[posts[i].lit + 1]++;
+		struct pf_lit *lt = &pf->lits[posts[i].lit];
+
+		if (lt->pend == 0)
+			lt->poff = (uint32_t)i;
+		lt->pend = (uint32_t)i + 1;
 		pf->prule[i] = posts[i].rule;
 		pf->pfield[i] = posts[i].field;
 	}
-	for (uint32_t l = 0; l < pf->nlits; l++)
-		pf->poff[l + 1] += pf->poff[l];
 	pf->nscan = maxfield + 1;
 	pf->scan = vg_calloc(pf->nscan, 1);
 	for (size_t i = 0; i < nposts; i++) {
@@ -1065,12 +1082,14 @@ void detect_index_build(struct ruleset *rs)
 	}
 	free(posts);
 	/* 5. the gates of the rules each literal serves */
-	pf->lgates = vg_calloc(pf->nlits + 1, sizeof(*pf->lgates));
 	for (uint32_t l = 0; l < pf->nlits; l++) {
-		for (uint32_t i = pf->poff[l]; i < pf->poff[l + 1]; i++) {
+		struct pf_lit *lt = &pf->lits[l];
+
+		for (uint32_t i = lt->poff; i < lt->pend; i++) {
 			const struct rule *r = rs->rules[pf->prule[i] >> 1];
 
-			pf->lgates[l] |= group_gate(pf, &rs->groups[r->impl->group]);
+			lt->gates |= group_gate(pf, &rs->groups[r->impl->group]);
+			lt->fields |= field_bit(pf->pfield[i]);
 		}
 	}
 	/* 6. patterns that a missing literal rules out */
@@ -1081,6 +1100,8 @@ void detect_index_build(struct ruleset *rs)
 		for (uint32_t k = 0; k < ri->nsels; k++)
 			tag_sn(pf, &L, ri->sels[k].root, gate);
 	}
+	for (uint32_t a = 0; a < pf->nlong; a++)
+		pf->anc[a].fields = pf->lits[pf->anc[a].lit].fields;
 	free(L.slot);
 }
 
@@ -1090,17 +1111,14 @@ void detect_index_free(struct prefilter *pf)
 	free(pf->skey);
 	free(pf->sval);
 	free(pf->bits);
-	free(pf->gkey);
-	free(pf->gbeg);
-	free(pf->gend);
+	free(pf->gtab);
 	free(pf->anc);
 	free(pf->ltext);
 	free(pf->loff);
 	free(pf->llen);
-	free(pf->poff);
+	free(pf->lits);
 	free(pf->prule);
 	free(pf->rneed);
-	free(pf->lgates);
 	free(pf->pfield);
 	free(pf->scan);
 	memset(pf, 0, sizeof(*pf));
@@ -1139,7 +1157,7 @@ static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
 static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, uint32_t l)
 {
-	uint64_t m = pf->lgates[l], todo;
+	uint64_t m = pf->lits[l].gates, todo;
 
 	if ((m & GATE_ALWAYS) || (m & ctx->gpass))
 		return 1;
@@ -1164,12 +1182,15 @@ static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
 static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
     uint32_t l, uint32_t e, uint32_t field, int kw)
 {
-	uint32_t b = pf->poff[l], end = pf->poff[l + 1], lo, hi;
+	uint32_t b = pf->lits[l].poff, end = pf->lits[l].pend, lo, hi;
+	struct pf_seen *sn = &ctx->lseen[l];
 
-	if (ctx->lepoch[l] == ctx->epoch && ctx->lentry[l] == e)
+	if (sn->epoch == ctx->epoch && sn->entry == e)
 		return; /* already handled for this value */
-	ctx->lepoch[l] = ctx->epoch;
-	ctx->lentry[l] = e;
+	sn->epoch = ctx->epoch;
+	sn->entry = e;
+	if (b == end)
+		return; /* looked for by patterns only, no rule waits for it */
 	if (kw && pf->pfield[b] == FIELD_NONE) {
 		for (hi = b; hi < end && pf->pfield[hi] == FIELD_NONE; hi++)
 			;
@@ -1206,18 +1227,34 @@ static inline int same(const uint8_t *a, const char *b, uint32_t n)
  * set: compare the literals anchored at g, if any. */
 static void __attribute__((noinline)) gram_found(const struct prefilter *pf,
     struct detect_ctx *ctx, const struct vg_event *ev, const uint8_t *f,
-    uint32_t len, uint32_t i, uint32_t g, uint32_t e, uint32_t field, int kw)
+    uint32_t len, uint32_t i, uint32_t g, uint32_t e, uint32_t field, int kw,
+    uint64_t want)
 {
-	for (uint32_t s = gram_slot(g, pf->gcap); pf->gend[s] != 0;
+	for (uint32_t s = gram_slot(g, pf->gcap); pf->gtab[s].end != 0;
 	    s = (s + 1) & (pf->gcap - 1)) {
-		if (pf->gkey[s] != g)
-			continue;
-		for (uint32_t a = pf->gbeg[s]; a < pf->gend[s]; a++) {
-			const struct pf_anchor *an = &pf->anc[a];
+		const struct pf_gram *gr = &pf->gtab[s];
 
-			if (i >= an->off && i - an->off + an->len <= len &&
-			    same(f + i - an->off, pf->ltext + an->text, an->len) &&
-			    gates_pass(pf, ctx, ev, an->lit))
+		if (gr->key != g)
+			continue;
+		for (uint32_t a = gr->beg; a < gr->end; a++) {
+			const struct pf_anchor *an = &pf->anc[a];
+			uint64_t head;
+			uint32_t st;
+
+			/* looked for in this field (or as a keyword), and room? */
+			if (!(an->fields & want) || i < an->off ||
+			    i - an->off + an->len > len)
+				continue;
+			st = i - an->off;
+			/* the first bytes, then the rest (the fold buffer has
+			 * room for an 8-byte load past the value) */
+			memcpy(&head, f + st, 8);
+			if ((head & an->hmask) != an->head)
+				continue;
+			if (an->len > 8 && !same(f + st + 8, pf->ltext + an->text + 8,
+			    an->len - 8))
+				continue;
+			if (gates_pass(pf, ctx, ev, an->lit))
 				hit(pf, ctx, an->lit, e, field, kw);
 		}
 		return;
@@ -1230,17 +1267,20 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
     uint32_t field, int kw, unsigned how)
 {
 	uint8_t *f;
+	uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
+	    (kw ? FIELD_KW : 0);
 	int sh = (how & PF_SHORT) && pf->scap > 0;
 	int lg = (how & PF_LONG) && pf->nlong > 0;
 
-	if (len + 4 > ctx->foldcap) {
-		ctx->foldcap = len + 260;
+	if (len + 8 > ctx->foldcap) {
+		ctx->foldcap = len + 264;
 		free(ctx->fold);
 		ctx->fold = vg_malloc(ctx->foldcap);
 	}
 	f = ctx->fold;
 	for (uint32_t i = 0; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
 	/* the 4-grams that may anchor a long literal: a tight loop with one
 	 * bit test per position, the rest out of line */
 	if (lg) {
@@ -1250,7 +1290,7 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 			uint32_t g = gram_at((const char *)f + i), b = gram_bit(g);
 
 			if (bits[b >> 6] >> (b & 63) & 1)
-				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw);
+				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
 		}
 	}
 	/* the pairs that may start a short literal */
@@ -1260,10 +1300,11 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 
 			if (!(pf->pairs[pair >> 6] >> (pair & 63) & 1))
 				continue;
-			if ((s = short_get(pf, pair)) != 0 && gates_pass(pf, ctx, ev, s - 1))
+			if ((s = short_get(pf, pair)) != 0 && (pf->lits[s - 1].fields & want) &&
+			    gates_pass(pf, ctx, ev, s - 1))
 				hit(pf, ctx, s - 1, e, field, kw);
 			if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0 &&
-			    gates_pass(pf, ctx, ev, s - 1))
+			    (pf->lits[s - 1].fields & want) && gates_pass(pf, ctx, ev, s - 1))
 				hit(pf, ctx, s - 1, e, field, kw);
 		}
 	}

@@ -192,6 +192,29 @@ struct pf_anchor {
 	uint32_t off;          /* offset of the gram in the literal */
 	uint32_t len;          /* of the literal */
 	uint32_t text;         /* its bytes: ltext + text */
+	uint64_t fields;       /* the literal's pf_lit.fields */
+	uint64_t head;         /* its first bytes (up to 8) in memory order */
+	uint64_t hmask;        /* the bytes of head that are the literal's */
+};
+
+/* A 4-gram that anchors literals: anc[beg]..anc[end - 1]. */
+struct pf_gram {
+	uint32_t key;          /* folded, in memory order */
+	uint32_t beg, end;     /* end == 0: an empty slot */
+};
+
+/* What a hit on a literal needs, together. */
+struct pf_lit {
+	uint32_t poff, pend;   /* its postings */
+	uint64_t gates;        /* gate bits of the rules that need it; bit 63:
+	                          some rule has no gate: always look */
+	uint64_t fields;       /* bit (field id % 63) of each field it is
+	                          looked for in, bit 63 for keywords */
+};
+
+/* A literal's last hit: the value (entry) it was in, this epoch. */
+struct pf_seen {
+	uint32_t epoch, entry;
 };
 #define PF_LONG 2
 
@@ -204,9 +227,7 @@ struct prefilter {
 	uint32_t scap;         /* power of two; 0 when there are none */
 	/* literals of 4 bytes or more: anchored 4-grams */
 	uint64_t *bits;        /* 2^PF_BITS_LOG bits: some anchor hashes here */
-	uint32_t *gkey;        /* open addressing: 4-gram (folded, in memory
-	                          order), valid where gend != 0 */
-	uint32_t *gbeg, *gend; /* its anchors: anc[gbeg]..anc[gend - 1] */
+	struct pf_gram *gtab;  /* open addressing by 4-gram */
 	uint32_t gcap;         /* power of two */
 	struct pf_anchor *anc; /* by gram */
 	uint32_t nlong;        /* literals behind anchors */
@@ -214,19 +235,16 @@ struct prefilter {
 	uint32_t nlits;
 	char *ltext;           /* folded bytes of literal l: ltext + loff[l] */
 	uint32_t *loff, *llen;
-	uint32_t *poff;        /* per literal: postings poff[l]..poff[l + 1] */
+	struct pf_lit *lits;   /* per literal */
 	uint32_t *prule;       /* posting: rule index << 1 | which of its two
 	                          literal sets */
+	uint32_t *pfield;      /* posting: field id, or FIELD_NONE for keywords */
 	uint8_t *rneed;        /* per rule: the sets it needs (1, or 3 for
 	                          both: two conjuncts each need a literal) */
 	/* gates: the first mapping entry of a rule's group (its product,
 	 * mostly); a literal only rules of failing gates need is skipped */
 	uint32_t gate_entry[63]; /* bit -> mapping entry */
 	uint32_t ngates;
-	uint64_t *lgates;      /* per literal: gate bits of the rules that need
-	                          it; bit 63: some rule has no gate (or too
-	                          many gates): always look */
-	uint32_t *pfield;      /* posting: field id, or FIELD_NONE for keywords */
 	uint8_t *scan;         /* per field id < nscan: PF_SHORT and/or PF_LONG
 	                          when a short or long literal posts there */
 	uint32_t nscan;
@@ -269,11 +287,10 @@ struct detect_ctx {
 	/* prefilter scratch: stamps avoid clearing per event */
 	uint32_t epoch;
 	uint32_t scanned;      /* epoch whose event the prefilter scanned: its
-	                          lepoch then says which literals occur */
+	                          lseen then says which literals occur */
 	uint32_t *rstamp;      /* per rule: epoch of rmask */
 	uint8_t *rmask;        /* per rule: the sets hit; 0x80 once a candidate */
-	uint32_t *lepoch;      /* per literal: epoch and entry of its last hit */
-	uint32_t *lentry;
+	struct pf_seen *lseen; /* per literal: its last hit */
 	uint32_t *cands;       /* candidate rules of this event */
 	size_t ncands;
 	uint8_t *gstate;       /* per group: 0 unknown, 1 passed, 2 failed */

@@ -338,7 +338,7 @@ int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
 		return 0;
 	/* the literal every match holds is nowhere in the event */
 	if (p->lit != 0 && ctx->scanned == ctx->epoch &&
-	    ctx->lepoch[p->lit - 1] != ctx->epoch)
+	    ctx->lseen[p->lit - 1].epoch != ctx->epoch)
 		return 0;
 	if (fc->tpart != TP_NONE) {
 		if (value_time_part(v, fc->tpart, &x) < 0)
