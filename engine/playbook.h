@@ -292,7 +292,8 @@ struct pb_call {
 	char *summary;
 	char **details;          /* name, value, name, value ... */
 	size_t ndetails;
-	/* PB_WAIT, and every step's deadline */
+	/* PB_WAIT, and every step's deadline (the step's timeout, else exec
+	 * and webhook 30 s, redis 10 s, approve 1 h; 0: none) */
 	int64_t wait_ms;
 	int64_t timeout_ms;
 };

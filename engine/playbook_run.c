@@ -145,6 +145,14 @@ int playbook_prepare(const struct playbook_set *set, const struct playbook *pb,
 		vv.playbook = pb->name;
 	out->kind = st->kind;
 	out->timeout_ms = st->timeout_ms;
+	if (out->timeout_ms == 0) {
+		static const int64_t dflt[] = {
+			[PB_NOTIFY] = 0, [PB_EXEC] = 30000, [PB_WEBHOOK] = 30000,
+			[PB_REDIS] = 10000, [PB_WAIT] = 0, [PB_APPROVE] = 3600000,
+		};
+
+		out->timeout_ms = dflt[st->kind];
+	}
 	switch (st->kind) {
 	case PB_EXEC:
 		out->prog = st->u.exec.prog;

@@ -358,6 +358,7 @@ TEST(prepare_calls)
 	CHECK_STR(c.member, "203.0.113.9");
 	CHECK_INT(c.remove, 0);
 	CHECK_INT(c.ttl_ms, 7200000);
+	CHECK_INT(c.timeout_ms, 10000); /* the default for redis steps */
 	playbook_call_free(&c);
 
 	CHECK_INT(prepare_step("page", a, &c, why, sizeof(why)), 0);
