@@ -132,12 +132,24 @@ static struct idgen *idgen_get(void)
 	return g;
 }
 
+/* The low n bytes of v, most significant first, as 2n hex digits. */
+static int hex_bytes(char *out, uint64_t v, int n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = n - 1; i >= 0; i--) {
+		out[2 * i] = hex[(v >> 4) & 15];
+		out[2 * i + 1] = hex[v & 15];
+		v >>= 8;
+	}
+	return 2 * n;
+}
+
 /* One id for the time now, 36 characters at out (no NUL). */
 static void idgen_make(struct idgen *g, int64_t now, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	uint64_t hi, lo;
-	int o = 0;
+	int o;
 
 	if (now > g->last_ms) {
 		g->last_ms = now;
@@ -151,15 +163,16 @@ static void idgen_make(struct idgen *g, int64_t now, char *out)
 	}
 	hi = ((uint64_t)g->last_ms & 0xffffffffffffULL) << 16 | 0x7000u | g->seq;
 	lo = (idgen_next(g) >> 2) | 0x8000000000000000ULL;
-	for (int i = 0; i < 16; i++) {
-		uint64_t w = i < 8 ? hi : lo;
-		unsigned byte = (unsigned)(w >> (56 - 8 * (i & 7))) & 0xff;
-
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[byte >> 4];
-		out[o++] = hex[byte & 15];
-	}
+	/* 8-4-4-4-12 */
+	o = hex_bytes(out, hi >> 32, 4);
+	out[o++] = '-';
+	o += hex_bytes(out + o, hi >> 16, 2);
+	out[o++] = '-';
+	o += hex_bytes(out + o, hi, 2);
+	out[o++] = '-';
+	o += hex_bytes(out + o, lo >> 48, 2);
+	out[o++] = '-';
+	hex_bytes(out + o, lo, 6);
 }
 
 void alert_new_id(char out[37])

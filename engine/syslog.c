@@ -261,9 +261,31 @@ static size_t scan_zone(const char *s, size_t n, int *off)
 	return i;
 }
 
+/* Days of a date; year inference asks for the same few dates (this day in
+ * the years around the reference) line after line, so the last four are
+ * kept per thread. */
+static int64_t days_of(int64_t y, int mon, int day)
+{
+	static _Thread_local struct {
+		int64_t y, days;
+		int md;
+	} memo[4] = { { 0, 0, -1 }, { 0, 0, -1 }, { 0, 0, -1 }, { 0, 0, -1 } };
+	static _Thread_local unsigned next;
+	int md = mon * 32 + day;
+
+	for (int i = 0; i < 4; i++)
+		if (memo[i].md == md && memo[i].y == y)
+			return memo[i].days;
+	next = (next + 1) & 3;
+	memo[next].y = y;
+	memo[next].md = md;
+	memo[next].days = vgtime_days_from_civil(y, (unsigned)mon, (unsigned)day);
+	return memo[next].days;
+}
+
 static int64_t civil_ms(int64_t y, const struct bsdts *t, int off)
 {
-	return ((vgtime_days_from_civil(y, (unsigned)t->mon, (unsigned)t->day) *
+	return ((days_of(y, t->mon, t->day) *
 	    86400 + t->h * 3600 + t->mi * 60 + t->s) - (int64_t)off * 60) *
 	    1000 + t->ms;
 }
