@@ -48,7 +48,8 @@
 #include "tool.h"
 
 #define REPLAY_MAX_LINE (1u << 20)
-#define CHUNK_BYTES (1u << 20)   /* input text per chunk */
+#define CHUNK_BYTES (256u << 10) /* input text per chunk: its alert lines
+                                    stay in cache until written */
 #define MAX_THREADS 256
 #define STAGE_FLUSH (1u << 20)   /* small chunk outputs are gathered */
 
@@ -628,7 +629,7 @@ static void usage(void)
 	    "                    [--threads N] [--chunk-lines N] [-q] FILE...\n"
 	    "  --threads N      worker threads (default: one per core; 1 runs\n"
 	    "                   everything in one thread); the output is the same\n"
-	    "  --chunk-lines N  lines per unit of work (default: about 1 MiB of\n"
+	    "  --chunk-lines N  lines per unit of work (default: about 256 KiB of\n"
 	    "                   input); small values are for tests\n"
 	    "  -q, --quiet      no summary or progress on stderr\n");
 }
