@@ -164,18 +164,30 @@ static size_t scan_pri(const char *s, size_t n, int *pri)
 	return i + 1;
 }
 
+/* The month of a three-letter English name, any case, or 0: one switch on
+ * the letters packed into an integer instead of a scan of the names. */
 static int month_of(const char *s)
 {
-	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
-	char a = (char)vg_lower((unsigned char)s[0]);
-	char b = (char)vg_lower((unsigned char)s[1]);
-	char c = (char)vg_lower((unsigned char)s[2]);
+#define MON(a, b, c) ((unsigned)(a) << 16 | (unsigned)(b) << 8 | (unsigned)(c))
+	unsigned k = MON(vg_lower((unsigned char)s[0]), vg_lower((unsigned char)s[1]),
+	    vg_lower((unsigned char)s[2]));
 
-	for (int m = 0; m < 12; m++)
-		if (names[m * 3] == a && names[m * 3 + 1] == b &&
-		    names[m * 3 + 2] == c)
-			return m + 1;
-	return 0;
+	switch (k) {
+	case MON('j', 'a', 'n'): return 1;
+	case MON('f', 'e', 'b'): return 2;
+	case MON('m', 'a', 'r'): return 3;
+	case MON('a', 'p', 'r'): return 4;
+	case MON('m', 'a', 'y'): return 5;
+	case MON('j', 'u', 'n'): return 6;
+	case MON('j', 'u', 'l'): return 7;
+	case MON('a', 'u', 'g'): return 8;
+	case MON('s', 'e', 'p'): return 9;
+	case MON('o', 'c', 't'): return 10;
+	case MON('n', 'o', 'v'): return 11;
+	case MON('d', 'e', 'c'): return 12;
+	default: return 0;
+	}
+#undef MON
 }
 
 static int two_digits(const char *s, int *v)
