@@ -815,7 +815,8 @@ int cmd_replay(int argc, char **argv)
 		    (unsigned long long)r.alerts, secs,
 		    secs > 0 ? (double)messages / secs : 0.0,
 		    (unsigned long long)detect_rule_count(env.rules), decode_count(env.dec));
-	if (!quiet && r.reruns > 0)
+	/* about one line per chunk is normal; say it when it costs */
+	if (!quiet && r.reruns > 0 && (r.fixed_guess || r.reruns * 100 > messages))
 		fprintf(stderr, "replay: %llu lines ran again for the event time of the "
 		    "chunk before\n", (unsigned long long)r.reruns);
 
