@@ -21,7 +21,8 @@
  *   --only ID        print only the alerts of this rule id
  *   --expire         at the end of input, close every window (replay)
  *   --max-pending N  bound of the Redis client's buffer
- *   --ack            stderr "ack N" each time N lines are fully answered
+ *   --ack            stderr "seen N" when N lines were read, "ack N" when
+ *                    the updates of N lines were all answered
  * Alerts go to stdout as JSON lines (with "suppressed" when not 0); at the
  * end, "stat NAME VALUE" lines go to stderr.
  */
@@ -61,7 +62,7 @@ struct drive {
 	struct event *rd, *ack_ev;
 	char *line;
 	size_t llen, lcap;
-	uint64_t lines, acked;
+	uint64_t lines, acked, seen;
 	int ack, eof;
 };
 
@@ -262,7 +263,11 @@ static void ack_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (d->lines != d->acked && correlate_outstanding(d->c) == 0 &&
+	if (d->ack && d->lines != d->seen) {
+		d->seen = d->lines;
+		fprintf(stderr, "seen %llu\n", (unsigned long long)d->lines);
+	}
+	if (d->ack && d->lines != d->acked && correlate_outstanding(d->c) == 0 &&
 	    rds_outstanding(d->r) == 0) {
 		d->acked = d->lines;
 		fprintf(stderr, "ack %llu\n", (unsigned long long)d->lines);
