@@ -61,7 +61,7 @@ FLAGS_STAMP := $(B)/.flags
 FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
 $(shell mkdir -p $(B) && (test -f $(FLAGS_STAMP) && [ "$$(cat $(FLAGS_STAMP))" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP)))
 
-.PHONY: all test run deps bench bench-sigma fuzz clean check-deps
+.PHONY: all test run deps bench bench-sigma bench-ingest fuzz clean check-deps
 .SECONDARY:
 all: $(BINDIR)/vigild $(BINDIR)/vigil
 
@@ -110,6 +110,9 @@ deps:
 
 bench: all
 	bash tests/bench/bench_replay.sh
+
+bench-ingest: all
+	bash tests/bench/bench_ingest.sh
 
 bench-sigma: all
 	bash tests/bench/bench_sigma.sh
