@@ -383,9 +383,17 @@ static void exit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)x->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
-	    si.si_pid == 0)
+	if (waitid(P_PID, (id_t)x->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+		if (errno != ECHILD)
+			return;
+		/* someone else reaped it (SIGCHLD ignored): status unknown */
+		si.si_code = CLD_KILLED;
+		si.si_status = 0;
+		snprintf(x->res.error, sizeof(x->res.error), "exit status lost: "
+		    "the child was reaped elsewhere (is SIGCHLD ignored?)");
+	} else if (si.si_pid == 0) {
 		return; /* spurious: wait for the next readiness */
+	}
 	event_del(x->ev_exit);
 	x->exited = 1;
 	if (si.si_code == CLD_EXITED) {
