@@ -261,7 +261,8 @@ static void walk(const char *path, struct list *out, struct vg_diag *d, int dept
 			list_push(&names, vg_strdup(de->d_name));
 	}
 	closedir(dir);
-	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	if (names.n > 1)
+		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	for (size_t i = 0; i < names.n; i++) {
 		size_t len = strlen(path) + strlen(names.v[i]) + 2;
 		char *full = vg_malloc(len);
