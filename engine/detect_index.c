@@ -1,38 +1,26 @@
 /*
  * detect_index.c: the literal prefilter that keeps the cost of an event
- * from growing with the number of rules.
+ * from growing with the number of rules, its load-time half.
  *
- * At load time each rule's condition is reduced to a set of (literal,
- * field) atoms such that the rule cannot match unless one of its literals
- * occurs, case-folded, in a value of the atom's field: AND keeps the child
- * with the most selective set, OR unions its children, NOT and anything
- * that is not a plain literal (regex, cidr, numbers, exists, null, neq)
- * gives up. Rules with a set are "indexed"; the others are always
- * evaluated.
- *
- * Literals of 4 bytes or more (nearly all) are each anchored at their
- * 4-gram that the fewest literals share; a value is scanned 4-gram by
- * 4-gram against a bitmap of the anchors' hashes (64 KiB, so it stays in
- * cache where a trie over thousands of literals would not), and only the
- * positions whose bit is set look the gram up and compare the literals
- * anchored there. The few shorter literals go through a small Aho-Corasick
- * automaton.
- *
- * Per event, the values of the fields that some atom names (and, for
- * keywords, the message or every string value) are folded once and
- * scanned; each literal found stamps the rules it vouches for in that
- * field. Never allocates per event (the fold buffer grows to the longest
- * value once).
+ * Each rule's condition is reduced to the literals it cannot match
+ * without, as (literal, field) atoms: AND keeps the child with the most
+ * selective set, OR unions its children, NOT and anything that is not a
+ * plain literal (cidr, numbers, exists, null, neq, regexes without one)
+ * gives up. A rule that is an AND of parts keeps the sets of its two most
+ * selective parts and needs a literal of each. Rules with a set are
+ * "indexed"; the others are always evaluated. The distinct literals get
+ * postings (rule, field, which set), a gate (the first mapping entry of
+ * each rule's group, so a literal only other products need is dropped
+ * early) and the fields they are looked for in; patterns are tagged with
+ * the literal that every value they match holds, so a literal the scan
+ * did not see rules them out. Finding the literals in an event is
+ * detect_scan.c.
  */
 #include "detect_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A single byte turns up in nearly every value: it vouches for nothing,
- * and looking for it everywhere costs more than evaluating its rule. */
-#define LIT_MIN 2
 
 struct atom {
 	char *lit;              /* folded, owned */
@@ -114,7 +102,7 @@ static void aset_best(struct aset *best, struct aset *b, int *have)
 }
 
 /* The canonical text of an integral number ("4688"); 0 if not one. */
-static int int_text(double num, char out[32])
+int detect_int_text(double num, char out[32])
 {
 	if (!(num > -1e15 && num < 1e15) || num != (double)(long long)num)
 		return 0;
@@ -134,7 +122,7 @@ static char *pat_literal(const struct pat *p, uint32_t *len)
 			 * wrote the integer plainly, as the scan writes V_NUMs */
 			char canon[32];
 
-			if (!int_text(p->num, canon) || strcmp(canon, p->s) != 0)
+			if (!detect_int_text(p->num, canon) || strcmp(canon, p->s) != 0)
 				return NULL;
 		}
 		/* fall through */
@@ -658,40 +646,6 @@ static int cmp_posting(const void *a, const void *b)
 	return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
-static uint32_t gram_at(const char *s)
-{
-	uint32_t g;
-
-	memcpy(&g, s, 4);
-	return g;
-}
-
-static uint32_t gram_bit(uint32_t g)
-{
-	return (g * 0x9E3779B1u) >> (32 - PF_BITS_LOG);
-}
-
-static uint32_t gram_slot(uint32_t g, uint32_t cap)
-{
-	return ((g ^ (g >> 15)) * 0x2C1B3C6Du) & (cap - 1);
-}
-
-/* A set of 4-grams with a count each, open addressing. */
-struct gcount {
-	uint32_t *key, *n;     /* n == 0: empty */
-	uint32_t cap;
-};
-
-static uint32_t *gc_at(struct gcount *c, uint32_t g)
-{
-	uint32_t i = gram_slot(g, c->cap);
-
-	while (c->n[i] != 0 && c->key[i] != g)
-		i = (i + 1) & (c->cap - 1);
-	c->key[i] = g;
-	return &c->n[i];
-}
-
 /* Distinct literals: a hash set of their folded bytes. */
 struct litset {
 	uint32_t *slot;        /* literal id + 1, 0 empty */
@@ -770,14 +724,6 @@ static uint32_t lit_find(const struct litset *L, const char *s, uint32_t n)
 	return UINT32_MAX;
 }
 
-#define GATE_ALWAYS (1ull << 63)
-#define FIELD_KW (1ull << 63)
-
-static uint64_t field_bit(uint32_t field)
-{
-	return field == FIELD_NONE ? FIELD_KW : 1ull << (field % 63);
-}
-
 /*
  * Give each pattern the literal it needs, when the scan looks for that
  * literal in every field the pattern reads: then a literal the scan did
@@ -847,152 +793,6 @@ static uint64_t group_gate(struct prefilter *pf, const struct lsgroup *g)
 	return 1ull << pf->ngates++;
 }
 
-static uint32_t short_key(const uint8_t *s, uint32_t n)
-{
-	uint32_t k = s[0] | (uint32_t)s[1] << 8;
-
-	return n == 3 ? (k | (uint32_t)s[2] << 16 | 1u << 24) : k;
-}
-
-static uint32_t short_slot(uint32_t k, uint32_t cap)
-{
-	return (k * 0x9E3779B1u >> 7) & (cap - 1);
-}
-
-/* Literals of 2 or 3 bytes (LIT_MIN keeps single bytes out). */
-static void build_short(struct prefilter *pf)
-{
-	uint32_t n = 0;
-
-	pf->pairs = vg_calloc(65536 / 64, sizeof(*pf->pairs));
-	for (uint32_t l = 0; l < pf->nlits; l++) {
-		if (pf->llen[l] >= LIT_MIN && pf->llen[l] < 4)
-			n++;
-	}
-	if (n == 0)
-		return;
-	for (pf->scap = 16; pf->scap < n * 2; pf->scap *= 2)
-		;
-	pf->skey = vg_calloc(pf->scap, sizeof(*pf->skey));
-	pf->sval = vg_calloc(pf->scap, sizeof(*pf->sval));
-	for (uint32_t l = 0; l < pf->nlits; l++) {
-		const uint8_t *t = (const uint8_t *)pf->ltext + pf->loff[l];
-		uint32_t k, i, pair;
-
-		if (pf->llen[l] < 2 || pf->llen[l] > 3)
-			continue;
-		k = short_key(t, pf->llen[l]);
-		for (i = short_slot(k, pf->scap); pf->sval[i] != 0; i = (i + 1) & (pf->scap - 1))
-			;
-		pf->skey[i] = k;
-		pf->sval[i] = l + 1;
-		pair = t[0] | (uint32_t)t[1] << 8;
-		pf->pairs[pair >> 6] |= 1ull << (pair & 63);
-	}
-}
-
-static uint32_t short_get(const struct prefilter *pf, uint32_t k)
-{
-	for (uint32_t i = short_slot(k, pf->scap); pf->sval[i] != 0;
-	    i = (i + 1) & (pf->scap - 1)) {
-		if (pf->skey[i] == k)
-			return pf->sval[i];
-	}
-	return 0;
-}
-
-struct anchor {
-	uint32_t gram, lit, off;
-};
-
-static int cmp_anchor(const void *a, const void *b)
-{
-	const struct anchor *x = a, *y = b;
-
-	if (x->gram != y->gram)
-		return x->gram < y->gram ? -1 : 1;
-	return x->lit < y->lit ? -1 : x->lit > y->lit;
-}
-
-/* One anchor per long literal: its 4-gram that the fewest literals share,
- * so a hit at a common gram ("c:\w") compares few literals. */
-static void build_long(struct prefilter *pf)
-{
-	struct gcount gc = { 0 };
-	struct anchor *an;
-	uint32_t na = 0, ngrams = 0;
-
-	for (uint32_t l = 0; l < pf->nlits; l++) {
-		if (pf->llen[l] >= 4) {
-			pf->nlong++;
-			ngrams += pf->llen[l] - 3;
-		}
-	}
-	pf->bits = vg_calloc((1u << PF_BITS_LOG) / 64, sizeof(*pf->bits));
-	if (pf->nlong == 0)
-		return;
-	for (gc.cap = 64; gc.cap < ngrams * 2; gc.cap *= 2)
-		;
-	gc.key = vg_calloc(gc.cap, sizeof(*gc.key));
-	gc.n = vg_calloc(gc.cap, sizeof(*gc.n));
-	for (uint32_t l = 0; l < pf->nlits; l++) {
-		const char *s = pf->ltext + pf->loff[l];
-
-		for (uint32_t k = 0; pf->llen[l] >= 4 && k + 4 <= pf->llen[l]; k++)
-			(*gc_at(&gc, gram_at(s + k)))++;
-	}
-	an = vg_malloc(pf->nlong * sizeof(*an));
-	for (uint32_t l = 0; l < pf->nlits; l++) {
-		const char *s = pf->ltext + pf->loff[l];
-		uint32_t best = 0, bestn = UINT32_MAX;
-
-		if (pf->llen[l] < 4)
-			continue;
-		for (uint32_t k = 0; k + 4 <= pf->llen[l]; k++) {
-			uint32_t n = *gc_at(&gc, gram_at(s + k));
-
-			if (n < bestn) {
-				bestn = n;
-				best = k;
-			}
-		}
-		an[na].gram = gram_at(s + best);
-		an[na].lit = l;
-		an[na].off = best;
-		na++;
-	}
-	free(gc.key);
-	free(gc.n);
-	qsort(an, na, sizeof(*an), cmp_anchor);
-	for (pf->gcap = 64; pf->gcap < na * 2; pf->gcap *= 2)
-		;
-	pf->gtab = vg_calloc(pf->gcap, sizeof(*pf->gtab));
-	pf->anc = vg_calloc(na, sizeof(*pf->anc));
-	for (uint32_t i = 0, cur = 0; i < na; i++) {
-		struct pf_anchor *a = &pf->anc[i];
-
-		a->lit = an[i].lit;
-		a->off = an[i].off;
-		a->len = pf->llen[an[i].lit];
-		a->text = pf->loff[an[i].lit];
-		memcpy(&a->head, pf->ltext + a->text, a->len < 8 ? a->len : 8);
-		memset(&a->hmask, 0xff, a->len < 8 ? a->len : 8);
-		if (i == 0 || an[i].gram != an[i - 1].gram) {
-			uint32_t b = gram_bit(an[i].gram);
-
-			/* a slot is taken when its range is not empty */
-			for (cur = gram_slot(an[i].gram, pf->gcap); pf->gtab[cur].end != 0;
-			    cur = (cur + 1) & (pf->gcap - 1))
-				;
-			pf->gtab[cur].key = an[i].gram;
-			pf->gtab[cur].beg = i;
-			pf->bits[b >> 6] |= 1ull << (b & 63);
-		}
-		pf->gtab[cur].end = i + 1;
-	}
-	free(an);
-}
-
 void detect_index_build(struct ruleset *rs)
 {
 	struct prefilter *pf = &rs->pf;
@@ -1052,9 +852,8 @@ void detect_index_build(struct ruleset *rs)
 	pf->ltext = L.text ? L.text : vg_calloc(1, 1);
 	pf->loff = L.off ? L.off : vg_calloc(1, sizeof(*pf->loff));
 	pf->llen = L.len ? L.len : vg_calloc(1, sizeof(*pf->llen));
-	/* 3. the two ways to find them */
-	build_short(pf);
-	build_long(pf);
+	/* 3. the two ways to find them (detect_scan.c) */
+	detect_scan_build(pf);
 	/* 4. postings by literal */
 	if (nposts > 0)
 		qsort(posts, nposts, sizeof(*posts), cmp_posting);
@@ -1122,229 +921,4 @@ void detect_index_free(struct prefilter *pf)
 	free(pf->pfield);
 	free(pf->scan);
 	memset(pf, 0, sizeof(*pf));
-}
-
-/* ---- per event ---- */
-
-/* Postings b..e were hit: their rules become candidates once they have
- * a literal of each set they need. */
-static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
-    uint32_t b, uint32_t e)
-{
-	for (uint32_t i = b; i < e; i++) {
-		uint32_t r = pf->prule[i] >> 1;
-		uint8_t m;
-
-		if (ctx->rstamp[r] != ctx->epoch) {
-			ctx->rstamp[r] = ctx->epoch;
-			ctx->rmask[r] = 0;
-		}
-		m = ctx->rmask[r] | (uint8_t)(1u << (pf->prule[i] & 1));
-		if (m == pf->rneed[r]) {
-			m |= 0x80;
-			ctx->cands[ctx->ncands++] = r;
-		}
-		ctx->rmask[r] = m;
-	}
-}
-
-/*
- * May literal l matter for this event: does the gate of some rule that
- * needs it pass? Gates are mapping entries, evaluated once per event (and
- * only when one of their literals turns up), so a Cisco keyword in a Linux
- * message is dropped after one look at the Cisco logsource.
- */
-static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
-    const struct vg_event *ev, uint32_t l)
-{
-	uint64_t m = pf->lits[l].gates, todo;
-
-	if ((m & GATE_ALWAYS) || (m & ctx->gpass))
-		return 1;
-	for (todo = m & ~ctx->gfail; todo != 0; todo &= todo - 1) {
-		unsigned b = (unsigned)__builtin_ctzll(todo);
-
-		if (detect_entry_ok(ctx, ev, pf->gate_entry[b])) {
-			ctx->gpass |= 1ull << b;
-			return 1;
-		}
-		ctx->gfail |= 1ull << b;
-	}
-	return 0;
-}
-
-/*
- * Literal l was found in entry e of field `field` (kw: keywords look
- * here). A literal's postings are sorted by field, keywords (FIELD_NONE)
- * first: only the run for this field is walked, found by binary search,
- * so a literal that many rules share in other fields costs nothing here.
- */
-static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
-    uint32_t l, uint32_t e, uint32_t field, int kw)
-{
-	uint32_t b = pf->lits[l].poff, end = pf->lits[l].pend, lo, hi;
-	struct pf_seen *sn = &ctx->lseen[l];
-
-	if (sn->epoch == ctx->epoch && sn->entry == e)
-		return; /* already handled for this value */
-	sn->epoch = ctx->epoch;
-	sn->entry = e;
-	if (b == end)
-		return; /* looked for by patterns only, no rule waits for it */
-	if (kw && pf->pfield[b] == FIELD_NONE) {
-		for (hi = b; hi < end && pf->pfield[hi] == FIELD_NONE; hi++)
-			;
-		stamp(pf, ctx, b, hi);
-	}
-	if (field == UINT32_MAX)
-		return;
-	/* first posting with pfield >= field */
-	for (lo = b, hi = end; lo < hi;) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (pf->pfield[mid] < field)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (hi = lo; hi < end && pf->pfield[hi] == field; hi++)
-		;
-	if (field != FIELD_NONE)
-		stamp(pf, ctx, lo, hi);
-}
-
-/* Short literals are the rule: a byte loop beats a call to memcmp. */
-static inline int same(const uint8_t *a, const char *b, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		if (a[i] != (uint8_t)b[i])
-			return 0;
-	}
-	return 1;
-}
-
-/* Position i of the folded value f holds 4-gram g, whose hash bit is
- * set: compare the literals anchored at g, if any. */
-static void __attribute__((noinline)) gram_found(const struct prefilter *pf,
-    struct detect_ctx *ctx, const struct vg_event *ev, const uint8_t *f,
-    uint32_t len, uint32_t i, uint32_t g, uint32_t e, uint32_t field, int kw,
-    uint64_t want)
-{
-	for (uint32_t s = gram_slot(g, pf->gcap); pf->gtab[s].end != 0;
-	    s = (s + 1) & (pf->gcap - 1)) {
-		const struct pf_gram *gr = &pf->gtab[s];
-
-		if (gr->key != g)
-			continue;
-		for (uint32_t a = gr->beg; a < gr->end; a++) {
-			const struct pf_anchor *an = &pf->anc[a];
-			uint64_t head;
-			uint32_t st;
-
-			/* looked for in this field (or as a keyword), and room? */
-			if (!(an->fields & want) || i < an->off ||
-			    i - an->off + an->len > len)
-				continue;
-			st = i - an->off;
-			/* the first bytes, then the rest (the fold buffer has
-			 * room for an 8-byte load past the value) */
-			memcpy(&head, f + st, 8);
-			if ((head & an->hmask) != an->head)
-				continue;
-			if (an->len > 8 && !same(f + st + 8, pf->ltext + an->text + 8,
-			    an->len - 8))
-				continue;
-			if (gates_pass(pf, ctx, ev, an->lit))
-				hit(pf, ctx, an->lit, e, field, kw);
-		}
-		return;
-	}
-}
-
-/* how: PF_SHORT and/or PF_LONG, the kinds of literals to look for */
-static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
-    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
-    uint32_t field, int kw, unsigned how)
-{
-	uint8_t *f;
-	uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
-	    (kw ? FIELD_KW : 0);
-	int sh = (how & PF_SHORT) && pf->scap > 0;
-	int lg = (how & PF_LONG) && pf->nlong > 0;
-
-	if (len + 8 > ctx->foldcap) {
-		ctx->foldcap = len + 264;
-		free(ctx->fold);
-		ctx->fold = vg_malloc(ctx->foldcap);
-	}
-	f = ctx->fold;
-	for (uint32_t i = 0; i < len; i++)
-		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
-	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
-	/* the 4-grams that may anchor a long literal: a tight loop with one
-	 * bit test per position, the rest out of line */
-	if (lg) {
-		const uint64_t *bits = pf->bits;
-
-		for (uint32_t i = 0; i + 4 <= len; i++) {
-			uint32_t g = gram_at((const char *)f + i), b = gram_bit(g);
-
-			if (bits[b >> 6] >> (b & 63) & 1)
-				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
-		}
-	}
-	/* the pairs that may start a short literal */
-	if (sh) {
-		for (uint32_t i = 0; i + 1 < len; i++) {
-			uint32_t s, pair = f[i] | (uint32_t)f[i + 1] << 8;
-
-			if (!(pf->pairs[pair >> 6] >> (pair & 63) & 1))
-				continue;
-			if ((s = short_get(pf, pair)) != 0 && (pf->lits[s - 1].fields & want) &&
-			    gates_pass(pf, ctx, ev, s - 1))
-				hit(pf, ctx, s - 1, e, field, kw);
-			if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0 &&
-			    (pf->lits[s - 1].fields & want) && gates_pass(pf, ctx, ev, s - 1))
-				hit(pf, ctx, s - 1, e, field, kw);
-		}
-	}
-}
-
-void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
-    const struct vg_event *ev)
-{
-	const struct prefilter *pf = &rs->pf;
-	int has_msg = vg_event_first(ev, F_MESSAGE) != FENT_END;
-
-	ctx->ncands = 0;
-	if (pf->nindexed == 0)
-		return;
-	ctx->scanned = ctx->epoch;
-	ctx->gpass = ctx->gfail = 0;
-	for (uint32_t e = 0; e < ev->n; e++) {
-		const struct fent *f = &ev->ents[e];
-		unsigned named, how;
-		int kw;
-
-		if (f->dead || f->v.kind == V_NULL)
-			continue;
-		/* mirror what the matchers look at: the field's values, and
-		 * for keywords the message or, without one, every string */
-		named = f->id < pf->nscan ? pf->scan[f->id] : 0;
-		kw = pf->keywords && (has_msg ? f->id == F_MESSAGE :
-		    f->v.kind == V_STR);
-		how = named | (kw ? pf->kwscan : 0);
-		if (how == 0)
-			continue;
-		scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
-		    named ? f->id : UINT32_MAX, kw, how);
-		if (f->v.kind == V_NUM) {
-			/* 4688 matches a number whatever its text ("4688.0") */
-			char canon[32];
-
-			if (int_text(f->v.num, canon))
-				scan_value(pf, ctx, ev, canon, (uint32_t)strlen(canon), e,
-				    named ? f->id : UINT32_MAX, kw, how);
-		}
-	}
 }

@@ -185,6 +185,9 @@ struct lsgroup {
  * no literal can vouch for.
  */
 #define PF_BITS_LOG 19         /* bitmap of 2^19 bits (64 KiB) */
+/* A single byte turns up in nearly every value: it vouches for nothing,
+ * and looking for it everywhere costs more than evaluating its rule. */
+#define LIT_MIN 2
 #define PF_SHORT 1
 /* A literal anchored at a 4-gram, with what verifying it needs. */
 struct pf_anchor {
@@ -384,10 +387,23 @@ int detect_ls_covers(const struct lsource *entry, const struct lsource *rule);
 int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
     uint32_t e);
 
-/* detect_index.c: the prefilter. */
+/* Gate bit 63: the rule has no gate; field bit 63: keywords. */
+#define GATE_ALWAYS (1ull << 63)
+#define FIELD_KW (1ull << 63)
+
+static inline uint64_t field_bit(uint32_t field)
+{
+	return field == FIELD_NONE ? FIELD_KW : 1ull << (field % 63);
+}
+
+/* detect_index.c: the prefilter's literals, from the rules' conditions. */
 void detect_index_build(struct ruleset *rs);
 void detect_index_free(struct prefilter *pf);
-/* Put the rules whose literals ev holds in ctx->cands (stamped). */
+/* The canonical text of an integral number ("4688"); 0 if not one. */
+int detect_int_text(double num, char out[32]);
+/* detect_scan.c: the tables that find literals (pf's literals are in),
+ * and the scan: put the rules whose literals ev holds in ctx->cands. */
+void detect_scan_build(struct prefilter *pf);
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct vg_event *ev);
 
