@@ -76,6 +76,26 @@ const char *config_input_type_name(enum input_type t)
 	return "?";
 }
 
+static const char *const level_names[] = {
+	"informational", "low", "medium", "high", "critical",
+};
+
+int config_parse_level(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < VG_ARRAY_LEN(level_names); i++) {
+		if (strcmp(s, level_names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+const char *config_level_name(int level)
+{
+	if (level < 0 || (size_t)level >= VG_ARRAY_LEN(level_names))
+		return "?";
+	return level_names[level];
+}
+
 /* ---- small parsers, exported for the listener, http and correlate ---- */
 
 static int valid_hostname(const char *h, size_t n)
@@ -418,6 +438,16 @@ struct config *config_default(const char *dir)
 	c->user = vg_strdup("");
 	c->tz_offset_min = 0;
 	c->max_skew_ms = DEFAULT_MAX_SKEW_MS;
+	c->response.exec_dirs = vg_calloc(1, sizeof(char *));
+	c->response.protected = vg_calloc(1, sizeof(char *));
+	c->response.min_level = LEVEL_HIGH;
+	c->response.group_wait_ms = RESPONSE_DEFAULT_GROUP_WAIT_MS;
+	c->response.group_interval_ms = RESPONSE_DEFAULT_GROUP_INTERVAL_MS;
+	c->response.repeat_interval_ms = RESPONSE_DEFAULT_REPEAT_INTERVAL_MS;
+	c->response.auto_resolve_ms = RESPONSE_DEFAULT_AUTO_RESOLVE_MS;
+	c->response.resolved_ttl_ms = RESPONSE_DEFAULT_RESOLVED_TTL_MS;
+	c->response.default_policy = vg_strdup("");
+	c->response.url = vg_strdup("");
 	return c;
 }
 
@@ -439,6 +469,10 @@ void config_free(struct config *c)
 	free(c->http_token_file);
 	free(c->data_dir);
 	free(c->user);
+	free_list(c->response.exec_dirs, c->response.nexec_dirs);
+	free_list(c->response.protected, c->response.nprotected);
+	free(c->response.default_policy);
+	free(c->response.url);
 	ytree_free_docs(c->ydocs, c->nydocs);
 	free(c);
 }
@@ -1020,6 +1054,158 @@ static void h_time(struct loader *L, const struct ynode *v)
 	}
 }
 
+/* ---- response ---- */
+
+/* An address or network as the playbook module accepts it: a canonical
+ * IPv4 or IPv6 address with an optional /prefix. */
+static int valid_net(const char *s)
+{
+	char host[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned char a[16];
+	int v6, max;
+
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	v6 = strchr(host, ':') != NULL;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, a) != 1)
+		return 0;
+	if (slash == NULL)
+		return 1;
+	max = v6 ? 128 : 32;
+	if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3 ||
+	    strspn(slash + 1, "0123456789") != strlen(slash + 1))
+		return 0;
+	return atoi(slash + 1) <= max;
+}
+
+static void get_duration(struct loader *L, const char *what,
+    const struct ynode *v, int allow_zero, int64_t *out)
+{
+	int64_t ms;
+
+	if (v->kind != YN_SCALAR || strlen(v->str) != v->len ||
+	    config_parse_duration(v->str, &ms) < 0 || (ms == 0 && !allow_zero)) {
+		ERR(L, v, "%s: expected a duration like 30s, 15m, 1h or 2d, or a "
+		    "number of seconds%s", what, allow_zero ? "" :
+		    ", greater than 0");
+		return;
+	}
+	*out = ms;
+}
+
+static void h_response(struct loader *L, const struct ynode *v)
+{
+	enum {
+		RK_EXEC, RK_PROT, RK_MIN, RK_GW, RK_GI, RK_RI, RK_AR, RK_TTL,
+		RK_POLICY, RK_URL, RK_N
+	};
+	static const char *const names[RK_N] = {
+		"exec_dirs", "protected", "min_level", "group_wait",
+		"group_interval", "repeat_interval", "auto_resolve", "resolved_ttl",
+		"default_policy", "url",
+	};
+	const struct ynode *vals[RK_N] = { 0 };
+	struct config_response *r = &L->c->response;
+
+	if (expect_map(L, "response", v) < 0)
+		return;
+	r->line = v->line;
+	walk_map(L, v, "response", names, RK_N, vals, NULL, NULL);
+	if (vals[RK_EXEC] != NULL)
+		get_paths(L, "response.exec_dirs", vals[RK_EXEC], &r->exec_dirs,
+		    &r->nexec_dirs);
+	if (vals[RK_PROT] != NULL) {
+		const struct ynode *p = vals[RK_PROT];
+		char **list;
+		size_t n = 0;
+		int bad = 0;
+
+		if (p->kind != YN_SEQ) {
+			ERR(L, p, "response.protected: expected a list of addresses or "
+			    "networks, got %s", ytree_kind_name(p));
+		} else {
+			list = vg_calloc(p->n + 1, sizeof(*list));
+			for (size_t i = 0; i < p->n; i++) {
+				char *s = NULL;
+
+				if (get_str(L, "response.protected", p->items[i], &s) < 0) {
+					bad = 1;
+					continue;
+				}
+				if (!valid_net(s)) {
+					ERR(L, p->items[i], "response.protected: '%s' is not "
+					    "an IPv4 or IPv6 address or network (like "
+					    "192.0.2.1 or 198.51.100.0/24)", s);
+					free(s);
+					bad = 1;
+					continue;
+				}
+				list[n++] = s;
+			}
+			if (bad) {
+				free_list(list, n);
+			} else {
+				free_list(r->protected, r->nprotected);
+				r->protected = list;
+				r->nprotected = n;
+			}
+		}
+	}
+	if (vals[RK_MIN] != NULL) {
+		const struct ynode *m = vals[RK_MIN];
+		int lv = m->kind == YN_SCALAR && strlen(m->str) == m->len ?
+		    config_parse_level(m->str) : -1;
+
+		if (lv < 0)
+			ERR(L, m, "response.min_level: expected informational, low, "
+			    "medium, high or critical");
+		else
+			r->min_level = lv;
+	}
+	if (vals[RK_GW] != NULL)
+		get_duration(L, "response.group_wait", vals[RK_GW], 1,
+		    &r->group_wait_ms);
+	if (vals[RK_GI] != NULL)
+		get_duration(L, "response.group_interval", vals[RK_GI], 0,
+		    &r->group_interval_ms);
+	if (vals[RK_RI] != NULL)
+		get_duration(L, "response.repeat_interval", vals[RK_RI], 1,
+		    &r->repeat_interval_ms);
+	if (vals[RK_AR] != NULL)
+		get_duration(L, "response.auto_resolve", vals[RK_AR], 1,
+		    &r->auto_resolve_ms);
+	if (vals[RK_TTL] != NULL)
+		get_duration(L, "response.resolved_ttl", vals[RK_TTL], 0,
+		    &r->resolved_ttl_ms);
+	if (vals[RK_POLICY] != NULL)
+		get_str(L, "response.default_policy", vals[RK_POLICY],
+		    &r->default_policy);
+	if (vals[RK_URL] != NULL) {
+		char *u = NULL;
+
+		if (get_str(L, "response.url", vals[RK_URL], &u) == 0) {
+			if (*u != '\0' && strncmp(u, "http://", 7) != 0 &&
+			    strncmp(u, "https://", 8) != 0) {
+				ERR(L, vals[RK_URL], "response.url: expected \"\" or an "
+				    "http:// or https:// URL, got '%s'", u);
+				free(u);
+			} else {
+				/* links are made by appending paths */
+				size_t n = strlen(u);
+
+				while (n > 0 && u[n - 1] == '/')
+					u[--n] = '\0';
+				free(r->url);
+				r->url = u;
+			}
+		}
+	}
+}
+
 static const struct key top_keys[] = {
 	{ "inputs", h_inputs },
 	{ "redis", h_redis },
@@ -1034,6 +1220,7 @@ static const struct key top_keys[] = {
 	{ "data_dir", h_data_dir },
 	{ "time", h_time },
 	{ "user", h_user },
+	{ "response", h_response },
 };
 
 #define NTOP VG_ARRAY_LEN(top_keys)

@@ -40,6 +40,40 @@ struct input_conf {
 #define INPUT_DEFAULT_MAX_CONNECTIONS 1024
 #define WORKERS_MAX 1024
 
+/* Rule levels, in order; response.min_level holds one. */
+enum config_level {
+	LEVEL_INFORMATIONAL, LEVEL_LOW, LEVEL_MEDIUM, LEVEL_HIGH, LEVEL_CRITICAL
+};
+
+/* response: incidents, playbooks and paging (see vigil.yml). */
+struct config_response {
+	char **exec_dirs;    /* resolved folders exec steps and channels may run
+	                        programs from; none: exec is refused */
+	size_t nexec_dirs;
+	char **protected;    /* addresses / networks containment never acts on */
+	size_t nprotected;
+	int min_level;       /* detections at or above open incidents (enum
+	                        config_level); correlation alerts and alerts a
+	                        playbook matches always do */
+	int64_t group_wait_ms;     /* before the first page of an incident */
+	int64_t group_interval_ms; /* between update pages of one incident */
+	int64_t repeat_interval_ms; /* re-page an unacknowledged incident; 0 off */
+	int64_t auto_resolve_ms;   /* resolve after this long without alerts;
+	                              0: never */
+	int64_t resolved_ttl_ms;   /* keep resolved incidents this long */
+	char *default_policy;      /* escalation policy for incidents no
+	                              playbook handles; "": recorded only */
+	char *url;                 /* external base URL for incident links in
+	                              pages; "": none */
+	int line;                  /* position of the section; 0: absent */
+};
+
+#define RESPONSE_DEFAULT_GROUP_WAIT_MS (10 * 1000LL)
+#define RESPONSE_DEFAULT_GROUP_INTERVAL_MS (5 * 60 * 1000LL)
+#define RESPONSE_DEFAULT_REPEAT_INTERVAL_MS (4 * 3600 * 1000LL)
+#define RESPONSE_DEFAULT_AUTO_RESOLVE_MS (24 * 3600 * 1000LL)
+#define RESPONSE_DEFAULT_RESOLVED_TTL_MS (30 * 86400 * 1000LL)
+
 struct config {
 	char *file;          /* path of the config file ("" for defaults) */
 	char *dir;           /* its folder */
@@ -81,6 +115,8 @@ struct config {
 	const struct ynode *channels;
 	struct ydoc *ydocs;
 	size_t nydocs;
+
+	struct config_response response;
 };
 
 /* Defaults of ARCHITECTURE.md, paths relative to dir. Owned. */
@@ -110,5 +146,8 @@ int config_parse_size(const char *s, size_t *bytes);
 int config_parse_tz(const char *s, int *off_min);
 /* "udp" ... */
 const char *config_input_type_name(enum input_type t);
+/* "informational" .. "critical" into enum config_level; -1 when unknown. */
+int config_parse_level(const char *s);
+const char *config_level_name(int level);
 
 #endif

@@ -94,6 +94,16 @@ static void check_defaults(const struct config *c, const char *dir)
 	CHECK_INT(c->tz_offset_min, 0);
 	CHECK_INT(c->max_skew_ms, 7 * 86400 * 1000LL);
 	CHECK(c->oncall == NULL && c->channels == NULL);
+	CHECK_INT(c->response.nexec_dirs, 0);
+	CHECK_INT(c->response.nprotected, 0);
+	CHECK_INT(c->response.min_level, LEVEL_HIGH);
+	CHECK_INT(c->response.group_wait_ms, 10000);
+	CHECK_INT(c->response.group_interval_ms, 300000);
+	CHECK_INT(c->response.repeat_interval_ms, 4 * 3600000LL);
+	CHECK_INT(c->response.auto_resolve_ms, 24 * 3600000LL);
+	CHECK_INT(c->response.resolved_ttl_ms, 30 * 86400000LL);
+	CHECK_STR(c->response.default_policy, "");
+	CHECK_STR(c->response.url, "");
 }
 
 TEST(defaults)
@@ -278,6 +288,93 @@ TEST(more_values)
 		CHECK_STR(c->redis_url, "rediss://:pw@h:6380");
 	config_free(c);
 	free(out);
+}
+
+TEST(response_section)
+{
+	char *out;
+	struct config *c = load("/etc/vigil/vigil.yml",
+	    "response:\n"
+	    "  exec_dirs: [bin, /usr/lib/vigil/exec]\n"
+	    "  protected: [192.0.2.1, 198.51.100.0/24, \"2001:db8::1\", \"fe80::/10\"]\n"
+	    "  min_level: medium\n"
+	    "  group_wait: 0\n"
+	    "  group_interval: 90s\n"
+	    "  repeat_interval: 0\n"
+	    "  auto_resolve: 1h30m\n"
+	    "  resolved_ttl: 7d\n"
+	    "  default_policy: default\n"
+	    "  url: \"https://vigil.example.org/\"\n", &out, NULL);
+
+	CHECK_STR(out, "");
+	CHECK(c != NULL);
+	if (c != NULL) {
+		const struct config_response *r = &c->response;
+
+		CHECK_INT(r->nexec_dirs, 2);
+		if (r->nexec_dirs == 2) {
+			CHECK_STR(r->exec_dirs[0], "/etc/vigil/bin");
+			CHECK_STR(r->exec_dirs[1], "/usr/lib/vigil/exec");
+		}
+		CHECK_INT(r->nprotected, 4);
+		if (r->nprotected == 4) {
+			CHECK_STR(r->protected[0], "192.0.2.1");
+			CHECK_STR(r->protected[1], "198.51.100.0/24");
+			CHECK_STR(r->protected[2], "2001:db8::1");
+			CHECK_STR(r->protected[3], "fe80::/10");
+		}
+		CHECK_INT(r->min_level, LEVEL_MEDIUM);
+		CHECK_INT(r->group_wait_ms, 0);
+		CHECK_INT(r->group_interval_ms, 90000);
+		CHECK_INT(r->repeat_interval_ms, 0);
+		CHECK_INT(r->auto_resolve_ms, 5400000);
+		CHECK_INT(r->resolved_ttl_ms, 7 * 86400000LL);
+		CHECK_STR(r->default_policy, "default");
+		CHECK_STR(r->url, "https://vigil.example.org");
+		CHECK_INT(r->line, 2);
+	}
+	config_free(c);
+	free(out);
+	CHECK_INT(config_parse_level("critical"), LEVEL_CRITICAL);
+	CHECK_INT(config_parse_level("informational"), LEVEL_INFORMATIONAL);
+	CHECK_INT(config_parse_level("High"), -1);
+	CHECK_INT(config_parse_level(NULL), -1);
+	CHECK_STR(config_level_name(LEVEL_LOW), "low");
+	CHECK_STR(config_level_name(7), "?");
+}
+
+TEST(response_errors)
+{
+	CHECK_ERRS("response: [1]\n",
+	    "t.yml:1:11: error: response: expected a map, got a list\n");
+	CHECK_ERRS("response: {min_levl: high}\n",
+	    "t.yml:1:12: error: unknown key 'min_levl' in response (did you mean "
+	    "'min_level'?)\n");
+	CHECK_ERRS("response: {min_level: severe}\n",
+	    "t.yml:1:23: error: response.min_level: expected informational, low, "
+	    "medium, high or critical\n");
+	CHECK_ERRS("response: {group_interval: 0}\n",
+	    "t.yml:1:28: error: response.group_interval: expected a duration like "
+	    "30s, 15m, 1h or 2d, or a number of seconds, greater than 0\n");
+	CHECK_ERRS("response: {auto_resolve: soon}\n",
+	    "t.yml:1:26: error: response.auto_resolve: expected a duration like "
+	    "30s, 15m, 1h or 2d, or a number of seconds\n");
+	CHECK_ERRS("response:\n  protected: [10.0.0.1, 010.0.0.2, 10.0.0.0/33, gw1]\n",
+	    "t.yml:2:25: error: response.protected: '010.0.0.2' is not an IPv4 or "
+	    "IPv6 address or network (like 192.0.2.1 or 198.51.100.0/24)\n"
+	    "t.yml:2:36: error: response.protected: '10.0.0.0/33' is not an IPv4 "
+	    "or IPv6 address or network (like 192.0.2.1 or 198.51.100.0/24)\n"
+	    "t.yml:2:49: error: response.protected: 'gw1' is not an IPv4 or IPv6 "
+	    "address or network (like 192.0.2.1 or 198.51.100.0/24)\n");
+	CHECK_ERRS("response: {protected: 10.0.0.1}\n",
+	    "t.yml:1:23: error: response.protected: expected a list of addresses "
+	    "or networks, got a scalar\n");
+	CHECK_ERRS("response: {exec_dirs: [\"\"]}\n",
+	    "t.yml:1:24: error: response.exec_dirs: expected a path, got an empty "
+	    "string\n");
+	CHECK_ERRS("response: {url: ftp://x}\n",
+	    "t.yml:1:17: error: response.url: expected \"\" or an http:// or "
+	    "https:// URL, got 'ftp://x'\n");
 }
 
 TEST(path_resolution)
@@ -677,6 +774,8 @@ int main(void)
 	RUN(parse_size);
 	RUN(repo_vigil_yml_is_the_defaults);
 	RUN(null_values_mean_default);
+	RUN(response_section);
+	RUN(response_errors);
 	RUN(every_key);
 	RUN(more_values);
 	RUN(path_resolution);
