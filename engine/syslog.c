@@ -875,6 +875,11 @@ static int parse_5424(struct sl *st, const char *p, const char *end)
 		vg_event_add(st->ev, F_SYSLOG_MSGID, tok[3], toklen[3]);
 	if (sd != NULL)
 		scan_sd(st, sd, sdlen, 1);
+	/* rsyslog's SyslogProtocol23Format puts the 3164 text with its own
+	 * separating space into MSG ("- -  Failed ..."): one space more is
+	 * separator, as in RFC 3164, and the sender's indentation stays */
+	if (msg < end && *msg == ' ')
+		msg++;
 	emit_message(st, msg, (size_t)(end - msg));
 	return 1;
 }

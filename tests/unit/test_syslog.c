@@ -731,6 +731,27 @@ TEST(systemd_and_friends)
 	    "message=(root) CMD (run-parts /etc/cron.hourly)\n");
 }
 
+TEST(rsyslog_5424_double_space)
+{
+	EXPECT("<38>1 2026-11-23T10:00:00.000000+00:00 web1 sshd 42 - -  Failed "
+	    "password for root from 192.0.2.1 port 22 ssh2", SYSLOG_5424,
+	    PRI(38, 4, 6)
+	    "log.syslog.version#1\n"
+	    "@timestamp=2026-11-23T10:00:00.000Z\n"
+	    "host.hostname=web1\n"
+	    "process.name=sshd\n"
+	    "process.pid#42\n"
+	    "message=Failed password for root from 192.0.2.1 port 22 ssh2\n");
+	EXPECT("<85>1 2026-11-23T10:00:00Z bastion sudo 7 - -     carol : TTY=pts/0",
+	    SYSLOG_5424, PRI(85, 10, 5)
+	    "log.syslog.version#1\n"
+	    "@timestamp=2026-11-23T10:00:00.000Z\n"
+	    "host.hostname=bastion\n"
+	    "process.name=sudo\n"
+	    "process.pid#7\n"
+	    "message=   carol : TTY=pts/0\n");
+}
+
 TEST(sudo_keeps_leading_spaces)
 {
 	/* one separating space is eaten, sudo's own indentation stays */
@@ -1015,6 +1036,7 @@ int main(void)
 	RUN(kernel_messages);
 	RUN(systemd_and_friends);
 	RUN(sudo_keeps_leading_spaces);
+	RUN(rsyslog_5424_double_space);
 	RUN(tag_shapes);
 	RUN(hostnames_ip);
 	RUN(last_message_repeated);
