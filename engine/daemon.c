@@ -22,16 +22,6 @@
 
 #include "daemon_int.h"
 
-static void alert_cb(void *arg, const struct alert *a)
-{
-	struct worker *w = arg;
-
-	w->alerts++;
-	alert_to_json(&w->out, a);
-	if (w->out.len >= (1u << 16))
-		worker_flush(w);
-}
-
 static void stop_worker_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -79,7 +69,8 @@ static int worker_init(struct daemon *d, struct worker *w, int id)
 	w->base = id == d->nworkers ? d->base : event_base_new();
 	if (w->base == NULL)
 		return -1;
-	w->pl = pipeline_new(&d->pc, alert_cb, w);
+	w->pl = pipeline_new(&d->pc, NULL, NULL);
+	w->cache = alert_cache_new();
 	w->st = vg_calloc(d->ninputs + 1, sizeof(*w->st));
 	w->socks = vg_calloc(d->ninputs > 0 ? d->ninputs : 1, sizeof(*w->socks));
 	for (size_t i = 0; i < d->ninputs; i++)
@@ -108,6 +99,7 @@ static void worker_fini(struct worker *w)
 			close(ws->fd);
 	}
 	pipeline_free(w->pl);
+	alert_cache_free(w->cache);
 	buf_free(&w->out);
 	free(w->st);
 	free(w->socks);

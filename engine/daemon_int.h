@@ -87,6 +87,7 @@ struct worker {
 	struct event_base *base;
 	struct pipeline *pl;
 	struct buf out;           /* alerts not yet handed to the sink */
+	struct alert_cache *cache; /* per-rule constant parts of alert lines */
 	struct wsock *socks;      /* one per input; NULL entries for inputs
 	                             this worker does not serve */
 	struct input_stats *st;   /* one per input (+1 for HTTP ingest) */

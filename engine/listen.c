@@ -60,13 +60,24 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 	struct input_stats *st = &w->st[input];
 	const char *name = input < w->d->ninputs ? w->d->ins[input].conf->name :
 	    "http";
+	const struct rule *const *m;
+	struct vg_event *ev;
+	size_t n;
 
 	CTR_ADD(st->received, 1);
 	CTR_ADD(st->bytes, len);
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r' ||
 	    msg[len - 1] == '\0'))
 		len--;
-	pipeline_process(w->pl, msg, len, name, peer, vg_now_ms());
+	ev = pipeline_process(w->pl, msg, len, name, peer, vg_now_ms());
+	if ((n = pipeline_last_matches(w->pl, &m)) > 0) {
+		/* the event is serialised once for all the rules it fired */
+		alert_detections_json(w->cache, &w->out, ev, ev->ts_ms, m, n, NULL,
+		    NULL, NULL);
+		w->alerts += n;
+		if (w->out.len >= (1u << 16))
+			worker_flush(w);
+	}
 }
 
 void worker_flush(struct worker *w)
