@@ -1,0 +1,1770 @@
+/*
+ * response.c: the response service's frame: loading what the
+ * configuration names, the queue between worker threads and the response
+ * loop, turning alerts into incidents (one Redis script per incident key
+ * and batch), the timer poller, the silence cache, the durable outbox and
+ * the metrics.
+ *
+ * The queue: response_submit runs in worker threads, so it first decides
+ * with a byte scan of the alert line (kind, rule id, title, level) whether
+ * anyone could want the alert; most low-level detections stop there. The
+ * rest is appended under a mutex and the loop is woken once per batch.
+ * The loop parses each alert, checks playbooks and silences exactly, and
+ * folds alerts of one key into one script call per batch, so a flood
+ * costs a round trip per incident, not per alert.
+ *
+ * Timers live in Redis (B due); the poller claims due members with a lease
+ * and hands them to response_run.c. Nothing is drained from the queue
+ * until the silences and the outbox have been read once, so a restart
+ * neither pages a silenced alert nor resends a queued page twice.
+ */
+#include "response_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "alert.h"
+#include "log.h"
+#include "notify_xfer.h"
+#include "vgtime.h"
+
+#define QUEUE_MAX_ALERTS 100000
+#define QUEUE_MAX_BYTES (64u << 20)
+#define ALERT_MAX (1u << 20)
+#define DRAIN_MAX 2000           /* alerts per loop turn */
+#define CLAIM_MAX 200
+#define POLL_MAX_MS 1000
+#define SIL_REFRESH_MS 5000
+#define SIL_KEEP_EXPIRED_MS (86400 * 1000LL)
+
+/* ---- small helpers ---- */
+
+void svec_addn(struct svec *s, const char *str, size_t len)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 8;
+		s->v = vg_realloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n++] = vg_strndup(str, len);
+}
+
+void svec_add(struct svec *s, const char *str)
+{
+	svec_addn(s, str, strlen(str));
+}
+
+void svec_addi(struct svec *s, int64_t v)
+{
+	char tmp[32];
+
+	snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+	svec_add(s, tmp);
+}
+
+void svec_free(struct svec *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+char *resp_key(const struct response *r, const char *what, const char *id)
+{
+	struct buf b;
+	char *out;
+
+	buf_init(&b);
+	buf_printf(&b, "%s%s%s", r->B, what, id ? id : "");
+	out = vg_strdup(buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}
+
+char *resp_url(const struct response *r, const char *id)
+{
+	struct buf b;
+	char *out;
+
+	if (r->rc->url == NULL || r->rc->url[0] == '\0')
+		return NULL;
+	buf_init(&b);
+	buf_printf(&b, "%s/api/v1/incidents/%s", r->rc->url, id);
+	out = vg_strdup(buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}
+
+void resp_redis_error(struct response *r, const char *what,
+    const redisReply *rep)
+{
+	r->st.redis_errors++;
+	if (log_ratelimited(&r->rl_redis))
+		log_warnx("response: %s: %s", what, rep == NULL ? "Redis unavailable" :
+		    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+}
+
+/* ---- requests ---- */
+
+struct rq *rq_new(struct response *r, rq_fn fn, void *arg)
+{
+	struct rq *q = vg_calloc(1, sizeof(*q));
+
+	q->life = r->life;
+	q->life->refs++;
+	q->fn = fn;
+	q->arg = arg;
+	return q;
+}
+
+static void rq_free(struct rq *q)
+{
+	if (q->items != NULL) {
+		pitems_free(q->items);
+		free(q->items);
+	}
+	free(q->s1);
+	free(q->s2);
+	free(q->s3);
+	if (--q->life->refs == 0 && q->life->r == NULL)
+		free(q->life);
+	free(q);
+}
+
+void rq_reply_cb(void *arg, const struct redisReply *rep)
+{
+	struct rq *q = arg;
+
+	if (q->life->r != NULL && q->fn != NULL)
+		q->fn(q->life->r, q, rep);
+	rq_free(q);
+}
+
+int resp_cmd(struct response *r, struct rq *q, int argc, const char **argv,
+    const size_t *lens)
+{
+	if (rds_cmd(r->rds, RDS_RETRY, rq_reply_cb, q, argc, argv, lens) < 0) {
+		rq_free(q);
+		return -1;
+	}
+	return 0;
+}
+
+int resp_eval(struct response *r, int script, struct rq *q, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (rds_evalsha(r->rds, RDS_RETRY, r->scr[script], rq_reply_cb, q, 1,
+	    argc, argv, lens) < 0) {
+		rq_free(q);
+		return -1;
+	}
+	return 0;
+}
+
+int resp_eval_vec(struct response *r, int script, struct rq *q,
+    const struct svec *v)
+{
+	const char **argv = vg_calloc(v->n + 1, sizeof(*argv));
+	int rc;
+
+	argv[0] = r->k_seq;
+	for (size_t i = 0; i < v->n; i++)
+		argv[i + 1] = v->v[i];
+	rc = resp_eval(r, script, q, (int)v->n + 1, argv, NULL);
+	free(argv);
+	return rc;
+}
+
+/* ---- commits ---- */
+
+void pitems_free(struct pitems *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		notify_item_clear(&p->v[i].it);
+		free(p->v[i].json);
+	}
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+void commit_init(struct commit *c, const char *id)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = vg_strdup(id);
+}
+
+void commit_clear(struct commit *c)
+{
+	free(c->id);
+	free(c->guard_field);
+	free(c->guard_value);
+	svec_free(&c->sets);
+	svec_free(&c->dels);
+	svec_free(&c->incrs);
+	svec_free(&c->dues);
+	svec_free(&c->tls);
+	svec_free(&c->pcs);
+	if (c->items != NULL) {
+		pitems_free(c->items);
+		free(c->items);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+void commit_set(struct commit *c, const char *field, const char *value)
+{
+	svec_add(&c->sets, field);
+	svec_add(&c->sets, value ? value : "");
+}
+
+void commit_seti(struct commit *c, const char *field, int64_t value)
+{
+	svec_add(&c->sets, field);
+	svec_addi(&c->sets, value);
+}
+
+void commit_del(struct commit *c, const char *field)
+{
+	svec_add(&c->dels, field);
+}
+
+void commit_incr(struct commit *c, const char *field, int64_t by)
+{
+	svec_add(&c->incrs, field);
+	svec_addi(&c->incrs, by);
+}
+
+void commit_due(struct commit *c, const char *member, int64_t score)
+{
+	svec_add(&c->dues, member);
+	if (score < 0)
+		svec_add(&c->dues, "-");
+	else
+		svec_addi(&c->dues, score);
+}
+
+void commit_tl(struct commit *c, const char *type, const char *members)
+{
+	struct buf b;
+	char ts[32];
+
+	vgtime_format(vg_now_ms(), ts);
+	buf_init(&b);
+	buf_printf(&b, "{\"ts\":\"%s\",\"type\":\"%s\"%s%s}", ts, type,
+	    members && *members ? "," : "", members ? members : "");
+	svec_addn(&c->tls, b.p, b.len);
+	buf_free(&b);
+}
+
+void commit_paged(struct commit *c, const char *channel, const char *user)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "%s\t%s", channel, user ? user : "");
+	svec_addn(&c->pcs, b.p, b.len);
+	buf_free(&b);
+}
+
+void commit_guard(struct commit *c, const char *field, char op,
+    const char *value)
+{
+	free(c->guard_field);
+	free(c->guard_value);
+	c->guard_field = vg_strdup(field);
+	c->guard_op = op;
+	c->guard_value = vg_strdup(value ? value : "");
+}
+
+void commit_item(struct commit *c, struct notify_item *it)
+{
+	struct pitem *p;
+	struct buf b;
+
+	if (c->items == NULL)
+		c->items = vg_calloc(1, sizeof(*c->items));
+	c->items->v = vg_realloc(c->items->v, (c->items->n + 1) *
+	    sizeof(*c->items->v));
+	p = &c->items->v[c->items->n++];
+	p->it = *it;
+	memset(it, 0, sizeof(*it));
+	buf_init(&b);
+	notify_item_to_json(&p->it, &b);
+	p->json = vg_strndup(b.p ? b.p : "", b.len);
+	buf_free(&b);
+}
+
+int commit_status(const redisReply *rep)
+{
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER)
+		return -2;
+	return (int)rep->element[0]->integer;
+}
+
+static void commit_reply(struct response *r, struct rq *q,
+    const redisReply *rep)
+{
+	int st = commit_status(rep);
+
+	if (st == -2)
+		resp_redis_error(r, "commit", rep);
+	if (st == 1 && q->items != NULL) {
+		for (size_t i = 1; i < rep->elements; i++) {
+			const redisReply *e = rep->element[i];
+
+			if (e->type != REDIS_REPLY_STRING)
+				continue;
+			for (size_t k = 0; k < q->items->n; k++) {
+				struct vg_err err = { 0 };
+
+				if (strcmp(q->items->v[k].it.id, e->str) != 0)
+					continue;
+				if (notify_resume(r->notify, &q->items->v[k].it, &err) < 0)
+					log_warnx("response: %s", err.msg);
+				else
+					r->st.pages++;
+			}
+		}
+	}
+	if (st == 0)
+		r->st.commits_stale++;
+	if (q->then != NULL)
+		q->then(r, q, rep);
+}
+
+static void take(struct svec *argv, struct svec *sec, size_t width)
+{
+	svec_addi(argv, (int64_t)(sec->n / width));
+	for (size_t i = 0; i < sec->n; i++)
+		svec_add(argv, sec->v[i]);
+}
+
+int commit_send(struct response *r, struct commit *c, rq_fn fn, void *arg)
+{
+	struct svec a = { 0 };
+	struct rq *q = rq_new(r, commit_reply, arg);
+	int rc;
+
+	q->then = fn;
+	svec_add(&a, r->B);
+	svec_add(&a, c->id);
+	svec_add(&a, r->k_outbox);
+	svec_add(&a, c->guard_field ? c->guard_field : "");
+	svec_add(&a, c->guard_op == '=' ? "=" : c->guard_op == '!' ? "!" : "");
+	svec_add(&a, c->guard_value ? c->guard_value : "");
+	svec_addi(&a, RESP_TL_MAX);
+	take(&a, &c->sets, 2);
+	take(&a, &c->dels, 1);
+	take(&a, &c->incrs, 2);
+	take(&a, &c->dues, 2);
+	take(&a, &c->tls, 1);
+	svec_addi(&a, c->items ? (int64_t)c->items->n : 0);
+	for (size_t i = 0; c->items != NULL && i < c->items->n; i++) {
+		svec_add(&a, c->items->v[i].it.id);
+		svec_add(&a, c->items->v[i].json);
+	}
+	take(&a, &c->pcs, 1);
+	q->items = c->items;
+	c->items = NULL;
+	rc = resp_eval_vec(r, SCR_COMMIT, q, &a);
+	svec_free(&a);
+	commit_clear(c);
+	return rc;
+}
+
+/* ---- run records ---- */
+
+void runrec_format(const struct runrec *rr, char *out, size_t cap)
+{
+	snprintf(out, cap, "%d %u %" PRId64 " %d %u %" PRId64 " %s",
+	    rr->run.step, rr->run.attempt, rr->run.not_before_ms,
+	    (int)rr->run.outcome, rr->run.steps_run, rr->started_ms,
+	    rr->approval[0] ? rr->approval : "-");
+}
+
+int runrec_parse(const char *s, struct runrec *rr)
+{
+	int outcome;
+	char ap[40];
+
+	memset(rr, 0, sizeof(*rr));
+	if (s == NULL || sscanf(s, "%d %u %" SCNd64 " %d %u %" SCNd64 " %39s",
+	    &rr->run.step, &rr->run.attempt, &rr->run.not_before_ms, &outcome,
+	    &rr->run.steps_run, &rr->started_ms, ap) != 7 ||
+	    outcome < PB_RUNNING || outcome > PB_FAILED)
+		return -1;
+	rr->run.outcome = (enum pb_outcome)outcome;
+	if (strcmp(ap, "-") != 0)
+		snprintf(rr->approval, sizeof(rr->approval), "%s", ap);
+	return 0;
+}
+
+/* ---- incidents as read back ---- */
+
+int ivw_from_reply(struct ivw *v, const redisReply *rep)
+{
+	memset(v, 0, sizeof(*v));
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
+		return -1;
+	v->kv = vg_calloc(rep->elements + 1, sizeof(char *));
+	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+		const redisReply *k = rep->element[i], *x = rep->element[i + 1];
+
+		if (k->type != REDIS_REPLY_STRING || x->type != REDIS_REPLY_STRING)
+			continue;
+		v->kv[2 * v->n] = vg_strndup(k->str, k->len);
+		v->kv[2 * v->n + 1] = vg_strndup(x->str, x->len);
+		v->n++;
+	}
+	return v->n > 0 ? 0 : -1;
+}
+
+void ivw_clear(struct ivw *v)
+{
+	for (size_t i = 0; i < 2 * v->n; i++)
+		free(v->kv[i]);
+	free(v->kv);
+	memset(v, 0, sizeof(*v));
+}
+
+const char *ivw_get(const struct ivw *v, const char *name)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		if (strcmp(v->kv[2 * i], name) == 0)
+			return v->kv[2 * i + 1];
+	}
+	return NULL;
+}
+
+int64_t ivw_int(const struct ivw *v, const char *name)
+{
+	const char *s = ivw_get(v, name);
+
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+/* ---- loading ---- */
+
+struct loaded {
+	struct execstep_policy *xp;
+	struct notify_channels *chans;
+	struct oncall *oc;
+	struct playbook_set *pbs;
+	struct playbook_set *dflt;
+	struct playbook_stats st;
+};
+
+static void loaded_free(struct loaded *L)
+{
+	playbook_set_free(L->dflt);
+	playbook_set_free(L->pbs);
+	oncall_free(L->oc);
+	notify_channels_free(L->chans);
+	execstep_policy_free(L->xp);
+	memset(L, 0, sizeof(*L));
+}
+
+/* Everything the configuration names; problems to d. Returns the number
+ * of errors (a rejected playbook counts). */
+static int load_all(const struct config *cfg, struct vg_diag *d,
+    struct loaded *L)
+{
+	const struct config_response *rc = &cfg->response;
+	struct vg_err err = { 0 };
+	struct notify_load_opts no = { 0 };
+	struct oncall_opts oo = { 0 };
+	struct playbook_opts po = { 0 };
+	int errors = 0;
+
+	memset(L, 0, sizeof(*L));
+	if (rc->nexec_dirs > 0) {
+		L->xp = execstep_policy_new((const char *const *)rc->exec_dirs,
+		    rc->nexec_dirs, &err);
+		if (L->xp == NULL) {
+			vg_diag_error(d, cfg->file, rc->line, 0,
+			    "response.exec_dirs: %s", err.msg);
+			errors++;
+		}
+	}
+	no.exec = L->xp;
+	if ((L->chans = notify_channels_load(cfg->channels, &no, d)) == NULL) {
+		errors++;
+		L->chans = vg_calloc(1, sizeof(*L->chans));
+	}
+	oo.channel_exists = notify_channel_exists;
+	oo.ctx = L->chans;
+	if ((L->oc = oncall_load(cfg->oncall, &oo, d)) == NULL) {
+		errors++;
+		L->oc = oncall_load(NULL, NULL, NULL);
+	}
+	po.oncall = L->oc;
+	po.channel_exists = notify_channel_exists;
+	po.ctx = L->chans;
+	po.nchannels = L->chans->n;
+	po.exec = L->xp;
+	po.protected = (const char *const *)rc->protected;
+	po.nprotected = rc->nprotected;
+	L->pbs = playbook_load((const char *const *)cfg->playbooks,
+	    cfg->nplaybooks, &po, d, &L->st);
+	errors += L->st.rejected;
+	if (rc->default_policy != NULL && rc->default_policy[0] != '\0') {
+		struct buf y;
+		struct playbook_stats st = { 0 };
+
+		if (oncall_policy(L->oc, rc->default_policy) == NULL) {
+			vg_diag_error(d, cfg->file, rc->line, 0,
+			    "response.default_policy: no escalation policy named '%s' "
+			    "under oncall.escalation_policies", rc->default_policy);
+			errors++;
+		} else {
+			buf_init(&y);
+			buf_printf(&y, "name: " RESP_DEFAULT_PB "\n"
+			    "match: {level: informational}\n"
+			    "steps:\n  - id: page\n    notify:\n      policy: \"%s\"\n",
+			    rc->default_policy);
+			L->dflt = playbook_load_buffer("response.default_policy", y.p,
+			    y.len, &po, d, &st);
+			buf_free(&y);
+			if (st.rejected > 0 || L->dflt == NULL || L->dflt->n != 1)
+				errors++;
+		}
+	}
+	return errors;
+}
+
+int response_check(const struct config *cfg, struct vg_diag *d)
+{
+	struct loaded L;
+	int errors = load_all(cfg, d, &L);
+
+	loaded_free(&L);
+	return errors;
+}
+
+/* ---- the cheap filter ---- */
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is the raw JSON string s[0..n) (escaped, no quotes) a name playbooks
+ * want? */
+static int name_wanted(const struct response *r, const char *s, size_t n)
+{
+	size_t lo = 0, hi = r->nnames;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const char *m = r->names[mid];
+		size_t ml = strlen(m);
+		int c = memcmp(s, m, n < ml ? n : ml);
+
+		if (c == 0)
+			c = n < ml ? -1 : n > ml ? 1 : 0;
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+static void add_name(struct response *r, const char *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_json_str(&b, s, strlen(s));
+	r->names = vg_realloc(r->names, (r->nnames + 1) * sizeof(*r->names));
+	r->names[r->nnames++] = vg_strndup(b.p + 1, b.len - 2);
+	buf_free(&b);
+}
+
+static void filter_build(struct response *r)
+{
+	for (size_t i = 0; i < r->pbs->n; i++) {
+		const struct playbook *pb = r->pbs->pbs[i];
+
+		if (!pb->enabled)
+			continue;
+		if (pb->nrules > 0) {
+			for (size_t k = 0; k < pb->nrules; k++)
+				add_name(r, pb->rules[k]);
+			continue;
+		}
+		r->wild = vg_realloc(r->wild, (r->nwild + 1) * sizeof(*r->wild));
+		r->wild[r->nwild].kind = pb->kind;
+		r->wild[r->nwild].min_level = pb->min_level;
+		r->wild[r->nwild].levels = pb->levels;
+		r->nwild++;
+	}
+	if (r->nnames > 0)
+		qsort(r->names, r->nnames, sizeof(*r->names), name_cmp);
+}
+
+/* After `"key":` at p: a JSON string's raw body, or null (*n = 0, *s =
+ * NULL). Returns the position after it, or NULL when neither. */
+static const char *raw_str(const char *p, const char *end, const char **s,
+    size_t *n)
+{
+	if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+		*s = NULL;
+		*n = 0;
+		return p + 4;
+	}
+	if (p >= end || *p != '"')
+		return NULL;
+	*s = ++p;
+	while (p < end && *p != '"') {
+		if (*p == '\\')
+			p++;
+		p++;
+	}
+	if (p >= end)
+		return NULL;
+	*n = (size_t)(p - *s);
+	return p + 1;
+}
+
+static const char *expect(const char *p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0)
+		return NULL;
+	return p + n;
+}
+
+static int level_of(const char *s, size_t n)
+{
+	static const char *const names[] = {
+		"informational", "low", "medium", "high", "critical",
+	};
+
+	for (int i = 0; s != NULL && i < 5; i++) {
+		if (strlen(names[i]) == n && memcmp(s, names[i], n) == 0)
+			return i;
+	}
+	return 0;
+}
+
+/*
+ * Could an incident come of this alert? A byte scan of the fixed alert
+ * layout (kind, then rule id, title, level); anything unexpected says yes,
+ * so the exact decision on the loop stays the only one that drops.
+ */
+static int wanted(const struct response *r, const char *s, size_t len)
+{
+	const char *end = s + len, *p, *id, *title, *lvs;
+	size_t idn, titlen, lvn;
+	int corr, lv;
+
+	p = memmem(s, len, "\"kind\":\"", 8);
+	if (p == NULL)
+		return 1;
+	p += 8;
+	if (expect(p, end, "correlation\"") != NULL)
+		return 1;
+	if ((p = expect(p, end, "detection\",\"rule\":{\"id\":")) == NULL)
+		return 1;
+	corr = 0;
+	if ((p = raw_str(p, end, &id, &idn)) == NULL ||
+	    (p = expect(p, end, ",\"title\":")) == NULL ||
+	    (p = raw_str(p, end, &title, &titlen)) == NULL ||
+	    (p = expect(p, end, ",\"level\":")) == NULL ||
+	    raw_str(p, end, &lvs, &lvn) == NULL)
+		return 1;
+	lv = level_of(lvs, lvn);
+	if (lv >= r->rc->min_level)
+		return 1;
+	if ((id != NULL && name_wanted(r, id, idn)) ||
+	    (title != NULL && name_wanted(r, title, titlen)))
+		return 1;
+	for (size_t i = 0; i < r->nwild; i++) {
+		const struct wild *w = &r->wild[i];
+
+		if (w->kind == 1 && !corr)
+			continue;
+		if (w->min_level >= 0 && lv < w->min_level)
+			continue;
+		if (w->levels != 0 && !(w->levels & (1u << lv)))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- the queue ---- */
+
+static int enqueue(struct response *r, char flag, const char *json,
+    size_t len)
+{
+	int kick = 0;
+
+	pthread_mutex_lock(&r->mu);
+	if (r->qn >= QUEUE_MAX_ALERTS || r->q.len + len + 2 > QUEUE_MAX_BYTES) {
+		pthread_mutex_unlock(&r->mu);
+		__atomic_add_fetch(&r->dropped_atomic, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	buf_addc(&r->q, flag);
+	buf_add(&r->q, json, len);
+	buf_addc(&r->q, '\n');
+	r->qn++;
+	if (!r->armed) {
+		r->armed = 1;
+		kick = 1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (kick)
+		event_active(r->qev, EV_READ, 0);
+	return 1;
+}
+
+int response_submit(struct response *r, const char *json, size_t len)
+{
+	if (r == NULL)
+		return 0;
+	while (len > 0 && (json[len - 1] == '\n' || json[len - 1] == '\r'))
+		len--;
+	__atomic_add_fetch(&r->submitted_atomic, 1, __ATOMIC_RELAXED);
+	if (len == 0 || len > ALERT_MAX || memchr(json, '\n', len) != NULL) {
+		__atomic_add_fetch(&r->dropped_atomic, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	if (!wanted(r, json, len)) {
+		__atomic_add_fetch(&r->filtered_atomic, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	return enqueue(r, 'N', json, len);
+}
+
+/* ---- alerts into incidents ---- */
+
+struct batch {
+	char *key;
+	size_t n, nsil;
+	char *first;             /* the first alert's line */
+	char last_id[64];
+	char *rule_id, *title, *level, *kind, *group, *summary;
+	int high;
+	struct svec pbs;         /* name, alert line, ... */
+	struct svec tl;
+};
+
+struct batches {
+	struct batch *v;
+	size_t n;
+	size_t *slots;           /* hash of keys: index + 1, 0 empty */
+	size_t nslots;
+};
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct batch *batch_get(struct batches *bs, const char *key,
+    int *fresh)
+{
+	size_t i;
+
+	if (bs->nslots == 0) {
+		bs->nslots = 4096;
+		bs->slots = vg_calloc(bs->nslots, sizeof(*bs->slots));
+	}
+	for (i = fnv(key) & (bs->nslots - 1); bs->slots[i] != 0;
+	    i = (i + 1) & (bs->nslots - 1)) {
+		if (strcmp(bs->v[bs->slots[i] - 1].key, key) == 0) {
+			*fresh = 0;
+			return &bs->v[bs->slots[i] - 1];
+		}
+	}
+	bs->v = vg_realloc(bs->v, (bs->n + 1) * sizeof(*bs->v));
+	memset(&bs->v[bs->n], 0, sizeof(bs->v[0]));
+	bs->v[bs->n].key = vg_strdup(key);
+	bs->slots[i] = ++bs->n;
+	*fresh = 1;
+	return &bs->v[bs->n - 1];
+}
+
+static void batches_free(struct batches *bs)
+{
+	for (size_t i = 0; i < bs->n; i++) {
+		struct batch *b = &bs->v[i];
+
+		free(b->key);
+		free(b->first);
+		free(b->rule_id);
+		free(b->title);
+		free(b->level);
+		free(b->kind);
+		free(b->group);
+		free(b->summary);
+		svec_free(&b->pbs);
+		svec_free(&b->tl);
+	}
+	free(bs->v);
+	free(bs->slots);
+	memset(bs, 0, sizeof(*bs));
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The incident key and the summary's tail ("source.ip=203.0.113.9"). */
+static void make_key(const json_t *alert, const struct playbook *by,
+    struct buf *key, struct buf *tail)
+{
+	char val[512];
+
+	if (by != NULL) {
+		buf_printf(key, "p|%s", by->name);
+		for (size_t i = 0; i < by->ngroup_by; i++) {
+			const json_t *v = resp_alert_field(alert, by->group_by[i]);
+
+			if (v == NULL || resp_scalar(v, val, sizeof(val)) < 0)
+				val[0] = '\0';
+			buf_printf(key, "|%s=%s", by->group_by[i], val);
+			buf_printf(tail, "%s%s=%s", i ? ", " : "", by->group_by[i], val);
+		}
+		return;
+	}
+	buf_printf(key, "r|%s", jstr(json_object_get(alert, "rule"), "id"));
+	{
+		const json_t *g = json_object_get(alert, "group");
+		const char *names[64];
+		size_t n = 0;
+		const char *k;
+		json_t *v;
+
+		json_object_foreach((json_t *)g, k, v) {
+			if (n < VG_ARRAY_LEN(names))
+				names[n++] = k;
+		}
+		qsort(names, n, sizeof(*names), cmp_keys);
+		for (size_t i = 0; i < n; i++) {
+			v = json_object_get(g, names[i]);
+			if (resp_scalar(v, val, sizeof(val)) < 0)
+				val[0] = '\0';
+			buf_printf(key, "|%s=%s", names[i], val);
+			buf_printf(tail, "%s%s=%s", i ? ", " : "", names[i], val);
+		}
+	}
+}
+
+static const struct silence *silenced_by(const struct response *r,
+    const json_t *alert, int64_t now)
+{
+	for (size_t i = 0; i < r->nsil; i++) {
+		if (silence_matches(&r->sil[i], alert, now))
+			return &r->sil[i];
+	}
+	return NULL;
+}
+
+static void take_alert(struct response *r, struct batches *bs,
+    const char *line, size_t len, int forced, int64_t now)
+{
+	json_error_t jerr;
+	json_t *a = json_loadb(line, len, 0, &jerr);
+	const struct playbook *m[32];
+	const struct playbook *by = NULL;
+	const struct silence *sil;
+	const json_t *rule;
+	struct batch *b;
+	struct buf key, tail, e;
+	size_t nm;
+	int lv, corr, fresh, high;
+
+	if (!json_is_object(a)) {
+		r->st.invalid++;
+		json_decref(a);
+		return;
+	}
+	rule = json_object_get(a, "rule");
+	lv = resp_level(jstr(rule, "level"));
+	if (lv < 0)
+		lv = 0;
+	corr = strcmp(jstr(a, "kind"), "correlation") == 0;
+	nm = playbook_match(r->pbs, a, m, VG_ARRAY_LEN(m));
+	if (nm > VG_ARRAY_LEN(m))
+		nm = VG_ARRAY_LEN(m);
+	if (!forced && nm == 0 && !corr && lv < r->rc->min_level) {
+		r->st.below_level++;
+		json_decref(a);
+		return;
+	}
+	r->st.taken++;
+	sil = silenced_by(r, a, now);
+	high = lv >= LEVEL_HIGH;
+	{
+		int said_low = 0, said_high = 0;
+
+		for (size_t i = 0; i < nm; i++) {
+			if (by == NULL && m[i]->ngroup_by > 0)
+				by = m[i];
+			said_high |= m[i]->urgency_high == 1;
+			said_low |= m[i]->urgency_high == 0;
+		}
+		/* a playbook's urgency wins over the level; high wins over low */
+		if (said_high)
+			high = 1;
+		else if (said_low)
+			high = 0;
+	}
+	buf_init(&key);
+	buf_init(&tail);
+	buf_init(&e);
+	make_key(a, by, &key, &tail);
+	b = batch_get(bs, buf_cstr(&key), &fresh);
+	if (fresh) {
+		b->first = vg_strndup(line, len);
+		b->rule_id = vg_strdup(jstr(rule, "id"));
+		b->title = vg_strdup(jstr(rule, "title"));
+		b->level = vg_strdup(jstr(rule, "level"));
+		b->kind = vg_strdup(corr ? "correlation" : "detection");
+		{
+			char *g = json_dumps(json_object_get(a, "group"), JSON_COMPACT);
+
+			b->group = g ? g : vg_strdup("{}");
+		}
+		buf_clear(&e);
+		buf_adds(&e, b->title[0] ? b->title : b->rule_id);
+		if (tail.len > 0)
+			buf_printf(&e, " (%s)", buf_cstr(&tail));
+		b->summary = vg_strdup(buf_cstr(&e));
+	}
+	if (high)
+		b->high = 1;
+	snprintf(b->last_id, sizeof(b->last_id), "%s", jstr(a, "id"));
+	if (sil != NULL) {
+		b->nsil++;
+		r->st.silenced++;
+	} else {
+		b->n++;
+		for (size_t i = 0; i < nm; i++) {
+			size_t k;
+
+			for (k = 0; k < b->pbs.n && strcmp(b->pbs.v[k], m[i]->name);
+			    k += 2)
+				;
+			if (k >= b->pbs.n) {
+				svec_add(&b->pbs, m[i]->name);
+				svec_addn(&b->pbs, line, len);
+			}
+		}
+		if (nm == 0 && r->dflt != NULL && b->pbs.n == 0) {
+			svec_add(&b->pbs, RESP_DEFAULT_PB);
+			svec_addn(&b->pbs, line, len);
+		}
+	}
+	if (b->tl.n < RESP_TL_ALERTS) {
+		char ts[32];
+
+		vgtime_format(now, ts);
+		buf_clear(&e);
+		buf_printf(&e, "{\"ts\":\"%s\",\"type\":\"%s\",\"alert\":", ts,
+		    sil ? "alert_silenced" : "alert");
+		buf_json_str(&e, jstr(a, "id"), strlen(jstr(a, "id")));
+		buf_adds(&e, ",\"rule\":");
+		buf_json_str(&e, jstr(rule, "id"), strlen(jstr(rule, "id")));
+		buf_printf(&e, ",\"level\":\"%s\",\"count\":%lld",
+		    jstr(rule, "level"),
+		    (long long)json_integer_value(json_object_get(a, "count")));
+		if (sil != NULL) {
+			buf_adds(&e, ",\"silence\":");
+			buf_json_str(&e, sil->id, strlen(sil->id));
+		}
+		buf_addc(&e, '}');
+		svec_addn(&b->tl, e.p, e.len);
+	}
+	buf_free(&key);
+	buf_free(&tail);
+	buf_free(&e);
+	json_decref(a);
+}
+
+static void add_reply(struct response *r, struct rq *q, const redisReply *rep)
+{
+	(void)q;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 5 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING) {
+		resp_redis_error(r, "adding alerts to an incident", rep);
+		return;
+	}
+	if (rep->element[1]->type == REDIS_REPLY_INTEGER &&
+	    rep->element[1]->integer == 1)
+		r->st.incidents_created++;
+	for (size_t i = 5; i < rep->elements; i++) {
+		if (rep->element[i]->type == REDIS_REPLY_STRING)
+			run_start(r, rep->element[0]->str, rep->element[i]->str);
+	}
+}
+
+static void send_batch(struct response *r, struct batch *b, int64_t now)
+{
+	struct svec a = { 0 };
+	char ts[32], rec[128];
+	struct buf e;
+
+	vgtime_format(now, ts);
+	buf_init(&e);
+	buf_printf(&e, "{\"ts\":\"%s\",\"type\":\"created\",\"key\":", ts);
+	buf_json_str(&e, b->key, strlen(b->key));
+	buf_adds(&e, ",\"rule\":");
+	buf_json_str(&e, b->rule_id, strlen(b->rule_id));
+	buf_adds(&e, ",\"title\":");
+	buf_json_str(&e, b->title, strlen(b->title));
+	buf_addc(&e, '}');
+	svec_add(&a, r->B);
+	svec_add(&a, b->key);
+	svec_addi(&a, now);
+	svec_add(&a, ts);
+	svec_addi(&a, (int64_t)b->n);
+	svec_addi(&a, (int64_t)b->nsil);
+	svec_add(&a, b->first);
+	svec_add(&a, b->last_id);
+	svec_add(&a, b->rule_id);
+	svec_add(&a, b->title);
+	svec_add(&a, b->level);
+	svec_add(&a, b->kind);
+	svec_add(&a, b->high ? "high" : "low");
+	svec_add(&a, b->group);
+	svec_add(&a, b->summary);
+	svec_addn(&a, e.p, e.len);
+	svec_addi(&a, r->rc->auto_resolve_ms);
+	svec_addi(&a, r->rc->group_interval_ms);
+	svec_addi(&a, (r->rc->auto_resolve_ms > 0 ? r->rc->auto_resolve_ms :
+	    90 * 86400000LL) + r->rc->resolved_ttl_ms);
+	svec_addi(&a, RESP_TL_ALERTS);
+	svec_addi(&a, RESP_TL_MAX);
+	svec_addi(&a, (int64_t)(b->pbs.n / 2));
+	for (size_t i = 0; i < b->pbs.n; i += 2) {
+		const struct playbook *pb = strcmp(b->pbs.v[i], RESP_DEFAULT_PB) == 0 ?
+		    r->dflt->pbs[0] : playbook_find(r->pbs, b->pbs.v[i]);
+		struct runrec rr;
+
+		memset(&rr, 0, sizeof(rr));
+		playbook_run_init(&rr.run, pb);
+		rr.run.not_before_ms = now;
+		runrec_format(&rr, rec, sizeof(rec));
+		svec_add(&a, b->pbs.v[i]);
+		svec_add(&a, b->pbs.v[i + 1]);
+		svec_add(&a, rec);
+		svec_addi(&a, now + RESP_LEASE_MS);
+	}
+	svec_addi(&a, (int64_t)b->tl.n);
+	for (size_t i = 0; i < b->tl.n; i++)
+		svec_add(&a, b->tl.v[i]);
+	if (resp_eval_vec(r, SCR_ADD, rq_new(r, add_reply, NULL), &a) < 0)
+		resp_redis_error(r, "adding alerts to an incident", NULL);
+	svec_free(&a);
+	buf_free(&e);
+}
+
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct response *r = arg;
+	struct batches bs = { 0 };
+	int64_t now = vg_now_ms();
+	size_t done = 0;
+	const char *p, *end;
+
+	(void)fd;
+	(void)what;
+	if (!r->sil_loaded || !r->resumed)
+		return;     /* started again once both are read */
+	pthread_mutex_lock(&r->mu);
+	buf_clear(&r->work);
+	/* take up to DRAIN_MAX alerts, leave the rest queued */
+	p = r->q.p;
+	end = r->q.p + r->q.len;
+	while (p < end && done < DRAIN_MAX) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		p = nl ? nl + 1 : end;
+		done++;
+	}
+	buf_add(&r->work, r->q.p, (size_t)(p - r->q.p));
+	memmove(r->q.p, p, (size_t)(end - p));
+	r->q.len = (size_t)(end - p);
+	r->qn -= done;
+	if (r->qn == 0)
+		r->armed = 0;
+	pthread_mutex_unlock(&r->mu);
+	for (p = r->work.p, end = r->work.p + r->work.len; p < end; ) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+
+		if (e - p > 1)
+			take_alert(r, &bs, p + 1, (size_t)(e - p - 1), *p == 'F', now);
+		p = nl ? nl + 1 : end;
+	}
+	for (size_t i = 0; i < bs.n; i++)
+		send_batch(r, &bs.v[i], now);
+	batches_free(&bs);
+	if (r->armed)
+		event_active(r->qev, EV_READ, 0);
+}
+
+/* ---- dead letters ---- */
+
+void resp_raise_dead_letter(struct response *r, const struct notify_item *it,
+    const char *detail)
+{
+	json_t *p = json_loads(it->payload, 0, NULL);
+	const json_t *inc = json_object_get(p, "incident");
+	const char *rule = json_string_value(json_object_get(json_object_get(
+	    json_object_get(p, "alert"), "rule"), "id"));
+	char id[37], ts[32];
+	struct buf b;
+
+	/* a dead letter about a dead letter would loop */
+	if (rule != NULL && strcmp(rule, RESP_DEAD_RULE) == 0) {
+		log_warnx("response: notification %s about an undeliverable "
+		    "notification is undeliverable too: %s", it->id, detail);
+		json_decref(p);
+		return;
+	}
+	alert_new_id(id);
+	vgtime_format(vg_now_ms(), ts);
+	buf_init(&b);
+	buf_printf(&b, "{\"id\":\"%s\",\"@timestamp\":\"%s\",\"kind\":\"detection\","
+	    "\"rule\":{\"id\":\"" RESP_DEAD_RULE "\",\"title\":\"Notification "
+	    "could not be delivered\",\"level\":\"high\",\"tags\":[\"vigil.response\"]},"
+	    "\"group\":{\"vigil.channel\":", id, ts);
+	buf_json_str(&b, it->channel, strlen(it->channel));
+	buf_adds(&b, "},\"count\":1,\"event\":{\"@timestamp\":");
+	buf_printf(&b, "\"%s\",\"message\":", ts);
+	{
+		struct buf m;
+
+		buf_init(&m);
+		buf_printf(&m, "notification %s to channel %s could not be "
+		    "delivered: %s", it->id, it->channel, detail);
+		buf_json_str(&b, m.p, m.len);
+		buf_free(&m);
+	}
+	buf_adds(&b, ",\"vigil\":{\"channel\":");
+	buf_json_str(&b, it->channel, strlen(it->channel));
+	buf_adds(&b, ",\"notification\":{\"id\":");
+	buf_json_str(&b, it->id, strlen(it->id));
+	buf_adds(&b, ",\"error\":");
+	buf_json_str(&b, detail, strlen(detail));
+	buf_printf(&b, ",\"attempts\":%u,\"status\":%ld}", it->attempts,
+	    it->last_status);
+	{
+		const char *iid = json_string_value(json_object_get(inc, "id"));
+
+		if (iid != NULL) {
+			buf_adds(&b, ",\"incident\":");
+			buf_json_str(&b, iid, strlen(iid));
+		}
+	}
+	buf_adds(&b, "}}}");
+	json_decref(p);
+	r->st.dead_letters++;
+	if (r->c.on_alert != NULL) {
+		buf_addc(&b, '\n');
+		r->c.on_alert(r->c.arg, b.p, b.len);
+		b.len--;
+	}
+	enqueue(r, 'F', b.p, b.len);
+	buf_free(&b);
+}
+
+/* ---- the timer poller ---- */
+
+static void schedule_poll(struct response *r, int64_t ms)
+{
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(r->due_timer, &tv);
+}
+
+static void claim_reply(struct response *r, struct rq *q,
+    const redisReply *rep)
+{
+	int64_t next = -1, now = vg_now_ms(), wait = POLL_MAX_MS;
+
+	(void)q;
+	r->polling = 0;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1) {
+		resp_redis_error(r, "claiming due timers", rep);
+		schedule_poll(r, POLL_MAX_MS);
+		return;
+	}
+	if (rep->element[0]->type == REDIS_REPLY_STRING)
+		next = strtoll(rep->element[0]->str, NULL, 10);
+	for (size_t i = 1; i < rep->elements; i++) {
+		if (rep->element[i]->type == REDIS_REPLY_STRING)
+			run_due(r, rep->element[i]->str);
+	}
+	if (next >= 0 && next - now < wait)
+		wait = next - now;
+	if (rep->elements > CLAIM_MAX || r->repoll)
+		wait = 0;
+	r->repoll = 0;
+	schedule_poll(r, wait);
+}
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct response *r = arg;
+	struct svec a = { 0 };
+
+	(void)fd;
+	(void)what;
+	if (r->polling) {
+		r->repoll = 1;
+		return;
+	}
+	svec_add(&a, r->B);
+	svec_addi(&a, vg_now_ms());
+	svec_addi(&a, RESP_LEASE_MS);
+	svec_addi(&a, CLAIM_MAX);
+	r->polling = 1;
+	if (resp_eval_vec(r, SCR_CLAIM, rq_new(r, claim_reply, NULL), &a) < 0) {
+		r->polling = 0;
+		schedule_poll(r, POLL_MAX_MS);
+	}
+	svec_free(&a);
+}
+
+void resp_kick_poll(struct response *r)
+{
+	if (!r->resumed)
+		return;
+	if (r->polling) {
+		r->repoll = 1;
+		return;
+	}
+	schedule_poll(r, 0);
+}
+
+/* ---- silences ---- */
+
+static void sil_schedule(struct response *r, int64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	evtimer_add(r->sil_timer, &tv);
+}
+
+static void sil_reply(struct response *r, struct rq *q, const redisReply *rep)
+{
+	int64_t now = vg_now_ms();
+	struct silence *v;
+	size_t n = 0;
+
+	(void)q;
+	r->sil_loading = 0;
+	sil_schedule(r, SIL_REFRESH_MS);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		resp_redis_error(r, "reading silences", rep);
+		return;
+	}
+	v = vg_calloc(rep->elements / 2 + 1, sizeof(*v));
+	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+		const redisReply *x = rep->element[i + 1];
+		char why[256];
+
+		if (x->type != REDIS_REPLY_STRING ||
+		    silence_parse(x->str, x->len, 0, now, &v[n], why,
+		    sizeof(why)) < 0)
+			continue;
+		if (v[n].ends_ms + SIL_KEEP_EXPIRED_MS < now) {
+			const char *argv[3] = { "HDEL", NULL, v[n].id };
+			char *k = resp_key(r, "sil", NULL);
+
+			argv[1] = k;
+			resp_cmd(r, rq_new(r, NULL, NULL), 3, argv, NULL);
+			free(k);
+			silence_clear(&v[n]);
+			continue;
+		}
+		n++;
+	}
+	for (size_t i = 0; i < r->nsil; i++)
+		silence_clear(&r->sil[i]);
+	free(r->sil);
+	r->sil = v;
+	r->nsil = n;
+	if (!r->sil_loaded) {
+		r->sil_loaded = 1;
+		event_active(r->qev, EV_READ, 0);
+	}
+}
+
+static void sil_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct response *r = arg;
+	const char *argv[2] = { "HGETALL", NULL };
+	char *k;
+
+	(void)fd;
+	(void)what;
+	if (r->sil_loading)
+		return;
+	k = resp_key(r, "sil", NULL);
+	argv[1] = k;
+	r->sil_loading = 1;
+	if (resp_cmd(r, rq_new(r, sil_reply, NULL), 2, argv, NULL) < 0) {
+		r->sil_loading = 0;
+		sil_schedule(r, SIL_REFRESH_MS);
+	}
+	free(k);
+}
+
+/* Read silences again now (after a change through the API). */
+static void sil_refresh(struct response *r)
+{
+	evtimer_del(r->sil_timer);
+	sil_cb(-1, 0, r);
+}
+
+/* ---- the outbox ---- */
+
+static void save_reply(struct response *r, struct rq *q, const redisReply *rep)
+{
+	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+		resp_redis_error(r, "storing a notification", rep);
+		q->done(q->darg, -1);
+		return;
+	}
+	q->done(q->darg, 0);
+}
+
+static void store_save(void *ctx, const struct notify_item *it,
+    void (*done)(void *arg, int status), void *arg)
+{
+	struct response *r = ctx;
+	struct buf b;
+	const char *argv[4];
+	size_t lens[4];
+	struct rq *q;
+
+	buf_init(&b);
+	notify_item_to_json(it, &b);
+	argv[0] = "HSET";
+	argv[1] = r->k_outbox;
+	argv[2] = it->id;
+	argv[3] = b.p;
+	for (int i = 0; i < 3; i++)
+		lens[i] = strlen(argv[i]);
+	lens[3] = b.len;
+	q = rq_new(r, save_reply, NULL);
+	q->done = done;
+	q->darg = arg;
+	if (rds_cmd(r->rds, RDS_RETRY, rq_reply_cb, q, 4, argv, lens) < 0) {
+		q->fn = NULL;
+		rq_reply_cb(q, NULL);
+		done(arg, -1);
+	}
+	buf_free(&b);
+}
+
+static void store_finish(void *ctx, const struct notify_item *it)
+{
+	struct response *r = ctx;
+	const char *argv[3] = { "HDEL", r->k_outbox, it->id };
+
+	resp_cmd(r, rq_new(r, NULL, NULL), 3, argv, NULL);
+}
+
+static void resume_reply(struct response *r, struct rq *q,
+    const redisReply *rep)
+{
+	size_t n = 0;
+
+	(void)q;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		/* without the outbox nothing may be paged: try again */
+		resp_redis_error(r, "reading the outbox", rep);
+		{
+			const char *argv[2] = { "HGETALL", r->k_outbox };
+
+			resp_cmd(r, rq_new(r, resume_reply, NULL), 2, argv, NULL);
+		}
+		return;
+	}
+	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+		const redisReply *x = rep->element[i + 1];
+		struct notify_item it;
+		struct vg_err err = { 0 };
+
+		if (x->type != REDIS_REPLY_STRING ||
+		    notify_item_from_json(x->str, x->len, &it, &err) < 0) {
+			log_warnx("response: outbox entry skipped: %s", err.msg);
+			continue;
+		}
+		if (notify_resume(r->notify, &it, &err) < 0) {
+			log_warnx("response: %s", err.msg);
+			store_finish(r, &it);
+		} else {
+			n++;
+		}
+		notify_item_clear(&it);
+	}
+	if (n > 0)
+		log_notice("response: %zu queued notifications resumed", n);
+	r->resumed = 1;
+	event_active(r->qev, EV_READ, 0);
+	schedule_poll(r, 0);
+}
+
+/* ---- metrics ---- */
+
+void response_metrics(struct response *r, struct buf *out)
+{
+	const struct resp_stats *s = &r->st;
+	uint64_t sub = __atomic_load_n(&r->submitted_atomic, __ATOMIC_RELAXED);
+	uint64_t fil = __atomic_load_n(&r->filtered_atomic, __ATOMIC_RELAXED);
+	uint64_t drp = __atomic_load_n(&r->dropped_atomic, __ATOMIC_RELAXED);
+	size_t jobs = r->njobs;
+	buf_printf(out,
+	    "# HELP vigil_response_alerts_total Alerts offered to the response, "
+	    "by what became of them.\n# TYPE vigil_response_alerts_total counter\n"
+	    "vigil_response_alerts_total{result=\"submitted\"} %" PRIu64 "\n"
+	    "vigil_response_alerts_total{result=\"filtered\"} %" PRIu64 "\n"
+	    "vigil_response_alerts_total{result=\"below_level\"} %" PRIu64 "\n"
+	    "vigil_response_alerts_total{result=\"dropped\"} %" PRIu64 "\n"
+	    "vigil_response_alerts_total{result=\"invalid\"} %" PRIu64 "\n"
+	    "vigil_response_alerts_total{result=\"incident\"} %" PRIu64 "\n"
+	    "vigil_response_alerts_total{result=\"silenced\"} %" PRIu64 "\n"
+	    "# HELP vigil_incidents_total Incident state changes.\n"
+	    "# TYPE vigil_incidents_total counter\n"
+	    "vigil_incidents_total{event=\"created\"} %" PRIu64 "\n"
+	    "vigil_incidents_total{event=\"acknowledged\"} %" PRIu64 "\n"
+	    "vigil_incidents_total{event=\"resolved\"} %" PRIu64 "\n"
+	    "vigil_incidents_total{event=\"auto_resolved\"} %" PRIu64 "\n"
+	    "# HELP vigil_playbook_steps_total Playbook steps finished.\n"
+	    "# TYPE vigil_playbook_steps_total counter\n"
+	    "vigil_playbook_steps_total{result=\"ok\"} %" PRIu64 "\n"
+	    "vigil_playbook_steps_total{result=\"failed\"} %" PRIu64 "\n"
+	    "# HELP vigil_pages_total Notifications queued for incidents.\n"
+	    "# TYPE vigil_pages_total counter\nvigil_pages_total %" PRIu64 "\n"
+	    "# HELP vigil_dead_letters_total Notifications given up on (raised "
+	    "as alerts).\n# TYPE vigil_dead_letters_total counter\n"
+	    "vigil_dead_letters_total %" PRIu64 "\n"
+	    "# HELP vigil_response_redis_errors_total Failed response requests "
+	    "to Redis.\n# TYPE vigil_response_redis_errors_total counter\n"
+	    "vigil_response_redis_errors_total %" PRIu64 "\n"
+	    "# HELP vigil_response_runs Playbook runs being driven now.\n"
+	    "# TYPE vigil_response_runs gauge\nvigil_response_runs %zu\n",
+	    sub, fil, s->below_level, drp, s->invalid, s->taken - s->silenced,
+	    s->silenced, s->incidents_created, s->acked, s->resolved,
+	    s->auto_resolved, s->steps_ok, s->steps_failed, s->pages,
+	    s->dead_letters, s->redis_errors, jobs);
+	notify_metrics(r->notify, out);
+	rds_metrics(r->rds, out);
+}
+
+/* ---- life ---- */
+
+void response_set_api(struct response *r, void *api, void (*free_fn)(void *))
+{
+	if (r->api_free != NULL)
+		r->api_free(r->api);
+	r->api = api;
+	r->api_free = free_fn;
+}
+
+void *response_api(const struct response *r)
+{
+	return r ? r->api : NULL;
+}
+
+struct response *response_new(const struct response_conf *c,
+    struct vg_diag *d, struct vg_err *err)
+{
+	struct response *r = vg_calloc(1, sizeof(*r));
+	struct loaded L;
+	struct notify_conf nc;
+	char host[256];
+
+	r->c = *c;
+	r->cfg = c->cfg;
+	r->rc = &c->cfg->response;
+	r->base = c->base;
+	r->rds = c->rds;
+	r->life = vg_calloc(1, sizeof(*r->life));
+	r->life->r = r;
+	pthread_mutex_init(&r->mu, NULL);
+	buf_init(&r->q);
+	buf_init(&r->work);
+	if (load_all(c->cfg, d, &L) > 0) {
+		loaded_free(&L);
+		vg_err_set(err, c->cfg->file, 0, 0, "response: the on-call, channel "
+		    "or playbook configuration has errors (see above)");
+		goto fail;
+	}
+	r->xp = L.xp;
+	r->chans = L.chans;
+	r->oc = L.oc;
+	r->pbs = L.pbs;
+	r->dflt = L.dflt;
+	r->prefix = vg_strdup(c->cfg->redis_prefix);
+	{
+		struct buf b;
+
+		buf_init(&b);
+		buf_printf(&b, "%s{resp}:", r->prefix);
+		r->B = vg_strdup(buf_cstr(&b));
+		buf_free(&b);
+	}
+	if (c->instance != NULL && c->instance[0] != '\0') {
+		r->instance = vg_strdup(c->instance);
+	} else {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "vigild");
+		host[sizeof(host) - 1] = '\0';
+		r->instance = vg_strdup(host);
+	}
+	r->k_seq = resp_key(r, "seq", NULL);
+	r->k_outbox = resp_key(r, "ob:", r->instance);
+	for (int i = 0; i < SCR_N; i++)
+		r->scr[i] = rds_script(r->rds, resp_lua[i]);
+	filter_build(r);
+	r->store.save = store_save;
+	r->store.finish = store_finish;
+	r->store.ctx = r;
+	memset(&nc, 0, sizeof(nc));
+	nc.base = r->base;
+	nc.channels = r->chans;
+	nc.exec = r->xp;
+	nc.store = &r->store;
+	nc.on_result = run_notify_result;
+	nc.arg = r;
+	if ((r->notify = notify_new(&nc, err)) == NULL)
+		goto fail;
+	if ((r->xfer = notify_xfer_new(r->base, err)) == NULL)
+		goto fail;
+	r->qev = event_new(r->base, -1, 0, drain_cb, r);
+	r->due_timer = evtimer_new(r->base, poll_cb, r);
+	r->sil_timer = evtimer_new(r->base, sil_cb, r);
+	sil_cb(-1, 0, r);
+	{
+		const char *argv[2] = { "HGETALL", r->k_outbox };
+
+		resp_cmd(r, rq_new(r, resume_reply, NULL), 2, argv, NULL);
+	}
+	log_info("response: %zu playbooks, %zu channels, %zu escalation policies; "
+	    "incidents from correlation alerts, playbook matches and detections "
+	    "at or above %s", r->pbs->n, r->chans->n, r->oc->npolicies,
+	    config_level_name(r->rc->min_level));
+	return r;
+fail:
+	response_free(r);
+	return NULL;
+}
+
+void response_free(struct response *r)
+{
+	if (r == NULL)
+		return;
+	if (r->api_free != NULL)
+		r->api_free(r->api);
+	run_free_all(r);
+	notify_free(r->notify);
+	notify_xfer_free(r->xfer);
+	if (r->qev != NULL)
+		event_free(r->qev);
+	if (r->due_timer != NULL)
+		event_free(r->due_timer);
+	if (r->sil_timer != NULL)
+		event_free(r->sil_timer);
+	for (size_t i = 0; i < r->nsil; i++)
+		silence_clear(&r->sil[i]);
+	free(r->sil);
+	for (size_t i = 0; i < r->nnames; i++)
+		free(r->names[i]);
+	free(r->names);
+	free(r->wild);
+	playbook_set_free(r->dflt);
+	playbook_set_free(r->pbs);
+	oncall_free(r->oc);
+	notify_channels_free(r->chans);
+	execstep_policy_free(r->xp);
+	buf_free(&r->q);
+	buf_free(&r->work);
+	pthread_mutex_destroy(&r->mu);
+	free(r->prefix);
+	free(r->B);
+	free(r->k_seq);
+	free(r->k_outbox);
+	free(r->instance);
+	r->life->r = NULL;
+	if (r->life->refs == 0)
+		free(r->life);
+	free(r);
+}
+
+/* ---- API operations that live here: silences ---- */
+
+static void reply_str(response_reply_cb cb, void *arg, int status,
+    const char *body)
+{
+	cb(arg, status, body, strlen(body));
+}
+
+static void reply_err(response_reply_cb cb, void *arg, int status,
+    const char *msg)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_adds(&b, "{\"error\":");
+	buf_json_str(&b, msg, strlen(msg));
+	buf_adds(&b, "}\n");
+	cb(arg, status, b.p, b.len);
+	buf_free(&b);
+}
+
+void response_silences(struct response *r, response_reply_cb cb, void *arg)
+{
+	struct buf b;
+	int64_t now = vg_now_ms();
+
+	/* the cache is at most a few seconds old, and current after any
+	 * change made through this process */
+	buf_init(&b);
+	buf_adds(&b, "{\"silences\":[");
+	for (size_t i = 0; i < r->nsil; i++) {
+		if (i > 0)
+			buf_addc(&b, ',');
+		silence_json(&r->sil[i], now, &b);
+	}
+	buf_adds(&b, "]}\n");
+	cb(arg, 200, b.p, b.len);
+	buf_free(&b);
+}
+
+static void sil_put_reply(struct response *r, struct rq *q,
+    const redisReply *rep)
+{
+	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+		resp_redis_error(r, "storing a silence", rep);
+		reply_err(q->cb, q->cbarg, 503, "Redis is unavailable");
+		return;
+	}
+	if (q->n == 0) {
+		reply_str(q->cb, q->cbarg, 201, q->s2);
+	} else if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 0) {
+		reply_err(q->cb, q->cbarg, 404, "no such silence");
+	} else {
+		struct buf b;
+
+		buf_init(&b);
+		buf_adds(&b, "{\"deleted\":");
+		buf_json_str(&b, q->s1, strlen(q->s1));
+		buf_adds(&b, "}\n");
+		q->cb(q->cbarg, 200, b.p, b.len);
+		buf_free(&b);
+	}
+	sil_refresh(r);
+}
+
+void response_silence_add(struct response *r, const char *json, size_t len,
+    response_reply_cb cb, void *arg)
+{
+	struct silence s;
+	char why[256];
+	struct buf b;
+	const char *argv[4];
+	struct rq *q;
+	char *k;
+	int64_t now = vg_now_ms();
+
+	if (silence_parse(json, len, 1, now, &s, why, sizeof(why)) < 0) {
+		reply_err(cb, arg, 400, why);
+		return;
+	}
+	buf_init(&b);
+	silence_json(&s, 0, &b);
+	k = resp_key(r, "sil", NULL);
+	argv[0] = "HSET";
+	argv[1] = k;
+	argv[2] = s.id;
+	argv[3] = buf_cstr(&b);
+	q = rq_new(r, sil_put_reply, NULL);
+	q->cb = cb;
+	q->cbarg = arg;
+	q->s1 = vg_strdup(s.id);
+	buf_clear(&b);
+	silence_json(&s, now, &b);
+	buf_addc(&b, '\n');
+	q->s2 = vg_strdup(buf_cstr(&b));
+	buf_clear(&b);
+	silence_json(&s, 0, &b);
+	argv[3] = buf_cstr(&b);
+	if (resp_cmd(r, q, 4, argv, NULL) < 0)
+		reply_err(cb, arg, 503, "Redis is unavailable");
+	else {
+		/* the key lives a while past the latest end: NX gives it a
+		 * first TTL, GT only ever lengthens it */
+		const char *ex[4] = { "PEXPIRE", k, NULL, "NX" };
+		char ttl[32];
+
+		snprintf(ttl, sizeof(ttl), "%" PRId64, (int64_t)(s.ends_ms - now +
+		    SIL_KEEP_EXPIRED_MS));
+		ex[2] = ttl;
+		resp_cmd(r, rq_new(r, NULL, NULL), 4, ex, NULL);
+		ex[3] = "GT";
+		resp_cmd(r, rq_new(r, NULL, NULL), 4, ex, NULL);
+		log_notice("response: silence %s added by %s until %" PRId64,
+		    s.id, s.author, s.ends_ms);
+	}
+	free(k);
+	buf_free(&b);
+	silence_clear(&s);
+}
+
+void response_silence_delete(struct response *r, const char *id,
+    response_reply_cb cb, void *arg)
+{
+	const char *argv[3];
+	struct rq *q;
+	char *k = resp_key(r, "sil", NULL);
+
+	argv[0] = "HDEL";
+	argv[1] = k;
+	argv[2] = id;
+	q = rq_new(r, sil_put_reply, NULL);
+	q->cb = cb;
+	q->cbarg = arg;
+	q->n = 1;
+	q->s1 = vg_strdup(id);
+	if (resp_cmd(r, q, 3, argv, NULL) < 0)
+		reply_err(cb, arg, 503, "Redis is unavailable");
+	free(k);
+}

@@ -1,0 +1,734 @@
+/*
+ * test_response.c: the response service against a real redis-server (on a
+ * unix socket in a temporary folder) and an HTTP receiver on the same event
+ * loop: incidents and their de-duplication, the cheap filter, silences,
+ * grouping timers, playbook steps (redis blocklist, exec with hostile
+ * values, webhook, wait, approve), escalation with and without an
+ * acknowledgement, the API operations and their errors, retries, dead
+ * letters, auto-resolve, and a restart that resumes the outbox and the
+ * timers without paging twice.
+ *
+ * Waiting is always "until the condition holds or a deadline passes"; no
+ * assertion depends on how long something took.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "unit.h"
+#include "../../engine/config.h"
+#include "../../engine/redis.h"
+#include "../../engine/response.h"
+#include "../../engine/response_int.h"
+
+#define DEADLINE_MS 20000
+
+static struct rds_server *srv;
+
+/* ---- an HTTP receiver on the test's loop ---- */
+
+#define MAXREQ 256
+
+struct req {
+	char path[128];
+	char method[8];
+	char delivery[64];
+	char *body;
+	int status;
+};
+
+struct recv {
+	struct evhttp *http;
+	int port;
+	struct req reqs[MAXREQ];
+	int n;
+	/* scripted answers: path, then statuses ("500,200") */
+	char script_path[4][64];
+	int script[4][8];
+	int nscript[4];
+	int used[4];
+};
+
+static void recv_cb(struct evhttp_request *req, void *arg)
+{
+	struct recv *rv = arg;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *path = evhttp_request_get_uri(req);
+	const char *d = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-Vigil-Delivery");
+	int status = 200;
+	struct evbuffer *out = evbuffer_new();
+
+	for (int i = 0; i < 4; i++) {
+		if (rv->nscript[i] > 0 && strcmp(rv->script_path[i], path) == 0) {
+			int k = rv->used[i] < rv->nscript[i] ? rv->used[i] :
+			    rv->nscript[i] - 1;
+
+			status = rv->script[i][k];
+			rv->used[i]++;
+		}
+	}
+	if (rv->n < MAXREQ) {
+		struct req *q = &rv->reqs[rv->n++];
+
+		snprintf(q->path, sizeof(q->path), "%s", path);
+		snprintf(q->method, sizeof(q->method), "%s",
+		    evhttp_request_get_command(req) == EVHTTP_REQ_PUT ? "PUT" : "POST");
+		snprintf(q->delivery, sizeof(q->delivery), "%s", d ? d : "");
+		q->body = calloc(1, len + 1);
+		evbuffer_copyout(in, q->body, len);
+		q->status = status;
+	}
+	evbuffer_add_printf(out, "{}");
+	evhttp_send_reply(req, status, status == 200 ? "OK" : "Nope", out);
+	evbuffer_free(out);
+}
+
+static int recv_open(struct recv *rv, struct event_base *base)
+{
+	struct evhttp_bound_socket *h;
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+
+	memset(rv, 0, sizeof(*rv));
+	rv->http = evhttp_new(base);
+	evhttp_set_allowed_methods(rv->http, EVHTTP_REQ_POST | EVHTTP_REQ_PUT);
+	evhttp_set_gencb(rv->http, recv_cb, rv);
+	h = evhttp_bind_socket_with_handle(rv->http, "127.0.0.1", 0);
+	if (h == NULL)
+		return -1;
+	getsockname(evhttp_bound_socket_get_fd(h), (struct sockaddr *)&sin, &sl);
+	rv->port = ntohs(sin.sin_port);
+	return 0;
+}
+
+static void recv_close(struct recv *rv)
+{
+	for (int i = 0; i < rv->n; i++)
+		free(rv->reqs[i].body);
+	if (rv->http != NULL)
+		evhttp_free(rv->http);
+	memset(rv, 0, sizeof(*rv));
+}
+
+static void recv_script(struct recv *rv, const char *path, const char *seq)
+{
+	for (int i = 0; i < 4; i++) {
+		if (rv->nscript[i] == 0) {
+			snprintf(rv->script_path[i], sizeof(rv->script_path[i]), "%s", path);
+			for (const char *p = seq; *p && rv->nscript[i] < 8; ) {
+				rv->script[i][rv->nscript[i]++] = atoi(p);
+				p += strcspn(p, ",");
+				if (*p == ',')
+					p++;
+			}
+			return;
+		}
+	}
+}
+
+static int recv_count(const struct recv *rv, const char *path, int status)
+{
+	int n = 0;
+
+	for (int i = 0; i < rv->n; i++) {
+		if (strcmp(rv->reqs[i].path, path) == 0 &&
+		    (status == 0 || rv->reqs[i].status == status))
+			n++;
+	}
+	return n;
+}
+
+/* The k-th request to path (0-based), parsed. */
+static json_t *recv_json(const struct recv *rv, const char *path, int k)
+{
+	for (int i = 0; i < rv->n; i++) {
+		if (strcmp(rv->reqs[i].path, path) == 0 && k-- == 0)
+			return json_loads(rv->reqs[i].body, 0, NULL);
+	}
+	return NULL;
+}
+
+static const char record_sh[] =
+    "#!/bin/sh\n"
+    "out=\"$(dirname \"$0\")/../record.out\"\n"
+    "for a in \"$@\"; do printf '[%s]\\n' \"$a\" >> \"$out\"; done\n"
+    "cat > \"$(dirname \"$0\")/../record.stdin\"\n"
+    "echo recorded\n";
+
+/* ---- the fixture ---- */
+
+struct fx {
+	struct event_base *base;
+	struct rds *rds;
+	struct config *cfg;
+	struct response *r;
+	struct recv rv;
+	char dir[256];
+	struct event *tick;
+	char raised[8][4096];
+	int nraised;
+};
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static void on_alert(void *arg, const char *json, size_t len)
+{
+	struct fx *f = arg;
+
+	if (f->nraised < 8)
+		snprintf(f->raised[f->nraised++], sizeof(f->raised[0]), "%.*s",
+		    (int)len, json);
+}
+
+/* Run the loop until cond() or the deadline; returns cond(). */
+static int loop_until(struct fx *f, int (*cond)(struct fx *), int64_t ms)
+{
+	int64_t end = vg_mono_ms() + ms;
+
+	while (!cond(f) && vg_mono_ms() < end)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	return cond(f);
+}
+
+static void write_file(const char *dir, const char *name, const char *text,
+    int mode)
+{
+	char p[512];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fp = fopen(p, "w");
+	if (fp == NULL)
+		return;
+	fputs(text, fp);
+	fclose(fp);
+	chmod(p, (mode_t)mode);
+}
+
+/* Flush Redis (synchronously, through the client) */
+static int flushed;
+static void flush_cb(void *arg, const struct redisReply *rep)
+{
+	(void)arg;
+	(void)rep;
+	flushed = 1;
+}
+
+static int is_flushed(struct fx *f)
+{
+	(void)f;
+	return flushed;
+}
+
+/* text with @PORT@ (the receiver's port) and @DIR@ (the temp folder)
+ * filled in, into y */
+static void subst(const struct fx *f, const char *text, struct buf *y)
+{
+	for (const char *p = text; *p; p++) {
+		if (strncmp(p, "@PORT@", 6) == 0) {
+			buf_printf(y, "%d", f->rv.port);
+			p += 5;
+		} else if (strncmp(p, "@DIR@", 5) == 0) {
+			buf_adds(y, f->dir);
+			p += 4;
+		} else {
+			buf_addc(y, *p);
+		}
+	}
+}
+
+/*
+ * Start a fixture: config YAML and playbook text (may be NULL), both with
+ * @PORT@ and @DIR@ filled in; bin/record is an allowed exec program.
+ */
+static int fx_start(struct fx *f, const char *yaml, const char *playbook)
+{
+	struct vg_diag d;
+	struct vg_err err = { 0 };
+	struct rds_conf rc;
+	struct response_conf c;
+	char path[512];
+	struct buf y;
+	struct timeval tv = { 0, 20000 };
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-resp.XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	chmod(f->dir, 0755);
+	f->base = event_base_new();
+	f->tick = event_new(f->base, -1, EV_PERSIST, tick_cb, NULL);
+	event_add(f->tick, &tv);
+	if (recv_open(&f->rv, f->base) < 0)
+		return -1;
+	memset(&rc, 0, sizeof(rc));
+	rc.url = rds_server_url(srv);
+	rc.name = "response";
+	f->rds = rds_new(f->base, &rc, &err);
+	{
+		const char *argv[1] = { "FLUSHALL" };
+
+		flushed = 0;
+		rds_cmd(f->rds, RDS_RETRY, flush_cb, NULL, 1, argv, NULL);
+		loop_until(f, is_flushed, DEADLINE_MS);
+	}
+	buf_init(&y);
+	snprintf(path, sizeof(path), "%s/pb", f->dir);
+	mkdir(path, 0755);
+	if (playbook != NULL) {
+		subst(f, playbook, &y);
+		write_file(path, "p.yml", buf_cstr(&y), 0644);
+		buf_clear(&y);
+	}
+	snprintf(path, sizeof(path), "%s/bin", f->dir);
+	mkdir(path, 0755);
+	write_file(path, "record", record_sh, 0755);
+	subst(f, yaml, &y);
+	snprintf(path, sizeof(path), "%s/vigil.yml", f->dir);
+	vg_diag_init(&d, stderr);
+	f->cfg = config_load_buffer(path, y.p, y.len, &d);
+	buf_free(&y);
+	if (f->cfg == NULL)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.cfg = f->cfg;
+	c.base = f->base;
+	c.rds = f->rds;
+	c.instance = "test";
+	c.on_alert = on_alert;
+	c.arg = f;
+	f->r = response_new(&c, &d, &err);
+	if (f->r == NULL) {
+		fprintf(stderr, "  response_new: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Stop the response (as a crash would leave Redis: nothing finished). */
+static void fx_stop_response(struct fx *f)
+{
+	response_free(f->r);
+	f->r = NULL;
+}
+
+static void fx_restart_response(struct fx *f)
+{
+	struct vg_diag d;
+	struct vg_err err = { 0 };
+	struct response_conf c;
+
+	vg_diag_init(&d, stderr);
+	memset(&c, 0, sizeof(c));
+	c.cfg = f->cfg;
+	c.base = f->base;
+	c.rds = f->rds;
+	c.instance = "test";
+	c.on_alert = on_alert;
+	c.arg = f;
+	f->r = response_new(&c, &d, &err);
+}
+
+static void fx_end(struct fx *f)
+{
+	char cmd[600];
+
+	response_free(f->r);
+	rds_free(f->rds);
+	recv_close(&f->rv);
+	config_free(f->cfg);
+	if (f->tick != NULL)
+		event_free(f->tick);
+	if (f->base != NULL)
+		event_base_free(f->base);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (f->dir[0] && system(cmd) != 0)
+		fprintf(stderr, "  could not remove %s\n", f->dir);
+}
+
+/* ---- alerts ---- */
+
+static int seq;
+
+/* An alert line in the fixed schema. */
+static void alert(struct fx *f, const char *rule, const char *level,
+    const char *kind, const char *group, const char *event)
+{
+	char line[4096];
+
+	snprintf(line, sizeof(line), "{\"id\":\"00000000-0000-7000-8000-%012d\","
+	    "\"@timestamp\":\"2026-11-23T00:00:05.000Z\",\"kind\":\"%s\","
+	    "\"rule\":{\"id\":\"%s\",\"title\":\"Rule %s\",\"level\":\"%s\","
+	    "\"tags\":[\"attack.t1110\"]},\"group\":%s,\"count\":1,\"event\":%s}\n",
+	    ++seq, kind, rule, rule, level, group ? group : "{}",
+	    event ? event : "{\"host\":{\"hostname\":\"web1\"}}");
+	response_submit(f->r, line, strlen(line));
+}
+
+/* ---- API calls ---- */
+
+struct answer {
+	int status;
+	json_t *body;
+	int done;
+};
+
+static void answer_cb(void *arg, int status, const char *body, size_t len)
+{
+	struct answer *a = arg;
+
+	a->status = status;
+	a->body = json_loadb(body, len, 0, NULL);
+	a->done = 1;
+}
+
+static struct answer *cur_answer;
+static int answered(struct fx *f)
+{
+	(void)f;
+	return cur_answer->done;
+}
+
+static void wait_answer(struct fx *f, struct answer *a)
+{
+	cur_answer = a;
+	loop_until(f, answered, DEADLINE_MS);
+}
+
+static void answer_clear(struct answer *a)
+{
+	json_decref(a->body);
+	memset(a, 0, sizeof(*a));
+}
+
+/* GET /api/v1/incidents?state=...: the list (owned), waiting for it. */
+static json_t *incidents(struct fx *f, const char *state)
+{
+	struct answer a = { 0 };
+	json_t *l;
+
+	response_incidents(f->r, state, 100, answer_cb, &a);
+	wait_answer(f, &a);
+	l = json_incref(json_object_get(a.body, "incidents"));
+	answer_clear(&a);
+	return l;
+}
+
+static json_t *incident(struct fx *f, const char *id)
+{
+	struct answer a = { 0 };
+	json_t *v;
+
+	response_incident(f->r, id, answer_cb, &a);
+	wait_answer(f, &a);
+	v = a.status == 200 ? json_incref(a.body) : NULL;
+	answer_clear(&a);
+	return v;
+}
+
+static long long jint(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+/* How many timeline entries of incident id have this type. */
+static int tl_count(struct fx *f, const char *id, const char *type)
+{
+	json_t *v = incident(f, id);
+	const json_t *e;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(v, "timeline"), i, e) {
+		if (strcmp(jstr(e, "type"), type) == 0)
+			n++;
+	}
+	json_decref(v);
+	return n;
+}
+
+/* conditions over the fixture (set before loop_until) */
+static const char *want_path;
+static int want_n;
+static int got_requests(struct fx *f)
+{
+	return recv_count(&f->rv, want_path, 200) >= want_n;
+}
+
+static int quiet(struct fx *f)
+{
+	return f->r != NULL && notify_outstanding(f->r->notify) == 0 &&
+	    rds_outstanding(f->rds) == 0 && f->r->njobs == 0 && !f->r->armed;
+}
+
+/* Let the loop settle: the queue, jobs and outbox empty. */
+static void settle(struct fx *f)
+{
+	loop_until(f, quiet, DEADLINE_MS);
+}
+
+static const char *want_state, *want_id;
+static int state_is(struct fx *f)
+{
+	json_t *v = incident(f, want_id);
+	int ok = v != NULL && strcmp(jstr(v, "state"), want_state) == 0;
+
+	json_decref(v);
+	return ok;
+}
+
+static int want_incidents;
+static int have_incidents(struct fx *f)
+{
+	json_t *l = incidents(f, NULL);
+	int ok = (int)json_array_size(l) >= want_incidents;
+
+	json_decref(l);
+	return ok;
+}
+
+/* ---- configurations ---- */
+
+static const char base_yaml[] =
+    "inputs: []\n"
+    "http: {listen: \"\"}\n"
+    "playbooks: [pb]\n"
+    "response:\n"
+    "  group_wait: 0\n"
+    "  group_interval: 1h\n"
+    "  repeat_interval: 0\n"
+    "  min_level: high\n"
+    "  exec_dirs: [bin]\n"
+    "  protected: [192.0.2.1]\n"
+    "channels:\n"
+    "  hook: {type: webhook, url: \"http://127.0.0.1:@PORT@/hook\", retry: {initial: 50ms, max: 100ms}}\n"
+    "  flaky: {type: webhook, url: \"http://127.0.0.1:@PORT@/flaky\", retry: {initial: 50ms, max: 100ms}}\n"
+    "  gone: {type: webhook, url: \"http://127.0.0.1:@PORT@/gone\"}\n"
+    "  first: {type: webhook, url: \"http://127.0.0.1:@PORT@/first\"}\n"
+    "  second: {type: webhook, url: \"http://127.0.0.1:@PORT@/second\"}\n"
+    "oncall:\n"
+    "  users:\n"
+    "    alice: {channels: [first]}\n"
+    "    bob: {channels: [second]}\n"
+    "    carol: {channels: [hook]}\n"
+    "  groups:\n"
+    "    leads: [carol]\n"
+    "  escalation_policies:\n"
+    "    esc:\n"
+    "      steps:\n"
+    "        - {users: [alice]}\n"
+    "        - {users: [bob], delay: 1s}\n";
+
+static const char hook_pb[] =
+    "name: page-hook\n"
+    "match: {rules: [r-hook]}\n"
+    "steps:\n"
+    "  - id: page\n"
+    "    notify: {channel: hook, summary: \"guessing from {{source.ip}}\"}\n"
+    "---\n"
+    "name: page-flaky\n"
+    "match: {rules: [r-flaky]}\n"
+    "steps:\n"
+    "  - notify: {channel: flaky}\n"
+    "---\n"
+    "name: page-gone\n"
+    "match: {rules: [r-gone]}\n"
+    "steps:\n"
+    "  - notify: {channel: gone}\n"
+    "---\n"
+    "name: escalate\n"
+    "match: {rules: [r-esc]}\n"
+    "group_by: [source.ip]\n"
+    "steps:\n"
+    "  - notify: {policy: esc, summary: \"esc {{source.ip}}\"}\n"
+    "---\n"
+    "name: contain\n"
+    "match: {rules: [r-contain]}\n"
+    "group_by: [source.ip]\n"
+    "steps:\n"
+    "  - id: block\n"
+    "    redis: {blocklist: ssh, add: \"{{source.ip}}\", ttl: 1h}\n"
+    "    on_failure: run\n"
+    "  - id: run\n"
+    "    exec: [record, \"{{user.name}}\", \"{{source.ip}}\"]\n"
+    "  - id: tell\n"
+    "    webhook: {url: \"http://127.0.0.1:@PORT@/fw\", json: {block: \"{{source.ip}}\", n: 1}}\n"
+    "  - id: pause\n"
+    "    wait: 1s\n"
+    "  - id: ask\n"
+    "    approve: {group: leads, summary: \"unblock {{source.ip}}?\"}\n"
+    "  - id: done\n"
+    "    notify: {channel: hook, summary: \"approved\"}\n";
+
+static int fx_std(struct fx *f)
+{
+	return fx_start(f, base_yaml, hook_pb);
+}
+
+/* ---- tests ---- */
+
+TEST(filter_and_dedup)
+{
+	struct fx f;
+	json_t *l, *v;
+
+	if (fx_std(&f) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	/* the cheap filter: low detections nobody wants stop at submit */
+	{
+		const char *low = "{\"id\":\"x\",\"@timestamp\":\"t\",\"kind\":\"detection\","
+		    "\"rule\":{\"id\":\"r-none\",\"title\":\"T\",\"level\":\"low\",\"tags\":[]},"
+		    "\"group\":{},\"count\":1,\"event\":{}}";
+		const char *named = "{\"id\":\"x\",\"@timestamp\":\"t\",\"kind\":\"detection\","
+		    "\"rule\":{\"id\":\"r-hook\",\"title\":\"T\",\"level\":\"low\",\"tags\":[]},"
+		    "\"group\":{},\"count\":1,\"event\":{\"source\":{\"ip\":\"1.2.3.4\"}}}";
+		const char *corr = "{\"id\":\"x\",\"@timestamp\":\"t\",\"kind\":\"correlation\","
+		    "\"rule\":{\"id\":\"r-c\",\"title\":\"T\",\"level\":\"low\",\"tags\":[]},"
+		    "\"group\":{\"source.ip\":\"9.9.9.9\"},\"count\":5,\"event\":{}}";
+
+		CHECK_INT(response_submit(f.r, low, strlen(low)), 0);
+		CHECK_INT(response_submit(f.r, named, strlen(named)), 1);
+		CHECK_INT(response_submit(f.r, corr, strlen(corr)), 1);
+		CHECK_INT(response_submit(f.r, "{\"a\":\n1}", 8), -1);
+	}
+	/* three high alerts of one rule and group: one incident */
+	for (int i = 0; i < 3; i++)
+		alert(&f, "r-high", "high", "detection", "{\"source.ip\":\"10.0.0.1\"}",
+		    NULL);
+	alert(&f, "r-high", "high", "detection", "{\"source.ip\":\"10.0.0.2\"}", NULL);
+	alert(&f, "r-med", "medium", "detection", "{}", NULL);
+	want_incidents = 4;
+	loop_until(&f, have_incidents, DEADLINE_MS);
+	settle(&f);
+	l = incidents(&f, "open");
+	CHECK_INT(json_array_size(l), 4);
+	{
+		size_t i;
+		const json_t *e;
+		int seen = 0;
+
+		json_array_foreach(l, i, e) {
+			if (strcmp(jstr(e, "key"), "r|r-high|source.ip=10.0.0.1") == 0) {
+				CHECK_INT(jint(e, "alerts"), 3);
+				CHECK_STR(jstr(e, "state"), "triggered");
+				CHECK_STR(jstr(e, "urgency"), "high");
+				CHECK_STR(jstr(e, "summary"), "Rule r-high (source.ip=10.0.0.1)");
+				seen |= 1;
+			}
+			if (strcmp(jstr(e, "key"), "r|r-high|source.ip=10.0.0.2") == 0) {
+				CHECK_INT(jint(e, "alerts"), 1);
+				seen |= 2;
+			}
+			if (strcmp(jstr(e, "key"), "r|r-c|source.ip=9.9.9.9") == 0) {
+				CHECK_STR(jstr(e, "kind"), "correlation");
+				seen |= 4;
+			}
+			if (strcmp(jstr(e, "key"), "r|r-hook") == 0)
+				seen |= 8;
+		}
+		CHECK_INT(seen, 15);
+	}
+	json_decref(l);
+	/* the medium detection no playbook wants stopped at submit too */
+	{
+		struct buf m;
+
+		buf_init(&m);
+		response_metrics(f.r, &m);
+		CHECK(strstr(buf_cstr(&m),
+		    "vigil_response_alerts_total{result=\"below_level\"} 0\n") != NULL);
+		CHECK(strstr(buf_cstr(&m),
+		    "vigil_response_alerts_total{result=\"filtered\"} 2\n") != NULL);
+		CHECK(strstr(buf_cstr(&m),
+		    "vigil_incidents_total{event=\"created\"} 4\n") != NULL);
+		buf_free(&m);
+	}
+	v = incident(&f, "1");
+	CHECK(v != NULL);
+	json_decref(v);
+	CHECK(incident(&f, "999") == NULL);
+	fx_end(&f);
+}
+
+TEST(burst_is_one_page)
+{
+	struct fx f;
+	json_t *p;
+
+	if (fx_std(&f) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	for (int i = 0; i < 50; i++)
+		alert(&f, "r-hook", "low", "detection", "{}",
+		    "{\"source\":{\"ip\":\"203.0.113.9\"},\"host\":{\"hostname\":\"gw\"}}");
+	want_path = "/hook";
+	want_n = 1;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	settle(&f);
+	CHECK_INT(recv_count(&f.rv, "/hook", 0), 1);
+	p = recv_json(&f.rv, "/hook", 0);
+	CHECK_STR(jstr(p, "summary"), "guessing from 203.0.113.9");
+	CHECK_STR(jstr(p, "event"), "trigger");
+	CHECK_STR(jstr(p, "source"), "gw");
+	CHECK_STR(jstr(json_object_get(p, "incident"), "id"), "1");
+	CHECK_STR(jstr(json_object_get(p, "incident"), "dedup_key"), "vigil:inc:1");
+	CHECK_STR(jstr(json_object_get(json_object_get(p, "alert"), "rule"), "id"),
+	    "r-hook");
+	json_decref(p);
+	{
+		json_t *v = incident(&f, "1");
+
+		CHECK_INT(jint(v, "alerts"), 50);
+		CHECK_INT(jint(v, "pages"), 1);
+		CHECK_INT(jint(json_object_get(v, "notifications"), "sent"), 1);
+		json_decref(v);
+	}
+	CHECK_INT(tl_count(&f, "1", "alert"), 50);
+	CHECK_INT(tl_count(&f, "1", "notification_sent"), 1);
+	CHECK_INT(tl_count(&f, "1", "playbook_completed"), 1);
+	fx_end(&f);
+}
+
+int main(void)
+{
+	struct rds_server_conf sc = { 0 };
+	struct vg_err e = { 0 };
+
+	log_init("test_response", LOG_WARNING);
+	srv = rds_server_start(&sc, &e);
+	if (srv == NULL) {
+		printf("not ok - redis-server: %s\n", e.msg);
+		return 1;
+	}
+	RUN(filter_and_dedup);
+	RUN(burst_is_one_page);
+	rds_server_stop(srv);
+	return unit_done();
+}
