@@ -424,7 +424,11 @@ int ivw_from_reply(struct ivw *v, const redisReply *rep)
 		v->kv[2 * v->n + 1] = vg_strndup(x->str, x->len);
 		v->n++;
 	}
-	return v->n > 0 ? 0 : -1;
+	if (v->n == 0) {
+		ivw_clear(v);
+		return -1;
+	}
+	return 0;
 }
 
 void ivw_clear(struct ivw *v)
@@ -1101,6 +1105,11 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 		return;     /* started again once both are read */
 	pthread_mutex_lock(&r->mu);
 	buf_clear(&r->work);
+	if (r->qn == 0 || r->q.len == 0) {
+		r->armed = 0;
+		pthread_mutex_unlock(&r->mu);
+		return;
+	}
 	/* take up to DRAIN_MAX alerts, leave the rest queued */
 	p = r->q.p;
 	end = r->q.p + r->q.len;

@@ -716,6 +716,663 @@ TEST(burst_is_one_page)
 	fx_end(&f);
 }
 
+
+TEST(retry_then_one_delivery_and_dead_letter)
+{
+	struct fx f;
+
+	if (fx_std(&f) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	recv_script(&f.rv, "/flaky", "500,200");
+	recv_script(&f.rv, "/gone", "404");
+	alert(&f, "r-flaky", "low", "detection", "{}", NULL);
+	want_path = "/flaky";
+	want_n = 1;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	settle(&f);
+	CHECK_INT(recv_count(&f.rv, "/flaky", 500), 1);
+	CHECK_INT(recv_count(&f.rv, "/flaky", 200), 1);
+	/* the same delivery id both times: receivers can drop duplicates */
+	CHECK_STR(f.rv.reqs[0].delivery, f.rv.reqs[1].delivery);
+	CHECK_INT(tl_count(&f, "1", "notification_retry"), 1);
+	CHECK_INT(tl_count(&f, "1", "notification_sent"), 1);
+	/* 404: a dead letter, raised as an alert of its own */
+	alert(&f, "r-gone", "low", "detection", "{}", NULL);
+	want_incidents = 3;
+	CHECK(loop_until(&f, have_incidents, DEADLINE_MS));
+	settle(&f);
+	CHECK_INT(recv_count(&f.rv, "/gone", 404), 1);
+	CHECK_INT(f.nraised, 1);
+	{
+		json_t *a = json_loads(f.raised[0], 0, NULL);
+		json_t *l = incidents(&f, "open");
+		const json_t *e;
+		size_t i;
+		int found = 0;
+
+		CHECK_STR(jstr(json_object_get(a, "rule"), "id"),
+		    "vigil-notification-dead-letter");
+		CHECK_STR(jstr(json_object_get(a, "group"), "vigil.channel"), "gone");
+		CHECK_STR(jstr(json_object_get(json_object_get(json_object_get(a,
+		    "event"), "vigil"), "notification"), "error"), "HTTP 404: {}");
+		json_array_foreach(l, i, e) {
+			if (strcmp(jstr(json_object_get(e, "rule"), "id"),
+			    "vigil-notification-dead-letter") == 0) {
+				found++;
+				CHECK_STR(jstr(e, "urgency"), "high");
+			}
+		}
+		CHECK_INT(found, 1);
+		json_decref(a);
+		json_decref(l);
+	}
+	CHECK_INT(tl_count(&f, "2", "notification_failed"), 1);
+	fx_end(&f);
+}
+
+static int esc_pages_at(struct fx *f)
+{
+	return recv_count(&f->rv, "/second", 200) >= want_n;
+}
+
+TEST(escalation_and_ack)
+{
+	struct fx f;
+	struct answer a = { 0 };
+	json_t *p;
+
+	if (fx_std(&f) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	/* incident 1: nobody acknowledges; bob is paged after his delay */
+	alert(&f, "r-esc", "low", "detection", "{}",
+	    "{\"source\":{\"ip\":\"198.51.100.1\"}}");
+	want_path = "/first";
+	want_n = 1;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	/* incident 2: acknowledged as soon as alice is paged */
+	alert(&f, "r-esc", "low", "detection", "{}",
+	    "{\"source\":{\"ip\":\"198.51.100.2\"}}");
+	want_n = 2;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	response_ack(f.r, "2", "alice", "looking", answer_cb, &a);
+	wait_answer(&f, &a);
+	CHECK_INT(a.status, 200);
+	CHECK_STR(jstr(a.body, "state"), "acknowledged");
+	CHECK_STR(jstr(json_object_get(a.body, "acknowledged"), "by"), "alice");
+	answer_clear(&a);
+	/* incident 3, after the ack: its step-2 page comes after incident 2's
+	 * would have, so once it is here, incident 2's would be too */
+	alert(&f, "r-esc", "low", "detection", "{}",
+	    "{\"source\":{\"ip\":\"198.51.100.3\"}}");
+	want_n = 2;
+	CHECK(loop_until(&f, esc_pages_at, DEADLINE_MS));
+	settle(&f);
+	CHECK_INT(recv_count(&f.rv, "/second", 200), 2);
+	for (int k = 0; k < 2; k++) {
+		p = recv_json(&f.rv, "/second", k);
+		CHECK(strcmp(jstr(json_object_get(p, "incident"), "id"), "2") != 0);
+		CHECK_STR(jstr(json_array_get(json_object_get(p, "recipients"), 0),
+		    "id"), "bob");
+		json_decref(p);
+	}
+	/* alice: three pages and the acknowledgement of incident 2 */
+	CHECK_INT(recv_count(&f.rv, "/first", 200), 4);
+	{
+		int acks = 0;
+
+		for (int k = 0; k < 4; k++) {
+			p = recv_json(&f.rv, "/first", k);
+			if (strcmp(jstr(p, "event"), "acknowledge") == 0) {
+				acks++;
+				CHECK_STR(jstr(json_object_get(p, "incident"), "id"), "2");
+				CHECK_STR(jstr(json_array_get(json_object_get(p,
+				    "recipients"), 0), "id"), "alice");
+			}
+			json_decref(p);
+		}
+		CHECK_INT(acks, 1);
+	}
+	p = incident(&f, "1");
+	CHECK_STR(jstr(json_object_get(p, "escalation"), "policy"), "esc");
+	CHECK_INT(jint(json_object_get(p, "escalation"), "pages_sent"), 2);
+	json_decref(p);
+	CHECK_INT(tl_count(&f, "2", "escalated"), 1);
+	CHECK_INT(tl_count(&f, "1", "escalated"), 2);
+	fx_end(&f);
+}
+
+TEST(api_errors)
+{
+	struct fx f;
+	struct answer a = { 0 };
+
+	if (fx_std(&f) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	alert(&f, "r-high", "high", "detection", "{}", NULL);
+	want_incidents = 1;
+	CHECK(loop_until(&f, have_incidents, DEADLINE_MS));
+#define CALL(expr, st, msg) do {                                             \
+		expr;                                                        \
+		wait_answer(&f, &a);                                         \
+		CHECK_INT(a.status, st);                                     \
+		if (msg != NULL)                                             \
+			CHECK_STR(jstr(a.body, "error"), (const char *)msg); \
+		answer_clear(&a);                                            \
+	} while (0)
+	CALL(response_ack(f.r, "42", "alice", NULL, answer_cb, &a), 404,
+	    "no such incident");
+	CALL(response_ack(f.r, "../1", "alice", NULL, answer_cb, &a), 404,
+	    "no such incident");
+	CALL(response_ack(f.r, "1", "", NULL, answer_cb, &a), 400,
+	    "by: required (who), at most 128 characters");
+	CALL(response_ack(f.r, "1", "al\nice", NULL, answer_cb, &a), 400,
+	    "by: required (who), at most 128 characters");
+	CALL(response_ack(f.r, "1", "alice", NULL, answer_cb, &a), 200, NULL);
+	CALL(response_ack(f.r, "1", "bob", NULL, answer_cb, &a), 409,
+	    "the incident is already acknowledged");
+	CALL(response_resolve(f.r, "1", "bob", "false positive", answer_cb, &a),
+	    200, NULL);
+	CALL(response_resolve(f.r, "1", "bob", NULL, answer_cb, &a), 409,
+	    "the incident is already resolved");
+	CALL(response_ack(f.r, "1", "bob", NULL, answer_cb, &a), 409,
+	    "the incident is already resolved");
+	CALL(response_incidents(f.r, "closed", 10, answer_cb, &a), 400,
+	    "state: expected open, triggered, acknowledged or resolved");
+	CALL(response_incidents(f.r, NULL, 0, answer_cb, &a), 400,
+	    "limit: expected 1 to 1000");
+	CALL(response_approve(f.r, "nope", 1, "carol", NULL, answer_cb, &a), 404,
+	    "no such approval");
+	CALL(response_approve(f.r, "01a20936-7186-7340-8a3f-f8e20aba3cf8", 1,
+	    "carol", NULL, answer_cb, &a), 404, "no such approval");
+	CALL(response_silence_delete(f.r, "nope", answer_cb, &a), 404,
+	    "no such silence");
+	CALL(response_silence_add(f.r, "[]", 2, answer_cb, &a), 400,
+	    "the body must be a JSON object");
+	CALL(response_silence_add(f.r, "{\"matchers\":{}}", 15, answer_cb, &a), 400,
+	    "matchers: at least one of rules, levels, tags or fields is required "
+	    "(a silence must not silence everything)");
+	{
+		const char *b1 = "{\"matchers\":{\"rules\":[\"r\"]},\"author\":\"a\","
+		    "\"comment\":\"c\"}";
+		const char *b2 = "{\"matchers\":{\"rules\":[\"r\"]},\"duration\":\"2h\","
+		    "\"comment\":\"c\"}";
+		const char *b3 = "{\"matchers\":{\"rules\":[\"r\"]},\"duration\":\"2h\","
+		    "\"author\":\"a\"}";
+		const char *b4 = "{\"matchers\":{\"levels\":[\"severe\"]},\"duration\":\"2h\","
+		    "\"author\":\"a\",\"comment\":\"c\"}";
+		const char *b5 = "{\"matchers\":{\"rules\":[\"r\"]},\"ends_at\":"
+		    "\"2001-01-01T00:00:00Z\",\"author\":\"a\",\"comment\":\"c\"}";
+		const char *b6 = "{\"matchers\":{\"rule\":[\"r\"]},\"duration\":\"2h\","
+		    "\"author\":\"a\",\"comment\":\"c\"}";
+
+		CALL(response_silence_add(f.r, b1, strlen(b1), answer_cb, &a), 400,
+		    "ends_at (an ISO 8601 time) or duration (like 2h) is required: a "
+		    "silence must end");
+		CALL(response_silence_add(f.r, b2, strlen(b2), answer_cb, &a), 400,
+		    "author: required (who silences)");
+		CALL(response_silence_add(f.r, b3, strlen(b3), answer_cb, &a), 400,
+		    "comment: required (why)");
+		CALL(response_silence_add(f.r, b4, strlen(b4), answer_cb, &a), 400,
+		    "matchers.levels: 'severe' is not one of informational, low, "
+		    "medium, high, critical");
+		CALL(response_silence_add(f.r, b5, strlen(b5), answer_cb, &a), 400,
+		    "ends_at: the silence would already be over");
+		CALL(response_silence_add(f.r, b6, strlen(b6), answer_cb, &a), 400,
+		    "matchers: unknown key 'rule' (expected rules, levels, tags or "
+		    "fields)");
+	}
+#undef CALL
+	fx_end(&f);
+}
+
+/* ---- direct Redis reads ---- */
+
+struct rget {
+	int done;
+	long long i;
+	char s[512];
+	size_t n;
+};
+
+static void rget_cb(void *arg, const struct redisReply *rep)
+{
+	struct rget *g = arg;
+
+	g->done = 1;
+	if (rep == NULL)
+		return;
+	if (rep->type == REDIS_REPLY_INTEGER)
+		g->i = rep->integer;
+	else if (rep->type == REDIS_REPLY_STRING)
+		snprintf(g->s, sizeof(g->s), "%.*s", (int)rep->len, rep->str);
+	else if (rep->type == REDIS_REPLY_ARRAY)
+		g->n = rep->elements;
+}
+
+static struct rget *cur_get;
+static int got_reply(struct fx *f)
+{
+	(void)f;
+	return cur_get->done;
+}
+
+static struct rget rget_cmd(struct fx *f, int argc, const char **argv)
+{
+	struct rget g;
+
+	memset(&g, 0, sizeof(g));
+	rds_cmd(f->rds, RDS_RETRY, rget_cb, &g, argc, argv, NULL);
+	cur_get = &g;
+	loop_until(f, got_reply, DEADLINE_MS);
+	return g;
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+	char p[512];
+	size_t len;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return vg_read_file(p, &len);
+}
+
+static int approval_pending(struct fx *f)
+{
+	return recv_count(&f->rv, "/hook", 200) >= 1;
+}
+
+static int run_over_cond(struct fx *f)
+{
+	return recv_count(&f->rv, "/hook", 200) >= 2;
+}
+
+TEST(containment_playbook)
+{
+	struct fx f;
+	struct answer a = { 0 };
+	char *rec;
+	const char *aid;
+	json_t *p, *v;
+
+	if (fx_std(&f) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	/* a hostile user name reaches the program as one literal argument */
+	alert(&f, "r-contain", "low", "detection", "{}",
+	    "{\"source\":{\"ip\":\"203.0.113.7\"},"
+	    "\"user\":{\"name\":\"$(touch /tmp/pwned); rm -rf / ; id\"}}");
+	want_path = "/fw";
+	want_n = 1;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	/* the approval request goes to the group (carol: the hook channel) */
+	CHECK(loop_until(&f, approval_pending, DEADLINE_MS));
+	p = recv_json(&f.rv, "/hook", 0);
+	CHECK_STR(jstr(p, "summary"), "Approval needed (leads): unblock 203.0.113.7?");
+	aid = jstr(json_object_get(p, "details"), "approval");
+	CHECK_INT(strlen(aid), 36);
+	/* the blocklist entry expires in an hour */
+	{
+		const char *zs[3] = { "ZSCORE", "vigil:blocklist:ssh", "203.0.113.7" };
+		const char *tt[2] = { "PTTL", "vigil:blocklist:ssh" };
+		struct rget g = rget_cmd(&f, 3, zs);
+		long long exp = strtoll(g.s, NULL, 10), now = vg_now_ms();
+
+		CHECK(exp > now + 3500000 && exp <= now + 3600000);
+		g = rget_cmd(&f, 2, tt);
+		CHECK(g.i > 3500000 && g.i <= 3600000);
+	}
+	rec = slurp(f.dir, "record.out");
+	CHECK_STR(rec, "[$(touch /tmp/pwned); rm -rf / ; id]\n[203.0.113.7]\n");
+	free(rec);
+	CHECK(access("/tmp/pwned", F_OK) != 0);
+	rec = slurp(f.dir, "record.stdin");
+	{
+		json_t *in = rec ? json_loads(rec, 0, NULL) : NULL;
+
+		CHECK_STR(jstr(json_object_get(in, "rule"), "id"), "r-contain");
+		json_decref(in);
+	}
+	free(rec);
+	{
+		json_t *fw = recv_json(&f.rv, "/fw", 0);
+
+		CHECK_STR(jstr(fw, "block"), "203.0.113.7");
+		CHECK_INT(jint(fw, "n"), 1);
+		json_decref(fw);
+	}
+	/* only the group may approve */
+	response_approve(f.r, aid, 1, "bob", NULL, answer_cb, &a);
+	wait_answer(&f, &a);
+	CHECK_INT(a.status, 403);
+	CHECK_STR(jstr(a.body, "error"), "bob is not in group leads");
+	answer_clear(&a);
+	response_approvals(f.r, answer_cb, &a);
+	wait_answer(&f, &a);
+	CHECK_INT(a.status, 200);
+	CHECK_INT(json_array_size(json_object_get(a.body, "approvals")), 1);
+	CHECK_STR(jstr(json_array_get(json_object_get(a.body, "approvals"), 0),
+	    "state"), "pending");
+	answer_clear(&a);
+	response_approve(f.r, aid, 1, "carol", "ok", answer_cb, &a);
+	wait_answer(&f, &a);
+	CHECK_INT(a.status, 200);
+	CHECK_STR(jstr(a.body, "state"), "approved");
+	answer_clear(&a);
+	response_approve(f.r, aid, 0, "carol", NULL, answer_cb, &a);
+	wait_answer(&f, &a);
+	CHECK_INT(a.status, 409);
+	CHECK_STR(jstr(a.body, "error"), "the approval is already approved");
+	answer_clear(&a);
+	json_decref(p);
+	CHECK(loop_until(&f, run_over_cond, DEADLINE_MS));
+	settle(&f);
+	p = recv_json(&f.rv, "/hook", 1);
+	CHECK_STR(jstr(p, "summary"), "approved");
+	json_decref(p);
+	v = incident(&f, "1");
+	{
+		const json_t *run = json_array_get(json_object_get(v, "runs"), 0);
+		const json_t *e;
+		size_t i;
+		int steps = 0;
+
+		CHECK_STR(jstr(run, "playbook"), "contain");
+		CHECK_STR(jstr(run, "outcome"), "completed");
+		CHECK_INT(jint(run, "steps_run"), 6);
+		json_array_foreach(json_object_get(v, "timeline"), i, e) {
+			if (strcmp(jstr(e, "type"), "step") != 0)
+				continue;
+			steps++;
+			CHECK(json_is_true(json_object_get(e, "ok")));
+			if (strcmp(jstr(e, "step"), "run") == 0) {
+				CHECK_STR(jstr(e, "detail"), "exit 0");
+				CHECK_STR(jstr(e, "stdout"), "recorded\n");
+			}
+			if (strcmp(jstr(e, "step"), "ask") == 0)
+				CHECK_STR(jstr(e, "detail"), "approved by carol");
+		}
+		CHECK_INT(steps, 6);
+	}
+	json_decref(v);
+	/* a protected address is never blocked: the step fails, the run
+	 * goes on (on_failure: run) and the exec refuses it as well */
+	alert(&f, "r-contain", "low", "detection", "{}",
+	    "{\"source\":{\"ip\":\"192.0.2.1\"},\"user\":{\"name\":\"x\"}}");
+	want_incidents = 2;
+	CHECK(loop_until(&f, have_incidents, DEADLINE_MS));
+	settle(&f);
+	v = incident(&f, "2");
+	{
+		const json_t *e;
+		size_t i;
+		int fails = 0;
+
+		json_array_foreach(json_object_get(v, "timeline"), i, e) {
+			if (strcmp(jstr(e, "type"), "step") == 0 &&
+			    json_is_false(json_object_get(e, "ok"))) {
+				fails++;
+				CHECK(strstr(jstr(e, "detail"), "192.0.2.1 is protected") != NULL);
+			}
+		}
+		CHECK_INT(fails, 2);
+		CHECK_STR(jstr(json_array_get(json_object_get(v, "runs"), 0), "outcome"),
+		    "failed");
+	}
+	json_decref(v);
+	{
+		const char *zs[3] = { "ZSCORE", "vigil:blocklist:ssh", "192.0.2.1" };
+		struct rget g = rget_cmd(&f, 3, zs);
+
+		CHECK_STR(g.s, "");
+	}
+	fx_end(&f);
+}
+
+static int sentinel_paged(struct fx *f)
+{
+	return recv_count(&f->rv, "/hook", 200) >= want_n;
+}
+
+TEST(silences)
+{
+	struct fx f;
+	struct answer a = { 0 };
+	const char *body = "{\"matchers\":{\"fields\":{\"source.ip\":\"203.0.113.66\"},"
+	    "\"levels\":[\"low\"]},\"duration\":\"2h\",\"author\":\"alice\","
+	    "\"comment\":\"pen test\"}";
+	char sid[64];
+	json_t *v;
+
+	if (fx_std(&f) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	response_silence_add(f.r, body, strlen(body), answer_cb, &a);
+	wait_answer(&f, &a);
+	CHECK_INT(a.status, 201);
+	CHECK_STR(jstr(a.body, "author"), "alice");
+	CHECK_STR(jstr(a.body, "state"), "active");
+	snprintf(sid, sizeof(sid), "%s", jstr(a.body, "id"));
+	answer_clear(&a);
+	settle(&f);
+	response_silences(f.r, answer_cb, &a);
+	wait_answer(&f, &a);
+	CHECK_INT(json_array_size(json_object_get(a.body, "silences")), 1);
+	CHECK_STR(jstr(json_array_get(json_object_get(a.body, "silences"), 0),
+	    "comment"), "pen test");
+	answer_clear(&a);
+	/* silenced: recorded on an incident, nobody paged */
+	alert(&f, "r-hook", "low", "detection", "{}",
+	    "{\"source\":{\"ip\":\"203.0.113.66\"}}");
+	/* not silenced (another address): paged, after the silenced one */
+	alert(&f, "r-hook", "high", "detection", "{\"source.ip\":\"203.0.113.67\"}",
+	    "{\"source\":{\"ip\":\"203.0.113.67\"}}");
+	want_n = 1;
+	CHECK(loop_until(&f, sentinel_paged, DEADLINE_MS));
+	settle(&f);
+	CHECK_INT(recv_count(&f.rv, "/hook", 0), 1);
+	v = recv_json(&f.rv, "/hook", 0);
+	CHECK_STR(jstr(v, "summary"), "guessing from 203.0.113.67");
+	json_decref(v);
+	v = incident(&f, "1");
+	CHECK_INT(jint(v, "alerts"), 0);
+	CHECK_INT(jint(v, "silenced_alerts"), 1);
+	CHECK_INT(json_array_size(json_object_get(v, "playbooks")), 0);
+	json_decref(v);
+	CHECK_INT(tl_count(&f, "1", "alert_silenced"), 1);
+	response_silence_delete(f.r, sid, answer_cb, &a);
+	wait_answer(&f, &a);
+	CHECK_INT(a.status, 200);
+	CHECK_STR(jstr(a.body, "deleted"), sid);
+	answer_clear(&a);
+	settle(&f);
+	/* without the silence the same key pages: the open incident gets its
+	 * playbook now */
+	alert(&f, "r-hook", "low", "detection", "{}",
+	    "{\"source\":{\"ip\":\"203.0.113.66\"}}");
+	want_n = 2;
+	CHECK(loop_until(&f, sentinel_paged, DEADLINE_MS));
+	settle(&f);
+	v = incident(&f, "1");
+	CHECK_INT(jint(v, "alerts"), 1);
+	CHECK_INT(jint(v, "silenced_alerts"), 1);
+	json_decref(v);
+	fx_end(&f);
+}
+
+static const char restart_yaml[] =
+    "inputs: []\n"
+    "http: {listen: \"\"}\n"
+    "playbooks: [pb]\n"
+    "response: {group_wait: 0, repeat_interval: 0, auto_resolve: 0}\n"
+    "channels:\n"
+    "  later: {type: webhook, url: \"http://127.0.0.1:@PORT@/later\", retry: {initial: 200ms, max: 400ms}}\n"
+    "  first: {type: webhook, url: \"http://127.0.0.1:@PORT@/first\"}\n"
+    "  second: {type: webhook, url: \"http://127.0.0.1:@PORT@/second\"}\n"
+    "oncall:\n"
+    "  users:\n"
+    "    alice: {channels: [first]}\n"
+    "    bob: {channels: [second]}\n"
+    "  escalation_policies:\n"
+    "    esc:\n"
+    "      steps:\n"
+    "        - {users: [alice]}\n"
+    "        - {users: [bob], delay: 2s}\n";
+
+static const char restart_pb[] =
+    "name: later\n"
+    "match: {rules: [r-later]}\n"
+    "steps:\n"
+    "  - notify: {channel: later}\n"
+    "---\n"
+    "name: esc\n"
+    "match: {rules: [r-esc]}\n"
+    "steps:\n"
+    "  - notify: {policy: esc}\n";
+
+static int later_failed_once(struct fx *f)
+{
+	return recv_count(&f->rv, "/later", 503) >= 1;
+}
+
+/* Only the notification waiting for its retry is left in the outbox (the
+ * others are delivered and recorded as such). */
+static int outbox_one(struct fx *f)
+{
+	const char *hl[2] = { "HLEN", "vigil:{resp}:ob:test" };
+	struct rget g = rget_cmd(f, 2, hl);
+
+	return g.i == 1 && recv_count(&f->rv, "/first", 200) == 1;
+}
+
+TEST(restart_resumes_without_paging_twice)
+{
+	struct fx f;
+
+	if (fx_start(&f, restart_yaml, restart_pb) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	/* the receiver fails: the page waits in the outbox for a retry */
+	recv_script(&f.rv, "/later", "503,200");
+	alert(&f, "r-later", "high", "detection", "{}", NULL);
+	/* an escalation whose second step is due after the restart */
+	alert(&f, "r-esc", "high", "detection", "{}", NULL);
+	CHECK(loop_until(&f, later_failed_once, DEADLINE_MS));
+	CHECK(loop_until(&f, outbox_one, DEADLINE_MS));
+	/* "crash": everything stops; the outbox and the timers stay */
+	fx_stop_response(&f);
+	fx_restart_response(&f);
+	CHECK(f.r != NULL);
+	want_path = "/later";
+	want_n = 1;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	want_path = "/second";
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	settle(&f);
+	CHECK_INT(recv_count(&f.rv, "/later", 200), 1);
+	CHECK_INT(recv_count(&f.rv, "/first", 0), 1);
+	CHECK_INT(recv_count(&f.rv, "/second", 0), 1);
+	/* the very same notification, resumed */
+	CHECK_STR(f.rv.reqs[0].path, "/later");
+	{
+		const char *first = NULL, *last = NULL;
+
+		for (int i = 0; i < f.rv.n; i++) {
+			if (strcmp(f.rv.reqs[i].path, "/later") == 0) {
+				if (first == NULL)
+					first = f.rv.reqs[i].delivery;
+				last = f.rv.reqs[i].delivery;
+			}
+		}
+		CHECK_STR(first, last);
+	}
+	/* a third start, everything done: nothing more is sent */
+	fx_stop_response(&f);
+	fx_restart_response(&f);
+	settle(&f);
+	{
+		struct rget g;
+		const char *hl[2] = { "HLEN", "vigil:{resp}:ob:test" };
+
+		g = rget_cmd(&f, 2, hl);
+		CHECK_INT(g.i, 0);
+	}
+	CHECK_INT(recv_count(&f.rv, "/later", 0), 2);
+	CHECK_INT(recv_count(&f.rv, "/first", 0), 1);
+	CHECK_INT(recv_count(&f.rv, "/second", 0), 1);
+	fx_end(&f);
+}
+
+static const char auto_yaml[] =
+    "inputs: []\n"
+    "http: {listen: \"\"}\n"
+    "playbooks: [pb]\n"
+    "response: {group_wait: 2s, auto_resolve: 3s, repeat_interval: 0}\n"
+    "channels:\n"
+    "  hook: {type: webhook, url: \"http://127.0.0.1:@PORT@/hook\"}\n";
+
+static const char auto_pb[] =
+    "name: hook\n"
+    "match: {rules: [r-hook]}\n"
+    "steps:\n"
+    "  - notify: {channel: hook}\n";
+
+TEST(group_wait_and_auto_resolve)
+{
+	struct fx f;
+	json_t *p;
+
+	if (fx_start(&f, auto_yaml, auto_pb) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	alert(&f, "r-hook", "low", "detection", "{}", NULL);
+	want_incidents = 1;
+	CHECK(loop_until(&f, have_incidents, DEADLINE_MS));
+	/* within group_wait: these join the first page */
+	alert(&f, "r-hook", "low", "detection", "{}", NULL);
+	alert(&f, "r-hook", "low", "detection", "{}", NULL);
+	want_path = "/hook";
+	want_n = 1;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	p = recv_json(&f.rv, "/hook", 0);
+	CHECK_STR(jstr(json_object_get(p, "details"), "alerts"), "3");
+	json_decref(p);
+	/* quiet for auto_resolve: resolved by vigil, and said so */
+	want_id = "1";
+	want_state = "resolved";
+	CHECK(loop_until(&f, state_is, DEADLINE_MS));
+	want_n = 2;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	settle(&f);
+	p = recv_json(&f.rv, "/hook", 1);
+	CHECK_STR(jstr(p, "event"), "resolve");
+	json_decref(p);
+	p = incident(&f, "1");
+	CHECK_STR(jstr(json_object_get(p, "resolved"), "by"), "vigil");
+	json_decref(p);
+	/* a new alert of the same key opens a new incident */
+	alert(&f, "r-hook", "low", "detection", "{}", NULL);
+	want_incidents = 2;
+	CHECK(loop_until(&f, have_incidents, DEADLINE_MS));
+	fx_end(&f);
+}
+
 int main(void)
 {
 	struct rds_server_conf sc = { 0 };
@@ -729,6 +1386,13 @@ int main(void)
 	}
 	RUN(filter_and_dedup);
 	RUN(burst_is_one_page);
+	RUN(retry_then_one_delivery_and_dead_letter);
+	RUN(escalation_and_ack);
+	RUN(api_errors);
+	RUN(containment_playbook);
+	RUN(silences);
+	RUN(restart_resumes_without_paging_twice);
+	RUN(group_wait_and_auto_resolve);
 	rds_server_stop(srv);
 	return unit_done();
 }
