@@ -110,8 +110,9 @@ typedef void (*correlate_alert_cb)(void *arg, const struct correlate_alert *ca);
  */
 struct correlator *correlate_new(const struct corr_set *cs, struct rds *r,
     const struct correlate_conf *conf, correlate_alert_cb cb, void *arg);
-/* Outstanding updates are abandoned (their Redis commands are dropped by
- * rds_free, which the caller does after this). */
+/* Free the client first (rds_free answers every outstanding update with
+ * NULL, which releases what the correlator holds for it), then the
+ * correlator. correlate_free(NULL) is a no-op. */
 void correlate_free(struct correlator *c);
 
 /*

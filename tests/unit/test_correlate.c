@@ -17,6 +17,7 @@
 
 #include "unit.h"
 #include "../../engine/correlate.h"
+#include "../../engine/correlate_int.h"
 #include "../../engine/log.h"
 #include "../../engine/redis.h"
 #include "../../engine/ytree.h"
@@ -799,6 +800,56 @@ TEST(loader_reports_every_problem)
 	CHECK(strstr(e, "t.yml:") != NULL);
 }
 
+TEST(loader_survives_hostile_shapes)
+{
+	struct correlate_load_stats st;
+	static const char *const docs[] = {
+		"title: a\ncorrelation: just a string\n",
+		"title: b\ncorrelation: {type: event_count, rules: {a: b}, timespan: 5m,"
+		" condition: {gte: 1}}\n",
+		"title: c\ncorrelation: {type: event_count, rules: [failed], timespan: 5m,"
+		" condition: [1, 2]}\n",
+		"title: d\ncorrelation: {type: event_count, rules: [failed], timespan: 5m,"
+		" condition: {gte: 1}, group-by: [[x]]}\n",
+		"title: e\ncorrelation: {type: event_count, rules: [failed], timespan: [1],"
+		" condition: {gte: 1}}\n",
+		"title: f\ncorrelation: {type: event_count, rules: [failed], timespan: 5m,"
+		" condition: {gte: 1}}\nvigil: [1]\n",
+		"title: g\ncorrelation: {type: temporal, rules: [failed, success],"
+		" timespan: 5m, aliases: x}\n",
+		"title: h\ntags: {a: 1}\ncorrelation: {type: event_count, rules: [failed],"
+		" timespan: 5m, condition: {gte: 1}}\n",
+		"title: i\ngenerate: maybe\ncorrelation: {type: event_count,"
+		" rules: [failed], timespan: 5m, condition: {gte: 1}}\n",
+		"title: [x]\ncorrelation: {type: event_count, rules: [failed],"
+		" timespan: 5m, condition: {gte: 1}}\n",
+		"title: k\ncorrelation: {type: [event_count], rules: [failed],"
+		" timespan: 5m, condition: {gte: 1}}\n",
+		"title: l\ncorrelation: {type: event_count, rules: [failed, failed],"
+		" timespan: 5m, condition: {gte: 1}}\n",
+		"title: m\ncorrelation: {type: event_count, rules: [failed],"
+		" timespan: 0s, condition: {gte: 1}}\n",
+		"title: n\ncorrelation: {type: event_count, rules: [failed],"
+		" timespan: 5m, condition: {gte: '1e999'}}\n",
+		"title: o\ncorrelation: {type: value_percentile, rules: [request],"
+		" timespan: 5m, condition: {field: bytes, gt: 1}}\nvigil: {percentile: 101}\n",
+		"title: p\ncorrelation: {type: event_count, rules: [failed],"
+		" timespan: 5m, condition: {gte: 1}}\nvigil: {max_events: 0, lateness: -1s}\n",
+	};
+	struct buf all;
+
+	buf_init(&all);
+	for (size_t i = 0; i < VG_ARRAY_LEN(docs); i++) {
+		buf_adds(&all, docs[i]);
+		if (i + 1 < VG_ARRAY_LEN(docs))
+			buf_adds(&all, "---\n");
+	}
+	load_errors(buf_cstr(&all), &st);
+	CHECK_INT(st.loaded, 0);
+	CHECK_INT(st.rejected, (int)VG_ARRAY_LEN(docs));
+	buf_free(&all);
+}
+
 /* ---- state in Redis ---- */
 
 #define LOOP_UNTIL(base, cond)                                          \
@@ -951,6 +1002,101 @@ TEST(outage_buffers_updates_and_catches_up)
 	}
 }
 
+struct reply_seen {
+	int calls;
+	long long v[16];
+	size_t n;
+};
+
+static void script_cb(void *arg, const struct redisReply *rep)
+{
+	struct reply_seen *r = arg;
+
+	r->calls++;
+	r->n = 0;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i < rep->elements && i < 16; i++)
+		r->v[r->n++] = rep->element[i]->type == REDIS_REPLY_STRING ?
+		    strtoll(rep->element[i]->str, NULL, 10) :
+		    rep->element[i]->integer;
+}
+
+/* One window update straight to the script: status, and the first alert's
+ * time and count (-1 when none). */
+static void script_update(struct rds *r, int sid, const char *ts,
+    const char *id, const char *cap, struct reply_seen *out)
+{
+	const char *v[28] = {
+		"u:c{r:g}", "u:c{r:g}:e", "u:c{r:g}:j", "u:c{r:g}:b",
+		"u", "ec", "a", "60000", "0", cap, "", "2", "", "", "", "",
+		"1", "50", "0", "600000", "0", "", ts, id, "0", "", "", "0",
+	};
+	struct event_base *base = rds_base(r);
+	int before = out->calls;
+
+	if (rds_evalsha(r, RDS_RETRY, sid, script_cb, out, 4, 28, v, NULL) < 0) {
+		CHECK(0);
+		return;
+	}
+	while (out->calls == before)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+TEST(script_answers_a_resent_update_the_same_way)
+{
+	struct event_base *base = event_base_new();
+	struct rds *r = client(base);
+	int sid = rds_script(r, corr_lua_update);
+	struct reply_seen a = { 0 };
+
+	script_update(r, sid, "1000", "00000000000000a1", "100", &a);
+	CHECK_INT(a.v[0], 0);
+	CHECK_INT(a.v[5], 0);
+	script_update(r, sid, "2000", "00000000000000a2", "100", &a);
+	CHECK_INT(a.v[0], 0);
+	CHECK_INT(a.v[5], 1);
+	CHECK_INT(a.v[6], 2000);
+	CHECK_INT(a.v[7], 2);
+	/* the same update again (its answer was lost with a connection):
+	 * the same alert, flagged, and nothing counted twice */
+	script_update(r, sid, "2000", "00000000000000a2", "100", &a);
+	CHECK_INT(a.v[0], 2);
+	CHECK_INT(a.v[5], 1);
+	CHECK_INT(a.v[6], 2000);
+	CHECK_INT(a.v[7], 2);
+	script_update(r, sid, "3000", "00000000000000a3", "100", &a);
+	CHECK_INT(a.v[0], 0);
+	CHECK_INT(a.v[5], 0);
+	/* late (lateness 0): older than the group's newest event */
+	script_update(r, sid, "2999", "00000000000000a4", "100", &a);
+	CHECK_INT(a.v[0], 1);
+	rds_free(r);
+	event_base_free(base);
+}
+
+TEST(group_cap_drops_the_oldest)
+{
+	struct h h;
+
+	CHECK_INT(h_init(&h,
+	    "title: capped\n"
+	    "correlation:\n"
+	    "  type: event_count\n"
+	    "  rules: [failed]\n"
+	    "  group-by: [source.ip]\n"
+	    "  timespan: 1m\n"
+	    "  condition: {gte: 5}\n"
+	    "vigil: {max_events: 3}\n", 1), 0);
+	for (int i = 0; i < 5; i++)
+		feed(&h, h.c, "failed", 1000 * i, "source.ip=A,n=x");
+	CHECK_INT(correlate_finish(h.c, 0, 20000), 0);
+	/* 3 kept between events (+ the new one), so gte 5 never holds */
+	CHECK_STR(logtext(&h), "");
+	CHECK_INT(correlate_stats(h.c)->cap_drops, 2);
+	h_free(&h);
+}
+
 int main(void)
 {
 	struct rds_server_conf sc = { 0 };
@@ -977,6 +1123,9 @@ int main(void)
 	RUN(chained_correlations_and_generate);
 	RUN(aliases_group_across_fields);
 	RUN(loader_reports_every_problem);
+	RUN(loader_survives_hostile_shapes);
+	RUN(script_answers_a_resent_update_the_same_way);
+	RUN(group_cap_drops_the_oldest);
 	RUN(state_outlives_the_correlator);
 	RUN(two_correlators_share_one_redis);
 	RUN(outage_buffers_updates_and_catches_up);
