@@ -754,6 +754,86 @@ int response_submit(struct response *r, const char *json, size_t len)
 	return enqueue(r, 'N', json, len);
 }
 
+struct keep {
+	const char *s;
+	size_t n;
+};
+
+/* Append kept lines under one lock; returns how many fit. */
+static size_t keep_flush(struct response *r, const struct keep *k, size_t n,
+    size_t *dropped)
+{
+	size_t queued = 0;
+	int kick = 0;
+
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (r->qn >= QUEUE_MAX_ALERTS ||
+		    r->q.len + k[i].n + 2 > QUEUE_MAX_BYTES) {
+			(*dropped)++;
+			continue;
+		}
+		buf_addc(&r->q, 'N');
+		buf_add(&r->q, k[i].s, k[i].n);
+		buf_addc(&r->q, '\n');
+		r->qn++;
+		queued++;
+	}
+	if (!r->armed && r->qn > 0) {
+		r->armed = 1;
+		kick = 1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (kick)
+		event_active(r->qev, EV_READ, 0);
+	return queued;
+}
+
+size_t response_submit_lines(struct response *r, const char *lines,
+    size_t len)
+{
+	const char *p = lines, *end = lines + len;
+	struct keep keep[64];
+	size_t nkeep = 0, queued = 0, submitted = 0, filtered = 0, dropped = 0;
+
+	if (r == NULL)
+		return 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end, *s = p;
+
+		p = nl ? nl + 1 : end;
+		if (e > s && e[-1] == '\r')
+			e--;
+		if (e == s)
+			continue;
+		submitted++;
+		if ((size_t)(e - s) > ALERT_MAX) {
+			dropped++;
+			continue;
+		}
+		if (!wanted(r, s, (size_t)(e - s))) {
+			filtered++;
+			continue;
+		}
+		keep[nkeep].s = s;
+		keep[nkeep].n = (size_t)(e - s);
+		if (++nkeep == VG_ARRAY_LEN(keep)) {
+			queued += keep_flush(r, keep, nkeep, &dropped);
+			nkeep = 0;
+		}
+	}
+	if (nkeep > 0)
+		queued += keep_flush(r, keep, nkeep, &dropped);
+	if (submitted)
+		__atomic_add_fetch(&r->submitted_atomic, submitted, __ATOMIC_RELAXED);
+	if (filtered)
+		__atomic_add_fetch(&r->filtered_atomic, filtered, __ATOMIC_RELAXED);
+	if (dropped)
+		__atomic_add_fetch(&r->dropped_atomic, dropped, __ATOMIC_RELAXED);
+	return queued;
+}
+
 /* ---- alerts into incidents ---- */
 
 struct batch {

@@ -80,6 +80,11 @@ void response_free(struct response *r);
  * (counted).
  */
 int response_submit(struct response *r, const char *alert_json, size_t len);
+/* The same for a buffer of whole alert lines (each ending in a newline),
+ * taking the lock once for all of them. Returns how many were queued.
+ * r may be NULL (nothing happens). Any thread. */
+size_t response_submit_lines(struct response *r, const char *lines,
+    size_t len);
 
 /*
  * Check what response_new would load (on-call, channels, exec folders,

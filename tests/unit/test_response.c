@@ -616,10 +616,23 @@ TEST(filter_and_dedup)
 		CHECK_INT(response_submit(f.r, corr, strlen(corr)), 1);
 		CHECK_INT(response_submit(f.r, "{\"a\":\n1}", 8), -1);
 	}
-	/* three high alerts of one rule and group: one incident */
-	for (int i = 0; i < 3; i++)
+	/* three high alerts of one rule and group: one incident; one of them
+	 * comes in a buffer of lines with one nobody wants */
+	for (int i = 0; i < 2; i++)
 		alert(&f, "r-high", "high", "detection", "{\"source.ip\":\"10.0.0.1\"}",
 		    NULL);
+	{
+		const char *lines =
+		    "{\"id\":\"y\",\"@timestamp\":\"t\",\"kind\":\"detection\","
+		    "\"rule\":{\"id\":\"r-none\",\"title\":\"T\",\"level\":\"low\","
+		    "\"tags\":[]},\"group\":{},\"count\":1,\"event\":{}}\n"
+		    "{\"id\":\"z\",\"@timestamp\":\"t\",\"kind\":\"detection\","
+		    "\"rule\":{\"id\":\"r-high\",\"title\":\"Rule r-high\","
+		    "\"level\":\"high\",\"tags\":[]},\"group\":{\"source.ip\":"
+		    "\"10.0.0.1\"},\"count\":1,\"event\":{}}\n";
+
+		CHECK_INT(response_submit_lines(f.r, lines, strlen(lines)), 1);
+	}
 	alert(&f, "r-high", "high", "detection", "{\"source.ip\":\"10.0.0.2\"}", NULL);
 	alert(&f, "r-med", "medium", "detection", "{}", NULL);
 	want_incidents = 4;
@@ -663,7 +676,7 @@ TEST(filter_and_dedup)
 		CHECK(strstr(buf_cstr(&m),
 		    "vigil_response_alerts_total{result=\"below_level\"} 0\n") != NULL);
 		CHECK(strstr(buf_cstr(&m),
-		    "vigil_response_alerts_total{result=\"filtered\"} 2\n") != NULL);
+		    "vigil_response_alerts_total{result=\"filtered\"} 3\n") != NULL);
 		CHECK(strstr(buf_cstr(&m),
 		    "vigil_incidents_total{event=\"created\"} 4\n") != NULL);
 		buf_free(&m);
