@@ -20,7 +20,18 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "api.h"
 #include "daemon_int.h"
+#include "response.h"
+
+/* Alerts the response raises itself (undeliverable pages) */
+static void resp_alert_cb(void *arg, const char *json, size_t len)
+{
+	struct daemon *d = arg;
+
+	if (alert_sink_write(d->sink, json, len) < 0)
+		__atomic_add_fetch(&d->sink_errors, 1, __ATOMIC_RELAXED);
+}
 
 static void stop_worker_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -249,6 +260,14 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 		goto done;
 	if (drop_privileges(d) < 0)
 		goto done;
+	if ((d->resp_svc = response_svc_start(cfg, d->base, NULL, resp_alert_cb, d,
+	    &err)) == NULL) {
+		log_errx("response: %s", err.msg);
+		goto done;
+	}
+	d->resp = response_svc_response(d->resp_svc);
+	if (d->http != NULL)
+		api_register(d->http, d->resp, d->token);
 
 	sig_term = evsignal_new(d->base, SIGTERM, stop_cb, d);
 	sig_int = evsignal_new(d->base, SIGINT, stop_cb, d);
@@ -287,6 +306,7 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 		log_notice("main: stopped");
 done:
 	httpd_close(d);
+	response_svc_stop(d->resp_svc);
 	if (sig_term != NULL) {
 		event_free(sig_term);
 		event_free(sig_int);

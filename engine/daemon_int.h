@@ -110,6 +110,8 @@ struct daemon {
 	int nworkers;
 	struct evhttp *http;
 	char *token;              /* bearer token for /api/..., or NULL */
+	struct response_svc *resp_svc; /* incidents, playbooks, paging */
+	struct response *resp;    /* its service; workers submit alerts */
 	uint64_t sink_errors;     /* atomic */
 	int64_t started_ms;
 };

@@ -15,7 +15,9 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
+#include "api.h"
 #include "daemon_int.h"
+#include "response.h"
 
 #define HTTP_MAX_BODY (32 << 20)
 #define HTTP_MAX_ERRORS 10
@@ -229,6 +231,13 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 	    (unsigned long long)__atomic_load_n(&d->sink_errors, __ATOMIC_RELAXED),
 	    d->nworkers, (long long)(d->started_ms / 1000));
 #undef EACH_INPUT
+	if (d->resp != NULL) {
+		struct buf m = { 0 };
+
+		response_metrics(d->resp, &m);
+		evbuffer_add(b, m.p, m.len);
+		buf_free(&m);
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", b);
@@ -330,7 +339,10 @@ static void events_cb(struct evhttp_request *req, void *arg)
 
 static void notfound_cb(struct evhttp_request *req, void *arg)
 {
-	(void)arg;
+	struct daemon *d = arg;
+
+	if (api_route(req, d->resp))
+		return;
 	reply_error(req, 404, "Not Found", "no such endpoint");
 }
 

@@ -36,6 +36,7 @@
 
 #include "daemon_int.h"
 #include "framing.h"
+#include "response.h"
 
 #define UDP_BATCH 64
 #define UDP_MAX 65536
@@ -71,9 +72,12 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 		len--;
 	ev = pipeline_process(w->pl, msg, len, name, peer, vg_now_ms());
 	if ((n = pipeline_last_matches(w->pl, &m)) > 0) {
+		size_t at = w->out.len;
+
 		/* the event is serialised once for all the rules it fired */
 		alert_detections_json(w->cache, &w->out, ev, ev->ts_ms, m, n, NULL,
 		    NULL, NULL);
+		response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
 		w->alerts += n;
 		if (w->out.len >= (1u << 16))
 			worker_flush(w);

@@ -97,6 +97,26 @@ int response_check(const struct config *cfg, struct vg_diag *d);
  * notifications, the Redis connection). Loop thread. */
 void response_metrics(struct response *r, struct buf *out);
 
+/* ---- vigild's part (response_svc.c) ---- */
+
+/*
+ * Connect to Redis (redis_url; NULL or "": cfg's redis.url; that empty
+ * too: start and supervise the embedded redis-server in cfg->data_dir)
+ * and start the service on base. on_alert as in struct response_conf.
+ * NULL with err on failure. Start-up only (may block while redis-server
+ * starts); the loop thread.
+ */
+struct response_svc;
+struct response_svc *response_svc_start(const struct config *cfg,
+    struct event_base *base, const char *redis_url,
+    void (*on_alert)(void *arg, const char *json, size_t len), void *arg,
+    struct vg_err *err);
+struct response *response_svc_response(const struct response_svc *s);
+/* The embedded server's URL (for other modules to share), or NULL. */
+const char *response_svc_redis_url(const struct response_svc *s);
+/* Stop the service, the connection and the embedded server. NULL: no-op. */
+void response_svc_stop(struct response_svc *s);
+
 /* ---- the operations of the HTTP API (api.c) ---- */
 
 /*
