@@ -795,19 +795,23 @@ static void send_close(struct correlator *c, const char *member, size_t mlen)
 	}
 }
 
-static void send_tick(struct correlator *c)
+/* Claim what is due. Ticks are cheap to repeat, so while Redis is away
+ * they are not sent at all, except at the end of a replay (RDS_RETRY). */
+static void send_tick(struct correlator *c, unsigned flags)
 {
 	char clock[24], lim[16];
 	const char *v[3] = { c->due_key, clock, lim };
 	struct creq *q;
 
+	if (!(flags & RDS_RETRY) && !rds_ready(c->r))
+		return;
 	snprintf(clock, sizeof(clock), "%lld", (long long)c->clock);
 	snprintf(lim, sizeof(lim), "%d", TICK_BATCH);
 	q = req_new(c, REQ_TICK, NULL);
 	c->tick_busy = 1;
 	c->due_since = INT64_MAX;
 	c->outstanding++;
-	if (rds_evalsha(c->r, 0, c->s_tick, tick_cb, q, 1, 3, v, NULL) < 0) {
+	if (rds_evalsha(c->r, flags, c->s_tick, tick_cb, q, 1, 3, v, NULL) < 0) {
 		c->tick_busy = 0;
 		req_done(q);
 	}
@@ -821,13 +825,14 @@ static void tick_cb(void *arg, const struct redisReply *rep)
 	long long next;
 
 	c->tick_busy = 0;
-	c->last_tick_items = 0;
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) {
 		if (rep != NULL)
 			c->st.errors++;
+		c->last_tick_items = -2;
 		req_done(q);
 		return;
 	}
+	c->last_tick_items = 0;
 	next = el_int(rep, 0);
 	items = el(rep, 1);
 	/* what was registered after the tick left is not in its answer */
@@ -846,7 +851,7 @@ static void tick_cb(void *arg, const struct redisReply *rep)
 	req_done(q);
 	/* more due than one batch, or due meanwhile */
 	if (c->last_tick_items >= TICK_BATCH || c->next_due <= c->clock)
-		send_tick(c);
+		send_tick(c, 0);
 }
 
 static void emit(struct correlator *c, struct corr_rule *cr,
@@ -900,7 +905,7 @@ void correlate_advance(struct correlator *c, int64_t now_ms)
 		c->clock = now_ms;
 	if (c->tick_busy || c->next_due > c->clock)
 		return;
-	send_tick(c);
+	send_tick(c, 0);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -949,13 +954,17 @@ int correlate_finish(struct correlator *c, int expire_all, int64_t timeout_ms)
 	if (!expire_all)
 		return 0;
 	c->clock = CLOCK_END;
-	do {
+	for (;;) {
+		c->last_tick_items = -1;
 		if (!c->tick_busy)
-			send_tick(c);
-		if (drain(c, end) < 0)
+			send_tick(c, RDS_RETRY);
+		if (drain(c, end) < 0 || c->last_tick_items < -1)
 			return -1;
-	} while (c->last_tick_items > 0);
-	return 0;
+		if (c->last_tick_items == 0)
+			return 0;
+		if (vg_mono_ms() >= end)
+			return -1;
+	}
 }
 
 /* ---- life ---- */
