@@ -14,6 +14,8 @@
 #include "tool.h"
 
 int loadgen_main(int argc, char **argv); /* loadgen.c */
+int cmd_incidents(int argc, char **argv); /* incidents.c */
+int cmd_silence(int argc, char **argv);   /* incidents.c */
 
 static void usage(FILE *out)
 {
@@ -26,8 +28,9 @@ static void usage(FILE *out)
 	    "  loadgen --target udp://H:P|tcp://H:P|tls://H:P [--octet-counting] [--connections N]\n"
 	    "          [--rate N] [--count N] [--duration S] [--file F]   (--help for more)\n"
 	    "                                send syslog load, report messages and bytes per second\n"
-	    "  incidents list|show|ack|resolve, silence\n"
-	    "                                (not available yet in this version)\n", out);
+	    "  incidents list|show ID|ack ID|resolve ID [--by NAME] [--note TEXT]\n"
+	    "                                incidents of a running vigild (HTTP API)\n"
+	    "  silence add|list|delete ID    silences (vigil silence --help)\n", out);
 }
 
 int main(int argc, char **argv)
@@ -50,10 +53,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "incidents") == 0 || strcmp(argv[1], "silence") == 0) {
-		fprintf(stderr, "vigil %s: not available yet in this version\n", argv[1]);
-		return 2;
-	}
+	if (strcmp(argv[1], "incidents") == 0)
+		return cmd_incidents(argc - 1, argv + 1);
+	if (strcmp(argv[1], "silence") == 0)
+		return cmd_silence(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
