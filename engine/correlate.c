@@ -106,6 +106,7 @@ struct correlator {
 	int tick_busy;
 	int64_t last_tick_items;
 	int64_t down_since;   /* replay: Redis unreachable since (mono ms) */
+	uint64_t polled;      /* replay: updates at the last loop pass */
 	struct event *timer;
 
 	struct buf kb, jb, gb, vb, tb;  /* scratch */
@@ -515,7 +516,15 @@ static void run_loop_once(struct correlator *c)
 
 static void backpressure(struct correlator *c)
 {
-	if (!c->replay || rds_outstanding(c->r) <= c->max_out)
+	if (!c->replay)
+		return;
+	/* let what is queued go out (and answers come back) now and then,
+	 * so alerts follow the input instead of waiting for the end */
+	if (c->st.updates - c->polled >= 256) {
+		c->polled = c->st.updates;
+		event_base_loop(rds_base(c->r), EVLOOP_NONBLOCK);
+	}
+	if (rds_outstanding(c->r) <= c->max_out)
 		return;
 	if (rds_ready(c->r))
 		c->down_since = 0;
