@@ -29,7 +29,8 @@ static void resp_alert_cb(void *arg, const char *json, size_t len)
 {
 	struct daemon *d = arg;
 
-	if (alert_sink_write(d->sink, json, len) < 0)
+	if (alert_sink_write(d->sink, json, len) < 0 ||
+	    alert_sink_flush(d->sink) < 0)
 		__atomic_add_fetch(&d->sink_errors, 1, __ATOMIC_RELAXED);
 }
 

@@ -21,6 +21,7 @@
 #include "response_int.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,12 @@ static void commit_reply(struct response *r, struct rq *q,
 	if (st == -2)
 		resp_redis_error(r, "commit", rep);
 	if (st == 1 && q->items != NULL) {
+		if (r->fault_kill_after_store && rep->elements > 1) {
+			log_warnx("response: VIGIL_FAULT=kill-after-store: %zu "
+			    "notifications stored, dying before sending them",
+			    rep->elements - 1);
+			raise(SIGKILL);
+		}
 		for (size_t i = 1; i < rep->elements; i++) {
 			const redisReply *e = rep->element[i];
 
@@ -1638,6 +1645,12 @@ struct response *response_new(const struct response_conf *c,
 			snprintf(host, sizeof(host), "vigild");
 		host[sizeof(host) - 1] = '\0';
 		r->instance = vg_strdup(host);
+	}
+	{
+		const char *fault = getenv("VIGIL_FAULT");
+
+		r->fault_kill_after_store = fault != NULL &&
+		    strcmp(fault, "kill-after-store") == 0;
 	}
 	r->k_seq = resp_key(r, "seq", NULL);
 	r->k_outbox = resp_key(r, "ob:", r->instance);

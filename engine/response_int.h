@@ -288,6 +288,10 @@ struct response {
 
 	void *api;
 	void (*api_free)(void *);
+
+	/* fault injection for tests (VIGIL_FAULT=kill-after-store): die by
+	 * SIGKILL once a page is stored and before it is sent */
+	int fault_kill_after_store;
 };
 
 /* response.c */

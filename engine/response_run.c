@@ -1243,6 +1243,7 @@ static void do_notify(struct job *j)
 		    ivw_get(&j->inc, field) ? ivw_get(&j->inc, field) :
 		    ivw_get(&j->inc, "alert"), &t, "playbook");
 		if (n > 0 && ev == NOTIFY_TRIGGER) {
+			commit_set(&c, "summary", j->call.summary);
 			commit_seti(&c, "last_page", vg_now_ms());
 			commit_set(&c, "alerts_at_page", ivw_get(&j->inc, "alerts"));
 			commit_incr(&c, "pages", 1);
