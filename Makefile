@@ -61,7 +61,7 @@ FLAGS_STAMP := $(B)/.flags
 FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
 $(shell mkdir -p $(B) && (test -f $(FLAGS_STAMP) && [ "$$(cat $(FLAGS_STAMP))" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP)))
 
-.PHONY: all test run deps bench bench-sigma bench-ingest fuzz clean check-deps
+.PHONY: all test run deps bench bench-sigma bench-ingest bench-response fuzz clean check-deps
 .SECONDARY:
 all: $(BINDIR)/vigild $(BINDIR)/vigil
 
@@ -116,6 +116,9 @@ bench-ingest: all
 
 bench-sigma: all
 	bash tests/bench/bench_sigma.sh
+
+bench-response: all
+	bash tests/bench/bench_response.sh
 
 # Coverage-guided fuzzing with clang's libFuzzer, FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
