@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include <curl/curl.h>
+#include <event2/util.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
@@ -294,6 +295,16 @@ struct response {
 	int fault_kill_after_store;
 };
 
+/* response_store.c */
+void resp_poll_cb(evutil_socket_t fd, short what, void *arg);
+void resp_sil_cb(evutil_socket_t fd, short what, void *arg);
+void resp_store_save(void *ctx, const struct notify_item *it,
+    void (*done)(void *arg, int status), void *arg);
+void resp_store_finish(void *ctx, const struct notify_item *it);
+/* Read the outbox and hand its items to the sender; then the queue and
+ * the poller start. */
+void resp_outbox_resume(struct response *r);
+
 /* response.c */
 void resp_kick_poll(struct response *r);
 void resp_raise_dead_letter(struct response *r, const struct notify_item *it,
@@ -312,7 +323,49 @@ void resp_redis_error(struct response *r, const char *what,
 /* Incident link, or NULL when response.url is "". Owned. */
 char *resp_url(const struct response *r, const char *id);
 
-/* response_run.c: playbook runs, pages, escalation */
+/* response_page.c: pages and escalation */
+#define MAX_TARGETS 64
+#define MAX_USERS 32
+
+/* Whom a page goes to: per channel, the users it names (none: the
+ * channel's own recipients). */
+struct target {
+	const char *channel;
+	const struct oncall_user *users[MAX_USERS];
+	size_t nusers;
+};
+
+struct targets {
+	struct target v[MAX_TARGETS];
+	size_t n;
+};
+
+struct target *page_target(struct targets *t, const char *channel);
+void page_target_user(struct targets *t, const char *channel,
+    const struct oncall_user *u);
+/*
+ * Queue a notification to every target in commit c: items with ids from
+ * seed + channel, the paged set, and a timeline entry each. Returns how
+ * many items.
+ */
+size_t page_add(struct response *r, struct commit *c, const struct ivw *inc,
+    const char *seed, enum notify_event ev, const char *summary,
+    const char *const *details, size_t ndetails, const char *alert_json,
+    const struct targets *t, const char *why);
+/* Timer members: page escalation step, update or repeat, auto-resolve. */
+void page_escalate(struct response *r, const char *id);
+void page_update(struct response *r, const char *id, int repeat);
+void page_auto_resolve(struct response *r, const char *id);
+/* "<kind>|<id>[|<playbook>]", owned */
+char *resp_member(char kind, const char *id, const char *pb);
+/* Remove a timer of incident id. */
+void resp_drop_due(struct response *r, const char *id, const char *member);
+/* A commit whose reply nobody waits for. */
+void resp_commit_async(struct response *r, struct commit *c);
+/* ,"name":"value" (JSON-escaped) after the members already in b */
+void resp_jmember(struct buf *b, const char *name, const char *v);
+
+/* response_run.c: playbook runs */
 /* A claimed or new due timer member ("r|...", "e|...", ...). */
 void run_due(struct response *r, const char *member);
 /* Start driving run pb of incident id (its due timer is ours). */
