@@ -94,6 +94,7 @@ struct correlator {
 	char due_ttl[24];
 	int replay;
 	size_t max_out;
+	int64_t patience;
 
 	uint32_t instance;
 	uint32_t seq;
@@ -105,8 +106,10 @@ struct correlator {
 	int64_t due_since;    /* earliest registered while a tick is out */
 	int tick_busy;
 	int64_t last_tick_items;
-	int64_t down_since;   /* replay: Redis unreachable since (mono ms) */
 	uint64_t polled;      /* replay: updates at the last loop pass */
+	int stalled;          /* replay: gave up waiting for Redis ... */
+	uint64_t stalled_replies; /* ... when it had answered this many */
+	struct event *bp_timer;   /* wakes the loop while waiting */
 	struct event *timer;
 
 	struct buf kb, jb, gb, vb, tb;  /* scratch */
@@ -501,46 +504,64 @@ skip:
 	c->free_reqs = q;
 }
 
-static void run_loop_once(struct correlator *c)
-{
-	event_base_loop(rds_base(c->r), EVLOOP_ONCE);
-}
-
 /*
- * Replay: do not run ahead of Redis by more than max_out updates. While
- * Redis is unreachable this waits too (the client reconnects meanwhile),
- * but only up to REPLAY_PATIENCE_MS in a row: after that the replay goes
- * on and the client's bounded buffer drops and counts, until Redis is back.
+ * Replay: do not run ahead of Redis by more than max_out updates. When
+ * Redis gives no answer for c->patience ms (away, or frozen), the replay
+ * goes on without waiting (the client's bounded buffer drops and counts)
+ * until answers come again.
  */
-#define REPLAY_PATIENCE_MS 10000
+static void bp_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
 
 static void backpressure(struct correlator *c)
 {
+	struct event_base *base = rds_base(c->r);
+	struct timeval tv = { 0, 100000 };
+	uint64_t replies;
+	int64_t since;
+
 	if (!c->replay)
 		return;
 	/* let what is queued go out (and answers come back) now and then,
 	 * so alerts follow the input instead of waiting for the end */
 	if (c->st.updates - c->polled >= 256) {
 		c->polled = c->st.updates;
-		event_base_loop(rds_base(c->r), EVLOOP_NONBLOCK);
+		event_base_loop(base, EVLOOP_NONBLOCK);
 	}
 	if (rds_outstanding(c->r) <= c->max_out)
 		return;
-	if (rds_ready(c->r))
-		c->down_since = 0;
-	else if (c->down_since == 0)
-		c->down_since = vg_mono_ms();
+	replies = rds_stats(c->r)->replies;
+	if (c->stalled && replies == c->stalled_replies)
+		return;
+	c->stalled = 0;
+	since = vg_mono_ms();
+	if (c->bp_timer == NULL)
+		c->bp_timer = event_new(base, -1, EV_PERSIST, bp_tick, NULL);
+	if (c->bp_timer != NULL)
+		event_add(c->bp_timer, &tv);
 	while (rds_outstanding(c->r) > c->max_out / 2) {
-		if (!rds_ready(c->r)) {
-			if (c->down_since == 0)
-				c->down_since = vg_mono_ms();
-			if (vg_mono_ms() - c->down_since > REPLAY_PATIENCE_MS)
-				return;
-		} else {
-			c->down_since = 0;
+		uint64_t now = rds_stats(c->r)->replies;
+
+		if (now != replies) {
+			replies = now;
+			since = vg_mono_ms();
+		} else if (vg_mono_ms() - since > c->patience) {
+			c->stalled = 1;
+			c->stalled_replies = replies;
+			log_warnx("correlate: no answer from Redis for %lld ms; going "
+			    "on, updates beyond the buffer are dropped and counted",
+			    (long long)c->patience);
+			break;
 		}
-		run_loop_once(c);
+		if (event_base_loop(base, EVLOOP_ONCE) < 0)
+			break;
 	}
+	if (c->bp_timer != NULL)
+		event_del(c->bp_timer);
 }
 
 void correlate_event(struct correlator *c, const struct vg_event *ev,
@@ -1020,6 +1041,7 @@ struct correlator *correlate_new(const struct corr_set *cs, struct rds *r,
 	c->replay = conf->replay;
 	c->max_out = conf->max_outstanding ? conf->max_outstanding :
 	    DEF_MAX_OUTSTANDING;
+	c->patience = conf->patience_ms > 0 ? conf->patience_ms : 10000;
 	if (getrandom(&c->instance, sizeof(c->instance), 0) !=
 	    (ssize_t)sizeof(c->instance))
 		c->instance = (uint32_t)vg_now_ms() ^ (uint32_t)(uintptr_t)c;
@@ -1048,6 +1070,8 @@ void correlate_free(struct correlator *c)
 		return;
 	if (c->timer)
 		event_free(c->timer);
+	if (c->bp_timer)
+		event_free(c->bp_timer);
 	while (c->free_slots) {
 		struct slot *s = c->free_slots;
 

@@ -84,6 +84,11 @@ struct correlate_conf {
 	 */
 	int replay;
 	size_t max_outstanding;   /* replay only; 0: 20000 */
+	int64_t patience_ms;      /* replay: stop waiting for a Redis that
+	                             gives no answer for this long (it is
+	                             away or frozen) and go on, dropping and
+	                             counting beyond the client's buffer;
+	                             0: 10 s */
 };
 
 /* A correlation alert, valid during the callback only. */

@@ -1034,13 +1034,18 @@ static void script_update(struct rds *r, int sid, const char *ts,
 	};
 	struct event_base *base = rds_base(r);
 	int before = out->calls;
+	int64_t end = vg_mono_ms() + 20000;
+	struct timeval tv = { 0, 10000 };
 
 	if (rds_evalsha(r, RDS_RETRY, sid, script_cb, out, 4, 28, v, NULL) < 0) {
 		CHECK(0);
 		return;
 	}
-	while (out->calls == before)
-		event_base_loop(base, EVLOOP_ONCE);
+	while (out->calls == before && vg_mono_ms() < end) {
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	CHECK(out->calls > before);
 }
 
 TEST(script_answers_a_resent_update_the_same_way)
@@ -1097,6 +1102,52 @@ TEST(group_cap_drops_the_oldest)
 	h_free(&h);
 }
 
+TEST(replay_goes_on_when_redis_freezes)
+{
+	struct rds_server_conf sc = { 0 };
+	struct vg_err e = { 0 };
+	struct rds_server *own = rds_server_start(&sc, &e);
+	struct rds_conf rc = { 0 };
+	struct h h;
+
+	if (own == NULL) {
+		CHECK(own != NULL);
+		return;
+	}
+	CHECK_INT(h_init(&h,
+	    "title: burst\n"
+	    "correlation:\n"
+	    "  type: event_count\n"
+	    "  rules: [failed]\n"
+	    "  group-by: [source.ip]\n"
+	    "  timespan: 1h\n"
+	    "  condition: {gte: 40}\n", 1), 0);
+	rds_free(h.r);
+	correlate_free(h.c);
+	rc.url = rds_server_url(own);
+	rc.name = "test";
+	rc.max_pending = 20;
+	h.r = rds_new(h.base, &rc, &e);
+	h.conf.max_outstanding = 10;
+	h.conf.patience_ms = 200;
+	h.c = correlate_new(h.cs, h.r, &h.conf, alert_cb, &h);
+	/* frozen, not gone: the connection stays up, nothing answers */
+	feed(&h, h.c, "failed", 0, "source.ip=A,n=0");
+	CHECK_INT(correlate_finish(h.c, 0, 20000), 0);
+	kill(rds_server_pid(own), SIGSTOP);
+	for (int i = 1; i < 60; i++)
+		feed(&h, h.c, "failed", i * 1000, "source.ip=A,n=x");
+	/* still here (the updates wait in the socket and the client) */
+	CHECK_INT(correlate_outstanding(h.c), 59);
+	kill(rds_server_pid(own), SIGCONT);
+	CHECK_INT(correlate_finish(h.c, 0, 20000), 0);
+	CHECK_INT(correlate_stats(h.c)->updates, 60);
+	CHECK_INT(correlate_stats(h.c)->dropped, 0);
+	CHECK_STR(logtext(&h), "burst @39000 count=40 source.ip=A ev=x\n");
+	h_free(&h);
+	rds_server_stop(own);
+}
+
 int main(void)
 {
 	struct rds_server_conf sc = { 0 };
@@ -1129,6 +1180,7 @@ int main(void)
 	RUN(state_outlives_the_correlator);
 	RUN(two_correlators_share_one_redis);
 	RUN(outage_buffers_updates_and_catches_up);
+	RUN(replay_goes_on_when_redis_freezes);
 	rds_server_stop(srv);
 	return unit_done();
 }
