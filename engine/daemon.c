@@ -61,6 +61,53 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+int daemon_reload(struct daemon *d, struct buf *errs)
+{
+	const struct config *cfg = d->cfg;
+	struct detect_opts o;
+	struct detect_stats st = { 0 };
+	struct vg_diag diag;
+	struct ruleset *rs;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	uint64_t gen;
+
+	if (f == NULL)
+		return -1;
+	memset(&o, 0, sizeof(o));
+	o.rule_paths = (const char *const *)cfg->rules;
+	o.nrule_paths = cfg->nrules;
+	o.mapping_paths = (const char *const *)cfg->rules;
+	o.nmapping_paths = cfg->nrules;
+	vg_diag_init(&diag, f);
+	diag.no_source = 1;
+	rs = detect_load(&o, &diag, &st);
+	fclose(f);
+	if (st.rejected > 0 || diag.errors > 0) {
+		char *line, *save = NULL;
+
+		detect_free(rs);
+		__atomic_add_fetch(&d->reloads_failed, 1, __ATOMIC_RELAXED);
+		for (line = strtok_r(text, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			log_warnx("rules: %s", line);
+			if (errs != NULL)
+				buf_printf(errs, "%s\n", line);
+		}
+		log_warnx("rules: reload failed (%d rejected, %d errors); the "
+		    "running rules stay", st.rejected, diag.errors);
+		free(text);
+		return -1;
+	}
+	free(text);
+	gen = detect_live_swap(d->live, rs);
+	__atomic_add_fetch(&d->reloads_ok, 1, __ATOMIC_RELAXED);
+	log_notice("rules: reloaded: %d rules (generation %llu)", st.loaded,
+	    (unsigned long long)gen);
+	return 0;
+}
+
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -72,6 +119,7 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 		log_warn("alert: reopen %s", d->cfg->out_file);
 	else
 		log_info("alert: reopened %s", d->cfg->out_file);
+	daemon_reload(d, NULL);
 }
 
 static int worker_init(struct daemon *d, struct worker *w, int id)
@@ -226,6 +274,11 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 	pipeline_conf_defaults(&d->pc);
 	d->pc.decoders = dec;
 	d->pc.rules = rules;
+	/* the live set takes a reference of its own; main frees its own */
+	if (rules != NULL) {
+		d->live = detect_live_new(detect_ruleset_ref(rules));
+		d->pc.live = d->live;
+	}
 	d->pc.tz_offset_min = cfg->tz_offset_min;
 	d->pc.max_skew_ms = cfg->max_skew_ms;
 	d->nworkers = worker_count(cfg);
@@ -328,6 +381,8 @@ done:
 	free(d->workers);
 	free(d->ins);
 	free(d->token);
+	if (d->live != NULL)
+		detect_live_free(d->live);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	alert_sink_close(d->sink);

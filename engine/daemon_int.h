@@ -88,6 +88,7 @@ struct worker {
 	struct pipeline *pl;
 	struct buf out;           /* alerts not yet handed to the sink */
 	struct alert_cache *cache; /* per-rule constant parts of alert lines */
+	uint64_t cache_gen;       /* the rule set generation cache is for */
 	struct wsock *socks;      /* one per input; NULL entries for inputs
 	                             this worker does not serve */
 	struct input_stats *st;   /* one per input (+1 for HTTP ingest) */
@@ -100,6 +101,8 @@ struct worker {
 };
 
 struct daemon {
+	struct detect_live *live; /* the running rule set (hot reload) */
+	uint64_t reloads_ok, reloads_failed; /* atomic */
 	const struct config *cfg;
 	struct pipeline_conf pc;
 	struct event_base *base;  /* main thread: signals, HTTP */
@@ -127,6 +130,11 @@ void worker_flush(struct worker *w);
 void worker_publish(struct worker *w);
 /* What the kernel dropped on a datagram socket (any thread). */
 uint64_t listen_kernel_drops(const struct wsock *ws);
+
+/* daemon.c: compile the configured rules aside and swap them in; on any
+ * error the running set stays. errs (may be NULL) gets the diagnostics.
+ * Main thread. */
+int daemon_reload(struct daemon *d, struct buf *errs);
 
 /* httpd.c */
 int httpd_open(struct daemon *d);

@@ -231,6 +231,29 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 	    (unsigned long long)__atomic_load_n(&d->sink_errors, __ATOMIC_RELAXED),
 	    d->nworkers, (long long)(d->started_ms / 1000));
 #undef EACH_INPUT
+	if (d->live != NULL) {
+		const struct ruleset *rs = detect_live_get(d->live, NULL);
+
+		evbuffer_add_printf(b,
+		    "# HELP vigil_rules_loaded Detection rules running.\n"
+		    "# TYPE vigil_rules_loaded gauge\n"
+		    "vigil_rules_loaded %zu\n"
+		    "# HELP vigil_rules_generation Rule set generation (1 at start, "
+		    "+1 per successful reload).\n"
+		    "# TYPE vigil_rules_generation gauge\n"
+		    "vigil_rules_generation %llu\n"
+		    "# HELP vigil_rule_reloads_total Rule reloads (SIGHUP, POST "
+		    "/api/v1/reload), by result.\n"
+		    "# TYPE vigil_rule_reloads_total counter\n"
+		    "vigil_rule_reloads_total{result=\"ok\"} %llu\n"
+		    "vigil_rule_reloads_total{result=\"failed\"} %llu\n",
+		    detect_rule_count(rs),
+		    (unsigned long long)detect_live_gen(d->live),
+		    (unsigned long long)__atomic_load_n(&d->reloads_ok, __ATOMIC_RELAXED),
+		    (unsigned long long)__atomic_load_n(&d->reloads_failed,
+		    __ATOMIC_RELAXED));
+		detect_ruleset_unref(rs);
+	}
 	if (d->resp != NULL) {
 		struct buf m = { 0 };
 
@@ -337,6 +360,45 @@ static void events_cb(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/* POST /api/v1/reload: recompile the rules aside and swap them in. */
+static void reload_cb(struct evhttp_request *req, void *arg)
+{
+	struct daemon *d = arg;
+	struct buf errs = { 0 }, j = { 0 };
+	struct evbuffer *b;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+		    "POST");
+		reply_error(req, 405, "Method Not Allowed", "use POST");
+		return;
+	}
+	if (authorized(d, req) < 0)
+		return;
+	if (d->live == NULL) {
+		reply_error(req, 409, "Conflict", "no rule set to reload");
+		return;
+	}
+	b = evbuffer_new();
+	if (daemon_reload(d, &errs) < 0) {
+		buf_json_str(&j, errs.p != NULL ? errs.p : "", errs.len);
+		evbuffer_add_printf(b, "{\"error\":\"the new rules have errors; the "
+		    "running rules stay\",\"diagnostics\":%.*s}\n", (int)j.len, j.p);
+		reply_json(req, 422, "Unprocessable Entity", b);
+	} else {
+		const struct ruleset *rs = detect_live_get(d->live, NULL);
+
+		evbuffer_add_printf(b, "{\"reloaded\":true,\"rules\":%zu,"
+		    "\"generation\":%llu}\n", detect_rule_count(rs),
+		    (unsigned long long)detect_live_gen(d->live));
+		detect_ruleset_unref(rs);
+		reply_json(req, 200, "OK", b);
+	}
+	evbuffer_free(b);
+	buf_free(&errs);
+	buf_free(&j);
+}
+
 static void notfound_cb(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
@@ -367,6 +429,7 @@ int httpd_open(struct daemon *d)
 	evhttp_set_cb(d->http, "/metrics", metrics_cb, d);
 	evhttp_set_cb(d->http, "/healthz", healthz_cb, d);
 	evhttp_set_cb(d->http, "/api/v1/events", events_cb, d);
+	evhttp_set_cb(d->http, "/api/v1/reload", reload_cb, d);
 	evhttp_set_gencb(d->http, notfound_cb, d);
 	if (evhttp_bind_socket(d->http, host, (ev_uint16_t)port) < 0) {
 		log_warn("http: bind %s", d->cfg->http_listen);

@@ -71,6 +71,12 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 	    msg[len - 1] == '\0'))
 		len--;
 	ev = pipeline_process(w->pl, msg, len, name, peer, vg_now_ms());
+	if (pipeline_rules_gen(w->pl) != w->cache_gen) {
+		/* a reload: the cache knows rules by address */
+		alert_cache_free(w->cache);
+		w->cache = alert_cache_new();
+		w->cache_gen = pipeline_rules_gen(w->pl);
+	}
 	if ((n = pipeline_last_matches(w->pl, &m)) > 0) {
 		size_t at = w->out.len;
 

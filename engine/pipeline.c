@@ -19,6 +19,7 @@ struct pipeline {
 	struct vg_event *ev;
 	struct decode_ctx *dctx;
 	struct detect_ctx *rctx;
+	uint64_t rules_gen;   /* with conf->live */
 	const struct rule *const *matches;
 	size_t nmatches;
 	int64_t last_ts;      /* event time of the previous event (replay) */
@@ -44,7 +45,9 @@ struct pipeline *pipeline_new(const struct pipeline_conf *conf,
 	p->ev = vg_event_new();
 	if (conf->decoders != NULL)
 		p->dctx = decode_ctx_new(conf->decoders);
-	if (conf->rules != NULL)
+	if (conf->live != NULL)
+		detect_ctx_refresh(&p->rctx, conf->live, &p->rules_gen);
+	else if (conf->rules != NULL)
 		p->rctx = detect_ctx_new(conf->rules);
 	return p;
 }
@@ -130,8 +133,11 @@ struct vg_event *pipeline_process(struct pipeline *p, const char *msg, size_t le
 	if (p->dctx != NULL && decode_event(c->decoders, p->dctx, ev) != NULL)
 		p->st.decoded++;
 
+	if (c->live != NULL)
+		detect_ctx_refresh(&p->rctx, c->live, &p->rules_gen);
 	if (p->rctx != NULL)
-		p->nmatches = detect_event(c->rules, p->rctx, ev, &p->matches);
+		p->nmatches = detect_event(detect_ctx_ruleset(p->rctx), p->rctx, ev,
+		    &p->matches);
 	for (size_t i = 0; i < p->nmatches; i++) {
 		struct alert a = {
 			.kind = ALERT_DETECTION,
@@ -155,6 +161,11 @@ size_t pipeline_last_matches(const struct pipeline *p,
 {
 	*matches = p->matches;
 	return p->nmatches;
+}
+
+uint64_t pipeline_rules_gen(const struct pipeline *p)
+{
+	return p->rules_gen;
 }
 
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p)

@@ -20,6 +20,9 @@
 struct pipeline_conf {
 	const struct decode_set *decoders; /* may be NULL */
 	const struct ruleset *rules;       /* may be NULL */
+	struct detect_live *live;          /* when set, rules come from here and
+	                                      a reload is picked up at the next
+	                                      message (rules is ignored) */
 	struct jsonin_limits json;
 	int tz_offset_min;
 	int64_t max_skew_ms;  /* daemon: event time further than this from
@@ -65,6 +68,11 @@ size_t pipeline_last_matches(const struct pipeline *p,
     const struct rule *const **matches);
 
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
+
+/* Generation of the rule set the last message was matched against (0
+ * without conf->live); matches and rules stay valid until a message sees a
+ * newer one. */
+uint64_t pipeline_rules_gen(const struct pipeline *p);
 
 /*
  * Replay state: the event time of the previous event (0: none yet), which
