@@ -31,6 +31,17 @@
  * which stays in the chunk until the chunk is written). emit_hit() is where
  * a single-threaded consumer such as correlation runs, before the lines of
  * the chunk are written.
+ *
+ * Correlation. When the rule set has correlation rules, the main thread
+ * feeds a correlator (state in Redis: --redis URL, else a throw-away
+ * embedded redis-server) with every matched event in input order. The
+ * worker's event is gone by then, so a worker keeps a copy of the fields
+ * of each event that some correlation wants (struct cfield, in the chunk)
+ * and the main thread rebuilds the event from it. Detections of rules that
+ * only feed correlations (Sigma generate: false) are not written.
+ * Correlation alerts arrive from Redis asynchronously; they are written
+ * after the lines of the chunk that was being emitted, or at the end.
+ * Without correlation rules none of this runs and no Redis is needed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,9 +53,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "alert.h"
 #include "buf.h"
+#include "correlate.h"
 #include "pipeline.h"
+#include "redis.h"
 #include "tool.h"
 
 #define REPLAY_MAX_LINE (1u << 20)
@@ -61,7 +76,18 @@ struct span {
 struct hit {
 	size_t line;           /* index in the chunk */
 	size_t rules, nrules;  /* in chunk.rules */
-	size_t ev_at, ev_len;  /* its event object in chunk.out */
+	size_t ngen;           /* detection alerts written for it */
+	int64_t ts;            /* its event time */
+	size_t cf, ncf;        /* its fields in chunk.cf when correlation
+	                          wants it (ncf may be 0: an empty event) */
+	int corr;              /* some correlation wants it */
+};
+
+/* One field value of a matched event, kept for correlation. */
+struct cfield {
+	size_t name_at, name_len, s_at, s_len; /* in chunk.cdata */
+	uint8_t kind;
+	double num;
 };
 
 /* What a worker left after each line. */
@@ -94,6 +120,9 @@ struct chunk {
 	size_t nhits, hcap;
 	const struct rule **rules;
 	size_t nrules, rucap;
+	struct cfield *cf;     /* fields of the events correlation wants */
+	size_t ncf, cfcap;
+	struct buf cdata;      /* their names and values */
 };
 
 struct worker {
@@ -117,6 +146,7 @@ struct replay {
 	int fixed_guess;       /* tests: workers always start from guess_ts */
 	int64_t guess_ts;
 	struct worker *w;
+	const struct corr_set *cs; /* NULL: no correlation rules */
 
 	/* main thread */
 	struct chunk *ohead, *otail, *free;
@@ -127,6 +157,16 @@ struct replay {
 	int64_t state;         /* true event time before the next chunk */
 	struct buf stage;
 	int werr;              /* write error seen */
+
+	/* correlation (cs != NULL) */
+	struct event_base *base;
+	struct rds_server *srv;
+	struct rds *rds;
+	struct correlator *corr;
+	struct correlate_conf cc;
+	struct vg_event *cev;  /* rebuilt from a chunk's struct cfield */
+	struct buf corr_out;   /* correlation alert lines not yet written */
+	uint64_t corr_alerts;
 
 	uint64_t alerts, lines_done, reruns;
 	int64_t decoded_adj;   /* decoded by re-runs minus by the runs replaced */
@@ -245,6 +285,8 @@ static void chunk_free(struct chunk *c)
 	free(c->ids);
 	free(c->hits);
 	free(c->rules);
+	free(c->cf);
+	buf_free(&c->cdata);
 	free(c);
 }
 
@@ -367,37 +409,94 @@ full:
 	return rc;
 }
 
+/*
+ * The rules of m[0..n) whose detections are written (all of them without
+ * correlation rules) into gen[0..), and whether some correlation wants
+ * one of them.
+ */
+static size_t generating(const struct corr_set *cs,
+    const struct rule *const *m, size_t n, const struct rule **gen, int *want)
+{
+	size_t k = 0;
+
+	*want = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (cs == NULL || correlate_rule_generates(cs, m[i]))
+			gen[k++] = m[i];
+		if (cs != NULL && correlate_wants(cs, m[i]))
+			*want = 1;
+	}
+	return k;
+}
+
+/* Keep ev's fields in c for the correlation stage. */
+static void keep_fields(struct chunk *c, struct hit *h, const struct vg_event *ev)
+{
+	h->cf = c->ncf;
+	h->ncf = 0;
+	grow(&c->cf, &c->cfcap, c->ncf + ev->n, sizeof(*c->cf));
+	for (uint32_t i = 0; i < ev->n; i++) {
+		const struct fent *e = &ev->ents[i];
+		struct cfield *f;
+
+		if (e->dead)
+			continue;
+		f = &c->cf[c->ncf++];
+		f->name_at = c->cdata.len;
+		f->name_len = e->name_len;
+		buf_add(&c->cdata, e->name, e->name_len);
+		f->s_at = c->cdata.len;
+		f->s_len = e->v.len;
+		buf_add(&c->cdata, e->v.s, e->v.len);
+		f->kind = e->v.kind;
+		f->num = e->v.num;
+		h->ncf++;
+	}
+}
+
 /* The alert lines of one matched event, ids left blank. */
 static void chunk_hit(struct chunk *c, struct alert_cache *ac,
-    const struct vg_event *ev, const struct rule *const *m, size_t n,
-    size_t line)
+    const struct corr_set *cs, const struct vg_event *ev,
+    const struct rule *const *m, size_t n, size_t line)
 {
 	struct hit *h;
+	size_t ngen;
+	int want;
 
 	grow(&c->ids, &c->icap, c->nids + n, sizeof(*c->ids));
 	grow(&c->hits, &c->hcap, c->nhits + 1, sizeof(*c->hits));
-	grow(&c->rules, &c->rucap, c->nrules + n, sizeof(*c->rules));
+	grow(&c->rules, &c->rucap, c->nrules + 2 * n, sizeof(*c->rules));
 	h = &c->hits[c->nhits++];
 	h->line = line;
 	h->rules = c->nrules;
 	h->nrules = n;
+	h->ts = ev->ts_ms;
 	memcpy(c->rules + c->nrules, m, n * sizeof(*m));
 	c->nrules += n;
-	alert_detections_json(ac, &c->out, ev, ev->ts_ms, m, n, c->ids + c->nids,
-	    &h->ev_at, &h->ev_len);
-	c->nids += n;
+	/* the generating rules go after, as scratch for alert_detections_json */
+	ngen = generating(cs, m, n, c->rules + c->nrules, &want);
+	h->ngen = ngen;
+	h->corr = want;
+	h->ncf = 0;
+	if (ngen > 0)
+		alert_detections_json(ac, &c->out, ev, ev->ts_ms, c->rules + c->nrules,
+		    ngen, c->ids + c->nids, NULL, NULL);
+	c->nids += ngen;
+	if (want)
+		keep_fields(c, h, ev);
 }
 
 /* A worker's run of chunk c, starting from event time start_ts. */
 static void chunk_run(struct chunk *c, struct pipeline *p,
-    struct alert_cache *ac, int64_t start_ts)
+    struct alert_cache *ac, const struct corr_set *cs, int64_t start_ts)
 {
 	const struct pipeline_stats *st = pipeline_stats(p);
 	int64_t recv = vg_now_ms();
 
 	c->start_ts = start_ts;
 	buf_clear(&c->out);
-	c->nids = c->nhits = c->nrules = 0;
+	c->nids = c->nhits = c->nrules = c->ncf = 0;
+	buf_clear(&c->cdata);
 	grow(&c->res, &c->rcap, c->nlines, sizeof(*c->res));
 	pipeline_set_last_ts(p, start_ts);
 	for (size_t i = 0; i < c->nlines; i++) {
@@ -409,7 +508,7 @@ static void chunk_run(struct chunk *c, struct pipeline *p,
 		struct lres *lr = &c->res[i];
 
 		if (n > 0)
-			chunk_hit(c, ac, ev, m, n, i);
+			chunk_hit(c, ac, cs, ev, m, n, i);
 		lr->ts = pipeline_last_ts(p);
 		lr->out_end = c->out.len;
 		lr->ids_end = c->nids;
@@ -426,16 +525,67 @@ static int64_t chunk_end_ts(const struct chunk *c)
 /* ---- the ordered stage ---- */
 
 /*
- * One matched event, in input order, in the main thread: its rules and
- * its event JSON. Correlation (state across events) belongs here.
+ * One matched event, in input order, in the main thread: the rules it
+ * matched, how many detection alerts were written for it, and the event
+ * when some correlation wants it (else NULL).
  */
 static void emit_hit(struct replay *r, const struct rule *const *rules,
-    size_t nrules, const char *ev_json, size_t ev_len)
+    size_t nrules, size_t ngen, const struct vg_event *ev, int64_t ts)
 {
-	(void)rules;
-	(void)ev_json;
-	(void)ev_len;
-	r->alerts += nrules;
+	r->alerts += ngen;
+	if (ev != NULL && r->corr != NULL)
+		correlate_event(r->corr, ev, ts, rules, nrules);
+}
+
+/* The event of h, rebuilt from the fields its worker kept. */
+static const struct vg_event *hit_event(struct replay *r, const struct chunk *c,
+    const struct hit *h)
+{
+	struct vg_event *ev = r->cev;
+
+	vg_event_reset(ev);
+	for (size_t i = h->cf; i < h->cf + h->ncf; i++) {
+		const struct cfield *f = &c->cf[i];
+
+		vg_event_add_named(ev, c->cdata.p + f->name_at, f->name_len,
+		    c->cdata.p + f->s_at, f->s_len, (enum value_kind)f->kind, f->num);
+	}
+	ev->ts_ms = h->ts;
+	ev->has_ts = 1;
+	return ev;
+}
+
+/* A correlation alert, from the loop: kept until the current chunk is
+ * written. "suppressed" goes before the event, when not 0. */
+static void on_corr_alert(void *arg, const struct correlate_alert *ca)
+{
+	struct replay *r = arg;
+	struct buf b;
+	const char *p, *ev;
+
+	buf_init(&b);
+	alert_to_json(&b, &ca->a);
+	p = buf_cstr(&b);
+	ev = strstr(p, ",\"event\":");
+	if (ca->suppressed > 0 && ev != NULL) {
+		buf_add(&r->corr_out, p, (size_t)(ev - p));
+		buf_printf(&r->corr_out, ",\"suppressed\":%llu",
+		    (unsigned long long)ca->suppressed);
+		buf_adds(&r->corr_out, ev);
+	} else {
+		buf_adds(&r->corr_out, p);
+	}
+	buf_free(&b);
+	r->alerts++;
+	r->corr_alerts++;
+}
+
+static void corr_flush(struct replay *r)
+{
+	if (r->corr_out.len == 0)
+		return;
+	out_put(r, r->corr_out.p, r->corr_out.len);
+	buf_clear(&r->corr_out);
 }
 
 /*
@@ -456,12 +606,19 @@ static size_t chunk_rerun(struct replay *r, struct chunk *c)
 		const struct rule *const *m;
 		struct vg_event *ev = pipeline_process(r->p, c->data + c->lines[i].off,
 		    c->lines[i].len, NULL, NULL, recv);
-		size_t n = pipeline_last_matches(r->p, &m), ev_at, ev_len;
+		size_t n = pipeline_last_matches(r->p, &m);
 
 		if (n > 0) {
-			alert_detections_json(r->cache, fix, ev, ev->ts_ms, m, n, NULL,
-			    &ev_at, &ev_len);
-			emit_hit(r, m, n, fix->p + ev_at, ev_len);
+			const struct rule **gen = vg_malloc(n * sizeof(*gen));
+			size_t ngen;
+			int want;
+
+			ngen = generating(r->cs, m, n, gen, &want);
+			if (ngen > 0)
+				alert_detections_json(r->cache, fix, ev, ev->ts_ms, gen, ngen,
+				    NULL, NULL, NULL);
+			free(gen);
+			emit_hit(r, m, n, ngen, want ? ev : NULL, ev->ts_ms);
 		}
 		r->decoded_adj += (st->decoded != dec) - c->res[i].decoded;
 		r->reruns++;
@@ -492,11 +649,14 @@ static void chunk_emit(struct replay *r, struct chunk *c)
 	for (size_t k = hits_at; k < c->nhits; k++) {
 		const struct hit *h = &c->hits[k];
 
-		emit_hit(r, c->rules + h->rules, h->nrules, c->out.p + h->ev_at,
-		    h->ev_len);
+		emit_hit(r, c->rules + h->rules, h->nrules, h->ngen,
+		    h->corr && r->corr != NULL ? hit_event(r, c, h) : NULL, h->ts);
 	}
+	if (r->corr != NULL)
+		correlate_advance(r->corr, r->state);
 	alert_fill_ids(c->out.p, c->ids + ids_at, c->nids - ids_at);
 	out_put(r, c->out.p + out_at, c->out.len - out_at);
+	corr_flush(r);
 	r->lines_done += c->nlines;
 	r->done_bytes += c->bytes_read;
 	if (r->progress)
@@ -525,7 +685,7 @@ static void *worker_main(void *arg)
 		guess = r->fixed_guess ? r->guess_ts : r->hint_ts;
 		pthread_mutex_unlock(&r->mu);
 
-		chunk_run(c, w->p, ac, guess);
+		chunk_run(c, w->p, ac, r->cs, guess);
 
 		pthread_mutex_lock(&r->mu);
 		c->done = 1;
@@ -570,7 +730,7 @@ static void dispatch(struct replay *r, struct chunk *c)
 {
 	c->seq = r->next_seq++;
 	if (r->nthreads <= 1) {
-		chunk_run(c, r->p, r->cache, r->state);
+		chunk_run(c, r->p, r->cache, r->cs, r->state);
 		chunk_emit(r, c);
 		chunk_put(r, c);
 		return;
@@ -622,6 +782,52 @@ static int replay_fd(struct replay *r, int fd, const char *name)
 	return rc < 0 ? -1 : 0;
 }
 
+/* The correlator, on Redis at url, else on a throw-away embedded server. */
+static int corr_start(struct replay *r, const struct corr_set *cs,
+    const char *url)
+{
+	struct rds_conf rc = { 0 };
+	struct vg_err e = { 0 };
+
+	r->cs = cs;
+	if (url == NULL) {
+		struct rds_server_conf sc = { 0 };
+
+		if ((r->srv = rds_server_start(&sc, &e)) == NULL) {
+			fprintf(stderr, "vigil replay: correlation needs Redis: %s\n", e.msg);
+			return -1;
+		}
+		url = rds_server_url(r->srv);
+	}
+	if ((r->base = event_base_new()) == NULL) {
+		fprintf(stderr, "vigil replay: cannot make an event loop\n");
+		return -1;
+	}
+	rc.url = url;
+	rc.name = "correlate";
+	if ((r->rds = rds_new(r->base, &rc, &e)) == NULL) {
+		fprintf(stderr, "vigil replay: redis: %s\n", e.msg);
+		return -1;
+	}
+	r->cc.lateness_ms = -1;
+	r->cc.replay = 1;
+	r->corr = correlate_new(cs, r->rds, &r->cc, on_corr_alert, r);
+	r->cev = vg_event_new();
+	return 0;
+}
+
+static void corr_stop(struct replay *r)
+{
+	rds_free(r->rds);
+	correlate_free(r->corr);
+	rds_server_stop(r->srv);
+	if (r->base != NULL)
+		event_base_free(r->base);
+	if (r->cev != NULL)
+		vg_event_free(r->cev);
+	buf_free(&r->corr_out);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: vigil replay [-c FILE] [--rules PATH]... "
@@ -661,7 +867,8 @@ int cmd_replay(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL;
+	const char *config = NULL, *redis_url = NULL;
+	struct corr_set *cs = NULL;
 	char **rules = vg_calloc((size_t)argc, sizeof(char *));
 	char **parsers = vg_calloc((size_t)argc, sizeof(char *));
 	size_t nrules = 0, nparsers = 0;
@@ -680,9 +887,7 @@ int cmd_replay(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'r': rules[nrules++] = optarg; break;
 		case 'p': parsers[nparsers++] = optarg; break;
-		case 'R':
-			/* correlation state lives in Redis; detection needs none */
-			break;
+		case 'R': redis_url = optarg; break;
 		case 't':
 			if ((threads = parse_count(optarg, 0, MAX_THREADS)) < 0) {
 				fprintf(stderr, "vigil replay: --threads: a number from 0 "
@@ -717,6 +922,18 @@ int cmd_replay(int argc, char **argv)
 	if (tool_load(&env, config, parsers, nparsers, rules, nrules, 0) < 0) {
 		status = 1;
 		goto done;
+	}
+	{
+		struct vg_diag diag;
+		struct correlate_load_stats cst = { 0 };
+
+		vg_diag_init(&diag, quiet ? NULL : stderr);
+		cs = correlate_load(env.rules, &diag, &cst);
+		if (correlate_rule_count(cs) > 0 &&
+		    corr_start(&r, cs, redis_url) < 0) {
+			status = 1;
+			goto unload;
+		}
 	}
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -783,6 +1000,14 @@ int cmd_replay(int argc, char **argv)
 	}
 	while (r.ohead != NULL)
 		emit_oldest(&r);
+	if (r.corr != NULL) {
+		if (correlate_finish(r.corr, 0, 120000) < 0) {
+			fprintf(stderr, "vigil replay: correlation: Redis did not answer "
+			    "every update\n");
+			status = 1;
+		}
+		corr_flush(&r);
+	}
 	out_flush(&r);
 	if (r.werr)
 		status = 1;
@@ -815,6 +1040,10 @@ int cmd_replay(int argc, char **argv)
 		    (unsigned long long)r.alerts, secs,
 		    secs > 0 ? (double)messages / secs : 0.0,
 		    (unsigned long long)detect_rule_count(env.rules), decode_count(env.dec));
+	if (!quiet && r.corr != NULL)
+		fprintf(stderr, "replay: %llu correlation alerts from %zu correlation "
+		    "rules\n", (unsigned long long)r.corr_alerts,
+		    correlate_rule_count(cs));
 	/* about one line per chunk is normal; say it when it costs */
 	if (!quiet && r.reruns > 0 && (r.fixed_guess || r.reruns * 100 > messages))
 		fprintf(stderr, "replay: %llu lines ran again for the event time of the "
@@ -835,6 +1064,9 @@ int cmd_replay(int argc, char **argv)
 	pipeline_free(r.p);
 	alert_cache_free(r.cache);
 	buf_free(&r.stage);
+unload:
+	corr_stop(&r);
+	correlate_set_free(cs);
 	tool_env_free(&env);
 done:
 	free(rules);
