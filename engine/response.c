@@ -36,6 +36,8 @@
 #define QUEUE_MAX_BYTES (64u << 20)
 #define ALERT_MAX (1u << 20)
 #define DRAIN_MAX 2000           /* alerts per loop turn */
+#define DRAIN_EVERY_MS 10        /* under load, batches at most this often */
+#define FULL_SLOTS 8192
 
 /* ---- loading ---- */
 
@@ -59,7 +61,9 @@ static void loaded_free(struct loaded *L)
 }
 
 /* Everything the configuration names; problems to d. Returns the number
- * of errors (a rejected playbook counts). */
+ * of errors in the configuration itself (channels, on-call, exec folders,
+ * the default policy); playbooks with errors are skipped and counted in
+ * L->st.rejected, like rules and decoders. */
 static int load_all(const struct config *cfg, struct vg_diag *d,
     struct loaded *L)
 {
@@ -100,7 +104,6 @@ static int load_all(const struct config *cfg, struct vg_diag *d,
 	po.nprotected = rc->nprotected;
 	L->pbs = playbook_load((const char *const *)cfg->playbooks,
 	    cfg->nplaybooks, &po, d, &L->st);
-	errors += L->st.rejected;
 	if (rc->default_policy != NULL && rc->default_policy[0] != '\0') {
 		struct buf y;
 		struct playbook_stats st = { 0 };
@@ -131,6 +134,7 @@ int response_check(const struct config *cfg, struct vg_diag *d)
 	struct loaded L;
 	int errors = load_all(cfg, d, &L);
 
+	errors += L.st.rejected;
 	loaded_free(&L);
 	return errors;
 }
@@ -490,6 +494,58 @@ static void batches_free(struct batches *bs)
 	memset(bs, 0, sizeof(*bs));
 }
 
+/* The set of keys with a full alert timeline: open addressing over
+ * hashes, emptied when half full (forgetting costs only entries sent in
+ * vain). */
+static size_t full_slot(const struct response *r, uint64_t h)
+{
+	size_t i = h & (FULL_SLOTS - 1);
+
+	while (r->full[i] != 0 && r->full[i] != h)
+		i = (i + 1) & (FULL_SLOTS - 1);
+	return i;
+}
+
+static int full_has(const struct response *r, const char *key)
+{
+	uint64_t h = fnv(key) | 1;
+
+	return r->full[full_slot(r, h)] == h;
+}
+
+static void full_set(struct response *r, const char *key, int on)
+{
+	uint64_t h = fnv(key) | 1;
+	size_t i = full_slot(r, h);
+
+	if (!on) {
+		/* a new incident for the key: rebuild without it */
+		if (r->full[i] == h) {
+			uint64_t *old = r->full;
+
+			r->full = vg_calloc(FULL_SLOTS, sizeof(*r->full));
+			r->nfull = 0;
+			for (size_t k = 0; k < FULL_SLOTS; k++) {
+				if (old[k] != 0 && old[k] != h) {
+					r->full[full_slot(r, old[k])] = old[k];
+					r->nfull++;
+				}
+			}
+			free(old);
+		}
+		return;
+	}
+	if (r->full[i] == h)
+		return;
+	if (r->nfull >= FULL_SLOTS / 2) {
+		memset(r->full, 0, FULL_SLOTS * sizeof(*r->full));
+		r->nfull = 0;
+		i = full_slot(r, h);
+	}
+	r->full[i] = h;
+	r->nfull++;
+}
+
 static const char *jstr(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -677,16 +733,20 @@ static void take_alert(struct response *r, struct batches *bs,
 
 static void add_reply(struct response *r, struct rq *q, const redisReply *rep)
 {
-	(void)q;
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 5 ||
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 6 ||
 	    rep->element[0]->type != REDIS_REPLY_STRING) {
 		resp_redis_error(r, "adding alerts to an incident", rep);
 		return;
 	}
 	if (rep->element[1]->type == REDIS_REPLY_INTEGER &&
-	    rep->element[1]->integer == 1)
+	    rep->element[1]->integer == 1) {
 		r->st.incidents_created++;
-	for (size_t i = 5; i < rep->elements; i++) {
+		full_set(r, q->s1, 0);
+	}
+	if (rep->element[5]->type == REDIS_REPLY_INTEGER &&
+	    rep->element[5]->integer >= RESP_TL_ALERTS)
+		full_set(r, q->s1, 1);
+	for (size_t i = 6; i < rep->elements; i++) {
 		if (rep->element[i]->type == REDIS_REPLY_STRING)
 			run_start(r, rep->element[0]->str, rep->element[i]->str);
 	}
@@ -744,11 +804,20 @@ static void send_batch(struct response *r, struct batch *b, int64_t now)
 		svec_add(&a, rec);
 		svec_addi(&a, now + RESP_LEASE_MS);
 	}
-	svec_addi(&a, (int64_t)b->tl.n);
-	for (size_t i = 0; i < b->tl.n; i++)
-		svec_add(&a, b->tl.v[i]);
-	if (resp_eval_vec(r, SCR_ADD, rq_new(r, add_reply, NULL), &a) < 0)
-		resp_redis_error(r, "adding alerts to an incident", NULL);
+	if (full_has(r, b->key)) {
+		svec_addi(&a, 0);   /* the script counts them as folded */
+	} else {
+		svec_addi(&a, (int64_t)b->tl.n);
+		for (size_t i = 0; i < b->tl.n; i++)
+			svec_add(&a, b->tl.v[i]);
+	}
+	{
+		struct rq *q = rq_new(r, add_reply, NULL);
+
+		q->s1 = vg_strdup(b->key);
+		if (resp_eval_vec(r, SCR_ADD, q, &a) < 0)
+			resp_redis_error(r, "adding alerts to an incident", NULL);
+	}
 	svec_free(&a);
 	buf_free(&e);
 }
@@ -765,6 +834,23 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!r->sil_loaded || !r->resumed)
 		return;     /* started again once both are read */
+	{
+		/* a flood becomes a few large batches (one script call per key
+		 * each) instead of one small batch per loop turn; an alert after
+		 * a quiet moment goes at once */
+		int64_t mono = vg_mono_ms(), since = mono - r->last_drain_ms;
+
+		if (since >= 0 && since < DRAIN_EVERY_MS) {
+			if (!evtimer_pending(r->qtimer, NULL)) {
+				struct timeval tv = { 0,
+				    (suseconds_t)(DRAIN_EVERY_MS - since) * 1000 };
+
+				evtimer_add(r->qtimer, &tv);
+			}
+			return;
+		}
+		r->last_drain_ms = mono;
+	}
 	pthread_mutex_lock(&r->mu);
 	buf_clear(&r->work);
 	if (r->qn == 0 || r->q.len == 0) {
@@ -951,10 +1037,13 @@ struct response *response_new(const struct response_conf *c,
 	buf_init(&r->work);
 	if (load_all(c->cfg, d, &L) > 0) {
 		loaded_free(&L);
-		vg_err_set(err, c->cfg->file, 0, 0, "response: the on-call, channel "
-		    "or playbook configuration has errors (see above)");
+		vg_err_set(err, c->cfg->file, 0, 0, "the on-call, channel or "
+		    "response configuration has errors (see above)");
 		goto fail;
 	}
+	if (L.st.rejected > 0)
+		log_warnx("response: %d playbooks rejected (see above; vigil check "
+		    "lists them); the rest loaded", L.st.rejected);
 	r->xp = L.xp;
 	r->chans = L.chans;
 	r->oc = L.oc;
@@ -1003,6 +1092,9 @@ struct response *response_new(const struct response_conf *c,
 	if ((r->xfer = notify_xfer_new(r->base, err)) == NULL)
 		goto fail;
 	r->qev = event_new(r->base, -1, 0, drain_cb, r);
+	r->qtimer = evtimer_new(r->base, drain_cb, r);
+	r->last_drain_ms = vg_mono_ms() - DRAIN_EVERY_MS;
+	r->full = vg_calloc(FULL_SLOTS, sizeof(*r->full));
 	r->due_timer = evtimer_new(r->base, resp_poll_cb, r);
 	r->sil_timer = evtimer_new(r->base, resp_sil_cb, r);
 	resp_sil_cb(-1, 0, r);
@@ -1028,6 +1120,9 @@ void response_free(struct response *r)
 	notify_xfer_free(r->xfer);
 	if (r->qev != NULL)
 		event_free(r->qev);
+	if (r->qtimer != NULL)
+		event_free(r->qtimer);
+	free(r->full);
 	if (r->due_timer != NULL)
 		event_free(r->due_timer);
 	if (r->sil_timer != NULL)

@@ -268,7 +268,13 @@ struct response {
 	size_t qn;
 	int armed;
 	struct event *qev;
+	struct event *qtimer;    /* a paced drain */
+	int64_t last_drain_ms;   /* monotonic */
 	struct buf work;
+	/* hashes of incident keys whose timeline holds all the alert entries
+	 * it keeps: their batches send none (0: empty slot) */
+	uint64_t *full;
+	size_t nfull;
 
 	struct silence *sil;
 	size_t nsil;

@@ -41,7 +41,7 @@
  * open incidents 20 alert entries kept 21 timeline max 22 n playbooks,
  * then n times {name, alert JSON, run record, lease}, then m, then m alert
  * timeline entries. Reply: {id, created (0/1), state, alerts, created at,
- * playbooks started...}.
+ * alert entries in the timeline, playbooks started...}.
  */
 static const char lua_add[] =
 LUA_PUSH LUA_TTL
@@ -115,7 +115,7 @@ LUA_PUSH LUA_TTL
 "end\n"
 "sync_ttl(I, T, PC)\n"
 "local res = {id, created, state, redis.call('HGET', I, 'alerts'),\n"
-"  redis.call('HGET', I, 'created')}\n"
+"  redis.call('HGET', I, 'created'), tla}\n"
 "for _, s in ipairs(started) do res[#res + 1] = s end\n"
 "return res\n";
 
