@@ -116,7 +116,11 @@ start_vigild() {
 	env "$@" "$BIN/vigild" -c "$T/vigil.yml" >> "$T/vigild.log" 2>&1 &
 	VPID=$!
 	PIDS+=($VPID)
-	wait_until 30 curl -sf -o /dev/null "$API/healthz"
+	if ! wait_until 30 curl -sf -o /dev/null "$API/healthz"; then
+		echo "vigild did not come up; its log:" >&2
+		tail -20 "$T/vigild.log" >&2
+		return 1
+	fi
 }
 
 stop_vigild() {
