@@ -11,20 +11,36 @@
 # "alert written -> webhook received" (parsing, decoding and detection of
 # one line take microseconds). p50, p99 and the largest, over every
 # incident; each incident must be paged exactly once or the run fails.
+#
+# Then the cost of the response on ingestion during a flood: the 1M-line
+# corpus of bench-ingest (gen_syslog.py, 635843 alerts) sent with `vigil
+# loadgen` over one TCP connection, messages/s until vigild has received
+# them all, best of RUNS, with the shipped playbooks (thousands of alerts
+# become incidents, blocklist steps run) against the response kept quiet
+# (no playbooks, min_level critical: every alert stops at the cheap filter).
 # Prints and records the figures in BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RATE=${RATE:-1000}          # incidents per minute
 SECONDS_RUN=${SECONDS_RUN:-60}
+COUNT=${COUNT:-1000000}
+RUNS=${RUNS:-3}
 [ -x bin/vigild ] || { echo "bench-response: build first (make)"; exit 1; }
+mkdir -p build/bench
+corpus=build/bench/corpus-$COUNT.log
+if [ ! -s "$corpus" ]; then
+	python3 ../shared/bench/gen_syslog.py --count "$COUNT" > "$corpus.tmp"
+	mv "$corpus.tmp" "$corpus"
+fi
 W=$(mktemp -d "${TMPDIR:-/tmp}/vigil-bench-resp.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
-python3 - "$W" "$RATE" "$SECONDS_RUN" <<'PY'
-import atexit, datetime, http.server, json, os, re, socket, subprocess, sys
+python3 - "$W" "$RATE" "$SECONDS_RUN" "$corpus" "$COUNT" "$RUNS" <<'PY'
+import atexit, datetime, http.server, json, os, re, shutil, socket, subprocess, sys
 import threading, time, urllib.request
 
 work, rate, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+corpus, count, runs = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 root = os.getcwd()
 children = []
 atexit.register(lambda: [p.kill() for p in children if p.poll() is None])
@@ -134,10 +150,77 @@ def pct(p):
     return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
 
 p50, p99, mx = pct(50), pct(99), lat[-1]
-cpu = os.popen("lscpu | sed -n 's/^Model name: *//p'").read().strip() or "?"
-ncpu = os.cpu_count()
 print(f"incidents: {n} at {rate}/min over {seconds} s, each paged once")
 print(f"latency ms: p50 {p50:.1f}  p99 {p99:.1f}  max {mx:.1f}  (goal p99 < 100)")
+
+# ---- the flood ----
+def metric(m, name, label=None):
+    pat = re.escape(name) + (r'\{' + label + r'\}' if label else "") + r" (\d+)"
+    x = re.search(pat, m)
+    return int(x.group(1)) if x else 0
+
+def flood(extra):
+    d = f"{work}/flood"
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    fp, fh = free_port(), free_port()
+    open(f"{d}/vigil.yml", "w").write(f"""
+inputs: [{{name: tcp, type: tcp, listen: "127.0.0.1:{fp}"}}]
+http: {{listen: "127.0.0.1:{fh}"}}
+parsers: [{root}/parsers]
+rules: [{root}/rules]
+workers: 2
+data_dir: var
+outputs: {{file: alerts.jsonl}}
+{extra}
+""")
+    p = subprocess.Popen([f"{root}/bin/vigild", "-c", f"{d}/vigil.yml"],
+                         stdout=open(f"{d}/log", "w"), stderr=subprocess.STDOUT)
+    children.append(p)
+    url = f"http://127.0.0.1:{fh}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    t0 = time.time()
+    lg = subprocess.Popen([f"{root}/bin/vigil", "loadgen", "--target",
+                           f"tcp://127.0.0.1:{fp}", "--file", corpus, "--count",
+                           str(count)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    while True:
+        m = urllib.request.urlopen(url + "/metrics").read().decode()
+        if metric(m, "vigil_messages_received_total", 'input="tcp"') >= count:
+            break
+        time.sleep(0.02)
+    t = time.time() - t0
+    lg.wait()
+    taken = 0
+    for _ in range(600):    # the response catches up
+        m = urllib.request.urlopen(url + "/metrics").read().decode()
+        taken = metric(m, "vigil_response_alerts_total", 'result="incident"')
+        if metric(m, "vigil_response_alerts_total", 'result="submitted"') >= \
+                metric(m, "vigil_alerts_total", 'kind="detection"') \
+                and metric(m, "vigil_response_runs") == 0:
+            break
+        time.sleep(0.1)
+    inc = metric(m, "vigil_incidents_total", 'event="created"')
+    p.terminate()
+    p.wait(30)
+    return count / t, taken, inc
+
+on = off = (0, 0, 0)
+for _ in range(runs):
+    a = flood(f"playbooks: [{root}/playbooks]")
+    b = flood("playbooks: []\nresponse: {min_level: critical}")
+    on = max(on, a)
+    off = max(off, b)
+print(f"flood: {on[0]:.0f} msgs/s with the shipped playbooks ({on[1]} alerts into "
+      f"{on[2]} incidents), {off[0]:.0f} msgs/s with the response quiet: "
+      f"{on[0] / off[0]:.2f}x")
+cpu = os.popen("lscpu | sed -n 's/^Model name: *//p'").read().strip() or "?"
+ncpu = os.cpu_count()
 
 section = f"""## make bench-response: alert to page
 
@@ -154,6 +237,18 @@ Machine: {cpu}, {ncpu} cores, shared. Date: {datetime.date.today()}.
 | incidents | rate | p50 ms | p99 ms | max ms | goal |
 |---|---|---|---|---|---|
 | {n} | {rate}/min | {p50:.1f} | {p99:.1f} | {mx:.1f} | p99 < 100 ms: {"met" if p99 < 100 else "not met"} |
+
+Cost on ingestion during a flood: the bench-ingest corpus ({count} lines,
+635843 alerts) over one TCP connection with `vigil loadgen`, messages/s
+until vigild has received all, best of {runs}: with the shipped playbooks
+({on[1]} alerts become {on[2]} incidents, blocklist steps run) against the
+response kept quiet (no playbooks, `min_level: critical`: every alert stops at
+the cheap filter in the worker).
+
+| response | msgs/s | ratio |
+|---|---|---|
+| shipped playbooks | {on[0]:.0f} | {on[0] / off[0]:.2f}x |
+| quiet | {off[0]:.0f} | 1.00x |
 """
 text = open("BENCHMARKS.md").read()
 m = re.search(r"## make bench-response:.*?(?=\n## |\Z)", text, re.S)
