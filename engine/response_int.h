@@ -200,6 +200,9 @@ void commit_item(struct commit *c, struct notify_item *it);
  * never runs).
  */
 int commit_send(struct response *r, struct commit *c, rq_fn fn, void *arg);
+/* The same with a tag (copied; q->s3 in fn) and a number (q->n). */
+int commit_send_tag(struct response *r, struct commit *c, rq_fn fn,
+    const char *tag, long n);
 void commit_clear(struct commit *c);
 /* The status of a commit reply: 1, 0, -1, or -2 for an error / none. */
 int commit_status(const redisReply *rep);

@@ -299,6 +299,31 @@ void resp_drop_due(struct response *r, const char *id, const char *member)
 	resp_commit_async(r, &c);
 }
 
+/*
+ * When a guarded page commit finds the incident changed under it (another
+ * page went out in between), read it again and decide anew rather than
+ * leave the timer to its lease. The tag: the incident; n: 'e', 'u', 'p'.
+ */
+static void again_reply(struct response *r, struct rq *q,
+    const redisReply *rep)
+{
+	if (commit_status(rep) != 0 || q->s3 == NULL)
+		return;
+	if (q->n == 'e')
+		page_escalate(r, q->s3);
+	else
+		page_update(r, q->s3, q->n == 'p');
+}
+
+static void commit_or_again(struct response *r, struct commit *c,
+    const char *id, char kind)
+{
+	if (c->guard_op == 0)
+		resp_commit_async(r, c);
+	else
+		commit_send_tag(r, c, again_reply, id, kind);
+}
+
 /* ---- escalation ---- */
 
 char *resp_member(char kind, const char *id, const char *pb)
@@ -431,7 +456,7 @@ static void esc_loaded(struct response *r, const char *id,
 		commit_due(&c, member, now);   /* says it is exhausted */
 	}
 send:
-	resp_commit_async(r, &c);
+	commit_or_again(r, &c, id, 'e');
 	free(member);
 }
 
@@ -494,7 +519,7 @@ static void upd_loaded(struct response *r, const char *id,
 	if (repeat && r->rc->repeat_interval_ms > 0)
 		commit_due(&c, member, now + r->rc->repeat_interval_ms);
 send:
-	resp_commit_async(r, &c);
+	commit_or_again(r, &c, id, repeat ? 'p' : 'u');
 	free(member);
 }
 

@@ -337,13 +337,33 @@ static void take(struct svec *argv, struct svec *sec, size_t width)
 		svec_add(argv, sec->v[i]);
 }
 
+static int commit_send_q(struct response *r, struct commit *c,
+    struct rq *q);
+
 int commit_send(struct response *r, struct commit *c, rq_fn fn, void *arg)
 {
-	struct svec a = { 0 };
 	struct rq *q = rq_new(r, commit_reply, arg);
-	int rc;
 
 	q->then = fn;
+	return commit_send_q(r, c, q);
+}
+
+int commit_send_tag(struct response *r, struct commit *c, rq_fn fn,
+    const char *tag, long n)
+{
+	struct rq *q = rq_new(r, commit_reply, NULL);
+
+	q->then = fn;
+	q->s3 = vg_strdup(tag);
+	q->n = n;
+	return commit_send_q(r, c, q);
+}
+
+static int commit_send_q(struct response *r, struct commit *c, struct rq *q)
+{
+	struct svec a = { 0 };
+	int rc;
+
 	svec_add(&a, r->B);
 	svec_add(&a, c->id);
 	svec_add(&a, r->k_outbox);

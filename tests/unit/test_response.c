@@ -298,6 +298,7 @@ static int fx_start(struct fx *f, const char *yaml, const char *playbook)
 	snprintf(path, sizeof(path), "%s/bin", f->dir);
 	mkdir(path, 0755);
 	write_file(path, "record", record_sh, 0755);
+	write_file(path, "slow", "#!/bin/sh\nsleep 30\n", 0755);
 	subst(f, yaml, &y);
 	snprintf(path, sizeof(path), "%s/vigil.yml", f->dir);
 	vg_diag_init(&d, stderr);
@@ -1386,6 +1387,165 @@ TEST(group_wait_and_auto_resolve)
 	fx_end(&f);
 }
 
+static const char timers_yaml[] =
+    "inputs: []\n"
+    "http: {listen: \"\"}\n"
+    "playbooks: [pb]\n"
+    "response: {group_wait: 0, group_interval: 1s, repeat_interval: 2s, exec_dirs: [bin]}\n"
+    "channels:\n"
+    "  hook: {type: webhook, url: \"http://127.0.0.1:@PORT@/hook\"}\n";
+
+static const char timers_pb[] =
+    "name: hook\n"
+    "match: {rules: [r-hook]}\n"
+    "steps:\n"
+    "  - notify: {channel: hook, summary: \"s\"}\n"
+    "---\n"
+    "name: retrying\n"
+    "match: {rules: [r-retry]}\n"
+    "steps:\n"
+    "  - id: call\n"
+    "    webhook: {url: \"http://127.0.0.1:@PORT@/fail\"}\n"
+    "    retries: 2\n"
+    "    retry_delay: 1s\n"
+    "  - id: after\n"
+    "    notify: {channel: hook, summary: \"after the call\"}\n"
+    "---\n"
+    "name: slow\n"
+    "match: {rules: [r-slow]}\n"
+    "steps:\n"
+    "  - id: run\n"
+    "    exec: [slow]\n"
+    "    timeout: 1s\n"
+    "    on_failure: tell\n"
+    "  - id: tell\n"
+    "    notify: {channel: hook, summary: \"slow failed\"}\n";
+
+/* The summaries of the pages to /hook, in order, joined with '|'. */
+static void hook_summaries(struct fx *f, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < f->rv.n; i++) {
+		json_t *j;
+
+		if (strcmp(f->rv.reqs[i].path, "/hook") != 0)
+			continue;
+		j = json_loads(f->rv.reqs[i].body, 0, NULL);
+		n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s%s:%s",
+		    n ? "|" : "", jstr(j, "event"), jstr(j, "summary"));
+		json_decref(j);
+	}
+}
+
+TEST(update_and_repeat_pages)
+{
+	struct fx f;
+	struct answer a = { 0 };
+	char sums[2048];
+
+	if (fx_start(&f, timers_yaml, timers_pb) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	alert(&f, "r-hook", "low", "detection", "{}", NULL);
+	want_path = "/hook";
+	want_n = 1;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	/* three more: one update page after group_interval, not three */
+	for (int i = 0; i < 3; i++)
+		alert(&f, "r-hook", "low", "detection", "{}", NULL);
+	want_n = 2;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	/* nothing new and nobody acknowledges: a reminder after
+	 * repeat_interval */
+	want_n = 3;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	response_ack(f.r, "1", "alice", NULL, answer_cb, &a);
+	wait_answer(&f, &a);
+	CHECK_INT(a.status, 200);
+	answer_clear(&a);
+	want_n = 4;
+	CHECK(loop_until(&f, got_requests, DEADLINE_MS));
+	settle(&f);
+	hook_summaries(&f, sums, sizeof(sums));
+	CHECK_STR(sums, "trigger:s|trigger:s (4 alerts, 3 new)|"
+	    "trigger:Reminder, not acknowledged: s (4 alerts)|"
+	    "acknowledge:Acknowledged by alice: s");
+	/* acknowledged: no reminder is due any more */
+	{
+		const char *zs[3] = { "ZSCORE", "vigil:{resp}:due", "p|1" };
+		struct rget g = rget_cmd(&f, 3, zs);
+
+		CHECK_STR(g.s, "");
+	}
+	fx_end(&f);
+}
+
+static int after_call_paged(struct fx *f)
+{
+	char sums[2048];
+
+	hook_summaries(f, sums, sizeof(sums));
+	return strstr(sums, "trigger:after the call") != NULL &&
+	    strstr(sums, "trigger:slow failed") != NULL;
+}
+
+TEST(step_retries_and_timeouts)
+{
+	struct fx f;
+	json_t *v;
+	const json_t *e;
+	size_t i;
+	char steps[512];
+	size_t n = 0;
+	char sums[2048];
+
+	if (fx_start(&f, timers_yaml, timers_pb) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	recv_script(&f.rv, "/fail", "500,500,200");
+	alert(&f, "r-retry", "low", "detection", "{}", NULL);
+	alert(&f, "r-slow", "low", "detection", "{}", NULL);
+	CHECK(loop_until(&f, after_call_paged, DEADLINE_MS));
+	CHECK_INT(recv_count(&f.rv, "/fail", 0), 3);
+	CHECK_INT(recv_count(&f.rv, "/fail", 200), 1);
+	hook_summaries(&f, sums, sizeof(sums));
+	CHECK(strstr(sums, "trigger:after the call") != NULL);
+	CHECK(strstr(sums, "trigger:slow failed") != NULL);
+	v = incident(&f, "1");
+	steps[0] = '\0';
+	json_array_foreach(json_object_get(v, "timeline"), i, e) {
+		if (strcmp(jstr(e, "type"), "step") == 0)
+			n += (size_t)snprintf(steps + n, sizeof(steps) - n, "%s%s:%lld:%s:%s",
+			    n ? "|" : "", jstr(e, "step"), jint(e, "attempt"),
+			    json_is_true(json_object_get(e, "ok")) ? "ok" : "fail",
+			    jstr(e, "detail"));
+	}
+	CHECK_STR(steps, "call:1:fail:HTTP 500|call:2:fail:HTTP 500|"
+	    "call:3:ok:HTTP 200|after:1:ok:queued for 1 channel");
+	json_decref(v);
+	v = incident(&f, "2");
+	n = 0;
+	steps[0] = '\0';
+	json_array_foreach(json_object_get(v, "timeline"), i, e) {
+		if (strcmp(jstr(e, "type"), "step") == 0)
+			n += (size_t)snprintf(steps + n, sizeof(steps) - n, "%s%s:%s:%.9s",
+			    n ? "|" : "", jstr(e, "step"),
+			    json_is_true(json_object_get(e, "ok")) ? "ok" : "fail",
+			    jstr(e, "detail"));
+	}
+	CHECK_STR(steps, "run:fail:timed out|tell:ok:queued fo");
+	CHECK_STR(jstr(json_array_get(json_object_get(v, "runs"), 0), "outcome"),
+	    "completed");
+	json_decref(v);
+	fx_end(&f);
+}
+
 int main(void)
 {
 	struct rds_server_conf sc = { 0 };
@@ -1406,6 +1566,8 @@ int main(void)
 	RUN(silences);
 	RUN(restart_resumes_without_paging_twice);
 	RUN(group_wait_and_auto_resolve);
+	RUN(update_and_repeat_pages);
+	RUN(step_retries_and_timeouts);
 	rds_server_stop(srv);
 	return unit_done();
 }
