@@ -137,6 +137,12 @@ static int strlist(const json_t *v, const char *what, char ***out, size_t *n,
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (json_is_string(v)) {
+		if (json_string_length(v) == 0 ||
+		    json_string_length(v) > SIL_MAX_TEXT ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			snprintf(why, whylen, "%s: expected non-empty strings", what);
+			return -1;
+		}
 		*out = vg_calloc(2, sizeof(char *));
 		(*out)[0] = vg_strdup(json_string_value(v));
 		*n = 1;
@@ -150,7 +156,8 @@ static int strlist(const json_t *v, const char *what, char ***out, size_t *n,
 	*out = vg_calloc(json_array_size(v) + 1, sizeof(char *));
 	json_array_foreach(v, i, x) {
 		if (!json_is_string(x) || json_string_length(x) == 0 ||
-		    json_string_length(x) > SIL_MAX_TEXT) {
+		    json_string_length(x) > SIL_MAX_TEXT ||
+		    strlen(json_string_value(x)) != json_string_length(x)) {
 			snprintf(why, whylen, "%s: expected non-empty strings", what);
 			return -1;
 		}
