@@ -56,6 +56,16 @@ static void reply_buf(response_reply_cb cb, void *arg, int status,
 	cb(arg, status, b->p, b->len);
 }
 
+/* While Redis is away the API answers at once rather than holding the
+ * request until it is back. */
+static int redis_down(struct response *r, response_reply_cb cb, void *arg)
+{
+	if (rds_ready(r->rds))
+		return 0;
+	reply_err(cb, arg, 503, "Redis is unavailable");
+	return 1;
+}
+
 static int valid_id(const char *id)
 {
 	size_t n = id ? strlen(id) : 0;
@@ -304,6 +314,8 @@ void response_incidents(struct response *r, const char *state, long limit,
 		reply_err(cb, arg, 400, "limit: expected 1 to 1000");
 		return;
 	}
+	if (redis_down(r, cb, arg))
+		return;
 	svec_add(&a, r->B);
 	svec_add(&a, states);
 	svec_addi(&a, limit);
@@ -350,6 +362,8 @@ void response_incident(struct response *r, const char *id,
 		reply_err(cb, arg, 404, "no such incident");
 		return;
 	}
+	if (redis_down(r, cb, arg))
+		return;
 	svec_add(&a, r->B);
 	svec_add(&a, id);
 	svec_add(&a, "1");
@@ -448,6 +462,8 @@ static void change(struct response *r, const char *id, const char *by,
 		reply_err(cb, arg, 400, "note: at most 1024 characters on one line");
 		return;
 	}
+	if (redis_down(r, cb, arg))
+		return;
 	vgtime_format(now, ts);
 	buf_init(&e);
 	buf_printf(&e, "{\"ts\":\"%s\",\"type\":\"%s\",\"by\":", ts,
@@ -585,9 +601,15 @@ static void apl_ids(struct response *r, struct rq *q, const redisReply *rep)
 
 void response_approvals(struct response *r, response_reply_cb cb, void *arg)
 {
-	char *k = resp_key(r, "apidx", NULL);
-	const char *argv[4] = { "ZRANGE", k, "0", "99" };
-	struct rq *q = rq_new(r, apl_ids, NULL);
+	char *k;
+	const char *argv[4] = { "ZRANGE", NULL, "0", "99" };
+	struct rq *q;
+
+	if (redis_down(r, cb, arg))
+		return;
+	k = resp_key(r, "apidx", NULL);
+	argv[1] = k;
+	q = rq_new(r, apl_ids, NULL);
 
 	q->cb = cb;
 	q->cbarg = arg;
@@ -719,6 +741,8 @@ void response_approve(struct response *r, const char *id, int approve,
 		reply_err(cb, arg, 400, "comment: at most 1024 characters on one line");
 		return;
 	}
+	if (redis_down(r, cb, arg))
+		return;
 	k = resp_key(r, "ap:", id);
 	argv[0] = "HGETALL";
 	argv[1] = k;

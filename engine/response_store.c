@@ -795,6 +795,11 @@ void response_silence_add(struct response *r, const char *json, size_t len,
 		reply_err(cb, arg, 400, why);
 		return;
 	}
+	if (!rds_ready(r->rds)) {
+		silence_clear(&s);
+		reply_err(cb, arg, 503, "Redis is unavailable");
+		return;
+	}
 	buf_init(&b);
 	silence_json(&s, 0, &b);
 	k = resp_key(r, "sil", NULL);
@@ -840,8 +845,13 @@ void response_silence_delete(struct response *r, const char *id,
 {
 	const char *argv[3];
 	struct rq *q;
-	char *k = resp_key(r, "sil", NULL);
+	char *k;
 
+	if (!rds_ready(r->rds)) {
+		reply_err(cb, arg, 503, "Redis is unavailable");
+		return;
+	}
+	k = resp_key(r, "sil", NULL);
 	argv[0] = "HDEL";
 	argv[1] = k;
 	argv[2] = id;

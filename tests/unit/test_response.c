@@ -1546,6 +1546,65 @@ TEST(step_retries_and_timeouts)
 	fx_end(&f);
 }
 
+TEST(redis_down_answers_503)
+{
+	struct fx f;
+	struct rds *down;
+	struct rds_conf rc;
+	struct vg_err err = { 0 };
+	struct response_conf c;
+	struct response *r;
+	struct vg_diag d;
+	struct answer a = { 0 };
+
+	if (fx_std(&f) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.url = "unix:///nonexistent/vigil/redis.sock";
+	rc.name = "down";
+	down = rds_new(f.base, &rc, &err);
+	CHECK(down != NULL);
+	vg_diag_init(&d, stderr);
+	memset(&c, 0, sizeof(c));
+	c.cfg = f.cfg;
+	c.base = f.base;
+	c.rds = down;
+	c.instance = "down";
+	r = response_new(&c, &d, &err);
+	CHECK(r != NULL);
+	if (r != NULL) {
+		/* alerts wait (bounded) for Redis; the API says it at once */
+		struct response *keep = f.r;
+
+		f.r = r;
+		alert(&f, "r-high", "high", "detection", "{}", NULL);
+		f.r = keep;
+		CHECK_INT(r->qn, 1);
+		response_incidents(r, NULL, 10, answer_cb, &a);
+		CHECK_INT(a.done, 1);
+		CHECK_INT(a.status, 503);
+		CHECK_STR(jstr(a.body, "error"), "Redis is unavailable");
+		answer_clear(&a);
+		response_ack(r, "1", "alice", NULL, answer_cb, &a);
+		CHECK_INT(a.status, 503);
+		answer_clear(&a);
+		{
+			const char *b = "{\"matchers\":{\"rules\":[\"r\"]},\"duration\":"
+			    "\"1h\",\"author\":\"a\",\"comment\":\"c\"}";
+
+			response_silence_add(r, b, strlen(b), answer_cb, &a);
+			CHECK_INT(a.status, 503);
+			answer_clear(&a);
+		}
+		response_free(r);
+	}
+	rds_free(down);
+	fx_end(&f);
+}
+
 int main(void)
 {
 	struct rds_server_conf sc = { 0 };
@@ -1568,6 +1627,7 @@ int main(void)
 	RUN(group_wait_and_auto_resolve);
 	RUN(update_and_repeat_pages);
 	RUN(step_retries_and_timeouts);
+	RUN(redis_down_answers_503);
 	rds_server_stop(srv);
 	return unit_done();
 }
