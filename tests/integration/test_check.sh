@@ -7,7 +7,7 @@ cd "$ROOT"
 
 out=$("$BIN/vigil" check 2>"$T/err"); rc=$?
 check "check: shipped decoders and rules are valid (exit 0)" [ $rc -eq 0 ]
-check "check: shipped rules summary" [ "$(printf '%s\n' "$out" | tail -1)" = "29 rules loaded, 0 rejected" ]
+check "check: shipped rules summary" [ "$(printf '%s\n' "$out" | tail -1)" = "30 rules loaded, 0 rejected, 6 correlation rules" ]
 check "check: shipped decoders summary" [ "$(printf '%s\n' "$out" | head -1)" = "78 decoders loaded, 0 rejected" ]
 check "check: no warnings on the shipped files" [ ! -s "$T/err" ]
 
@@ -21,7 +21,7 @@ same_text "check: every problem as path:line:col with a caret" tests/integration
 
 out=$("$BIN/vigild" -t 2>"$T/err"); rc=$?
 check "vigild -t: default config valid" [ $rc -eq 0 ]
-check "vigild -t: summary" [ "$out" = "vigil.yml: ok; 78 decoders loaded, 0 rejected; 29 rules loaded, 0 rejected; 0 warnings" ]
+check "vigild -t: summary" [ "$out" = "vigil.yml: ok; 78 decoders loaded, 0 rejected; 30 rules loaded, 0 rejected; 0 warnings" ]
 
 "$BIN/vigild" -t -c tests/integration/fixtures/badconfig/vigil.yml > /dev/null 2> "$T/err"; rc=$?
 check "vigild -t: bad config gives exit 1" [ $rc -eq 1 ]
@@ -36,5 +36,5 @@ X
 "$BIN/vigild" -t -c "$T/vigil.yml" > "$T/out" 2> "$T/err"; rc=$?
 check "vigild -t: broken rule in a configured folder gives exit 1" [ $rc -eq 1 ]
 check "vigild -t: names the rule error" grep -q "bad.yml:6:15: error: unsupported modifier 'sounds_like'" "$T/err"
-check "vigild -t: summary counts" grep -qx "$T/vigil.yml: errors; 78 decoders loaded, 0 rejected; 31 rules loaded, 4 rejected; 1 warnings" "$T/out"
+check "vigild -t: summary counts" grep -qx "$T/vigil.yml: errors; 78 decoders loaded, 0 rejected; 32 rules loaded, 4 rejected; 1 warnings" "$T/out"
 finish

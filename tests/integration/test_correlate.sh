@@ -84,7 +84,7 @@ if [ -f "$GEN" ]; then
 	[ "${SANITIZE:-0}" = 1 ] && n=200000
 	python3 "$GEN" --count $n > "$T/corpus.log"
 	want=$(python3 tests/ref/ssh_password_guessing.py "$T/corpus.log")
-	"$DRIVE" --rules rules --rules rules/.correlation/ssh.yml \
+	"$DRIVE" --rules rules \
 	    --only 00f39ec6-a5d8-4bfa-ac3f-1f8cf210e995 "$T/corpus.log" > "$T/ssh" 2> "$T/ssh.err"
 	rc=$?
 	got=$(wc -l < "$T/ssh")

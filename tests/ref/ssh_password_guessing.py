@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference count of 'SSH password guessing from one address' alerts.
 
-Written from the rule's meaning (rules/.correlation/ssh.yml, CORRELATION.md),
+Written from the rule's meaning (rules/correlation/ssh.yml, CORRELATION.md),
 not from vigil's code, to cross-check the engine on a syslog corpus such as
 the one of ../shared/bench/gen_syslog.py:
 

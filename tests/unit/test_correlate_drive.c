@@ -13,7 +13,7 @@
  *                                                come, wall-clock timer
  * options:
  *   --rules PATH     rule files or folders (repeatable; default: rules and
- *                    rules/.correlation)
+ *                    its correlation rules in rules/correlation)
  *   --parsers PATH   decoder files or folders (default: parsers)
  *   --redis URL      use this Redis; default: a private embedded one
  *   --data DIR       embedded Redis with its append-only file in DIR
@@ -367,10 +367,8 @@ static int drive_main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (nrules == 0) {
+	if (nrules == 0)
 		rules[nrules++] = "rules";
-		rules[nrules++] = "rules/.correlation";
-	}
 	if (nparsers == 0)
 		parsers[nparsers++] = "parsers";
 	d.cc.replay = !fol;
@@ -408,7 +406,7 @@ done:
 TEST(shipped_correlation_rules_load)
 {
 	struct drive d;
-	static const char *const rules[] = { "rules", "rules/.correlation" };
+	static const char *const rules[] = { "rules" };
 	static const char *const parsers[] = { "parsers" };
 	static const char *const ids[] = {
 		"00f39ec6-a5d8-4bfa-ac3f-1f8cf210e995",
@@ -420,7 +418,7 @@ TEST(shipped_correlation_rules_load)
 	};
 
 	memset(&d, 0, sizeof(d));
-	CHECK_INT(drive_load(&d, rules, 2, parsers, 1, 1), 0);
+	CHECK_INT(drive_load(&d, rules, 1, parsers, 1, 1), 0);
 	CHECK_INT(correlate_rule_count(d.cs), VG_ARRAY_LEN(ids));
 	for (size_t i = 0; i < VG_ARRAY_LEN(ids); i++) {
 		int found = 0;
@@ -448,7 +446,7 @@ TEST(shipped_correlation_rules_load)
 TEST(password_guessing_through_the_pipeline)
 {
 	struct drive d;
-	static const char *const rules[] = { "rules", "rules/.correlation" };
+	static const char *const rules[] = { "rules" };
 	static const char *const parsers[] = { "parsers" };
 	char line[256];
 	const char *want =
@@ -464,7 +462,7 @@ TEST(password_guessing_through_the_pipeline)
 	d.cc.lateness_ms = -1;
 	d.cc.replay = 1;
 	d.only = "00f39ec6-a5d8-4bfa-ac3f-1f8cf210e995";
-	CHECK_INT(drive_load(&d, rules, 2, parsers, 1, 1), 0);
+	CHECK_INT(drive_load(&d, rules, 1, parsers, 1, 1), 0);
 	if (drive_start(&d, NULL, NULL, 0) < 0) {
 		CHECK(0);
 		drive_free(&d);
