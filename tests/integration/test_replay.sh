@@ -16,9 +16,17 @@ same_text "replay gives the expected alerts" "$FIX/attack.expected" "$T/got"
 check "replay summary on stderr" grep -qE '^replay: 44 events, 41 decoded, 44 alerts in [0-9.]+ s \([0-9]+ events/s\)' "$T/stderr"
 check "no progress bar when stderr is not a terminal" bash -c "! grep -q '\[#' '$T/stderr'"
 
-# stdin and several files: the same alerts twice
+# stdin and several files: the same detections twice; correlation sees
+# every event twice, so bob's sudo/su failures (2 per file) reach 3 and the
+# web attacks of 203.0.113.20 (8 per file) reach 10
 "$BIN/vigil" replay - "$FIX/attack.log" < "$FIX/attack.log" 2>/dev/null | python3 tests/integration/alerts_project.py > "$T/twice"
 cat "$FIX/attack.expected" "$FIX/attack.expected" > "$T/twice.expected"
+printf '%s\t%s\t%s\t%s\t%s\t%s\n' \
+    2026-11-23T00:00:14.000Z correlation de75f857-b094-4f17-bf3e-391dbad66d9f "Repeated su or sudo failures by one user" bastion \
+    "     bob : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/ls" \
+    2026-11-23T00:00:30.000Z correlation 067fc667-e1f2-41ff-9c73-5b02792a51e7 "Web attack burst from one address" web01 \
+    '203.0.113.20 - - [23/Nov/2026:00:00:30 +0000] "GET /cgi-bin/;cat%20/etc/shadow HTTP/1.1" 404 0 "-" "Mozilla/5.0"' \
+    >> "$T/twice.expected"
 same_text "replay reads stdin (-) and several files in order" "$T/twice.expected" "$T/twice"
 
 # --rules narrows the rule set, mappings still come from the config
