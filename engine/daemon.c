@@ -158,6 +158,9 @@ static void worker_fini(struct worker *w)
 		if (ws->owns_fd)
 			close(ws->fd);
 	}
+	/* the client first: it answers what is outstanding to the correlator */
+	rds_free(w->rds);
+	correlate_free(w->corr);
 	pipeline_free(w->pl);
 	alert_cache_free(w->cache);
 	buf_free(&w->out);
@@ -234,6 +237,41 @@ static int drop_privileges(struct daemon *d)
 	}
 	log_notice("main: running as %s (uid %d, gid %d)", pw->pw_name,
 	    (int)pw->pw_uid, (int)pw->pw_gid);
+	return 0;
+}
+
+/*
+ * Correlation rules of the start-up rule set: one correlator per worker,
+ * on the Redis the response service uses (its embedded server, or
+ * redis.url). A reloaded rule set is not correlated (its rules are other
+ * objects) until vigild restarts.
+ */
+static int correlate_setup(struct daemon *d, const struct ruleset *rules)
+{
+	struct vg_diag diag;
+	struct correlate_load_stats st = { 0 };
+	const char *url;
+
+	if (rules == NULL)
+		return 0;
+	vg_diag_init(&diag, stderr);
+	d->cs = correlate_load(rules, &diag, &st);
+	if (correlate_rule_count(d->cs) == 0) {
+		correlate_set_free(d->cs);
+		d->cs = NULL;
+		return 0;
+	}
+	if (d->live != NULL)
+		detect_live_get(d->live, &d->cs_gen);
+	url = response_svc_redis_url(d->resp_svc);
+	if (url == NULL)
+		url = d->cfg->redis_url;
+	for (int k = 0; k <= d->nworkers; k++) {
+		if (worker_correlate_start(&d->workers[k], url) < 0)
+			return -1;
+	}
+	log_info("correlate: %zu correlation rules on %s", correlate_rule_count(d->cs),
+	    url);
 	return 0;
 }
 
@@ -320,6 +358,8 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 		goto done;
 	}
 	d->resp = response_svc_response(d->resp_svc);
+	if (correlate_setup(d, rules) < 0)
+		goto done;
 	if (d->http != NULL)
 		api_register(d->http, d->resp, d->token);
 
@@ -374,6 +414,7 @@ done:
 	}
 	for (int k = 0; k <= d->nworkers; k++)
 		worker_fini(&d->workers[k]);
+	correlate_set_free(d->cs);
 	for (size_t i = 0; i < d->ninputs; i++) {
 		if (d->ins[i].tls != NULL)
 			SSL_CTX_free(d->ins[i].tls);

@@ -23,6 +23,7 @@
 #include "alert.h"
 #include "buf.h"
 #include "config.h"
+#include "correlate.h"
 #include "log.h"
 #include "pipeline.h"
 
@@ -94,6 +95,10 @@ struct worker {
 	struct input_stats *st;   /* one per input (+1 for HTTP ingest) */
 	struct pipeline_stats pst; /* published copy of the pipeline's */
 	uint64_t alerts;
+	/* correlation (d->cs != NULL): a client and a correlator on base */
+	struct rds *rds;
+	struct correlator *corr;
+	uint64_t corr_alerts;     /* atomic */
 	struct conn *conns;
 	struct event *stop_ev;
 	char *udp_bufs;
@@ -115,6 +120,10 @@ struct daemon {
 	char *token;              /* bearer token for /api/..., or NULL */
 	struct response_svc *resp_svc; /* incidents, playbooks, paging */
 	struct response *resp;    /* its service; workers submit alerts */
+	struct corr_set *cs;      /* correlation rules of the rule set vigild
+	                             started with, or NULL */
+	uint64_t cs_gen;          /* that rule set's generation: events of a
+	                             reloaded set are not correlated */
 	uint64_t sink_errors;     /* atomic */
 	int64_t started_ms;
 };
@@ -128,6 +137,9 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
     const char *peer);
 void worker_flush(struct worker *w);
 void worker_publish(struct worker *w);
+/* The worker's correlator on the Redis at url (after worker_init, before
+ * the worker's thread starts). Returns 0, or -1. */
+int worker_correlate_start(struct worker *w, const char *url);
 /* What the kernel dropped on a datagram socket (any thread). */
 uint64_t listen_kernel_drops(const struct wsock *ws);
 

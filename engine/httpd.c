@@ -116,8 +116,11 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 	struct evbuffer *b = evbuffer_new();
 	struct totals *t = vg_calloc(d->ninputs + 1, sizeof(*t));
 	struct pipeline_stats p = { 0 };
-	uint64_t alerts = 0;
+	uint64_t alerts = 0, corr_alerts = 0;
 
+	for (int k = 0; k <= d->nworkers; k++)
+		corr_alerts += __atomic_load_n(&d->workers[k].corr_alerts,
+		    __ATOMIC_RELAXED);
 	for (size_t i = 0; i <= d->ninputs; i++)
 		sum_input(d, i, &t[i]);
 	for (int k = 0; k <= d->nworkers; k++) {
@@ -214,7 +217,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 	    "# HELP vigil_alerts_total Alerts written, by kind.\n"
 	    "# TYPE vigil_alerts_total counter\n"
 	    "vigil_alerts_total{kind=\"detection\"} %llu\n"
-	    "vigil_alerts_total{kind=\"correlation\"} 0\n"
+	    "vigil_alerts_total{kind=\"correlation\"} %llu\n"
 	    "# HELP vigil_alert_write_errors_total Failed writes to the alerts "
 	    "output.\n# TYPE vigil_alert_write_errors_total counter\n"
 	    "vigil_alert_write_errors_total %llu\n"
@@ -227,7 +230,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 	    (unsigned long long)p.parsed_json, (unsigned long long)p.parsed_plain,
 	    (unsigned long long)p.json_rejected, (unsigned long long)p.no_timestamp,
 	    (unsigned long long)p.skewed, (unsigned long long)p.decoded,
-	    (unsigned long long)p.detections,
+	    (unsigned long long)p.detections, (unsigned long long)corr_alerts,
 	    (unsigned long long)__atomic_load_n(&d->sink_errors, __ATOMIC_RELAXED),
 	    d->nworkers, (long long)(d->started_ms / 1000));
 #undef EACH_INPUT

@@ -80,6 +80,10 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 	if ((n = pipeline_last_matches(w->pl, &m)) > 0) {
 		size_t at = w->out.len;
 
+		if (w->corr != NULL && pipeline_rules_gen(w->pl) == w->d->cs_gen)
+			correlate_event(w->corr, ev, ev->has_ts ? ev->ts_ms : ev->recv_ms,
+			    m, n);
+
 		/* the event is serialised once for all the rules it fired */
 		alert_detections_json(w->cache, &w->out, ev, ev->ts_ms, m, n, NULL,
 		    NULL, NULL);
@@ -103,6 +107,50 @@ void worker_flush(struct worker *w)
 			log_warn("alert: write to %s failed", d->cfg->out_file);
 	}
 	buf_clear(&w->out);
+}
+
+/* A correlation alert, from the worker's loop: written and submitted like
+ * a detection; "suppressed" goes before the event when not 0. */
+static void corr_alert_cb(void *arg, const struct correlate_alert *ca)
+{
+	struct worker *w = arg;
+	size_t at = w->out.len;
+	struct buf b;
+	const char *p, *ev;
+
+	buf_init(&b);
+	alert_to_json(&b, &ca->a);
+	p = buf_cstr(&b);
+	ev = strstr(p, ",\"event\":");
+	if (ca->suppressed > 0 && ev != NULL) {
+		buf_add(&w->out, p, (size_t)(ev - p));
+		buf_printf(&w->out, ",\"suppressed\":%llu",
+		    (unsigned long long)ca->suppressed);
+		buf_adds(&w->out, ev);
+	} else {
+		buf_adds(&w->out, p);
+	}
+	buf_free(&b);
+	response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
+	__atomic_add_fetch(&w->corr_alerts, 1, __ATOMIC_RELAXED);
+	/* it comes from a Redis reply, not from input that flushes after */
+	worker_flush(w);
+}
+
+int worker_correlate_start(struct worker *w, const char *url)
+{
+	struct rds_conf rc = { 0 };
+	struct vg_err e = { 0 };
+	static const struct correlate_conf cc = { .lateness_ms = -1 };
+
+	rc.url = url;
+	rc.name = "correlate";
+	if ((w->rds = rds_new(w->base, &rc, &e)) == NULL) {
+		log_errx("correlate: %s", e.msg);
+		return -1;
+	}
+	w->corr = correlate_new(w->d->cs, w->rds, &cc, corr_alert_cb, w);
+	return correlate_start_timer(w->corr, 0);
 }
 
 /* Copy the pipeline's counters where the metrics handler reads them. */
