@@ -262,7 +262,7 @@ static int correlate_setup(struct daemon *d, const struct ruleset *rules)
 		return 0;
 	}
 	if (d->live != NULL)
-		detect_live_get(d->live, &d->cs_gen);
+		d->cs_gen = detect_live_gen(d->live);
 	url = response_svc_redis_url(d->resp_svc);
 	if (url == NULL)
 		url = d->cfg->redis_url;
