@@ -161,6 +161,7 @@ static void worker_fini(struct worker *w)
 	/* the client first: it answers what is outstanding to the correlator */
 	rds_free(w->rds);
 	correlate_free(w->corr);
+	free(w->gen);
 	pipeline_free(w->pl);
 	alert_cache_free(w->cache);
 	buf_free(&w->out);

@@ -99,6 +99,9 @@ struct worker {
 	struct rds *rds;
 	struct correlator *corr;
 	uint64_t corr_alerts;     /* atomic */
+	const struct rule **gen;  /* scratch: the matches whose detections
+	                             are written (Sigma generate) */
+	size_t gcap;
 	struct conn *conns;
 	struct event *stop_ev;
 	char *udp_bufs;

@@ -80,9 +80,24 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 	if ((n = pipeline_last_matches(w->pl, &m)) > 0) {
 		size_t at = w->out.len;
 
-		if (w->corr != NULL && pipeline_rules_gen(w->pl) == w->d->cs_gen)
+		if (w->corr != NULL && pipeline_rules_gen(w->pl) == w->d->cs_gen) {
+			size_t k = 0;
+
 			correlate_event(w->corr, ev, ev->has_ts ? ev->ts_ms : ev->recv_ms,
 			    m, n);
+			/* building blocks of correlations (generate: false) are
+			 * not written on their own */
+			if (n > w->gcap) {
+				w->gcap = n * 2;
+				w->gen = vg_realloc(w->gen, w->gcap * sizeof(*w->gen));
+			}
+			for (size_t i = 0; i < n; i++)
+				if (correlate_rule_generates(w->d->cs, m[i]))
+					w->gen[k++] = m[i];
+			m = w->gen;
+			if ((n = k) == 0)
+				return;
+		}
 
 		/* the event is serialised once for all the rules it fired */
 		alert_detections_json(w->cache, &w->out, ev, ev->ts_ms, m, n, NULL,

@@ -24,12 +24,14 @@ PIDS+=("$vpid")
 healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
 if wait_for healthy; then ok "vigild starts with correlation rules"; else notok "vigild starts with correlation rules" "$(cat "$T/vigild.log")"; fi
 
-# ten failures from 203.0.113.60, one second apart in event time, one TCP
-# connection; and three from another address (below the threshold)
+# one connection: a firewall block (a building block of the port scan
+# correlation, generate: false: no detection of its own), ten failures from
+# 203.0.113.60, one second apart in event time, and three from another
+# address (below the threshold)
 python3 - "$port" <<'PY'
 import socket, sys, time
 now = time.time()
-lines = []
+lines = ["<4>Nov 23 01:01:01 fw01 kernel: [UFW BLOCK] IN=eth0 OUT= SRC=198.51.100.30 DST=10.0.0.5 LEN=44 PROTO=TCP SPT=40000 DPT=1001 WINDOW=1024 SYN URGP=0\n"]
 for i in range(10):
     t = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - 20 + i))
     lines.append("<86>1 %s.000Z bastion sshd %d - - Failed password for root from 203.0.113.60 port %d ssh2\n" % (t, 100 + i, 4000 + i))
@@ -57,7 +59,7 @@ for l in open(sys.argv[1]):
 PY
 printf '%s\t%s\t%s\t%s\n' "SSH password guessing from one address" '{"source.ip": "203.0.113.60"}' 10 4009 > "$T/want"
 same_text "exactly one correlation alert: group, count, last event" "$T/want" "$T/got"
-check "detections: 13 failures, 13 root guesses" [ "$(grep -c '"kind":"detection"' "$T/alerts.jsonl")" -eq 26 ]
+check "detections: 13 failures, 13 root guesses, no firewall block" [ "$(grep -c '"kind":"detection"' "$T/alerts.jsonl")" -eq 26 ]
 curl -sf "http://127.0.0.1:$hport/metrics" > "$T/metrics"
 check "/metrics counts the correlation alert" grep -qx 'vigil_alerts_total{kind="correlation"} 1' "$T/metrics"
 
