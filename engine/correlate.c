@@ -1114,6 +1114,11 @@ size_t correlate_outstanding(const struct correlator *c)
 
 void correlate_metrics(const struct correlator *c, struct buf *out)
 {
+	correlate_stats_metrics(&c->st, out);
+}
+
+void correlate_stats_metrics(const struct correlate_stats *st, struct buf *out)
+{
 	static const struct {
 		const char *name;
 		size_t off;
@@ -1128,5 +1133,5 @@ void correlate_metrics(const struct correlator *c, struct buf *out)
 	for (size_t i = 0; i < VG_ARRAY_LEN(m); i++)
 		buf_printf(out, "vigil_correlation_%s_total %llu\n", m[i].name,
 		    (unsigned long long)*(const uint64_t *)(const void *)
-		    ((const char *)&c->st + m[i].off));
+		    ((const char *)st + m[i].off));
 }

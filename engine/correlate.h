@@ -178,5 +178,7 @@ const struct correlate_stats *correlate_stats(const struct correlator *c);
 size_t correlate_outstanding(const struct correlator *c);
 /* Append Prometheus lines vigil_correlation_*_total. */
 void correlate_metrics(const struct correlator *c, struct buf *out);
+/* The same lines for stats summed by the caller (several workers). */
+void correlate_stats_metrics(const struct correlate_stats *st, struct buf *out);
 
 #endif

@@ -99,6 +99,8 @@ struct worker {
 	struct rds *rds;
 	struct correlator *corr;
 	uint64_t corr_alerts;     /* atomic */
+	struct correlate_stats cst; /* published copy of the correlator's
+	                               (CTR_SET / CTR_GET per counter) */
 	const struct rule **gen;  /* scratch: the matches whose detections
 	                             are written (Sigma generate) */
 	size_t gcap;

@@ -257,6 +257,23 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 		    __ATOMIC_RELAXED));
 		detect_ruleset_unref(rs);
 	}
+	if (d->cs != NULL) {
+		struct correlate_stats cs = { 0 };
+		uint64_t *sum = (uint64_t *)(void *)&cs;
+		struct buf m = { 0 };
+
+		/* summed over the workers' published copies (all uint64_t) */
+		for (int k = 0; k <= d->nworkers; k++) {
+			const uint64_t *w = (const uint64_t *)(const void *)
+			    &d->workers[k].cst;
+
+			for (size_t i = 0; i < sizeof(cs) / sizeof(uint64_t); i++)
+				sum[i] += CTR_GET(w[i]);
+		}
+		correlate_stats_metrics(&cs, &m);
+		evbuffer_add(b, m.p, m.len);
+		buf_free(&m);
+	}
 	if (d->resp != NULL) {
 		struct buf m = { 0 };
 

@@ -148,6 +148,7 @@ static void corr_alert_cb(void *arg, const struct correlate_alert *ca)
 	buf_free(&b);
 	response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
 	__atomic_add_fetch(&w->corr_alerts, 1, __ATOMIC_RELAXED);
+	worker_publish(w);
 	/* it comes from a Redis reply, not from input that flushes after */
 	worker_flush(w);
 }
@@ -185,6 +186,15 @@ void worker_publish(struct worker *w)
 	CTR_SET(p->skewed, s->skewed);
 	CTR_SET(p->decoded, s->decoded);
 	CTR_SET(p->detections, s->detections);
+	if (w->corr != NULL) {
+		/* struct correlate_stats is all uint64_t counters */
+		const uint64_t *from = (const uint64_t *)(const void *)
+		    correlate_stats(w->corr);
+		uint64_t *to = (uint64_t *)(void *)&w->cst;
+
+		for (size_t i = 0; i < sizeof(w->cst) / sizeof(uint64_t); i++)
+			CTR_SET(to[i], from[i]);
+	}
 }
 
 static void addr_text(const struct sockaddr *sa, socklen_t salen, char *out,

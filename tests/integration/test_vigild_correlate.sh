@@ -62,6 +62,10 @@ same_text "exactly one correlation alert: group, count, last event" "$T/want" "$
 check "detections: 13 failures, 13 root guesses, no firewall block" [ "$(grep -c '"kind":"detection"' "$T/alerts.jsonl")" -eq 26 ]
 curl -sf "http://127.0.0.1:$hport/metrics" > "$T/metrics"
 check "/metrics counts the correlation alert" grep -qx 'vigil_alerts_total{kind="correlation"} 1' "$T/metrics"
+# 14 events fed: 13 SSH failures and the firewall block
+check "/metrics: correlator counters" grep -qx 'vigil_correlation_events_total 14' "$T/metrics"
+check "/metrics: correlator alerts" grep -qx 'vigil_correlation_alerts_total 1' "$T/metrics"
+check "/metrics: no correlation update dropped" grep -qx 'vigil_correlation_dropped_total 0' "$T/metrics"
 
 kill -TERM "$vpid"
 wait "$vpid"
