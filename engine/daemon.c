@@ -401,7 +401,6 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 		log_notice("main: stopped");
 done:
 	httpd_close(d);
-	response_svc_stop(d->resp_svc);
 	if (sig_term != NULL) {
 		event_free(sig_term);
 		event_free(sig_int);
@@ -415,6 +414,9 @@ done:
 	}
 	for (int k = 0; k <= d->nworkers; k++)
 		worker_fini(&d->workers[k]);
+	/* after the workers: freeing their correlators' Redis clients may
+	 * still hand the response alerts */
+	response_svc_stop(d->resp_svc);
 	correlate_set_free(d->cs);
 	for (size_t i = 0; i < d->ninputs; i++) {
 		if (d->ins[i].tls != NULL)
