@@ -527,95 +527,47 @@ static void approval_json(struct buf *b, const struct ivw *a)
 	buf_addc(b, '}');
 }
 
-struct apl {
-	response_reply_cb cb;
-	void *cbarg;
-	size_t left, n;
+static void apl_reply(struct response *r, struct rq *q, const redisReply *rep)
+{
 	struct buf b;
-	int failed;
-};
-
-static void apl_one(struct response *r, struct rq *q, const redisReply *rep)
-{
-	struct apl *l = q->arg;
-	struct ivw a;
-
-	(void)r;
-	if (rep == NULL)
-		l->failed = 1;
-	else if (ivw_from_reply(&a, rep) == 0) {
-		if (l->n++)
-			buf_addc(&l->b, ',');
-		approval_json(&l->b, &a);
-		ivw_clear(&a);
-	}
-	if (--l->left > 0)
-		return;
-	if (l->failed) {
-		reply_err(l->cb, l->cbarg, 503, "Redis is unavailable");
-	} else {
-		buf_adds(&l->b, "]}");
-		reply_buf(l->cb, l->cbarg, 200, &l->b);
-	}
-	buf_free(&l->b);
-	free(l);
-}
-
-static void apl_ids(struct response *r, struct rq *q, const redisReply *rep)
-{
-	struct apl *l;
+	size_t n = 0;
 
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		resp_redis_error(r, "listing approvals", rep);
 		reply_err(q->cb, q->cbarg, 503, "Redis is unavailable");
 		return;
 	}
-	if (rep->elements == 0) {
-		static const char empty[] = "{\"approvals\":[]}\n";
-
-		q->cb(q->cbarg, 200, empty, sizeof(empty) - 1);
-		return;
-	}
-	l = vg_calloc(1, sizeof(*l));
-	l->cb = q->cb;
-	l->cbarg = q->cbarg;
-	l->left = rep->elements;
-	buf_init(&l->b);
-	buf_adds(&l->b, "{\"approvals\":[");
+	buf_init(&b);
+	buf_adds(&b, "{\"approvals\":[");
 	for (size_t i = 0; i < rep->elements; i++) {
-		char *k = resp_key(r, "ap:", rep->element[i]->str);
-		const char *argv[2] = { "HGETALL", k };
+		struct ivw a;
 
-		if (resp_cmd(r, rq_new(r, apl_one, l), 2, argv, NULL) < 0) {
-			l->failed = 1;
-			if (--l->left == 0) {
-				reply_err(l->cb, l->cbarg, 503, "Redis is unavailable");
-				buf_free(&l->b);
-				free(l);
-				free(k);
-				return;
-			}
-		}
-		free(k);
+		if (ivw_from_reply(&a, rep->element[i]) < 0)
+			continue;
+		if (n++)
+			buf_addc(&b, ',');
+		approval_json(&b, &a);
+		ivw_clear(&a);
 	}
+	buf_adds(&b, "]}");
+	reply_buf(q->cb, q->cbarg, 200, &b);
+	buf_free(&b);
 }
 
 void response_approvals(struct response *r, response_reply_cb cb, void *arg)
 {
-	char *k;
-	const char *argv[4] = { "ZRANGE", NULL, "0", "99" };
+	struct svec a = { 0 };
 	struct rq *q;
 
 	if (redis_down(r, cb, arg))
 		return;
-	k = resp_key(r, "apidx", NULL);
-	argv[1] = k;
-	q = rq_new(r, apl_ids, NULL);
-
+	svec_add(&a, r->B);
+	q = rq_new(r, apl_reply, NULL);
 	q->cb = cb;
 	q->cbarg = arg;
-	if (resp_cmd(r, q, 4, argv, NULL) < 0)
+	if (resp_eval_vec(r, SCR_APLIST, q, &a) < 0)
 		reply_err(cb, arg, 503, "Redis is unavailable");
-	free(k);
+	svec_free(&a);
 }
 
 static void decide_reply(struct response *r, struct rq *q,

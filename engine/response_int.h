@@ -55,7 +55,7 @@
 
 enum {
 	SCR_ADD, SCR_CLAIM, SCR_COMMIT, SCR_STATE, SCR_LIST, SCR_GET,
-	SCR_APPROVE, SCR_BLOCK, SCR_N
+	SCR_APPROVE, SCR_BLOCK, SCR_APLIST, SCR_N
 };
 extern const char *const resp_lua[SCR_N];
 
@@ -292,6 +292,7 @@ struct response {
 
 	struct job *jobs;
 	size_t njobs;
+	struct job *zombies;     /* ended, waiting for their last reply */
 	struct resp_stats st;
 	uint64_t submitted_atomic, filtered_atomic, dropped_atomic;
 	struct log_rl rl_redis;

@@ -338,6 +338,17 @@ static const char lua_block[] =
 "if redis.call('PTTL', K) < ttl then redis.call('PEXPIRE', K, ttl) end\n"
 "return 1\n";
 
+/* aplist: ARGV: 1 B. Reply: the pending approvals (at most 100), each as
+ * its fields and values. */
+static const char lua_aplist[] =
+"local B = ARGV[1]\n"
+"local out = {}\n"
+"for _, id in ipairs(redis.call('ZRANGE', B..'apidx', 0, 99)) do\n"
+"  local h = redis.call('HGETALL', B..'ap:'..id)\n"
+"  if #h > 0 then out[#out + 1] = h end\n"
+"end\n"
+"return out\n";
+
 const char *const resp_lua[SCR_N] = {
 	[SCR_ADD] = lua_add,
 	[SCR_CLAIM] = lua_claim,
@@ -347,4 +358,5 @@ const char *const resp_lua[SCR_N] = {
 	[SCR_GET] = lua_get,
 	[SCR_APPROVE] = lua_approve,
 	[SCR_BLOCK] = lua_block,
+	[SCR_APLIST] = lua_aplist,
 };

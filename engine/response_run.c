@@ -56,6 +56,7 @@ struct job {
 	struct event *tmo;
 	int pending;             /* Redis replies outstanding */
 	int dead;                /* cancelled: free once nothing is pending */
+	int zombie;              /* on r->zombies meanwhile */
 	int reload;              /* after the commit: read again and go on */
 	int start_esc;           /* after the commit: page escalation */
 };
@@ -126,6 +127,16 @@ static void job_reset(struct job *j)
 
 static void job_free(struct job *j)
 {
+	if (j->zombie) {
+		struct response *r = j->r;
+
+		if (j->prev != NULL)
+			j->prev->next = j->next;
+		else
+			r->zombies = j->next;
+		if (j->next != NULL)
+			j->next->prev = j->prev;
+	}
 	job_reset(j);
 	if (j->tmo != NULL)
 		event_free(j->tmo);
@@ -140,6 +151,15 @@ static void job_end(struct job *j)
 	if (!j->dead) {
 		j->dead = 1;
 		job_unlink(j);
+		if (j->pending > 0) {
+			/* kept where run_free_all finds it, should the response
+			 * go before the reply comes */
+			j->zombie = 1;
+			j->next = j->r->zombies;
+			if (j->next != NULL)
+				j->next->prev = j;
+			j->r->zombies = j;
+		}
 	}
 	op_release(j);
 	if (j->pending == 0)
@@ -195,6 +215,8 @@ void run_free_all(struct response *r)
 		j->dead = 1;
 		job_free(j);
 	}
+	while (r->zombies != NULL)
+		job_free(r->zombies);
 }
 
 static void job_commit_reply(struct response *r, struct rq *q,

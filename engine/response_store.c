@@ -127,6 +127,8 @@ void rq_reply_cb(void *arg, const struct redisReply *rep)
 
 	if (q->life->r != NULL && q->fn != NULL)
 		q->fn(q->life->r, q, rep);
+	else if (q->done != NULL)
+		q->done(q->darg, -1);  /* the sender's ticket frees itself */
 	rq_free(q);
 }
 
