@@ -58,6 +58,7 @@
 #include "alert.h"
 #include "buf.h"
 #include "correlate.h"
+#include "log.h"
 #include "pipeline.h"
 #include "redis.h"
 #include "tool.h"
@@ -790,6 +791,9 @@ static int corr_start(struct replay *r, const struct corr_set *cs,
 	struct vg_err e = { 0 };
 
 	r->cs = cs;
+	/* the Redis client's connection notices are not replay's business;
+	 * warnings (Redis lost) still show */
+	log_set_level(LOG_WARNING);
 	if (url == NULL) {
 		struct rds_server_conf sc = { 0 };
 
