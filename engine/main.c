@@ -16,6 +16,7 @@
 #include "decode.h"
 #include "detect.h"
 #include "log.h"
+#include "response.h"
 
 static void usage(void)
 {
@@ -86,6 +87,9 @@ int main(int argc, char **argv)
 	check_playbook_paths(cfg, &d);
 
 	if (test_only) {
+		/* on-call, channels, exec folders and playbooks, as vigild would
+		 * load them */
+		response_check(cfg, &d);
 		status = (d.errors > 0 || dst.rejected > 0 || rst.rejected > 0) ? 1 : 0;
 		printf("%s: %s; %d decoders loaded, %d rejected; %d rules loaded, "
 		    "%d rejected; %d warnings\n", path, status ? "errors" : "ok",
