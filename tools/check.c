@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "correlate.h"
 #include "tool.h"
 #include "ytree.h"
 
@@ -90,13 +91,19 @@ int cmd_check(int argc, char **argv)
 	o.mapping_paths = (const char *const *)cfg->rules;
 	o.nmapping_paths = cfg->nrules;
 	rs = detect_load(&o, &d, &rst);
-	/* correlation documents are the correlation stage's to check; say
-	 * they were seen, never count them as rejected detection rules */
-	if (rst.correlations > 0)
+	/* correlation documents are compiled by the correlation stage, as
+	 * vigild and replay would: a broken one is a rejected rule */
+	if (rst.correlations > 0) {
+		struct correlate_load_stats cst = { 0 };
+		struct corr_set *cs = correlate_load(rs, &d, &cst);
+
+		rst.rejected += cst.rejected;
 		printf("%d rules loaded, %d rejected, %d correlation rules\n",
-		    rst.loaded, rst.rejected, rst.correlations);
-	else
+		    rst.loaded, rst.rejected, cst.loaded);
+		correlate_set_free(cs);
+	} else {
 		printf("%d rules loaded, %d rejected\n", rst.loaded, rst.rejected);
+	}
 	status = (dst.rejected > 0 || rst.rejected > 0 || d.errors > 0) ? 1 : 0;
 	detect_free(rs);
 	decode_free(ds);

@@ -40,4 +40,20 @@ X
 check "vigild -t: broken rule in a configured folder gives exit 1" [ $rc -eq 1 ]
 check "vigild -t: names the rule error" grep -q "bad.yml:6:15: error: unsupported modifier 'sounds_like'" "$T/err"
 check "vigild -t: summary counts" grep -qx "$T/vigil.yml: errors; 78 decoders loaded, 0 rejected; 32 rules loaded, 4 rejected; 1 warnings" "$T/out"
+# a correlation rule is compiled by check too: a broken one is rejected
+mkdir -p "$T/corr"
+cat > "$T/corr/c.yml" <<'X'
+title: Bad correlation
+id: 11111111-2222-3333-4444-555555555555
+correlation:
+    type: event_count
+    rules: [no-such-rule]
+    group-by: [source.ip]
+    timespan: 5m
+    condition: {gte: 3}
+X
+out=$("$BIN/vigil" check rules "$T/corr" 2>"$T/err"); rc=$?
+check "check: a broken correlation rule gives exit 1" [ $rc -eq 1 ]
+check "check: broken correlation summary" [ "$out" = "30 rules loaded, 1 rejected, 6 correlation rules" ]
+check "check: broken correlation named with file:line:col" grep -q "c.yml:5:13: error: correlation.rules: no rule has the id or name 'no-such-rule'" "$T/err"
 finish
