@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "tool.h"
 #include "buf.h"
 #include "config.h"
 #include "vg.h"
@@ -395,8 +396,6 @@ static void enc(struct buf *b, const char *s)
 	}
 }
 
-int cmd_incidents(int argc, char **argv); /* vigil.c dispatches */
-int cmd_silence(int argc, char **argv);
 
 int cmd_incidents(int argc, char **argv)
 {

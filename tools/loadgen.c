@@ -46,10 +46,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
 #include "vg.h"
 
 /* Declared here rather than in tool.h, which belongs to the tool's core. */
-int loadgen_main(int argc, char **argv);
 
 #define LG_NAME "vigil loadgen"
 #define LG_MAX_BATCH 4096          /* messages per write / sendmmsg round */

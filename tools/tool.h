@@ -54,5 +54,8 @@ int lines_next(struct lines *l, const char **line, size_t *len);
 int cmd_check(int argc, char **argv);
 int cmd_logtest(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_incidents(int argc, char **argv);  /* incidents.c */
+int cmd_silence(int argc, char **argv);    /* incidents.c */
+int loadgen_main(int argc, char **argv);   /* loadgen.c */
 
 #endif

@@ -13,9 +13,6 @@
 #include "log.h"
 #include "tool.h"
 
-int loadgen_main(int argc, char **argv); /* loadgen.c */
-int cmd_incidents(int argc, char **argv); /* incidents.c */
-int cmd_silence(int argc, char **argv);   /* incidents.c */
 
 static void usage(FILE *out)
 {
