@@ -320,9 +320,12 @@ static void parse_vigil(struct loader *L, struct lrule *lr,
 			    cr->percentile < 0 || cr->percentile > 100)
 				ERR(L, lr, x, "vigil.percentile: expected a number "
 				    "from 0 to 100");
+		} else if (ytree_is_str(k, "incident_key")) {
+			/* the response's (response_keys.c); not correlation's */
 		} else {
 			ERR(L, lr, k, "vigil: unknown key '%s' (expected absence, "
-			    "suppress, lateness, max_events or percentile)",
+			    "suppress, lateness, max_events, percentile or "
+			    "incident_key)",
 			    is_str(k) ? k->str : "?");
 		}
 	}

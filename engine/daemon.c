@@ -101,6 +101,7 @@ int daemon_reload(struct daemon *d, struct buf *errs)
 		return -1;
 	}
 	free(text);
+	response_set_rules(d->resp, rs);
 	gen = detect_live_swap(d->live, rs);
 	__atomic_add_fetch(&d->reloads_ok, 1, __ATOMIC_RELAXED);
 	log_notice("rules: reloaded: %d rules (generation %llu)", st.loaded,
@@ -359,6 +360,7 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 		goto done;
 	}
 	d->resp = response_svc_response(d->resp_svc);
+	response_set_rules(d->resp, rules);
 	if (correlate_setup(d, rules) < 0)
 		goto done;
 	if (d->http != NULL)

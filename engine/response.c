@@ -559,8 +559,8 @@ static int cmp_keys(const void *a, const void *b)
 }
 
 /* The incident key and the summary's tail ("source.ip=203.0.113.9"). */
-static void make_key(const json_t *alert, const struct playbook *by,
-    struct buf *key, struct buf *tail)
+static void make_key(const struct response *r, const json_t *alert,
+    const struct playbook *by, struct buf *key, struct buf *tail)
 {
 	char val[512];
 
@@ -576,6 +576,9 @@ static void make_key(const json_t *alert, const struct playbook *by,
 		}
 		return;
 	}
+	if (resp_rule_key(r, alert, jstr(json_object_get(alert, "rule"), "id"),
+	    key, tail))
+		return;
 	buf_printf(key, "r|%s", jstr(json_object_get(alert, "rule"), "id"));
 	{
 		const json_t *g = json_object_get(alert, "group");
@@ -662,7 +665,7 @@ static void take_alert(struct response *r, struct batches *bs,
 	buf_init(&key);
 	buf_init(&tail);
 	buf_init(&e);
-	make_key(a, by, &key, &tail);
+	make_key(r, a, by, &key, &tail);
 	b = batch_get(bs, buf_cstr(&key), &fresh);
 	if (fresh) {
 		b->first = vg_strndup(line, len);
@@ -1134,6 +1137,7 @@ void response_free(struct response *r)
 		free(r->names[i]);
 	free(r->names);
 	free(r->wild);
+	resp_rule_keys_free(r);
 	playbook_set_free(r->dflt);
 	playbook_set_free(r->pbs);
 	oncall_free(r->oc);

@@ -45,6 +45,7 @@
 
 struct event_base;
 struct rds;
+struct ruleset;
 
 struct response_conf {
 	const struct config *cfg;   /* borrowed; outlives the response */
@@ -92,6 +93,15 @@ size_t response_submit_lines(struct response *r, const char *lines,
  * For vigild -t. Any thread.
  */
 int response_check(const struct config *cfg, struct vg_diag *d);
+
+/*
+ * The incident keys rules choose (`vigil: {incident_key: [fields]}` or
+ * `{incident_key: {name: N, fields: [...]}}` in a detection or
+ * correlation rule), read from rs (copied; rs may go afterwards). Called
+ * at start and after every rule reload; replaces what an earlier call
+ * set. r or rs may be NULL. Loop thread.
+ */
+void response_set_rules(struct response *r, const struct ruleset *rs);
 
 /* Prometheus lines (incidents, alerts taken and filtered, playbook steps,
  * notifications, the Redis connection). Loop thread. */

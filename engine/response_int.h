@@ -112,6 +112,12 @@ const json_t *resp_alert_field(const json_t *alert, const char *name);
 int resp_scalar(const json_t *v, char *out, size_t cap);
 int resp_level(const char *s);   /* 0..4; -1 unknown */
 
+/* The incident key (and the summary's tail) of an alert whose rule chose
+ * one with vigil.incident_key; 0 when its rule did not. response_keys.c */
+int resp_rule_key(const struct response *r, const json_t *alert,
+    const char *rule_id, struct buf *key, struct buf *tail);
+void resp_rule_keys_free(struct response *r);
+
 /* ---- requests to Redis whose answer may outlive the response ---- */
 
 struct rlife {
@@ -264,6 +270,9 @@ struct response {
 	size_t nnames;
 	struct wild *wild;       /* playbooks that name no rule */
 	size_t nwild;
+	/* incident keys the rules choose (response_keys.c), by rule id */
+	struct rkey *rkeys;
+	size_t nrkeys;
 
 	/* the queue */
 	pthread_mutex_t mu;
