@@ -184,6 +184,8 @@ struct playbook {
 	/* match: every given criterion must hold; lists are any-of */
 	char **rules;            /* rule ids or titles */
 	size_t nrules;
+	char **not_rules;        /* none of these rule ids or titles */
+	size_t nnot_rules;
 	char **tags;
 	size_t ntags;
 	int min_level;           /* -1: any */

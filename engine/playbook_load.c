@@ -109,6 +109,7 @@ static void free_playbook(struct playbook *pb)
 	free(pb->description);
 	free(pb->file);
 	pbc_free_list(pb->rules, pb->nrules);
+	pbc_free_list(pb->not_rules, pb->nnot_rules);
 	pbc_free_list(pb->tags, pb->ntags);
 	for (size_t i = 0; i < pb->nconds; i++) {
 		free(pb->conds[i].field);
@@ -293,7 +294,7 @@ static void load_match(struct loader *L, struct playbook *pb,
     const struct ynode *n)
 {
 	static const char *const keys[] = {
-		"rules", "tags", "level", "kind", "fields",
+		"rules", "tags", "level", "kind", "fields", "not_rules",
 	};
 	const struct ynode *vals[VG_ARRAY_LEN(keys)];
 	int given = 0;
@@ -358,6 +359,11 @@ static void load_match(struct loader *L, struct playbook *pb,
 			}
 		}
 	}
+	/* what a playbook leaves to another one; says nothing about which
+	 * alerts it wants, so it does not count as given */
+	if (vals[5] != NULL)
+		pbc_strlist(&L->p, vals[5], "match.not_rules", &pb->not_rules,
+		    &pb->nnot_rules);
 	if (given == 0)
 		pbc_err(&L->p, n, "match: say which alerts (rules, tags, level, kind "
 		    "or fields); to handle every alert write level: informational");

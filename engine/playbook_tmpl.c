@@ -694,6 +694,16 @@ int playbook_matches(const struct playbook *pb, const json_t *alert)
 		if (i == pb->nrules)
 			return 0;
 	}
+	if (pb->nnot_rules > 0) {
+		const char *id = json_string_value(json_object_get(rule, "id"));
+		const char *title = json_string_value(json_object_get(rule, "title"));
+
+		for (size_t i = 0; i < pb->nnot_rules; i++) {
+			if ((id && strcmp(id, pb->not_rules[i]) == 0) ||
+			    (title && strcmp(title, pb->not_rules[i]) == 0))
+				return 0;
+		}
+	}
 	if (pb->ntags > 0) {
 		const json_t *tags = json_object_get(rule, "tags");
 		int hit = 0;

@@ -5,7 +5,8 @@
 # lines that fire the shipped rules; the shipped playbooks run next to two
 # of the test's own.
 #
-# Checks: a burst of 9 password guesses is one incident and one page
+# Checks: a burst of 25 password guesses (and the 2 correlation alerts it
+# raises) is one incident and one page
 # (webhook and e-mail to whoever the policy pages), the address is on the
 # Redis blocklist with its TTL; a receiver answering 500 then 200 gets
 # exactly one delivered page (same delivery id twice); a 404 becomes a dead
@@ -52,15 +53,18 @@ start_vigild
 check "vigild up" kill -0 "$VPID"
 
 # ---- a burst is one incident and one page ----
+# 25 failed root passwords from one address within a second: 25 detections
+# "SSH password guess for root" and, from the shipped correlation (10
+# failures within a minute, one alert per ten), 2 correlation alerts
+# "SSH password guessing from one address". The shipped playbook takes
+# both kinds, grouped by source.ip: one incident, one block, one page.
 LINES=()
-# 9: one short of the shipped password-guessing correlation (10 within a
-# minute), whose alert the ssh-brute-force-correlated playbook would make
-# a second incident with its own page
-for i in $(seq 1 9); do LINES+=("$(ssh_fail 203.0.113.9)"); done
+for i in $(seq 1 25); do LINES+=("$(ssh_fail 203.0.113.9)"); done
 send "${LINES[@]}"
 check "page on the webhook" wait_until 30 at_least 1 /hook 200
 check "page by e-mail" wait_until 30 test -s "$T/smtp.log"
-check "incident 1 has the 9 alerts" wait_until 10 field_is 1 'j["alerts"]' 9
+check "incident 1 has the 25 detections and the 2 correlation alerts" \
+	wait_until 30 field_is 1 'j["alerts"]' 27
 B=$(body /hook 0)
 check "one page for the burst" test "$(requests /hook)" = 1
 check "webhook summary from the shipped playbook" \
@@ -81,6 +85,22 @@ has_timeline() {
 	test "$(incident_field 1 '{"alert", "created", "escalated", "notification_queued", "notification_sent", "playbook_completed", "playbook_started", "step"} <= set(e["type"] for e in j["timeline"])')" = True
 }
 check "timeline: created, alerts, block, page, sent" wait_until 10 has_timeline
+# exactly: which incidents the address has, and what incident 1's timeline says
+one_incident() {
+	test "$(vigil_cli incidents --json list | python3 -c '
+import json,sys
+print([i["key"] for i in json.load(sys.stdin)["incidents"] if "203.0.113.9" in i["key"]])')" = \
+		"['p|ssh-password-guessing|source.ip=203.0.113.9']"
+}
+check "one incident for the address" one_incident
+TL_WANT='[["alert", "00f39ec6-a5d8-4bfa-ac3f-1f8cf210e995", 2], ["alert", "a60cf998-6e46-55da-94b1-178ea4ab1c26", 25], ["created", "", 1], ["escalated", "default", 1], ["escalation_exhausted", "", 1], ["notification_queued", "hook", 1], ["notification_queued", "mail", 1], ["notification_sent", "hook", 1], ["notification_sent", "mail", 1], ["playbook_completed", "ssh-password-guessing", 1], ["playbook_started", "ssh-password-guessing", 1], ["step", "block", 1], ["step", "page", 1]]'
+# entries counted by type and what they are about
+TL_EXPR='(lambda about: [list(k) + [n] for k, n in sorted(__import__("collections").Counter(
+	(e["type"], e.get(about.get(e["type"], ""), "")) for e in j["timeline"]).items())])(
+	{"alert": "rule", "step": "step", "escalated": "policy", "notification_queued": "channel",
+	 "notification_sent": "channel", "playbook_started": "playbook", "playbook_completed": "playbook"})'
+timeline_is() { test "$(incident_field 1 "$TL_EXPR")" = "$TL_WANT"; }
+check "timeline: 27 alerts, one run, one block, one page to hook and mail" wait_until 10 timeline_is
 
 # ---- 500 then 200: exactly one delivered page ----
 send "<38>Nov 23 00:00:02 web1 sshd[43]: Accepted password for root from 198.51.100.5 port 4711 ssh2"
@@ -125,7 +145,7 @@ check "no silences left" sh -c "'$VIGIL' silence -c '$T/vigil.yml' list | grep -
 
 # ---- vigil incidents ----
 vigil_cli incidents list > "$T/list.out"
-check "list shows incident 1" grep -q '^1 .*triggered .*medium .*9 .*SSH password guessing from 203.0.113.9 on web1 (blocked for 1h)$' "$T/list.out"
+check "list shows incident 1" grep -q '^1 .*triggered .*medium .*27 .*SSH password guessing from 203.0.113.9 on web1 (blocked for 1h)$' "$T/list.out"
 vigil_cli incidents show 1 > "$T/show.out"
 check "show: summary and timeline" sh -c "grep -q '^incident 1: SSH password guessing from 203.0.113.9 on web1' '$T/show.out' && grep -q 'notification_sent' '$T/show.out'"
 check "ack" test "$(vigil_cli incidents ack 1 --by carol)" = "incident 1 acknowledged by carol"

@@ -193,6 +193,51 @@ out:
 	playbook_set_free(s);
 }
 
+/* not_rules leaves rules to another playbook: matched by id or title;
+ * on its own it does not say which alerts a playbook wants. */
+TEST(not_rules)
+{
+	static const char text[] =
+	    "name: other-brute-force\n"
+	    "match:\n"
+	    "  kind: correlation\n"
+	    "  tags: [attack.t1110]\n"
+	    "  not_rules: [ssh-spraying, \"SSH password guessing\"]\n"
+	    "steps: [{notify: {channel: ops-slack}}]\n"
+	    "---\n"
+	    "name: only-not\n"
+	    "match: {not_rules: [x]}\n"
+	    "steps: [{notify: {channel: ops-slack}}]\n";
+	struct vg_diag d;
+	struct playbook_stats st;
+	char *out = NULL;
+	struct playbook_set *s = load(text, &d, &st, &out);
+	const struct playbook *pb = playbook_find(s, "other-brute-force");
+	json_t *a = alert();
+
+	CHECK_INT(st.loaded, 1);
+	CHECK_INT(st.rejected, 1);
+	CHECK(out != NULL && strstr(out, "pb.yml:9:8: error: match: say which "
+	    "alerts") != NULL);
+	free(out);
+	CHECK(pb != NULL);
+	if (pb == NULL || a == NULL)
+		goto out;
+	CHECK_INT(pb->nnot_rules, 2);
+	/* the alert's title is excluded */
+	CHECK_INT(playbook_matches(pb, a), 0);
+	json_object_set_new(json_object_get(a, "rule"), "title",
+	    json_string("Other brute force"));
+	CHECK_INT(playbook_matches(pb, a), 1);
+	/* and by id */
+	json_object_set_new(json_object_get(a, "rule"), "id",
+	    json_string("ssh-spraying"));
+	CHECK_INT(playbook_matches(pb, a), 0);
+out:
+	json_decref(a);
+	playbook_set_free(s);
+}
+
 static const char *rendered(const char *text, int strict)
 {
 	static char res[1024];
@@ -518,7 +563,7 @@ TEST(loader_diagnostics)
 	static const char *const want[] = {
 	    "pb.yml:1:7: error: name: 'bad one' is not a valid name",
 	    "pb.yml:2:16: error: match.level: expected informational, low, medium, high or critical",
-	    "pb.yml:2:24: error: match: unknown key 'colour' (expected rules, tags, level, kind, fields)",
+	    "pb.yml:2:24: error: match: unknown key 'colour' (expected rules, tags, level, kind, fields, not_rules)",
 	    "pb.yml:4:19: error: step a: one action per step (notify given too)",
 	    "pb.yml:5:20: error: exec: the program must be literal, not a template",
 	    "pb.yml:6:27: error: exec: program nosuchprog: No such file or directory",
@@ -618,6 +663,7 @@ int main(void)
 		return 1;
 	}
 	RUN(loads_and_matches);
+	RUN(not_rules);
 	RUN(templates);
 	RUN(protected_addresses);
 	RUN(prepare_calls);
