@@ -12,8 +12,9 @@
  * every correlation alert, every alert an enabled playbook matches, and
  * detections at or above response.min_level (high). Alerts with the same
  * key join one open incident: the key is the rule id and the correlation
- * group values, or, when a matching playbook says group_by, the playbook
- * and those fields. An incident goes triggered -> acknowledged ->
+ * group values; or what the rule chose (vigil.incident_key, see
+ * response_set_rules); or, when a matching playbook says group_by, the
+ * playbook and those fields. An incident goes triggered -> acknowledged ->
  * resolved (by the API, or automatically after response.auto_resolve
  * without alerts) and keeps a typed, append-only timeline.
  *
