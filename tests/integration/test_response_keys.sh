@@ -11,7 +11,10 @@
 #    and the correlation alert for one address share one incident;
 #  - a correlation rule without the key keeps the default (rule id and
 #    group values);
-#  - `vigild -t` and `vigil check` accept the key in a correlation rule.
+#  - `vigild -t` and `vigil check` accept the key in a correlation rule;
+#  - auto-resolve: after response.auto_resolve without alerts every
+#    incident is resolved by vigil, and the next alert for a key opens a
+#    new incident.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/resp_lib.sh"
 
@@ -74,7 +77,7 @@ level: high
 EOF
 write_config "
 playbooks: []
-response: {group_wait: 0, repeat_interval: 0}
+response: {group_wait: 0, repeat_interval: 0, auto_resolve: 3s}
 "
 sed -i "s|^rules: .*|rules: [$ROOT/rules, rules]|" "$T/vigil.yml"
 check "vigild -t accepts incident_key in detection and correlation rules" \
@@ -91,7 +94,7 @@ send "$(accepted opsbob 198.51.100.1)" "$(accepted opsbob 198.51.100.2)" \
 
 # key -> [alerts, sorted rule ids of its alert entries]
 incidents_by_key() {
-	vigil_cli incidents --json list | python3 -c '
+	vigil_cli incidents --json list --state all | python3 -c '
 import json, subprocess, sys
 out = {}
 for i in json.load(sys.stdin)["incidents"]:
@@ -108,7 +111,7 @@ if wait_until 30 keys_are; then ok "one incident per key the rules chose"; else
 got  $(incidents_by_key)"; fi
 
 # the attacker incident holds the 3 detections and the correlation alert
-ID=$(vigil_cli incidents --json list | python3 -c '
+ID=$(vigil_cli incidents --json list --state all | python3 -c '
 import json,sys
 print([i["id"] for i in json.load(sys.stdin)["incidents"] if i["key"] == "k|attacker|source.ip=203.0.113.50"][0])')
 check "attacker incident: 3 detections and the correlation" test "$(incident_field "$ID" \
@@ -116,6 +119,25 @@ check "attacker incident: 3 detections and the correlation" test "$(incident_fie
 	"[\"${R}2\", \"${R}2\", \"${R}2\", \"${R}3\"]"
 check "attacker incident: summary names the key" test "$(incident_field "$ID" 'j["summary"]')" = \
 	"Test failed login for an admin account (source.ip=203.0.113.50)"
+
+# ---- auto-resolve after a quiet period ----
+all_resolved() {
+	test "$(vigil_cli incidents --json list --state all | python3 -c '
+import json,sys
+print(sorted((i["key"], i["state"], (i["resolved"] or {}).get("by")) for i in json.load(sys.stdin)["incidents"] if i["key"].startswith(("k|", "r|6f1d3c1e"))))')" = \
+		"[('k|attacker|source.ip=203.0.113.50', 'resolved', 'vigil'), ('k|attacker|source.ip=203.0.113.51', 'resolved', 'vigil'), ('r|${R}1|user.name=opsbob', 'resolved', 'vigil'), ('r|${R}1|user.name=opseve', 'resolved', 'vigil'), ('r|${R}4|source.ip=203.0.113.50', 'resolved', 'vigil')]"
+}
+check "every incident auto-resolved" wait_until 60 all_resolved
+check "the timeline says so" test "$(incident_field "$ID" '[[e["type"], e["by"], e.get("note")] for e in j["timeline"] if e["type"] == "resolved"]')" = \
+	'[["resolved", "vigil", "no alerts for 3 s"]]'
+send "$(accepted opsbob 198.51.100.9)"
+reopened() {
+	test "$(vigil_cli incidents --json list --state open | python3 -c '
+import json,sys
+print([[i["key"], i["alerts"]] for i in json.load(sys.stdin)["incidents"]])')" = \
+		"[['r|${R}1|user.name=opsbob', 1]]"
+}
+check "the next alert opens a new incident for the key" wait_until 30 reopened
 
 stop_vigild
 check "no sanitizer or crash report" sh -c "! grep -q -e 'ERROR: AddressSanitizer' -e 'runtime error' '$T/vigild.log'"
