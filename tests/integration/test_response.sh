@@ -119,6 +119,12 @@ dead_incident() {
 	vigil_cli incidents --json list | grep -q '"id":"vigil-notification-dead-letter"'
 }
 check "dead letter incident" wait_until 10 dead_incident
+check "one dead letter: rule, level, group, attempts, status" test "$(python3 -c '
+import json,sys
+d=[json.loads(l) for l in open(sys.argv[1]) if "vigil-notification-dead-letter" in l]
+print(len(d), [[a["rule"]["level"], a["group"], a["event"]["vigil"]["channel"], a["event"]["vigil"]["notification"]["attempts"], a["event"]["vigil"]["notification"]["status"], a["event"]["vigil"]["notification"]["error"]] for a in d])' "$T/alerts.jsonl")" = \
+	"1 [['high', {'vigil.channel': 'gone'}, 'gone', 1, 404, 'HTTP 404: {\"status\": 404}']]"
+check "the 404 was tried once" test "$(requests /gone)" = 1
 
 # ---- silences ----
 SIL=$(vigil_cli silence add --field source.ip=198.51.100.77 --duration 1h \
