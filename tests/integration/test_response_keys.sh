@@ -10,7 +10,7 @@
 #    detection rule and in a correlation rule counting it: the detections
 #    and the correlation alert for one address share one incident;
 #  - a correlation rule without the key keeps the default (rule id and
-#    group values);
+#    group values); a malformed key is reported and ignored;
 #  - `vigild -t` and `vigil check` accept the key in a correlation rule;
 #  - auto-resolve: after response.auto_resolve without alerts every
 #    incident is resolved by vigil, and the next alert for a key opens a
@@ -74,6 +74,17 @@ correlation:
   condition: {gte: 3}
 generate: true
 level: high
+---
+title: Test rule with a malformed incident key
+id: 6f1d3c1e-0000-4000-8000-000000000005
+status: test
+logsource: {product: linux, service: sshd}
+detection:
+  selection: {event.action: test_never}
+  condition: selection
+level: high
+vigil:
+  incident_key: {colour: red}
 EOF
 write_config "
 playbooks: []
@@ -142,4 +153,5 @@ check "the next alert opens a new incident for the key" wait_until 30 reopened
 stop_vigild
 check "no sanitizer or crash report" sh -c "! grep -q -e 'ERROR: AddressSanitizer' -e 'runtime error' '$T/vigild.log'"
 check "vigild said how many rules choose their key" grep -q 'response: 3 rules choose their incident key' "$T/vigild.log"
+check "and which key it ignored" grep -qF "keys.yml:65: rule ${R}5: vigil.incident_key: expected a list of up to 8 field names, or {name: NAME, fields: [...]}; ignored" "$T/vigild.log"
 finish
