@@ -44,10 +44,15 @@
 #define DEF_LATENESS_MS 10000
 #define DEF_CAP 10000u
 #define DEF_MAX_OUTSTANDING 20000u
-/* Updates per script call: enough that Redis spends its time on windows
- * rather than on calls, few enough that one call stays well under a
- * millisecond (Redis runs nothing else meanwhile). */
-#define BATCH_MAX 128
+/*
+ * Updates per script call. The daemon sends what one loop pass issued, up
+ * to BATCH_MAX, so that a call stays around a millisecond (Redis runs
+ * nothing else meanwhile, and alerts wait for it). Replay has no one
+ * waiting and sends BATCH_REPLAY at a time: the more updates of one group
+ * a call carries, the more the script folds (corr_lua_batch).
+ */
+#define BATCH_MAX 256
+#define BATCH_REPLAY 8192
 
 /* One field of a copied event. */
 struct sfield {
@@ -112,6 +117,7 @@ struct correlator {
 	char due_ttl[24];
 	int replay;
 	size_t max_out;
+	size_t batch_max;
 	int64_t patience;
 
 	uint32_t instance;
@@ -139,13 +145,18 @@ struct correlator {
 	struct slot *free_slots;
 	struct creq *free_reqs;
 
-	/* the batch being filled: its requests, and their keys and
-	 * arguments (offsets into kbuf and abuf, made pointers when sent) */
+	/* the batch being filled: its requests, their keys, the fixed
+	 * arguments of each rule it uses (once) and each update's own
+	 * (offsets into kbuf, rbuf and abuf, made pointers when sent) */
 	struct batch *cur;
 	struct batch *free_batches;
-	struct buf kbuf, abuf;
-	size_t *koff, *klen, *aoff, *alen;
-	size_t nk, na, kcap, acap;
+	struct buf kbuf, rbuf, abuf;
+	size_t *koff, *klen, *roff, *rlen, *aoff, *alen;
+	size_t nk, nra, na, kcap, rcap, acap;
+	uint64_t bserial;     /* batches sent, from 1 */
+	uint64_t *rseen;      /* per rule: the batch it is in, ... */
+	uint32_t *rslot;      /* ... and its number there, from 1 */
+	uint32_t nrb;         /* rules in the batch */
 	const char **sv;
 	size_t *sl;
 	size_t svcap;
@@ -409,7 +420,7 @@ static void keep_arg(struct buf *b, size_t **off, size_t **len, size_t *n,
 static void batch_release(struct correlator *c, struct batch *b)
 {
 	b->n = 0;
-	if (b->cap > 4 * BATCH_MAX) {
+	if (b->cap > BATCH_REPLAY) {
 		free(b->q);
 		b->q = NULL;
 		b->cap = 0;
@@ -438,17 +449,17 @@ static void batch_cb(void *arg, const struct redisReply *rep)
 	batch_release(c, b);
 }
 
-/* Send the batch being filled, if any. */
+/* Send the batch being filled, if any (corr_lua_batch's KEYS and ARGV). */
 static void batch_flush(struct correlator *c)
 {
 	struct batch *b = c->cur;
-	char nb[24];
+	char nb[24], nr[16];
 	size_t argc, k = 0;
 
 	if (b == NULL || b->n == 0)
 		return;
 	c->cur = NULL;
-	argc = c->nk + 1 + c->na;
+	argc = c->nk + 2 + c->nra + c->na;
 	if (argc > c->svcap) {
 		c->svcap = argc;
 		c->sv = vg_realloc(c->sv, argc * sizeof(*c->sv));
@@ -461,6 +472,13 @@ static void batch_flush(struct correlator *c)
 	snprintf(nb, sizeof(nb), "%zu", b->n);
 	c->sv[k] = nb;
 	c->sl[k++] = strlen(nb);
+	snprintf(nr, sizeof(nr), "%u", c->nrb);
+	c->sv[k] = nr;
+	c->sl[k++] = strlen(nr);
+	for (size_t i = 0; i < c->nra; i++, k++) {
+		c->sv[k] = c->rbuf.p + c->roff[i];
+		c->sl[k] = c->rlen[i];
+	}
 	for (size_t i = 0; i < c->na; i++, k++) {
 		c->sv[k] = c->abuf.p + c->aoff[i];
 		c->sl[k] = c->alen[i];
@@ -468,8 +486,11 @@ static void batch_flush(struct correlator *c)
 	if (rds_evalsha(c->r, RDS_RETRY, c->s_batch, batch_cb, b, (int)c->nk,
 	    (int)argc, c->sv, c->sl) < 0)
 		batch_cb(b, NULL);
-	c->nk = c->na = 0;
+	c->nk = c->nra = c->na = 0;
+	c->nrb = 0;
+	c->bserial++;
 	buf_clear(&c->kbuf);
+	buf_clear(&c->rbuf);
 	buf_clear(&c->abuf);
 }
 
@@ -482,12 +503,15 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Send one update (argv v[0..n): its 4 keys, then its arguments): into
- * the batch while Redis is there, else on its own.
+ * Send one update (argv v[0..n) of corr_lua_update: its 4 keys, "u", the
+ * 16 fixed arguments of its rule, then its own 7): into the batch while
+ * Redis is there, else on its own.
  */
 static void send_update(struct correlator *c, struct creq *q, int n,
     const char **v, const size_t *l)
 {
+	size_t ri = q->cr->idx;
+	char rb[16];
 	struct batch *b;
 
 	if (!rds_ready(c->r) || n != 4 + CORR_UPDATE_ARGS) {
@@ -514,11 +538,20 @@ static void send_update(struct correlator *c, struct creq *q, int n,
 		b->q = vg_realloc(b->q, b->cap * sizeof(*b->q));
 	}
 	b->q[b->n++] = q;
-	for (int i = 0; i < 4; i++)
-		keep_arg(&c->kbuf, &c->koff, &c->klen, &c->nk, &c->kcap, v[i], l[i]);
-	for (int i = 4; i < n; i++)
+	/* the group's main key: the other three are it plus a suffix */
+	keep_arg(&c->kbuf, &c->koff, &c->klen, &c->nk, &c->kcap, v[0], l[0]);
+	if (c->rseen[ri] != c->bserial) {
+		c->rseen[ri] = c->bserial;
+		c->rslot[ri] = ++c->nrb;
+		for (int i = 5; i < 21; i++)
+			keep_arg(&c->rbuf, &c->roff, &c->rlen, &c->nra, &c->rcap,
+			    v[i], l[i]);
+	}
+	snprintf(rb, sizeof(rb), "%u", c->rslot[ri]);
+	keep_arg(&c->abuf, &c->aoff, &c->alen, &c->na, &c->acap, rb, strlen(rb));
+	for (int i = 21; i < n; i++)
 		keep_arg(&c->abuf, &c->aoff, &c->alen, &c->na, &c->acap, v[i], l[i]);
-	if (b->n >= BATCH_MAX)
+	if (b->n >= c->batch_max)
 		batch_flush(c);
 }
 
@@ -1218,9 +1251,17 @@ struct correlator *correlate_new(const struct corr_set *cs, struct rds *r,
 	c->s_update = rds_script(r, corr_lua_update);
 	c->s_tick = rds_script(r, corr_lua_tick);
 	c->s_batch = rds_script(r, corr_lua_batch);
-	c->flush_ev = event_new(rds_base(r), -1, 0, flush_cb, c);
+	/* replay flushes when a batch is full, when it waits for Redis and
+	 * at the end, not at every pass of the loop it runs */
+	c->batch_max = c->replay ? BATCH_REPLAY : BATCH_MAX;
+	if (!c->replay)
+		c->flush_ev = event_new(rds_base(r), -1, 0, flush_cb, c);
 	buf_init(&c->kbuf);
+	buf_init(&c->rbuf);
 	buf_init(&c->abuf);
+	c->bserial = 1;
+	c->rseen = vg_calloc(cs->nrules + 1, sizeof(*c->rseen));
+	c->rslot = vg_calloc(cs->nrules + 1, sizeof(*c->rslot));
 	buf_init(&c->kb);
 	buf_init(&c->jb);
 	buf_init(&c->gb);
@@ -1259,9 +1300,14 @@ void correlate_free(struct correlator *c)
 		free(b);
 	}
 	buf_free(&c->kbuf);
+	buf_free(&c->rbuf);
 	buf_free(&c->abuf);
 	free(c->koff);
 	free(c->klen);
+	free(c->roff);
+	free(c->rlen);
+	free(c->rseen);
+	free(c->rslot);
 	free(c->aoff);
 	free(c->alen);
 	free(c->sv);

@@ -369,25 +369,171 @@ UPDATE_FN
 "return update(KEYS, ARGV)\n";
 
 /*
- * corr_lua_batch: several updates in one call, each exactly as
- * corr_lua_update would run it, in order. ARGV[1] n, then n times the 24
- * arguments of corr_lua_update; KEYS: n times its 4 keys. Reply: the n
- * replies of corr_lua_update, in order.
+ * The updates of one group in one batch, folded: arrival-mode event_count,
+ * value_count and temporal windows when every update is in order (times
+ * not decreasing, none before the group's newest), none was applied
+ * before, and the group's cap cannot be reached. The window is read once,
+ * each update's count and firing worked out in Lua as corr_lua_update
+ * would, and the changes written once (plus, at each firing, the removal
+ * it makes): Redis ends in the same state and each update gets the answer
+ * it would have got alone. Anything else returns nil, and the updates run
+ * one by one.
+ */
+#define FOLD_FN \
+"local function fold(H, Z, list)\n" \
+"  local A = list[1]\n" \
+"  local ty, T, L, cap = A[2], tonumber(A[4]), tonumber(A[5]), tonumber(A[6])\n" \
+"  local c_gt, c_gte, c_lt = tonumber(A[7]), tonumber(A[8]), tonumber(A[9])\n" \
+"  local c_lte, c_eq, c_neq = tonumber(A[10]), tonumber(A[11]), tonumber(A[12])\n" \
+"  local sup, ttl = tonumber(A[15]), tonumber(A[16])\n" \
+"  local k, ts = #list, {}\n" \
+"  local function I(x) return string.format('%d', x) end\n" \
+"  local st = redis.call('HMGET', H, 'm', 'c', 'lf')\n" \
+"  local gmax, closed = tonumber(st[1]), tonumber(st[2])\n" \
+"  for i = 1, k do\n" \
+"    local a = list[i]\n" \
+"    ts[i] = tonumber(a[19])\n" \
+"    if a[1] ~= 'u' or a[3] ~= 'a' or a[2] ~= ty or a[20] == st[3] or not ts[i] then return nil end\n" \
+"    if i > 1 and ts[i] < ts[i - 1] then return nil end\n" \
+"  end\n" \
+"  if (gmax and ts[1] < gmax) or (closed and ts[1] <= closed) then return nil end\n" \
+"  if redis.call('ZCARD', Z) + k > cap then return nil end\n" \
+/* the window entries (member, time) in time order; an entry is live while
+ * pos[member] points at it */ \
+"  local w = redis.call('ZRANGEBYSCORE', Z, I(ts[1] - T), '+inf', 'WITHSCORES')\n" \
+"  local em, es, pos = {}, {}, {}\n" \
+"  for j = 1, #w, 2 do\n" \
+"    em[#em + 1] = w[j]; es[#es + 1] = tonumber(w[j + 1]); pos[w[j]] = #em\n" \
+"  end\n" \
+"  if ty == 'ec' then\n" \
+"    for i = 1, k do if pos[list[i][20]] then return nil end end\n" \
+"  end\n" \
+"  local function ok(x)\n" \
+"    if c_gt and not (x > c_gt) then return false end\n" \
+"    if c_gte and not (x >= c_gte) then return false end\n" \
+"    if c_lt and not (x < c_lt) then return false end\n" \
+"    if c_lte and not (x <= c_lte) then return false end\n" \
+"    if c_eq and x ~= c_eq then return false end\n" \
+"    if c_neq and x == c_neq then return false end\n" \
+"    return true\n" \
+"  end\n" \
+"  local pend, porder = {}, {}\n" \
+"  local function flushadd()\n" \
+"    local args = {}\n" \
+"    for _, m in ipairs(porder) do args[#args + 1] = I(pend[m]); args[#args + 1] = m end\n" \
+"    for j = 1, #args, 1000 do\n" \
+"      redis.call('ZADD', Z, unpack(args, j, math.min(j + 999, #args)))\n" \
+"    end\n" \
+"    pend, porder = {}, {}\n" \
+"  end\n" \
+"  local out, live, lo, last = {}, #em, 1, nil\n" \
+"  for i = 1, k do\n" \
+"    local a, t = list[i], ts[i]\n" \
+"    local m = a[22]\n" \
+"    if ty == 'ec' then m = a[20] elseif ty == 'tp' then m = tostring(tonumber(a[21])) end\n" \
+"    local p = pos[m]\n" \
+"    if p and p >= lo then live = live - 1 end\n" \
+"    em[#em + 1] = m; es[#es + 1] = t; pos[m] = #em; live = live + 1\n" \
+"    if not pend[m] then porder[#porder + 1] = m end\n" \
+"    pend[m] = t\n" \
+"    while lo <= #em and es[lo] < t - T do\n" \
+"      if pos[em[lo]] == lo then live = live - 1 end\n" \
+"      lo = lo + 1\n" \
+"    end\n" \
+"    local r = {0, 0, -1, 0, '', 0}\n" \
+"    if ok(live) then\n" \
+"      local n, sn, fired = live, 0, true\n" \
+"      if sup > 0 then\n" \
+"        local s = redis.call('HMGET', H, 'su', 'sn')\n" \
+"        local su = tonumber(s[1])\n" \
+"        sn = tonumber(s[2]) or 0\n" \
+"        if su and t < su then\n" \
+"          redis.call('HINCRBY', H, 'sn', 1)\n" \
+"          r[4] = 1\n" \
+"          fired = false\n" \
+"        else\n" \
+"          redis.call('HSET', H, 'su', I(t + sup), 'sn', 0)\n" \
+"        end\n" \
+"      end\n" \
+"      if fired then\n" \
+"        local f = {t, n, string.format('%.17g', n), sn, ''}\n" \
+"        r[6] = 1\n" \
+"        for x = 1, 5 do r[6 + x] = f[x] end\n" \
+"        last = {a[20], f}\n" \
+"      end\n" \
+"      flushadd()\n" \
+"      redis.call('ZREMRANGEBYSCORE', Z, I(t - T), '+inf')\n" \
+"      for j = lo, #em do if pos[em[j]] == j then pos[em[j]] = nil end end\n" \
+"      live, lo = 0, #em + 1\n" \
+"    end\n" \
+"    out[i] = r\n" \
+"  end\n" \
+"  flushadd()\n" \
+"  redis.call('ZREMRANGEBYSCORE', Z, '-inf', '(' .. I(ts[k] - T - L))\n" \
+"  if last then\n" \
+"    local f = last[2]\n" \
+"    redis.call('HSET', H, 'm', I(ts[k]), 'lf', last[1], 'lt', I(f[1]), 'lc', f[2], 'lv', f[3], 'ls', f[4])\n" \
+"  else\n" \
+"    redis.call('HSET', H, 'm', I(ts[k]))\n" \
+"  end\n" \
+"  redis.call('PEXPIRE', H, ttl)\n" \
+"  redis.call('PEXPIRE', Z, ttl)\n" \
+"  return out\n" \
+"end\n"
+
+/*
+ * corr_lua_batch: several updates in one call, each answered as
+ * corr_lua_update would answer it alone. KEYS: the main key (H) of each
+ * update's group; its other keys are H plus ":e", ":j" and ":b" (the same
+ * hash tag). ARGV: n, r, then r times the 16 fixed arguments of a rule
+ * (corr_lua_update's ARGV[2..17]), then n times: the rule's number (1..r),
+ * and the update's own ARGV[18..24]. Reply: the n replies, in order.
+ * The updates of one group run in their order (folded when fold allows);
+ * groups are independent, so which group runs first does not matter.
  *
- * Hash tags: the 4 keys of one update share its group's tag, but a batch
+ * Hash tags: the keys of one update share its group's tag, but a batch
  * carries updates of many groups, so it spans many hash slots. That is
  * fine for one Redis server (vigil's target); a Redis Cluster would refuse
- * it (CROSSSLOT), and a client for one would have to cut batches per slot
- * (or per group, which also lets the group's state be read once).
+ * it (CROSSSLOT), and a client for one would have to cut batches per slot,
+ * which this script's grouping would then fold as it does now.
  */
 const char corr_lua_batch[] =
 UPDATE_FN
-"local out, n = {}, tonumber(ARGV[1])\n"
+FOLD_FN
+"local n, nr, out, groups, order = tonumber(ARGV[1]), tonumber(ARGV[2]), {}, {}, {}\n"
+"local R, base = {}, 2 + 16 * nr\n"
+"for r = 0, nr - 1 do\n"
+"  local t = {'u'}\n"
+"  for j = 1, 16 do t[1 + j] = ARGV[2 + 16 * r + j] end\n"
+"  R[r + 1] = t\n"
+"end\n"
+"local function args(i)\n"
+"  local b = base + 8 * i\n"
+"  local t, a = R[tonumber(ARGV[b + 1])], {}\n"
+"  for j = 1, 17 do a[j] = t[j] end\n"
+"  for j = 2, 8 do a[16 + j] = ARGV[b + j] end\n"
+"  return a\n"
+"end\n"
 "for i = 0, n - 1 do\n"
-"  local k, a, b = {}, {}, 1 + 24 * i\n"
-"  for j = 1, 4 do k[j] = KEYS[4 * i + j] end\n"
-"  for j = 1, 24 do a[j] = ARGV[b + j] end\n"
-"  out[i + 1] = update(k, a)\n"
+"  local key = KEYS[i + 1]\n"
+"  local g = groups[key]\n"
+"  if not g then g = {}; groups[key] = g; order[#order + 1] = key end\n"
+"  g[#g + 1] = i\n"
+"end\n"
+"for _, H in ipairs(order) do\n"
+"  local g, r = groups[H], nil\n"
+"  local t = R[tonumber(ARGV[base + 8 * g[1] + 1])]\n"
+"  if #g >= 2 and t[3] == 'a' and (t[2] == 'ec' or t[2] == 'vc' or t[2] == 'tp') then\n"
+"    local list = {}\n"
+"    for j, i in ipairs(g) do list[j] = args(i) end\n"
+"    r = fold(H, H .. ':e', list)\n"
+"  end\n"
+"  if r then\n"
+"    for j, i in ipairs(g) do out[i + 1] = r[j] end\n"
+"  else\n"
+"    local K = {H, H .. ':e', H .. ':j', H .. ':b'}\n"
+"    for _, i in ipairs(g) do out[i + 1] = update(K, args(i)) end\n"
+"  end\n"
 "end\n"
 "return out\n";
 
