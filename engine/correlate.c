@@ -1,9 +1,11 @@
 /*
  * correlate.c: the correlation stage at run time. A correlator turns each
- * detection match that some correlation refers to into one EVALSHA of the
- * window script (correlate_lua.c) on the keys of the rule and group, and
- * turns the script's answers into correlation alerts; alerts of inner
- * correlations are fed, as events, to the correlations that refer to them.
+ * detection match that some correlation refers to into one update of the
+ * window of its rule and group in Redis (correlate_lua.c), and turns the
+ * script's answers into correlation alerts; alerts of inner correlations
+ * are fed, as events, to the correlations that refer to them. The updates
+ * of one pass of the loop leave as one script call (a batch, see struct
+ * batch), pipelined with the rest by the Redis client.
  *
  * The event is copied (one flat allocation, reused) when some correlation
  * wants it, and kept until the answers to its updates are back, because
@@ -46,12 +48,13 @@
 #define DEF_MAX_OUTSTANDING 20000u
 /*
  * Updates per script call. The daemon sends what one loop pass issued, up
- * to BATCH_MAX, so that a call stays around a millisecond (Redis runs
- * nothing else meanwhile, and alerts wait for it). Replay has no one
- * waiting and sends BATCH_REPLAY at a time: the more updates of one group
- * a call carries, the more the script folds (corr_lua_batch).
+ * to BATCH_MAX at a time: every answer of a call comes back when the whole
+ * call is done, so a small call lets an alert out sooner (calls are cheap
+ * next to the updates they carry). Replay has no one waiting and sends
+ * BATCH_REPLAY at a time: the more updates of one group a call carries,
+ * the more the script folds (corr_lua_batch).
  */
-#define BATCH_MAX 256
+#define BATCH_MAX 64
 #define BATCH_REPLAY 8192
 
 /* One field of a copied event. */
@@ -93,10 +96,14 @@ struct crt {
 
 /*
  * Updates issued during one pass of the loop, sent as one call of
- * corr_lua_batch when the pass ends (or when BATCH_MAX are waiting, or
- * before any other command, which must not overtake them). While Redis is
- * unreachable, updates go one per command instead, so that the client's
- * bounded buffer holds, drops and counts updates, not batches.
+ * corr_lua_batch when the pass ends (replay: when full, or when it waits
+ * for Redis), when batch_max are waiting, or before any other command of
+ * the correlator, which must not overtake them. Each update keeps its own
+ * request and gets its own answer, in order. While Redis is unreachable,
+ * updates go one per command instead, so that the client's bounded buffer
+ * holds, drops and counts updates; a batch that was in flight when the
+ * connection broke is held (and, if the buffer overflows, dropped and
+ * counted) whole.
  */
 struct batch {
 	struct batch *next;   /* free list */
@@ -438,8 +445,13 @@ static void batch_cb(void *arg, const struct redisReply *rep)
 	    rep->elements == b->n;
 
 	for (size_t i = 0; i < b->n; i++) {
-		if (rep == NULL || whole) {
-			upd_cb(b->q[i], rep ? rep->element[i] : NULL);
+		const struct redisReply *e = whole ? rep->element[i] : NULL;
+
+		if (whole && e->type == REDIS_REPLY_INTEGER && e->integer == 0) {
+			/* applied, nothing to tell */
+			req_done(b->q[i]);
+		} else if (rep == NULL || whole) {
+			upd_cb(b->q[i], e);
 		} else {
 			/* an error (or a reply of another shape) for all */
 			c->st.errors++;
@@ -1167,7 +1179,6 @@ static int drain(struct correlator *c, int64_t end)
 		int64_t left = end - vg_mono_ms();
 
 		batch_flush(c);
-
 		if (left <= 0 || rds_drain(c->r, left) < 0)
 			return -1;
 	}

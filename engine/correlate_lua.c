@@ -466,6 +466,7 @@ UPDATE_FN
 "      for j = lo, #em do if pos[em[j]] == j then pos[em[j]] = nil end end\n" \
 "      live, lo = 0, #em + 1\n" \
 "    end\n" \
+"    if r[4] == 0 and r[6] == 0 then r = 0 end\n" \
 "    out[i] = r\n" \
 "  end\n" \
 "  flushadd()\n" \
@@ -487,7 +488,9 @@ UPDATE_FN
  * update's group; its other keys are H plus ":e", ":j" and ":b" (the same
  * hash tag). ARGV: n, r, then r times the 16 fixed arguments of a rule
  * (corr_lua_update's ARGV[2..17]), then n times: the rule's number (1..r),
- * and the update's own ARGV[18..24]. Reply: the n replies, in order.
+ * and the update's own ARGV[18..24]. Reply: the n replies, in order, each
+ * as corr_lua_update's, or 0 for {0, 0, -1, 0, '', 0} (applied, nothing to
+ * tell), the answer of most updates.
  * The updates of one group run in their order (folded when fold allows);
  * groups are independent, so which group runs first does not matter.
  *
@@ -532,7 +535,11 @@ FOLD_FN
 "    for j, i in ipairs(g) do out[i + 1] = r[j] end\n"
 "  else\n"
 "    local K = {H, H .. ':e', H .. ':j', H .. ':b'}\n"
-"    for _, i in ipairs(g) do out[i + 1] = update(K, args(i)) end\n"
+"    for _, i in ipairs(g) do\n"
+"      local x = update(K, args(i))\n"
+"      if x[1] == 0 and x[2] == 0 and x[3] == -1 and x[4] == 0 and x[5] == '' and x[6] == 0 then x = 0 end\n"
+"      out[i + 1] = x\n"
+"    end\n"
 "  end\n"
 "end\n"
 "return out\n";

@@ -1203,7 +1203,14 @@ static void run_batch(redisContext *rc, const char *sha, const char *pfx,
 	r = redisCommandArgv(rc, (int)c, v, NULL);
 	if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
 		for (size_t i = 0; i < r->elements; i++) {
-			reply_text(b, r->element[i]);
+			const redisReply *e = r->element[i];
+
+			/* 0 stands for the answer of an update with nothing
+			 * to tell */
+			if (e->type == REDIS_REPLY_INTEGER && e->integer == 0)
+				buf_adds(b, "[0 0 -1 0 '' 0]");
+			else
+				reply_text(b, e);
 			buf_addc(b, '\n');
 		}
 	} else {
