@@ -39,16 +39,10 @@
 /* The update of one group, as a function of its keys and arguments, so
  * that one script call can run several (corr_lua_batch). */
 #define UPDATE_FN \
-"local function update(KEYS, ARGV)\n" \
-"local H, Z, J, B = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n" \
-"local op, ty, mode = ARGV[1], ARGV[2], ARGV[3]\n" \
-"local T, L, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])\n" \
-"local c_gt, c_gte, c_lt = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])\n" \
-"local c_lte, c_eq, c_neq = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])\n" \
-"local nroles, rank = tonumber(ARGV[13]), tonumber(ARGV[14])\n" \
-"local sup, ttl, clock = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])\n" \
-"local gv = ARGV[18]\n" \
-"local fires, nsup, capdrops = {}, 0, 0\n" \
+/* the state of one update, shared by the helpers below (made once per
+ * script call rather than once per update) */ \
+"local H, Z, J, B, op, ty, mode, T, L, cap, c_gt, c_gte, c_lt, c_lte, c_eq, c_neq\n" \
+"local nroles, rank, sup, ttl, clock, gv, fires, nsup, capdrops\n" \
 "local function I(x) return string.format('%d', x) end\n" \
 "local function ok(x)\n" \
 "  if c_gt and not (x > c_gt) then return false end\n" \
@@ -179,6 +173,16 @@
 "  end\n" \
 "  return r\n" \
 "end\n" \
+"local function update(KEYS, ARGV)\n" \
+"H, Z, J, B = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n" \
+"op, ty, mode = ARGV[1], ARGV[2], ARGV[3]\n" \
+"T, L, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])\n" \
+"c_gt, c_gte, c_lt = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])\n" \
+"c_lte, c_eq, c_neq = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])\n" \
+"nroles, rank = tonumber(ARGV[13]), tonumber(ARGV[14])\n" \
+"sup, ttl, clock = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])\n" \
+"gv = ARGV[18]\n" \
+"fires, nsup, capdrops = {}, 0, 0\n" \
 "if op == 'c' then\n" \
 "  local due\n" \
 "  if mode == 'x' then due = absloop(clock - L) else due = closeloop(clock - L) end\n" \
