@@ -34,7 +34,21 @@ def free_port():
     return p
 
 
+PROCS = []
+
+
 def main():
+    try:
+        return run()
+    finally:
+        # nothing this script started outlives it
+        for p in PROCS:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def run():
     vigild, vigil, root, url, work, rate, secs = sys.argv[1:8]
     rate, secs = int(rate), float(secs)
     port = free_port()
@@ -58,10 +72,12 @@ data_dir: {work}/var
     d = subprocess.Popen([vigild, "-c", conf], stdout=subprocess.PIPE,
                          stderr=open(os.path.join(work, "vigild-lat.err"), "w"),
                          env=env)
+    PROCS.append(d)
     # only correlation alerts reach this process (vigild writes every
     # detection too, tens of thousands a second)
     g = subprocess.Popen(["grep", "--line-buffered", '"kind":"correlation"'],
                          stdin=d.stdout, stdout=subprocess.PIPE)
+    PROCS.append(g)
     d.stdout.close()
     seen = {}
 
@@ -94,6 +110,7 @@ data_dir: {work}/var
                            "--rate", str(rate), "--duration", str(secs + WARMUP + 2),
                            "--wait", "0", "-q"],
                           stderr=open(os.path.join(work, "loadgen-lat.err"), "w"))
+    PROCS.append(lg)
     time.sleep(WARMUP)
     sent = {}
     n = 0
