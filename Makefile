@@ -120,6 +120,9 @@ bench-sigma: all
 bench-response: all
 	bash tests/bench/bench_response.sh
 
+bench-correlate: all $(B)/tests/test_correlate_drive
+	bash tests/bench/bench_correlate.sh
+
 # Coverage-guided fuzzing with clang's libFuzzer, FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Iengine

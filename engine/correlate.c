@@ -1,9 +1,11 @@
 /*
  * correlate.c: the correlation stage at run time. A correlator turns each
- * detection match that some correlation refers to into one EVALSHA of the
- * window script (correlate_lua.c) on the keys of the rule and group, and
- * turns the script's answers into correlation alerts; alerts of inner
- * correlations are fed, as events, to the correlations that refer to them.
+ * detection match that some correlation refers to into one update of the
+ * window of its rule and group in Redis (correlate_lua.c), and turns the
+ * script's answers into correlation alerts; alerts of inner correlations
+ * are fed, as events, to the correlations that refer to them. The updates
+ * of one pass of the loop leave as one script call (a batch, see struct
+ * batch), pipelined with the rest by the Redis client.
  *
  * The event is copied (one flat allocation, reused) when some correlation
  * wants it, and kept until the answers to its updates are back, because
@@ -44,6 +46,16 @@
 #define DEF_LATENESS_MS 10000
 #define DEF_CAP 10000u
 #define DEF_MAX_OUTSTANDING 20000u
+/*
+ * Updates per script call. The daemon sends what one loop pass issued, up
+ * to BATCH_MAX at a time: every answer of a call comes back when the whole
+ * call is done, so a small call lets an alert out sooner (calls are cheap
+ * next to the updates they carry). Replay has no one waiting and sends
+ * BATCH_REPLAY at a time: the more updates of one group a call carries,
+ * the more the script folds (corr_lua_batch).
+ */
+#define BATCH_MAX 64
+#define BATCH_REPLAY 8192
 
 /* One field of a copied event. */
 struct sfield {
@@ -82,10 +94,28 @@ struct crt {
 	char lat[24], cap[16], ttl[24];
 };
 
+/*
+ * Updates issued during one pass of the loop, sent as one call of
+ * corr_lua_batch when the pass ends (replay: when full, or when it waits
+ * for Redis), when batch_max are waiting, or before any other command of
+ * the correlator, which must not overtake them. Each update keeps its own
+ * request and gets its own answer, in order. While Redis is unreachable,
+ * updates go one per command instead, so that the client's bounded buffer
+ * holds, drops and counts updates; a batch that was in flight when the
+ * connection broke is held (and, if the buffer overflows, dropped and
+ * counted) whole.
+ */
+struct batch {
+	struct batch *next;   /* free list */
+	struct correlator *c;
+	struct creq **q;
+	size_t n, cap;
+};
+
 struct correlator {
 	const struct corr_set *cs;
 	struct rds *r;
-	int s_update, s_tick;
+	int s_update, s_tick, s_batch;
 	correlate_alert_cb cb;
 	void *arg;
 	char *prefix;
@@ -94,6 +124,7 @@ struct correlator {
 	char due_ttl[24];
 	int replay;
 	size_t max_out;
+	size_t batch_max;
 	int64_t patience;
 
 	uint32_t instance;
@@ -120,6 +151,23 @@ struct correlator {
 
 	struct slot *free_slots;
 	struct creq *free_reqs;
+
+	/* the batch being filled: its requests, their keys, the fixed
+	 * arguments of each rule it uses (once) and each update's own
+	 * (offsets into kbuf, rbuf and abuf, made pointers when sent) */
+	struct batch *cur;
+	struct batch *free_batches;
+	struct buf kbuf, rbuf, abuf;
+	size_t *koff, *klen, *roff, *rlen, *aoff, *alen;
+	size_t nk, nra, na, kcap, rcap, acap;
+	uint64_t bserial;     /* batches sent, from 1 */
+	uint64_t *rseen;      /* per rule: the batch it is in, ... */
+	uint32_t *rslot;      /* ... and its number there, from 1 */
+	uint32_t nrb;         /* rules in the batch */
+	const char **sv;
+	size_t *sl;
+	size_t svcap;
+	struct event *flush_ev;
 	size_t outstanding;
 	struct correlate_stats st;
 };
@@ -307,6 +355,7 @@ static void group_keys(struct correlator *c, const char *member, size_t mlen,
 static void upd_cb(void *arg, const struct redisReply *rep);
 static void close_cb(void *arg, const struct redisReply *rep);
 static void tick_cb(void *arg, const struct redisReply *rep);
+static void batch_flush(struct correlator *c);
 
 /* Fixed arguments 2..17 of the window script. */
 static int fixed_args(struct correlator *c, const struct corr_rule *cr,
@@ -347,6 +396,7 @@ static void register_due(struct correlator *c, const char *member,
 
 	snprintf(score, sizeof(score), "%lld", (long long)due);
 	zl[2] = strlen(score);
+	batch_flush(c);
 	rds_cmd(c->r, RDS_RETRY, NULL, NULL, 4, zv, zl);
 	rds_cmd(c->r, RDS_RETRY, NULL, NULL, 3, ev, NULL);
 	if (due < c->next_due)
@@ -356,6 +406,165 @@ static void register_due(struct correlator *c, const char *member,
 	/* replay: the clock may already be past it */
 	if (c->replay && due <= c->clock)
 		correlate_advance(c, c->clock);
+}
+
+/* ---- batches ---- */
+
+static void keep_arg(struct buf *b, size_t **off, size_t **len, size_t *n,
+    size_t *cap, const char *s, size_t l)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		*off = vg_realloc(*off, *cap * sizeof(**off));
+		*len = vg_realloc(*len, *cap * sizeof(**len));
+	}
+	(*off)[*n] = b->len;
+	(*len)[*n] = l;
+	(*n)++;
+	buf_add(b, s, l);
+}
+
+static void batch_release(struct correlator *c, struct batch *b)
+{
+	b->n = 0;
+	if (b->cap > BATCH_REPLAY) {
+		free(b->q);
+		b->q = NULL;
+		b->cap = 0;
+	}
+	b->next = c->free_batches;
+	c->free_batches = b;
+}
+
+/* The answer to a batch: each update's own answer, in order. */
+static void batch_cb(void *arg, const struct redisReply *rep)
+{
+	struct batch *b = arg;
+	struct correlator *c = b->c;
+	int whole = rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == b->n;
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct redisReply *e = whole ? rep->element[i] : NULL;
+
+		if (whole && e->type == REDIS_REPLY_INTEGER && e->integer == 0) {
+			/* applied, nothing to tell */
+			req_done(b->q[i]);
+		} else if (rep == NULL || whole) {
+			upd_cb(b->q[i], e);
+		} else {
+			/* an error (or a reply of another shape) for all */
+			c->st.errors++;
+			req_done(b->q[i]);
+		}
+	}
+	batch_release(c, b);
+}
+
+/* Send the batch being filled, if any (corr_lua_batch's KEYS and ARGV). */
+static void batch_flush(struct correlator *c)
+{
+	struct batch *b = c->cur;
+	char nb[24], nr[16];
+	size_t argc, k = 0;
+
+	if (b == NULL || b->n == 0)
+		return;
+	c->cur = NULL;
+	argc = c->nk + 2 + c->nra + c->na;
+	if (argc > c->svcap) {
+		c->svcap = argc;
+		c->sv = vg_realloc(c->sv, argc * sizeof(*c->sv));
+		c->sl = vg_realloc(c->sl, argc * sizeof(*c->sl));
+	}
+	for (size_t i = 0; i < c->nk; i++, k++) {
+		c->sv[k] = c->kbuf.p + c->koff[i];
+		c->sl[k] = c->klen[i];
+	}
+	snprintf(nb, sizeof(nb), "%zu", b->n);
+	c->sv[k] = nb;
+	c->sl[k++] = strlen(nb);
+	snprintf(nr, sizeof(nr), "%u", c->nrb);
+	c->sv[k] = nr;
+	c->sl[k++] = strlen(nr);
+	for (size_t i = 0; i < c->nra; i++, k++) {
+		c->sv[k] = c->rbuf.p + c->roff[i];
+		c->sl[k] = c->rlen[i];
+	}
+	for (size_t i = 0; i < c->na; i++, k++) {
+		c->sv[k] = c->abuf.p + c->aoff[i];
+		c->sl[k] = c->alen[i];
+	}
+	if (rds_evalsha(c->r, RDS_RETRY, c->s_batch, batch_cb, b, (int)c->nk,
+	    (int)argc, c->sv, c->sl) < 0)
+		batch_cb(b, NULL);
+	c->nk = c->nra = c->na = 0;
+	c->nrb = 0;
+	c->bserial++;
+	buf_clear(&c->kbuf);
+	buf_clear(&c->rbuf);
+	buf_clear(&c->abuf);
+}
+
+/* The loop pass that issued updates is over. */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	batch_flush(arg);
+}
+
+/*
+ * Send one update (argv v[0..n) of corr_lua_update: its 4 keys, "u", the
+ * 16 fixed arguments of its rule, then its own 7): into the batch while
+ * Redis is there, else on its own.
+ */
+static void send_update(struct correlator *c, struct creq *q, int n,
+    const char **v, const size_t *l)
+{
+	size_t ri = q->cr->idx;
+	char rb[16];
+	struct batch *b;
+
+	if (!rds_ready(c->r) || n != 4 + CORR_UPDATE_ARGS) {
+		batch_flush(c);
+		if (rds_evalsha(c->r, RDS_RETRY, c->s_update, upd_cb, q, 4, n, v,
+		    l) < 0)
+			upd_cb(q, NULL);
+		return;
+	}
+	if ((b = c->cur) == NULL) {
+		if ((b = c->free_batches) != NULL)
+			c->free_batches = b->next;
+		else
+			b = vg_calloc(1, sizeof(*b));
+		b->next = NULL;
+		b->c = c;
+		b->n = 0;
+		c->cur = b;
+		if (c->flush_ev != NULL)
+			event_active(c->flush_ev, EV_TIMEOUT, 0);
+	}
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : BATCH_MAX;
+		b->q = vg_realloc(b->q, b->cap * sizeof(*b->q));
+	}
+	b->q[b->n++] = q;
+	/* the group's main key: the other three are it plus a suffix */
+	keep_arg(&c->kbuf, &c->koff, &c->klen, &c->nk, &c->kcap, v[0], l[0]);
+	if (c->rseen[ri] != c->bserial) {
+		c->rseen[ri] = c->bserial;
+		c->rslot[ri] = ++c->nrb;
+		for (int i = 5; i < 21; i++)
+			keep_arg(&c->rbuf, &c->roff, &c->rlen, &c->nra, &c->rcap,
+			    v[i], l[i]);
+	}
+	snprintf(rb, sizeof(rb), "%u", c->rslot[ri]);
+	keep_arg(&c->abuf, &c->aoff, &c->alen, &c->na, &c->acap, rb, strlen(rb));
+	for (int i = 21; i < n; i++)
+		keep_arg(&c->abuf, &c->aoff, &c->alen, &c->na, &c->acap, v[i], l[i]);
+	if (b->n >= c->batch_max)
+		batch_flush(c);
 }
 
 /* ---- feeding ---- */
@@ -494,10 +703,7 @@ static void feed(struct correlator *c, struct corr_rule *cr, int role,
 	q->slot->refs++;
 	c->outstanding++;
 	c->st.updates++;
-	if (rds_evalsha(c->r, RDS_RETRY, c->s_update, upd_cb, q, 4, n, v, l) < 0) {
-		c->st.dropped++;
-		req_done(q);
-	}
+	send_update(c, q, n, v, l);
 	return;
 skip:
 	q->next = c->free_reqs;
@@ -532,8 +738,9 @@ static void backpressure(struct correlator *c)
 		c->polled = c->st.updates;
 		event_base_loop(base, EVLOOP_NONBLOCK);
 	}
-	if (rds_outstanding(c->r) <= c->max_out)
+	if (c->outstanding <= c->max_out)
 		return;
+	batch_flush(c);
 	replies = rds_stats(c->r)->replies;
 	if (c->stalled && replies == c->stalled_replies)
 		return;
@@ -543,7 +750,7 @@ static void backpressure(struct correlator *c)
 		c->bp_timer = event_new(base, -1, EV_PERSIST, bp_tick, NULL);
 	if (c->bp_timer != NULL)
 		event_add(c->bp_timer, &tv);
-	while (rds_outstanding(c->r) > c->max_out / 2) {
+	while (c->outstanding > c->max_out / 2) {
 		uint64_t now = rds_stats(c->r)->replies;
 
 		if (now != replies) {
@@ -802,6 +1009,7 @@ static void send_close(struct correlator *c, const char *member, size_t mlen)
 		c->st.errors++;
 		return;
 	}
+	batch_flush(c);
 	q = req_new(c, REQ_CLOSE, cr);
 	buf_add(&q->gv, member, mlen);
 	group_keys(c, member, mlen, off, len);
@@ -835,6 +1043,7 @@ static void send_tick(struct correlator *c, unsigned flags)
 
 	if (!(flags & RDS_RETRY) && !rds_ready(c->r))
 		return;
+	batch_flush(c);
 	snprintf(clock, sizeof(clock), "%lld", (long long)c->clock);
 	snprintf(lim, sizeof(lim), "%d", TICK_BATCH);
 	q = req_new(c, REQ_TICK, NULL);
@@ -969,6 +1178,7 @@ static int drain(struct correlator *c, int64_t end)
 	while (c->outstanding > 0 || rds_outstanding(c->r) > 0) {
 		int64_t left = end - vg_mono_ms();
 
+		batch_flush(c);
 		if (left <= 0 || rds_drain(c->r, left) < 0)
 			return -1;
 	}
@@ -1051,6 +1261,18 @@ struct correlator *correlate_new(const struct corr_set *cs, struct rds *r,
 	c->due_since = INT64_MAX;
 	c->s_update = rds_script(r, corr_lua_update);
 	c->s_tick = rds_script(r, corr_lua_tick);
+	c->s_batch = rds_script(r, corr_lua_batch);
+	/* replay flushes when a batch is full, when it waits for Redis and
+	 * at the end, not at every pass of the loop it runs */
+	c->batch_max = c->replay ? BATCH_REPLAY : BATCH_MAX;
+	if (!c->replay)
+		c->flush_ev = event_new(rds_base(r), -1, 0, flush_cb, c);
+	buf_init(&c->kbuf);
+	buf_init(&c->rbuf);
+	buf_init(&c->abuf);
+	c->bserial = 1;
+	c->rseen = vg_calloc(cs->nrules + 1, sizeof(*c->rseen));
+	c->rslot = vg_calloc(cs->nrules + 1, sizeof(*c->rslot));
 	buf_init(&c->kb);
 	buf_init(&c->jb);
 	buf_init(&c->gb);
@@ -1072,6 +1294,35 @@ void correlate_free(struct correlator *c)
 		event_free(c->timer);
 	if (c->bp_timer)
 		event_free(c->bp_timer);
+	if (c->flush_ev)
+		event_free(c->flush_ev);
+	/* updates never sent (rds_free answered all the others) */
+	if (c->cur != NULL) {
+		for (size_t i = 0; i < c->cur->n; i++)
+			req_done(c->cur->q[i]);
+		batch_release(c, c->cur);
+		c->cur = NULL;
+	}
+	while (c->free_batches) {
+		struct batch *b = c->free_batches;
+
+		c->free_batches = b->next;
+		free(b->q);
+		free(b);
+	}
+	buf_free(&c->kbuf);
+	buf_free(&c->rbuf);
+	buf_free(&c->abuf);
+	free(c->koff);
+	free(c->klen);
+	free(c->roff);
+	free(c->rlen);
+	free(c->rseen);
+	free(c->rslot);
+	free(c->aoff);
+	free(c->alen);
+	free(c->sv);
+	free(c->sl);
 	while (c->free_slots) {
 		struct slot *s = c->free_slots;
 

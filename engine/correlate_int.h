@@ -103,6 +103,8 @@ const struct corr_det *corr_det_find(const struct corr_set *cs,
 void corr_key_escape(struct buf *b, const char *s, size_t n);
 
 extern const char corr_lua_update[];
+extern const char corr_lua_batch[];
+#define CORR_UPDATE_ARGS 24 /* ARGV of one update in corr_lua_update */
 extern const char corr_lua_tick[];
 
 #endif

@@ -1080,6 +1080,330 @@ TEST(script_answers_a_resent_update_the_same_way)
 	event_base_free(base);
 }
 
+/* ---- corr_lua_batch answers and leaves state as corr_lua_update ---- */
+
+/* One update of a batch test: group, time, id, role, value. */
+struct bu {
+	const char *g;
+	const char *ts;
+	const char *id;
+	const char *role;
+	const char *val;
+};
+
+/* A rule's 16 fixed arguments (corr_lua_update ARGV[2..17]). */
+struct brule {
+	const char *a[16];
+};
+
+static void reply_text(struct buf *b, const redisReply *r)
+{
+	if (r == NULL) {
+		buf_adds(b, "nil");
+		return;
+	}
+	switch (r->type) {
+	case REDIS_REPLY_INTEGER:
+		buf_printf(b, "%lld", r->integer);
+		break;
+	case REDIS_REPLY_STRING:
+	case REDIS_REPLY_STATUS:
+	case REDIS_REPLY_ERROR:
+		buf_printf(b, "'%.*s'", (int)r->len, r->str);
+		break;
+	case REDIS_REPLY_ARRAY:
+		buf_addc(b, '[');
+		for (size_t i = 0; i < r->elements; i++) {
+			if (i > 0)
+				buf_addc(b, ' ');
+			reply_text(b, r->element[i]);
+		}
+		buf_addc(b, ']');
+		break;
+	default:
+		buf_adds(b, "?");
+	}
+}
+
+static void key_of(char *out, size_t n, const char *pfx, const char *g,
+    const char *sfx)
+{
+	snprintf(out, n, "%sc{r:%s}%s", pfx, g, sfx);
+}
+
+/* The updates one by one through corr_lua_update, replies into b. */
+static void run_single(redisContext *rc, const char *sha, const char *pfx,
+    const struct brule *br, const struct bu *u, size_t n, struct buf *b)
+{
+	for (size_t i = 0; i < n; i++) {
+		char k[4][64];
+		const char *v[31];
+		redisReply *r;
+		int c = 0;
+
+		key_of(k[0], 64, pfx, u[i].g, "");
+		key_of(k[1], 64, pfx, u[i].g, ":e");
+		key_of(k[2], 64, pfx, u[i].g, ":j");
+		key_of(k[3], 64, pfx, u[i].g, ":b");
+		v[c++] = "EVALSHA";
+		v[c++] = sha;
+		v[c++] = "4";
+		for (int j = 0; j < 4; j++)
+			v[c++] = k[j];
+		v[c++] = "u";
+		for (int j = 0; j < 16; j++)
+			v[c++] = br->a[j];
+		v[c++] = "";
+		v[c++] = u[i].ts;
+		v[c++] = u[i].id;
+		v[c++] = u[i].role;
+		v[c++] = u[i].val;
+		v[c++] = "";
+		v[c++] = "0";
+		r = redisCommandArgv(rc, c, v, NULL);
+		reply_text(b, r);
+		buf_addc(b, '\n');
+		freeReplyObject(r);
+	}
+}
+
+/* The same updates as one corr_lua_batch call, replies into b. */
+static void run_batch(redisContext *rc, const char *sha, const char *pfx,
+    const struct brule *br, const struct bu *u, size_t n, struct buf *b)
+{
+	size_t c = 0, max = 5 + 16 + 9 * n;
+	const char **v = vg_calloc(max, sizeof(*v));
+	char (*k)[64] = vg_calloc(n, sizeof(*k));
+	char nb[16], nk[16];
+	redisReply *r;
+
+	snprintf(nb, sizeof(nb), "%zu", n);
+	v[c++] = "EVALSHA";
+	v[c++] = sha;
+	v[c++] = nb;
+	for (size_t i = 0; i < n; i++) {
+		key_of(k[i], 64, pfx, u[i].g, "");
+		v[c++] = k[i];
+	}
+	snprintf(nk, sizeof(nk), "%zu", n);
+	v[c++] = nk;
+	v[c++] = "1";
+	for (int j = 0; j < 16; j++)
+		v[c++] = br->a[j];
+	for (size_t i = 0; i < n; i++) {
+		v[c++] = "1";
+		v[c++] = "";
+		v[c++] = u[i].ts;
+		v[c++] = u[i].id;
+		v[c++] = u[i].role;
+		v[c++] = u[i].val;
+		v[c++] = "";
+		v[c++] = "0";
+	}
+	r = redisCommandArgv(rc, (int)c, v, NULL);
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i < r->elements; i++) {
+			const redisReply *e = r->element[i];
+
+			/* 0 stands for the answer of an update with nothing
+			 * to tell */
+			if (e->type == REDIS_REPLY_INTEGER && e->integer == 0)
+				buf_adds(b, "[0 0 -1 0 '' 0]");
+			else
+				reply_text(b, e);
+			buf_addc(b, '\n');
+		}
+	} else {
+		reply_text(b, r);
+	}
+	freeReplyObject(r);
+	free(v);
+	free(k);
+}
+
+/* The state of the groups of u under pfx, without the prefix. */
+static void state_text(redisContext *rc, const char *pfx, const struct bu *u,
+    size_t n, struct buf *b)
+{
+	static const char *const sfx[] = { "", ":e", ":j", ":b" };
+
+	for (size_t i = 0; i < n; i++) {
+		int seen = 0;
+
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(u[j].g, u[i].g) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		for (int s = 0; s < 4; s++) {
+			char key[64];
+			redisReply *r;
+
+			key_of(key, sizeof(key), pfx, u[i].g, sfx[s]);
+			r = redisCommand(rc, "TYPE %s", key);
+			buf_printf(b, "%s%s %s ", u[i].g, sfx[s], r ? r->str : "?");
+			if (r != NULL && strcmp(r->str, "hash") == 0) {
+				freeReplyObject(r);
+				/* field order in a hash is not state: sort it */
+				r = redisCommand(rc, "EVAL %s 1 %s",
+				    "local t = redis.call('HGETALL', KEYS[1]) "
+				    "local f = {} for i = 1, #t, 2 do f[#f + 1] = "
+				    "t[i] .. '=' .. t[i + 1] end table.sort(f) "
+				    "return f", key);
+			} else if (r != NULL && strcmp(r->str, "zset") == 0) {
+				freeReplyObject(r);
+				r = redisCommand(rc, "ZRANGE %s 0 -1 WITHSCORES", key);
+			} else {
+				freeReplyObject(r);
+				r = NULL;
+			}
+			reply_text(b, r);
+			buf_addc(b, '\n');
+			freeReplyObject(r);
+		}
+	}
+}
+
+/*
+ * before[] one by one on both prefixes, then after[] one by one on "s:"
+ * and as one batch on "b:": the same replies and the same state.
+ */
+static void same_as_single(redisContext *rc, const char *s1, const char *sb,
+    const struct brule *br, const struct bu *before, size_t nb,
+    const struct bu *after, size_t na)
+{
+	struct buf x, y, sx, sy;
+
+	buf_init(&x);
+	buf_init(&y);
+	buf_init(&sx);
+	buf_init(&sy);
+	freeReplyObject(redisCommand(rc, "FLUSHALL"));
+	run_single(rc, s1, "s:", br, before, nb, &x);
+	run_single(rc, s1, "b:", br, before, nb, &x);
+	buf_clear(&x);
+	run_single(rc, s1, "s:", br, after, na, &x);
+	run_batch(rc, sb, "b:", br, after, na, &y);
+	CHECK_STR(buf_cstr(&y), buf_cstr(&x));
+	state_text(rc, "s:", after, na, &sx);
+	state_text(rc, "b:", after, na, &sy);
+	CHECK_STR(buf_cstr(&sy), buf_cstr(&sx));
+	buf_free(&x);
+	buf_free(&y);
+	buf_free(&sx);
+	buf_free(&sy);
+}
+
+static char *load(redisContext *rc, const char *body)
+{
+	redisReply *r = redisCommand(rc, "SCRIPT LOAD %s", body);
+	char *sha = vg_strdup(r && r->type == REDIS_REPLY_STRING ? r->str : "");
+
+	freeReplyObject(r);
+	return sha;
+}
+
+TEST(batch_folds_to_the_same_answers_and_state)
+{
+	const char *url = rds_server_url(srv);
+	redisContext *rc = redisConnectUnix(url + strlen("unix://"));
+	char *s1, *sb;
+	/* event_count gte 3 in 10 s, lateness 5 s, cap 100 */
+	static const struct brule ec3 = { {
+		"ec", "a", "10000", "5000", "100", "", "3", "", "", "", "",
+		"1", "50", "0", "600000", "0" } };
+	/* the same, suppressed for 15 s after an alert */
+	static const struct brule ec3s = { {
+		"ec", "a", "10000", "5000", "100", "", "3", "", "", "", "",
+		"1", "50", "15000", "600000", "0" } };
+	/* an upper bound: every event while fewer than 3 */
+	static const struct brule eclt = { {
+		"ec", "a", "10000", "5000", "100", "", "", "3", "", "", "",
+		"1", "50", "0", "600000", "0" } };
+	/* cap 4 */
+	static const struct brule ecc = { {
+		"ec", "a", "10000", "5000", "4", "", "3", "", "", "", "",
+		"1", "50", "0", "600000", "0" } };
+	/* value_count gte 3 in 10 s */
+	static const struct brule vc3 = { {
+		"vc", "a", "10000", "5000", "100", "", "3", "", "", "", "",
+		"1", "50", "0", "600000", "0" } };
+	/* temporal: both of two rules within 10 s */
+	static const struct brule tp2 = { {
+		"tp", "a", "10000", "5000", "100", "", "2", "", "", "", "",
+		"2", "50", "0", "600000", "0" } };
+	static const struct bu pre[] = {
+		{ "A", "1000", "00000000000000p1", "0", "" },
+		{ "B", "1500", "00000000000000p2", "0", "" },
+	};
+	/* two groups interleaved, equal times, a gap longer than the window */
+	static const struct bu run[] = {
+		{ "A", "2000", "0000000000000001", "0", "" },
+		{ "B", "2000", "0000000000000002", "0", "" },
+		{ "A", "2000", "0000000000000003", "0", "" },
+		{ "A", "3000", "0000000000000004", "0", "" },
+		{ "B", "9000", "0000000000000005", "0", "" },
+		{ "A", "4000", "0000000000000006", "0", "" },
+		{ "A", "5000", "0000000000000007", "0", "" },
+		{ "A", "16000", "0000000000000008", "0", "" },
+		{ "B", "12000", "0000000000000009", "0", "" },
+		{ "A", "16000", "000000000000000a", "0", "" },
+		{ "A", "17000", "000000000000000b", "0", "" },
+		{ "A", "30000", "000000000000000c", "0", "" },
+		{ "A", "30001", "000000000000000d", "0", "" },
+		{ "A", "30002", "000000000000000e", "0", "" },
+		{ "A", "30003", "000000000000000f", "0", "" },
+	};
+	/* out of order inside the run: folded no more, one by one */
+	static const struct bu ooo[] = {
+		{ "A", "5000", "0000000000000011", "0", "" },
+		{ "A", "4000", "0000000000000012", "0", "" },
+		{ "A", "6000", "0000000000000013", "0", "" },
+		{ "A", "1000", "0000000000000014", "0", "" },
+	};
+	/* values repeated and renewed as the window slides */
+	static const struct bu vals[] = {
+		{ "A", "2000", "0000000000000021", "0", "root" },
+		{ "A", "3000", "0000000000000022", "0", "root" },
+		{ "A", "4000", "0000000000000023", "0", "admin" },
+		{ "A", "13500", "0000000000000024", "0", "root" },
+		{ "A", "14000", "0000000000000025", "0", "test" },
+		{ "A", "15000", "0000000000000026", "0", "guest" },
+		{ "A", "15000", "0000000000000027", "0", "guest" },
+		{ "A", "16000", "0000000000000028", "0", "x" },
+		{ "A", "17000", "0000000000000029", "0", "y" },
+		{ "A", "40000", "000000000000002a", "0", "z" },
+	};
+	static const struct bu roles[] = {
+		{ "A", "2000", "0000000000000031", "0", "" },
+		{ "A", "3000", "0000000000000032", "0", "" },
+		{ "A", "4000", "0000000000000033", "1", "" },
+		{ "A", "20000", "0000000000000034", "1", "" },
+		{ "A", "21000", "0000000000000035", "1", "" },
+		{ "A", "22000", "0000000000000036", "0", "" },
+	};
+
+	CHECK(rc != NULL && rc->err == 0);
+	if (rc == NULL || rc->err)
+		return;
+	s1 = load(rc, corr_lua_update);
+	sb = load(rc, corr_lua_batch);
+	same_as_single(rc, s1, sb, &ec3, pre, 2, run, VG_ARRAY_LEN(run));
+	same_as_single(rc, s1, sb, &ec3, NULL, 0, run, VG_ARRAY_LEN(run));
+	same_as_single(rc, s1, sb, &ec3s, pre, 2, run, VG_ARRAY_LEN(run));
+	same_as_single(rc, s1, sb, &eclt, pre, 2, run, VG_ARRAY_LEN(run));
+	same_as_single(rc, s1, sb, &ecc, pre, 2, run, VG_ARRAY_LEN(run));
+	same_as_single(rc, s1, sb, &ec3, pre, 2, ooo, VG_ARRAY_LEN(ooo));
+	same_as_single(rc, s1, sb, &vc3, NULL, 0, vals, VG_ARRAY_LEN(vals));
+	same_as_single(rc, s1, sb, &vc3, vals, 3, vals + 3, VG_ARRAY_LEN(vals) - 3);
+	same_as_single(rc, s1, sb, &tp2, NULL, 0, roles, VG_ARRAY_LEN(roles));
+	/* a resent batch: applied updates answer as they would alone */
+	same_as_single(rc, s1, sb, &ec3, run, 4, run + 2, 3);
+	free(s1);
+	free(sb);
+	redisFree(rc);
+}
+
 TEST(group_cap_drops_the_oldest)
 {
 	struct h h;
@@ -1176,6 +1500,7 @@ int main(void)
 	RUN(loader_reports_every_problem);
 	RUN(loader_survives_hostile_shapes);
 	RUN(script_answers_a_resent_update_the_same_way);
+	RUN(batch_folds_to_the_same_answers_and_state);
 	RUN(group_cap_drops_the_oldest);
 	RUN(state_outlives_the_correlator);
 	RUN(two_correlators_share_one_redis);

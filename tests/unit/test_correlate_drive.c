@@ -23,6 +23,8 @@
  *   --max-pending N  bound of the Redis client's buffer
  *   --ack            stderr "seen N" when N lines were read, "ack N" when
  *                    the updates of N lines were all answered
+ *   --script update  print the window script (what the benchmark's
+ *                    redis-benchmark ceiling runs) and exit
  * Alerts go to stdout as JSON lines (with "suppressed" when not 0); at the
  * end, "stat NAME VALUE" lines go to stderr.
  */
@@ -38,6 +40,7 @@
 #include "unit.h"
 #include "../../engine/alert.h"
 #include "../../engine/correlate.h"
+#include "../../engine/correlate_int.h"
 #include "../../engine/decode.h"
 #include "../../engine/detect.h"
 #include "../../engine/log.h"
@@ -340,6 +343,7 @@ static int drive_main(int argc, char **argv)
 		{ "follow", no_argument, NULL, 'f' },
 		{ "max-pending", required_argument, NULL, 'm' },
 		{ "ack", no_argument, NULL, 'a' },
+		{ "script", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **rules = vg_calloc((size_t)argc + 2, sizeof(char *));
@@ -364,6 +368,13 @@ static int drive_main(int argc, char **argv)
 		case 'f': fol = 1; break;
 		case 'm': max_pending = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'a': d.ack = 1; break;
+		case 's':
+			if (strcmp(optarg, "update") != 0)
+				return 2;
+			fputs(corr_lua_update, stdout);
+			free(rules);
+			free(parsers);
+			return 0;
 		default: return 2;
 		}
 	}
