@@ -138,6 +138,8 @@ static int worker_init(struct daemon *d, struct worker *w, int id)
 	if (id < d->nworkers) {
 		w->udp_bufs = vg_malloc((size_t)64 * 65536);
 		w->stop_ev = event_new(w->base, -1, 0, stop_worker_cb, w);
+		if (listen_batches_init(w) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -148,6 +150,7 @@ static void worker_fini(struct worker *w)
 		return;
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
+	listen_batches_fini(w);
 	for (size_t i = 0; i < w->d->ninputs; i++) {
 		struct wsock *ws = &w->socks[i];
 
@@ -392,6 +395,7 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 
 	/* stop: no more HTTP ingest; each worker drains what it accepted */
 	httpd_close(d);
+	__atomic_store_n(&d->draining, 1, __ATOMIC_RELAXED);
 	for (int k = 0; k < started; k++)
 		event_active(d->workers[k].stop_ev, EV_READ, 0);
 	for (int k = 0; k < started; k++)

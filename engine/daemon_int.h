@@ -4,11 +4,15 @@
  * httpd.c (metrics, health, HTTP ingest). Not a public interface.
  *
  * Threads: one per worker, each with its own event_base, its own
- * SO_REUSEPORT sockets and its own pipeline, so a message is processed to
- * completion in the thread that read it, without locks. The main thread
- * handles signals and serves HTTP (its HTTP ingest has a pipeline too).
- * Counters are written by one thread only and read by the metrics handler
- * with relaxed atomics.
+ * SO_REUSEPORT sockets and its own pipeline. Datagrams are processed in the
+ * thread that read them. A stream connection is framed by the worker that
+ * accepted it, which cuts the frames into batches and hands some to the
+ * other workers' pipelines (struct batch), so one busy connection keeps
+ * every core working; the alerts of its batches are written by the reading
+ * worker in the order the batches were read. The main thread handles
+ * signals and serves HTTP (its HTTP ingest has a pipeline too). Counters
+ * are written by one thread only and read by the metrics handler with
+ * relaxed atomics.
  */
 #ifndef VG_DAEMON_INT_H
 #define VG_DAEMON_INT_H
@@ -67,6 +71,7 @@ struct input_shared {
 };
 
 struct conn;
+struct batch;
 
 /* One worker's socket for one input. */
 struct wsock {
@@ -97,6 +102,7 @@ struct worker {
 	uint64_t alerts;
 	/* correlation (d->cs != NULL): a client and a correlator on base */
 	struct rds *rds;
+	struct rds_stats rst;     /* published copy of the client's counters */
 	struct correlator *corr;
 	uint64_t corr_alerts;     /* atomic */
 	struct correlate_stats cst; /* published copy of the correlator's
@@ -105,6 +111,20 @@ struct worker {
 	                             are written (Sigma generate) */
 	size_t gcap;
 	struct conn *conns;
+	/* batches this worker framed, in reading order, until their alerts
+	 * are written (owner only) */
+	struct batch *fifo_head, *fifo_tail;
+	size_t fifo_len;
+	struct batch *spare;      /* recycled batches (owner only) */
+	struct event *done_ev;    /* another worker finished one of ours */
+	int stalled;              /* a connection waits for fifo room */
+	/* batches other workers hand to this one's pipeline */
+	pthread_mutex_t inbox_lock;
+	struct batch *inbox_head, *inbox_tail;
+	int inbox_closed;         /* draining: no more handed in */
+	int inbox_depth;          /* queued or running here (atomic) */
+	struct event *inbox_ev;
+	unsigned next_peer;       /* where the next batch is offered */
 	struct event *stop_ev;
 	char *udp_bufs;
 	struct log_rl rl_sink, rl_conn;
@@ -130,6 +150,7 @@ struct daemon {
 	uint64_t cs_gen;          /* that rule set's generation: events of a
 	                             reloaded set are not correlated */
 	uint64_t sink_errors;     /* atomic */
+	int draining;             /* stopping: batches stay where read (atomic) */
 	int64_t started_ms;
 };
 
@@ -137,6 +158,10 @@ struct daemon {
 int listen_open(struct daemon *d, struct worker *w, size_t i);
 void listen_close(struct worker *w);
 void listen_drain(struct worker *w);
+/* Batch hand-over between workers (after worker_init, before the threads
+ * start; listen_batches_fini after they stopped). */
+int listen_batches_init(struct worker *w);
+void listen_batches_fini(struct worker *w);
 int listen_tls_init(struct input_shared *in);
 void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
     const char *peer);

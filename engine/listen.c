@@ -1,15 +1,24 @@
 /*
  * listen.c: vigild's inputs inside one worker. UDP and unix datagram
  * sockets are read in batches with recvmmsg; TCP and TLS connections go
- * through a bufferevent and the RFC 6587 framer. Every message is run
- * through the worker's pipeline right where it was read.
+ * through a bufferevent and the RFC 6587 framer. A datagram is run through
+ * the worker's pipeline right where it was read.
  *
- * Backpressure: a worker reads a connection only when its loop is free, and
- * the pipeline runs inside the read callback, so a worker that falls behind
- * stops reading; the socket's buffers fill and TCP slows the sender down.
- * Nothing accepted over TCP is dropped. UDP cannot be slowed: what the
- * kernel drops for lack of buffer space is read from the socket (SO_MEMINFO)
- * and exported.
+ * Stream frames are copied into batches (struct batch, ~64 KiB). A batch
+ * goes to another worker's pipeline when that worker has room in its inbox
+ * (at most PEER_QUEUE queued or running), else it runs at once in the
+ * reading worker; so a single busy connection uses every worker. Each batch
+ * carries its own alert lines; the reading worker writes them, one write
+ * per batch, strictly in the order its batches were read (fifo), so the
+ * alerts of a connection stay in the order of its messages. Correlation
+ * updates go from whichever worker ran the event; Redis serialises them.
+ *
+ * Backpressure: at most FIFO_MAX batches per reading worker are read and
+ * not yet written; beyond that the worker stops framing (the bytes stay in
+ * the bufferevent, which stops reading at its high-water mark), the socket's
+ * buffers fill and TCP slows the sender down. Nothing accepted over TCP is
+ * dropped. UDP cannot be slowed: what the kernel drops for lack of buffer
+ * space is read from the socket (SO_MEMINFO) and exported.
  *
  * Each worker binds its own socket per UDP/TCP/TLS input with SO_REUSEPORT,
  * so the kernel spreads senders over the workers; a unix socket is served by
@@ -25,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/sock_diag.h>
@@ -43,6 +53,26 @@
 #define UDP_ROUNDS 16          /* batches per wake-up, so TCP is not starved */
 #define TCP_READ_MAX (256 * 1024)
 #define TCP_HIGH_WATER (1024 * 1024)
+#define BATCH_BYTES (64 * 1024)  /* frame bytes per batch */
+#define BATCH_FRAMES 1024
+#define PEER_QUEUE 2           /* batches queued or running at a peer */
+#define FIFO_MAX 32            /* batches read and not yet written */
+#define SPARE_MAX 8            /* recycled batches kept per worker */
+
+/* Frames of one connection, run by one worker's pipeline. */
+struct batch {
+	struct batch *next;       /* owner's fifo */
+	struct batch *inext;      /* inbox of the worker running it */
+	struct worker *owner;     /* the worker that read it and writes out */
+	size_t idx;               /* input */
+	int64_t recv_ms;
+	struct buf data;          /* the frames, back to back */
+	uint32_t *lens;
+	size_t n, cap;
+	struct buf out;           /* alert lines, in frame order */
+	int done;                 /* atomic: out is complete */
+	char peer[INET6_ADDRSTRLEN];
+};
 
 struct conn {
 	struct conn *prev, *next;
@@ -52,11 +82,15 @@ struct conn {
 	struct bufferevent *bev;
 	struct framing *fr;
 	int handshaken;
+	int stalled;              /* framing stopped: the fifo is full */
+	int force;                /* closing: frame everything regardless */
+	struct batch *cur;        /* being filled */
 	char peer[INET6_ADDRSTRLEN];
 };
 
-void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
-    const char *peer)
+/* One message through w's pipeline; detection alert lines go to out. */
+static void process_one(struct worker *w, size_t input, const char *msg,
+    size_t len, const char *peer, int64_t recv_ms, struct buf *out)
 {
 	struct input_stats *st = &w->st[input];
 	const char *name = input < w->d->ninputs ? w->d->ins[input].conf->name :
@@ -70,7 +104,7 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r' ||
 	    msg[len - 1] == '\0'))
 		len--;
-	ev = pipeline_process(w->pl, msg, len, name, peer, vg_now_ms());
+	ev = pipeline_process(w->pl, msg, len, name, peer, recv_ms);
 	if (pipeline_rules_gen(w->pl) != w->cache_gen) {
 		/* a reload: the cache knows rules by address */
 		alert_cache_free(w->cache);
@@ -78,8 +112,6 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 		w->cache_gen = pipeline_rules_gen(w->pl);
 	}
 	if ((n = pipeline_last_matches(w->pl, &m)) > 0) {
-		size_t at = w->out.len;
-
 		if (w->corr != NULL && pipeline_rules_gen(w->pl) == w->d->cs_gen) {
 			size_t k = 0;
 
@@ -100,27 +132,42 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 		}
 
 		/* the event is serialised once for all the rules it fired */
-		alert_detections_json(w->cache, &w->out, ev, ev->ts_ms, m, n, NULL,
+		alert_detections_json(w->cache, out, ev, ev->ts_ms, m, n, NULL,
 		    NULL, NULL);
-		response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
 		w->alerts += n;
-		if (w->out.len >= (1u << 16))
-			worker_flush(w);
 	}
 }
 
-void worker_flush(struct worker *w)
+void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
+    const char *peer)
+{
+	size_t at = w->out.len;
+
+	process_one(w, input, msg, len, peer, vg_now_ms(), &w->out);
+	if (w->out.len > at)
+		response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
+	if (w->out.len >= (1u << 16))
+		worker_flush(w);
+}
+
+/* Write alert lines to the sink (any worker; the sink locks). */
+static void sink_put(struct worker *w, const char *p, size_t len)
 {
 	struct daemon *d = w->d;
 
-	if (w->out.len == 0)
+	if (len == 0)
 		return;
-	if (alert_sink_write(d->sink, w->out.p, w->out.len) < 0 ||
+	if (alert_sink_write(d->sink, p, len) < 0 ||
 	    alert_sink_flush(d->sink) < 0) {
 		__atomic_add_fetch(&d->sink_errors, 1, __ATOMIC_RELAXED);
 		if (log_ratelimited(&w->rl_sink))
 			log_warn("alert: write to %s failed", d->cfg->out_file);
 	}
+}
+
+void worker_flush(struct worker *w)
+{
+	sink_put(w, w->out.p, w->out.len);
 	buf_clear(&w->out);
 }
 
@@ -269,49 +316,324 @@ static void dgram_cb(evutil_socket_t fd, short what, void *arg)
 	worker_publish(ws->w);
 }
 
+/* ---- batches ---- */
+
+static struct batch *batch_get(struct worker *w, const struct conn *c)
+{
+	struct batch *b = w->spare;
+
+	if (b != NULL)
+		w->spare = b->next;
+	else
+		b = vg_calloc(1, sizeof(*b));
+	b->next = b->inext = NULL;
+	b->owner = w;
+	b->idx = c->idx;
+	b->recv_ms = vg_now_ms();
+	buf_clear(&b->data);
+	buf_clear(&b->out);
+	b->n = 0;
+	b->done = 0;
+	memcpy(b->peer, c->peer, sizeof(b->peer));
+	return b;
+}
+
+static void batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	buf_free(&b->data);
+	buf_free(&b->out);
+	free(b->lens);
+	free(b);
+}
+
+static void batch_put(struct worker *w, struct batch *b)
+{
+	size_t n = 0;
+
+	for (struct batch *s = w->spare; s != NULL; s = s->next)
+		n++;
+	if (n >= SPARE_MAX) {
+		batch_free(b);
+		return;
+	}
+	b->next = w->spare;
+	w->spare = b;
+}
+
+/* Run b's frames through w's pipeline (w: any worker, in its thread). */
+static void batch_run(struct worker *w, struct batch *b)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		process_one(w, b->idx, b->data.p + off, b->lens[i], b->peer,
+		    b->recv_ms, &b->out);
+		off += b->lens[i];
+	}
+	response_submit_lines(w->d->resp, b->out.p, b->out.len);
+	worker_publish(w);
+}
+
+/* Write the alerts of the finished batches at the head of w's fifo. */
+static void fifo_commit(struct worker *w)
+{
+	struct batch *b;
+
+	while ((b = w->fifo_head) != NULL &&
+	    __atomic_load_n(&b->done, __ATOMIC_ACQUIRE)) {
+		w->fifo_head = b->next;
+		if (w->fifo_head == NULL)
+			w->fifo_tail = NULL;
+		w->fifo_len--;
+		sink_put(w, b->out.p, b->out.len);
+		batch_put(w, b);
+	}
+}
+
+/* Run what other workers handed to w. */
+static void inbox_run(struct worker *w)
+{
+	for (;;) {
+		struct batch *b;
+		struct worker *owner;
+
+		pthread_mutex_lock(&w->inbox_lock);
+		if ((b = w->inbox_head) != NULL) {
+			w->inbox_head = b->inext;
+			if (w->inbox_head == NULL)
+				w->inbox_tail = NULL;
+		}
+		pthread_mutex_unlock(&w->inbox_lock);
+		if (b == NULL)
+			return;
+		batch_run(w, b);
+		/* b belongs to its owner again once done is set */
+		owner = b->owner;
+		__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+		__atomic_sub_fetch(&w->inbox_depth, 1, __ATOMIC_RELAXED);
+		event_active(owner->done_ev, EV_READ, 0);
+	}
+}
+
+/* Offer b to another worker with room; 0 when none took it. */
+static int batch_hand(struct worker *w, struct batch *b)
+{
+	struct daemon *d = w->d;
+	int n = d->nworkers;
+
+	if (n < 2 || __atomic_load_n(&d->draining, __ATOMIC_RELAXED))
+		return 0;
+	for (int i = 0; i < n; i++) {
+		struct worker *t = &d->workers[(w->next_peer + (unsigned)i) %
+		    (unsigned)n];
+		int wake;
+
+		if (t == w || __atomic_load_n(&t->inbox_depth, __ATOMIC_RELAXED) >=
+		    PEER_QUEUE)
+			continue;
+		pthread_mutex_lock(&t->inbox_lock);
+		if (t->inbox_closed) {
+			pthread_mutex_unlock(&t->inbox_lock);
+			continue;
+		}
+		wake = t->inbox_head == NULL;
+		if (t->inbox_tail != NULL)
+			t->inbox_tail->inext = b;
+		else
+			t->inbox_head = b;
+		t->inbox_tail = b;
+		__atomic_add_fetch(&t->inbox_depth, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&t->inbox_lock);
+		if (wake)
+			event_active(t->inbox_ev, EV_READ, 0);
+		w->next_peer = (w->next_peer + (unsigned)i + 1) % (unsigned)n;
+		return 1;
+	}
+	return 0;
+}
+
+/* The connection's current batch is complete: queue it for writing and
+ * run it here or at a peer. */
+static void batch_dispatch(struct worker *w, struct conn *c)
+{
+	struct batch *b = c->cur;
+
+	if (b == NULL)
+		return;
+	c->cur = NULL;
+	if (w->fifo_tail != NULL)
+		w->fifo_tail->next = b;
+	else
+		w->fifo_head = b;
+	w->fifo_tail = b;
+	w->fifo_len++;
+	if (!batch_hand(w, b)) {
+		batch_run(w, b);
+		b->done = 1;
+	}
+	/* what peers handed in runs between our own batches */
+	inbox_run(w);
+	fifo_commit(w);
+}
+
 /* ---- streams ---- */
+
+static void conn_consume(struct conn *c);
+
+/* Peers finished batches of ours: write, then frame what waited. */
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	fifo_commit(w);
+	if (w->stalled && w->fifo_len < FIFO_MAX) {
+		w->stalled = 0;
+		for (struct conn *c = w->conns; c != NULL; c = c->next) {
+			if (c->stalled) {
+				c->stalled = 0;
+				conn_consume(c);
+			}
+		}
+	}
+	worker_publish(w);
+}
+
+static void inbox_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	inbox_run(arg);
+}
+
+int listen_batches_init(struct worker *w)
+{
+	pthread_mutex_init(&w->inbox_lock, NULL);
+	w->done_ev = event_new(w->base, -1, 0, done_cb, w);
+	w->inbox_ev = event_new(w->base, -1, 0, inbox_cb, w);
+	return w->done_ev != NULL && w->inbox_ev != NULL ? 0 : -1;
+}
+
+void listen_batches_fini(struct worker *w)
+{
+	struct batch *b;
+
+	if (w->done_ev == NULL && w->inbox_ev == NULL)
+		return;
+	while ((b = w->spare) != NULL) {
+		w->spare = b->next;
+		batch_free(b);
+	}
+	while ((b = w->fifo_head) != NULL) {
+		w->fifo_head = b->next;
+		batch_free(b);
+	}
+	if (w->done_ev != NULL)
+		event_free(w->done_ev);
+	if (w->inbox_ev != NULL)
+		event_free(w->inbox_ev);
+	w->done_ev = w->inbox_ev = NULL;
+	pthread_mutex_destroy(&w->inbox_lock);
+}
+
+/*
+ * Stopping: close the inbox (running what is queued: its owners wait for
+ * it), and after listen_drain wait until the batches w handed out are done
+ * and written. Every worker closes its inbox before it waits, and a closed
+ * inbox takes nothing, so no one waits for a worker that waits.
+ */
+static void inbox_close(struct worker *w)
+{
+	pthread_mutex_lock(&w->inbox_lock);
+	w->inbox_closed = 1;
+	pthread_mutex_unlock(&w->inbox_lock);
+	inbox_run(w);
+}
+
+static void fifo_wait(struct worker *w)
+{
+	fifo_commit(w);
+	while (w->fifo_head != NULL) {
+		struct timespec ts = { 0, 200 * 1000 };
+
+		nanosleep(&ts, NULL);
+		fifo_commit(w);
+	}
+}
 
 static int frame_cb(void *arg, const char *data, size_t len, unsigned flags)
 {
 	struct conn *c = arg;
-	struct input_stats *st = &c->w->st[c->idx];
+	struct worker *w = c->w;
+	struct input_stats *st = &w->st[c->idx];
+	struct batch *b;
 
 	if (flags & FRAMING_TRUNCATED)
 		CTR_ADD(st->truncated, 1);
 	if (flags & FRAMING_PARTIAL)
 		CTR_ADD(st->partial, 1);
-	process_msg(c->w, c->idx, data, len, c->peer);
+	if ((b = c->cur) == NULL)
+		b = c->cur = batch_get(w, c);
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 256;
+		b->lens = vg_realloc(b->lens, b->cap * sizeof(*b->lens));
+	}
+	b->lens[b->n++] = (uint32_t)len;
+	buf_add(&b->data, data, len);
+	if (b->data.len >= BATCH_BYTES || b->n >= BATCH_FRAMES) {
+		batch_dispatch(w, c);
+		if (w->fifo_len >= FIFO_MAX && !c->force) {
+			/* backpressure: the rest stays in the bufferevent */
+			c->stalled = w->stalled = 1;
+			return 1;
+		}
+	}
 	return 0;
 }
 
-/* Frame and process everything in the connection's input buffer. */
+/* Frame and process everything in the connection's input buffer, unless
+ * the worker has too much read and not yet written. */
 static void conn_consume(struct conn *c)
 {
 	struct evbuffer *buf = bufferevent_get_input(c->bev);
 	struct evbuffer_iovec v[16];
 	size_t len;
 
-	while ((len = evbuffer_get_length(buf)) > 0) {
+	if (c->stalled && !c->force)
+		return;
+	if (c->w->fifo_len >= FIFO_MAX && !c->force) {
+		c->stalled = c->w->stalled = 1;
+		return;
+	}
+	c->stalled = 0;
+	while (!c->stalled && (len = evbuffer_get_length(buf)) > 0) {
 		size_t total = 0;
 		int n = evbuffer_peek(buf, (ev_ssize_t)len, NULL, v, 16);
 
 		if (n > 16)
 			n = 16;
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n && !c->stalled; i++)
 			total += framing_feed(c->fr, v[i].iov_base, v[i].iov_len,
 			    frame_cb, c);
 		if (total == 0)
 			break;
 		evbuffer_drain(buf, total);
 	}
+	/* what was read is not held back waiting for more */
+	batch_dispatch(c->w, c);
 }
 
 static void conn_free(struct conn *c)
 {
 	struct worker *w = c->w;
 
+	c->force = 1;
 	conn_consume(c);
 	framing_finish(c->fr, frame_cb, c);
+	batch_dispatch(w, c);
 	framing_free(c->fr);
 	bufferevent_free(c->bev);
 	if (c->prev != NULL)
@@ -679,6 +1001,7 @@ static void conn_drain_socket(struct conn *c)
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	ssize_t n;
 
+	c->force = 1;
 	conn_consume(c);
 	if (c->in->tls != NULL || fd < 0)
 		return;
@@ -699,6 +1022,9 @@ static void conn_drain_socket(struct conn *c)
  */
 void listen_drain(struct worker *w)
 {
+	__atomic_store_n(&w->d->draining, 1, __ATOMIC_RELAXED);
+	if (w->inbox_ev != NULL)
+		inbox_close(w);
 	listen_close(w);
 	for (size_t i = 0; i < w->d->ninputs; i++) {
 		struct wsock *ws = &w->socks[i];
@@ -721,6 +1047,7 @@ void listen_drain(struct worker *w)
 		conn_drain_socket(w->conns);
 		conn_free(w->conns);
 	}
+	fifo_wait(w);
 	worker_flush(w);
 	worker_publish(w);
 }
