@@ -86,6 +86,33 @@ struct wsock {
 
 struct daemon;
 
+/*
+ * The correlation rules of one rule set generation (hot reload): compiled
+ * by the main thread beside the detection rules, published before the
+ * swap, and taken by each worker when its pipeline reaches that
+ * generation. cs is NULL when the set has no correlation rules. rs is a
+ * reference to the rule set cs points into. Freed (under daemon.corr_lock)
+ * when superseded and no worker's correlator uses it any more.
+ */
+struct corr_ver {
+	struct corr_ver *next;    /* older */
+	uint64_t gen;
+	struct corr_set *cs;
+	const struct ruleset *rs;
+	int refs;                 /* workers' correlators, + 1 while newest */
+};
+
+/* A correlator replaced by a reload, kept until Redis answered what it
+ * sent (its updates are not lost), then freed. */
+struct corr_retired {
+	struct corr_retired *next;
+	struct rds *rds;
+	struct correlator *corr;
+	struct corr_ver *cv;
+	struct correlate_stats cst0; /* its counters when retired */
+	struct rds_stats rst0;
+};
+
 struct worker {
 	struct daemon *d;
 	int id;                   /* 0..nworkers-1; nworkers: the main thread */
@@ -100,13 +127,22 @@ struct worker {
 	struct input_stats *st;   /* one per input (+1 for HTTP ingest) */
 	struct pipeline_stats pst; /* published copy of the pipeline's */
 	uint64_t alerts;
-	/* correlation (d->cs != NULL): a client and a correlator on base */
+	/* correlation: a client and a correlator on base for the rules of
+	 * cv (NULL without correlation rules); corr_gen: the rule set
+	 * generation they follow */
 	struct rds *rds;
-	struct rds_stats rst;     /* published copy of the client's counters */
 	struct correlator *corr;
+	struct corr_ver *cv;
+	uint64_t corr_gen;
+	struct corr_retired *retired;
+	struct event *retire_ev;  /* frees retired correlators when drained */
+	struct event *corr_ev;    /* main: a reload published new rules */
 	uint64_t corr_alerts;     /* atomic */
-	struct correlate_stats cst; /* published copy of the correlator's
-	                               (CTR_SET / CTR_GET per counter) */
+	/* published copies (CTR_SET / CTR_GET per counter) of the counters of
+	 * the correlator and its client, including those of retired ones
+	 * (cst_base, rst_base: counted before they were replaced) */
+	struct correlate_stats cst, cst_base;
+	struct rds_stats rst, rst_base;
 	const struct rule **gen;  /* scratch: the matches whose detections
 	                             are written (Sigma generate) */
 	size_t gcap;
@@ -145,10 +181,12 @@ struct daemon {
 	char *token;              /* bearer token for /api/..., or NULL */
 	struct response_svc *resp_svc; /* incidents, playbooks, paging */
 	struct response *resp;    /* its service; workers submit alerts */
-	struct corr_set *cs;      /* correlation rules of the rule set vigild
-	                             started with, or NULL */
-	uint64_t cs_gen;          /* that rule set's generation: events of a
-	                             reloaded set are not correlated */
+	/* correlation rule sets by generation, newest first (corr_lock) */
+	pthread_mutex_t corr_lock;
+	struct corr_ver *vers;
+	char *corr_url;           /* the Redis correlators use, or NULL */
+	int corr_on;              /* some generation had correlation rules:
+	                             /metrics shows correlation (atomic) */
 	uint64_t sink_errors;     /* atomic */
 	int draining;             /* stopping: batches stay where read (atomic) */
 	int64_t started_ms;
@@ -167,9 +205,12 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
     const char *peer);
 void worker_flush(struct worker *w);
 void worker_publish(struct worker *w);
-/* The worker's correlator on the Redis at url (after worker_init, before
- * the worker's thread starts). Returns 0, or -1. */
-int worker_correlate_start(struct worker *w, const char *url);
+/* Make w's correlator follow the correlation rules of generation gen
+ * (the newest published at or before it): a new correlator for new rules,
+ * the old one retired until drained. w's thread (or before it starts). */
+void worker_correlate_sync(struct worker *w, uint64_t gen);
+/* Free w's correlators (after its loop stopped). */
+void worker_correlate_stop(struct worker *w);
 /* What the kernel dropped on a datagram socket (any thread). */
 uint64_t listen_kernel_drops(const struct wsock *ws);
 
@@ -177,6 +218,10 @@ uint64_t listen_kernel_drops(const struct wsock *ws);
  * error the running set stays. errs (may be NULL) gets the diagnostics.
  * Main thread. */
 int daemon_reload(struct daemon *d, struct buf *errs);
+/* The newest correlation version at or before gen, with a reference for
+ * the caller (NULL when none); corr_ver_put drops it. Any thread. */
+struct corr_ver *corr_ver_get(struct daemon *d, uint64_t gen);
+void corr_ver_put(struct daemon *d, struct corr_ver *v);
 
 /* httpd.c */
 int httpd_open(struct daemon *d);

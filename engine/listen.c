@@ -112,7 +112,9 @@ static void process_one(struct worker *w, size_t input, const char *msg,
 		w->cache_gen = pipeline_rules_gen(w->pl);
 	}
 	if ((n = pipeline_last_matches(w->pl, &m)) > 0) {
-		if (w->corr != NULL && pipeline_rules_gen(w->pl) == w->d->cs_gen) {
+		if (pipeline_rules_gen(w->pl) != w->corr_gen)
+			worker_correlate_sync(w, pipeline_rules_gen(w->pl));
+		if (w->corr != NULL) {
 			size_t k = 0;
 
 			correlate_event(w->corr, ev, ev->has_ts ? ev->ts_ms : ev->recv_ms,
@@ -124,7 +126,7 @@ static void process_one(struct worker *w, size_t input, const char *msg,
 				w->gen = vg_realloc(w->gen, w->gcap * sizeof(*w->gen));
 			}
 			for (size_t i = 0; i < n; i++)
-				if (correlate_rule_generates(w->d->cs, m[i]))
+				if (correlate_rule_generates(w->cv->cs, m[i]))
 					w->gen[k++] = m[i];
 			m = w->gen;
 			if ((n = k) == 0)
@@ -200,20 +202,148 @@ static void corr_alert_cb(void *arg, const struct correlate_alert *ca)
 	worker_flush(w);
 }
 
-int worker_correlate_start(struct worker *w, const char *url)
+#define STATS_N(s) (sizeof(s) / sizeof(uint64_t))
+
+/* struct correlate_stats: all uint64_t counters */
+static void cst_add(struct correlate_stats *to, const struct correlate_stats *a,
+    const struct correlate_stats *minus)
 {
+	uint64_t *t = (uint64_t *)(void *)to;
+	const uint64_t *x = (const uint64_t *)(const void *)a;
+	const uint64_t *y = (const uint64_t *)(const void *)minus;
+
+	for (size_t i = 0; i < STATS_N(*to); i++)
+		t[i] += x[i] - (y != NULL ? y[i] : 0);
+}
+
+/* The counters of struct rds_stats (not its gauges). */
+static void rst_add(struct rds_stats *to, const struct rds_stats *a,
+    const struct rds_stats *minus)
+{
+	static const struct rds_stats zero;
+
+	if (minus == NULL)
+		minus = &zero;
+	to->commands += a->commands - minus->commands;
+	to->replies += a->replies - minus->replies;
+	to->error_replies += a->error_replies - minus->error_replies;
+	to->dropped += a->dropped - minus->dropped;
+	to->retried += a->retried - minus->retried;
+	to->noscript += a->noscript - minus->noscript;
+	to->connects += a->connects - minus->connects;
+	to->disconnects += a->disconnects - minus->disconnects;
+	to->connect_failures += a->connect_failures - minus->connect_failures;
+}
+
+static void retired_free(struct worker *w, struct corr_retired *r)
+{
+	/* what it counted since it was retired */
+	cst_add(&w->cst_base, correlate_stats(r->corr), &r->cst0);
+	rst_add(&w->rst_base, rds_stats(r->rds), &r->rst0);
+	/* the client first: it answers what is outstanding to the correlator */
+	rds_free(r->rds);
+	correlate_free(r->corr);
+	corr_ver_put(w->d, r->cv);
+	free(r);
+}
+
+/* Free the retired correlators Redis has answered. */
+static void retire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct corr_retired **pp = &w->retired, *r;
+
+	(void)fd;
+	(void)what;
+	while ((r = *pp) != NULL) {
+		if (correlate_outstanding(r->corr) == 0 &&
+		    rds_outstanding(r->rds) == 0) {
+			*pp = r->next;
+			retired_free(w, r);
+		} else {
+			pp = &r->next;
+		}
+	}
+	if (w->retired == NULL)
+		event_del(w->retire_ev);
+	worker_publish(w);
+}
+
+static void corr_retire(struct worker *w)
+{
+	struct corr_retired *r;
+
+	if (w->corr == NULL) {
+		corr_ver_put(w->d, w->cv);
+		w->cv = NULL;
+		return;
+	}
+	r = vg_calloc(1, sizeof(*r));
+	r->rds = w->rds;
+	r->corr = w->corr;
+	r->cv = w->cv;
+	r->cst0 = *correlate_stats(r->corr);
+	r->rst0 = *rds_stats(r->rds);
+	cst_add(&w->cst_base, &r->cst0, NULL);
+	rst_add(&w->rst_base, &r->rst0, NULL);
+	w->rds = NULL;
+	w->corr = NULL;
+	w->cv = NULL;
+	r->next = w->retired;
+	w->retired = r;
+	if (w->retire_ev == NULL)
+		w->retire_ev = event_new(w->base, -1, EV_PERSIST, retire_cb, w);
+	if (w->retire_ev != NULL && !event_pending(w->retire_ev, EV_TIMEOUT,
+	    NULL)) {
+		struct timeval tv = { 0, 100 * 1000 };
+
+		event_add(w->retire_ev, &tv);
+	}
+}
+
+void worker_correlate_sync(struct worker *w, uint64_t gen)
+{
+	struct daemon *d = w->d;
+	struct corr_ver *v = corr_ver_get(d, gen);
 	struct rds_conf rc = { 0 };
 	struct vg_err e = { 0 };
 	static const struct correlate_conf cc = { .lateness_ms = -1 };
 
-	rc.url = url;
+	w->corr_gen = gen;
+	if (v == w->cv) {
+		corr_ver_put(d, v);
+		return;
+	}
+	/* the old correlator finishes what it sent; keys of the rules both
+	 * sets have are the same in Redis, so their windows go on */
+	corr_retire(w);
+	w->cv = v;
+	if (v == NULL || v->cs == NULL || d->corr_url == NULL)
+		return;
+	rc.url = d->corr_url;
 	rc.name = "correlate";
 	if ((w->rds = rds_new(w->base, &rc, &e)) == NULL) {
 		log_errx("correlate: %s", e.msg);
-		return -1;
+		return;
 	}
-	w->corr = correlate_new(w->d->cs, w->rds, &cc, corr_alert_cb, w);
-	return correlate_start_timer(w->corr, 0);
+	w->corr = correlate_new(v->cs, w->rds, &cc, corr_alert_cb, w);
+	if (correlate_start_timer(w->corr, 0) < 0)
+		log_warnx("correlate: worker %d: no timer", w->id);
+}
+
+void worker_correlate_stop(struct worker *w)
+{
+	struct corr_retired *r;
+
+	corr_retire(w);
+	while ((r = w->retired) != NULL) {
+		w->retired = r->next;
+		retired_free(w, r);
+	}
+	if (w->retire_ev != NULL) {
+		event_free(w->retire_ev);
+		w->retire_ev = NULL;
+	}
 }
 
 /* Copy the pipeline's counters where the metrics handler reads them. */
@@ -233,14 +363,49 @@ void worker_publish(struct worker *w)
 	CTR_SET(p->skewed, s->skewed);
 	CTR_SET(p->decoded, s->decoded);
 	CTR_SET(p->detections, s->detections);
-	if (w->corr != NULL) {
-		/* struct correlate_stats is all uint64_t counters */
-		const uint64_t *from = (const uint64_t *)(const void *)
-		    correlate_stats(w->corr);
+	if (w->corr != NULL || w->retired != NULL || w->cst_base.events > 0 ||
+	    w->rst_base.commands > 0) {
+		struct correlate_stats c = w->cst_base;
+		struct rds_stats r = w->rst_base;
+		const uint64_t *from = (const uint64_t *)(const void *)&c;
 		uint64_t *to = (uint64_t *)(void *)&w->cst;
 
-		for (size_t i = 0; i < sizeof(w->cst) / sizeof(uint64_t); i++)
+		r.pending = r.pending_bytes = r.inflight = 0;
+		r.ready = 0;
+		if (w->corr != NULL) {
+			const struct rds_stats *now = rds_stats(w->rds);
+
+			cst_add(&c, correlate_stats(w->corr), NULL);
+			rst_add(&r, now, NULL);
+			r.pending = now->pending;
+			r.pending_bytes = now->pending_bytes;
+			r.inflight = now->inflight;
+			r.ready = now->ready;
+		}
+		for (struct corr_retired *o = w->retired; o != NULL; o = o->next) {
+			const struct rds_stats *now = rds_stats(o->rds);
+
+			cst_add(&c, correlate_stats(o->corr), &o->cst0);
+			rst_add(&r, now, &o->rst0);
+			r.pending += now->pending;
+			r.pending_bytes += now->pending_bytes;
+			r.inflight += now->inflight;
+		}
+		for (size_t i = 0; i < STATS_N(w->cst); i++)
 			CTR_SET(to[i], from[i]);
+		CTR_SET(w->rst.commands, r.commands);
+		CTR_SET(w->rst.replies, r.replies);
+		CTR_SET(w->rst.error_replies, r.error_replies);
+		CTR_SET(w->rst.dropped, r.dropped);
+		CTR_SET(w->rst.retried, r.retried);
+		CTR_SET(w->rst.noscript, r.noscript);
+		CTR_SET(w->rst.connects, r.connects);
+		CTR_SET(w->rst.disconnects, r.disconnects);
+		CTR_SET(w->rst.connect_failures, r.connect_failures);
+		CTR_SET(w->rst.pending, r.pending);
+		CTR_SET(w->rst.pending_bytes, r.pending_bytes);
+		CTR_SET(w->rst.inflight, r.inflight);
+		CTR_SET(w->rst.ready, r.ready);
 	}
 }
 
