@@ -135,7 +135,8 @@ struct worker {
 	struct corr_ver *cv;
 	uint64_t corr_gen;
 	struct corr_retired *retired;
-	struct event *retire_ev;  /* frees retired correlators when drained */
+	struct event *retire_ev;  /* 250 ms tick: frees drained retired
+	                             correlators, publishes counters */
 	struct event *corr_ev;    /* main: a reload published new rules */
 	uint64_t corr_alerts;     /* atomic */
 	/* published copies (CTR_SET / CTR_GET per counter) of the counters of

@@ -247,7 +247,9 @@ static void retired_free(struct worker *w, struct corr_retired *r)
 	free(r);
 }
 
-/* Free the retired correlators Redis has answered. */
+/* Every 250 ms while correlating: free the retired correlators Redis has
+ * answered, and publish the counters (the client connects and reconnects
+ * without any event going through the worker). */
 static void retire_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -264,10 +266,21 @@ static void retire_cb(evutil_socket_t fd, short what, void *arg)
 			pp = &r->next;
 		}
 	}
-	if (w->retired == NULL)
-		event_del(w->retire_ev);
 	worker_publish(w);
 }
+
+static void tick_start(struct worker *w)
+{
+	struct timeval tv = { 0, 250 * 1000 };
+
+	if (w->retire_ev == NULL)
+		w->retire_ev = event_new(w->base, -1, EV_PERSIST, retire_cb, w);
+	if (w->retire_ev != NULL && !event_pending(w->retire_ev, EV_TIMEOUT,
+	    NULL))
+		event_add(w->retire_ev, &tv);
+}
+
+static void tick_start(struct worker *w);
 
 static void corr_retire(struct worker *w)
 {
@@ -291,14 +304,7 @@ static void corr_retire(struct worker *w)
 	w->cv = NULL;
 	r->next = w->retired;
 	w->retired = r;
-	if (w->retire_ev == NULL)
-		w->retire_ev = event_new(w->base, -1, EV_PERSIST, retire_cb, w);
-	if (w->retire_ev != NULL && !event_pending(w->retire_ev, EV_TIMEOUT,
-	    NULL)) {
-		struct timeval tv = { 0, 100 * 1000 };
-
-		event_add(w->retire_ev, &tv);
-	}
+	tick_start(w);
 }
 
 void worker_correlate_sync(struct worker *w, uint64_t gen)
@@ -329,6 +335,7 @@ void worker_correlate_sync(struct worker *w, uint64_t gen)
 	w->corr = correlate_new(v->cs, w->rds, &cc, corr_alert_cb, w);
 	if (correlate_start_timer(w->corr, 0) < 0)
 		log_warnx("correlate: worker %d: no timer", w->id);
+	tick_start(w);
 }
 
 void worker_correlate_stop(struct worker *w)
