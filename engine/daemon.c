@@ -219,10 +219,12 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 static void corr_reload_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	uint64_t gen = detect_live_gen(w->d->live);
 
 	(void)fd;
 	(void)what;
-	worker_correlate_sync(w, detect_live_gen(w->d->live));
+	if (gen > w->corr_gen)
+		worker_correlate_sync(w, gen);
 }
 
 static int worker_init(struct daemon *d, struct worker *w, int id)

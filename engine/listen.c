@@ -10,8 +10,11 @@
  * reading worker; so a single busy connection uses every worker. Each batch
  * carries its own alert lines; the reading worker writes them, one write
  * per batch, strictly in the order its batches were read (fifo), so the
- * alerts of a connection stay in the order of its messages. Correlation
- * updates go from whichever worker ran the event; Redis serialises them.
+ * alerts of a connection stay in the order of its messages. Events that
+ * some correlation wants are copied into their batch with their matches,
+ * and the reading worker feeds them to its correlator when it writes the
+ * batch: correlation sees each connection's events in the order sent, so
+ * a batch run early elsewhere cannot make earlier events late.
  *
  * Backpressure: at most FIFO_MAX batches per reading worker are read and
  * not yet written; beyond that the worker stops framing (the bytes stay in
@@ -70,8 +73,25 @@ struct batch {
 	uint32_t *lens;
 	size_t n, cap;
 	struct buf out;           /* alert lines, in frame order */
+	/* events some correlation wants, copied, with their matches: the
+	 * reading worker feeds them to its correlator when it writes the
+	 * batch, so correlation sees a connection's events in order */
+	struct crec *recs;
+	size_t nrec, reccap;
+	struct vg_event **evs;    /* pool of copies, reused (evcap made) */
+	size_t evcap;
+	const struct rule **rules;
+	size_t nrules, rulecap;
+	uint64_t gen;             /* rule set generation of the records */
+	struct corr_ver *cv;      /* keeps their rules alive until fed */
 	int done;                 /* atomic: out is complete */
 	char peer[INET6_ADDRSTRLEN];
+};
+
+struct crec {
+	struct vg_event *ev;
+	int64_t ts_ms;
+	size_t at, n;             /* its matches: rules[at .. at + n) */
 };
 
 struct conn {
@@ -88,9 +108,16 @@ struct conn {
 	char peer[INET6_ADDRSTRLEN];
 };
 
-/* One message through w's pipeline; detection alert lines go to out. */
+static void batch_record(struct worker *w, struct batch *b,
+    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *m,
+    size_t n);
+
+/* One message through w's pipeline; detection alert lines go to out. With
+ * b, correlation is recorded in b for the reading worker; without, w's
+ * correlator is fed at once. */
 static void process_one(struct worker *w, size_t input, const char *msg,
-    size_t len, const char *peer, int64_t recv_ms, struct buf *out)
+    size_t len, const char *peer, int64_t recv_ms, struct buf *out,
+    struct batch *b)
 {
 	struct input_stats *st = &w->st[input];
 	const char *name = input < w->d->ninputs ? w->d->ins[input].conf->name :
@@ -112,13 +139,18 @@ static void process_one(struct worker *w, size_t input, const char *msg,
 		w->cache_gen = pipeline_rules_gen(w->pl);
 	}
 	if ((n = pipeline_last_matches(w->pl, &m)) > 0) {
-		if (pipeline_rules_gen(w->pl) != w->corr_gen)
+		/* forward only: a batch written late must not take a worker
+		 * back to an older generation */
+		if (pipeline_rules_gen(w->pl) > w->corr_gen)
 			worker_correlate_sync(w, pipeline_rules_gen(w->pl));
-		if (w->corr != NULL) {
+		if (w->cv != NULL && w->cv->cs != NULL) {
 			size_t k = 0;
+			int64_t ts = ev->has_ts ? ev->ts_ms : ev->recv_ms;
 
-			correlate_event(w->corr, ev, ev->has_ts ? ev->ts_ms : ev->recv_ms,
-			    m, n);
+			if (b != NULL)
+				batch_record(w, b, ev, ts, m, n);
+			else if (w->corr != NULL)
+				correlate_event(w->corr, ev, ts, m, n);
 			/* building blocks of correlations (generate: false) are
 			 * not written on their own */
 			if (n > w->gcap) {
@@ -145,7 +177,7 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 {
 	size_t at = w->out.len;
 
-	process_one(w, input, msg, len, peer, vg_now_ms(), &w->out);
+	process_one(w, input, msg, len, peer, vg_now_ms(), &w->out, NULL);
 	if (w->out.len > at)
 		response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
 	if (w->out.len >= (1u << 16))
@@ -505,9 +537,90 @@ static struct batch *batch_get(struct worker *w, const struct conn *c)
 	buf_clear(&b->data);
 	buf_clear(&b->out);
 	b->n = 0;
+	b->nrec = b->nrules = 0;
+	b->gen = 0;
+	b->cv = NULL;
 	b->done = 0;
 	memcpy(b->peer, c->peer, sizeof(b->peer));
 	return b;
+}
+
+/* Copy ev and its matches into b (the processing worker, w). */
+static void batch_record(struct worker *w, struct batch *b,
+    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *m,
+    size_t n)
+{
+	const struct corr_set *cs = w->cv->cs;
+	struct vg_event *e;
+	struct crec *r;
+	size_t i;
+
+	for (i = 0; i < n && !correlate_wants(cs, m[i]); i++)
+		;
+	if (i == n)
+		return;
+	if (b->cv == NULL || b->gen != w->corr_gen) {
+		/* the rules of the records stay alive until they are fed */
+		corr_ver_put(w->d, b->cv);
+		b->cv = corr_ver_get(w->d, w->corr_gen);
+		b->gen = w->corr_gen;
+	}
+	if (b->nrec == b->reccap) {
+		b->reccap = b->reccap ? b->reccap * 2 : 64;
+		b->recs = vg_realloc(b->recs, b->reccap * sizeof(*b->recs));
+	}
+	if (b->nrec == b->evcap) {
+		b->evs = vg_realloc(b->evs, (b->evcap + 1) * sizeof(*b->evs));
+		b->evs[b->evcap++] = vg_event_new();
+	}
+	e = b->evs[b->nrec];
+	vg_event_reset(e);
+	for (uint32_t k = 0; k < ev->n; k++) {
+		const struct fent *f = &ev->ents[k];
+
+		if (!f->dead)
+			vg_event_add_named(e, f->name, f->name_len, f->v.s, f->v.len,
+			    (enum value_kind)f->v.kind, f->v.num);
+	}
+	e->ts_ms = ev->ts_ms;
+	e->has_ts = ev->has_ts;
+	e->recv_ms = ev->recv_ms;
+	e->raw = ev->raw != NULL ? arena_strndup(&e->arena, ev->raw,
+	    ev->raw_len) : NULL;
+	e->raw_len = ev->raw != NULL ? ev->raw_len : 0;
+	e->decoder = ev->decoder;
+	r = &b->recs[b->nrec++];
+	r->ev = e;
+	r->ts_ms = ts_ms;
+	r->at = b->nrules;
+	r->n = n;
+	if (b->nrules + n > b->rulecap) {
+		b->rulecap = (b->nrules + n) * 2;
+		b->rules = vg_realloc(b->rules, b->rulecap * sizeof(*b->rules));
+	}
+	memcpy(b->rules + b->nrules, m, n * sizeof(*m));
+	b->nrules += n;
+}
+
+/* The reading worker, writing b: its correlation records, in order. */
+static void batch_correlate(struct worker *w, struct batch *b)
+{
+	if (b->nrec == 0)
+		return;
+	if (b->gen > w->corr_gen)
+		worker_correlate_sync(w, b->gen);
+	/* a record of an older generation than w's correlator names rules it
+	 * does not have: ignored (only around a reload) */
+	if (w->corr != NULL) {
+		for (size_t i = 0; i < b->nrec; i++) {
+			const struct crec *r = &b->recs[i];
+
+			correlate_event(w->corr, r->ev, r->ts_ms, b->rules + r->at, r->n);
+		}
+	}
+	b->nrec = b->nrules = 0;
+	corr_ver_put(w->d, b->cv);
+	b->cv = NULL;
 }
 
 static void batch_free(struct batch *b)
@@ -517,6 +630,11 @@ static void batch_free(struct batch *b)
 	buf_free(&b->data);
 	buf_free(&b->out);
 	free(b->lens);
+	for (size_t i = 0; i < b->evcap; i++)
+		vg_event_free(b->evs[i]);
+	free(b->evs);
+	free(b->recs);
+	free(b->rules);
 	free(b);
 }
 
@@ -541,7 +659,7 @@ static void batch_run(struct worker *w, struct batch *b)
 
 	for (size_t i = 0; i < b->n; i++) {
 		process_one(w, b->idx, b->data.p + off, b->lens[i], b->peer,
-		    b->recv_ms, &b->out);
+		    b->recv_ms, &b->out, b);
 		off += b->lens[i];
 	}
 	response_submit_lines(w->d->resp, b->out.p, b->out.len);
@@ -559,6 +677,7 @@ static void fifo_commit(struct worker *w)
 		if (w->fifo_head == NULL)
 			w->fifo_tail = NULL;
 		w->fifo_len--;
+		batch_correlate(w, b);
 		sink_put(w, b->out.p, b->out.len);
 		batch_put(w, b);
 	}
@@ -701,6 +820,7 @@ void listen_batches_fini(struct worker *w)
 	}
 	while ((b = w->fifo_head) != NULL) {
 		w->fifo_head = b->next;
+		corr_ver_put(w->d, b->cv);
 		batch_free(b);
 	}
 	if (w->done_ev != NULL)
