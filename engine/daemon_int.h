@@ -153,6 +153,8 @@ struct worker {
 	struct batch *fifo_head, *fifo_tail;
 	size_t fifo_len;
 	struct batch *spare;      /* recycled batches (owner only) */
+	struct vg_event *cev;     /* scratch: a recorded event rebuilt for
+	                             the correlator */
 	struct event *done_ev;    /* another worker finished one of ours */
 	int stalled;              /* a connection waits for fifo room */
 	/* batches other workers hand to this one's pipeline */

@@ -78,8 +78,8 @@ struct batch {
 	 * batch, so correlation sees a connection's events in order */
 	struct crec *recs;
 	size_t nrec, reccap;
-	struct vg_event **evs;    /* pool of copies, reused (evcap made) */
-	size_t evcap;
+	struct buf evdata;        /* their fields (struct cfield + name +
+	                             value), and raw messages */
 	const struct rule **rules;
 	size_t nrules, rulecap;
 	uint64_t gen;             /* rule set generation of the records */
@@ -89,9 +89,22 @@ struct batch {
 };
 
 struct crec {
-	struct vg_event *ev;
-	int64_t ts_ms;
+	int64_t ts_ms;            /* the time correlation uses */
+	int64_t ev_ts, recv_ms;
+	int has_ts;
+	const char *decoder;      /* static in the decoder set */
+	size_t off, nfields;      /* fields from evdata + off */
+	size_t raw, raw_len;      /* raw message at evdata + raw */
 	size_t at, n;             /* its matches: rules[at .. at + n) */
+};
+
+/* One field of a recorded event; its name (for ids not interned) and its
+ * value follow, each NUL-terminated. */
+struct cfield {
+	uint32_t id;
+	uint32_t name_len, len;
+	uint8_t kind;
+	double num;
 };
 
 struct conn {
@@ -538,6 +551,7 @@ static struct batch *batch_get(struct worker *w, const struct conn *c)
 	buf_clear(&b->out);
 	b->n = 0;
 	b->nrec = b->nrules = 0;
+	buf_clear(&b->evdata);
 	b->gen = 0;
 	b->cv = NULL;
 	b->done = 0;
@@ -545,13 +559,13 @@ static struct batch *batch_get(struct worker *w, const struct conn *c)
 	return b;
 }
 
-/* Copy ev and its matches into b (the processing worker, w). */
+/* Copy ev and its matches into b (the processing worker, w). A compact
+ * copy: a struct vg_event per record would cost its index pages. */
 static void batch_record(struct worker *w, struct batch *b,
     const struct vg_event *ev, int64_t ts_ms, const struct rule *const *m,
     size_t n)
 {
 	const struct corr_set *cs = w->cv->cs;
-	struct vg_event *e;
 	struct crec *r;
 	size_t i;
 
@@ -569,29 +583,39 @@ static void batch_record(struct worker *w, struct batch *b,
 		b->reccap = b->reccap ? b->reccap * 2 : 64;
 		b->recs = vg_realloc(b->recs, b->reccap * sizeof(*b->recs));
 	}
-	if (b->nrec == b->evcap) {
-		b->evs = vg_realloc(b->evs, (b->evcap + 1) * sizeof(*b->evs));
-		b->evs[b->evcap++] = vg_event_new();
-	}
-	e = b->evs[b->nrec];
-	vg_event_reset(e);
+	r = &b->recs[b->nrec++];
+	r->ts_ms = ts_ms;
+	r->ev_ts = ev->ts_ms;
+	r->has_ts = ev->has_ts;
+	r->recv_ms = ev->recv_ms;
+	r->decoder = ev->decoder;
+	r->off = b->evdata.len;
+	r->nfields = 0;
 	for (uint32_t k = 0; k < ev->n; k++) {
 		const struct fent *f = &ev->ents[k];
+		struct cfield cf;
 
-		if (!f->dead)
-			vg_event_add_named(e, f->name, f->name_len, f->v.s, f->v.len,
-			    (enum value_kind)f->v.kind, f->v.num);
+		if (f->dead)
+			continue;
+		memset(&cf, 0, sizeof(cf));
+		cf.id = f->id;
+		cf.name_len = f->id == FIELD_NONE ? f->name_len : 0;
+		cf.len = f->v.len;
+		cf.kind = f->v.kind;
+		cf.num = f->v.num;
+		buf_add(&b->evdata, &cf, sizeof(cf));
+		if (cf.name_len > 0)
+			buf_add(&b->evdata, f->name, cf.name_len);
+		buf_add(&b->evdata, "", 1);
+		buf_add(&b->evdata, f->v.s, f->v.len);
+		buf_add(&b->evdata, "", 1);
+		r->nfields++;
 	}
-	e->ts_ms = ev->ts_ms;
-	e->has_ts = ev->has_ts;
-	e->recv_ms = ev->recv_ms;
-	e->raw = ev->raw != NULL ? arena_strndup(&e->arena, ev->raw,
-	    ev->raw_len) : NULL;
-	e->raw_len = ev->raw != NULL ? ev->raw_len : 0;
-	e->decoder = ev->decoder;
-	r = &b->recs[b->nrec++];
-	r->ev = e;
-	r->ts_ms = ts_ms;
+	r->raw = b->evdata.len;
+	r->raw_len = ev->raw != NULL ? ev->raw_len : 0;
+	if (ev->raw != NULL)
+		buf_add(&b->evdata, ev->raw, ev->raw_len);
+	buf_add(&b->evdata, "", 1);
 	r->at = b->nrules;
 	r->n = n;
 	if (b->nrules + n > b->rulecap) {
@@ -600,6 +624,40 @@ static void batch_record(struct worker *w, struct batch *b,
 	}
 	memcpy(b->rules + b->nrules, m, n * sizeof(*m));
 	b->nrules += n;
+}
+
+/* Rebuild recorded event r of b in e. */
+static void crec_event(const struct batch *b, const struct crec *r,
+    struct vg_event *e)
+{
+	const char *p = b->evdata.p + r->off;
+
+	vg_event_reset(e);
+	for (size_t k = 0; k < r->nfields; k++) {
+		struct cfield cf;
+		const char *name, *val;
+
+		memcpy(&cf, p, sizeof(cf));
+		name = p + sizeof(cf);
+		val = name + cf.name_len + 1;
+		p = val + cf.len + 1;
+		if (cf.id != FIELD_NONE && cf.kind == V_STR)
+			vg_event_add_ref(e, cf.id, val, cf.len);
+		else if (cf.id != FIELD_NONE && cf.kind == V_NUM)
+			vg_event_add_num(e, cf.id, val, cf.len, cf.num);
+		else if (cf.id != FIELD_NONE)
+			vg_event_add_named(e, field_name(cf.id), strlen(field_name(
+			    cf.id)), val, cf.len, (enum value_kind)cf.kind, cf.num);
+		else
+			vg_event_add_named(e, name, cf.name_len, val, cf.len,
+			    (enum value_kind)cf.kind, cf.num);
+	}
+	e->ts_ms = r->ev_ts;
+	e->has_ts = r->has_ts;
+	e->recv_ms = r->recv_ms;
+	e->raw = r->raw_len > 0 ? b->evdata.p + r->raw : NULL;
+	e->raw_len = r->raw_len;
+	e->decoder = r->decoder;
 }
 
 /* The reading worker, writing b: its correlation records, in order. */
@@ -612,13 +670,18 @@ static void batch_correlate(struct worker *w, struct batch *b)
 	/* a record of an older generation than w's correlator names rules it
 	 * does not have: ignored (only around a reload) */
 	if (w->corr != NULL) {
+		if (w->cev == NULL)
+			w->cev = vg_event_new();
 		for (size_t i = 0; i < b->nrec; i++) {
 			const struct crec *r = &b->recs[i];
 
-			correlate_event(w->corr, r->ev, r->ts_ms, b->rules + r->at, r->n);
+			crec_event(b, r, w->cev);
+			correlate_event(w->corr, w->cev, r->ts_ms, b->rules + r->at,
+			    r->n);
 		}
 	}
 	b->nrec = b->nrules = 0;
+	buf_clear(&b->evdata);
 	corr_ver_put(w->d, b->cv);
 	b->cv = NULL;
 }
@@ -630,9 +693,7 @@ static void batch_free(struct batch *b)
 	buf_free(&b->data);
 	buf_free(&b->out);
 	free(b->lens);
-	for (size_t i = 0; i < b->evcap; i++)
-		vg_event_free(b->evs[i]);
-	free(b->evs);
+	buf_free(&b->evdata);
 	free(b->recs);
 	free(b->rules);
 	free(b);
@@ -812,6 +873,8 @@ void listen_batches_fini(struct worker *w)
 {
 	struct batch *b;
 
+	vg_event_free(w->cev);
+	w->cev = NULL;
 	if (w->done_ev == NULL && w->inbox_ev == NULL)
 		return;
 	while ((b = w->spare) != NULL) {
