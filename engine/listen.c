@@ -325,8 +325,6 @@ static void tick_start(struct worker *w)
 		event_add(w->retire_ev, &tv);
 }
 
-static void tick_start(struct worker *w);
-
 static void corr_retire(struct worker *w)
 {
 	struct corr_retired *r;
