@@ -61,6 +61,74 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+struct corr_ver *corr_ver_get(struct daemon *d, uint64_t gen)
+{
+	struct corr_ver *v;
+
+	pthread_mutex_lock(&d->corr_lock);
+	for (v = d->vers; v != NULL && v->gen > gen; v = v->next)
+		;
+	if (v != NULL)
+		v->refs++;
+	pthread_mutex_unlock(&d->corr_lock);
+	return v;
+}
+
+/* Free v, unlinked, when nobody holds it (corr_lock held). */
+static void corr_ver_reap(struct daemon *d, struct corr_ver *v)
+{
+	struct corr_ver **pp;
+
+	if (v->refs > 0)
+		return;
+	for (pp = &d->vers; *pp != NULL && *pp != v; pp = &(*pp)->next)
+		;
+	if (*pp == v)
+		*pp = v->next;
+	correlate_set_free(v->cs);
+	detect_ruleset_unref(v->rs);
+	free(v);
+}
+
+void corr_ver_put(struct daemon *d, struct corr_ver *v)
+{
+	if (v == NULL)
+		return;
+	pthread_mutex_lock(&d->corr_lock);
+	v->refs--;
+	corr_ver_reap(d, v);
+	pthread_mutex_unlock(&d->corr_lock);
+}
+
+/* Make cs (may be NULL; compiled over rs) the newest version, for
+ * generation gen. Takes cs; adds a reference to rs. Main thread. */
+static struct corr_ver *corr_ver_publish(struct daemon *d, struct corr_set *cs,
+    const struct ruleset *rs, uint64_t gen)
+{
+	struct corr_ver *v = vg_calloc(1, sizeof(*v)), *old;
+
+	if (cs != NULL && correlate_rule_count(cs) == 0) {
+		correlate_set_free(cs);
+		cs = NULL;
+	}
+	v->gen = gen;
+	v->cs = cs;
+	v->rs = detect_ruleset_ref(rs);
+	v->refs = 1;
+	if (cs != NULL)
+		__atomic_store_n(&d->corr_on, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&d->corr_lock);
+	old = d->vers;
+	v->next = old;
+	d->vers = v;
+	if (old != NULL) {
+		old->refs--;
+		corr_ver_reap(d, old);
+	}
+	pthread_mutex_unlock(&d->corr_lock);
+	return v;
+}
+
 int daemon_reload(struct daemon *d, struct buf *errs)
 {
 	const struct config *cfg = d->cfg;
@@ -71,7 +139,10 @@ int daemon_reload(struct daemon *d, struct buf *errs)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	uint64_t gen;
+	uint64_t gen, want;
+	struct corr_set *cs = NULL;
+	struct correlate_load_stats cst = { 0 };
+	struct corr_ver *v;
 
 	if (f == NULL)
 		return -1;
@@ -83,10 +154,15 @@ int daemon_reload(struct daemon *d, struct buf *errs)
 	vg_diag_init(&diag, f);
 	diag.no_source = 1;
 	rs = detect_load(&o, &diag, &st);
+	/* the correlation rules are compiled aside too: a broken one keeps
+	 * the running set like a broken detection rule */
+	if (st.rejected == 0 && diag.errors == 0 && rs != NULL)
+		cs = correlate_load(rs, &diag, &cst);
 	fclose(f);
-	if (st.rejected > 0 || diag.errors > 0) {
+	if (st.rejected > 0 || diag.errors > 0 || cst.rejected > 0) {
 		char *line, *save = NULL;
 
+		correlate_set_free(cs);
 		detect_free(rs);
 		__atomic_add_fetch(&d->reloads_failed, 1, __ATOMIC_RELAXED);
 		for (line = strtok_r(text, "\n", &save); line != NULL;
@@ -96,16 +172,33 @@ int daemon_reload(struct daemon *d, struct buf *errs)
 				buf_printf(errs, "%s\n", line);
 		}
 		log_warnx("rules: reload failed (%d rejected, %d errors); the "
-		    "running rules stay", st.rejected, diag.errors);
+		    "running rules stay", st.rejected + cst.rejected, diag.errors);
 		free(text);
 		return -1;
 	}
 	free(text);
 	response_set_rules(d->resp, rs);
+	/* published before the swap: a worker that sees the new generation
+	 * finds its correlation rules (reloads are serialised here, on the
+	 * main thread, so the next generation is known) */
+	want = detect_live_gen(d->live) + 1;
+	v = corr_ver_publish(d, cs, rs, want);
 	gen = detect_live_swap(d->live, rs);
+	if (gen != want) {
+		pthread_mutex_lock(&d->corr_lock);
+		v->gen = gen;
+		pthread_mutex_unlock(&d->corr_lock);
+	}
 	__atomic_add_fetch(&d->reloads_ok, 1, __ATOMIC_RELAXED);
-	log_notice("rules: reloaded: %d rules (generation %llu)", st.loaded,
-	    (unsigned long long)gen);
+	log_notice("rules: reloaded: %d rules (generation %llu), %d correlation "
+	    "rules", st.loaded, (unsigned long long)gen, cst.loaded);
+	if (cst.loaded > 0 && d->corr_url == NULL)
+		log_warnx("correlate: no Redis: the correlation rules are not run");
+	/* idle workers switch now, not at their next message */
+	for (int k = 0; k <= d->nworkers; k++) {
+		if (d->workers[k].corr_ev != NULL)
+			event_active(d->workers[k].corr_ev, EV_READ, 0);
+	}
 	return 0;
 }
 
@@ -121,6 +214,18 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 	else
 		log_info("alert: reopened %s", d->cfg->out_file);
 	daemon_reload(d, NULL);
+}
+
+/* A reload published new rules: switch without waiting for a message. */
+static void corr_reload_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t gen = detect_live_gen(w->d->live);
+
+	(void)fd;
+	(void)what;
+	if (gen > w->corr_gen)
+		worker_correlate_sync(w, gen);
 }
 
 static int worker_init(struct daemon *d, struct worker *w, int id)
@@ -139,6 +244,8 @@ static int worker_init(struct daemon *d, struct worker *w, int id)
 	if (id < d->nworkers) {
 		w->udp_bufs = vg_malloc((size_t)64 * 65536);
 		w->stop_ev = event_new(w->base, -1, 0, stop_worker_cb, w);
+		if (listen_batches_init(w) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -149,6 +256,7 @@ static void worker_fini(struct worker *w)
 		return;
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
+	listen_batches_fini(w);
 	for (size_t i = 0; i < w->d->ninputs; i++) {
 		struct wsock *ws = &w->socks[i];
 
@@ -159,9 +267,9 @@ static void worker_fini(struct worker *w)
 		if (ws->owns_fd)
 			close(ws->fd);
 	}
-	/* the client first: it answers what is outstanding to the correlator */
-	rds_free(w->rds);
-	correlate_free(w->corr);
+	worker_correlate_stop(w);
+	if (w->corr_ev != NULL)
+		event_free(w->corr_ev);
 	free(w->gen);
 	pipeline_free(w->pl);
 	alert_cache_free(w->cache);
@@ -245,35 +353,40 @@ static int drop_privileges(struct daemon *d)
 /*
  * Correlation rules of the start-up rule set: one correlator per worker,
  * on the Redis the response service uses (its embedded server, or
- * redis.url). A reloaded rule set is not correlated (its rules are other
- * objects) until vigild restarts.
+ * redis.url). A reload compiles the correlation rules of its set aside
+ * (daemon_reload) and each worker switches to them (worker_correlate_sync);
+ * window state lives in Redis under each rule's key, so the windows of
+ * rules that did not change go on across the reload.
  */
 static int correlate_setup(struct daemon *d, const struct ruleset *rules)
 {
 	struct vg_diag diag;
 	struct correlate_load_stats st = { 0 };
+	struct corr_set *cs;
 	const char *url;
+	uint64_t gen = d->live != NULL ? detect_live_gen(d->live) : 0;
 
 	if (rules == NULL)
 		return 0;
-	vg_diag_init(&diag, stderr);
-	d->cs = correlate_load(rules, &diag, &st);
-	if (correlate_rule_count(d->cs) == 0) {
-		correlate_set_free(d->cs);
-		d->cs = NULL;
-		return 0;
-	}
-	if (d->live != NULL)
-		d->cs_gen = detect_live_gen(d->live);
 	url = response_svc_redis_url(d->resp_svc);
 	if (url == NULL)
 		url = d->cfg->redis_url;
+	if (url != NULL && url[0] != '\0')
+		d->corr_url = vg_strdup(url);
+	vg_diag_init(&diag, stderr);
+	cs = correlate_load(rules, &diag, &st);
+	corr_ver_publish(d, cs, rules, gen);
 	for (int k = 0; k <= d->nworkers; k++) {
-		if (worker_correlate_start(&d->workers[k], url) < 0)
+		struct worker *w = &d->workers[k];
+
+		w->corr_ev = event_new(w->base, -1, 0, corr_reload_cb, w);
+		worker_correlate_sync(w, gen);
+		if (d->vers->cs != NULL && w->corr == NULL)
 			return -1;
 	}
-	log_info("correlate: %zu correlation rules on %s", correlate_rule_count(d->cs),
-	    url);
+	if (d->vers->cs != NULL)
+		log_info("correlate: %zu correlation rules on %s",
+		    correlate_rule_count(d->vers->cs), url);
 	return 0;
 }
 
@@ -300,6 +413,7 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 	int rc = -1, started = 0;
 
 	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->corr_lock, NULL);
 	d->cfg = cfg;
 	d->started_ms = vg_now_ms();
 	evthread_use_pthreads();
@@ -394,6 +508,7 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 
 	/* stop: no more HTTP ingest; each worker drains what it accepted */
 	httpd_close(d);
+	__atomic_store_n(&d->draining, 1, __ATOMIC_RELAXED);
 	for (int k = 0; k < started; k++)
 		event_active(d->workers[k].stop_ev, EV_READ, 0);
 	for (int k = 0; k < started; k++)
@@ -419,7 +534,13 @@ done:
 	/* after the workers: freeing their correlators' Redis clients may
 	 * still hand the response alerts */
 	response_svc_stop(d->resp_svc);
-	correlate_set_free(d->cs);
+	if (d->vers != NULL) {
+		/* the last version: every worker's reference is gone */
+		d->vers->refs--;
+		corr_ver_reap(d, d->vers);
+	}
+	pthread_mutex_destroy(&d->corr_lock);
+	free(d->corr_url);
 	for (size_t i = 0; i < d->ninputs; i++) {
 		if (d->ins[i].tls != NULL)
 			SSL_CTX_free(d->ins[i].tls);

@@ -4,11 +4,15 @@
  * httpd.c (metrics, health, HTTP ingest). Not a public interface.
  *
  * Threads: one per worker, each with its own event_base, its own
- * SO_REUSEPORT sockets and its own pipeline, so a message is processed to
- * completion in the thread that read it, without locks. The main thread
- * handles signals and serves HTTP (its HTTP ingest has a pipeline too).
- * Counters are written by one thread only and read by the metrics handler
- * with relaxed atomics.
+ * SO_REUSEPORT sockets and its own pipeline. Datagrams are processed in the
+ * thread that read them. A stream connection is framed by the worker that
+ * accepted it, which cuts the frames into batches and hands some to the
+ * other workers' pipelines (struct batch), so one busy connection keeps
+ * every core working; the alerts of its batches are written by the reading
+ * worker in the order the batches were read. The main thread handles
+ * signals and serves HTTP (its HTTP ingest has a pipeline too). Counters
+ * are written by one thread only and read by the metrics handler with
+ * relaxed atomics.
  */
 #ifndef VG_DAEMON_INT_H
 #define VG_DAEMON_INT_H
@@ -67,6 +71,7 @@ struct input_shared {
 };
 
 struct conn;
+struct batch;
 
 /* One worker's socket for one input. */
 struct wsock {
@@ -80,6 +85,33 @@ struct wsock {
 };
 
 struct daemon;
+
+/*
+ * The correlation rules of one rule set generation (hot reload): compiled
+ * by the main thread beside the detection rules, published before the
+ * swap, and taken by each worker when its pipeline reaches that
+ * generation. cs is NULL when the set has no correlation rules. rs is a
+ * reference to the rule set cs points into. Freed (under daemon.corr_lock)
+ * when superseded and no worker's correlator uses it any more.
+ */
+struct corr_ver {
+	struct corr_ver *next;    /* older */
+	uint64_t gen;
+	struct corr_set *cs;
+	const struct ruleset *rs;
+	int refs;                 /* workers' correlators, + 1 while newest */
+};
+
+/* A correlator replaced by a reload, kept until Redis answered what it
+ * sent (its updates are not lost), then freed. */
+struct corr_retired {
+	struct corr_retired *next;
+	struct rds *rds;
+	struct correlator *corr;
+	struct corr_ver *cv;
+	struct correlate_stats cst0; /* its counters when retired */
+	struct rds_stats rst0;
+};
 
 struct worker {
 	struct daemon *d;
@@ -95,16 +127,43 @@ struct worker {
 	struct input_stats *st;   /* one per input (+1 for HTTP ingest) */
 	struct pipeline_stats pst; /* published copy of the pipeline's */
 	uint64_t alerts;
-	/* correlation (d->cs != NULL): a client and a correlator on base */
+	/* correlation: a client and a correlator on base for the rules of
+	 * cv (NULL without correlation rules); corr_gen: the rule set
+	 * generation they follow */
 	struct rds *rds;
 	struct correlator *corr;
+	struct corr_ver *cv;
+	uint64_t corr_gen;
+	struct corr_retired *retired;
+	struct event *retire_ev;  /* 250 ms tick: frees drained retired
+	                             correlators, publishes counters */
+	struct event *corr_ev;    /* main: a reload published new rules */
 	uint64_t corr_alerts;     /* atomic */
-	struct correlate_stats cst; /* published copy of the correlator's
-	                               (CTR_SET / CTR_GET per counter) */
+	/* published copies (CTR_SET / CTR_GET per counter) of the counters of
+	 * the correlator and its client, including those of retired ones
+	 * (cst_base, rst_base: counted before they were replaced) */
+	struct correlate_stats cst, cst_base;
+	struct rds_stats rst, rst_base;
 	const struct rule **gen;  /* scratch: the matches whose detections
 	                             are written (Sigma generate) */
 	size_t gcap;
 	struct conn *conns;
+	/* batches this worker framed, in reading order, until their alerts
+	 * are written (owner only) */
+	struct batch *fifo_head, *fifo_tail;
+	size_t fifo_len;
+	struct batch *spare;      /* recycled batches (owner only) */
+	struct vg_event *cev;     /* scratch: a recorded event rebuilt for
+	                             the correlator */
+	struct event *done_ev;    /* another worker finished one of ours */
+	int stalled;              /* a connection waits for fifo room */
+	/* batches other workers hand to this one's pipeline */
+	pthread_mutex_t inbox_lock;
+	struct batch *inbox_head, *inbox_tail;
+	int inbox_closed;         /* draining: no more handed in */
+	int inbox_depth;          /* queued or running here (atomic) */
+	struct event *inbox_ev;
+	unsigned next_peer;       /* where the next batch is offered */
 	struct event *stop_ev;
 	char *udp_bufs;
 	struct log_rl rl_sink, rl_conn;
@@ -125,11 +184,14 @@ struct daemon {
 	char *token;              /* bearer token for /api/..., or NULL */
 	struct response_svc *resp_svc; /* incidents, playbooks, paging */
 	struct response *resp;    /* its service; workers submit alerts */
-	struct corr_set *cs;      /* correlation rules of the rule set vigild
-	                             started with, or NULL */
-	uint64_t cs_gen;          /* that rule set's generation: events of a
-	                             reloaded set are not correlated */
+	/* correlation rule sets by generation, newest first (corr_lock) */
+	pthread_mutex_t corr_lock;
+	struct corr_ver *vers;
+	char *corr_url;           /* the Redis correlators use, or NULL */
+	int corr_on;              /* some generation had correlation rules:
+	                             /metrics shows correlation (atomic) */
 	uint64_t sink_errors;     /* atomic */
+	int draining;             /* stopping: batches stay where read (atomic) */
 	int64_t started_ms;
 };
 
@@ -137,14 +199,21 @@ struct daemon {
 int listen_open(struct daemon *d, struct worker *w, size_t i);
 void listen_close(struct worker *w);
 void listen_drain(struct worker *w);
+/* Batch hand-over between workers (after worker_init, before the threads
+ * start; listen_batches_fini after they stopped). */
+int listen_batches_init(struct worker *w);
+void listen_batches_fini(struct worker *w);
 int listen_tls_init(struct input_shared *in);
 void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
     const char *peer);
 void worker_flush(struct worker *w);
 void worker_publish(struct worker *w);
-/* The worker's correlator on the Redis at url (after worker_init, before
- * the worker's thread starts). Returns 0, or -1. */
-int worker_correlate_start(struct worker *w, const char *url);
+/* Make w's correlator follow the correlation rules of generation gen
+ * (the newest published at or before it): a new correlator for new rules,
+ * the old one retired until drained. w's thread (or before it starts). */
+void worker_correlate_sync(struct worker *w, uint64_t gen);
+/* Free w's correlators (after its loop stopped). */
+void worker_correlate_stop(struct worker *w);
 /* What the kernel dropped on a datagram socket (any thread). */
 uint64_t listen_kernel_drops(const struct wsock *ws);
 
@@ -152,6 +221,10 @@ uint64_t listen_kernel_drops(const struct wsock *ws);
  * error the running set stays. errs (may be NULL) gets the diagnostics.
  * Main thread. */
 int daemon_reload(struct daemon *d, struct buf *errs);
+/* The newest correlation version at or before gen, with a reference for
+ * the caller (NULL when none); corr_ver_put drops it. Any thread. */
+struct corr_ver *corr_ver_get(struct daemon *d, uint64_t gen);
+void corr_ver_put(struct daemon *d, struct corr_ver *v);
 
 /* httpd.c */
 int httpd_open(struct daemon *d);

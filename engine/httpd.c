@@ -110,6 +110,87 @@ static int is_stream(struct daemon *d, size_t i)
 	    d->ins[i].conf->type == INPUT_TLS);
 }
 
+/*
+ * The correlators' Redis clients (one per worker), summed: whether they
+ * are connected, how often they connected and lost the connection, the
+ * updates they hold while Redis is away and those they had to drop, and
+ * Redis' error replies. The response service's own client is reported by
+ * response_metrics as vigil_redis_*{conn="response"}.
+ */
+static void corr_redis_metrics(struct daemon *d, struct evbuffer *b)
+{
+	struct rds_stats t = { 0 };
+	int up = 0;
+
+	for (int k = 0; k <= d->nworkers; k++) {
+		const struct rds_stats *s = &d->workers[k].rst;
+
+		t.commands += CTR_GET(s->commands);
+		t.replies += CTR_GET(s->replies);
+		t.error_replies += CTR_GET(s->error_replies);
+		t.dropped += CTR_GET(s->dropped);
+		t.retried += CTR_GET(s->retried);
+		t.connects += CTR_GET(s->connects);
+		t.disconnects += CTR_GET(s->disconnects);
+		t.connect_failures += CTR_GET(s->connect_failures);
+		t.pending += CTR_GET(s->pending);
+		t.pending_bytes += CTR_GET(s->pending_bytes);
+		t.inflight += CTR_GET(s->inflight);
+		up += CTR_GET(s->ready) != 0;
+	}
+	evbuffer_add_printf(b,
+	    "# HELP vigil_correlation_redis_connected Correlation Redis clients "
+	    "(one per worker) connected, scripts loaded.\n"
+	    "# TYPE vigil_correlation_redis_connected gauge\n"
+	    "vigil_correlation_redis_connected %d\n"
+	    "# HELP vigil_correlation_redis_connects_total Connections made "
+	    "ready (the first and every reconnect).\n"
+	    "# TYPE vigil_correlation_redis_connects_total counter\n"
+	    "vigil_correlation_redis_connects_total %llu\n"
+	    "# HELP vigil_correlation_redis_disconnects_total Ready connections "
+	    "lost.\n"
+	    "# TYPE vigil_correlation_redis_disconnects_total counter\n"
+	    "vigil_correlation_redis_disconnects_total %llu\n"
+	    "# HELP vigil_correlation_redis_connect_failures_total Connection "
+	    "attempts that failed.\n"
+	    "# TYPE vigil_correlation_redis_connect_failures_total counter\n"
+	    "vigil_correlation_redis_connect_failures_total %llu\n"
+	    "# HELP vigil_correlation_redis_buffered Updates held while Redis is "
+	    "unreachable or busy.\n"
+	    "# TYPE vigil_correlation_redis_buffered gauge\n"
+	    "vigil_correlation_redis_buffered %llu\n"
+	    "# HELP vigil_correlation_redis_buffered_bytes Bytes of the held "
+	    "updates.\n"
+	    "# TYPE vigil_correlation_redis_buffered_bytes gauge\n"
+	    "vigil_correlation_redis_buffered_bytes %llu\n"
+	    "# HELP vigil_correlation_redis_inflight Updates sent and not yet "
+	    "answered.\n"
+	    "# TYPE vigil_correlation_redis_inflight gauge\n"
+	    "vigil_correlation_redis_inflight %llu\n"
+	    "# HELP vigil_correlation_redis_commands_total Commands accepted.\n"
+	    "# TYPE vigil_correlation_redis_commands_total counter\n"
+	    "vigil_correlation_redis_commands_total %llu\n"
+	    "# HELP vigil_correlation_redis_dropped_total Updates dropped (buffer "
+	    "full) or refused.\n"
+	    "# TYPE vigil_correlation_redis_dropped_total counter\n"
+	    "vigil_correlation_redis_dropped_total %llu\n"
+	    "# HELP vigil_correlation_redis_retried_total Updates resent after a "
+	    "broken connection.\n"
+	    "# TYPE vigil_correlation_redis_retried_total counter\n"
+	    "vigil_correlation_redis_retried_total %llu\n"
+	    "# HELP vigil_correlation_redis_errors_total Error replies from "
+	    "Redis.\n"
+	    "# TYPE vigil_correlation_redis_errors_total counter\n"
+	    "vigil_correlation_redis_errors_total %llu\n",
+	    up, (unsigned long long)t.connects,
+	    (unsigned long long)t.disconnects,
+	    (unsigned long long)t.connect_failures,
+	    (unsigned long long)t.pending, (unsigned long long)t.pending_bytes,
+	    (unsigned long long)t.inflight, (unsigned long long)t.commands,
+	    (unsigned long long)t.dropped, (unsigned long long)t.retried,
+	    (unsigned long long)t.error_replies);
+}
+
 static void metrics_cb(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
@@ -257,7 +338,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 		    __ATOMIC_RELAXED));
 		detect_ruleset_unref(rs);
 	}
-	if (d->cs != NULL) {
+	if (__atomic_load_n(&d->corr_on, __ATOMIC_RELAXED)) {
 		struct correlate_stats cs = { 0 };
 		uint64_t *sum = (uint64_t *)(void *)&cs;
 		struct buf m = { 0 };
@@ -273,6 +354,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 		correlate_stats_metrics(&cs, &m);
 		evbuffer_add(b, m.p, m.len);
 		buf_free(&m);
+		corr_redis_metrics(d, b);
 	}
 	if (d->resp != NULL) {
 		struct buf m = { 0 };

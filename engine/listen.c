@@ -1,15 +1,27 @@
 /*
  * listen.c: vigild's inputs inside one worker. UDP and unix datagram
  * sockets are read in batches with recvmmsg; TCP and TLS connections go
- * through a bufferevent and the RFC 6587 framer. Every message is run
- * through the worker's pipeline right where it was read.
+ * through a bufferevent and the RFC 6587 framer. A datagram is run through
+ * the worker's pipeline right where it was read.
  *
- * Backpressure: a worker reads a connection only when its loop is free, and
- * the pipeline runs inside the read callback, so a worker that falls behind
- * stops reading; the socket's buffers fill and TCP slows the sender down.
- * Nothing accepted over TCP is dropped. UDP cannot be slowed: what the
- * kernel drops for lack of buffer space is read from the socket (SO_MEMINFO)
- * and exported.
+ * Stream frames are copied into batches (struct batch, ~64 KiB). A batch
+ * goes to another worker's pipeline when that worker has room in its inbox
+ * (at most PEER_QUEUE queued or running), else it runs at once in the
+ * reading worker; so a single busy connection uses every worker. Each batch
+ * carries its own alert lines; the reading worker writes them, one write
+ * per batch, strictly in the order its batches were read (fifo), so the
+ * alerts of a connection stay in the order of its messages. Events that
+ * some correlation wants are copied into their batch with their matches,
+ * and the reading worker feeds them to its correlator when it writes the
+ * batch: correlation sees each connection's events in the order sent, so
+ * a batch run early elsewhere cannot make earlier events late.
+ *
+ * Backpressure: at most FIFO_MAX batches per reading worker are read and
+ * not yet written; beyond that the worker stops framing (the bytes stay in
+ * the bufferevent, which stops reading at its high-water mark), the socket's
+ * buffers fill and TCP slows the sender down. Nothing accepted over TCP is
+ * dropped. UDP cannot be slowed: what the kernel drops for lack of buffer
+ * space is read from the socket (SO_MEMINFO) and exported.
  *
  * Each worker binds its own socket per UDP/TCP/TLS input with SO_REUSEPORT,
  * so the kernel spreads senders over the workers; a unix socket is served by
@@ -25,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/sock_diag.h>
@@ -43,6 +56,56 @@
 #define UDP_ROUNDS 16          /* batches per wake-up, so TCP is not starved */
 #define TCP_READ_MAX (256 * 1024)
 #define TCP_HIGH_WATER (1024 * 1024)
+#define BATCH_BYTES (64 * 1024)  /* frame bytes per batch */
+#define BATCH_FRAMES 1024
+#define PEER_QUEUE 2           /* batches queued or running at a peer */
+#define FIFO_MAX 32            /* batches read and not yet written */
+#define SPARE_MAX 8            /* recycled batches kept per worker */
+
+/* Frames of one connection, run by one worker's pipeline. */
+struct batch {
+	struct batch *next;       /* owner's fifo */
+	struct batch *inext;      /* inbox of the worker running it */
+	struct worker *owner;     /* the worker that read it and writes out */
+	size_t idx;               /* input */
+	int64_t recv_ms;
+	struct buf data;          /* the frames, back to back */
+	uint32_t *lens;
+	size_t n, cap;
+	struct buf out;           /* alert lines, in frame order */
+	/* events some correlation wants, copied, with their matches: the
+	 * reading worker feeds them to its correlator when it writes the
+	 * batch, so correlation sees a connection's events in order */
+	struct crec *recs;
+	size_t nrec, reccap;
+	struct buf evdata;        /* their fields (struct cfield + name +
+	                             value), and raw messages */
+	const struct rule **rules;
+	size_t nrules, rulecap;
+	uint64_t gen;             /* rule set generation of the records */
+	struct corr_ver *cv;      /* keeps their rules alive until fed */
+	int done;                 /* atomic: out is complete */
+	char peer[INET6_ADDRSTRLEN];
+};
+
+struct crec {
+	int64_t ts_ms;            /* the time correlation uses */
+	int64_t ev_ts, recv_ms;
+	int has_ts;
+	const char *decoder;      /* static in the decoder set */
+	size_t off, nfields;      /* fields from evdata + off */
+	size_t raw, raw_len;      /* raw message at evdata + raw */
+	size_t at, n;             /* its matches: rules[at .. at + n) */
+};
+
+/* One field of a recorded event; its name (for ids not interned) and its
+ * value follow, each NUL-terminated. */
+struct cfield {
+	uint32_t id;
+	uint32_t name_len, len;
+	uint8_t kind;
+	double num;
+};
 
 struct conn {
 	struct conn *prev, *next;
@@ -52,11 +115,22 @@ struct conn {
 	struct bufferevent *bev;
 	struct framing *fr;
 	int handshaken;
+	int stalled;              /* framing stopped: the fifo is full */
+	int force;                /* closing: frame everything regardless */
+	struct batch *cur;        /* being filled */
 	char peer[INET6_ADDRSTRLEN];
 };
 
-void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
-    const char *peer)
+static void batch_record(struct worker *w, struct batch *b,
+    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *m,
+    size_t n);
+
+/* One message through w's pipeline; detection alert lines go to out. With
+ * b, correlation is recorded in b for the reading worker; without, w's
+ * correlator is fed at once. */
+static void process_one(struct worker *w, size_t input, const char *msg,
+    size_t len, const char *peer, int64_t recv_ms, struct buf *out,
+    struct batch *b)
 {
 	struct input_stats *st = &w->st[input];
 	const char *name = input < w->d->ninputs ? w->d->ins[input].conf->name :
@@ -70,7 +144,7 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r' ||
 	    msg[len - 1] == '\0'))
 		len--;
-	ev = pipeline_process(w->pl, msg, len, name, peer, vg_now_ms());
+	ev = pipeline_process(w->pl, msg, len, name, peer, recv_ms);
 	if (pipeline_rules_gen(w->pl) != w->cache_gen) {
 		/* a reload: the cache knows rules by address */
 		alert_cache_free(w->cache);
@@ -78,13 +152,18 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 		w->cache_gen = pipeline_rules_gen(w->pl);
 	}
 	if ((n = pipeline_last_matches(w->pl, &m)) > 0) {
-		size_t at = w->out.len;
-
-		if (w->corr != NULL && pipeline_rules_gen(w->pl) == w->d->cs_gen) {
+		/* forward only: a batch written late must not take a worker
+		 * back to an older generation */
+		if (pipeline_rules_gen(w->pl) > w->corr_gen)
+			worker_correlate_sync(w, pipeline_rules_gen(w->pl));
+		if (w->cv != NULL && w->cv->cs != NULL) {
 			size_t k = 0;
+			int64_t ts = ev->has_ts ? ev->ts_ms : ev->recv_ms;
 
-			correlate_event(w->corr, ev, ev->has_ts ? ev->ts_ms : ev->recv_ms,
-			    m, n);
+			if (b != NULL)
+				batch_record(w, b, ev, ts, m, n);
+			else if (w->corr != NULL)
+				correlate_event(w->corr, ev, ts, m, n);
 			/* building blocks of correlations (generate: false) are
 			 * not written on their own */
 			if (n > w->gcap) {
@@ -92,7 +171,7 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 				w->gen = vg_realloc(w->gen, w->gcap * sizeof(*w->gen));
 			}
 			for (size_t i = 0; i < n; i++)
-				if (correlate_rule_generates(w->d->cs, m[i]))
+				if (correlate_rule_generates(w->cv->cs, m[i]))
 					w->gen[k++] = m[i];
 			m = w->gen;
 			if ((n = k) == 0)
@@ -100,27 +179,42 @@ void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
 		}
 
 		/* the event is serialised once for all the rules it fired */
-		alert_detections_json(w->cache, &w->out, ev, ev->ts_ms, m, n, NULL,
+		alert_detections_json(w->cache, out, ev, ev->ts_ms, m, n, NULL,
 		    NULL, NULL);
-		response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
 		w->alerts += n;
-		if (w->out.len >= (1u << 16))
-			worker_flush(w);
 	}
 }
 
-void worker_flush(struct worker *w)
+void process_msg(struct worker *w, size_t input, const char *msg, size_t len,
+    const char *peer)
+{
+	size_t at = w->out.len;
+
+	process_one(w, input, msg, len, peer, vg_now_ms(), &w->out, NULL);
+	if (w->out.len > at)
+		response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
+	if (w->out.len >= (1u << 16))
+		worker_flush(w);
+}
+
+/* Write alert lines to the sink (any worker; the sink locks). */
+static void sink_put(struct worker *w, const char *p, size_t len)
 {
 	struct daemon *d = w->d;
 
-	if (w->out.len == 0)
+	if (len == 0)
 		return;
-	if (alert_sink_write(d->sink, w->out.p, w->out.len) < 0 ||
+	if (alert_sink_write(d->sink, p, len) < 0 ||
 	    alert_sink_flush(d->sink) < 0) {
 		__atomic_add_fetch(&d->sink_errors, 1, __ATOMIC_RELAXED);
 		if (log_ratelimited(&w->rl_sink))
 			log_warn("alert: write to %s failed", d->cfg->out_file);
 	}
+}
+
+void worker_flush(struct worker *w)
+{
+	sink_put(w, w->out.p, w->out.len);
 	buf_clear(&w->out);
 }
 
@@ -153,20 +247,153 @@ static void corr_alert_cb(void *arg, const struct correlate_alert *ca)
 	worker_flush(w);
 }
 
-int worker_correlate_start(struct worker *w, const char *url)
+#define STATS_N(s) (sizeof(s) / sizeof(uint64_t))
+
+/* struct correlate_stats: all uint64_t counters */
+static void cst_add(struct correlate_stats *to, const struct correlate_stats *a,
+    const struct correlate_stats *minus)
 {
+	uint64_t *t = (uint64_t *)(void *)to;
+	const uint64_t *x = (const uint64_t *)(const void *)a;
+	const uint64_t *y = (const uint64_t *)(const void *)minus;
+
+	for (size_t i = 0; i < STATS_N(*to); i++)
+		t[i] += x[i] - (y != NULL ? y[i] : 0);
+}
+
+/* The counters of struct rds_stats (not its gauges). */
+static void rst_add(struct rds_stats *to, const struct rds_stats *a,
+    const struct rds_stats *minus)
+{
+	static const struct rds_stats zero;
+
+	if (minus == NULL)
+		minus = &zero;
+	to->commands += a->commands - minus->commands;
+	to->replies += a->replies - minus->replies;
+	to->error_replies += a->error_replies - minus->error_replies;
+	to->dropped += a->dropped - minus->dropped;
+	to->retried += a->retried - minus->retried;
+	to->noscript += a->noscript - minus->noscript;
+	to->connects += a->connects - minus->connects;
+	to->disconnects += a->disconnects - minus->disconnects;
+	to->connect_failures += a->connect_failures - minus->connect_failures;
+}
+
+static void retired_free(struct worker *w, struct corr_retired *r)
+{
+	/* what it counted since it was retired */
+	cst_add(&w->cst_base, correlate_stats(r->corr), &r->cst0);
+	rst_add(&w->rst_base, rds_stats(r->rds), &r->rst0);
+	/* the client first: it answers what is outstanding to the correlator */
+	rds_free(r->rds);
+	correlate_free(r->corr);
+	corr_ver_put(w->d, r->cv);
+	free(r);
+}
+
+/* Every 250 ms while correlating: free the retired correlators Redis has
+ * answered, and publish the counters (the client connects and reconnects
+ * without any event going through the worker). */
+static void retire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct corr_retired **pp = &w->retired, *r;
+
+	(void)fd;
+	(void)what;
+	while ((r = *pp) != NULL) {
+		if (correlate_outstanding(r->corr) == 0 &&
+		    rds_outstanding(r->rds) == 0) {
+			*pp = r->next;
+			retired_free(w, r);
+		} else {
+			pp = &r->next;
+		}
+	}
+	worker_publish(w);
+}
+
+static void tick_start(struct worker *w)
+{
+	struct timeval tv = { 0, 250 * 1000 };
+
+	if (w->retire_ev == NULL)
+		w->retire_ev = event_new(w->base, -1, EV_PERSIST, retire_cb, w);
+	if (w->retire_ev != NULL && !event_pending(w->retire_ev, EV_TIMEOUT,
+	    NULL))
+		event_add(w->retire_ev, &tv);
+}
+
+static void corr_retire(struct worker *w)
+{
+	struct corr_retired *r;
+
+	if (w->corr == NULL) {
+		corr_ver_put(w->d, w->cv);
+		w->cv = NULL;
+		return;
+	}
+	r = vg_calloc(1, sizeof(*r));
+	r->rds = w->rds;
+	r->corr = w->corr;
+	r->cv = w->cv;
+	r->cst0 = *correlate_stats(r->corr);
+	r->rst0 = *rds_stats(r->rds);
+	cst_add(&w->cst_base, &r->cst0, NULL);
+	rst_add(&w->rst_base, &r->rst0, NULL);
+	w->rds = NULL;
+	w->corr = NULL;
+	w->cv = NULL;
+	r->next = w->retired;
+	w->retired = r;
+	tick_start(w);
+}
+
+void worker_correlate_sync(struct worker *w, uint64_t gen)
+{
+	struct daemon *d = w->d;
+	struct corr_ver *v = corr_ver_get(d, gen);
 	struct rds_conf rc = { 0 };
 	struct vg_err e = { 0 };
 	static const struct correlate_conf cc = { .lateness_ms = -1 };
 
-	rc.url = url;
+	w->corr_gen = gen;
+	if (v == w->cv) {
+		corr_ver_put(d, v);
+		return;
+	}
+	/* the old correlator finishes what it sent; keys of the rules both
+	 * sets have are the same in Redis, so their windows go on */
+	corr_retire(w);
+	w->cv = v;
+	if (v == NULL || v->cs == NULL || d->corr_url == NULL)
+		return;
+	rc.url = d->corr_url;
 	rc.name = "correlate";
 	if ((w->rds = rds_new(w->base, &rc, &e)) == NULL) {
 		log_errx("correlate: %s", e.msg);
-		return -1;
+		return;
 	}
-	w->corr = correlate_new(w->d->cs, w->rds, &cc, corr_alert_cb, w);
-	return correlate_start_timer(w->corr, 0);
+	w->corr = correlate_new(v->cs, w->rds, &cc, corr_alert_cb, w);
+	if (correlate_start_timer(w->corr, 0) < 0)
+		log_warnx("correlate: worker %d: no timer", w->id);
+	tick_start(w);
+}
+
+void worker_correlate_stop(struct worker *w)
+{
+	struct corr_retired *r;
+
+	corr_retire(w);
+	while ((r = w->retired) != NULL) {
+		w->retired = r->next;
+		retired_free(w, r);
+	}
+	if (w->retire_ev != NULL) {
+		event_free(w->retire_ev);
+		w->retire_ev = NULL;
+	}
 }
 
 /* Copy the pipeline's counters where the metrics handler reads them. */
@@ -186,14 +413,49 @@ void worker_publish(struct worker *w)
 	CTR_SET(p->skewed, s->skewed);
 	CTR_SET(p->decoded, s->decoded);
 	CTR_SET(p->detections, s->detections);
-	if (w->corr != NULL) {
-		/* struct correlate_stats is all uint64_t counters */
-		const uint64_t *from = (const uint64_t *)(const void *)
-		    correlate_stats(w->corr);
+	if (w->corr != NULL || w->retired != NULL || w->cst_base.events > 0 ||
+	    w->rst_base.commands > 0) {
+		struct correlate_stats c = w->cst_base;
+		struct rds_stats r = w->rst_base;
+		const uint64_t *from = (const uint64_t *)(const void *)&c;
 		uint64_t *to = (uint64_t *)(void *)&w->cst;
 
-		for (size_t i = 0; i < sizeof(w->cst) / sizeof(uint64_t); i++)
+		r.pending = r.pending_bytes = r.inflight = 0;
+		r.ready = 0;
+		if (w->corr != NULL) {
+			const struct rds_stats *now = rds_stats(w->rds);
+
+			cst_add(&c, correlate_stats(w->corr), NULL);
+			rst_add(&r, now, NULL);
+			r.pending = now->pending;
+			r.pending_bytes = now->pending_bytes;
+			r.inflight = now->inflight;
+			r.ready = now->ready;
+		}
+		for (struct corr_retired *o = w->retired; o != NULL; o = o->next) {
+			const struct rds_stats *now = rds_stats(o->rds);
+
+			cst_add(&c, correlate_stats(o->corr), &o->cst0);
+			rst_add(&r, now, &o->rst0);
+			r.pending += now->pending;
+			r.pending_bytes += now->pending_bytes;
+			r.inflight += now->inflight;
+		}
+		for (size_t i = 0; i < STATS_N(w->cst); i++)
 			CTR_SET(to[i], from[i]);
+		CTR_SET(w->rst.commands, r.commands);
+		CTR_SET(w->rst.replies, r.replies);
+		CTR_SET(w->rst.error_replies, r.error_replies);
+		CTR_SET(w->rst.dropped, r.dropped);
+		CTR_SET(w->rst.retried, r.retried);
+		CTR_SET(w->rst.noscript, r.noscript);
+		CTR_SET(w->rst.connects, r.connects);
+		CTR_SET(w->rst.disconnects, r.disconnects);
+		CTR_SET(w->rst.connect_failures, r.connect_failures);
+		CTR_SET(w->rst.pending, r.pending);
+		CTR_SET(w->rst.pending_bytes, r.pending_bytes);
+		CTR_SET(w->rst.inflight, r.inflight);
+		CTR_SET(w->rst.ready, r.ready);
 	}
 }
 
@@ -269,49 +531,462 @@ static void dgram_cb(evutil_socket_t fd, short what, void *arg)
 	worker_publish(ws->w);
 }
 
+/* ---- batches ---- */
+
+static struct batch *batch_get(struct worker *w, const struct conn *c)
+{
+	struct batch *b = w->spare;
+
+	if (b != NULL)
+		w->spare = b->next;
+	else
+		b = vg_calloc(1, sizeof(*b));
+	b->next = b->inext = NULL;
+	b->owner = w;
+	b->idx = c->idx;
+	b->recv_ms = vg_now_ms();
+	buf_clear(&b->data);
+	buf_clear(&b->out);
+	b->n = 0;
+	b->nrec = b->nrules = 0;
+	buf_clear(&b->evdata);
+	b->gen = 0;
+	b->cv = NULL;
+	b->done = 0;
+	memcpy(b->peer, c->peer, sizeof(b->peer));
+	return b;
+}
+
+/* Copy ev and its matches into b (the processing worker, w). A compact
+ * copy: a struct vg_event per record would cost its index pages. */
+static void batch_record(struct worker *w, struct batch *b,
+    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *m,
+    size_t n)
+{
+	const struct corr_set *cs = w->cv->cs;
+	struct crec *r;
+	size_t i;
+
+	for (i = 0; i < n && !correlate_wants(cs, m[i]); i++)
+		;
+	if (i == n)
+		return;
+	if (b->cv == NULL || b->gen != w->corr_gen) {
+		/* the rules of the records stay alive until they are fed */
+		corr_ver_put(w->d, b->cv);
+		b->cv = corr_ver_get(w->d, w->corr_gen);
+		b->gen = w->corr_gen;
+	}
+	if (b->nrec == b->reccap) {
+		b->reccap = b->reccap ? b->reccap * 2 : 64;
+		b->recs = vg_realloc(b->recs, b->reccap * sizeof(*b->recs));
+	}
+	r = &b->recs[b->nrec++];
+	r->ts_ms = ts_ms;
+	r->ev_ts = ev->ts_ms;
+	r->has_ts = ev->has_ts;
+	r->recv_ms = ev->recv_ms;
+	r->decoder = ev->decoder;
+	r->off = b->evdata.len;
+	r->nfields = 0;
+	for (uint32_t k = 0; k < ev->n; k++) {
+		const struct fent *f = &ev->ents[k];
+		struct cfield cf;
+
+		if (f->dead)
+			continue;
+		memset(&cf, 0, sizeof(cf));
+		cf.id = f->id;
+		cf.name_len = f->id == FIELD_NONE ? f->name_len : 0;
+		cf.len = f->v.len;
+		cf.kind = f->v.kind;
+		cf.num = f->v.num;
+		buf_add(&b->evdata, &cf, sizeof(cf));
+		if (cf.name_len > 0)
+			buf_add(&b->evdata, f->name, cf.name_len);
+		buf_add(&b->evdata, "", 1);
+		buf_add(&b->evdata, f->v.s, f->v.len);
+		buf_add(&b->evdata, "", 1);
+		r->nfields++;
+	}
+	r->raw = b->evdata.len;
+	r->raw_len = ev->raw != NULL ? ev->raw_len : 0;
+	if (ev->raw != NULL)
+		buf_add(&b->evdata, ev->raw, ev->raw_len);
+	buf_add(&b->evdata, "", 1);
+	r->at = b->nrules;
+	r->n = n;
+	if (b->nrules + n > b->rulecap) {
+		b->rulecap = (b->nrules + n) * 2;
+		b->rules = vg_realloc(b->rules, b->rulecap * sizeof(*b->rules));
+	}
+	memcpy(b->rules + b->nrules, m, n * sizeof(*m));
+	b->nrules += n;
+}
+
+/* Rebuild recorded event r of b in e. */
+static void crec_event(const struct batch *b, const struct crec *r,
+    struct vg_event *e)
+{
+	const char *p = b->evdata.p + r->off;
+
+	vg_event_reset(e);
+	for (size_t k = 0; k < r->nfields; k++) {
+		struct cfield cf;
+		const char *name, *val;
+
+		memcpy(&cf, p, sizeof(cf));
+		name = p + sizeof(cf);
+		val = name + cf.name_len + 1;
+		p = val + cf.len + 1;
+		if (cf.id != FIELD_NONE && cf.kind == V_STR)
+			vg_event_add_ref(e, cf.id, val, cf.len);
+		else if (cf.id != FIELD_NONE && cf.kind == V_NUM)
+			vg_event_add_num(e, cf.id, val, cf.len, cf.num);
+		else if (cf.id != FIELD_NONE)
+			vg_event_add_named(e, field_name(cf.id), strlen(field_name(
+			    cf.id)), val, cf.len, (enum value_kind)cf.kind, cf.num);
+		else
+			vg_event_add_named(e, name, cf.name_len, val, cf.len,
+			    (enum value_kind)cf.kind, cf.num);
+	}
+	e->ts_ms = r->ev_ts;
+	e->has_ts = r->has_ts;
+	e->recv_ms = r->recv_ms;
+	e->raw = r->raw_len > 0 ? b->evdata.p + r->raw : NULL;
+	e->raw_len = r->raw_len;
+	e->decoder = r->decoder;
+}
+
+/* The reading worker, writing b: its correlation records, in order. */
+static void batch_correlate(struct worker *w, struct batch *b)
+{
+	if (b->nrec == 0)
+		return;
+	if (b->gen > w->corr_gen)
+		worker_correlate_sync(w, b->gen);
+	/* a record of an older generation than w's correlator names rules it
+	 * does not have: ignored (only around a reload) */
+	if (w->corr != NULL) {
+		if (w->cev == NULL)
+			w->cev = vg_event_new();
+		for (size_t i = 0; i < b->nrec; i++) {
+			const struct crec *r = &b->recs[i];
+
+			crec_event(b, r, w->cev);
+			correlate_event(w->corr, w->cev, r->ts_ms, b->rules + r->at,
+			    r->n);
+		}
+	}
+	b->nrec = b->nrules = 0;
+	buf_clear(&b->evdata);
+	corr_ver_put(w->d, b->cv);
+	b->cv = NULL;
+}
+
+static void batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	buf_free(&b->data);
+	buf_free(&b->out);
+	free(b->lens);
+	buf_free(&b->evdata);
+	free(b->recs);
+	free(b->rules);
+	free(b);
+}
+
+static void batch_put(struct worker *w, struct batch *b)
+{
+	size_t n = 0;
+
+	for (struct batch *s = w->spare; s != NULL; s = s->next)
+		n++;
+	if (n >= SPARE_MAX) {
+		batch_free(b);
+		return;
+	}
+	b->next = w->spare;
+	w->spare = b;
+}
+
+/* Run b's frames through w's pipeline (w: any worker, in its thread). */
+static void batch_run(struct worker *w, struct batch *b)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		process_one(w, b->idx, b->data.p + off, b->lens[i], b->peer,
+		    b->recv_ms, &b->out, b);
+		off += b->lens[i];
+	}
+	response_submit_lines(w->d->resp, b->out.p, b->out.len);
+	worker_publish(w);
+}
+
+/* Write the alerts of the finished batches at the head of w's fifo. */
+static void fifo_commit(struct worker *w)
+{
+	struct batch *b;
+
+	while ((b = w->fifo_head) != NULL &&
+	    __atomic_load_n(&b->done, __ATOMIC_ACQUIRE)) {
+		w->fifo_head = b->next;
+		if (w->fifo_head == NULL)
+			w->fifo_tail = NULL;
+		w->fifo_len--;
+		batch_correlate(w, b);
+		sink_put(w, b->out.p, b->out.len);
+		batch_put(w, b);
+	}
+}
+
+/* Run what other workers handed to w. */
+static void inbox_run(struct worker *w)
+{
+	for (;;) {
+		struct batch *b;
+		struct worker *owner;
+
+		pthread_mutex_lock(&w->inbox_lock);
+		if ((b = w->inbox_head) != NULL) {
+			w->inbox_head = b->inext;
+			if (w->inbox_head == NULL)
+				w->inbox_tail = NULL;
+		}
+		pthread_mutex_unlock(&w->inbox_lock);
+		if (b == NULL)
+			return;
+		batch_run(w, b);
+		/* b belongs to its owner again once done is set */
+		owner = b->owner;
+		__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+		__atomic_sub_fetch(&w->inbox_depth, 1, __ATOMIC_RELAXED);
+		event_active(owner->done_ev, EV_READ, 0);
+	}
+}
+
+/* Offer b to another worker with room; 0 when none took it. */
+static int batch_hand(struct worker *w, struct batch *b)
+{
+	struct daemon *d = w->d;
+	int n = d->nworkers;
+
+	if (n < 2 || __atomic_load_n(&d->draining, __ATOMIC_RELAXED))
+		return 0;
+	for (int i = 0; i < n; i++) {
+		struct worker *t = &d->workers[(w->next_peer + (unsigned)i) %
+		    (unsigned)n];
+		int wake;
+
+		if (t == w || __atomic_load_n(&t->inbox_depth, __ATOMIC_RELAXED) >=
+		    PEER_QUEUE)
+			continue;
+		pthread_mutex_lock(&t->inbox_lock);
+		if (t->inbox_closed) {
+			pthread_mutex_unlock(&t->inbox_lock);
+			continue;
+		}
+		wake = t->inbox_head == NULL;
+		if (t->inbox_tail != NULL)
+			t->inbox_tail->inext = b;
+		else
+			t->inbox_head = b;
+		t->inbox_tail = b;
+		__atomic_add_fetch(&t->inbox_depth, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&t->inbox_lock);
+		if (wake)
+			event_active(t->inbox_ev, EV_READ, 0);
+		w->next_peer = (w->next_peer + (unsigned)i + 1) % (unsigned)n;
+		return 1;
+	}
+	return 0;
+}
+
+/* The connection's current batch is complete: queue it for writing and
+ * run it here or at a peer. */
+static void batch_dispatch(struct worker *w, struct conn *c)
+{
+	struct batch *b = c->cur;
+
+	if (b == NULL)
+		return;
+	c->cur = NULL;
+	if (w->fifo_tail != NULL)
+		w->fifo_tail->next = b;
+	else
+		w->fifo_head = b;
+	w->fifo_tail = b;
+	w->fifo_len++;
+	if (!batch_hand(w, b)) {
+		batch_run(w, b);
+		b->done = 1;
+	}
+	/* what peers handed in runs between our own batches */
+	inbox_run(w);
+	fifo_commit(w);
+}
+
 /* ---- streams ---- */
+
+static void conn_consume(struct conn *c);
+
+/* Peers finished batches of ours: write, then frame what waited. */
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	fifo_commit(w);
+	if (w->stalled && w->fifo_len < FIFO_MAX) {
+		w->stalled = 0;
+		for (struct conn *c = w->conns; c != NULL; c = c->next) {
+			if (c->stalled) {
+				c->stalled = 0;
+				conn_consume(c);
+			}
+		}
+	}
+	worker_publish(w);
+}
+
+static void inbox_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	inbox_run(arg);
+}
+
+int listen_batches_init(struct worker *w)
+{
+	pthread_mutex_init(&w->inbox_lock, NULL);
+	w->done_ev = event_new(w->base, -1, 0, done_cb, w);
+	w->inbox_ev = event_new(w->base, -1, 0, inbox_cb, w);
+	return w->done_ev != NULL && w->inbox_ev != NULL ? 0 : -1;
+}
+
+void listen_batches_fini(struct worker *w)
+{
+	struct batch *b;
+
+	vg_event_free(w->cev);
+	w->cev = NULL;
+	if (w->done_ev == NULL && w->inbox_ev == NULL)
+		return;
+	while ((b = w->spare) != NULL) {
+		w->spare = b->next;
+		batch_free(b);
+	}
+	while ((b = w->fifo_head) != NULL) {
+		w->fifo_head = b->next;
+		corr_ver_put(w->d, b->cv);
+		batch_free(b);
+	}
+	if (w->done_ev != NULL)
+		event_free(w->done_ev);
+	if (w->inbox_ev != NULL)
+		event_free(w->inbox_ev);
+	w->done_ev = w->inbox_ev = NULL;
+	pthread_mutex_destroy(&w->inbox_lock);
+}
+
+/*
+ * Stopping: close the inbox (running what is queued: its owners wait for
+ * it), and after listen_drain wait until the batches w handed out are done
+ * and written. Every worker closes its inbox before it waits, and a closed
+ * inbox takes nothing, so no one waits for a worker that waits.
+ */
+static void inbox_close(struct worker *w)
+{
+	pthread_mutex_lock(&w->inbox_lock);
+	w->inbox_closed = 1;
+	pthread_mutex_unlock(&w->inbox_lock);
+	inbox_run(w);
+}
+
+static void fifo_wait(struct worker *w)
+{
+	fifo_commit(w);
+	while (w->fifo_head != NULL) {
+		struct timespec ts = { 0, 200 * 1000 };
+
+		nanosleep(&ts, NULL);
+		fifo_commit(w);
+	}
+}
 
 static int frame_cb(void *arg, const char *data, size_t len, unsigned flags)
 {
 	struct conn *c = arg;
-	struct input_stats *st = &c->w->st[c->idx];
+	struct worker *w = c->w;
+	struct input_stats *st = &w->st[c->idx];
+	struct batch *b;
 
 	if (flags & FRAMING_TRUNCATED)
 		CTR_ADD(st->truncated, 1);
 	if (flags & FRAMING_PARTIAL)
 		CTR_ADD(st->partial, 1);
-	process_msg(c->w, c->idx, data, len, c->peer);
+	if ((b = c->cur) == NULL)
+		b = c->cur = batch_get(w, c);
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 256;
+		b->lens = vg_realloc(b->lens, b->cap * sizeof(*b->lens));
+	}
+	b->lens[b->n++] = (uint32_t)len;
+	buf_add(&b->data, data, len);
+	if (b->data.len >= BATCH_BYTES || b->n >= BATCH_FRAMES) {
+		batch_dispatch(w, c);
+		if (w->fifo_len >= FIFO_MAX && !c->force) {
+			/* backpressure: the rest stays in the bufferevent */
+			c->stalled = w->stalled = 1;
+			return 1;
+		}
+	}
 	return 0;
 }
 
-/* Frame and process everything in the connection's input buffer. */
+/* Frame and process everything in the connection's input buffer, unless
+ * the worker has too much read and not yet written. */
 static void conn_consume(struct conn *c)
 {
 	struct evbuffer *buf = bufferevent_get_input(c->bev);
 	struct evbuffer_iovec v[16];
 	size_t len;
 
-	while ((len = evbuffer_get_length(buf)) > 0) {
+	if (c->stalled && !c->force)
+		return;
+	if (c->w->fifo_len >= FIFO_MAX && !c->force) {
+		c->stalled = c->w->stalled = 1;
+		return;
+	}
+	c->stalled = 0;
+	while (!c->stalled && (len = evbuffer_get_length(buf)) > 0) {
 		size_t total = 0;
 		int n = evbuffer_peek(buf, (ev_ssize_t)len, NULL, v, 16);
 
 		if (n > 16)
 			n = 16;
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n && !c->stalled; i++)
 			total += framing_feed(c->fr, v[i].iov_base, v[i].iov_len,
 			    frame_cb, c);
 		if (total == 0)
 			break;
 		evbuffer_drain(buf, total);
 	}
+	/* what was read is not held back waiting for more */
+	batch_dispatch(c->w, c);
 }
 
 static void conn_free(struct conn *c)
 {
 	struct worker *w = c->w;
 
+	c->force = 1;
 	conn_consume(c);
 	framing_finish(c->fr, frame_cb, c);
+	batch_dispatch(w, c);
 	framing_free(c->fr);
 	bufferevent_free(c->bev);
 	if (c->prev != NULL)
@@ -679,6 +1354,7 @@ static void conn_drain_socket(struct conn *c)
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	ssize_t n;
 
+	c->force = 1;
 	conn_consume(c);
 	if (c->in->tls != NULL || fd < 0)
 		return;
@@ -699,6 +1375,9 @@ static void conn_drain_socket(struct conn *c)
  */
 void listen_drain(struct worker *w)
 {
+	__atomic_store_n(&w->d->draining, 1, __ATOMIC_RELAXED);
+	if (w->inbox_ev != NULL)
+		inbox_close(w);
 	listen_close(w);
 	for (size_t i = 0; i < w->d->ninputs; i++) {
 		struct wsock *ws = &w->socks[i];
@@ -721,6 +1400,7 @@ void listen_drain(struct worker *w)
 		conn_drain_socket(w->conns);
 		conn_free(w->conns);
 	}
+	fifo_wait(w);
 	worker_flush(w);
 	worker_publish(w);
 }

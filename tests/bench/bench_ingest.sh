@@ -10,6 +10,12 @@
 #    fails;
 #  - UDP into vigild: the highest rate at which loss stays under 0.1 %
 #    (loss = sent - received; vigild's kernel drop counter shown beside it).
+# A/B: VIGILD_BASE=/path/to/other/vigild also runs that binary in each TCP
+# run, alternating with bin/vigild, and prints its figures beside
+# (BENCHMARKS.md gets bin/vigild's only). UDP=0 skips the UDP search.
+# RULES="rules/linux rules/mappings rules/placeholders.yml" gives vigild
+# those rule paths instead of rules/ (here: detection without the
+# correlation rules, whose Redis updates otherwise dominate).
 # vigild runs the whole pipeline (parse, decode, 29 rules, alerts to a
 # file); rsyslog parses and writes each message to a file.
 set -euo pipefail
@@ -30,10 +36,12 @@ RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/vigil-bench-ingest.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
-python3 - "$corpus" "$COUNT" "$RUNS" "$W" "$RSYSLOGD" <<'PY'
+python3 - "$corpus" "$COUNT" "$RUNS" "$W" "$RSYSLOGD" "${VIGILD_BASE:-}" "${UDP:-1}" "${RULES:-rules}" <<'PY'
 import atexit, datetime, json, os, re, signal, socket, subprocess, sys, time, urllib.request
 
 corpus, count, runs, work, rsyslogd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+base_bin, do_udp = sys.argv[6], sys.argv[7] != "0"
+rule_paths = ", ".join(os.path.abspath(r) for r in sys.argv[8].split())
 size = os.path.getsize(corpus)
 root = os.getcwd()
 
@@ -66,7 +74,7 @@ def wait_until(pred, deadline_s, what):
 
 # ---- vigild ----
 class Vigild:
-    def __init__(self, alerts=True):
+    def __init__(self, alerts=True, binary=None):
         self.tcp, self.udp, self.http = free_port(), free_port(), free_port()
         d = os.path.join(work, "vigild")
         os.makedirs(d, exist_ok=True)
@@ -77,14 +85,14 @@ class Vigild:
   - {{name: tcp-in, type: tcp, listen: "127.0.0.1:{self.tcp}"}}
   - {{name: udp-in, type: udp, listen: "127.0.0.1:{self.udp}"}}
 parsers: [{root}/parsers]
-rules: [{root}/rules]
+rules: [{rule_paths}]
 playbooks: []
 outputs: {{file: "{self.alerts if alerts else ''}"}}
 http: {{listen: "127.0.0.1:{self.http}"}}
 data_dir: {d}/var
 """)
         self.log = open(os.path.join(d, "vigild.log"), "a")
-        self.p = subprocess.Popen([root + "/bin/vigild", "-c", cfg], stderr=self.log)
+        self.p = subprocess.Popen([binary or root + "/bin/vigild", "-c", cfg], stderr=self.log)
         children.append(self.p)
         wait_until(self.healthy, 30, "vigild to start")
         self.workers = self.metric("vigil_workers")
@@ -112,8 +120,8 @@ data_dir: {d}/var
 RECV = 'vigil_messages_received_total{input="%s"}'
 KDROP = 'vigil_messages_dropped_total{input="%s",reason="kernel"}'
 
-def vigild_tcp(conns, alerts=True):
-    v = Vigild(alerts)
+def vigild_tcp(conns, alerts=True, binary=None):
+    v = Vigild(alerts, binary)
     t0 = time.monotonic()
     r = loadgen(f"tcp://127.0.0.1:{v.tcp}", "--file", corpus, "--count", str(count),
                 "--connections", str(conns))
@@ -224,6 +232,7 @@ ncpu = os.cpu_count()
 rmem = open("/proc/sys/net/core/rmem_max").read().strip()
 res = {}
 noalert = {}
+base = {}
 for conns in (1, 8):
     vs, rs, ns = [], [], []
     for i in range(runs):      # alternate so all see the same machine load
@@ -233,9 +242,18 @@ for conns in (1, 8):
         ns.append(vigild_tcp(conns, alerts=False)[0])
         print(f"  tcp {conns} conn run {i + 1}: vigild {vs[-1]:.0f}/s, rsyslog {rs[-1]:.0f}/s, "
               f"vigild without alert output {ns[-1]:.0f}/s", flush=True)
+        if base_bin:
+            bv = vigild_tcp(conns, binary=base_bin)[0]
+            bn = vigild_tcp(conns, alerts=False, binary=base_bin)[0]
+            base.setdefault(conns, []).append((bv, bn))
+            print(f"  tcp {conns} conn run {i + 1}: base vigild {bv:.0f}/s, without alert output {bn:.0f}/s",
+                  flush=True)
     res[conns] = (max(vs), max(rs), alerts, workers)
     noalert[conns] = max(ns)
-good, trials = udp_search()
+if do_udp:
+    good, trials = udp_search()
+else:
+    good, trials = None, []
 
 ver = subprocess.run([rsyslogd, "-v"], stdout=subprocess.PIPE, text=True).stdout.split()[1]
 print()
@@ -243,6 +261,13 @@ for conns in (1, 8):
     v_, r_, a_, w_ = res[conns]
     print(f"tcp, {conns} connection{'s' if conns > 1 else ''}: vigild {v_:.0f} msgs/s, rsyslog {r_:.0f} msgs/s, "
           f"ratio {v_ / r_:.2f}x (zero loss); vigild without alert output {noalert[conns]:.0f} msgs/s")
+for conns in sorted(base):
+    bv, bn = max(b[0] for b in base[conns]), max(b[1] for b in base[conns])
+    print(f"base, tcp {conns}: vigild {bv:.0f} msgs/s (ratio to rsyslog {bv / res[conns][1]:.2f}x), "
+          f"without alert output {bn:.0f} msgs/s; this build / base: {res[conns][0] / bv:.2f}x")
+if not do_udp:
+    print("udp: skipped (UDP=0); BENCHMARKS.md not updated")
+    sys.exit(0)
 if good:
     print(f"udp: {good[1]:.0f} msgs/s with {good[2]*100:.3f} % loss")
 else:

@@ -220,6 +220,32 @@ PY
 check "backpressure: the sender blocked while vigild was stopped" grep -qx blocked "$T/bp.out"
 expect_metric "backpressure: all 200000 messages received after resuming" 'vigil_messages_received_total{input="tcp-in"}' $((before + 200000))
 
+# ---- one connection's frames run in batches on both workers; its
+# alerts are written in the order it sent them ----
+before=$(metric 'vigil_messages_received_total{input="tcp-in"}')
+python3 - "$p_tcp" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"".join(b"<38>Nov 23 10:00:07 web1 sshd[9]: Failed password for bob from 172.16.%d.%d port 22 ssh2\n"
+                   % (n >> 8, n & 255) for n in range(30000)))
+s.close()
+PY
+expect_metric "one connection: 30000 messages received" 'vigil_messages_received_total{input="tcp-in"}' $((before + 30000))
+in_order() {
+	python3 - "$T/alerts.jsonl" <<'PY'
+import json, sys
+got = []
+for l in open(sys.argv[1]):
+    if '"ip":"172.16.' in l:
+        a = json.loads(l)
+        if a["rule"]["title"] == "SSH login failed":
+            x = a["event"]["source"]["ip"].split(".")
+            got.append(int(x[2]) * 256 + int(x[3]))
+sys.exit(0 if got == list(range(30000)) else 1)
+PY
+}
+check "one connection over two workers: 30000 alerts in the order sent" wait_for in_order
+
 # ---- a second instance on the same ports is refused ----
 timeout 20 "$BIN/vigild" -c "$T/vigil.yml" 2> "$T/second.log"
 check "second vigild on the same ports exits 1" [ $? -eq 1 ]
