@@ -284,15 +284,21 @@ static void ej_key_create(void)
 	pthread_key_create(&ej_key, ej_scratch_free);
 }
 
+/* The key frees a thread's scratch when it exits; the thread-local
+ * pointer saves the key lookup per event. */
 static struct ej_scratch *ej_scratch_get(void)
 {
-	struct ej_scratch *s;
+	static _Thread_local struct ej_scratch *mine;
+	struct ej_scratch *s = mine;
 
+	if (s != NULL)
+		return s;
 	pthread_once(&ej_once, ej_key_create);
 	if ((s = pthread_getspecific(ej_key)) == NULL) {
 		s = vg_calloc(1, sizeof(*s));
 		pthread_setspecific(ej_key, s);
 	}
+	mine = s;
 	return s;
 }
 
