@@ -314,6 +314,9 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 		int rc;
 
 		ctx->st.pattern_runs++;
+		if (pat->pfxlen > 0 && (len < pat->pfxlen || subj[0] != pat->pfx[0] ||
+		    memcmp(subj, pat->pfx, pat->pfxlen) != 0))
+			continue; /* cannot match: no need to ask PCRE2 */
 		if (pat->jit)
 			rc = pcre2_jit_match(pat->code, (PCRE2_SPTR)subj, len, 0, 0,
 			    ctx->md, ctx->mctx);

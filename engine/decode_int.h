@@ -22,11 +22,17 @@ struct dcap {
 	uint8_t type; /* enum dtype */
 };
 
+#define DECODE_PREFIX_MAX 24
+
 struct dpat {
 	pcre2_code *code;
 	int jit;          /* JIT-compiled: run with pcre2_jit_match */
 	struct dcap *caps;
 	uint32_t ncaps;
+	/* text every match starts with (anchored pattern): a subject that
+	 * does not start with it is not given to PCRE2 */
+	uint32_t pfxlen;
+	char pfx[DECODE_PREFIX_MAX];
 };
 
 /* A constant field value, prepared at load time. */
@@ -93,6 +99,11 @@ struct dprog *decode_prog_find(const struct decode_set *set, const char *s,
 int decode_glob(const char *pat, const char *s, size_t len);
 int decode_parse_num(const char *s, size_t n, double *out);
 void decode_node_free(struct dnode *n);
+/* The literal text that every match of pattern p[0..n) (compiled without
+ * options) starts with, when it is anchored by a leading '^': up to max
+ * bytes into out; returns its length, 0 when there is none or the pattern
+ * is not simple enough to tell. */
+size_t decode_literal_prefix(const char *p, size_t n, char *out, size_t max);
 
 /* A group name as written in a pattern: offset and length. */
 struct gdef {
