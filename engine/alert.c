@@ -409,6 +409,20 @@ static void ej_grow2(uint32_t **a, uint32_t **b, size_t *cap, size_t need)
 	ej_grow((void **)b, cap, need, sizeof(**b));
 }
 
+/*
+ * The literal runs of a shape are short (",\"host\":{\"hostname\":"): they
+ * are copied 16 bytes at a time, reading up to EJ_COPY_PAD bytes past a
+ * run (a shape's text is padded) and writing as far past it (the output
+ * reserves as much; what follows overwrites it).
+ */
+#define EJ_COPY_PAD 16
+
+static inline void ej_copy(char *d, const char *s, size_t n)
+{
+	for (size_t j = 0; j < n; j += 16)
+		memcpy(d + j, s + j, 16);
+}
+
 /* Room ej_put may need for v. */
 #define EJ_VALUE_MAX(len) (BUF_JSON_MAX(len) + 8)
 
@@ -435,7 +449,7 @@ static char *ej_put(char *d, const struct value *v)
 	default:
 		break;
 	}
-	return buf_json_put(d, v->s, v->len);
+	return buf_json_put_inline(d, v->s, v->len);
 }
 
 static void ej_value(struct ej_scratch *s, struct buf *out,
@@ -595,7 +609,7 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 	if (s->nrec != n)
 		return NULL; /* cannot happen: each live field is one slot */
 	lit = s->tmpl.len;
-	sh = vg_malloc(sizeof(*sh) + 3 * n * sizeof(uint32_t) + lit);
+	sh = vg_malloc(sizeof(*sh) + 3 * n * sizeof(uint32_t) + lit + EJ_COPY_PAD);
 	sh->hash = hash;
 	sh->n = n;
 	sh->litlen = (uint32_t)lit;
@@ -604,6 +618,7 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 	sh->ord = sh->pre + n;
 	sh->lit = (char *)(sh->ord + n);
 	memcpy(sh->lit, s->tmpl.p, lit);
+	memset(sh->lit + lit, 0, EJ_COPY_PAD);
 	/* entry index -> live ordinal, through vnext (free after the build) */
 	ord_of = s->vnext;
 	for (uint32_t k = 0; k < n; k++) {
@@ -694,11 +709,11 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 			return -1;
 		ej_shape_insert(s, sh);
 	}
-	buf_reserve(out, sh->litlen + vbytes);
+	buf_reserve(out, sh->litlen + vbytes + EJ_COPY_PAD);
 	d = out->p + out->len;
 	lit = sh->lit;
 	for (uint32_t k = 0; k < n; k++) {
-		memcpy(d, lit, sh->pre[k]);
+		ej_copy(d, lit, sh->pre[k]);
 		d += sh->pre[k];
 		lit += sh->pre[k];
 		d = ej_put(d, &ents[s->live[sh->ord[k]]].v);

@@ -87,20 +87,6 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-/* Nonzero when one of the 8 bytes of w is a control byte, '"', '\\' or
- * >= 0x80: the "has a byte less than n" test (x - n*ONES) & ~x & HIGHS,
- * exact as a whole-word answer, for < 0x20 and for zero after an xor. */
-static inline uint64_t needs_escape(uint64_t w)
-{
-	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
-
-	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-	    ((bs - ONES) & ~bs) | w) & HIGHS;
-}
-
 /* The byte at s[i] that needs attention (escape, UTF-8 check) or a plain
  * one: written at *dp; returns how many input bytes it took. */
 static size_t put_one(char **dp, const unsigned char *s, size_t i, size_t n)
@@ -194,7 +180,7 @@ char *buf_json_put(char *d, const char *str, size_t n)
 
 		if (n - i >= 8) {
 			memcpy(&w, s + i, 8);
-			if (needs_escape(w) == 0) {
+			if (buf_json_attention8(w) == 0) {
 				memcpy(d, &w, 8);
 				d += 8;
 				i += 8;
@@ -203,7 +189,7 @@ char *buf_json_put(char *d, const char *str, size_t n)
 		} else if (n >= 8) {
 			/* the last 8 bytes overlap what is done */
 			memcpy(&w2, s + n - 8, 8);
-			if ((needs_escape(w2) >> (8 * (8 - (n - i)))) == 0) {
+			if ((buf_json_attention8(w2) >> (8 * (8 - (n - i)))) == 0) {
 				memcpy(d, s + i, n - i);
 				d += n - i;
 				break;
@@ -221,7 +207,7 @@ char *buf_json_put(char *d, const char *str, size_t n)
 void buf_json_str(struct buf *b, const char *s, size_t n)
 {
 	buf_reserve(b, BUF_JSON_MAX(n));
-	b->len = (size_t)(buf_json_put(b->p + b->len, s, n) - b->p);
+	b->len = (size_t)(buf_json_put_inline(b->p + b->len, s, n) - b->p);
 }
 
 const char *buf_cstr(struct buf *b)
