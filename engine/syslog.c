@@ -656,14 +656,20 @@ static void emit_seq(struct sl *st, const char *p, size_t k)
  * followed by a space or the end. Returns bytes consumed, or 0.
  */
 static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen,
-    size_t *proglen)
+    size_t *proglen, size_t *space)
 {
+	*space = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		size_t j;
 
-		if (c == ' ')
+		/* most bytes of a name stop nothing: one test for the three */
+		if (c > ':' && c != '[')
+			continue;
+		if (c == ' ') {
+			*space = i;
 			return 0;
+		}
 		if (c == '[') {
 			if (i == 0)
 				return 0;
@@ -693,14 +699,23 @@ static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen
 	return 0;
 }
 
-/* Try a TAG at p; on success emit it and return the message start. */
-static const char *take_tag(struct sl *st, const char *p, const char *end)
+/*
+ * Try a TAG at p; on success emit it and return the message start. On
+ * failure *word (may be NULL) gets the space that ends a first word free of
+ * '[' and of a ':' before a space (a hostname), or NULL.
+ */
+static const char *take_tag(struct sl *st, const char *p, const char *end,
+    const char **word)
 {
 	const char *pid;
-	size_t pidlen, proglen, k;
+	size_t pidlen, proglen, k, space;
 
-	if ((k = scan_tag(p, (size_t)(end - p), &pid, &pidlen, &proglen)) == 0)
+	if ((k = scan_tag(p, (size_t)(end - p), &pid, &pidlen, &proglen,
+	    &space)) == 0) {
+		if (word != NULL)
+			*word = space > 0 ? p + space : NULL;
 		return NULL;
+	}
 	vg_event_add(st->ev, F_PROCESS_NAME, p, proglen);
 	emit_pid(st, pid, pidlen);
 	return skip_one_space(p + k, end);
@@ -731,16 +746,20 @@ static void after_time(struct sl *st, const char *p, const char *end)
 		cisco_tail(st, p + k, end, 1);
 		return;
 	}
-	if ((m = take_tag(st, p, end)) != NULL) {
+	if ((m = take_tag(st, p, end, &e)) != NULL) {
 		emit_message(st, m, (size_t)(end - m));
 		return;
 	}
-	if ((e = memchr(p, ' ', (size_t)(end - p))) == NULL)
-		e = end;
-	if (e == p || e[-1] == ':' || memchr(p, '[', (size_t)(e - p)) != NULL) {
-		/* tag-like but malformed: keep it in the text */
-		emit_message(st, p, (size_t)(end - p));
-		return;
+	/* when scan_tag stopped at the space after a plain first word, that
+	 * word is the hostname; else look */
+	if (e == NULL) {
+		if ((e = memchr(p, ' ', (size_t)(end - p))) == NULL)
+			e = end;
+		if (e == p || e[-1] == ':' || memchr(p, '[', (size_t)(e - p)) != NULL) {
+			/* tag-like but malformed: keep it in the text */
+			emit_message(st, p, (size_t)(end - p));
+			return;
+		}
 	}
 	vg_event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - p));
 	p = skip_spaces(e, end);
@@ -755,7 +774,7 @@ static void after_time(struct sl *st, const char *p, const char *end)
 		cisco_tail(st, p + k, end, 0);
 		return;
 	}
-	if ((m = take_tag(st, p, end)) != NULL)
+	if ((m = take_tag(st, p, end, NULL)) != NULL)
 		p = m;
 	emit_message(st, p, (size_t)(end - p));
 }
