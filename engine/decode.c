@@ -28,6 +28,12 @@ struct decode_ctx {
 	size_t nstamp;
 	uint32_t gen;
 	struct decode_ctx_stats st;
+	/* the last program name looked up in the set of that serial (0:
+	 * none), and its answer */
+	uint64_t last_serial;
+	const struct dprog *last_p;
+	size_t last_len;
+	char last_prog[32];
 };
 
 uint32_t decode_hash(const char *s, size_t len)
@@ -398,7 +404,9 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 	ctx->st.events++;
 	if (set == NULL || set->ntops == 0)
 		return NULL;
-	ctx_fit(ctx, set);
+	if (ctx->md == NULL || set->max_groups + 1 > ctx->md_pairs ||
+	    set->ntops > ctx->nstamp)
+		ctx_fit(ctx, set);
 	if (++ctx->gen == 0) {
 		memset(ctx->stamp, 0, ctx->nstamp * sizeof(*ctx->stamp));
 		ctx->gen = 1;
@@ -407,7 +415,21 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 	if (pv != NULL && pv->len > 0) {
 		const char *prog = pv->s; /* arena text: stays put */
 		size_t plen = pv->len;
-		const struct dprog *p = decode_prog_find(set, prog, plen);
+		const struct dprog *p;
+
+		/* lines come in runs of one program: the last answer first */
+		if (ctx->last_serial == set->serial && ctx->last_len == plen &&
+		    memcmp(ctx->last_prog, prog, plen) == 0) {
+			p = ctx->last_p;
+		} else {
+			p = decode_prog_find(set, prog, plen);
+			if (plen <= sizeof(ctx->last_prog)) {
+				memcpy(ctx->last_prog, prog, plen);
+				ctx->last_len = plen;
+				ctx->last_serial = set->serial;
+				ctx->last_p = p;
+			}
+		}
 
 		if (p != NULL) {
 			for (uint32_t i = 0; i < p->n && w == NULL; i++)

@@ -91,6 +91,9 @@ struct decode_set {
 	size_t ngeneric;
 	size_t ndecoders, npatterns, njit;
 	uint32_t max_groups;      /* largest capture count of any pattern */
+	uint64_t serial;          /* unique per loaded set: a worker's cache
+	                             of lookups cannot mistake a new set for a
+	                             freed one at the same address */
 };
 
 uint32_t decode_hash(const char *s, size_t len);

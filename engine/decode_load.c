@@ -17,10 +17,14 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ytree.h"
+
+/* Serial numbers of loaded sets (decode_set.serial). */
+static atomic_uint_least64_t set_serial;
 
 /* A decoder name seen while loading, for duplicate detection. */
 struct lname {
@@ -879,6 +883,8 @@ struct decode_set *decode_load(const char *const *paths, size_t npaths,
 	memset(&L, 0, sizeof(L));
 	field_init();
 	L.set = vg_calloc(1, sizeof(*L.set));
+	L.set->serial = atomic_fetch_add_explicit(&set_serial, 1,
+	    memory_order_relaxed) + 1;
 	L.d = d;
 	before = d->errors;
 	files = vg_list_yaml(paths, npaths, &nfiles, d);
