@@ -132,24 +132,29 @@ static struct idgen *idgen_get(void)
 	return g;
 }
 
-/* The low n bytes of v, most significant first, as 2n hex digits. */
-static int hex_bytes(char *out, uint64_t v, int n)
+/* v as 8 lowercase hex digits at out, most significant first, without a
+ * loop: each nibble is spread into a byte of a word (the low nibble of v
+ * in the low byte), the word is byte-swapped into text order, and each
+ * byte becomes '0'..'9' or 'a'..'f' at once ('a' - '0' - 10 = 0x27 added
+ * where the nibble is above 9). */
+static inline void hex8(char *out, uint32_t v)
 {
-	static const char hex[] = "0123456789abcdef";
+	uint64_t x = v;
 
-	for (int i = n - 1; i >= 0; i--) {
-		out[2 * i] = hex[(v >> 4) & 15];
-		out[2 * i + 1] = hex[v & 15];
-		v >>= 8;
-	}
-	return 2 * n;
+	x = (x | x << 16) & 0x0000ffff0000ffffULL;
+	x = (x | x << 8) & 0x00ff00ff00ff00ffULL;
+	x = (x | x << 4) & 0x0f0f0f0f0f0f0f0fULL;
+	x = __builtin_bswap64(x);
+	x += 0x3030303030303030ULL +
+	    (((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL) * 0x27;
+	memcpy(out, &x, 8);
 }
 
 /* One id for the time now, 36 characters at out (no NUL). */
 static void idgen_make(struct idgen *g, int64_t now, char *out)
 {
 	uint64_t hi, lo;
-	int o;
+	char t[8];
 
 	if (now > g->last_ms) {
 		g->last_ms = now;
@@ -164,15 +169,18 @@ static void idgen_make(struct idgen *g, int64_t now, char *out)
 	hi = ((uint64_t)g->last_ms & 0xffffffffffffULL) << 16 | 0x7000u | g->seq;
 	lo = (idgen_next(g) >> 2) | 0x8000000000000000ULL;
 	/* 8-4-4-4-12 */
-	o = hex_bytes(out, hi >> 32, 4);
-	out[o++] = '-';
-	o += hex_bytes(out + o, hi >> 16, 2);
-	out[o++] = '-';
-	o += hex_bytes(out + o, hi, 2);
-	out[o++] = '-';
-	o += hex_bytes(out + o, lo >> 48, 2);
-	out[o++] = '-';
-	hex_bytes(out + o, lo, 6);
+	hex8(out, (uint32_t)(hi >> 32));
+	out[8] = '-';
+	hex8(t, (uint32_t)hi);
+	memcpy(out + 9, t, 4);
+	out[13] = '-';
+	memcpy(out + 14, t + 4, 4);
+	out[18] = '-';
+	hex8(t, (uint32_t)(lo >> 32));
+	memcpy(out + 19, t, 4);
+	out[23] = '-';
+	memcpy(out + 24, t + 4, 4);
+	hex8(out + 28, (uint32_t)lo);
 }
 
 void alert_new_id(char out[37])
