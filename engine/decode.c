@@ -19,6 +19,17 @@
 #define DECODE_JIT_STACK_MIN (32u * 1024)
 #define DECODE_JIT_STACK_MAX (512u * 1024)
 
+#define PROG_MEMO 16
+
+/* A program name looked up in the set of that serial (0: unused), and the
+ * answer (NULL: no decoder for that exact name). */
+struct prog_memo {
+	uint64_t serial;
+	const struct dprog *p;
+	uint32_t len;
+	char name[28];
+};
+
 struct decode_ctx {
 	pcre2_match_data *md;
 	uint32_t md_pairs;           /* ovector pairs of md */
@@ -28,12 +39,7 @@ struct decode_ctx {
 	size_t nstamp;
 	uint32_t gen;
 	struct decode_ctx_stats st;
-	/* the last program name looked up in the set of that serial (0:
-	 * none), and its answer */
-	uint64_t last_serial;
-	const struct dprog *last_p;
-	size_t last_len;
-	char last_prog[32];
+	struct prog_memo memo[PROG_MEMO];
 };
 
 uint32_t decode_hash(const char *s, size_t len)
@@ -417,17 +423,21 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 		size_t plen = pv->len;
 		const struct dprog *p;
 
-		/* lines come in runs of one program: the last answer first */
-		if (ctx->last_serial == set->serial && ctx->last_len == plen &&
-		    memcmp(ctx->last_prog, prog, plen) == 0) {
-			p = ctx->last_p;
+		/* a few programs log most lines: their answers are kept in a
+		 * small table indexed by the name's ends and length */
+		struct prog_memo *pm = &ctx->memo[((unsigned char)prog[0] * 31u +
+		    (unsigned char)prog[plen - 1] + (unsigned)plen) % PROG_MEMO];
+
+		if (pm->serial == set->serial && pm->len == plen &&
+		    memcmp(pm->name, prog, plen) == 0) {
+			p = pm->p;
 		} else {
 			p = decode_prog_find(set, prog, plen);
-			if (plen <= sizeof(ctx->last_prog)) {
-				memcpy(ctx->last_prog, prog, plen);
-				ctx->last_len = plen;
-				ctx->last_serial = set->serial;
-				ctx->last_p = p;
+			if (plen <= sizeof(pm->name)) {
+				memcpy(pm->name, prog, plen);
+				pm->len = (uint32_t)plen;
+				pm->serial = set->serial;
+				pm->p = p;
 			}
 		}
 
