@@ -234,6 +234,25 @@ struct ej_shape {
 	char *lit;
 };
 
+/*
+ * The events of one decoder mostly have one shape: the last shape of each
+ * decoder (by name pointer; a stale one only costs a miss, since the field
+ * ids are compared) is tried before the hash of the field ids is made.
+ */
+#define EJ_MEMO 64
+
+struct ej_memo {
+	const char *decoder;
+	struct ej_shape *shape;
+};
+
+static inline size_t ej_memo_slot(const char *decoder)
+{
+	uint64_t h = (uint64_t)(uintptr_t)decoder * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 58); /* EJ_MEMO slots */
+}
+
 struct ej_scratch {
 	struct ej_node *nodes;
 	size_t ncap, nnodes;
@@ -247,6 +266,7 @@ struct ej_scratch {
 	/* shapes: open addressing on the hash of the id sequence */
 	struct ej_shape **shapes;
 	size_t shcap, nshapes;
+	struct ej_memo memo[EJ_MEMO];
 	uint32_t *live;    /* entry index of each live field */
 	size_t livecap;
 	/* while building a shape: value slots (output offset, entry) */
@@ -261,6 +281,7 @@ static pthread_once_t ej_once = PTHREAD_ONCE_INIT;
 
 static void ej_shapes_clear(struct ej_scratch *s)
 {
+	memset(s->memo, 0, sizeof(s->memo));
 	for (size_t i = 0; i < s->shcap; i++) {
 		free(s->shapes[i]);
 		s->shapes[i] = NULL;
@@ -686,6 +707,28 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 	char *d;
 
 	ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
+	if (ev->decoder != NULL) {
+		/* the shape this decoder's events had last time, checked in
+		 * the one pass that lists the live fields */
+		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
+		struct ej_shape *c = m->decoder == ev->decoder ? m->shape : NULL;
+
+		for (uint32_t i = 0; c != NULL && i < ev->n; i++) {
+			if (ents[i].dead)
+				continue;
+			if (n == c->n || ents[i].id != c->ids[n])
+				c = NULL;
+			else
+				s->live[n++] = i;
+			vbytes += EJ_VALUE_MAX(ents[i].v.len);
+		}
+		if (c != NULL && n == c->n) {
+			sh = c;
+			goto write;
+		}
+		n = 0;
+		vbytes = 0;
+	}
 	for (uint32_t i = 0; i < ev->n; i++) {
 		if (ents[i].dead)
 			continue;
@@ -717,6 +760,13 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 			return -1;
 		ej_shape_insert(s, sh);
 	}
+	if (ev->decoder != NULL) {
+		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
+
+		m->decoder = ev->decoder;
+		m->shape = sh;
+	}
+write:
 	buf_reserve(out, sh->litlen + vbytes + EJ_COPY_PAD);
 	d = out->p + out->len;
 	lit = sh->lit;
