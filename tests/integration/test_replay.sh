@@ -237,7 +237,7 @@ for src in file pipe; do
 done
 # ---- output to a file: blocks reserved ahead are given back ----
 "$BIN/vigil" replay --threads 1 "$FIX/attack.log" > "$T/file.jsonl" 2>/dev/null
-cut -c44- "$T/file.jsonl" > "$T/file.noid"
+noid "$T/file.jsonl" > "$T/file.noid"
 same_text "replay into a new file: the alerts of a pipe" "$T/t1.noid" "$T/file.noid"
 check "replay into a new file: no blocks left past its end" \
     python3 -c 'import os,sys; st=os.stat(sys.argv[1]); sys.exit(0 if st.st_blocks*512 <= st.st_size + 65536 else 1)' "$T/file.jsonl"
