@@ -421,11 +421,10 @@ static size_t format_ts(int64_t ms, char *out)
 {
 	static _Thread_local int64_t cday = -1;
 	static _Thread_local char cdate[11];
+	static _Thread_local int64_t last_ms = -1; /* and its text: lines */
+	static _Thread_local char last[25];         /* share their time */
 	int64_t days;
 	int rem;
-
-	static _Thread_local int64_t last_ms = -1;
-	static _Thread_local char last[25];
 
 	if (ms < 0 || ms >= 253402300800000LL)
 		return vgtime_format(ms, out);
@@ -493,8 +492,9 @@ static void emit_pid(struct sl *st, const char *s, size_t n)
 			vg_event_add_num(st->ev, F_PROCESS_PID, s, n, (double)v);
 		else
 			add_u64(st->ev, F_PROCESS_PID, v);
-	} else
+	} else {
 		vg_event_add(st->ev, f_procid, s, n);
+	}
 }
 
 /* "last message repeated N times", "message repeated N times: [ ... ]". */
@@ -653,7 +653,9 @@ static void emit_seq(struct sl *st, const char *p, size_t k)
 /*
  * A 3164 TAG: "sshd[123]:", "sshd:", "postfix/smtpd[54801]:", "prog[12]"
  * before a space. The program ends at the first '[' or at a ':' that is
- * followed by a space or the end. Returns bytes consumed, or 0.
+ * followed by a space or the end. Returns bytes consumed, or 0; then
+ * *space is the index of the space that ended the scan (0: it ended
+ * otherwise).
  */
 static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen,
     size_t *proglen, size_t *space)
