@@ -329,6 +329,10 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 		if (pat->pfxlen > 0 && (len < pat->pfxlen || subj[0] != pat->pfx[0] ||
 		    memcmp(subj, pat->pfx, pat->pfxlen) != 0))
 			continue; /* cannot match: no need to ask PCRE2 */
+		if (pat->has_first && (len == 0 ||
+		    !(pat->first[(unsigned char)subj[0] >> 3] &
+		    (1u << ((unsigned char)subj[0] & 7)))))
+			continue;
 		if (pat->jit)
 			rc = pcre2_jit_match(pat->code, (PCRE2_SPTR)subj, len, 0, 0,
 			    ctx->md, ctx->mctx);

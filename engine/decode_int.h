@@ -33,6 +33,10 @@ struct dpat {
 	 * does not start with it is not given to PCRE2 */
 	uint32_t pfxlen;
 	char pfx[DECODE_PREFIX_MAX];
+	/* else, when it starts with a class ("^[45]"), the bytes a match can
+	 * start with (bit b of first[b / 8]) */
+	int has_first;
+	uint8_t first[32];
 };
 
 /* A constant field value, prepared at load time. */
@@ -107,6 +111,10 @@ void decode_node_free(struct dnode *n);
  * bytes into out; returns its length, 0 when there is none or the pattern
  * is not simple enough to tell. */
 size_t decode_literal_prefix(const char *p, size_t n, char *out, size_t max);
+/* For a pattern anchored by "^[class]" (a plain class: bytes and ranges,
+ * not negated, not optional): the bytes a match can start with, as bits
+ * in set; returns 1, or 0 when the pattern does not tell. */
+int decode_first_bytes(const char *p, size_t n, uint8_t set[32]);
 
 /* A group name as written in a pattern: offset and length. */
 struct gdef {

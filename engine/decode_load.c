@@ -262,6 +262,38 @@ size_t decode_literal_prefix(const char *p, size_t n, char *out, size_t max)
 	return len;
 }
 
+int decode_first_bytes(const char *p, size_t n, uint8_t set[32])
+{
+	size_t i = 2;
+	int any = 0;
+
+	memset(set, 0, 32);
+	if (n < 4 || p[0] != '^' || p[1] != '[' || p[2] == '^' ||
+	    top_level_bar(p, n) != 0)
+		return 0;
+	while (i < n && (p[i] != ']' || !any)) {
+		unsigned char a = (unsigned char)p[i], b = a;
+
+		if (a == '\\' || a == '[')
+			return 0; /* escapes and POSIX classes: not followed */
+		if (i + 2 < n && p[i + 1] == '-' && p[i + 2] != ']') {
+			b = (unsigned char)p[i + 2];
+			if (b == '\\' || b == '[' || b < a)
+				return 0;
+			i += 3;
+		} else {
+			i++;
+		}
+		for (unsigned c = a; c <= b; c++)
+			set[c >> 3] |= (uint8_t)(1u << (c & 7));
+		any = 1;
+	}
+	/* the class may be absent or its end is not seen */
+	if (i >= n || (i + 1 < n && strchr("?*{", p[i + 1]) != NULL))
+		return 0;
+	return 1;
+}
+
 /* Compile one pattern of node into out; errors go to L. */
 static void compile_pattern(struct loader *L, struct dnode *node,
     const struct ynode *pn, struct dpat *out)
@@ -312,6 +344,8 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 	out->code = code;
 	out->pfxlen = (uint32_t)decode_literal_prefix(pn->str, pn->len, out->pfx,
 	    sizeof(out->pfx));
+	if (out->pfxlen == 0)
+		out->has_first = decode_first_bytes(pn->str, pn->len, out->first);
 	/* no JIT (unsupported CPU, no executable memory): the interpreter */
 	out->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &capcount);

@@ -664,6 +664,43 @@ TEST(literal_prefix_extraction)
 	    DECODE_PREFIX_MAX);
 }
 
+/* The first-byte set of pat as the bytes in it, or "-" when there is none. */
+static const char *first_of(const char *pat)
+{
+	static char out[257];
+	uint8_t set[32];
+	size_t n = 0;
+
+	if (!decode_first_bytes(pat, strlen(pat), set))
+		return "-";
+	for (unsigned c = 1; c < 256; c++)
+		if (set[c >> 3] & (1u << (c & 7)))
+			out[n++] = (char)c;
+	out[n] = '\0';
+	return out;
+}
+
+TEST(first_byte_sets)
+{
+	CHECK_STR(first_of("^[45]"), "45");
+	CHECK_STR(first_of("^[0-9A-C]+: x"), "0123456789ABC");
+	CHECK_STR(first_of("^[]a]"), "]a");
+	CHECK_STR(first_of("^[a-]"), "-a");
+	CHECK_STR(first_of("^[-a]x"), "-a");
+	CHECK_STR(first_of("^[a-c-e]"), "-abce");
+	/* optional, negated, escaped, POSIX, unanchored, alternatives: none */
+	CHECK_STR(first_of("^[45]?x"), "-");
+	CHECK_STR(first_of("^[45]*x"), "-");
+	CHECK_STR(first_of("^[45]{0,2}x"), "-");
+	CHECK_STR(first_of("^[^45]"), "-");
+	CHECK_STR(first_of("^[\\d]"), "-");
+	CHECK_STR(first_of("^[[:alpha:]]"), "-");
+	CHECK_STR(first_of("[45]"), "-");
+	CHECK_STR(first_of("^[45]|x"), "-");
+	CHECK_STR(first_of("^[c-a]"), "-");
+	CHECK_STR(first_of("^[45"), "-");
+}
+
 TEST(literal_prefix_keeps_matches)
 {
 	struct decode_stats st;
@@ -675,7 +712,8 @@ TEST(literal_prefix_keeps_matches)
 	    "decoders:\n"
 	    "  - name: alt\n"
 	    "    programs: [p]\n"
-	    "    patterns: ['^abc|xyz', '^ab?c(?<n>\\d+)', '^Fail (?<u>\\w+)$']\n",
+	    "    patterns: ['^abc|xyz', '^ab?c(?<n>\\d+)', '^Fail (?<u>\\w+)$',"
+	    " '^[45](?<code>\\d\\d)$']\n",
 	    &st, &out);
 	CHECK_STR(out, "");
 	ctx = decode_ctx_new(set);
@@ -685,7 +723,11 @@ TEST(literal_prefix_keeps_matches)
 	CHECK_STR(fstr("n"), "12");
 	CHECK_STR(dec_with(set, ctx, "p", "Fail bob", 8), "alt");
 	CHECK_STR(fstr("u"), "bob");
+	CHECK_STR(dec_with(set, ctx, "p", "503", 3), "alt");
+	CHECK_STR(fstr("code"), "03");
+	CHECK(dec_with(set, ctx, "p", "200", 3) == NULL);
 	CHECK(dec_with(set, ctx, "p", "Fai", 3) == NULL);
+	CHECK(dec_with(set, ctx, "p", "", 0) == NULL);
 	CHECK(dec_with(set, ctx, "p", "fail bob", 8) == NULL);
 	decode_ctx_free(ctx);
 	decode_free(set);
@@ -1129,6 +1171,7 @@ int main(void)
 	RUN(account_decoders);
 	RUN(logind_decoders);
 	RUN(literal_prefix_extraction);
+	RUN(first_byte_sets);
 	RUN(literal_prefix_keeps_matches);
 	RUN(program_index_limits_what_runs);
 	RUN(parent_child_semantics);
