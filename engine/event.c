@@ -247,7 +247,12 @@ uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_
 
 uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t len)
 {
-	return vg_event_add_ref(ev, id, arena_strndup(&ev->arena, s, len), len);
+	const char *name;
+	uint32_t nlen;
+
+	name_of(id, &name, &nlen);
+	return push(ev, id, name, nlen, arena_strndup(&ev->arena, s, len), len,
+	    V_STR, 0);
 }
 
 uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_t len,
