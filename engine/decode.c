@@ -3,7 +3,9 @@
  * the top-level decoders to try (exact names through a hash table, then
  * glob names, then decoders for any program); a decoder's PCRE2 patterns
  * run on one field (message by default), its named groups become fields,
- * and its children refine the match. The set is read-only here and shared
+ * and its children refine the match. PCRE2 runs only when the subject
+ * starts with the pattern's literal text or first-byte class, when the
+ * loader found one. The set is read-only here and shared
  * by every worker; everything mutable (match data, limits, counters) lives
  * in the worker's decode_ctx.
  *
