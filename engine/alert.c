@@ -132,24 +132,29 @@ static struct idgen *idgen_get(void)
 	return g;
 }
 
-/* The low n bytes of v, most significant first, as 2n hex digits. */
-static int hex_bytes(char *out, uint64_t v, int n)
+/* v as 8 lowercase hex digits at out, most significant first, without a
+ * loop: each nibble is spread into a byte of a word (the low nibble of v
+ * in the low byte), the word is byte-swapped into text order, and each
+ * byte becomes '0'..'9' or 'a'..'f' at once ('a' - '0' - 10 = 0x27 added
+ * where the nibble is above 9). */
+static inline void hex8(char *out, uint32_t v)
 {
-	static const char hex[] = "0123456789abcdef";
+	uint64_t x = v;
 
-	for (int i = n - 1; i >= 0; i--) {
-		out[2 * i] = hex[(v >> 4) & 15];
-		out[2 * i + 1] = hex[v & 15];
-		v >>= 8;
-	}
-	return 2 * n;
+	x = (x | x << 16) & 0x0000ffff0000ffffULL;
+	x = (x | x << 8) & 0x00ff00ff00ff00ffULL;
+	x = (x | x << 4) & 0x0f0f0f0f0f0f0f0fULL;
+	x = __builtin_bswap64(x);
+	x += 0x3030303030303030ULL +
+	    (((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL) * 0x27;
+	memcpy(out, &x, 8);
 }
 
 /* One id for the time now, 36 characters at out (no NUL). */
 static void idgen_make(struct idgen *g, int64_t now, char *out)
 {
 	uint64_t hi, lo;
-	int o;
+	char t[8];
 
 	if (now > g->last_ms) {
 		g->last_ms = now;
@@ -164,15 +169,18 @@ static void idgen_make(struct idgen *g, int64_t now, char *out)
 	hi = ((uint64_t)g->last_ms & 0xffffffffffffULL) << 16 | 0x7000u | g->seq;
 	lo = (idgen_next(g) >> 2) | 0x8000000000000000ULL;
 	/* 8-4-4-4-12 */
-	o = hex_bytes(out, hi >> 32, 4);
-	out[o++] = '-';
-	o += hex_bytes(out + o, hi >> 16, 2);
-	out[o++] = '-';
-	o += hex_bytes(out + o, hi, 2);
-	out[o++] = '-';
-	o += hex_bytes(out + o, lo >> 48, 2);
-	out[o++] = '-';
-	hex_bytes(out + o, lo, 6);
+	hex8(out, (uint32_t)(hi >> 32));
+	out[8] = '-';
+	hex8(t, (uint32_t)hi);
+	memcpy(out + 9, t, 4);
+	out[13] = '-';
+	memcpy(out + 14, t + 4, 4);
+	out[18] = '-';
+	hex8(t, (uint32_t)(lo >> 32));
+	memcpy(out + 19, t, 4);
+	out[23] = '-';
+	memcpy(out + 24, t + 4, 4);
+	hex8(out + 28, (uint32_t)lo);
 }
 
 void alert_new_id(char out[37])
@@ -226,6 +234,25 @@ struct ej_shape {
 	char *lit;
 };
 
+/*
+ * The events of one decoder mostly have one shape: the last shape of each
+ * decoder (by name pointer; a stale one only costs a miss, since the field
+ * ids are compared) is tried before the hash of the field ids is made.
+ */
+#define EJ_MEMO 64
+
+struct ej_memo {
+	const char *decoder;
+	struct ej_shape *shape;
+};
+
+static inline size_t ej_memo_slot(const char *decoder)
+{
+	uint64_t h = (uint64_t)(uintptr_t)decoder * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 58); /* EJ_MEMO slots */
+}
+
 struct ej_scratch {
 	struct ej_node *nodes;
 	size_t ncap, nnodes;
@@ -239,6 +266,7 @@ struct ej_scratch {
 	/* shapes: open addressing on the hash of the id sequence */
 	struct ej_shape **shapes;
 	size_t shcap, nshapes;
+	struct ej_memo memo[EJ_MEMO];
 	uint32_t *live;    /* entry index of each live field */
 	size_t livecap;
 	/* while building a shape: value slots (output offset, entry) */
@@ -253,6 +281,7 @@ static pthread_once_t ej_once = PTHREAD_ONCE_INIT;
 
 static void ej_shapes_clear(struct ej_scratch *s)
 {
+	memset(s->memo, 0, sizeof(s->memo));
 	for (size_t i = 0; i < s->shcap; i++) {
 		free(s->shapes[i]);
 		s->shapes[i] = NULL;
@@ -284,15 +313,21 @@ static void ej_key_create(void)
 	pthread_key_create(&ej_key, ej_scratch_free);
 }
 
+/* The key frees a thread's scratch when it exits; the thread-local
+ * pointer saves the key lookup per event. */
 static struct ej_scratch *ej_scratch_get(void)
 {
-	struct ej_scratch *s;
+	static _Thread_local struct ej_scratch *mine;
+	struct ej_scratch *s = mine;
 
+	if (s != NULL)
+		return s;
 	pthread_once(&ej_once, ej_key_create);
 	if ((s = pthread_getspecific(ej_key)) == NULL) {
 		s = vg_calloc(1, sizeof(*s));
 		pthread_setspecific(ej_key, s);
 	}
+	mine = s;
 	return s;
 }
 
@@ -403,6 +438,20 @@ static void ej_grow2(uint32_t **a, uint32_t **b, size_t *cap, size_t need)
 	ej_grow((void **)b, cap, need, sizeof(**b));
 }
 
+/*
+ * The literal runs of a shape are short (",\"host\":{\"hostname\":"): they
+ * are copied 16 bytes at a time, reading up to EJ_COPY_PAD bytes past a
+ * run (a shape's text is padded) and writing as far past it (the output
+ * reserves as much; what follows overwrites it).
+ */
+#define EJ_COPY_PAD 16
+
+static inline void ej_copy(char *d, const char *s, size_t n)
+{
+	for (size_t j = 0; j < n; j += 16)
+		memcpy(d + j, s + j, 16);
+}
+
 /* Room ej_put may need for v. */
 #define EJ_VALUE_MAX(len) (BUF_JSON_MAX(len) + 8)
 
@@ -429,7 +478,7 @@ static char *ej_put(char *d, const struct value *v)
 	default:
 		break;
 	}
-	return buf_json_put(d, v->s, v->len);
+	return buf_json_put_inline(d, v->s, v->len);
 }
 
 static void ej_value(struct ej_scratch *s, struct buf *out,
@@ -589,7 +638,7 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 	if (s->nrec != n)
 		return NULL; /* cannot happen: each live field is one slot */
 	lit = s->tmpl.len;
-	sh = vg_malloc(sizeof(*sh) + 3 * n * sizeof(uint32_t) + lit);
+	sh = vg_malloc(sizeof(*sh) + 3 * n * sizeof(uint32_t) + lit + EJ_COPY_PAD);
 	sh->hash = hash;
 	sh->n = n;
 	sh->litlen = (uint32_t)lit;
@@ -598,6 +647,7 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 	sh->ord = sh->pre + n;
 	sh->lit = (char *)(sh->ord + n);
 	memcpy(sh->lit, s->tmpl.p, lit);
+	memset(sh->lit + lit, 0, EJ_COPY_PAD);
 	/* entry index -> live ordinal, through vnext (free after the build) */
 	ord_of = s->vnext;
 	for (uint32_t k = 0; k < n; k++) {
@@ -657,6 +707,28 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 	char *d;
 
 	ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
+	if (ev->decoder != NULL) {
+		/* the shape this decoder's events had last time, checked in
+		 * the one pass that lists the live fields */
+		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
+		struct ej_shape *c = m->decoder == ev->decoder ? m->shape : NULL;
+
+		for (uint32_t i = 0; c != NULL && i < ev->n; i++) {
+			if (ents[i].dead)
+				continue;
+			if (n == c->n || ents[i].id != c->ids[n])
+				c = NULL;
+			else
+				s->live[n++] = i;
+			vbytes += EJ_VALUE_MAX(ents[i].v.len);
+		}
+		if (c != NULL && n == c->n) {
+			sh = c;
+			goto write;
+		}
+		n = 0;
+		vbytes = 0;
+	}
 	for (uint32_t i = 0; i < ev->n; i++) {
 		if (ents[i].dead)
 			continue;
@@ -688,11 +760,18 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 			return -1;
 		ej_shape_insert(s, sh);
 	}
-	buf_reserve(out, sh->litlen + vbytes);
+	if (ev->decoder != NULL) {
+		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
+
+		m->decoder = ev->decoder;
+		m->shape = sh;
+	}
+write:
+	buf_reserve(out, sh->litlen + vbytes + EJ_COPY_PAD);
 	d = out->p + out->len;
 	lit = sh->lit;
 	for (uint32_t k = 0; k < n; k++) {
-		memcpy(d, lit, sh->pre[k]);
+		ej_copy(d, lit, sh->pre[k]);
 		d += sh->pre[k];
 		lit += sh->pre[k];
 		d = ej_put(d, &ents[s->live[sh->ord[k]]].v);

@@ -73,9 +73,19 @@ void *arena_alloc(struct arena *a, size_t n)
 	return p;
 }
 
+/* Strings need no alignment: the bump is done here, without the call,
+ * when the current chunk has room (every field value of an event). */
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	struct arena_chunk *c = a->head;
+	char *p;
+
+	if (n < c->size && c->used <= c->size - n - 1) {
+		p = (char *)c->data + c->used;
+		c->used += n + 1;
+	} else {
+		p = arena_alloc(a, n + 1);
+	}
 
 	memcpy(p, s, n);
 	p[n] = '\0';

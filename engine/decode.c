@@ -3,7 +3,9 @@
  * the top-level decoders to try (exact names through a hash table, then
  * glob names, then decoders for any program); a decoder's PCRE2 patterns
  * run on one field (message by default), its named groups become fields,
- * and its children refine the match. The set is read-only here and shared
+ * and its children refine the match. PCRE2 runs only when the subject
+ * starts with the pattern's literal text or first-byte class, when the
+ * loader found one. The set is read-only here and shared
  * by every worker; everything mutable (match data, limits, counters) lives
  * in the worker's decode_ctx.
  *
@@ -19,6 +21,17 @@
 #define DECODE_JIT_STACK_MIN (32u * 1024)
 #define DECODE_JIT_STACK_MAX (512u * 1024)
 
+#define PROG_MEMO 16
+
+/* A program name looked up in the set of that serial (0: unused), and the
+ * answer (NULL: no decoder for that exact name). */
+struct prog_memo {
+	uint64_t serial;
+	const struct dprog *p;
+	uint32_t len;
+	char name[28];
+};
+
 struct decode_ctx {
 	pcre2_match_data *md;
 	uint32_t md_pairs;           /* ovector pairs of md */
@@ -28,6 +41,7 @@ struct decode_ctx {
 	size_t nstamp;
 	uint32_t gen;
 	struct decode_ctx_stats st;
+	struct prog_memo memo[PROG_MEMO];
 };
 
 uint32_t decode_hash(const char *s, size_t len)
@@ -314,6 +328,13 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 		int rc;
 
 		ctx->st.pattern_runs++;
+		if (pat->pfxlen > 0 && (len < pat->pfxlen || subj[0] != pat->pfx[0] ||
+		    memcmp(subj, pat->pfx, pat->pfxlen) != 0))
+			continue; /* cannot match: no need to ask PCRE2 */
+		if (pat->has_first && (len == 0 ||
+		    !(pat->first[(unsigned char)subj[0] >> 3] &
+		    (1u << ((unsigned char)subj[0] & 7)))))
+			continue;
 		if (pat->jit)
 			rc = pcre2_jit_match(pat->code, (PCRE2_SPTR)subj, len, 0, 0,
 			    ctx->md, ctx->mctx);
@@ -395,7 +416,9 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 	ctx->st.events++;
 	if (set == NULL || set->ntops == 0)
 		return NULL;
-	ctx_fit(ctx, set);
+	if (ctx->md == NULL || set->max_groups + 1 > ctx->md_pairs ||
+	    set->ntops > ctx->nstamp)
+		ctx_fit(ctx, set);
 	if (++ctx->gen == 0) {
 		memset(ctx->stamp, 0, ctx->nstamp * sizeof(*ctx->stamp));
 		ctx->gen = 1;
@@ -404,7 +427,25 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 	if (pv != NULL && pv->len > 0) {
 		const char *prog = pv->s; /* arena text: stays put */
 		size_t plen = pv->len;
-		const struct dprog *p = decode_prog_find(set, prog, plen);
+		const struct dprog *p;
+
+		/* a few programs log most lines: their answers are kept in a
+		 * small table indexed by the name's ends and length */
+		struct prog_memo *pm = &ctx->memo[((unsigned char)prog[0] * 31u +
+		    (unsigned char)prog[plen - 1] + (unsigned)plen) % PROG_MEMO];
+
+		if (pm->serial == set->serial && pm->len == plen &&
+		    memcmp(pm->name, prog, plen) == 0) {
+			p = pm->p;
+		} else {
+			p = decode_prog_find(set, prog, plen);
+			if (plen <= sizeof(pm->name)) {
+				memcpy(pm->name, prog, plen);
+				pm->len = (uint32_t)plen;
+				pm->serial = set->serial;
+				pm->p = p;
+			}
+		}
 
 		if (p != NULL) {
 			for (uint32_t i = 0; i < p->n && w == NULL; i++)

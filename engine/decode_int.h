@@ -22,11 +22,21 @@ struct dcap {
 	uint8_t type; /* enum dtype */
 };
 
+#define DECODE_PREFIX_MAX 24
+
 struct dpat {
 	pcre2_code *code;
 	int jit;          /* JIT-compiled: run with pcre2_jit_match */
 	struct dcap *caps;
 	uint32_t ncaps;
+	/* text every match starts with (anchored pattern): a subject that
+	 * does not start with it is not given to PCRE2 */
+	uint32_t pfxlen;
+	char pfx[DECODE_PREFIX_MAX];
+	/* else, when it starts with a class ("^[45]"), the bytes a match can
+	 * start with (bit b of first[b / 8]) */
+	int has_first;
+	uint8_t first[32];
 };
 
 /* A constant field value, prepared at load time. */
@@ -85,6 +95,9 @@ struct decode_set {
 	size_t ngeneric;
 	size_t ndecoders, npatterns, njit;
 	uint32_t max_groups;      /* largest capture count of any pattern */
+	uint64_t serial;          /* unique per loaded set: a worker's cache
+	                             of lookups cannot mistake a new set for a
+	                             freed one at the same address */
 };
 
 uint32_t decode_hash(const char *s, size_t len);
@@ -93,6 +106,15 @@ struct dprog *decode_prog_find(const struct decode_set *set, const char *s,
 int decode_glob(const char *pat, const char *s, size_t len);
 int decode_parse_num(const char *s, size_t n, double *out);
 void decode_node_free(struct dnode *n);
+/* The literal text that every match of pattern p[0..n) (compiled without
+ * options) starts with, when it is anchored by a leading '^': up to max
+ * bytes into out; returns its length, 0 when there is none or the pattern
+ * is not simple enough to tell. */
+size_t decode_literal_prefix(const char *p, size_t n, char *out, size_t max);
+/* For a pattern anchored by "^[class]" (a plain class: bytes and ranges,
+ * not negated, not optional): the bytes a match can start with, as bits
+ * in set; returns 1, or 0 when the pattern does not tell. */
+int decode_first_bytes(const char *p, size_t n, uint8_t set[32]);
 
 /* A group name as written in a pattern: offset and length. */
 struct gdef {

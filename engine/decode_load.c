@@ -17,10 +17,14 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ytree.h"
+
+/* Serial numbers of loaded sets (decode_set.serial). */
+static atomic_uint_least64_t set_serial;
 
 /* A decoder name seen while loading, for duplicate detection. */
 struct lname {
@@ -181,6 +185,115 @@ static int type_of(const struct dnode *node, uint32_t field)
 	return DT_STRING;
 }
 
+/*
+ * Whether '|' appears outside every group, class and escape: then a
+ * leading "^lit" binds to the first branch only. -1 when the pattern has
+ * constructs this scan does not follow (\Q..\E, comments, POSIX classes,
+ * unbalanced parentheses): no prefix then.
+ */
+static int top_level_bar(const char *p, size_t n)
+{
+	int depth = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+
+		if (c == '\\') {
+			if (i + 1 < n && (p[i + 1] == 'Q' || p[i + 1] == 'E'))
+				return -1;
+			i++;
+		} else if (c == '[') {
+			/* a class: ']' right after '[' or "[^" is literal */
+			i++;
+			if (i < n && p[i] == '^')
+				i++;
+			if (i < n && p[i] == ']')
+				i++;
+			for (; i < n && p[i] != ']'; i++) {
+				if (p[i] == '\\')
+					i++;
+				else if (p[i] == '[' && i + 1 < n &&
+				    (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '='))
+					return -1;
+			}
+			if (i >= n)
+				return -1;
+		} else if (c == '(') {
+			if (i + 2 < n && p[i + 1] == '?' && p[i + 2] == '#')
+				return -1;
+			depth++;
+		} else if (c == ')') {
+			if (--depth < 0)
+				return -1;
+		} else if (c == '|' && depth == 0) {
+			return 1;
+		}
+	}
+	return depth == 0 ? 0 : -1;
+}
+
+size_t decode_literal_prefix(const char *p, size_t n, char *out, size_t max)
+{
+	size_t i = 1, len = 0;
+
+	if (n < 2 || p[0] != '^' || top_level_bar(p, n) != 0)
+		return 0;
+	while (i < n && len < max) {
+		char c = p[i];
+		size_t step = 1;
+
+		if (c == '\\') {
+			/* an escaped punctuation byte is itself; \d, \x41, \K... end it */
+			if (i + 1 >= n || is_alnum((unsigned char)p[i + 1]) ||
+			    (unsigned char)p[i + 1] < 0x20 || (unsigned char)p[i + 1] >= 0x7f)
+				break;
+			c = p[i + 1];
+			step = 2;
+		} else if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f ||
+		    strchr("^$.|?*+()[]{}", c) != NULL) {
+			break;
+		}
+		/* a quantified byte may be absent or repeated: not part of it */
+		if (i + step < n && strchr("?*+{", p[i + step]) != NULL)
+			break;
+		out[len++] = c;
+		i += step;
+	}
+	return len;
+}
+
+int decode_first_bytes(const char *p, size_t n, uint8_t set[32])
+{
+	size_t i = 2;
+	int any = 0;
+
+	memset(set, 0, 32);
+	if (n < 4 || p[0] != '^' || p[1] != '[' || p[2] == '^' ||
+	    top_level_bar(p, n) != 0)
+		return 0;
+	while (i < n && (p[i] != ']' || !any)) {
+		unsigned char a = (unsigned char)p[i], b = a;
+
+		if (a == '\\' || a == '[')
+			return 0; /* escapes and POSIX classes: not followed */
+		if (i + 2 < n && p[i + 1] == '-' && p[i + 2] != ']') {
+			b = (unsigned char)p[i + 2];
+			if (b == '\\' || b == '[' || b < a)
+				return 0;
+			i += 3;
+		} else {
+			i++;
+		}
+		for (unsigned c = a; c <= b; c++)
+			set[c >> 3] |= (uint8_t)(1u << (c & 7));
+		any = 1;
+	}
+	/* the class may be absent or its end is not seen */
+	if (i >= n || (i + 1 < n && strchr("?*{", p[i + 1]) != NULL))
+		return 0;
+	return 1;
+}
+
 /* Compile one pattern of node into out; errors go to L. */
 static void compile_pattern(struct loader *L, struct dnode *node,
     const struct ynode *pn, struct dpat *out)
@@ -229,6 +342,10 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 		goto done;
 	}
 	out->code = code;
+	out->pfxlen = (uint32_t)decode_literal_prefix(pn->str, pn->len, out->pfx,
+	    sizeof(out->pfx));
+	if (out->pfxlen == 0)
+		out->has_first = decode_first_bytes(pn->str, pn->len, out->first);
 	/* no JIT (unsupported CPU, no executable memory): the interpreter */
 	out->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &capcount);
@@ -800,6 +917,8 @@ struct decode_set *decode_load(const char *const *paths, size_t npaths,
 	memset(&L, 0, sizeof(L));
 	field_init();
 	L.set = vg_calloc(1, sizeof(*L.set));
+	L.set->serial = atomic_fetch_add_explicit(&set_serial, 1,
+	    memory_order_relaxed) + 1;
 	L.d = d;
 	before = d->errors;
 	files = vg_list_yaml(paths, npaths, &nfiles, d);

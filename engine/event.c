@@ -184,7 +184,8 @@ void vg_event_reset(struct vg_event *ev)
 	ev->decoder = NULL;
 }
 
-static uint32_t push(struct vg_event *ev, uint32_t id, const char *name,
+/* Inlined in each adder: it runs for every field of every event. */
+static inline uint32_t push(struct vg_event *ev, uint32_t id, const char *name,
     uint32_t name_len, const char *s, size_t len, enum value_kind kind, double num)
 {
 	struct fent *e;
@@ -217,21 +218,52 @@ static uint32_t push(struct vg_event *ev, uint32_t id, const char *name,
 	return i;
 }
 
+/*
+ * field_name() and field_name_len() for the hot path: an id a caller holds
+ * came from field_intern, which ran field_init first, so the registry is
+ * set up and the pthread_once of every field_* call can be skipped. An id
+ * above the count (never interned) reads as the empty name, as there.
+ */
+static inline void name_of(uint32_t id, const char **name, uint32_t *len)
+{
+	if (id == FIELD_NONE ||
+	    id > atomic_load_explicit(&nnames, memory_order_acquire)) {
+		*name = "";
+		*len = 0;
+		return;
+	}
+	*name = names[id];
+	*len = name_lens[id];
+}
+
 uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_t len)
 {
-	return push(ev, id, field_name(id), field_name_len(id), s, len, V_STR, 0);
+	const char *name;
+	uint32_t nlen;
+
+	name_of(id, &name, &nlen);
+	return push(ev, id, name, nlen, s, len, V_STR, 0);
 }
 
 uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t len)
 {
-	return vg_event_add_ref(ev, id, arena_strndup(&ev->arena, s, len), len);
+	const char *name;
+	uint32_t nlen;
+
+	name_of(id, &name, &nlen);
+	return push(ev, id, name, nlen, arena_strndup(&ev->arena, s, len), len,
+	    V_STR, 0);
 }
 
 uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_t len,
     double num)
 {
-	return push(ev, id, field_name(id), field_name_len(id),
-	    arena_strndup(&ev->arena, s, len), len, V_NUM, num);
+	const char *name;
+	uint32_t nlen;
+
+	name_of(id, &name, &nlen);
+	return push(ev, id, name, nlen, arena_strndup(&ev->arena, s, len), len,
+	    V_NUM, num);
 }
 
 uint32_t vg_event_add_named(struct vg_event *ev, const char *name, size_t nlen,

@@ -16,6 +16,7 @@
 #include "syslog.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "vg.h"
@@ -27,6 +28,7 @@
 /* Non-builtin names this parser emits, interned once per process. */
 static uint32_t f_sequence, f_code, f_repeated, f_procid;
 static pthread_once_t ids_once = PTHREAD_ONCE_INIT;
+static atomic_int ids_ready; /* ids_init done: skips pthread_once per line */
 
 /* "0".."191", the numbers of a PRI, as text that outlives every event. */
 static char small_txt[192][4];
@@ -48,6 +50,7 @@ static void ids_init(void)
 	f_code = field_intern("event.code", 10);
 	f_repeated = field_intern("log.syslog.repeated", 19);
 	f_procid = field_intern("log.syslog.procid", 17);
+	atomic_store_explicit(&ids_ready, 1, memory_order_release);
 }
 
 /* Parse state for one message. */
@@ -59,6 +62,7 @@ struct sl {
 };
 
 /* A year-less or year-ful BSD timestamp as written. */
+#define BSD_LEN 15 /* "Nov 23 00:00:05" */
 struct bsdts {
 	int mon, day, h, mi, s, ms;
 	int year; /* 0: none written */
@@ -353,6 +357,16 @@ static int64_t resolve_bsd(struct sl *st, const struct bsdts *t, int off)
  */
 static size_t scan_time(struct sl *st, const char *s, size_t n, int64_t *ms)
 {
+	/* Consecutive lines share their second. When scan_bsd took exactly
+	 * BSD_LEN bytes ("Mmm dd hh:mm:ss") and a space follows, those bytes
+	 * alone decided its result (its look-ahead stops at the space), so a
+	 * line starting with the same bytes and a space gets the same struct
+	 * bsdts; and resolve_bsd is a function of it, the offset and the
+	 * reference, so its answer is kept too. Per thread. */
+	static _Thread_local char last_txt[BSD_LEN];
+	static _Thread_local struct bsdts last_t;
+	static _Thread_local int last_ok, last_off;
+	static _Thread_local int64_t last_ref, last_ms;
 	size_t k;
 
 	if (n >= 10 && is_digit(s[0])) {
@@ -360,12 +374,33 @@ static size_t scan_time(struct sl *st, const char *s, size_t n, int64_t *ms)
 	} else {
 		struct bsdts t;
 		int off = st->tz;
+		int plain = n > BSD_LEN && s[BSD_LEN] == ' ';
 
-		if ((k = scan_bsd(s, n, &t)) == 0)
-			return 0;
-		k += scan_zone(s + k, n - k, &off);
+		if (plain && last_ok && memcmp(s, last_txt, BSD_LEN) == 0) {
+			k = BSD_LEN + scan_zone(s + BSD_LEN, n - BSD_LEN, &off);
+			if (off == last_off && ref_ms(st) == last_ref) {
+				*ms = last_ms;
+				goto check;
+			}
+			t = last_t;
+		} else {
+			if ((k = scan_bsd(s, n, &t)) == 0)
+				return 0;
+			last_ok = plain && k == BSD_LEN;
+			if (last_ok) {
+				memcpy(last_txt, s, BSD_LEN);
+				last_t = t;
+			}
+			k += scan_zone(s + k, n - k, &off);
+		}
 		*ms = resolve_bsd(st, &t, off);
+		if (last_ok) {
+			last_off = off;
+			last_ref = ref_ms(st);
+			last_ms = *ms;
+		}
 	}
+check:
 	if (k == 0 || (k < n && s[k] != ' ' && s[k] != ':'))
 		return 0;
 	return k;
@@ -386,11 +421,17 @@ static size_t format_ts(int64_t ms, char *out)
 {
 	static _Thread_local int64_t cday = -1;
 	static _Thread_local char cdate[11];
+	static _Thread_local int64_t last_ms = -1; /* and its text: lines */
+	static _Thread_local char last[25];         /* share their time */
 	int64_t days;
 	int rem;
 
 	if (ms < 0 || ms >= 253402300800000LL)
 		return vgtime_format(ms, out);
+	if (ms == last_ms) {
+		memcpy(out, last, 25);
+		return 24;
+	}
 	days = ms / 86400000;
 	rem = (int)(ms % 86400000);
 	if (days != cday) {
@@ -418,6 +459,8 @@ static size_t format_ts(int64_t ms, char *out)
 	put2(out + 21, rem % 100);
 	out[23] = 'Z';
 	out[24] = '\0';
+	memcpy(last, out, 25);
+	last_ms = ms;
 	return 24;
 }
 
@@ -443,10 +486,15 @@ static void emit_pid(struct sl *st, const char *s, size_t n)
 
 	if (n == 0)
 		return;
-	if (parse_uint(s, n, &v) == 0)
-		add_u64(st->ev, F_PROCESS_PID, v);
-	else
+	if (parse_uint(s, n, &v) == 0) {
+		/* no leading zero: the text is what add_u64 would write */
+		if (v >= 192 && s[0] != '0')
+			vg_event_add_num(st->ev, F_PROCESS_PID, s, n, (double)v);
+		else
+			add_u64(st->ev, F_PROCESS_PID, v);
+	} else {
 		vg_event_add(st->ev, f_procid, s, n);
+	}
 }
 
 /* "last message repeated N times", "message repeated N times: [ ... ]". */
@@ -605,17 +653,25 @@ static void emit_seq(struct sl *st, const char *p, size_t k)
 /*
  * A 3164 TAG: "sshd[123]:", "sshd:", "postfix/smtpd[54801]:", "prog[12]"
  * before a space. The program ends at the first '[' or at a ':' that is
- * followed by a space or the end. Returns bytes consumed, or 0.
+ * followed by a space or the end. Returns bytes consumed, or 0; then
+ * *space is the index of the space that ended the scan (0: it ended
+ * otherwise).
  */
 static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen,
-    size_t *proglen)
+    size_t *proglen, size_t *space)
 {
+	*space = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		size_t j;
 
-		if (c == ' ')
+		/* most bytes of a name stop nothing: one test for the three */
+		if (c > ':' && c != '[')
+			continue;
+		if (c == ' ') {
+			*space = i;
 			return 0;
+		}
 		if (c == '[') {
 			if (i == 0)
 				return 0;
@@ -645,14 +701,23 @@ static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen
 	return 0;
 }
 
-/* Try a TAG at p; on success emit it and return the message start. */
-static const char *take_tag(struct sl *st, const char *p, const char *end)
+/*
+ * Try a TAG at p; on success emit it and return the message start. On
+ * failure *word (may be NULL) gets the space that ends a first word free of
+ * '[' and of a ':' before a space (a hostname), or NULL.
+ */
+static const char *take_tag(struct sl *st, const char *p, const char *end,
+    const char **word)
 {
 	const char *pid;
-	size_t pidlen, proglen, k;
+	size_t pidlen, proglen, k, space;
 
-	if ((k = scan_tag(p, (size_t)(end - p), &pid, &pidlen, &proglen)) == 0)
+	if ((k = scan_tag(p, (size_t)(end - p), &pid, &pidlen, &proglen,
+	    &space)) == 0) {
+		if (word != NULL)
+			*word = space > 0 ? p + space : NULL;
 		return NULL;
+	}
 	vg_event_add(st->ev, F_PROCESS_NAME, p, proglen);
 	emit_pid(st, pid, pidlen);
 	return skip_one_space(p + k, end);
@@ -683,16 +748,20 @@ static void after_time(struct sl *st, const char *p, const char *end)
 		cisco_tail(st, p + k, end, 1);
 		return;
 	}
-	if ((m = take_tag(st, p, end)) != NULL) {
+	if ((m = take_tag(st, p, end, &e)) != NULL) {
 		emit_message(st, m, (size_t)(end - m));
 		return;
 	}
-	if ((e = memchr(p, ' ', (size_t)(end - p))) == NULL)
-		e = end;
-	if (e == p || e[-1] == ':' || memchr(p, '[', (size_t)(e - p)) != NULL) {
-		/* tag-like but malformed: keep it in the text */
-		emit_message(st, p, (size_t)(end - p));
-		return;
+	/* when scan_tag stopped at the space after a plain first word, that
+	 * word is the hostname; else look */
+	if (e == NULL) {
+		if ((e = memchr(p, ' ', (size_t)(end - p))) == NULL)
+			e = end;
+		if (e == p || e[-1] == ':' || memchr(p, '[', (size_t)(e - p)) != NULL) {
+			/* tag-like but malformed: keep it in the text */
+			emit_message(st, p, (size_t)(end - p));
+			return;
+		}
 	}
 	vg_event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - p));
 	p = skip_spaces(e, end);
@@ -707,7 +776,7 @@ static void after_time(struct sl *st, const char *p, const char *end)
 		cisco_tail(st, p + k, end, 0);
 		return;
 	}
-	if ((m = take_tag(st, p, end)) != NULL)
+	if ((m = take_tag(st, p, end, NULL)) != NULL)
 		p = m;
 	emit_message(st, p, (size_t)(end - p));
 }
@@ -893,7 +962,8 @@ enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len
 	int pri = -1;
 	int64_t ms;
 
-	pthread_once(&ids_once, ids_init);
+	if (!atomic_load_explicit(&ids_ready, memory_order_acquire))
+		pthread_once(&ids_once, ids_init);
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r' ||
 	    msg[len - 1] == '\0'))
 		len--;

@@ -235,4 +235,14 @@ for src in file pipe; do
 	python3 -c 'import json,sys; print(" ".join(json.loads(l)["event"]["message"][-6:] for l in open(sys.argv[1])))' "$T/long.jsonl" > "$T/long.got"
 	check "long lines ($src): the cut line still alerts" grep -qx "1 ssh2 1 ssh2 xxxxxx xxxxxx 3 ssh2 3 ssh2" "$T/long.got"
 done
+# ---- output to a file: blocks reserved ahead are given back ----
+"$BIN/vigil" replay --threads 1 "$FIX/attack.log" > "$T/file.jsonl" 2>/dev/null
+noid "$T/file.jsonl" > "$T/file.noid"
+same_text "replay into a new file: the alerts of a pipe" "$T/t1.noid" "$T/file.noid"
+check "replay into a new file: no blocks left past its end" \
+    python3 -c 'import os,sys; st=os.stat(sys.argv[1]); sys.exit(0 if st.st_blocks*512 <= st.st_size + 65536 else 1)' "$T/file.jsonl"
+echo "kept line" > "$T/append.jsonl"
+"$BIN/vigil" replay --threads 1 "$FIX/attack.log" >> "$T/append.jsonl" 2>/dev/null
+check "replay appending to a file: its lines stay first" [ "$(head -1 "$T/append.jsonl")" = "kept line" ]
+check "replay appending to a file: every alert after them" [ "$(wc -l < "$T/append.jsonl")" -eq 45 ]
 finish

@@ -9,11 +9,8 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "../../engine/decode.h"
+#include "../../engine/decode_int.h"
 #include "../../engine/event.h"
-
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 
 static struct decode_set *S;   /* the shipped parsers/ */
 static struct decode_ctx *C;
@@ -619,6 +616,124 @@ TEST(logind_decoders)
 	CHECK(dec("systemd", "New session 12 of user alice.") == NULL);
 }
 
+/* ---- literal prefixes (the pre-check before PCRE2) ---- */
+
+static const char *prefix_of(const char *pat)
+{
+	static char out[DECODE_PREFIX_MAX + 1];
+	size_t n = decode_literal_prefix(pat, strlen(pat), out, DECODE_PREFIX_MAX);
+
+	out[n] = '\0';
+	return out;
+}
+
+TEST(literal_prefix_extraction)
+{
+	CHECK_STR(prefix_of("^Failed (?<m>password) for"), "Failed ");
+	CHECK_STR(prefix_of("^Connection (?:closed|reset) by"), "Connection ");
+	CHECK_STR(prefix_of("^\\((?<user.name>[^)]+)\\) CMD"), "(");
+	CHECK_STR(prefix_of("^a\\.b\\[c"), "a.b[c");
+	/* quantified bytes may be absent or repeated */
+	CHECK_STR(prefix_of("^abc?d"), "ab");
+	CHECK_STR(prefix_of("^ab*"), "a");
+	CHECK_STR(prefix_of("^ab+"), "a");
+	CHECK_STR(prefix_of("^ab{2}"), "a");
+	CHECK_STR(prefix_of("^a\\.?"), "a");
+	/* escapes that are classes or codes end it */
+	CHECK_STR(prefix_of("^ab\\d"), "ab");
+	CHECK_STR(prefix_of("^ab\\x41"), "ab");
+	CHECK_STR(prefix_of("^ab\\Kc"), "ab");
+	CHECK_STR(prefix_of("^\\s*x"), "");
+	CHECK_STR(prefix_of("^a.b"), "a");
+	/* unanchored, option-first, or alternatives at the top: none */
+	CHECK_STR(prefix_of("abc"), "");
+	CHECK_STR(prefix_of("(?i)^abc"), "");
+	CHECK_STR(prefix_of("^abc|xyz"), "");
+	CHECK_STR(prefix_of("^abc(x|y)|z"), "");
+	CHECK_STR(prefix_of("^abc[|]"), "abc");
+	CHECK_STR(prefix_of("^abc[]|]"), "abc");
+	CHECK_STR(prefix_of("^abc\\|x"), "abc|x");
+	CHECK_STR(prefix_of("^abc(?:x|y)"), "abc");
+	/* constructs the scan does not follow: none */
+	CHECK_STR(prefix_of("^abc\\Q|\\E"), "");
+	CHECK_STR(prefix_of("^abc(?#|)"), "");
+	CHECK_STR(prefix_of("^abc[[:alpha:]|]"), "");
+	CHECK_STR(prefix_of("^abc)"), "");
+	/* at most DECODE_PREFIX_MAX bytes */
+	CHECK_INT(strlen(prefix_of("^abcdefghijklmnopqrstuvwxyz0123456789")),
+	    DECODE_PREFIX_MAX);
+}
+
+/* The first-byte set of pat as the bytes in it, or "-" when there is none. */
+static const char *first_of(const char *pat)
+{
+	static char out[257];
+	uint8_t set[32];
+	size_t n = 0;
+
+	if (!decode_first_bytes(pat, strlen(pat), set))
+		return "-";
+	for (unsigned c = 1; c < 256; c++)
+		if (set[c >> 3] & (1u << (c & 7)))
+			out[n++] = (char)c;
+	out[n] = '\0';
+	return out;
+}
+
+TEST(first_byte_sets)
+{
+	CHECK_STR(first_of("^[45]"), "45");
+	CHECK_STR(first_of("^[0-9A-C]+: x"), "0123456789ABC");
+	CHECK_STR(first_of("^[]a]"), "]a");
+	CHECK_STR(first_of("^[a-]"), "-a");
+	CHECK_STR(first_of("^[-a]x"), "-a");
+	CHECK_STR(first_of("^[a-c-e]"), "-abce");
+	/* optional, negated, escaped, POSIX, unanchored, alternatives: none */
+	CHECK_STR(first_of("^[45]?x"), "-");
+	CHECK_STR(first_of("^[45]*x"), "-");
+	CHECK_STR(first_of("^[45]{0,2}x"), "-");
+	CHECK_STR(first_of("^[^45]"), "-");
+	CHECK_STR(first_of("^[\\d]"), "-");
+	CHECK_STR(first_of("^[[:alpha:]]"), "-");
+	CHECK_STR(first_of("[45]"), "-");
+	CHECK_STR(first_of("^[45]|x"), "-");
+	CHECK_STR(first_of("^[c-a]"), "-");
+	CHECK_STR(first_of("^[45"), "-");
+}
+
+TEST(literal_prefix_keeps_matches)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+
+	set = load_text("prefix.yml",
+	    "decoders:\n"
+	    "  - name: alt\n"
+	    "    programs: [p]\n"
+	    "    patterns: ['^abc|xyz', '^ab?c(?<n>\\d+)', '^Fail (?<u>\\w+)$',"
+	    " '^[45](?<code>\\d\\d)$']\n",
+	    &st, &out);
+	CHECK_STR(out, "");
+	ctx = decode_ctx_new(set);
+	CHECK_STR(dec_with(set, ctx, "p", "abc", 3), "alt");
+	CHECK_STR(dec_with(set, ctx, "p", "--xyz", 5), "alt");
+	CHECK_STR(dec_with(set, ctx, "p", "ac12", 4), "alt");
+	CHECK_STR(fstr("n"), "12");
+	CHECK_STR(dec_with(set, ctx, "p", "Fail bob", 8), "alt");
+	CHECK_STR(fstr("u"), "bob");
+	CHECK_STR(dec_with(set, ctx, "p", "503", 3), "alt");
+	CHECK_STR(fstr("code"), "03");
+	CHECK(dec_with(set, ctx, "p", "200", 3) == NULL);
+	CHECK(dec_with(set, ctx, "p", "Fai", 3) == NULL);
+	CHECK(dec_with(set, ctx, "p", "", 0) == NULL);
+	CHECK(dec_with(set, ctx, "p", "fail bob", 8) == NULL);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
 /* ---- matcher semantics ---- */
 
 TEST(program_index_limits_what_runs)
@@ -1055,6 +1170,9 @@ int main(void)
 	RUN(postfix_decoders);
 	RUN(account_decoders);
 	RUN(logind_decoders);
+	RUN(literal_prefix_extraction);
+	RUN(first_byte_sets);
+	RUN(literal_prefix_keeps_matches);
 	RUN(program_index_limits_what_runs);
 	RUN(parent_child_semantics);
 	RUN(match_limit_cuts_catastrophic_patterns);
