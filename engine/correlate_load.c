@@ -625,6 +625,36 @@ static const struct ynode *list_item(const struct ynode *v, size_t i)
 	return v;
 }
 
+/* Append to *ids (*n of them) the event fields of name in the events of
+ * the detection rules under the correlation cr, without duplicates. The
+ * loader has rejected cycles; depth bounds the walk anyway. */
+static void inner_fields(struct loader *L, const struct corr_rule *cr,
+    const char *name, uint32_t **ids, size_t *n, int depth)
+{
+	for (size_t i = 0; i < cr->nrefs && depth < CORR_MAX_RULES; i++) {
+		const struct corr_ref *ref = &cr->refs[i];
+		uint32_t *v;
+		size_t k;
+
+		if (ref->corr != NULL) {
+			inner_fields(L, ref->corr, name, ids, n, depth + 1);
+			continue;
+		}
+		v = detect_rule_field_ids(L->rs, ref->det, name, &k);
+		for (size_t j = 0; j < k; j++) {
+			size_t d;
+
+			for (d = 0; d < *n && (*ids)[d] != v[j]; d++)
+				;
+			if (d < *n)
+				continue;
+			*ids = vg_realloc(*ids, (*n + 1) * sizeof(**ids));
+			(*ids)[(*n)++] = v[j];
+		}
+		free(v);
+	}
+}
+
 /*
  * The event fields of name (a group-by entry or condition field, at node
  * `at`) in the events of the rule ref: through correlation.aliases, then,
@@ -632,7 +662,8 @@ static const struct ynode *list_item(const struct ynode *v, size_t i)
  * selections were (Sigma names become event names; names that are event
  * names already stay). *id is the first, *more the others when there are
  * several (one per event shape) or NULL. A referenced correlation's events
- * are its alerts, whose fields are named as written.
+ * are the events that completed its alerts: events of the detection rules
+ * under it, so the name is mapped through each of theirs.
  */
 static void ref_field(struct loader *L, struct lrule *lr,
     const struct corr_ref *ref, const char *name, const struct ynode *at,
@@ -673,11 +704,13 @@ static void ref_field(struct loader *L, struct lrule *lr,
 			return;
 		}
 	}
-	if (ref->det == NULL) {
-		*id = field_intern(target, strlen(target));
-		return;
+	if (ref->det != NULL) {
+		ids = detect_rule_field_ids(L->rs, ref->det, target, &n);
+	} else {
+		ids = NULL;
+		n = 0;
+		inner_fields(L, ref->corr, target, &ids, &n, 0);
 	}
-	ids = detect_rule_field_ids(L->rs, ref->det, target, &n);
 	if (n == 0) {
 		ERR(L, lr, tn, "'%s' maps to no usable event field for rule '%s' "
 		    "(see rules/mappings)", target, r->name ? r->name : r->id);

@@ -3,8 +3,8 @@
 # Winlogbeat) with a correlation rule written with Sigma field names:
 # `group-by: [IpAddress]` and `condition.field: TargetUserName` reach each
 # event's EventData through rules/mappings/windows.yml, as the detection
-# rule's selection does. Three addresses, exact alerts, in a real
-# redis-server (replay's private one).
+# rule's selection does, also in a correlation of that correlation. Four
+# addresses, exact alerts, in a real redis-server (replay's private one).
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -39,6 +39,17 @@ correlation:
   timespan: 1m
   condition: {field: TargetUserName, gte: 3}
 level: high
+---
+title: Repeated logon guessing from one address
+id: 6f0c3c1e-7d1a-4c33-9a0e-000000000003
+correlation:
+  type: event_count
+  rules: 6f0c3c1e-7d1a-4c33-9a0e-000000000001
+  group-by: [IpAddress]
+  timespan: 1h
+  condition: {gte: 2}
+  generate: true
+level: critical
 X
 
 python3 - > "$T/win.jsonl" <<'X'
@@ -62,13 +73,15 @@ rows.append(evtx(20, "192.0.2.13", "ann"))   # .13: two, too few
 rows.append(beat(21, "192.0.2.13", "ben"))
 rows.append(beat(22, "192.0.2.13", "ben") | {"winlog": {"channel": "Security", "event_id": 4624,
     "event_data": {"TargetUserName": "ben", "LogonType": "3", "IpAddress": "192.0.2.13"}}})
+for i in range(8):                       # .14: guessing twice: repeated
+    rows.append(evtx(30 + i, "192.0.2.14", "administrator"))
 for r in rows:
     print(json.dumps(r))
 X
 
 "$BIN/vigil" replay --threads 1 --rules rules/mappings --rules "$T/rules" "$T/win.jsonl" > "$T/out.jsonl" 2> "$T/err"
 check "windows replay exits 0" [ $? -eq 0 ]
-check "windows: 3 alerts from the 2 correlation rules" grep -qx 'replay: 3 correlation alerts from 2 correlation rules' "$T/err"
+check "windows: 6 alerts from the 3 correlation rules" grep -qx 'replay: 6 correlation alerts from 3 correlation rules' "$T/err"
 python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -81,9 +94,12 @@ printf '%s\t%s\t%s\t%s\n' \
     2026-11-23T09:00:03.000Z "Network logon guessing from one address" '{"IpAddress": "192.0.2.11"}' 4 \
     2026-11-23T09:00:12.000Z "Network logon spraying from one address" '{"Computer": "dc01.corp.example", "IpAddress": "192.0.2.12"}' 3 \
     2026-11-23T09:00:13.000Z "Network logon guessing from one address" '{"IpAddress": "192.0.2.12"}' 4 \
+    2026-11-23T09:00:33.000Z "Network logon guessing from one address" '{"IpAddress": "192.0.2.14"}' 4 \
+    2026-11-23T09:00:37.000Z "Network logon guessing from one address" '{"IpAddress": "192.0.2.14"}' 4 \
+    2026-11-23T09:00:37.000Z "Repeated logon guessing from one address" '{"IpAddress": "192.0.2.14"}' 2 \
     | sort > "$T/want"
 same_text "windows: alerts grouped by the Sigma names' EventData values" "$T/want" "$T/got"
-# the detections feed the correlations only (no generate): 3 alerts in all
-check "windows: summary" grep -qE '^replay: 12 events, 0 decoded, 3 alerts in ' "$T/err"
+# the detections feed the correlations only (no generate): 6 alerts in all
+check "windows: summary" grep -qE '^replay: 20 events, 0 decoded, 6 alerts in ' "$T/err"
 check "windows: no detection alert written" [ "$(grep -c '"kind":"detection"' "$T/out.jsonl")" = 0 ]
 finish

@@ -85,6 +85,7 @@ TEST(sigma_names_map_per_referenced_rule)
 	d.no_source = 1;
 	rs = load(
 	    "title: spraying\n"
+	    "id: spraying_id\n"
 	    "correlation:\n"
 	    "  type: value_count\n"
 	    "  rules: [win_failed_logon, ssh_failed]\n"
@@ -109,12 +110,22 @@ TEST(sigma_names_map_per_referenced_rule)
 	    "  rules: ssh_guessing\n"
 	    "  group-by: [source.ip]\n"
 	    "  timespan: 1h\n"
+	    "  condition: {gte: 2}\n"
+	    "---\n"
+	    "title: spraying again\n"
+	    "correlation:\n"
+	    "  type: event_count\n"
+	    "  rules: spraying_id\n"
+	    "  group-by: [ip, LogonType]\n"
+	    "  aliases:\n"
+	    "    ip: {spraying_id: IpAddress}\n"
+	    "  timespan: 1h\n"
 	    "  condition: {gte: 2}\n", &cs, &lst, &d);
-	CHECK_INT(lst.loaded, 3);
+	CHECK_INT(lst.loaded, 4);
 	CHECK_INT(lst.rejected, 0);
 	CHECK_INT(d.errors, 0);
-	CHECK_INT((int)correlate_rule_count(cs), 3);
-	if (correlate_rule_count(cs) != 3)
+	CHECK_INT((int)correlate_rule_count(cs), 4);
+	if (correlate_rule_count(cs) != 4)
 		goto done;
 	/* Windows: each JSON shape's field, in the mapping's order (flat,
 	 * EVTX, Winlogbeat); Linux: the ECS name of the linux mapping */
@@ -138,11 +149,19 @@ TEST(sigma_names_map_per_referenced_rule)
 	CHECK(cr->refs[0].group_more[0] == NULL);
 	CHECK_STR(names(&cr->refs[0], 0, 1), "user.name");
 	CHECK(cr->refs[0].group_more[1] == NULL);
-	/* a correlation's events are its alerts: names as written */
+	/* a correlation's events are the events that completed its alerts:
+	 * the names are those of the detection rules under it */
 	cr = cs->rules[2];
 	CHECK(cr->refs[0].corr == cs->rules[1]);
 	CHECK_STR(names(&cr->refs[0], 0, 0), "source.ip");
 	CHECK(cr->refs[0].group_more[0] == NULL);
+	/* ... each with its own mapping (Windows, then Linux) */
+	cr = cs->rules[3];
+	CHECK(cr->refs[0].corr == cs->rules[0]);
+	CHECK_STR(names(&cr->refs[0], 0, 0),
+	    "IpAddress,Event.EventData.IpAddress,winlog.event_data.IpAddress");
+	CHECK_STR(names(&cr->refs[0], 0, 1), "LogonType,"
+	    "Event.EventData.LogonType,winlog.event_data.LogonType");
 done:
 	correlate_set_free(cs);
 	detect_free(rs);
