@@ -772,7 +772,6 @@ static void check_alias_keys(struct loader *L, struct lrule *lr)
 static void compile_fields(struct loader *L, struct lrule *lr)
 {
 	struct corr_rule *cr = lr->cr;
-
 	const struct ynode *gb = ytree_get(lr->corr, "group-by");
 
 	check_alias_keys(L, lr);
