@@ -575,7 +575,8 @@ static int value_of(struct correlator *c, const struct corr_rule *cr,
 	buf_clear(&c->vb);
 	if (cr->type == CT_VALUE_COUNT) {
 		for (size_t i = 0; i < cr->nvalue; i++) {
-			const char *s = vg_event_str(ev, ref->value_fields[i]);
+			const char *s = corr_field_str(ev, ref->value_fields[i],
+			    ref->value_more[i]);
 
 			if (s == NULL)
 				return -1;
@@ -587,7 +588,8 @@ static int value_of(struct correlator *c, const struct corr_rule *cr,
 	}
 	if (cr->type == CT_VALUE_SUM || cr->type == CT_VALUE_AVG ||
 	    cr->type == CT_VALUE_PERCENTILE || cr->type == CT_VALUE_MEDIAN) {
-		const struct value *v = vg_event_get(ev, ref->value_fields[0]);
+		const struct value *v = corr_field_get(ev,
+		    ref->value_fields[0], ref->value_more[0]);
 		double x;
 		char *end;
 
@@ -635,7 +637,8 @@ static void feed(struct correlator *c, struct corr_rule *cr, int role,
 	}
 	q = req_new(c, REQ_UPDATE, cr);
 	for (size_t g = 0; g < cr->ngroup; g++) {
-		const char *s = vg_event_str(ev, ref->group_fields[g]);
+		const char *s = corr_field_str(ev, ref->group_fields[g],
+		    ref->group_more[g]);
 
 		if (s == NULL) {
 			c->st.no_group++;

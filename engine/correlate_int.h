@@ -39,7 +39,32 @@ struct corr_ref {
 	struct corr_rule *corr;      /* a correlation rule */
 	uint32_t group_fields[CORR_MAX_GROUP]; /* aliases resolved */
 	uint32_t value_fields[CORR_MAX_VALUE];
+	/* when the rule's field mapping gives a name several event fields
+	 * (one per Windows JSON shape), the others, FIELD_NONE-terminated;
+	 * else NULL */
+	uint32_t *group_more[CORR_MAX_GROUP];
+	uint32_t *value_more[CORR_MAX_VALUE];
 };
+
+/* A field of a referenced rule in ev: the first of its event fields that
+ * the event has. */
+static inline const struct value *corr_field_get(const struct vg_event *ev,
+    uint32_t id, const uint32_t *more)
+{
+	const struct value *v = vg_event_get(ev, id);
+
+	while (v == NULL && more != NULL && *more != FIELD_NONE)
+		v = vg_event_get(ev, *more++);
+	return v;
+}
+
+static inline const char *corr_field_str(const struct vg_event *ev,
+    uint32_t id, const uint32_t *more)
+{
+	const struct value *v = corr_field_get(ev, id, more);
+
+	return v ? v->s : NULL;
+}
 
 /* A correlation that refers to some rule, and as which role. */
 struct corr_use {

@@ -1,9 +1,11 @@
 /*
  * correlate_load.c: Sigma correlation documents (kept by detect as YAML)
  * into compiled struct corr_rule: type, referenced rules (by id or name,
- * detection or correlation), group-by with aliases resolved per referenced
- * rule, timespan, condition, generate, and the vigil: extension (absence,
- * suppress, lateness, max_events, percentile).
+ * detection or correlation), group-by and condition fields resolved per
+ * referenced rule (aliases, then the field mapping of the rule's logsource,
+ * as detection mapped its selections), timespan, condition, generate, and
+ * the vigil: extension (absence, suppress, lateness, max_events,
+ * percentile).
  *
  * Every problem is reported with file:line:col and rejects the document;
  * a correlation that refers to a rejected one, or is part of a cycle, is
@@ -615,22 +617,75 @@ static int find_cycle(struct loader *L, struct lrule *lr)
 	return cyc;
 }
 
-/* The field for name (a group-by entry or condition field) in the events
- * of the rule ref, through correlation.aliases. */
-static uint32_t ref_field(struct loader *L, struct lrule *lr,
-    const struct corr_ref *ref, const char *name)
+/* Item i of a string-or-list node, for pointing at it. */
+static const struct ynode *list_item(const struct ynode *v, size_t i)
 {
-	const struct ynode *al = lr->aliases, *m;
-	const struct rule *r = ref->det ? ref->det : &ref->corr->rule;
+	if (v != NULL && v->kind == YN_SEQ && i < v->n)
+		return v->items[i];
+	return v;
+}
 
+/* Append to *ids (*n of them) the event fields of name in the events of
+ * the detection rules under the correlation cr, without duplicates. The
+ * loader has rejected cycles; depth bounds the walk anyway. */
+static void inner_fields(struct loader *L, const struct corr_rule *cr,
+    const char *name, uint32_t **ids, size_t *n, int depth)
+{
+	for (size_t i = 0; i < cr->nrefs && depth < CORR_MAX_RULES; i++) {
+		const struct corr_ref *ref = &cr->refs[i];
+		uint32_t *v;
+		size_t k;
+
+		if (ref->corr != NULL) {
+			inner_fields(L, ref->corr, name, ids, n, depth + 1);
+			continue;
+		}
+		v = detect_rule_field_ids(L->rs, ref->det, name, &k);
+		for (size_t j = 0; j < k; j++) {
+			size_t d;
+
+			for (d = 0; d < *n && (*ids)[d] != v[j]; d++)
+				;
+			if (d < *n)
+				continue;
+			*ids = vg_realloc(*ids, (*n + 1) * sizeof(**ids));
+			(*ids)[(*n)++] = v[j];
+		}
+		free(v);
+	}
+}
+
+/*
+ * The event fields of name (a group-by entry or condition field, at node
+ * `at`) in the events of the rule ref: through correlation.aliases, then,
+ * for a detection rule, through the field mapping of its logsource, as its
+ * selections were (Sigma names become event names; names that are event
+ * names already stay). *id is the first, *more the others when there are
+ * several (one per event shape) or NULL. A referenced correlation's events
+ * are the events that completed its alerts: events of the detection rules
+ * under it, so the name is mapped through each of theirs.
+ */
+static void ref_field(struct loader *L, struct lrule *lr,
+    const struct corr_ref *ref, const char *name, const struct ynode *at,
+    uint32_t *id, uint32_t **more)
+{
+	const struct ynode *al = lr->aliases, *m, *tn = at;
+	const struct rule *r = ref->det ? ref->det : &ref->corr->rule;
+	const char *target = name;
+	uint32_t *ids;
+	size_t n;
+
+	*id = FIELD_NONE;
+	*more = NULL;
 	if (al != NULL && al->kind == YN_MAP &&
 	    (m = ytree_get(al, name)) != NULL) {
 		if (m->kind != YN_MAP) {
 			ERR(L, lr, m, "correlation.aliases.%s: expected a map of "
 			    "rule name to field", name);
-			return FIELD_NONE;
+			return;
 		}
-		for (size_t i = 0; i + 1 < m->n; i += 2) {
+		target = NULL;
+		for (size_t i = 0; i + 1 < m->n && target == NULL; i += 2) {
 			const struct ynode *k = m->items[i], *v = m->items[i + 1];
 
 			if (!is_str(k) || !names_rule(r, k->str))
@@ -638,15 +693,36 @@ static uint32_t ref_field(struct loader *L, struct lrule *lr,
 			if (!is_str(v) || v->len == 0) {
 				ERR(L, lr, v, "correlation.aliases.%s.%s: expected "
 				    "a field name", name, k->str);
-				return FIELD_NONE;
+				return;
 			}
-			return field_intern(v->str, v->len);
+			target = v->str;
+			tn = v;
 		}
-		ERR(L, lr, m, "correlation.aliases.%s: no field for rule '%s'",
-		    name, r->name ? r->name : r->id);
-		return FIELD_NONE;
+		if (target == NULL) {
+			ERR(L, lr, m, "correlation.aliases.%s: no field for rule "
+			    "'%s'", name, r->name ? r->name : r->id);
+			return;
+		}
 	}
-	return field_intern(name, strlen(name));
+	if (ref->det != NULL) {
+		ids = detect_rule_field_ids(L->rs, ref->det, target, &n);
+	} else {
+		ids = NULL;
+		n = 0;
+		inner_fields(L, ref->corr, target, &ids, &n, 0);
+	}
+	if (n == 0) {
+		ERR(L, lr, tn, "'%s' maps to no usable event field for rule '%s' "
+		    "(see rules/mappings)", target, r->name ? r->name : r->id);
+	} else {
+		*id = ids[0];
+		if (n > 1) {
+			*more = vg_calloc(n, sizeof(**more));
+			memcpy(*more, ids + 1, (n - 1) * sizeof(**more));
+			(*more)[n - 1] = FIELD_NONE;
+		}
+	}
+	free(ids);
 }
 
 static void check_alias_keys(struct loader *L, struct lrule *lr)
@@ -696,16 +772,19 @@ static void check_alias_keys(struct loader *L, struct lrule *lr)
 static void compile_fields(struct loader *L, struct lrule *lr)
 {
 	struct corr_rule *cr = lr->cr;
+	const struct ynode *gb = ytree_get(lr->corr, "group-by");
 
 	check_alias_keys(L, lr);
 	for (size_t i = 0; i < cr->nrefs; i++) {
 		struct corr_ref *ref = &cr->refs[i];
 
 		for (size_t g = 0; g < cr->ngroup && g < CORR_MAX_GROUP; g++)
-			ref->group_fields[g] = ref_field(L, lr, ref, cr->group_by[g]);
+			ref_field(L, lr, ref, cr->group_by[g], list_item(gb, g),
+			    &ref->group_fields[g], &ref->group_more[g]);
 		for (size_t g = 0; g < cr->nvalue && g < CORR_MAX_VALUE; g++)
-			ref->value_fields[g] = ref_field(L, lr, ref,
-			    cr->value_names[g]);
+			ref_field(L, lr, ref, cr->value_names[g],
+			    list_item(lr->field, g), &ref->value_fields[g],
+			    &ref->value_more[g]);
 	}
 }
 
@@ -839,6 +918,12 @@ static void corr_rule_free(struct corr_rule *cr)
 	free(cr->rule.file);
 	free_list(cr->group_by, cr->ngroup);
 	free_list(cr->value_names, cr->nvalue);
+	for (size_t i = 0; cr->refs != NULL && i < cr->nrefs; i++) {
+		for (size_t g = 0; g < CORR_MAX_GROUP; g++)
+			free(cr->refs[i].group_more[g]);
+		for (size_t g = 0; g < CORR_MAX_VALUE; g++)
+			free(cr->refs[i].value_more[g]);
+	}
 	free(cr->refs);
 	free(cr->outs);
 	free(cr->key);

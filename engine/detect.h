@@ -198,4 +198,15 @@ size_t detect_correlation_count(const struct ruleset *rs);
 const struct ynode *detect_correlation_doc(const struct ruleset *rs, size_t i);
 const char *detect_correlation_file(const struct ruleset *rs, size_t i);
 
+/*
+ * The event fields that the Sigma field name means in the events of the
+ * detection rule r of rs: r's logsource's field mappings applied as they
+ * were to r's selections (the first mapping entry naming it, or that
+ * entry's `*`; an unmapped name as written). An owned array of *n ids in
+ * mapping order without duplicates (*n may be 0 when no target is a usable
+ * name); free() it. Load-time only (engine/detect_fieldmap.c).
+ */
+uint32_t *detect_rule_field_ids(const struct ruleset *rs, const struct rule *r,
+    const char *name, size_t *n);
+
 #endif

@@ -56,4 +56,52 @@ out=$("$BIN/vigil" check rules "$T/corr" 2>"$T/err"); rc=$?
 check "check: a broken correlation rule gives exit 1" [ $rc -eq 1 ]
 check "check: broken correlation summary" [ "$out" = "30 rules loaded, 1 rejected, 6 correlation rules" ]
 check "check: broken correlation named with file:line:col" grep -q "c.yml:5:13: error: correlation.rules: no rule has the id or name 'no-such-rule'" "$T/err"
+# a malformed vigil.incident_key (vigild would ignore it) is a warning
+# with file:line:col, in a detection rule and in a correlation rule
+mkdir -p "$T/keys"
+cat > "$T/keys/k.yml" <<'X'
+title: Key as a map without fields
+id: 11111111-2222-3333-4444-000000000001
+logsource: {product: linux, service: sshd}
+detection: {sel: {event.outcome: failure}, condition: sel}
+vigil:
+  incident_key: {name: ssh-attacker}
+---
+title: Good key
+id: 11111111-2222-3333-4444-000000000003
+name: good
+logsource: {product: linux, service: sshd}
+detection: {sel: {event.action: x}, condition: sel}
+vigil: {incident_key: {name: ssh-attacker, fields: [source.ip, user.name]}}
+---
+title: Correlation key with a pipe
+id: 11111111-2222-3333-4444-000000000004
+correlation:
+  type: event_count
+  rules: good
+  group-by: [source.ip]
+  timespan: 5m
+  condition: {gte: 3}
+vigil:
+  incident_key: [source.ip, 'a|b']
+---
+title: Correlation key but no id
+correlation:
+  type: event_count
+  rules: good
+  group-by: [source.ip]
+  timespan: 1h
+  condition: {gte: 300}
+vigil: {incident_key: source.ip}
+X
+out=$("$BIN/vigil" check "$T/keys" 2>"$T/err"); rc=$?
+check "check: malformed incident keys are warnings (exit 0)" [ $rc -eq 0 ]
+check "check: incident key rules still load" [ "$out" = "2 rules loaded, 0 rejected, 2 correlation rules" ]
+grep ': warning: ' "$T/err" | sed "s|^$T/||" > "$T/keys.got"
+cat > "$T/keys.want" <<'X'
+keys/k.yml:6:17: warning: vigil.incident_key: fields: missing; expected a list of up to 8 field names, or {name: NAME, fields: [...]} (vigild ignores it: the default incident key is used)
+keys/k.yml:24:29: warning: vigil.incident_key: a field name has at most 128 bytes and no '|'; expected a list of up to 8 field names, or {name: NAME, fields: [...]} (vigild ignores it: the default incident key is used)
+keys/k.yml:33:23: warning: vigil.incident_key: the correlation rule has no id, which the key is kept under (vigild ignores it)
+X
+same_text "check: each malformed incident key once, as file:line:col" "$T/keys.want" "$T/keys.got"
 finish
