@@ -19,9 +19,14 @@
  * Backpressure: at most FIFO_MAX batches per reading worker are read and
  * not yet written; beyond that the worker stops framing (the bytes stay in
  * the bufferevent, which stops reading at its high-water mark), the socket's
- * buffers fill and TCP slows the sender down. Nothing accepted over TCP is
+ * buffers fill and TCP slows the sender down. The same pause holds while
+ * the worker's correlator has CORR_HIGH updates unanswered by a Redis that
+ * is connected but behind, until they fall to CORR_LOW (resumed from the
+ * reply that gets there); only a Redis that is unreachable leaves updates
+ * to the client's bounded outage buffer. Nothing accepted over TCP is
  * dropped. UDP cannot be slowed: what the kernel drops for lack of buffer
- * space is read from the socket (SO_MEMINFO) and exported.
+ * space is read from the socket (SO_MEMINFO) and exported; its correlation
+ * updates go on into the client (bounded, dropped and counted beyond).
  *
  * Each worker binds its own socket per UDP/TCP/TLS input with SO_REUSEPORT,
  * so the kernel spreads senders over the workers; a unix socket is served by
