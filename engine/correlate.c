@@ -170,6 +170,10 @@ struct correlator {
 	struct event *flush_ev;
 	size_t outstanding;
 	struct correlate_stats st;
+	/* correlate_watch_low */
+	void (*low_cb)(void *);
+	void *low_arg;
+	size_t low;
 };
 
 /* ---- copied events ---- */
@@ -288,6 +292,12 @@ static void req_done(struct creq *q)
 	c->free_reqs = q;
 	if (c->outstanding > 0)
 		c->outstanding--;
+	if (c->low_cb != NULL && c->outstanding <= c->low) {
+		void (*cb)(void *) = c->low_cb;
+
+		c->low_cb = NULL;
+		cb(c->low_arg);
+	}
 }
 
 /* ---- keys ---- */
@@ -1364,6 +1374,14 @@ const struct correlate_stats *correlate_stats(const struct correlator *c)
 size_t correlate_outstanding(const struct correlator *c)
 {
 	return c->outstanding;
+}
+
+void correlate_watch_low(struct correlator *c, size_t low,
+    void (*cb)(void *), void *arg)
+{
+	c->low_cb = cb;
+	c->low_arg = arg;
+	c->low = low;
 }
 
 void correlate_metrics(const struct correlator *c, struct buf *out)

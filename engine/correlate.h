@@ -176,6 +176,15 @@ struct correlate_stats {
 const struct correlate_stats *correlate_stats(const struct correlator *c);
 /* Updates sent and not yet answered. */
 size_t correlate_outstanding(const struct correlator *c);
+/*
+ * Backpressure for a caller that stopped feeding c while Redis was behind:
+ * cb(arg) runs once, when an answer brings correlate_outstanding(c) to low
+ * or below. It runs inside the client's reply path: it must not feed c,
+ * issue commands or free anything (defer that, e.g. with event_active).
+ * One watch at a time: a later call replaces it; cb NULL cancels it.
+ */
+void correlate_watch_low(struct correlator *c, size_t low,
+    void (*cb)(void *), void *arg);
 /* Append Prometheus lines vigil_correlation_*_total. */
 void correlate_metrics(const struct correlator *c, struct buf *out);
 /* The same lines for stats summed by the caller (several workers). */

@@ -157,6 +157,9 @@ struct worker {
 	                             the correlator */
 	struct event *done_ev;    /* another worker finished one of ours */
 	int stalled;              /* a connection waits for fifo room */
+	int corr_paused;          /* Redis is behind: connections wait until
+	                             the correlator's client has caught up
+	                             (rds_watch_low on rds) */
 	/* batches other workers hand to this one's pipeline */
 	pthread_mutex_t inbox_lock;
 	struct batch *inbox_head, *inbox_tail;

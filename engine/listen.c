@@ -19,9 +19,14 @@
  * Backpressure: at most FIFO_MAX batches per reading worker are read and
  * not yet written; beyond that the worker stops framing (the bytes stay in
  * the bufferevent, which stops reading at its high-water mark), the socket's
- * buffers fill and TCP slows the sender down. Nothing accepted over TCP is
+ * buffers fill and TCP slows the sender down. The same pause holds while
+ * the worker's correlator has CORR_HIGH updates unanswered by a Redis that
+ * is connected but behind, until they fall to CORR_LOW (resumed from the
+ * reply that gets there); only a Redis that is unreachable leaves updates
+ * to the client's bounded outage buffer. Nothing accepted over TCP is
  * dropped. UDP cannot be slowed: what the kernel drops for lack of buffer
- * space is read from the socket (SO_MEMINFO) and exported.
+ * space is read from the socket (SO_MEMINFO) and exported; its correlation
+ * updates go on into the client (bounded, dropped and counted beyond).
  *
  * Each worker binds its own socket per UDP/TCP/TLS input with SO_REUSEPORT,
  * so the kernel spreads senders over the workers; a unix socket is served by
@@ -60,6 +65,12 @@
 #define BATCH_FRAMES 1024
 #define PEER_QUEUE 2           /* batches queued or running at a peer */
 #define FIFO_MAX 32            /* batches read and not yet written */
+/* Correlation backpressure: stream reading pauses while the worker's
+ * correlator has this many updates unanswered (in flight + held by its
+ * client) and Redis is connected, and resumes at CORR_LOW. The batches
+ * already read (FIFO_MAX of BATCH_FRAMES events) still feed it meanwhile. */
+#define CORR_HIGH 65536
+#define CORR_LOW 16384
 #define SPARE_MAX 8            /* recycled batches kept per worker */
 
 /* Frames of one connection, run by one worker's pipeline. */
@@ -325,10 +336,47 @@ static void tick_start(struct worker *w)
 		event_add(w->retire_ev, &tv);
 }
 
+/* Redis caught up (or went away, when buffering is all there is):
+ * connections read again, from the loop rather than from inside the
+ * client's reply path. */
+static void corr_watch_cb(void *arg)
+{
+	struct worker *w = arg;
+
+	correlate_watch_low(w->corr, 0, NULL, NULL);
+	rds_watch_low(w->rds, 0, NULL, NULL);
+	w->corr_paused = 0;
+	if (w->done_ev != NULL)
+		event_active(w->done_ev, EV_READ, 0);
+}
+
+static void corr_unpause(struct worker *w)
+{
+	if (w->corr_paused)
+		corr_watch_cb(w);
+}
+
+/* After feeding the correlator: while Redis is connected but behind,
+ * pause the streams (UDP cannot be paused and goes on); while it is
+ * unreachable, the client's bounded buffer takes the updates (and drops
+ * and counts beyond it), as it does for UDP. */
+static void corr_backpressure(struct worker *w)
+{
+	if (w->corr_paused || w->corr == NULL || !rds_ready(w->rds) ||
+	    correlate_outstanding(w->corr) < CORR_HIGH)
+		return;
+	w->corr_paused = 1;
+	/* whichever comes first: caught up, or the connection lost */
+	correlate_watch_low(w->corr, CORR_LOW, corr_watch_cb, w);
+	rds_watch_low(w->rds, 0, corr_watch_cb, w);
+}
+
 static void corr_retire(struct worker *w)
 {
 	struct corr_retired *r;
 
+	/* the new correlator starts with nothing outstanding */
+	corr_unpause(w);
 	if (w->corr == NULL) {
 		corr_ver_put(w->d, w->cv);
 		w->cv = NULL;
@@ -740,6 +788,7 @@ static void fifo_commit(struct worker *w)
 		sink_put(w, b->out.p, b->out.len);
 		batch_put(w, b);
 	}
+	corr_backpressure(w);
 }
 
 /* Run what other workers handed to w. */
@@ -840,7 +889,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	fifo_commit(w);
-	if (w->stalled && w->fifo_len < FIFO_MAX) {
+	if (w->stalled && w->fifo_len < FIFO_MAX && !w->corr_paused) {
 		w->stalled = 0;
 		for (struct conn *c = w->conns; c != NULL; c = c->next) {
 			if (c->stalled) {
@@ -938,7 +987,7 @@ static int frame_cb(void *arg, const char *data, size_t len, unsigned flags)
 	buf_add(&b->data, data, len);
 	if (b->data.len >= BATCH_BYTES || b->n >= BATCH_FRAMES) {
 		batch_dispatch(w, c);
-		if (w->fifo_len >= FIFO_MAX && !c->force) {
+		if ((w->fifo_len >= FIFO_MAX || w->corr_paused) && !c->force) {
 			/* backpressure: the rest stays in the bufferevent */
 			c->stalled = w->stalled = 1;
 			return 1;
@@ -957,7 +1006,7 @@ static void conn_consume(struct conn *c)
 
 	if (c->stalled && !c->force)
 		return;
-	if (c->w->fifo_len >= FIFO_MAX && !c->force) {
+	if ((c->w->fifo_len >= FIFO_MAX || c->w->corr_paused) && !c->force) {
 		c->stalled = c->w->stalled = 1;
 		return;
 	}

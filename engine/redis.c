@@ -295,6 +295,11 @@ struct rds {
 
 	struct rds_stats st;
 	struct log_rl rl_down, rl_err;
+
+	/* rds_watch_low */
+	void (*low_cb)(void *);
+	void *low_arg;
+	size_t low;
 };
 
 static void q_push(struct cmdq *q, struct rcmd *c)
@@ -361,6 +366,20 @@ static void sync_gauges(struct rds *r)
 	r->st.pending = r->pending.n + r->requeue.n;
 	r->st.pending_bytes = r->pending.bytes + r->requeue.bytes;
 	r->st.ready = r->state == RS_READY && !r->broken;
+}
+
+/* The watcher of rds_watch_low, once its condition holds. */
+static void low_check(struct rds *r)
+{
+	void (*cb)(void *) = r->low_cb;
+
+	if (cb == NULL || r->closing)
+		return;
+	if (r->pending.n + r->requeue.n + r->st.inflight > r->low &&
+	    r->state == RS_READY && !r->broken)
+		return;
+	r->low_cb = NULL;
+	cb(r->low_arg);
 }
 
 /* Finish a command with no reply. */
@@ -521,6 +540,7 @@ static void conn_down(struct rds *r, const char *why)
 	sync_gauges(r);
 	evtimer_del(r->timer);
 	schedule(r, delay);
+	low_check(r);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -650,6 +670,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 		c->cb(c->arg, rep);
 	cmd_free(c);
 	pump(r);
+	low_check(r);
 }
 
 static void connect_now(struct rds *r)
@@ -921,6 +942,13 @@ int rds_ready(const struct rds *r)
 size_t rds_outstanding(const struct rds *r)
 {
 	return r->pending.n + r->requeue.n + r->st.inflight;
+}
+
+void rds_watch_low(struct rds *r, size_t low, void (*cb)(void *), void *arg)
+{
+	r->low_cb = cb;
+	r->low_arg = arg;
+	r->low = low;
 }
 
 const struct rds_stats *rds_stats(const struct rds *r)

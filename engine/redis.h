@@ -139,6 +139,16 @@ const struct rds_stats *rds_stats(const struct rds *r);
 struct event_base *rds_base(const struct rds *r);
 
 /*
+ * Backpressure for a caller that stopped feeding r while Redis was behind:
+ * cb(arg) runs once, from the loop right after the reply (or the loss of
+ * the connection) that brought rds_outstanding(r) to low or below or made
+ * r not ready. It must not issue commands or free r from inside (defer
+ * that, e.g. with event_active). One watch at a time: a later call
+ * replaces it; cb NULL cancels it. rds_free drops it without a call.
+ */
+void rds_watch_low(struct rds *r, size_t low, void (*cb)(void *), void *arg);
+
+/*
  * Run the loop until every outstanding command is answered, or timeout_ms
  * (wall clock) passes. Only for callers that own the loop and are not inside
  * it (replay, tests). Returns 0 when drained, -1 on timeout.
