@@ -13,9 +13,10 @@
 # A/B: VIGILD_BASE=/path/to/other/vigild also runs that binary in each TCP
 # run, alternating with bin/vigild, and prints its figures beside
 # (BENCHMARKS.md gets bin/vigild's only). UDP=0 skips the UDP search.
-# RULES="rules/linux rules/mappings rules/placeholders.yml" gives vigild
-# those rule paths instead of rules/ (here: detection without the
-# correlation rules, whose Redis updates otherwise dominate).
+# RULES gives vigild's rule paths; the default is the shipped detection
+# rules, the scope of `make bench` too: "rules/linux rules/mappings
+# rules/placeholders.yml". RULES=rules adds the correlation rules, whose
+# Redis updates then set the pace (make bench-correlate measures them).
 # vigild runs the whole pipeline (parse, decode, 29 rules, alerts to a
 # file); rsyslog parses and writes each message to a file.
 set -euo pipefail
@@ -36,12 +37,13 @@ RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/vigil-bench-ingest.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
-python3 - "$corpus" "$COUNT" "$RUNS" "$W" "$RSYSLOGD" "${VIGILD_BASE:-}" "${UDP:-1}" "${RULES:-rules}" <<'PY'
+python3 - "$corpus" "$COUNT" "$RUNS" "$W" "$RSYSLOGD" "${VIGILD_BASE:-}" "${UDP:-1}" "${RULES:-rules/linux rules/mappings rules/placeholders.yml}" <<'PY'
 import atexit, datetime, json, os, re, signal, socket, subprocess, sys, time, urllib.request
 
 corpus, count, runs, work, rsyslogd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 base_bin, do_udp = sys.argv[6], sys.argv[7] != "0"
 rule_paths = ", ".join(os.path.abspath(r) for r in sys.argv[8].split())
+rules_txt = " ".join(sys.argv[8].split())
 size = os.path.getsize(corpus)
 root = os.getcwd()
 
@@ -289,7 +291,7 @@ corpus-{count}.log --count {count}` (gen_syslog.py, LF framing) over loopback. T
 messages/s from the first byte until the receiver holds all {count} (vigild:
 `vigil_messages_received_total`; rsyslog: its output file), best of {runs} runs, each
 checked for zero loss. vigild ({res[1][3]} workers) runs the whole pipeline: parse,
-decode, {res[1][2]} alerts from the shipped rules written to a file. rsyslog
+decode, {res[1][2]} alerts from the rules `{rules_txt}` written to a file. rsyslog
 {ver} (imtcp -> omfile with `%rawmsg%`) parses and writes. UDP: the highest rate
 `--rate` gave with loss (sent - received) under 0.1 %, vigild's
 kernel drop counter beside it (net.core.rmem_max = {rmem}); trials (rate sent:
