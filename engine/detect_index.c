@@ -724,6 +724,23 @@ static uint32_t lit_find(const struct litset *L, const char *s, uint32_t n)
 	return UINT32_MAX;
 }
 
+/* The (literal, field) pairs the scan looks for, for its bitmaps. */
+struct wlist {
+	struct pf_where *v;
+	size_t n, cap;
+};
+
+static void where_add(struct wlist *w, uint32_t lit, uint32_t field)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 1024;
+		w->v = vg_realloc(w->v, w->cap * sizeof(*w->v));
+	}
+	w->v[w->n].lit = lit;
+	w->v[w->n].field = field;
+	w->n++;
+}
+
 /*
  * Give each pattern the literal it needs, when the scan looks for that
  * literal in every field the pattern reads: then a literal the scan did
@@ -731,7 +748,7 @@ static uint32_t lit_find(const struct litset *L, const char *s, uint32_t n)
  * hundred strings costs the few that occur).
  */
 static void tag_fc(struct prefilter *pf, const struct litset *L,
-    struct fcond *fc, uint64_t gate)
+    struct fcond *fc, uint64_t gate, struct wlist *w)
 {
 	if (fc->kind != FC_VALUES || fc->tpart != TP_NONE)
 		return;
@@ -757,21 +774,25 @@ static void tag_fc(struct prefilter *pf, const struct litset *L,
 			p->lit = id + 1;
 			/* its hits in these fields must be seen */
 			pf->lits[id].gates |= gate;
-			if (fc->keyword)
+			if (fc->keyword) {
 				pf->lits[id].fields |= FIELD_KW;
-			for (uint32_t f = 0; f < fc->nfields; f++)
+				where_add(w, id, FIELD_NONE);
+			}
+			for (uint32_t f = 0; f < fc->nfields; f++) {
 				pf->lits[id].fields |= field_bit(fc->fields[f]);
+				where_add(w, id, fc->fields[f]);
+			}
 		}
 	}
 }
 
 static void tag_sn(struct prefilter *pf, const struct litset *L,
-    struct snode *sn, uint64_t gate)
+    struct snode *sn, uint64_t gate, struct wlist *w)
 {
 	if (sn->kind == SN_FC)
-		tag_fc(pf, L, sn->fc, gate);
+		tag_fc(pf, L, sn->fc, gate, w);
 	for (uint32_t i = 0; i < sn->n; i++)
-		tag_sn(pf, L, sn->kids[i], gate);
+		tag_sn(pf, L, sn->kids[i], gate, w);
 }
 
 
@@ -800,6 +821,7 @@ void detect_index_build(struct ruleset *rs)
 	struct posting *posts = NULL;
 	size_t nposts = 0, capposts = 0;
 	struct litset L = { 0 };
+	struct wlist w = { 0 };
 	uint32_t maxfield = 0;
 
 	/* 1. each rule's literal sets; rules without go to their group's always */
@@ -868,6 +890,7 @@ void detect_index_build(struct ruleset *rs)
 		lt->pend = (uint32_t)i + 1;
 		pf->prule[i] = posts[i].rule;
 		pf->pfield[i] = posts[i].field;
+		where_add(&w, posts[i].lit, posts[i].field);
 	}
 	pf->nscan = maxfield + 1;
 	pf->scan = vg_calloc(pf->nscan, 1);
@@ -897,16 +920,20 @@ void detect_index_build(struct ruleset *rs)
 		uint64_t gate = group_gate(pf, &rs->groups[ri->group]);
 
 		for (uint32_t k = 0; k < ri->nsels; k++)
-			tag_sn(pf, &L, ri->sels[k].root, gate);
+			tag_sn(pf, &L, ri->sels[k].root, gate, &w);
 	}
 	for (uint32_t a = 0; a < pf->nlong; a++)
 		pf->anc[a].fields = pf->lits[pf->anc[a].lit].fields;
+	/* 7. the bitmaps, per class of field */
+	detect_scan_mark(pf, w.v, w.n);
+	free(w.v);
 	free(L.slot);
 }
 
 void detect_index_free(struct prefilter *pf)
 {
 	free(pf->pairs);
+	free(pf->cmix);
 	free(pf->skey);
 	free(pf->sval);
 	free(pf->bits);

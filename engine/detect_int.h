@@ -221,15 +221,29 @@ struct pf_seen {
 };
 #define PF_LONG 2
 
+/* A literal looked for in a field (FIELD_NONE: keywords). */
+struct pf_where {
+	uint32_t lit, field;
+};
+
+#define PF_PAIRS_LOG 18        /* bitmap of 2^18 bits (32 KiB) */
+
 struct prefilter {
-	/* literals of 2 or 3 bytes: a bitmap of the byte pairs that start
-	 * one, and a small hash table */
-	uint64_t *pairs;       /* 65536 bits */
+	/* The bitmaps are keyed by the gram (or pair) and the class of the
+	 * field scanned: fields that look for the same literals share a
+	 * class, so a gram that only another field's literals start costs
+	 * a bit test and nothing more. */
+	uint32_t *cmix;        /* per field id < nscan: its class, mixed in */
+	uint32_t kwmix;        /* the same for keywords */
+	/* literals of 2 or 3 bytes: a bitmap of the byte pairs (and class)
+	 * that start one, and a small hash table */
+	uint64_t *pairs;       /* 2^PF_PAIRS_LOG bits */
 	uint32_t *skey, *sval; /* open addressing: bytes (2 or 3, low byte
 	                          first, | 1 << 24 for 3) -> literal id + 1 */
 	uint32_t scap;         /* power of two; 0 when there are none */
 	/* literals of 4 bytes or more: anchored 4-grams */
-	uint64_t *bits;        /* 2^PF_BITS_LOG bits: some anchor hashes here */
+	uint64_t *bits;        /* 2^PF_BITS_LOG bits: some anchor (of a
+	                          literal of the class) hashes here */
 	struct pf_gram *gtab;  /* open addressing by 4-gram */
 	uint32_t gcap;         /* power of two */
 	struct pf_anchor *anc; /* by gram */
@@ -404,6 +418,8 @@ int detect_int_text(double num, char out[32]);
 /* detect_scan.c: the tables that find literals (pf's literals are in),
  * and the scan: put the rules whose literals ev holds in ctx->cands. */
 void detect_scan_build(struct prefilter *pf);
+/* Then the bitmaps, from every (literal, field) the scan looks for. */
+void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n);
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct vg_event *ev);
 

@@ -21,9 +21,21 @@ static uint32_t gram_at(const char *s)
 	return g;
 }
 
-static uint32_t gram_bit(uint32_t g)
+/* The bit of gram g in the bitmap of the class whose mix is cm. */
+static inline uint32_t gram_bit(uint32_t g, uint32_t cm)
 {
-	return (g * 0x9E3779B1u) >> (32 - PF_BITS_LOG);
+	return ((g ^ cm) * 0x9E3779B1u) >> (32 - PF_BITS_LOG);
+}
+
+/* The same for the pair of bytes that starts a short literal. */
+static inline uint32_t pair_bit(uint32_t pair, uint32_t cm)
+{
+	return ((pair ^ cm) * 0x9E3779B1u) >> (32 - PF_PAIRS_LOG);
+}
+
+static inline int bit_set(const uint64_t *bits, uint32_t b)
+{
+	return (int)(bits[b >> 6] >> (b & 63) & 1);
 }
 
 static uint32_t gram_slot(uint32_t g, uint32_t cap)
@@ -64,7 +76,7 @@ static void build_short(struct prefilter *pf)
 {
 	uint32_t n = 0;
 
-	pf->pairs = vg_calloc(65536 / 64, sizeof(*pf->pairs));
+	pf->pairs = vg_calloc((1u << PF_PAIRS_LOG) / 64, sizeof(*pf->pairs));
 	for (uint32_t l = 0; l < pf->nlits; l++) {
 		if (pf->llen[l] >= LIT_MIN && pf->llen[l] < 4)
 			n++;
@@ -77,7 +89,7 @@ static void build_short(struct prefilter *pf)
 	pf->sval = vg_calloc(pf->scap, sizeof(*pf->sval));
 	for (uint32_t l = 0; l < pf->nlits; l++) {
 		const uint8_t *t = (const uint8_t *)pf->ltext + pf->loff[l];
-		uint32_t k, i, pair;
+		uint32_t k, i;
 
 		if (pf->llen[l] < 2 || pf->llen[l] > 3)
 			continue;
@@ -86,8 +98,6 @@ static void build_short(struct prefilter *pf)
 			;
 		pf->skey[i] = k;
 		pf->sval[i] = l + 1;
-		pair = t[0] | (uint32_t)t[1] << 8;
-		pf->pairs[pair >> 6] |= 1ull << (pair & 63);
 	}
 }
 
@@ -178,15 +188,12 @@ static void build_long(struct prefilter *pf)
 		memcpy(&a->head, pf->ltext + a->text, a->len < 8 ? a->len : 8);
 		memset(&a->hmask, 0xff, a->len < 8 ? a->len : 8);
 		if (i == 0 || an[i].gram != an[i - 1].gram) {
-			uint32_t b = gram_bit(an[i].gram);
-
 			/* a slot is taken when its range is not empty */
 			for (cur = gram_slot(an[i].gram, pf->gcap); pf->gtab[cur].end != 0;
 			    cur = (cur + 1) & (pf->gcap - 1))
 				;
 			pf->gtab[cur].key = an[i].gram;
 			pf->gtab[cur].beg = i;
-			pf->bits[b >> 6] |= 1ull << (b & 63);
 		}
 		pf->gtab[cur].end = i + 1;
 	}
@@ -197,6 +204,81 @@ void detect_scan_build(struct prefilter *pf)
 {
 	build_short(pf);
 	build_long(pf);
+}
+
+static int cmp_where(const void *a, const void *b)
+{
+	const struct pf_where *x = a, *y = b;
+
+	if (x->field != y->field)
+		return x->field < y->field ? -1 : 1;
+	return x->lit < y->lit ? -1 : x->lit > y->lit;
+}
+
+/* A class's mix: a hash of the literals its fields look for, so fields
+ * that look for the same ones share their bits. Two classes that happen
+ * to mix alike only share bits: more values go to the exact checks. */
+static uint32_t class_mix(const struct pf_where *w, size_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ w[i].lit) * 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	return (uint32_t)h;
+}
+
+void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
+{
+	uint32_t *lgram = vg_calloc(pf->nlits + 1, sizeof(*lgram));
+	size_t k = 0;
+
+	pf->cmix = vg_calloc(pf->nscan + 1, sizeof(*pf->cmix));
+	if (n > 0)
+		qsort(w, n, sizeof(*w), cmp_where);
+	/* the classes: one mix per field, from its (distinct) literals */
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && w[i].field == w[k - 1].field && w[i].lit == w[k - 1].lit)
+			continue;
+		w[k++] = w[i];
+	}
+	n = k;
+	for (size_t b = 0, e; b < n; b = e) {
+		uint32_t m;
+
+		for (e = b; e < n && w[e].field == w[b].field; e++)
+			;
+		m = class_mix(w + b, e - b);
+		if (w[b].field == FIELD_NONE)
+			pf->kwmix = m;
+		else if (w[b].field < pf->nscan)
+			pf->cmix[w[b].field] = m;
+	}
+	/* each literal's anchor gram, then its bit in each class */
+	for (uint32_t a = 0; a < pf->nlong; a++) {
+		const struct pf_anchor *an = &pf->anc[a];
+
+		lgram[an->lit] = gram_at(pf->ltext + an->text + an->off);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = w[i].lit, m, b;
+		const uint8_t *t = (const uint8_t *)pf->ltext + pf->loff[l];
+
+		if (w[i].field == FIELD_NONE)
+			m = pf->kwmix;
+		else if (w[i].field < pf->nscan)
+			m = pf->cmix[w[i].field];
+		else
+			continue; /* never scanned */
+		if (pf->llen[l] >= 4)
+			b = gram_bit(lgram[l], m), pf->bits[b >> 6] |= 1ull << (b & 63);
+		else if (pf->llen[l] >= LIT_MIN)
+			b = pair_bit(t[0] | (uint32_t)t[1] << 8, m),
+			    pf->pairs[b >> 6] |= 1ull << (b & 63);
+	}
+	free(lgram);
 }
 
 /* ---- per event ---- */
@@ -336,16 +418,34 @@ static void __attribute__((noinline)) gram_found(const struct prefilter *pf,
 	}
 }
 
-/* how: PF_SHORT and/or PF_LONG, the kinds of literals to look for */
+/* ASCII lowercase of 8 bytes at once (bytes >= 0x80 stay). */
+static inline uint64_t fold8(uint64_t x)
+{
+	uint64_t h = x & 0x7f7f7f7f7f7f7f7full;
+	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full;  /* 0x80 where >= 'A' */
+	uint64_t gt_z = h + 0x2525252525252525ull;  /* 0x80 where > 'Z' */
+	uint64_t up = ge_a & ~gt_z & ~x & 0x8080808080808080ull;
+
+	return x | up >> 2;
+}
+
+/*
+ * nhow: PF_SHORT and/or PF_LONG, the kinds of literals the field looks
+ * for (0 when none or field is UINT32_MAX); khow the same for keywords
+ * (0 when kw is not set). A position is looked at when the bit of its
+ * gram is set in the field's class or in the keywords'.
+ */
 static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
-    uint32_t field, int kw, unsigned how)
+    uint32_t field, int kw, unsigned nhow, unsigned khow)
 {
 	uint8_t *f;
 	uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
 	    (kw ? FIELD_KW : 0);
-	int sh = (how & PF_SHORT) && pf->scap > 0;
-	int lg = (how & PF_LONG) && pf->nlong > 0;
+	uint32_t cm = field != UINT32_MAX ? pf->cmix[field] : 0, km = pf->kwmix;
+	int nl = (nhow & PF_LONG) != 0, kl = (khow & PF_LONG) != 0;
+	int ns = (nhow & PF_SHORT) != 0, ks = (khow & PF_SHORT) != 0;
+	uint32_t i;
 
 	if (len + 8 > ctx->foldcap) {
 		ctx->foldcap = len + 264;
@@ -353,27 +453,47 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 		ctx->fold = vg_malloc(ctx->foldcap);
 	}
 	f = ctx->fold;
-	for (uint32_t i = 0; i < len; i++)
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, text + i, 8);
+		x = fold8(x);
+		memcpy(f + i, &x, 8);
+	}
+	for (; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
 	/* the 4-grams that may anchor a long literal: a tight loop with one
-	 * bit test per position, the rest out of line */
-	if (lg) {
+	 * bit test per position (two for a field that keywords read too),
+	 * the rest out of line */
+	if ((nl || kl) && pf->nlong > 0 && len >= 4) {
 		const uint64_t *bits = pf->bits;
 
-		for (uint32_t i = 0; i + 4 <= len; i++) {
-			uint32_t g = gram_at((const char *)f + i), b = gram_bit(g);
+		if (nl && kl) {
+			for (i = 0; i + 4 <= len; i++) {
+				uint32_t g = gram_at((const char *)f + i);
 
-			if (bits[b >> 6] >> (b & 63) & 1)
-				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
+				if (bit_set(bits, gram_bit(g, cm)) | bit_set(bits, gram_bit(g, km)))
+					gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
+			}
+		} else {
+			uint32_t m = nl ? cm : km;
+
+			for (i = 0; i + 4 <= len; i++) {
+				uint32_t g = gram_at((const char *)f + i);
+
+				if (bit_set(bits, gram_bit(g, m)))
+					gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
+			}
 		}
 	}
 	/* the pairs that may start a short literal */
-	if (sh) {
-		for (uint32_t i = 0; i + 1 < len; i++) {
+	if ((ns || ks) && pf->scap > 0) {
+		for (i = 0; i + 1 < len; i++) {
 			uint32_t s, pair = f[i] | (uint32_t)f[i + 1] << 8;
 
-			if (!(pf->pairs[pair >> 6] >> (pair & 63) & 1))
+			if (!((ns && bit_set(pf->pairs, pair_bit(pair, cm))) ||
+			    (ks && bit_set(pf->pairs, pair_bit(pair, km)))))
 				continue;
 			if ((s = short_get(pf, pair)) != 0 && (pf->lits[s - 1].fields & want) &&
 			    gates_pass(pf, ctx, ev, s - 1))
@@ -398,7 +518,7 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 	ctx->gpass = ctx->gfail = 0;
 	for (uint32_t e = 0; e < ev->n; e++) {
 		const struct fent *f = &ev->ents[e];
-		unsigned named, how;
+		unsigned named, khow;
 		int kw;
 
 		if (f->dead || f->v.kind == V_NULL)
@@ -408,18 +528,18 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 		named = f->id < pf->nscan ? pf->scan[f->id] : 0;
 		kw = pf->keywords && (has_msg ? f->id == F_MESSAGE :
 		    f->v.kind == V_STR);
-		how = named | (kw ? pf->kwscan : 0);
-		if (how == 0)
+		khow = kw ? pf->kwscan : 0;
+		if ((named | khow) == 0)
 			continue;
 		scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
-		    named ? f->id : UINT32_MAX, kw, how);
+		    named ? f->id : UINT32_MAX, kw, named, khow);
 		if (f->v.kind == V_NUM) {
 			/* 4688 matches a number whatever its text ("4688.0") */
 			char canon[32];
 
 			if (detect_int_text(f->v.num, canon))
 				scan_value(pf, ctx, ev, canon, (uint32_t)strlen(canon), e,
-				    named ? f->id : UINT32_MAX, kw, how);
+				    named ? f->id : UINT32_MAX, kw, named, khow);
 		}
 	}
 }
