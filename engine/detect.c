@@ -82,6 +82,7 @@ static void ruleset_destroy(struct ruleset *rs)
 	}
 	detect_index_free(&rs->pf);
 	free(rs->groups);
+	free(rs->agroups);
 	detect_map_free(rs);
 	for (size_t i = 0; i < rs->ncorr; i++) {
 		detect_ynode_free(rs->corr[i]);
@@ -344,10 +345,11 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 	new_event(rs, ctx);
 	detect_index_scan(rs, ctx, ev);
 	/* rules the prefilter cannot vouch for */
-	for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
+	for (uint32_t a = 0; a < rs->nagroups; a++) {
+		uint32_t gi = rs->agroups[a];
 		const struct lsgroup *g = &rs->groups[gi];
 
-		if (g->nalways == 0 || !group_ok(ctx, ev, gi))
+		if (!group_ok(ctx, ev, gi))
 			continue;
 		for (uint32_t k = 0; k < g->nalways; k++) {
 			const struct rule *r = rs->rules[g->always[k]];

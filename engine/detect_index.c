@@ -841,6 +841,11 @@ void detect_index_build(struct ruleset *rs)
 		pf->rneed[r] = sets[r].n == 2 ? 3 : 1;
 		pf->nindexed++;
 	}
+	rs->agroups = vg_malloc((rs->ngroups + 1) * sizeof(*rs->agroups));
+	for (size_t gi = 0; gi < rs->ngroups; gi++) {
+		if (rs->groups[gi].nalways > 0)
+			rs->agroups[rs->nagroups++] = (uint32_t)gi;
+	}
 	/* 2. distinct literals and the postings */
 	for (size_t r = 0; r < rs->nrules; r++) {
 		for (int k = 0; k < sets[r].n; k++) {

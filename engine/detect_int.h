@@ -184,7 +184,7 @@ struct lsgroup {
  * rules with a literal found in the right field are evaluated, plus those
  * no literal can vouch for.
  */
-#define PF_BITS_LOG 19         /* bitmap of 2^19 bits (64 KiB) */
+#define PF_BITS_LOG 21         /* bitmap of 2^21 bits (256 KiB) */
 /* A single byte turns up in nearly every value: it vouches for nothing,
  * and looking for it everywhere costs more than evaluating its rule. */
 #define LIT_MIN 2
@@ -276,6 +276,8 @@ struct ruleset {
 	size_t nrules, caprules;
 	struct lsgroup *groups;
 	size_t ngroups;
+	uint32_t *agroups;     /* the groups that have always-evaluated rules */
+	uint32_t nagroups;
 	struct map_ls *mls;
 	size_t nmls;
 	struct map_fields *mfs;
