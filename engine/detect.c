@@ -135,6 +135,11 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 	ctx->rmask = vg_calloc(rs->nrules + 1, 1);
 	ctx->cands = vg_calloc(rs->nrules + 1, sizeof(*ctx->cands));
 	ctx->lseen = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->lseen));
+	ctx->vslots = vg_calloc(1u << VC_SLOTS_LOG, sizeof(*ctx->vslots));
+	ctx->vring = vg_malloc(VC_RING);
+	ctx->vstat = vg_calloc(rs->pf.nscan + 2, sizeof(*ctx->vstat));
+	ctx->vfound = vg_malloc(VC_FOUND_MAX * sizeof(*ctx->vfound));
+	ctx->vstamp = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->vstamp));
 	ctx->md = pcre2_match_data_create(1, NULL);
 	ctx->mctx = pcre2_match_context_create(NULL);
 	ctx->jit = pcre2_jit_stack_create(32 * 1024, RE_JIT_STACK_MAX, NULL);
@@ -161,6 +166,11 @@ void detect_ctx_free(struct detect_ctx *ctx)
 	free(ctx->rmask);
 	free(ctx->cands);
 	free(ctx->lseen);
+	free(ctx->vslots);
+	free(ctx->vring);
+	free(ctx->vstat);
+	free(ctx->vfound);
+	free(ctx->vstamp);
 	pcre2_match_data_free(ctx->md);
 	pcre2_match_context_free(ctx->mctx);
 	pcre2_jit_stack_free(ctx->jit);

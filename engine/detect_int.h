@@ -291,6 +291,35 @@ struct ruleset {
 	uint32_t max_sels;
 };
 
+/*
+ * The literals found in recent values (detect_scan.c): logs repeat the
+ * same image paths, companies, channels and command lines, and what the
+ * scan finds in a value depends on its bytes and the field alone (gates
+ * and postings are applied afterwards, per event). Records live in a ring
+ * of bytes (the value, then the ids of the literals found, in the order
+ * found); a slot whose record the ring wrote over is stale.
+ */
+#define VC_SLOTS_LOG 13        /* 8192 slots */
+#define VC_RING (1u << 20)     /* 1 MiB of records */
+#define VC_MIN 12              /* shorter values are scanned, not looked up */
+#define VC_MAX 2048            /* longer ones too */
+#define VC_FOUND_MAX 128       /* a value holding more is not kept */
+
+struct vc_slot {
+	uint64_t hash;         /* of the value and its field; 0: empty */
+	uint64_t pos;          /* record start, in bytes ever written */
+	uint32_t field;        /* field id, UINT32_MAX when keywords only */
+	uint32_t len;          /* of the value */
+	uint32_t nfound;
+	uint8_t kw;
+};
+
+/* Per field: are its values worth looking up (do they repeat)? */
+struct vc_stat {
+	uint32_t looks, hits;
+	uint32_t skip;         /* values to scan before looking again */
+};
+
 struct detect_ctx {
 	const struct ruleset *rs;
 	const struct rule **matches;
@@ -316,6 +345,16 @@ struct detect_ctx {
 	uint64_t gpass, gfail; /* gates known to pass or fail for this event */
 	uint8_t *fold;         /* a value being scanned, case-folded */
 	size_t foldcap;
+	/* the value cache */
+	struct vc_slot *vslots;
+	uint8_t *vring;
+	uint64_t vwpos;        /* bytes ever written to vring */
+	struct vc_stat *vstat; /* per field id < pf.nscan, then keywords */
+	uint32_t *vfound;      /* literals found in the value being scanned */
+	uint32_t nvfound;
+	int vrec;              /* recording them (0, 1, or 2: too many) */
+	uint32_t *vstamp;      /* per literal: vserial when recorded */
+	uint32_t vserial;
 	struct buf tmp;        /* explanations */
 };
 

@@ -380,6 +380,22 @@ static inline int same(const uint8_t *a, const char *b, uint32_t n)
 	return 1;
 }
 
+/* Literal l is in the value being scanned (in a field that looks for it):
+ * record it for the value cache, and hit it if its gates pass. */
+static inline void found(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, uint32_t l, uint32_t e, uint32_t field, int kw)
+{
+	if (ctx->vrec == 1 && ctx->vstamp[l] != ctx->vserial) {
+		ctx->vstamp[l] = ctx->vserial;
+		if (ctx->nvfound < VC_FOUND_MAX)
+			ctx->vfound[ctx->nvfound++] = l;
+		else
+			ctx->vrec = 2;
+	}
+	if (gates_pass(pf, ctx, ev, l))
+		hit(pf, ctx, l, e, field, kw);
+}
+
 /* Position i of the folded value f holds 4-gram g, whose hash bit is
  * set: compare the literals anchored at g, if any. */
 static void __attribute__((noinline)) gram_found(const struct prefilter *pf,
@@ -411,10 +427,56 @@ static void __attribute__((noinline)) gram_found(const struct prefilter *pf,
 			if (an->len > 8 && !same(f + st + 8, pf->ltext + an->text + 8,
 			    an->len - 8))
 				continue;
-			if (gates_pass(pf, ctx, ev, an->lit))
-				hit(pf, ctx, an->lit, e, field, kw);
+			found(pf, ctx, ev, an->lit, e, field, kw);
 		}
 		return;
+	}
+}
+
+/* Position i of f starts a pair whose bit is set: look the literals of 2
+ * and 3 bytes there up. */
+static void __attribute__((noinline)) pair_found(const struct prefilter *pf,
+    struct detect_ctx *ctx, const struct vg_event *ev, const uint8_t *f,
+    uint32_t len, uint32_t i, uint32_t e, uint32_t field, int kw, uint64_t want)
+{
+	uint32_t s;
+
+	if ((s = short_get(pf, f[i] | (uint32_t)f[i + 1] << 8)) != 0 &&
+	    (pf->lits[s - 1].fields & want))
+		found(pf, ctx, ev, s - 1, e, field, kw);
+	if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0 &&
+	    (pf->lits[s - 1].fields & want))
+		found(pf, ctx, ev, s - 1, e, field, kw);
+}
+
+/*
+ * One pass over the folded value f: at each position, the bit of its
+ * 4-gram (long literals) and of its first two bytes (short ones) in the
+ * field's class and the keywords' class, as asked; the rest out of line.
+ * nl, kl, ns, ks are constants where it is inlined, so each case is a
+ * loop of its own. f has 8 defined bytes past len.
+ */
+static inline __attribute__((always_inline)) void scan_loop(
+    const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
+    uint32_t field, int kw, uint64_t want, uint32_t cm, uint32_t km,
+    int nl, int kl, int ns, int ks)
+{
+	const uint64_t *bits = pf->bits, *pairs = pf->pairs;
+
+	for (uint32_t i = 0; i + 1 < len; i++) {
+		uint32_t g = gram_at((const char *)f + i);
+		int lg = (nl && bit_set(bits, gram_bit(g, cm))) |
+		    (kl && bit_set(bits, gram_bit(g, km)));
+		int sh = (ns && bit_set(pairs, pair_bit(g & 0xffff, cm))) |
+		    (ks && bit_set(pairs, pair_bit(g & 0xffff, km)));
+
+		if (__builtin_expect(lg | sh, 0)) {
+			if (lg && i + 4 <= len)
+				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
+			if (sh)
+				pair_found(pf, ctx, ev, f, len, i, e, field, kw, want);
+		}
 	}
 }
 
@@ -435,7 +497,7 @@ static inline uint64_t fold8(uint64_t x)
  * (0 when kw is not set). A position is looked at when the bit of its
  * gram is set in the field's class or in the keywords'.
  */
-static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
+static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
     uint32_t field, int kw, unsigned nhow, unsigned khow)
 {
@@ -443,8 +505,8 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 	uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
 	    (kw ? FIELD_KW : 0);
 	uint32_t cm = field != UINT32_MAX ? pf->cmix[field] : 0, km = pf->kwmix;
-	int nl = (nhow & PF_LONG) != 0, kl = (khow & PF_LONG) != 0;
-	int ns = (nhow & PF_SHORT) != 0, ks = (khow & PF_SHORT) != 0;
+	unsigned nl = (nhow & PF_LONG) != 0, kl = (khow & PF_LONG) != 0;
+	unsigned ns = (nhow & PF_SHORT) != 0, ks = (khow & PF_SHORT) != 0;
 	uint32_t i;
 
 	if (len + 8 > ctx->foldcap) {
@@ -463,46 +525,129 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 	for (; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
-	/* the 4-grams that may anchor a long literal: a tight loop with one
-	 * bit test per position (two for a field that keywords read too),
-	 * the rest out of line */
-	if ((nl || kl) && pf->nlong > 0 && len >= 4) {
-		const uint64_t *bits = pf->bits;
-
-		if (nl && kl) {
-			for (i = 0; i + 4 <= len; i++) {
-				uint32_t g = gram_at((const char *)f + i);
-
-				if (bit_set(bits, gram_bit(g, cm)) | bit_set(bits, gram_bit(g, km)))
-					gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
-			}
-		} else {
-			uint32_t m = nl ? cm : km;
-
-			for (i = 0; i + 4 <= len; i++) {
-				uint32_t g = gram_at((const char *)f + i);
-
-				if (bit_set(bits, gram_bit(g, m)))
-					gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
-			}
-		}
+	switch ((nl && pf->nlong > 0) | (kl && pf->nlong > 0) << 1 |
+	    (ns && pf->scap > 0) << 2 | (ks && pf->scap > 0) << 3) {
+#define SCAN_CASE(m) case m: \
+		scan_loop(pf, ctx, ev, f, len, e, field, kw, want, cm, km, \
+		    (m) & 1, (m) >> 1 & 1, (m) >> 2 & 1, (m) >> 3 & 1); \
+		break;
+	SCAN_CASE(1) SCAN_CASE(2) SCAN_CASE(3) SCAN_CASE(4) SCAN_CASE(5)
+	SCAN_CASE(6) SCAN_CASE(7) SCAN_CASE(8) SCAN_CASE(9) SCAN_CASE(10)
+	SCAN_CASE(11) SCAN_CASE(12) SCAN_CASE(13) SCAN_CASE(14) SCAN_CASE(15)
+#undef SCAN_CASE
+	default:
+		break;
 	}
-	/* the pairs that may start a short literal */
-	if ((ns || ks) && pf->scap > 0) {
-		for (i = 0; i + 1 < len; i++) {
-			uint32_t s, pair = f[i] | (uint32_t)f[i + 1] << 8;
+}
 
-			if (!((ns && bit_set(pf->pairs, pair_bit(pair, cm))) ||
-			    (ks && bit_set(pf->pairs, pair_bit(pair, km)))))
-				continue;
-			if ((s = short_get(pf, pair)) != 0 && (pf->lits[s - 1].fields & want) &&
-			    gates_pass(pf, ctx, ev, s - 1))
-				hit(pf, ctx, s - 1, e, field, kw);
-			if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0 &&
-			    (pf->lits[s - 1].fields & want) && gates_pass(pf, ctx, ev, s - 1))
-				hit(pf, ctx, s - 1, e, field, kw);
-		}
+static uint64_t value_hash(const char *s, uint32_t len, uint32_t field, int kw)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)field << 1 | (uint64_t)kw) ^
+	    (uint64_t)len << 40;
+	uint32_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		h = (h ^ x) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
+	if (i < len) {
+		uint64_t x = 0;
+
+		memcpy(&x, s + i, len - i);
+		h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
+	}
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 32;
+	return h | 1; /* 0 marks an empty slot */
+}
+
+/* Is the record of slot v still whole, and for this value? */
+static const uint8_t *vc_record(const struct detect_ctx *ctx,
+    const struct vc_slot *v, uint64_t h, const char *text, uint32_t len,
+    uint32_t field, int kw)
+{
+	const uint8_t *rec;
+
+	if (v->hash != h || v->len != len || v->field != field || v->kw != kw ||
+	    v->pos + VC_RING < ctx->vwpos)
+		return NULL;
+	rec = ctx->vring + v->pos % VC_RING;
+	return memcmp(rec, text, len) == 0 ? rec : NULL;
+}
+
+/* Keep what the scan of a value found, in slot v. */
+static void vc_store(struct detect_ctx *ctx, struct vc_slot *v, uint64_t h,
+    const char *text, uint32_t len, uint32_t field, int kw)
+{
+	uint32_t pad = (len + 3) & ~3u, need = pad + ctx->nvfound * 4;
+	uint64_t at = ctx->vwpos;
+
+	if (at % VC_RING + need > VC_RING)
+		at += VC_RING - at % VC_RING; /* records do not wrap */
+	memcpy(ctx->vring + at % VC_RING, text, len);
+	memcpy(ctx->vring + at % VC_RING + pad, ctx->vfound, ctx->nvfound * 4);
+	ctx->vwpos = at + need;
+	v->hash = h;
+	v->pos = at;
+	v->field = field;
+	v->len = len;
+	v->nfound = ctx->nvfound;
+	v->kw = (uint8_t)kw;
+}
+
+/*
+ * Scan a value, or replay what the scan of the same bytes in the same
+ * field found before. Fields whose values do not repeat (hashes, GUIDs,
+ * times) are scanned without looking: 1 in 8 values must have been seen
+ * for the lookups to pay.
+ */
+static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
+    uint32_t field, int kw, unsigned nhow, unsigned khow)
+{
+	struct vc_stat *st = &ctx->vstat[field < pf->nscan ? field : pf->nscan];
+	struct vc_slot *v;
+	const uint8_t *rec;
+	uint64_t h;
+
+	if (len < VC_MIN || len > VC_MAX || st->skip > 0) {
+		if (st->skip > 0)
+			st->skip--;
+		scan_bytes(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
+		return;
+	}
+	h = value_hash(text, len, field, kw);
+	v = &ctx->vslots[h >> (64 - VC_SLOTS_LOG)];
+	if (++st->looks == 1024) {
+		if (st->hits < 128)
+			st->skip = 16384;
+		st->looks = st->hits = 0;
+	}
+	if ((rec = vc_record(ctx, v, h, text, len, field, kw)) != NULL) {
+		const uint32_t *ids = (const uint32_t *)(const void *)
+		    (rec + ((len + 3) & ~3u));
+
+		st->hits++;
+		for (uint32_t k = 0; k < v->nfound; k++) {
+			if (gates_pass(pf, ctx, ev, ids[k]))
+				hit(pf, ctx, ids[k], e, field, kw);
+		}
+		return;
+	}
+	if (++ctx->vserial == 0) {
+		memset(ctx->vstamp, 0, pf->nlits * sizeof(*ctx->vstamp));
+		ctx->vserial = 1;
+	}
+	ctx->nvfound = 0;
+	ctx->vrec = 1;
+	scan_bytes(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
+	if (ctx->vrec == 1)
+		vc_store(ctx, v, h, text, len, field, kw);
+	ctx->vrec = 0;
 }
 
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
