@@ -750,6 +750,7 @@ static void where_add(struct wlist *w, uint32_t lit, uint32_t field)
 static void tag_fc(struct prefilter *pf, const struct litset *L,
     struct fcond *fc, uint64_t gate, struct wlist *w)
 {
+	fc->tagged = 0;
 	if (fc->kind != FC_VALUES || fc->tpart != TP_NONE)
 		return;
 	for (uint32_t k = 0; k < fc->npats; k++) {
@@ -784,6 +785,9 @@ static void tag_fc(struct prefilter *pf, const struct litset *L,
 			}
 		}
 	}
+	fc->tagged = fc->npats > 0;
+	for (uint32_t k = 0; k < fc->npats && fc->tagged; k++)
+		fc->tagged = fc->pats[k].lit != 0;
 }
 
 static void tag_sn(struct prefilter *pf, const struct litset *L,

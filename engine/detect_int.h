@@ -85,6 +85,7 @@ struct fcond {
 	uint8_t tpart;    /* enum time_part: compare a part of a date */
 	uint8_t never;    /* |expand gave no value to match (or, with |all,
 	                     one of the values expanded to none) */
+	uint8_t tagged;   /* every pattern has a prefilter literal (pat.lit) */
 	uint32_t *fields; /* event field ids, any of which may hold the value */
 	uint32_t nfields;
 	struct pat *pats;  /* groups (pat.grp) are contiguous */

@@ -602,7 +602,7 @@ static void vc_store(struct detect_ctx *ctx, struct vc_slot *v, uint64_t h,
 /*
  * Scan a value, or replay what the scan of the same bytes in the same
  * field found before. Fields whose values do not repeat (hashes, GUIDs,
- * times) are scanned without looking: 1 in 8 values must have been seen
+ * times) are scanned without looking: 1 in 4 values must have been seen
  * for the lookups to pay.
  */
 static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
@@ -623,7 +623,7 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 	h = value_hash(text, len, field, kw);
 	v = &ctx->vslots[h >> (64 - VC_SLOTS_LOG)];
 	if (++st->looks == 1024) {
-		if (st->hits < 128)
+		if (st->hits < 256)
 			st->skip = 16384;
 		st->looks = st->hits = 0;
 	}
