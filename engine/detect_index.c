@@ -943,6 +943,8 @@ void detect_index_free(struct prefilter *pf)
 {
 	free(pf->pairs);
 	free(pf->cmix);
+	free(pf->first);
+	free(pf->kwfirst);
 	free(pf->skey);
 	free(pf->sval);
 	free(pf->bits);

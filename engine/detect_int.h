@@ -228,6 +228,12 @@ struct pf_where {
 };
 
 #define PF_PAIRS_LOG 18        /* bitmap of 2^18 bits (32 KiB) */
+#define PF_FEW 4
+
+struct pf_first {
+	uint8_t n;             /* distinct bytes; PF_FEW + 1: more */
+	uint8_t b[PF_FEW];
+};
 
 struct prefilter {
 	/* The bitmaps are keyed by the gram (or pair) and the class of the
@@ -236,6 +242,11 @@ struct prefilter {
 	 * a bit test and nothing more. */
 	uint32_t *cmix;        /* per field id < nscan: its class, mixed in */
 	uint32_t kwmix;        /* the same for keywords */
+	/* A class whose long literals' anchors start with at most PF_FEW
+	 * distinct bytes (a few keywords) is scanned 8 bytes at a time for
+	 * those bytes; the first bytes of each field's, and the keywords' */
+	struct pf_first *first; /* per field id < nscan */
+	struct pf_first *kwfirst;
 	/* literals of 2 or 3 bytes: a bitmap of the byte pairs (and class)
 	 * that start one, and a small hash table */
 	uint64_t *pairs;       /* 2^PF_PAIRS_LOG bits */

@@ -124,8 +124,30 @@ static int cmp_anchor(const void *a, const void *b)
 	return x->lit < y->lit ? -1 : x->lit > y->lit;
 }
 
+/* How common a (folded) byte is in log text, roughly: space and the
+ * frequent letters most, then digits and separators. */
+static unsigned byte_common(uint8_t c)
+{
+	static const uint8_t letter[26] = {
+		80, 15, 28, 43, 120, 22, 20, 60, 70, 2, 8, 40, 24, /* a..m */
+		67, 75, 19, 1, 60, 63, 90, 28, 10, 24, 2, 20, 1,   /* n..z */
+	};
+
+	if (c == ' ')
+		return 200;
+	if (c >= 'a' && c <= 'z')
+		return letter[c - 'a'];
+	if (c >= '0' && c <= '9')
+		return 50;
+	if (c == '/' || c == '.' || c == '-' || c == '_' || c == ':' || c == '=' ||
+	    c == '\\')
+		return 40;
+	return 5;
+}
+
 /* One anchor per long literal: its 4-gram that the fewest literals share,
- * so a hit at a common gram ("c:\w") compares few literals. */
+ * so a hit at a common gram ("c:\w") compares few literals; among those,
+ * the one that starts with the rarest byte (see scan_few). */
 static void build_long(struct prefilter *pf)
 {
 	struct gcount gc = { 0 };
@@ -154,12 +176,14 @@ static void build_long(struct prefilter *pf)
 	an = vg_malloc(pf->nlong * sizeof(*an));
 	for (uint32_t l = 0; l < pf->nlits; l++) {
 		const char *s = pf->ltext + pf->loff[l];
-		uint32_t best = 0, bestn = UINT32_MAX;
+		uint32_t best = 0;
+		uint64_t bestn = UINT64_MAX;
 
 		if (pf->llen[l] < 4)
 			continue;
 		for (uint32_t k = 0; k + 4 <= pf->llen[l]; k++) {
-			uint32_t n = *gc_at(&gc, gram_at(s + k));
+			uint64_t n = (uint64_t)*gc_at(&gc, gram_at(s + k)) << 8 |
+			    byte_common((uint8_t)s[k]);
 
 			if (n < bestn) {
 				bestn = n;
@@ -233,9 +257,12 @@ static uint32_t class_mix(const struct pf_where *w, size_t n)
 void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 {
 	uint32_t *lgram = vg_calloc(pf->nlits + 1, sizeof(*lgram));
+	uint8_t *lfirst = vg_calloc(pf->nlits + 1, 1);
 	size_t k = 0;
 
 	pf->cmix = vg_calloc(pf->nscan + 1, sizeof(*pf->cmix));
+	pf->first = vg_calloc(pf->nscan + 1, sizeof(*pf->first));
+	pf->kwfirst = vg_calloc(1, sizeof(*pf->kwfirst));
 	if (n > 0)
 		qsort(w, n, sizeof(*w), cmp_where);
 	/* the classes: one mix per field, from its (distinct) literals */
@@ -261,6 +288,7 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 		const struct pf_anchor *an = &pf->anc[a];
 
 		lgram[an->lit] = gram_at(pf->ltext + an->text + an->off);
+		lfirst[an->lit] = (uint8_t)pf->ltext[an->text + an->off];
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t l = w[i].lit, m, b;
@@ -272,13 +300,26 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 			m = pf->cmix[w[i].field];
 		else
 			continue; /* never scanned */
-		if (pf->llen[l] >= 4)
+		if (pf->llen[l] >= 4) {
+			struct pf_first *fi = w[i].field == FIELD_NONE ? pf->kwfirst :
+			    &pf->first[w[i].field];
+			uint8_t j;
+
 			b = gram_bit(lgram[l], m), pf->bits[b >> 6] |= 1ull << (b & 63);
+			/* the anchor's first byte among the class's few? */
+			for (j = 0; j < fi->n && j < PF_FEW && fi->b[j] != lfirst[l]; j++)
+				;
+			if (j == fi->n && j < PF_FEW)
+				fi->b[fi->n++] = lfirst[l];
+			else if (j == PF_FEW)
+				fi->n = PF_FEW + 1;
+		}
 		else if (pf->llen[l] >= LIT_MIN)
 			b = pair_bit(t[0] | (uint32_t)t[1] << 8, m),
 			    pf->pairs[b >> 6] |= 1ull << (b & 63);
 	}
 	free(lgram);
+	free(lfirst);
 }
 
 /* ---- per event ---- */
@@ -480,6 +521,48 @@ static inline __attribute__((always_inline)) void scan_loop(
 	}
 }
 
+/* The high bit of each zero byte of x is set (and maybe of a byte above
+ * one: a borrow), no other: 0 when x has no zero byte. */
+static inline uint64_t has_zero(uint64_t x)
+{
+	return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+
+/*
+ * The long literals of one class (m), whose anchors all start with one
+ * of fi's few bytes: 8 positions at a time are let through only when one
+ * of them holds such a byte, then each is tested as scan_loop does.
+ */
+static void scan_few(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
+    uint32_t field, int kw, uint64_t want, uint32_t m,
+    const struct pf_first *fi)
+{
+	uint64_t rep[PF_FEW];
+
+	for (uint8_t k = 0; k < fi->n; k++)
+		rep[k] = fi->b[k] * 0x0101010101010101ull;
+	for (uint32_t i = 0; i + 4 <= len; i += 8) {
+		uint64_t x, hit8 = 0;
+
+		memcpy(&x, f + i, 8);
+		for (uint8_t k = 0; k < fi->n; k++)
+			hit8 |= has_zero(x ^ rep[k]);
+		if (__builtin_expect(hit8 == 0, 1))
+			continue;
+		/* the positions flagged, in order */
+		for (; hit8 != 0; hit8 &= hit8 - 1) {
+			uint32_t j = i + (uint32_t)__builtin_ctzll(hit8) / 8, g;
+
+			if (j + 4 > len)
+				break;
+			g = gram_at((const char *)f + j);
+			if (bit_set(pf->bits, gram_bit(g, m)))
+				gram_found(pf, ctx, ev, f, len, j, g, e, field, kw, want);
+		}
+	}
+}
+
 /* ASCII lowercase of 8 bytes at once (bytes >= 0x80 stay). */
 static inline uint64_t fold8(uint64_t x)
 {
@@ -525,6 +608,15 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	for (; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
+	if (!ns && !ks && (nl ^ kl) && pf->nlong > 0) {
+		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
+
+		if (fi->n <= PF_FEW) {
+			scan_few(pf, ctx, ev, f, len, e, field, kw, want,
+			    nl ? cm : km, fi);
+			return;
+		}
+	}
 	switch ((nl && pf->nlong > 0) | (kl && pf->nlong > 0) << 1 |
 	    (ns && pf->scap > 0) << 2 | (ks && pf->scap > 0) << 3) {
 #define SCAN_CASE(m) case m: \
