@@ -945,7 +945,6 @@ void detect_index_free(struct prefilter *pf)
 	free(pf->cmix);
 	free(pf->first);
 	free(pf->kwfirst);
-	free(pf->three);
 	free(pf->skey);
 	free(pf->sval);
 	free(pf->bits);

@@ -229,8 +229,6 @@ struct pf_where {
 
 #define PF_PAIRS_LOG 18        /* bitmap of 2^18 bits (32 KiB) */
 #define PF_FEW 4
-#define PF_THREE 1             /* pf.three: its 3-byte literals are grams */
-#define PF_THREE_MAX 4         /* at most this many per class */
 
 struct pf_first {
 	uint8_t n;             /* distinct bytes; PF_FEW + 1: more */
@@ -249,11 +247,6 @@ struct prefilter {
 	 * those bytes; the first bytes of each field's, and the keywords' */
 	struct pf_first *first; /* per field id < nscan */
 	struct pf_first *kwfirst;
-	/* A class with a few literals of 3 bytes and none of 2 has them in
-	 * the gram bitmap (every fourth byte), so its values take one bit
-	 * test per position, not two: PF_THREE per field id < nscan */
-	uint8_t *three;
-	uint8_t kwthree;
 	/* literals of 2 or 3 bytes: a bitmap of the byte pairs (and class)
 	 * that start one, and a small hash table */
 	uint64_t *pairs;       /* 2^PF_PAIRS_LOG bits */

@@ -263,7 +263,6 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 	pf->cmix = vg_calloc(pf->nscan + 1, sizeof(*pf->cmix));
 	pf->first = vg_calloc(pf->nscan + 1, sizeof(*pf->first));
 	pf->kwfirst = vg_calloc(1, sizeof(*pf->kwfirst));
-	pf->three = vg_calloc(pf->nscan + 1, 1);
 	if (n > 0)
 		qsort(w, n, sizeof(*w), cmp_where);
 	/* the classes: one mix per field, from its (distinct) literals */
@@ -283,21 +282,6 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 			pf->kwmix = m;
 		else if (w[b].field < pf->nscan)
 			pf->cmix[w[b].field] = m;
-		/* a few 3-byte literals and no 2-byte one: grams of them */
-		if (w[b].field == FIELD_NONE || w[b].field < pf->nscan) {
-			uint32_t n2 = 0, n3 = 0;
-
-			for (size_t i = b; i < e; i++) {
-				n2 += pf->llen[w[i].lit] == 2;
-				n3 += pf->llen[w[i].lit] == 3;
-			}
-			if (n2 == 0 && n3 > 0 && n3 <= PF_THREE_MAX) {
-				if (w[b].field == FIELD_NONE)
-					pf->kwthree = PF_THREE;
-				else
-					pf->three[w[b].field] = PF_THREE;
-			}
-		}
 	}
 	/* each literal's anchor gram, then its bit in each class */
 	for (uint32_t a = 0; a < pf->nlong; a++) {
@@ -309,7 +293,6 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		uint32_t l = w[i].lit, m, b;
 		const uint8_t *t = (const uint8_t *)pf->ltext + pf->loff[l];
-		uint8_t three;
 
 		if (w[i].field == FIELD_NONE)
 			m = pf->kwmix;
@@ -317,27 +300,17 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 			m = pf->cmix[w[i].field];
 		else
 			continue; /* never scanned */
-		three = w[i].field == FIELD_NONE ? pf->kwthree : pf->three[w[i].field];
-		if (pf->llen[l] >= 4 || (pf->llen[l] == 3 && three)) {
+		if (pf->llen[l] >= 4) {
 			struct pf_first *fi = w[i].field == FIELD_NONE ? pf->kwfirst :
 			    &pf->first[w[i].field];
-			uint8_t j, c = pf->llen[l] >= 4 ? lfirst[l] : t[0];
+			uint8_t j;
 
-			if (pf->llen[l] >= 4) {
-				b = gram_bit(lgram[l], m);
-				pf->bits[b >> 6] |= 1ull << (b & 63);
-			}
-			/* the 3 bytes and any fourth (0 past the end) */
-			for (uint32_t x = 0; pf->llen[l] == 3 && x < 256; x++) {
-				b = gram_bit(t[0] | (uint32_t)t[1] << 8 |
-				    (uint32_t)t[2] << 16 | x << 24, m);
-				pf->bits[b >> 6] |= 1ull << (b & 63);
-			}
+			b = gram_bit(lgram[l], m), pf->bits[b >> 6] |= 1ull << (b & 63);
 			/* the anchor's first byte among the class's few? */
-			for (j = 0; j < fi->n && j < PF_FEW && fi->b[j] != c; j++)
+			for (j = 0; j < fi->n && j < PF_FEW && fi->b[j] != lfirst[l]; j++)
 				;
 			if (j == fi->n && j < PF_FEW)
-				fi->b[fi->n++] = c;
+				fi->b[fi->n++] = lfirst[l];
 			else if (j == PF_FEW)
 				fi->n = PF_FEW + 1;
 		}
@@ -469,17 +442,8 @@ static inline void found(const struct prefilter *pf, struct detect_ctx *ctx,
 static void __attribute__((noinline)) gram_found(const struct prefilter *pf,
     struct detect_ctx *ctx, const struct vg_event *ev, const uint8_t *f,
     uint32_t len, uint32_t i, uint32_t g, uint32_t e, uint32_t field, int kw,
-    uint64_t want, int three)
+    uint64_t want)
 {
-	uint32_t s3;
-
-	/* a literal of 3 bytes in the gram bitmap (pf.three) */
-	if (three && i + 3 <= len &&
-	    (s3 = short_get(pf, short_key(f + i, 3))) != 0 &&
-	    (pf->lits[s3 - 1].fields & want))
-		found(pf, ctx, ev, s3 - 1, e, field, kw);
-	if (pf->gcap == 0)
-		return; /* no literal of 4 bytes or more */
 	for (uint32_t s = gram_slot(g, pf->gcap); pf->gtab[s].end != 0;
 	    s = (s + 1) & (pf->gcap - 1)) {
 		const struct pf_gram *gr = &pf->gtab[s];
@@ -537,7 +501,7 @@ static inline __attribute__((always_inline)) void scan_loop(
     const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
     uint32_t field, int kw, uint64_t want, uint32_t cm, uint32_t km,
-    int three, int nl, int kl, int ns, int ks)
+    int nl, int kl, int ns, int ks)
 {
 	const uint64_t *bits = pf->bits, *pairs = pf->pairs;
 
@@ -549,9 +513,8 @@ static inline __attribute__((always_inline)) void scan_loop(
 		    (ks && bit_set(pairs, pair_bit(g & 0xffff, km)));
 
 		if (__builtin_expect(lg | sh, 0)) {
-			if (lg && i + 3 <= len)
-				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want,
-				    three);
+			if (lg && i + 4 <= len)
+				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
 			if (sh)
 				pair_found(pf, ctx, ev, f, len, i, e, field, kw, want);
 		}
@@ -573,13 +536,13 @@ static inline uint64_t has_zero(uint64_t x)
 static void scan_few(const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
     uint32_t field, int kw, uint64_t want, uint32_t m,
-    const struct pf_first *fi, int three)
+    const struct pf_first *fi)
 {
 	uint64_t rep[PF_FEW];
 
 	for (uint8_t k = 0; k < fi->n; k++)
 		rep[k] = fi->b[k] * 0x0101010101010101ull;
-	for (uint32_t i = 0; i + 3 <= len; i += 8) {
+	for (uint32_t i = 0; i + 4 <= len; i += 8) {
 		uint64_t x, hit8 = 0;
 
 		memcpy(&x, f + i, 8);
@@ -591,12 +554,11 @@ static void scan_few(const struct prefilter *pf, struct detect_ctx *ctx,
 		for (; hit8 != 0; hit8 &= hit8 - 1) {
 			uint32_t j = i + (uint32_t)__builtin_ctzll(hit8) / 8, g;
 
-			if (j + 3 > len)
+			if (j + 4 > len)
 				break;
 			g = gram_at((const char *)f + j);
 			if (bit_set(pf->bits, gram_bit(g, m)))
-				gram_found(pf, ctx, ev, f, len, j, g, e, field, kw, want,
-				    three);
+				gram_found(pf, ctx, ev, f, len, j, g, e, field, kw, want);
 		}
 	}
 }
@@ -628,20 +590,7 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	uint32_t cm = field != UINT32_MAX ? pf->cmix[field] : 0, km = pf->kwmix;
 	unsigned nl = (nhow & PF_LONG) != 0, kl = (khow & PF_LONG) != 0;
 	unsigned ns = (nhow & PF_SHORT) != 0, ks = (khow & PF_SHORT) != 0;
-	int three = 0;
 	uint32_t i;
-
-	/* classes whose short literals are grams: one loop, one test */
-	if (ns && pf->three[field]) {
-		ns = 0;
-		nl = 1;
-		three = 1;
-	}
-	if (ks && pf->kwthree) {
-		ks = 0;
-		kl = 1;
-		three = 1;
-	}
 
 	if (len + 8 > ctx->foldcap) {
 		ctx->foldcap = len + 264;
@@ -659,20 +608,19 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	for (; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
-	if (!ns && !ks && (nl ^ kl) && (pf->nlong > 0 || three)) {
+	if (!ns && !ks && (nl ^ kl) && pf->nlong > 0) {
 		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
 
 		if (fi->n <= PF_FEW) {
 			scan_few(pf, ctx, ev, f, len, e, field, kw, want,
-			    nl ? cm : km, fi, three);
+			    nl ? cm : km, fi);
 			return;
 		}
 	}
-	switch ((nl && (pf->nlong > 0 || three)) |
-	    (kl && (pf->nlong > 0 || three)) << 1 |
+	switch ((nl && pf->nlong > 0) | (kl && pf->nlong > 0) << 1 |
 	    (ns && pf->scap > 0) << 2 | (ks && pf->scap > 0) << 3) {
 #define SCAN_CASE(m) case m: \
-		scan_loop(pf, ctx, ev, f, len, e, field, kw, want, cm, km, three, \
+		scan_loop(pf, ctx, ev, f, len, e, field, kw, want, cm, km, \
 		    (m) & 1, (m) >> 1 & 1, (m) >> 2 & 1, (m) >> 3 & 1); \
 		break;
 	SCAN_CASE(1) SCAN_CASE(2) SCAN_CASE(3) SCAN_CASE(4) SCAN_CASE(5)
