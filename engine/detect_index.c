@@ -25,6 +25,7 @@
 struct atom {
 	char *lit;              /* folded, owned */
 	uint32_t len;
+	uint8_t at;             /* PF_AT_* the pattern needs it at */
 	const struct fcond *fc;
 };
 
@@ -57,7 +58,7 @@ static double lit_weight(uint32_t len)
 	return len < VG_ARRAY_LEN(w) ? w[len] : 0.02;
 }
 
-static void aset_add(struct aset *a, char *lit, uint32_t len,
+static void aset_add(struct aset *a, char *lit, uint32_t len, uint8_t at,
     const struct fcond *fc)
 {
 	if (a->n == a->cap) {
@@ -66,6 +67,7 @@ static void aset_add(struct aset *a, char *lit, uint32_t len,
 	}
 	a->v[a->n].lit = lit;
 	a->v[a->n].len = len;
+	a->v[a->n].at = at;
 	a->v[a->n].fc = fc;
 	a->n++;
 	a->score += lit_weight(len);
@@ -80,7 +82,7 @@ static void aset_union(struct aset *a, struct aset *b)
 		return;
 	}
 	for (size_t i = 0; i < b->n; i++)
-		aset_add(a, b->v[i].lit, b->v[i].len, b->v[i].fc);
+		aset_add(a, b->v[i].lit, b->v[i].len, b->v[i].at, b->v[i].fc);
 	free(b->v);
 	memset(b, 0, sizeof(*b));
 }
@@ -418,7 +420,7 @@ static int rex_atoms(const struct pat *p, const struct fcond *fc,
 		if (i == n || (s[i] == '|' && depth == 0)) {
 			if (!rex_branch(s, b, i, caseless, lit, &len) || len < LIT_MIN)
 				return -1;
-			aset_add(out, vg_strndup(lit, len), (uint32_t)len, fc);
+			aset_add(out, vg_strndup(lit, len), (uint32_t)len, 0, fc);
 			if (i == n)
 				return 0;
 			b = i + 1;
@@ -460,7 +462,12 @@ static int pat_atoms(const struct pat *p, const struct fcond *fc,
 		free(lit);
 		return -1;
 	}
-	aset_add(out, lit, len, fc);
+	/* where the literal must be: the whole value, its start or end (a
+	 * number's canonical text is scanned as a value of its own) */
+	aset_add(out, lit, len, fc->keyword ? 0 :
+	    p->kind == PK_EQ ? PF_AT_START | PF_AT_END :
+	    p->kind == PK_PREFIX ? PF_AT_START :
+	    p->kind == PK_SUFFIX ? PF_AT_END : 0, fc);
 	return 0;
 }
 
@@ -633,6 +640,7 @@ static void cn_conj(const struct rule_impl *ri, const struct cnode *cn,
 
 struct posting {
 	uint32_t lit, rule, field;
+	uint8_t at;
 };
 
 static int cmp_posting(const void *a, const void *b)
@@ -868,6 +876,7 @@ void detect_index_build(struct ruleset *rs)
 					posts[nposts].lit = lit;
 					posts[nposts].rule = (uint32_t)r << 1 | (uint32_t)k;
 					posts[nposts].field = field;
+					posts[nposts].at = a->at;
 					nposts++;
 					if (field > maxfield)
 						maxfield = field;
@@ -891,6 +900,7 @@ void detect_index_build(struct ruleset *rs)
 	pf->lits = vg_calloc(pf->nlits + 1, sizeof(*pf->lits));
 	pf->prule = vg_malloc((nposts + 1) * sizeof(*pf->prule));
 	pf->pfield = vg_malloc((nposts + 1) * sizeof(*pf->pfield));
+	pf->pat = vg_malloc(nposts + 1);
 	for (size_t i = 0; i < nposts; i++) {
 		struct pf_lit *lt = &pf->lits[posts[i].lit];
 
@@ -899,6 +909,7 @@ void detect_index_build(struct ruleset *rs)
 		lt->pend = (uint32_t)i + 1;
 		pf->prule[i] = posts[i].rule;
 		pf->pfield[i] = posts[i].field;
+		pf->pat[i] = posts[i].at;
 		where_add(&w, posts[i].lit, posts[i].field);
 	}
 	pf->nscan = maxfield + 1;
@@ -957,6 +968,7 @@ void detect_index_free(struct prefilter *pf)
 	free(pf->prule);
 	free(pf->rneed);
 	free(pf->pfield);
+	free(pf->pat);
 	free(pf->scan);
 	memset(pf, 0, sizeof(*pf));
 }

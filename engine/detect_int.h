@@ -219,7 +219,12 @@ struct pf_lit {
 /* A literal's last hit: the value (entry) it was in, this epoch. */
 struct pf_seen {
 	uint32_t epoch, entry;
+	uint8_t at;            /* PF_AT_* of its hits in that value so far */
 };
+/* Where in a value a literal was found, and where a posting needs it:
+ * startswith needs PF_AT_START, endswith PF_AT_END, equality both. */
+#define PF_AT_START 1
+#define PF_AT_END 2
 #define PF_LONG 2
 
 /* A literal looked for in a field (FIELD_NONE: keywords). */
@@ -268,6 +273,7 @@ struct prefilter {
 	uint32_t *prule;       /* posting: rule index << 1 | which of its two
 	                          literal sets */
 	uint32_t *pfield;      /* posting: field id, or FIELD_NONE for keywords */
+	uint8_t *pat;          /* posting: the PF_AT_* its pattern needs */
 	uint8_t *rneed;        /* per rule: the sets it needs (1, or 3 for
 	                          both: two conjuncts each need a literal) */
 	/* gates: the first mapping entry of a rule's group (its product,
@@ -362,7 +368,8 @@ struct detect_ctx {
 	uint8_t *vring;
 	uint64_t vwpos;        /* bytes ever written to vring */
 	struct vc_stat *vstat; /* per field id < pf.nscan, then keywords */
-	uint32_t *vfound;      /* literals found in the value being scanned */
+	uint32_t *vfound;      /* literals found in the value being scanned,
+	                          id << 2 | PF_AT_* */
 	uint32_t nvfound;
 	int vrec;              /* recording them (0, 1, or 2: too many) */
 	uint32_t *vstamp;      /* per literal: vserial when recorded */

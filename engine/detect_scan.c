@@ -324,14 +324,18 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 
 /* ---- per event ---- */
 
-/* Postings b..e were hit: their rules become candidates once they have
- * a literal of each set they need. */
+/* Postings b..e were hit, at `at` (PF_AT_*) in the value: their rules
+ * become candidates once they have a literal of each set they need, where
+ * they need it. */
 static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
-    uint32_t b, uint32_t e)
+    uint32_t b, uint32_t e, unsigned at)
 {
 	for (uint32_t i = b; i < e; i++) {
 		uint32_t r = pf->prule[i] >> 1;
 		uint8_t m;
+
+		if (pf->pat[i] & ~at)
+			continue; /* equality, startswith or endswith: not here */
 
 		if (ctx->rstamp[r] != ctx->epoch) {
 			ctx->rstamp[r] = ctx->epoch;
@@ -378,21 +382,27 @@ static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
  * so a literal that many rules share in other fields costs nothing here.
  */
 static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
-    uint32_t l, uint32_t e, uint32_t field, int kw)
+    uint32_t l, uint32_t e, uint32_t field, int kw, unsigned at)
 {
 	uint32_t b = pf->lits[l].poff, end = pf->lits[l].pend, lo, hi;
 	struct pf_seen *sn = &ctx->lseen[l];
 
-	if (sn->epoch == ctx->epoch && sn->entry == e)
-		return; /* already handled for this value */
+	if (sn->epoch == ctx->epoch && sn->entry == e) {
+		if ((at & ~(unsigned)sn->at) == 0)
+			return; /* already handled for this value */
+		/* found again where more postings want it: walk them again
+		 * (a rule already stamped stays as it is) */
+		at |= sn->at;
+	}
 	sn->epoch = ctx->epoch;
 	sn->entry = e;
+	sn->at = (uint8_t)at;
 	if (b == end)
 		return; /* looked for by patterns only, no rule waits for it */
 	if (kw && pf->pfield[b] == FIELD_NONE) {
 		for (hi = b; hi < end && pf->pfield[hi] == FIELD_NONE; hi++)
 			;
-		stamp(pf, ctx, b, hi);
+		stamp(pf, ctx, b, hi, at);
 	}
 	if (field == UINT32_MAX)
 		return;
@@ -408,7 +418,7 @@ static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
 	for (hi = lo; hi < end && pf->pfield[hi] == field; hi++)
 		;
 	if (field != FIELD_NONE)
-		stamp(pf, ctx, lo, hi);
+		stamp(pf, ctx, lo, hi, at);
 }
 
 /* Short literals are the rule: a byte loop beats a call to memcmp. */
@@ -421,20 +431,32 @@ static inline int same(const uint8_t *a, const char *b, uint32_t n)
 	return 1;
 }
 
-/* Literal l is in the value being scanned (in a field that looks for it):
- * record it for the value cache, and hit it if its gates pass. */
+/* Literal l is at [st, st + ll) of the value being scanned (of length
+ * len, in a field that looks for it): record it for the value cache, and
+ * hit it if its gates pass. */
 static inline void found(const struct prefilter *pf, struct detect_ctx *ctx,
-    const struct vg_event *ev, uint32_t l, uint32_t e, uint32_t field, int kw)
+    const struct vg_event *ev, uint32_t l, uint32_t e, uint32_t field, int kw,
+    uint32_t st, uint32_t ll, uint32_t len)
 {
-	if (ctx->vrec == 1 && ctx->vstamp[l] != ctx->vserial) {
-		ctx->vstamp[l] = ctx->vserial;
-		if (ctx->nvfound < VC_FOUND_MAX)
-			ctx->vfound[ctx->nvfound++] = l;
-		else
-			ctx->vrec = 2;
+	unsigned at = (st == 0 ? PF_AT_START : 0) |
+	    (st + ll == len ? PF_AT_END : 0);
+
+	if (ctx->vrec == 1) {
+		if (ctx->vstamp[l] != ctx->vserial) {
+			ctx->vstamp[l] = ctx->vserial;
+			if (ctx->nvfound < VC_FOUND_MAX)
+				ctx->vfound[ctx->nvfound++] = l << 2 | at;
+			else
+				ctx->vrec = 2;
+		} else {
+			for (uint32_t k = 0; k < ctx->nvfound; k++) {
+				if (ctx->vfound[k] >> 2 == l)
+					ctx->vfound[k] |= at;
+			}
+		}
 	}
 	if (gates_pass(pf, ctx, ev, l))
-		hit(pf, ctx, l, e, field, kw);
+		hit(pf, ctx, l, e, field, kw, at);
 }
 
 /* Position i of the folded value f holds 4-gram g, whose hash bit is
@@ -468,7 +490,7 @@ static void __attribute__((noinline)) gram_found(const struct prefilter *pf,
 			if (an->len > 8 && !same(f + st + 8, pf->ltext + an->text + 8,
 			    an->len - 8))
 				continue;
-			found(pf, ctx, ev, an->lit, e, field, kw);
+			found(pf, ctx, ev, an->lit, e, field, kw, st, an->len, len);
 		}
 		return;
 	}
@@ -484,10 +506,10 @@ static void __attribute__((noinline)) pair_found(const struct prefilter *pf,
 
 	if ((s = short_get(pf, f[i] | (uint32_t)f[i + 1] << 8)) != 0 &&
 	    (pf->lits[s - 1].fields & want))
-		found(pf, ctx, ev, s - 1, e, field, kw);
+		found(pf, ctx, ev, s - 1, e, field, kw, i, 2, len);
 	if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0 &&
 	    (pf->lits[s - 1].fields & want))
-		found(pf, ctx, ev, s - 1, e, field, kw);
+		found(pf, ctx, ev, s - 1, e, field, kw, i, 3, len);
 }
 
 /*
@@ -725,8 +747,8 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 
 		st->hits++;
 		for (uint32_t k = 0; k < v->nfound; k++) {
-			if (gates_pass(pf, ctx, ev, ids[k]))
-				hit(pf, ctx, ids[k], e, field, kw);
+			if (gates_pass(pf, ctx, ev, ids[k] >> 2))
+				hit(pf, ctx, ids[k] >> 2, e, field, kw, ids[k] & 3);
 		}
 		return;
 	}

@@ -4,8 +4,9 @@
  * the class of the field scanned (a literal one field looks for does not
  * vouch for a rule in another), the few-keywords scan, the value cache
  * (a repeated value replays what its first scan found, and a field whose
- * values never repeat stops looking), and field conditions ruled out
- * whole when none of their literals is in the event.
+ * values never repeat stops looking), field conditions ruled out whole
+ * when none of their literals is in the event, and postings of equality,
+ * startswith and endswith that need their literal at the value's ends.
  */
 #include "unit.h"
 #include "../../engine/detect.h"
@@ -31,7 +32,11 @@ static const char rules[] =
 	R("cmd-regex", "    sel:\n        CommandLine|re: 'a.b'\n    condition: sel\n")
 	R("img-filtered", "    sel:\n        Image|endswith: '.exe'\n"
 	    "    filter:\n        CommandLine|contains:\n            - mimikatz\n"
-	    "            - 'lsadump::sam'\n    condition: sel and not filter\n");
+	    "            - 'lsadump::sam'\n    condition: sel and not filter\n")
+	R("eq-security", "    sel:\n        Provider_Name: Security\n    condition: sel\n")
+	R("pre-netuser", "    sel:\n        CommandLine|startswith: 'net user'\n"
+	    "    condition: sel\n")
+	R("eq-4688", "    sel:\n        EventID: 4688\n    condition: sel\n");
 
 static uint32_t fid(const char *name)
 {
@@ -104,13 +109,13 @@ static void setup(void)
 
 TEST(rules_behind_the_prefilter)
 {
-	CHECK_INT(detect_rule_count(rs), 6);
+	CHECK_INT(detect_rule_count(rs), 9);
 	/* the regex has no literal of two bytes: evaluated for every event */
 	CHECK(rule_by_id("cmd-regex") != NULL);
 	CHECK_INT(rule_by_id("cmd-regex")->impl->indexed, 0);
 	CHECK_INT(rule_by_id("cmd-mimikatz")->impl->indexed, 1);
 	CHECK_INT(rule_by_id("kw-kernel")->impl->indexed, 1);
-	CHECK_INT(rs->pf.nindexed, 5);
+	CHECK_INT(rs->pf.nindexed, 8);
 	CHECK_INT(rs->nagroups, 1);
 }
 
@@ -233,6 +238,57 @@ TEST(conditions_without_their_literals_are_false_whole)
 	CHECK_STR(run(), "cmd-lsadump");
 }
 
+TEST(equality_and_ends_need_their_literal_there)
+{
+	/* inside a longer value: no candidate for the equality */
+	vg_event_reset(ev);
+	add("Provider_Name", "Microsoft-Windows-Security-Auditing");
+	CHECK_STR(run(), "");
+	CHECK(!cand("eq-security"));
+	vg_event_reset(ev);
+	add("Provider_Name", "SECURITY");
+	CHECK_STR(run(), "eq-security");
+	CHECK(cand("eq-security"));
+
+	/* startswith: found later in the value, then at its start */
+	vg_event_reset(ev);
+	add("CommandLine", "cmd.exe /c net user bob /add");
+	CHECK_STR(run(), "");
+	CHECK(!cand("pre-netuser"));
+	vg_event_reset(ev);
+	add("CommandLine", "net user bob /add");
+	CHECK_STR(run(), "pre-netuser");
+	CHECK(cand("pre-netuser"));
+	/* the same literal twice in one value, the second time at the
+	 * start of nothing: still only where the first one is */
+	vg_event_reset(ev);
+	add("CommandLine", "net user x & net user");
+	CHECK_STR(run(), "pre-netuser");
+	vg_event_reset(ev);
+	add("CommandLine", "x net user & net user");
+	CHECK_STR(run(), "");
+	CHECK(!cand("pre-netuser"));
+	/* a value's second occurrence is at its start in another value of
+	 * the same event (two command lines) */
+	vg_event_reset(ev);
+	add("CommandLine", "x net user");
+	add("CommandLine", "net user y");
+	CHECK_STR(run(), "pre-netuser");
+
+	/* a number: its canonical text is a value of its own */
+	vg_event_reset(ev);
+	vg_event_add_num(ev, fid("EventID"), "4688.0", 6, 4688.0);
+	CHECK_STR(run(), "eq-4688");
+	CHECK(cand("eq-4688"));
+	vg_event_reset(ev);
+	vg_event_add_num(ev, fid("EventID"), "14688", 5, 14688.0);
+	CHECK_STR(run(), "");
+	CHECK(!cand("eq-4688"));
+	vg_event_reset(ev);
+	add("EventID", "4688");
+	CHECK_STR(run(), "eq-4688");
+}
+
 int main(void)
 {
 	setup();
@@ -242,6 +298,7 @@ int main(void)
 	RUN(a_repeated_value_replays_its_literals);
 	RUN(values_that_never_repeat_stop_the_lookups);
 	RUN(conditions_without_their_literals_are_false_whole);
+	RUN(equality_and_ends_need_their_literal_there);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
