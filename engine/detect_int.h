@@ -236,8 +236,8 @@ struct pf_where {
 #define PF_FEW 4
 
 struct pf_first {
-	uint8_t n;             /* distinct bytes; PF_FEW + 1: more */
-	uint8_t b[PF_FEW];
+	uint8_t n;             /* distinct pairs; PF_FEW + 1: more */
+	uint16_t p[PF_FEW];    /* an anchor's first two bytes, first low */
 };
 
 struct prefilter {
@@ -248,8 +248,8 @@ struct prefilter {
 	uint32_t *cmix;        /* per field id < nscan: its class, mixed in */
 	uint32_t kwmix;        /* the same for keywords */
 	/* A class whose long literals' anchors start with at most PF_FEW
-	 * distinct bytes (a few keywords) is scanned 8 bytes at a time for
-	 * those bytes; the first bytes of each field's, and the keywords' */
+	 * distinct pairs of bytes (a few keywords) is scanned 8 positions
+	 * at a time for those pairs; each field's pairs, and the keywords' */
 	struct pf_first *first; /* per field id < nscan */
 	struct pf_first *kwfirst;
 	/* literals of 2 or 3 bytes: a bitmap of the byte pairs (and class)

@@ -257,7 +257,7 @@ static uint32_t class_mix(const struct pf_where *w, size_t n)
 void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 {
 	uint32_t *lgram = vg_calloc(pf->nlits + 1, sizeof(*lgram));
-	uint8_t *lfirst = vg_calloc(pf->nlits + 1, 1);
+	uint16_t *lfirst = vg_calloc(pf->nlits + 1, sizeof(*lfirst));
 	size_t k = 0;
 
 	pf->cmix = vg_calloc(pf->nscan + 1, sizeof(*pf->cmix));
@@ -288,7 +288,8 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 		const struct pf_anchor *an = &pf->anc[a];
 
 		lgram[an->lit] = gram_at(pf->ltext + an->text + an->off);
-		lfirst[an->lit] = (uint8_t)pf->ltext[an->text + an->off];
+		lfirst[an->lit] = (uint16_t)((uint8_t)pf->ltext[an->text + an->off] |
+		    (uint8_t)pf->ltext[an->text + an->off + 1] << 8);
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t l = w[i].lit, m, b;
@@ -306,11 +307,11 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 			uint8_t j;
 
 			b = gram_bit(lgram[l], m), pf->bits[b >> 6] |= 1ull << (b & 63);
-			/* the anchor's first byte among the class's few? */
-			for (j = 0; j < fi->n && j < PF_FEW && fi->b[j] != lfirst[l]; j++)
+			/* the anchor's first pair among the class's few? */
+			for (j = 0; j < fi->n && j < PF_FEW && fi->p[j] != lfirst[l]; j++)
 				;
 			if (j == fi->n && j < PF_FEW)
-				fi->b[fi->n++] = lfirst[l];
+				fi->p[fi->n++] = lfirst[l];
 			else if (j == PF_FEW)
 				fi->n = PF_FEW + 1;
 		}
@@ -552,24 +553,30 @@ static inline uint64_t has_zero(uint64_t x)
 
 /*
  * The long literals of one class (m), whose anchors all start with one
- * of fi's few bytes: 8 positions at a time are let through only when one
- * of them holds such a byte, then each is tested as scan_loop does.
+ * of fi's few pairs of bytes: 8 positions at a time are let through only
+ * when one of them starts such a pair, then each such position is tested
+ * as scan_loop does (positions counted from the low byte: little-endian).
  */
 static void scan_few(const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
     uint32_t field, int kw, uint64_t want, uint32_t m,
     const struct pf_first *fi)
 {
-	uint64_t rep[PF_FEW];
+	uint64_t rep0[PF_FEW], rep1[PF_FEW];
 
-	for (uint8_t k = 0; k < fi->n; k++)
-		rep[k] = fi->b[k] * 0x0101010101010101ull;
+	for (uint8_t k = 0; k < fi->n; k++) {
+		rep0[k] = (fi->p[k] & 0xff) * 0x0101010101010101ull;
+		rep1[k] = (uint64_t)(fi->p[k] >> 8) * 0x0101010101010101ull;
+	}
 	for (uint32_t i = 0; i + 4 <= len; i += 8) {
-		uint64_t x, hit8 = 0;
+		uint64_t x, x1, hit8 = 0;
 
+		/* byte j of x is f[i + j], of x1 the one after it (f has 8
+		 * defined bytes past len) */
 		memcpy(&x, f + i, 8);
+		memcpy(&x1, f + i + 1, 8);
 		for (uint8_t k = 0; k < fi->n; k++)
-			hit8 |= has_zero(x ^ rep[k]);
+			hit8 |= has_zero(x ^ rep0[k]) & has_zero(x1 ^ rep1[k]);
 		if (__builtin_expect(hit8 == 0, 1))
 			continue;
 		/* the positions flagged, in order */
@@ -630,6 +637,7 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	for (; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* scan_few counts bytes so */
 	if (!ns && !ks && (nl ^ kl) && pf->nlong > 0) {
 		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
 
@@ -639,6 +647,7 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 			return;
 		}
 	}
+#endif
 	switch ((nl && pf->nlong > 0) | (kl && pf->nlong > 0) << 1 |
 	    (ns && pf->scap > 0) << 2 | (ks && pf->scap > 0) << 3) {
 #define SCAN_CASE(m) case m: \
