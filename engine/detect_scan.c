@@ -530,10 +530,11 @@ static inline __attribute__((always_inline)) void scan_loop(
 
 	for (uint32_t i = 0; i + 1 < len; i++) {
 		uint32_t g = gram_at((const char *)f + i);
+		uint32_t pr = f[i] | (uint32_t)f[i + 1] << 8; /* any byte order */
 		int lg = (nl && bit_set(bits, gram_bit(g, cm))) |
 		    (kl && bit_set(bits, gram_bit(g, km)));
-		int sh = (ns && bit_set(pairs, pair_bit(g & 0xffff, cm))) |
-		    (ks && bit_set(pairs, pair_bit(g & 0xffff, km)));
+		int sh = (ns && bit_set(pairs, pair_bit(pr, cm))) |
+		    (ks && bit_set(pairs, pair_bit(pr, km)));
 
 		if (__builtin_expect(lg | sh, 0)) {
 			if (lg && i + 4 <= len)
