@@ -304,6 +304,18 @@ static int cmp_index(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Has ev one of the fields r cannot match without (or is none known)? */
+static int need_present(const struct rule_impl *ri, const struct vg_event *ev)
+{
+	if (ri->need == NULL)
+		return 1;
+	for (uint32_t i = 0; i < ri->nneed; i++) {
+		if (vg_event_first(ev, ri->need[i]) != FENT_END)
+			return 1;
+	}
+	return 0;
+}
+
 /* Load order; matches are few, so insertion sort unless they are not. */
 static void sort_by_index(const struct rule **v, size_t n)
 {
@@ -358,12 +370,20 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 	for (uint32_t a = 0; a < rs->nagroups; a++) {
 		uint32_t gi = rs->agroups[a];
 		const struct lsgroup *g = &rs->groups[gi];
+		uint32_t k;
 
-		if (!group_ok(ctx, ev, gi))
+		/* the fields first (cheap), then the logsource */
+		for (k = 0; k < g->nalways; k++) {
+			if (need_present(rs->rules[g->always[k]]->impl, ev))
+				break;
+		}
+		if (k == g->nalways || !group_ok(ctx, ev, gi))
 			continue;
-		for (uint32_t k = 0; k < g->nalways; k++) {
+		for (; k < g->nalways; k++) {
 			const struct rule *r = rs->rules[g->always[k]];
 
+			if (!need_present(r->impl, ev))
+				continue;
 			ctx->cur = r;
 			if (detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
 				ctx->matches[n++] = r;

@@ -636,6 +636,128 @@ static void cn_conj(const struct rule_impl *ri, const struct cnode *cn,
 	conj_add(c, &a);
 }
 
+/* ---- fields a rule cannot match without ---- */
+
+/*
+ * A set of event fields of which at least one must be present for a
+ * condition to hold, as the literal sets are built: AND keeps its
+ * smallest child's set, OR (and "1 of") the union, NOT, absence, null,
+ * neq and keywords give up. It lets a rule the prefilter cannot index
+ * skip the events that lack all its fields, its logsource unchecked.
+ */
+struct fset {
+	uint32_t *v;
+	uint32_t n;
+	int none;
+};
+
+static void fset_union(struct fset *a, struct fset *b)
+{
+	if (a->none || b->none) {
+		free(a->v);
+		free(b->v);
+		memset(a, 0, sizeof(*a));
+		a->none = 1;
+		return;
+	}
+	a->v = vg_realloc(a->v, (a->n + b->n + 1) * sizeof(*a->v));
+	memcpy(a->v + a->n, b->v, b->n * sizeof(*b->v));
+	a->n += b->n;
+	free(b->v);
+}
+
+/* Keep in best the smaller of best and b (a set that gave up is never
+ * kept). */
+static void fset_best(struct fset *best, struct fset *b, int *have)
+{
+	if (b->none) {
+		free(b->v);
+		return;
+	}
+	if (!*have || b->n < best->n) {
+		free(best->v);
+		*best = *b;
+		*have = 1;
+	} else {
+		free(b->v);
+	}
+}
+
+static void sn_fields(const struct snode *sn, struct fset *out)
+{
+	const struct fcond *fc = sn->fc;
+	struct fset a;
+	int have = 0;
+
+	memset(out, 0, sizeof(*out));
+	switch (sn->kind) {
+	case SN_FC:
+		if (fc->neg || fc->keyword || fc->nfields == 0 ||
+		    fc->kind == FC_NULL || (fc->kind == FC_EXISTS && !fc->want)) {
+			out->none = 1;
+			return;
+		}
+		/* a value must match (or the field exist): it is there */
+		out->v = vg_malloc(fc->nfields * sizeof(*out->v));
+		memcpy(out->v, fc->fields, fc->nfields * sizeof(*out->v));
+		out->n = fc->nfields;
+		return;
+	case SN_AND:
+		for (uint32_t i = 0; i < sn->n; i++) {
+			sn_fields(sn->kids[i], &a);
+			fset_best(out, &a, &have);
+		}
+		if (!have)
+			out->none = 1;
+		return;
+	case SN_OR:
+		for (uint32_t i = 0; i < sn->n && !out->none; i++) {
+			sn_fields(sn->kids[i], &a);
+			fset_union(out, &a);
+		}
+		if (sn->n == 0)
+			out->none = 1;
+		return;
+	}
+	out->none = 1;
+}
+
+static void cn_fields(const struct rule_impl *ri, const struct cnode *cn,
+    struct fset *out)
+{
+	struct fset a;
+	int have = 0;
+
+	memset(out, 0, sizeof(*out));
+	switch (cn->op) {
+	case CN_SEL:
+		sn_fields(ri->sels[cn->sel].root, out);
+		return;
+	case CN_NOT:
+		out->none = 1;
+		return;
+	case CN_AND:
+	case CN_OF:
+	case CN_OR:
+		break;
+	}
+	if (cn->op == CN_AND || (cn->op == CN_OF && cn->k == 0)) {
+		for (uint32_t i = 0; i < cn->n; i++) {
+			cn_fields(ri, cn->kids[i], &a);
+			fset_best(out, &a, &have);
+		}
+		if (!have)
+			out->none = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < cn->n && !out->none; i++) {
+		cn_fields(ri, cn->kids[i], &a);
+		fset_union(out, &a);
+	}
+	if (cn->n == 0)
+		out->none = 1;
+}
+
 /* ---- building ---- */
 
 struct posting {
@@ -845,9 +967,21 @@ void detect_index_build(struct ruleset *rs)
 		cn_conj(ri, ri->cond, &sets[r]);
 		ri->indexed = sets[r].n > 0;
 		if (!ri->indexed) {
+			struct fset fs;
+
 			g->always = vg_realloc(g->always, (g->nalways + 1) *
 			    sizeof(*g->always));
 			g->always[g->nalways++] = (uint32_t)r;
+			cn_fields(ri, ri->cond, &fs);
+			free(ri->need);
+			ri->need = NULL;
+			ri->nneed = 0;
+			if (!fs.none && fs.n > 0) {
+				ri->need = fs.v;
+				ri->nneed = fs.n;
+			} else {
+				free(fs.v);
+			}
 			continue;
 		}
 		pf->rneed[r] = sets[r].n == 2 ? 3 : 1;

@@ -133,6 +133,10 @@ struct rule_impl {
 	struct cnode *cond;
 	uint32_t group;        /* index of the rule's logsource group */
 	uint8_t indexed;       /* evaluated only when the prefilter names it */
+	uint32_t *need;        /* not indexed: the event fields of which one
+	                          must be present for it to match; NULL when
+	                          none is known (detect_index.c) */
+	uint32_t nneed;
 	uint32_t index;        /* load order */
 	struct lsource ls;
 	struct ynode *vigil;   /* copy of the `vigil:` extension, or NULL */

@@ -6,7 +6,9 @@
  * (a repeated value replays what its first scan found, and a field whose
  * values never repeat stops looking), field conditions ruled out whole
  * when none of their literals is in the event, and postings of equality,
- * startswith and endswith that need their literal at the value's ends.
+ * startswith and endswith that need their literal at the value's ends,
+ * and rules the prefilter cannot index skipped when the event lacks every
+ * field they need.
  */
 #include "unit.h"
 #include "../../engine/detect.h"
@@ -289,6 +291,30 @@ TEST(equality_and_ends_need_their_literal_there)
 	CHECK_STR(run(), "eq-4688");
 }
 
+TEST(unindexed_rules_need_one_of_their_fields)
+{
+	const struct rule *r = rule_by_id("cmd-regex");
+	uint32_t g = r->impl->group;
+
+	CHECK_INT(r->impl->nneed, 1);
+	CHECK(r->impl->need != NULL && r->impl->need[0] == fid("CommandLine"));
+	/* no command line: neither the rule nor its logsource is looked at */
+	vg_event_reset(ev);
+	add("Provider_Name", "Service Control Manager");
+	CHECK_STR(run(), "");
+	CHECK_INT(ctx->ncands, 0);
+	CHECK_INT(ctx->gstate[g], 0);
+	/* with one: evaluated */
+	vg_event_reset(ev);
+	add("CommandLine", "a-b");
+	CHECK_STR(run(), "cmd-regex");
+	CHECK_INT(ctx->gstate[g], 1);
+	vg_event_reset(ev);
+	add("CommandLine", "ab");
+	CHECK_STR(run(), "");
+	CHECK_INT(ctx->gstate[g], 1);
+}
+
 int main(void)
 {
 	setup();
@@ -299,6 +325,7 @@ int main(void)
 	RUN(values_that_never_repeat_stop_the_lookups);
 	RUN(conditions_without_their_literals_are_false_whole);
 	RUN(equality_and_ends_need_their_literal_there);
+	RUN(unindexed_rules_need_one_of_their_fields);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
