@@ -79,6 +79,7 @@ static void ruleset_destroy(struct ruleset *rs)
 		free(rs->groups[i].entries);
 		free(rs->groups[i].rules);
 		free(rs->groups[i].always);
+		free(rs->groups[i].need);
 	}
 	detect_index_free(&rs->pf);
 	free(rs->groups);
@@ -373,6 +374,14 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 		uint32_t k;
 
 		/* the fields first (cheap), then the logsource */
+		if (g->need != NULL) {
+			for (k = 0; k < g->nneed; k++) {
+				if (vg_event_first(ev, g->need[k]) != FENT_END)
+					break;
+			}
+			if (k == g->nneed)
+				continue;
+		}
 		for (k = 0; k < g->nalways; k++) {
 			if (need_present(rs->rules[g->always[k]]->impl, ev))
 				break;

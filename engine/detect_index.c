@@ -758,6 +758,43 @@ static void cn_fields(const struct rule_impl *ri, const struct cnode *cn,
 		out->none = 1;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A group's need: the distinct fields its always-evaluated rules need,
+ * unless one of them needs none. */
+static void group_need(const struct ruleset *rs, struct lsgroup *g)
+{
+	uint32_t n = 0, k = 0;
+
+	free(g->need);
+	g->need = NULL;
+	g->nneed = 0;
+	for (uint32_t i = 0; i < g->nalways; i++) {
+		const struct rule_impl *ri = rs->rules[g->always[i]]->impl;
+
+		if (ri->need == NULL)
+			return;
+		n += ri->nneed;
+	}
+	g->need = vg_malloc((n + 1) * sizeof(*g->need));
+	for (uint32_t i = 0; i < g->nalways; i++) {
+		const struct rule_impl *ri = rs->rules[g->always[i]]->impl;
+
+		memcpy(g->need + k, ri->need, ri->nneed * sizeof(*ri->need));
+		k += ri->nneed;
+	}
+	qsort(g->need, n, sizeof(*g->need), cmp_u32);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i == 0 || g->need[i] != g->need[g->nneed - 1])
+			g->need[g->nneed++] = g->need[i];
+	}
+}
+
 /* ---- building ---- */
 
 struct posting {
@@ -989,8 +1026,10 @@ void detect_index_build(struct ruleset *rs)
 	}
 	rs->agroups = vg_malloc((rs->ngroups + 1) * sizeof(*rs->agroups));
 	for (size_t gi = 0; gi < rs->ngroups; gi++) {
-		if (rs->groups[gi].nalways > 0)
+		if (rs->groups[gi].nalways > 0) {
 			rs->agroups[rs->nagroups++] = (uint32_t)gi;
+			group_need(rs, &rs->groups[gi]);
+		}
 	}
 	/* 2. distinct literals and the postings */
 	for (size_t r = 0; r < rs->nrules; r++) {

@@ -176,6 +176,9 @@ struct lsgroup {
 	uint32_t nrules, caprules;
 	uint32_t *always;      /* those the prefilter cannot rule out */
 	uint32_t nalways;
+	uint32_t *need;        /* the union of their rule_impl.need, distinct;
+	                          NULL when one of them has none */
+	uint32_t nneed;
 };
 
 /*

@@ -298,6 +298,9 @@ TEST(unindexed_rules_need_one_of_their_fields)
 
 	CHECK_INT(r->impl->nneed, 1);
 	CHECK(r->impl->need != NULL && r->impl->need[0] == fid("CommandLine"));
+	/* its group has no other rule evaluated for every event */
+	CHECK_INT(rs->groups[g].nneed, 1);
+	CHECK(rs->groups[g].need != NULL && rs->groups[g].need[0] == fid("CommandLine"));
 	/* no command line: neither the rule nor its logsource is looked at */
 	vg_event_reset(ev);
 	add("Provider_Name", "Service Control Manager");
