@@ -79,9 +79,11 @@ static void ruleset_destroy(struct ruleset *rs)
 		free(rs->groups[i].entries);
 		free(rs->groups[i].rules);
 		free(rs->groups[i].always);
+		free(rs->groups[i].need);
 	}
 	detect_index_free(&rs->pf);
 	free(rs->groups);
+	free(rs->agroups);
 	detect_map_free(rs);
 	for (size_t i = 0; i < rs->ncorr; i++) {
 		detect_ynode_free(rs->corr[i]);
@@ -134,6 +136,11 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 	ctx->rmask = vg_calloc(rs->nrules + 1, 1);
 	ctx->cands = vg_calloc(rs->nrules + 1, sizeof(*ctx->cands));
 	ctx->lseen = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->lseen));
+	ctx->vslots = vg_calloc(1u << VC_SLOTS_LOG, sizeof(*ctx->vslots));
+	ctx->vring = vg_malloc(VC_RING);
+	ctx->vstat = vg_calloc(rs->pf.nscan + 2, sizeof(*ctx->vstat));
+	ctx->vfound = vg_malloc(VC_FOUND_MAX * sizeof(*ctx->vfound));
+	ctx->vstamp = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->vstamp));
 	ctx->md = pcre2_match_data_create(1, NULL);
 	ctx->mctx = pcre2_match_context_create(NULL);
 	ctx->jit = pcre2_jit_stack_create(32 * 1024, RE_JIT_STACK_MAX, NULL);
@@ -160,6 +167,11 @@ void detect_ctx_free(struct detect_ctx *ctx)
 	free(ctx->rmask);
 	free(ctx->cands);
 	free(ctx->lseen);
+	free(ctx->vslots);
+	free(ctx->vring);
+	free(ctx->vstat);
+	free(ctx->vfound);
+	free(ctx->vstamp);
 	pcre2_match_data_free(ctx->md);
 	pcre2_match_context_free(ctx->mctx);
 	pcre2_jit_stack_free(ctx->jit);
@@ -293,6 +305,18 @@ static int cmp_index(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Has ev one of the fields r cannot match without (or is none known)? */
+static int need_present(const struct rule_impl *ri, const struct vg_event *ev)
+{
+	if (ri->need == NULL)
+		return 1;
+	for (uint32_t i = 0; i < ri->nneed; i++) {
+		if (vg_event_first(ev, ri->need[i]) != FENT_END)
+			return 1;
+	}
+	return 0;
+}
+
 /* Load order; matches are few, so insertion sort unless they are not. */
 static void sort_by_index(const struct rule **v, size_t n)
 {
@@ -344,14 +368,31 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 	new_event(rs, ctx);
 	detect_index_scan(rs, ctx, ev);
 	/* rules the prefilter cannot vouch for */
-	for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
+	for (uint32_t a = 0; a < rs->nagroups; a++) {
+		uint32_t gi = rs->agroups[a];
 		const struct lsgroup *g = &rs->groups[gi];
+		uint32_t k;
 
-		if (g->nalways == 0 || !group_ok(ctx, ev, gi))
+		/* the fields first (cheap), then the logsource */
+		if (g->need != NULL) {
+			for (k = 0; k < g->nneed; k++) {
+				if (vg_event_first(ev, g->need[k]) != FENT_END)
+					break;
+			}
+			if (k == g->nneed)
+				continue;
+		}
+		for (k = 0; k < g->nalways; k++) {
+			if (need_present(rs->rules[g->always[k]]->impl, ev))
+				break;
+		}
+		if (k == g->nalways || !group_ok(ctx, ev, gi))
 			continue;
-		for (uint32_t k = 0; k < g->nalways; k++) {
+		for (; k < g->nalways; k++) {
 			const struct rule *r = rs->rules[g->always[k]];
 
+			if (!need_present(r->impl, ev))
+				continue;
 			ctx->cur = r;
 			if (detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
 				ctx->matches[n++] = r;

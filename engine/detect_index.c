@@ -25,6 +25,7 @@
 struct atom {
 	char *lit;              /* folded, owned */
 	uint32_t len;
+	uint8_t at;             /* PF_AT_* the pattern needs it at */
 	const struct fcond *fc;
 };
 
@@ -57,7 +58,7 @@ static double lit_weight(uint32_t len)
 	return len < VG_ARRAY_LEN(w) ? w[len] : 0.02;
 }
 
-static void aset_add(struct aset *a, char *lit, uint32_t len,
+static void aset_add(struct aset *a, char *lit, uint32_t len, uint8_t at,
     const struct fcond *fc)
 {
 	if (a->n == a->cap) {
@@ -66,6 +67,7 @@ static void aset_add(struct aset *a, char *lit, uint32_t len,
 	}
 	a->v[a->n].lit = lit;
 	a->v[a->n].len = len;
+	a->v[a->n].at = at;
 	a->v[a->n].fc = fc;
 	a->n++;
 	a->score += lit_weight(len);
@@ -80,7 +82,7 @@ static void aset_union(struct aset *a, struct aset *b)
 		return;
 	}
 	for (size_t i = 0; i < b->n; i++)
-		aset_add(a, b->v[i].lit, b->v[i].len, b->v[i].fc);
+		aset_add(a, b->v[i].lit, b->v[i].len, b->v[i].at, b->v[i].fc);
 	free(b->v);
 	memset(b, 0, sizeof(*b));
 }
@@ -418,7 +420,7 @@ static int rex_atoms(const struct pat *p, const struct fcond *fc,
 		if (i == n || (s[i] == '|' && depth == 0)) {
 			if (!rex_branch(s, b, i, caseless, lit, &len) || len < LIT_MIN)
 				return -1;
-			aset_add(out, vg_strndup(lit, len), (uint32_t)len, fc);
+			aset_add(out, vg_strndup(lit, len), (uint32_t)len, 0, fc);
 			if (i == n)
 				return 0;
 			b = i + 1;
@@ -460,7 +462,12 @@ static int pat_atoms(const struct pat *p, const struct fcond *fc,
 		free(lit);
 		return -1;
 	}
-	aset_add(out, lit, len, fc);
+	/* where the literal must be: the whole value, its start or end (a
+	 * number's canonical text is scanned as a value of its own) */
+	aset_add(out, lit, len, fc->keyword ? 0 :
+	    p->kind == PK_EQ ? PF_AT_START | PF_AT_END :
+	    p->kind == PK_PREFIX ? PF_AT_START :
+	    p->kind == PK_SUFFIX ? PF_AT_END : 0, fc);
 	return 0;
 }
 
@@ -629,10 +636,170 @@ static void cn_conj(const struct rule_impl *ri, const struct cnode *cn,
 	conj_add(c, &a);
 }
 
+/* ---- fields a rule cannot match without ---- */
+
+/*
+ * A set of event fields of which at least one must be present for a
+ * condition to hold, as the literal sets are built: AND keeps its
+ * smallest child's set, OR (and "1 of") the union, NOT, absence, null,
+ * neq and keywords give up. It lets a rule the prefilter cannot index
+ * skip the events that lack all its fields, its logsource unchecked.
+ */
+struct fset {
+	uint32_t *v;
+	uint32_t n;
+	int none;
+};
+
+static void fset_union(struct fset *a, struct fset *b)
+{
+	if (a->none || b->none) {
+		free(a->v);
+		free(b->v);
+		memset(a, 0, sizeof(*a));
+		a->none = 1;
+		return;
+	}
+	a->v = vg_realloc(a->v, (a->n + b->n + 1) * sizeof(*a->v));
+	memcpy(a->v + a->n, b->v, b->n * sizeof(*b->v));
+	a->n += b->n;
+	free(b->v);
+}
+
+/* Keep in best the smaller of best and b (a set that gave up is never
+ * kept). */
+static void fset_best(struct fset *best, struct fset *b, int *have)
+{
+	if (b->none) {
+		free(b->v);
+		return;
+	}
+	if (!*have || b->n < best->n) {
+		free(best->v);
+		*best = *b;
+		*have = 1;
+	} else {
+		free(b->v);
+	}
+}
+
+static void sn_fields(const struct snode *sn, struct fset *out)
+{
+	const struct fcond *fc = sn->fc;
+	struct fset a;
+	int have = 0;
+
+	memset(out, 0, sizeof(*out));
+	switch (sn->kind) {
+	case SN_FC:
+		if (fc->neg || fc->keyword || fc->nfields == 0 ||
+		    fc->kind == FC_NULL || (fc->kind == FC_EXISTS && !fc->want)) {
+			out->none = 1;
+			return;
+		}
+		/* a value must match (or the field exist): it is there */
+		out->v = vg_malloc(fc->nfields * sizeof(*out->v));
+		memcpy(out->v, fc->fields, fc->nfields * sizeof(*out->v));
+		out->n = fc->nfields;
+		return;
+	case SN_AND:
+		for (uint32_t i = 0; i < sn->n; i++) {
+			sn_fields(sn->kids[i], &a);
+			fset_best(out, &a, &have);
+		}
+		if (!have)
+			out->none = 1;
+		return;
+	case SN_OR:
+		for (uint32_t i = 0; i < sn->n && !out->none; i++) {
+			sn_fields(sn->kids[i], &a);
+			fset_union(out, &a);
+		}
+		if (sn->n == 0)
+			out->none = 1;
+		return;
+	}
+	out->none = 1;
+}
+
+static void cn_fields(const struct rule_impl *ri, const struct cnode *cn,
+    struct fset *out)
+{
+	struct fset a;
+	int have = 0;
+
+	memset(out, 0, sizeof(*out));
+	switch (cn->op) {
+	case CN_SEL:
+		sn_fields(ri->sels[cn->sel].root, out);
+		return;
+	case CN_NOT:
+		out->none = 1;
+		return;
+	case CN_AND:
+	case CN_OF:
+	case CN_OR:
+		break;
+	}
+	if (cn->op == CN_AND || (cn->op == CN_OF && cn->k == 0)) {
+		for (uint32_t i = 0; i < cn->n; i++) {
+			cn_fields(ri, cn->kids[i], &a);
+			fset_best(out, &a, &have);
+		}
+		if (!have)
+			out->none = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < cn->n && !out->none; i++) {
+		cn_fields(ri, cn->kids[i], &a);
+		fset_union(out, &a);
+	}
+	if (cn->n == 0)
+		out->none = 1;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A group's need: the distinct fields its always-evaluated rules need,
+ * unless one of them needs none. */
+static void group_need(const struct ruleset *rs, struct lsgroup *g)
+{
+	uint32_t n = 0, k = 0;
+
+	free(g->need);
+	g->need = NULL;
+	g->nneed = 0;
+	for (uint32_t i = 0; i < g->nalways; i++) {
+		const struct rule_impl *ri = rs->rules[g->always[i]]->impl;
+
+		if (ri->need == NULL)
+			return;
+		n += ri->nneed;
+	}
+	g->need = vg_malloc((n + 1) * sizeof(*g->need));
+	for (uint32_t i = 0; i < g->nalways; i++) {
+		const struct rule_impl *ri = rs->rules[g->always[i]]->impl;
+
+		memcpy(g->need + k, ri->need, ri->nneed * sizeof(*ri->need));
+		k += ri->nneed;
+	}
+	qsort(g->need, n, sizeof(*g->need), cmp_u32);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i == 0 || g->need[i] != g->need[g->nneed - 1])
+			g->need[g->nneed++] = g->need[i];
+	}
+}
+
 /* ---- building ---- */
 
 struct posting {
 	uint32_t lit, rule, field;
+	uint8_t at;
 };
 
 static int cmp_posting(const void *a, const void *b)
@@ -724,6 +891,23 @@ static uint32_t lit_find(const struct litset *L, const char *s, uint32_t n)
 	return UINT32_MAX;
 }
 
+/* The (literal, field) pairs the scan looks for, for its bitmaps. */
+struct wlist {
+	struct pf_where *v;
+	size_t n, cap;
+};
+
+static void where_add(struct wlist *w, uint32_t lit, uint32_t field)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 1024;
+		w->v = vg_realloc(w->v, w->cap * sizeof(*w->v));
+	}
+	w->v[w->n].lit = lit;
+	w->v[w->n].field = field;
+	w->n++;
+}
+
 /*
  * Give each pattern the literal it needs, when the scan looks for that
  * literal in every field the pattern reads: then a literal the scan did
@@ -731,8 +915,9 @@ static uint32_t lit_find(const struct litset *L, const char *s, uint32_t n)
  * hundred strings costs the few that occur).
  */
 static void tag_fc(struct prefilter *pf, const struct litset *L,
-    struct fcond *fc, uint64_t gate)
+    struct fcond *fc, uint64_t gate, struct wlist *w)
 {
+	fc->tagged = 0;
 	if (fc->kind != FC_VALUES || fc->tpart != TP_NONE)
 		return;
 	for (uint32_t k = 0; k < fc->npats; k++) {
@@ -757,21 +942,28 @@ static void tag_fc(struct prefilter *pf, const struct litset *L,
 			p->lit = id + 1;
 			/* its hits in these fields must be seen */
 			pf->lits[id].gates |= gate;
-			if (fc->keyword)
+			if (fc->keyword) {
 				pf->lits[id].fields |= FIELD_KW;
-			for (uint32_t f = 0; f < fc->nfields; f++)
+				where_add(w, id, FIELD_NONE);
+			}
+			for (uint32_t f = 0; f < fc->nfields; f++) {
 				pf->lits[id].fields |= field_bit(fc->fields[f]);
+				where_add(w, id, fc->fields[f]);
+			}
 		}
 	}
+	fc->tagged = fc->npats > 0;
+	for (uint32_t k = 0; k < fc->npats && fc->tagged; k++)
+		fc->tagged = fc->pats[k].lit != 0;
 }
 
 static void tag_sn(struct prefilter *pf, const struct litset *L,
-    struct snode *sn, uint64_t gate)
+    struct snode *sn, uint64_t gate, struct wlist *w)
 {
 	if (sn->kind == SN_FC)
-		tag_fc(pf, L, sn->fc, gate);
+		tag_fc(pf, L, sn->fc, gate, w);
 	for (uint32_t i = 0; i < sn->n; i++)
-		tag_sn(pf, L, sn->kids[i], gate);
+		tag_sn(pf, L, sn->kids[i], gate, w);
 }
 
 
@@ -800,6 +992,7 @@ void detect_index_build(struct ruleset *rs)
 	struct posting *posts = NULL;
 	size_t nposts = 0, capposts = 0;
 	struct litset L = { 0 };
+	struct wlist w = { 0 };
 	uint32_t maxfield = 0;
 
 	/* 1. each rule's literal sets; rules without go to their group's always */
@@ -811,13 +1004,32 @@ void detect_index_build(struct ruleset *rs)
 		cn_conj(ri, ri->cond, &sets[r]);
 		ri->indexed = sets[r].n > 0;
 		if (!ri->indexed) {
+			struct fset fs;
+
 			g->always = vg_realloc(g->always, (g->nalways + 1) *
 			    sizeof(*g->always));
 			g->always[g->nalways++] = (uint32_t)r;
+			cn_fields(ri, ri->cond, &fs);
+			free(ri->need);
+			ri->need = NULL;
+			ri->nneed = 0;
+			if (!fs.none && fs.n > 0) {
+				ri->need = fs.v;
+				ri->nneed = fs.n;
+			} else {
+				free(fs.v);
+			}
 			continue;
 		}
 		pf->rneed[r] = sets[r].n == 2 ? 3 : 1;
 		pf->nindexed++;
+	}
+	rs->agroups = vg_malloc((rs->ngroups + 1) * sizeof(*rs->agroups));
+	for (size_t gi = 0; gi < rs->ngroups; gi++) {
+		if (rs->groups[gi].nalways > 0) {
+			rs->agroups[rs->nagroups++] = (uint32_t)gi;
+			group_need(rs, &rs->groups[gi]);
+		}
 	}
 	/* 2. distinct literals and the postings */
 	for (size_t r = 0; r < rs->nrules; r++) {
@@ -837,6 +1049,7 @@ void detect_index_build(struct ruleset *rs)
 					posts[nposts].lit = lit;
 					posts[nposts].rule = (uint32_t)r << 1 | (uint32_t)k;
 					posts[nposts].field = field;
+					posts[nposts].at = a->at;
 					nposts++;
 					if (field > maxfield)
 						maxfield = field;
@@ -860,6 +1073,7 @@ void detect_index_build(struct ruleset *rs)
 	pf->lits = vg_calloc(pf->nlits + 1, sizeof(*pf->lits));
 	pf->prule = vg_malloc((nposts + 1) * sizeof(*pf->prule));
 	pf->pfield = vg_malloc((nposts + 1) * sizeof(*pf->pfield));
+	pf->pat = vg_malloc(nposts + 1);
 	for (size_t i = 0; i < nposts; i++) {
 		struct pf_lit *lt = &pf->lits[posts[i].lit];
 
@@ -868,6 +1082,8 @@ void detect_index_build(struct ruleset *rs)
 		lt->pend = (uint32_t)i + 1;
 		pf->prule[i] = posts[i].rule;
 		pf->pfield[i] = posts[i].field;
+		pf->pat[i] = posts[i].at;
+		where_add(&w, posts[i].lit, posts[i].field);
 	}
 	pf->nscan = maxfield + 1;
 	pf->scan = vg_calloc(pf->nscan, 1);
@@ -897,16 +1113,22 @@ void detect_index_build(struct ruleset *rs)
 		uint64_t gate = group_gate(pf, &rs->groups[ri->group]);
 
 		for (uint32_t k = 0; k < ri->nsels; k++)
-			tag_sn(pf, &L, ri->sels[k].root, gate);
+			tag_sn(pf, &L, ri->sels[k].root, gate, &w);
 	}
 	for (uint32_t a = 0; a < pf->nlong; a++)
 		pf->anc[a].fields = pf->lits[pf->anc[a].lit].fields;
+	/* 7. the bitmaps, per class of field */
+	detect_scan_mark(pf, w.v, w.n);
+	free(w.v);
 	free(L.slot);
 }
 
 void detect_index_free(struct prefilter *pf)
 {
 	free(pf->pairs);
+	free(pf->cmix);
+	free(pf->first);
+	free(pf->kwfirst);
 	free(pf->skey);
 	free(pf->sval);
 	free(pf->bits);
@@ -919,6 +1141,7 @@ void detect_index_free(struct prefilter *pf)
 	free(pf->prule);
 	free(pf->rneed);
 	free(pf->pfield);
+	free(pf->pat);
 	free(pf->scan);
 	memset(pf, 0, sizeof(*pf));
 }

@@ -85,6 +85,7 @@ struct fcond {
 	uint8_t tpart;    /* enum time_part: compare a part of a date */
 	uint8_t never;    /* |expand gave no value to match (or, with |all,
 	                     one of the values expanded to none) */
+	uint8_t tagged;   /* every pattern has a prefilter literal (pat.lit) */
 	uint32_t *fields; /* event field ids, any of which may hold the value */
 	uint32_t nfields;
 	struct pat *pats;  /* groups (pat.grp) are contiguous */
@@ -132,6 +133,10 @@ struct rule_impl {
 	struct cnode *cond;
 	uint32_t group;        /* index of the rule's logsource group */
 	uint8_t indexed;       /* evaluated only when the prefilter names it */
+	uint32_t *need;        /* not indexed: the event fields of which one
+	                          must be present for it to match; NULL when
+	                          none is known (detect_index.c) */
+	uint32_t nneed;
 	uint32_t index;        /* load order */
 	struct lsource ls;
 	struct ynode *vigil;   /* copy of the `vigil:` extension, or NULL */
@@ -171,6 +176,9 @@ struct lsgroup {
 	uint32_t nrules, caprules;
 	uint32_t *always;      /* those the prefilter cannot rule out */
 	uint32_t nalways;
+	uint32_t *need;        /* the union of their rule_impl.need, distinct;
+	                          NULL when one of them has none */
+	uint32_t nneed;
 };
 
 /*
@@ -184,7 +192,7 @@ struct lsgroup {
  * rules with a literal found in the right field are evaluated, plus those
  * no literal can vouch for.
  */
-#define PF_BITS_LOG 19         /* bitmap of 2^19 bits (64 KiB) */
+#define PF_BITS_LOG 21         /* bitmap of 2^21 bits (256 KiB) */
 /* A single byte turns up in nearly every value: it vouches for nothing,
  * and looking for it everywhere costs more than evaluating its rule. */
 #define LIT_MIN 2
@@ -218,18 +226,48 @@ struct pf_lit {
 /* A literal's last hit: the value (entry) it was in, this epoch. */
 struct pf_seen {
 	uint32_t epoch, entry;
+	uint8_t at;            /* PF_AT_* of its hits in that value so far */
 };
+/* Where in a value a literal was found, and where a posting needs it:
+ * startswith needs PF_AT_START, endswith PF_AT_END, equality both. */
+#define PF_AT_START 1
+#define PF_AT_END 2
 #define PF_LONG 2
 
+/* A literal looked for in a field (FIELD_NONE: keywords). */
+struct pf_where {
+	uint32_t lit, field;
+};
+
+#define PF_PAIRS_LOG 18        /* bitmap of 2^18 bits (32 KiB) */
+#define PF_FEW 4
+
+struct pf_first {
+	uint8_t n;             /* distinct pairs; PF_FEW + 1: more */
+	uint16_t p[PF_FEW];    /* an anchor's first two bytes, first low */
+};
+
 struct prefilter {
-	/* literals of 2 or 3 bytes: a bitmap of the byte pairs that start
-	 * one, and a small hash table */
-	uint64_t *pairs;       /* 65536 bits */
+	/* The bitmaps are keyed by the gram (or pair) and the class of the
+	 * field scanned: fields that look for the same literals share a
+	 * class, so a gram that only another field's literals start costs
+	 * a bit test and nothing more. */
+	uint32_t *cmix;        /* per field id < nscan: its class, mixed in */
+	uint32_t kwmix;        /* the same for keywords */
+	/* A class whose long literals' anchors start with at most PF_FEW
+	 * distinct pairs of bytes (a few keywords) is scanned 8 positions
+	 * at a time for those pairs; each field's pairs, and the keywords' */
+	struct pf_first *first; /* per field id < nscan */
+	struct pf_first *kwfirst;
+	/* literals of 2 or 3 bytes: a bitmap of the byte pairs (and class)
+	 * that start one, and a small hash table */
+	uint64_t *pairs;       /* 2^PF_PAIRS_LOG bits */
 	uint32_t *skey, *sval; /* open addressing: bytes (2 or 3, low byte
 	                          first, | 1 << 24 for 3) -> literal id + 1 */
 	uint32_t scap;         /* power of two; 0 when there are none */
 	/* literals of 4 bytes or more: anchored 4-grams */
-	uint64_t *bits;        /* 2^PF_BITS_LOG bits: some anchor hashes here */
+	uint64_t *bits;        /* 2^PF_BITS_LOG bits: some anchor (of a
+	                          literal of the class) hashes here */
 	struct pf_gram *gtab;  /* open addressing by 4-gram */
 	uint32_t gcap;         /* power of two */
 	struct pf_anchor *anc; /* by gram */
@@ -242,6 +280,7 @@ struct prefilter {
 	uint32_t *prule;       /* posting: rule index << 1 | which of its two
 	                          literal sets */
 	uint32_t *pfield;      /* posting: field id, or FIELD_NONE for keywords */
+	uint8_t *pat;          /* posting: the PF_AT_* its pattern needs */
 	uint8_t *rneed;        /* per rule: the sets it needs (1, or 3 for
 	                          both: two conjuncts each need a literal) */
 	/* gates: the first mapping entry of a rule's group (its product,
@@ -262,6 +301,8 @@ struct ruleset {
 	size_t nrules, caprules;
 	struct lsgroup *groups;
 	size_t ngroups;
+	uint32_t *agroups;     /* the groups that have always-evaluated rules */
+	uint32_t nagroups;
 	struct map_ls *mls;
 	size_t nmls;
 	struct map_fields *mfs;
@@ -273,6 +314,35 @@ struct ruleset {
 	char **corr_files;     /* their files (the nodes point there) */
 	size_t ncorr;
 	uint32_t max_sels;
+};
+
+/*
+ * The literals found in recent values (detect_scan.c): logs repeat the
+ * same image paths, companies, channels and command lines, and what the
+ * scan finds in a value depends on its bytes and the field alone (gates
+ * and postings are applied afterwards, per event). Records live in a ring
+ * of bytes (the value, then the ids of the literals found, in the order
+ * found); a slot whose record the ring wrote over is stale.
+ */
+#define VC_SLOTS_LOG 13        /* 8192 slots */
+#define VC_RING (1u << 20)     /* 1 MiB of records */
+#define VC_MIN 12              /* shorter values are scanned, not looked up */
+#define VC_MAX 2048            /* longer ones too */
+#define VC_FOUND_MAX 128       /* a value holding more is not kept */
+
+struct vc_slot {
+	uint64_t hash;         /* of the value and its field; 0: empty */
+	uint64_t pos;          /* record start, in bytes ever written */
+	uint32_t field;        /* field id, UINT32_MAX when keywords only */
+	uint32_t len;          /* of the value */
+	uint32_t nfound;
+	uint8_t kw;
+};
+
+/* Per field: are its values worth looking up (do they repeat)? */
+struct vc_stat {
+	uint32_t looks, hits;
+	uint32_t skip;         /* values to scan before looking again */
 };
 
 struct detect_ctx {
@@ -300,6 +370,17 @@ struct detect_ctx {
 	uint64_t gpass, gfail; /* gates known to pass or fail for this event */
 	uint8_t *fold;         /* a value being scanned, case-folded */
 	size_t foldcap;
+	/* the value cache */
+	struct vc_slot *vslots;
+	uint8_t *vring;
+	uint64_t vwpos;        /* bytes ever written to vring */
+	struct vc_stat *vstat; /* per field id < pf.nscan, then keywords */
+	uint32_t *vfound;      /* literals found in the value being scanned,
+	                          id << 2 | PF_AT_* */
+	uint32_t nvfound;
+	int vrec;              /* recording them (0, 1, or 2: too many) */
+	uint32_t *vstamp;      /* per literal: vserial when recorded */
+	uint32_t vserial;
 	struct buf tmp;        /* explanations */
 };
 
@@ -404,6 +485,8 @@ int detect_int_text(double num, char out[32]);
 /* detect_scan.c: the tables that find literals (pf's literals are in),
  * and the scan: put the rules whose literals ev holds in ctx->cands. */
 void detect_scan_build(struct prefilter *pf);
+/* Then the bitmaps, from every (literal, field) the scan looks for. */
+void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n);
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct vg_event *ev);
 

@@ -585,6 +585,7 @@ void detect_rule_free(struct rule *r)
 		detect_cnode_free(ri->cond);
 		detect_ls_free(&ri->ls);
 		detect_ynode_free(ri->vigil);
+		free(ri->need);
 		free(ri);
 	}
 	free(r->id);

@@ -480,6 +480,18 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	case FC_VALUES:
 		if (fc->never)
 			break;
+		if (fc->tagged && ctx->scanned == ctx->epoch) {
+			/* no pattern's literal is in the event: none can match,
+			 * whatever the values (a long filter list, mostly) */
+			uint32_t k;
+
+			for (k = 0; k < fc->npats; k++) {
+				if (ctx->lseen[fc->pats[k].lit - 1].epoch == ctx->epoch)
+					break;
+			}
+			if (k == fc->npats)
+				break;
+		}
 		if (fc->all) {
 			/* each value the rule wrote, in one of its variants */
 			r = 1;

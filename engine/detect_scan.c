@@ -21,9 +21,21 @@ static uint32_t gram_at(const char *s)
 	return g;
 }
 
-static uint32_t gram_bit(uint32_t g)
+/* The bit of gram g in the bitmap of the class whose mix is cm. */
+static inline uint32_t gram_bit(uint32_t g, uint32_t cm)
 {
-	return (g * 0x9E3779B1u) >> (32 - PF_BITS_LOG);
+	return ((g ^ cm) * 0x9E3779B1u) >> (32 - PF_BITS_LOG);
+}
+
+/* The same for the pair of bytes that starts a short literal. */
+static inline uint32_t pair_bit(uint32_t pair, uint32_t cm)
+{
+	return ((pair ^ cm) * 0x9E3779B1u) >> (32 - PF_PAIRS_LOG);
+}
+
+static inline int bit_set(const uint64_t *bits, uint32_t b)
+{
+	return (int)(bits[b >> 6] >> (b & 63) & 1);
 }
 
 static uint32_t gram_slot(uint32_t g, uint32_t cap)
@@ -64,7 +76,7 @@ static void build_short(struct prefilter *pf)
 {
 	uint32_t n = 0;
 
-	pf->pairs = vg_calloc(65536 / 64, sizeof(*pf->pairs));
+	pf->pairs = vg_calloc((1u << PF_PAIRS_LOG) / 64, sizeof(*pf->pairs));
 	for (uint32_t l = 0; l < pf->nlits; l++) {
 		if (pf->llen[l] >= LIT_MIN && pf->llen[l] < 4)
 			n++;
@@ -77,7 +89,7 @@ static void build_short(struct prefilter *pf)
 	pf->sval = vg_calloc(pf->scap, sizeof(*pf->sval));
 	for (uint32_t l = 0; l < pf->nlits; l++) {
 		const uint8_t *t = (const uint8_t *)pf->ltext + pf->loff[l];
-		uint32_t k, i, pair;
+		uint32_t k, i;
 
 		if (pf->llen[l] < 2 || pf->llen[l] > 3)
 			continue;
@@ -86,8 +98,6 @@ static void build_short(struct prefilter *pf)
 			;
 		pf->skey[i] = k;
 		pf->sval[i] = l + 1;
-		pair = t[0] | (uint32_t)t[1] << 8;
-		pf->pairs[pair >> 6] |= 1ull << (pair & 63);
 	}
 }
 
@@ -114,8 +124,30 @@ static int cmp_anchor(const void *a, const void *b)
 	return x->lit < y->lit ? -1 : x->lit > y->lit;
 }
 
+/* How common a (folded) byte is in log text, roughly: space and the
+ * frequent letters most, then digits and separators. */
+static unsigned byte_common(uint8_t c)
+{
+	static const uint8_t letter[26] = {
+		80, 15, 28, 43, 120, 22, 20, 60, 70, 2, 8, 40, 24, /* a..m */
+		67, 75, 19, 1, 60, 63, 90, 28, 10, 24, 2, 20, 1,   /* n..z */
+	};
+
+	if (c == ' ')
+		return 200;
+	if (c >= 'a' && c <= 'z')
+		return letter[c - 'a'];
+	if (c >= '0' && c <= '9')
+		return 50;
+	if (c == '/' || c == '.' || c == '-' || c == '_' || c == ':' || c == '=' ||
+	    c == '\\')
+		return 40;
+	return 5;
+}
+
 /* One anchor per long literal: its 4-gram that the fewest literals share,
- * so a hit at a common gram ("c:\w") compares few literals. */
+ * so a hit at a common gram ("c:\w") compares few literals; among those,
+ * the one that starts with the rarest byte (see scan_few). */
 static void build_long(struct prefilter *pf)
 {
 	struct gcount gc = { 0 };
@@ -144,12 +176,14 @@ static void build_long(struct prefilter *pf)
 	an = vg_malloc(pf->nlong * sizeof(*an));
 	for (uint32_t l = 0; l < pf->nlits; l++) {
 		const char *s = pf->ltext + pf->loff[l];
-		uint32_t best = 0, bestn = UINT32_MAX;
+		uint32_t best = 0;
+		uint64_t bestn = UINT64_MAX;
 
 		if (pf->llen[l] < 4)
 			continue;
 		for (uint32_t k = 0; k + 4 <= pf->llen[l]; k++) {
-			uint32_t n = *gc_at(&gc, gram_at(s + k));
+			uint64_t n = (uint64_t)*gc_at(&gc, gram_at(s + k)) << 8 |
+			    byte_common((uint8_t)s[k]);
 
 			if (n < bestn) {
 				bestn = n;
@@ -178,15 +212,12 @@ static void build_long(struct prefilter *pf)
 		memcpy(&a->head, pf->ltext + a->text, a->len < 8 ? a->len : 8);
 		memset(&a->hmask, 0xff, a->len < 8 ? a->len : 8);
 		if (i == 0 || an[i].gram != an[i - 1].gram) {
-			uint32_t b = gram_bit(an[i].gram);
-
 			/* a slot is taken when its range is not empty */
 			for (cur = gram_slot(an[i].gram, pf->gcap); pf->gtab[cur].end != 0;
 			    cur = (cur + 1) & (pf->gcap - 1))
 				;
 			pf->gtab[cur].key = an[i].gram;
 			pf->gtab[cur].beg = i;
-			pf->bits[b >> 6] |= 1ull << (b & 63);
 		}
 		pf->gtab[cur].end = i + 1;
 	}
@@ -199,16 +230,113 @@ void detect_scan_build(struct prefilter *pf)
 	build_long(pf);
 }
 
+static int cmp_where(const void *a, const void *b)
+{
+	const struct pf_where *x = a, *y = b;
+
+	if (x->field != y->field)
+		return x->field < y->field ? -1 : 1;
+	return x->lit < y->lit ? -1 : x->lit > y->lit;
+}
+
+/* A class's mix: a hash of the literals its fields look for, so fields
+ * that look for the same ones share their bits. Two classes that happen
+ * to mix alike only share bits: more values go to the exact checks. */
+static uint32_t class_mix(const struct pf_where *w, size_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ w[i].lit) * 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	return (uint32_t)h;
+}
+
+void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
+{
+	uint32_t *lgram = vg_calloc(pf->nlits + 1, sizeof(*lgram));
+	uint16_t *lfirst = vg_calloc(pf->nlits + 1, sizeof(*lfirst));
+	size_t k = 0;
+
+	pf->cmix = vg_calloc(pf->nscan + 1, sizeof(*pf->cmix));
+	pf->first = vg_calloc(pf->nscan + 1, sizeof(*pf->first));
+	pf->kwfirst = vg_calloc(1, sizeof(*pf->kwfirst));
+	if (n > 0)
+		qsort(w, n, sizeof(*w), cmp_where);
+	/* the classes: one mix per field, from its (distinct) literals */
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && w[i].field == w[k - 1].field && w[i].lit == w[k - 1].lit)
+			continue;
+		w[k++] = w[i];
+	}
+	n = k;
+	for (size_t b = 0, e; b < n; b = e) {
+		uint32_t m;
+
+		for (e = b; e < n && w[e].field == w[b].field; e++)
+			;
+		m = class_mix(w + b, e - b);
+		if (w[b].field == FIELD_NONE)
+			pf->kwmix = m;
+		else if (w[b].field < pf->nscan)
+			pf->cmix[w[b].field] = m;
+	}
+	/* each literal's anchor gram, then its bit in each class */
+	for (uint32_t a = 0; a < pf->nlong; a++) {
+		const struct pf_anchor *an = &pf->anc[a];
+
+		lgram[an->lit] = gram_at(pf->ltext + an->text + an->off);
+		lfirst[an->lit] = (uint16_t)((uint8_t)pf->ltext[an->text + an->off] |
+		    (uint8_t)pf->ltext[an->text + an->off + 1] << 8);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = w[i].lit, m, b;
+		const uint8_t *t = (const uint8_t *)pf->ltext + pf->loff[l];
+
+		if (w[i].field == FIELD_NONE)
+			m = pf->kwmix;
+		else if (w[i].field < pf->nscan)
+			m = pf->cmix[w[i].field];
+		else
+			continue; /* never scanned */
+		if (pf->llen[l] >= 4) {
+			struct pf_first *fi = w[i].field == FIELD_NONE ? pf->kwfirst :
+			    &pf->first[w[i].field];
+			uint8_t j;
+
+			b = gram_bit(lgram[l], m), pf->bits[b >> 6] |= 1ull << (b & 63);
+			/* the anchor's first pair among the class's few? */
+			for (j = 0; j < fi->n && j < PF_FEW && fi->p[j] != lfirst[l]; j++)
+				;
+			if (j == fi->n && j < PF_FEW)
+				fi->p[fi->n++] = lfirst[l];
+			else if (j == PF_FEW)
+				fi->n = PF_FEW + 1;
+		}
+		else if (pf->llen[l] >= LIT_MIN)
+			b = pair_bit(t[0] | (uint32_t)t[1] << 8, m),
+			    pf->pairs[b >> 6] |= 1ull << (b & 63);
+	}
+	free(lgram);
+	free(lfirst);
+}
+
 /* ---- per event ---- */
 
-/* Postings b..e were hit: their rules become candidates once they have
- * a literal of each set they need. */
+/* Postings b..e were hit, at `at` (PF_AT_*) in the value: their rules
+ * become candidates once they have a literal of each set they need, where
+ * they need it. */
 static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
-    uint32_t b, uint32_t e)
+    uint32_t b, uint32_t e, unsigned at)
 {
 	for (uint32_t i = b; i < e; i++) {
 		uint32_t r = pf->prule[i] >> 1;
 		uint8_t m;
+
+		if (pf->pat[i] & ~at)
+			continue; /* equality, startswith or endswith: not here */
 
 		if (ctx->rstamp[r] != ctx->epoch) {
 			ctx->rstamp[r] = ctx->epoch;
@@ -255,21 +383,27 @@ static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
  * so a literal that many rules share in other fields costs nothing here.
  */
 static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
-    uint32_t l, uint32_t e, uint32_t field, int kw)
+    uint32_t l, uint32_t e, uint32_t field, int kw, unsigned at)
 {
 	uint32_t b = pf->lits[l].poff, end = pf->lits[l].pend, lo, hi;
 	struct pf_seen *sn = &ctx->lseen[l];
 
-	if (sn->epoch == ctx->epoch && sn->entry == e)
-		return; /* already handled for this value */
+	if (sn->epoch == ctx->epoch && sn->entry == e) {
+		if ((at & ~(unsigned)sn->at) == 0)
+			return; /* already handled for this value */
+		/* found again where more postings want it: walk them again
+		 * (a rule already stamped stays as it is) */
+		at |= sn->at;
+	}
 	sn->epoch = ctx->epoch;
 	sn->entry = e;
+	sn->at = (uint8_t)at;
 	if (b == end)
 		return; /* looked for by patterns only, no rule waits for it */
 	if (kw && pf->pfield[b] == FIELD_NONE) {
 		for (hi = b; hi < end && pf->pfield[hi] == FIELD_NONE; hi++)
 			;
-		stamp(pf, ctx, b, hi);
+		stamp(pf, ctx, b, hi, at);
 	}
 	if (field == UINT32_MAX)
 		return;
@@ -285,7 +419,7 @@ static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
 	for (hi = lo; hi < end && pf->pfield[hi] == field; hi++)
 		;
 	if (field != FIELD_NONE)
-		stamp(pf, ctx, lo, hi);
+		stamp(pf, ctx, lo, hi, at);
 }
 
 /* Short literals are the rule: a byte loop beats a call to memcmp. */
@@ -296,6 +430,34 @@ static inline int same(const uint8_t *a, const char *b, uint32_t n)
 			return 0;
 	}
 	return 1;
+}
+
+/* Literal l is at [st, st + ll) of the value being scanned (of length
+ * len, in a field that looks for it): record it for the value cache, and
+ * hit it if its gates pass. */
+static inline void found(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, uint32_t l, uint32_t e, uint32_t field, int kw,
+    uint32_t st, uint32_t ll, uint32_t len)
+{
+	unsigned at = (st == 0 ? PF_AT_START : 0) |
+	    (st + ll == len ? PF_AT_END : 0);
+
+	if (ctx->vrec == 1) {
+		if (ctx->vstamp[l] != ctx->vserial) {
+			ctx->vstamp[l] = ctx->vserial;
+			if (ctx->nvfound < VC_FOUND_MAX)
+				ctx->vfound[ctx->nvfound++] = l << 2 | at;
+			else
+				ctx->vrec = 2;
+		} else {
+			for (uint32_t k = 0; k < ctx->nvfound; k++) {
+				if (ctx->vfound[k] >> 2 == l)
+					ctx->vfound[k] |= at;
+			}
+		}
+	}
+	if (gates_pass(pf, ctx, ev, l))
+		hit(pf, ctx, l, e, field, kw, at);
 }
 
 /* Position i of the folded value f holds 4-gram g, whose hash bit is
@@ -329,23 +491,136 @@ static void __attribute__((noinline)) gram_found(const struct prefilter *pf,
 			if (an->len > 8 && !same(f + st + 8, pf->ltext + an->text + 8,
 			    an->len - 8))
 				continue;
-			if (gates_pass(pf, ctx, ev, an->lit))
-				hit(pf, ctx, an->lit, e, field, kw);
+			found(pf, ctx, ev, an->lit, e, field, kw, st, an->len, len);
 		}
 		return;
 	}
 }
 
-/* how: PF_SHORT and/or PF_LONG, the kinds of literals to look for */
-static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
+/* Position i of f starts a pair whose bit is set: look the literals of 2
+ * and 3 bytes there up. */
+static void __attribute__((noinline)) pair_found(const struct prefilter *pf,
+    struct detect_ctx *ctx, const struct vg_event *ev, const uint8_t *f,
+    uint32_t len, uint32_t i, uint32_t e, uint32_t field, int kw, uint64_t want)
+{
+	uint32_t s;
+
+	if ((s = short_get(pf, f[i] | (uint32_t)f[i + 1] << 8)) != 0 &&
+	    (pf->lits[s - 1].fields & want))
+		found(pf, ctx, ev, s - 1, e, field, kw, i, 2, len);
+	if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0 &&
+	    (pf->lits[s - 1].fields & want))
+		found(pf, ctx, ev, s - 1, e, field, kw, i, 3, len);
+}
+
+/*
+ * One pass over the folded value f: at each position, the bit of its
+ * 4-gram (long literals) and of its first two bytes (short ones) in the
+ * field's class and the keywords' class, as asked; the rest out of line.
+ * nl, kl, ns, ks are constants where it is inlined, so each case is a
+ * loop of its own. f has 8 defined bytes past len.
+ */
+static inline __attribute__((always_inline)) void scan_loop(
+    const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
+    uint32_t field, int kw, uint64_t want, uint32_t cm, uint32_t km,
+    int nl, int kl, int ns, int ks)
+{
+	const uint64_t *bits = pf->bits, *pairs = pf->pairs;
+
+	for (uint32_t i = 0; i + 1 < len; i++) {
+		uint32_t g = gram_at((const char *)f + i);
+		uint32_t pr = f[i] | (uint32_t)f[i + 1] << 8; /* any byte order */
+		int lg = (nl && bit_set(bits, gram_bit(g, cm))) |
+		    (kl && bit_set(bits, gram_bit(g, km)));
+		int sh = (ns && bit_set(pairs, pair_bit(pr, cm))) |
+		    (ks && bit_set(pairs, pair_bit(pr, km)));
+
+		if (__builtin_expect(lg | sh, 0)) {
+			if (lg && i + 4 <= len)
+				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
+			if (sh)
+				pair_found(pf, ctx, ev, f, len, i, e, field, kw, want);
+		}
+	}
+}
+
+/* The high bit of each zero byte of x is set (and maybe of a byte above
+ * one: a borrow), no other: 0 when x has no zero byte. */
+static inline uint64_t has_zero(uint64_t x)
+{
+	return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+
+/*
+ * The long literals of one class (m), whose anchors all start with one
+ * of fi's few pairs of bytes: 8 positions at a time are let through only
+ * when one of them starts such a pair, then each such position is tested
+ * as scan_loop does (positions counted from the low byte: little-endian).
+ */
+static void scan_few(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
+    uint32_t field, int kw, uint64_t want, uint32_t m,
+    const struct pf_first *fi)
+{
+	uint64_t rep0[PF_FEW], rep1[PF_FEW];
+
+	for (uint8_t k = 0; k < fi->n; k++) {
+		rep0[k] = (fi->p[k] & 0xff) * 0x0101010101010101ull;
+		rep1[k] = (uint64_t)(fi->p[k] >> 8) * 0x0101010101010101ull;
+	}
+	for (uint32_t i = 0; i + 4 <= len; i += 8) {
+		uint64_t x, x1, hit8 = 0;
+
+		/* byte j of x is f[i + j], of x1 the one after it (f has 8
+		 * defined bytes past len) */
+		memcpy(&x, f + i, 8);
+		memcpy(&x1, f + i + 1, 8);
+		for (uint8_t k = 0; k < fi->n; k++)
+			hit8 |= has_zero(x ^ rep0[k]) & has_zero(x1 ^ rep1[k]);
+		if (__builtin_expect(hit8 == 0, 1))
+			continue;
+		/* the positions flagged, in order */
+		for (; hit8 != 0; hit8 &= hit8 - 1) {
+			uint32_t j = i + (uint32_t)__builtin_ctzll(hit8) / 8, g;
+
+			if (j + 4 > len)
+				break;
+			g = gram_at((const char *)f + j);
+			if (bit_set(pf->bits, gram_bit(g, m)))
+				gram_found(pf, ctx, ev, f, len, j, g, e, field, kw, want);
+		}
+	}
+}
+
+/* ASCII lowercase of 8 bytes at once (bytes >= 0x80 stay). */
+static inline uint64_t fold8(uint64_t x)
+{
+	uint64_t h = x & 0x7f7f7f7f7f7f7f7full;
+	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full;  /* 0x80 where >= 'A' */
+	uint64_t gt_z = h + 0x2525252525252525ull;  /* 0x80 where > 'Z' */
+	uint64_t up = ge_a & ~gt_z & ~x & 0x8080808080808080ull;
+
+	return x | up >> 2;
+}
+
+/*
+ * nhow: PF_SHORT and/or PF_LONG, the kinds of literals the field looks
+ * for (0 when none or field is UINT32_MAX); khow the same for keywords
+ * (0 when kw is not set). A position is looked at when the bit of its
+ * gram is set in the field's class or in the keywords'.
+ */
+static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
-    uint32_t field, int kw, unsigned how)
+    uint32_t field, int kw, unsigned nhow, unsigned khow)
 {
 	uint8_t *f;
 	uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
 	    (kw ? FIELD_KW : 0);
-	int sh = (how & PF_SHORT) && pf->scap > 0;
-	int lg = (how & PF_LONG) && pf->nlong > 0;
+	uint32_t cm = field != UINT32_MAX ? pf->cmix[field] : 0, km = pf->kwmix;
+	unsigned nl = (nhow & PF_LONG) != 0, kl = (khow & PF_LONG) != 0;
+	unsigned ns = (nhow & PF_SHORT) != 0, ks = (khow & PF_SHORT) != 0;
+	uint32_t i;
 
 	if (len + 8 > ctx->foldcap) {
 		ctx->foldcap = len + 264;
@@ -353,36 +628,150 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 		ctx->fold = vg_malloc(ctx->foldcap);
 	}
 	f = ctx->fold;
-	for (uint32_t i = 0; i < len; i++)
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, text + i, 8);
+		x = fold8(x);
+		memcpy(f + i, &x, 8);
+	}
+	for (; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
-	/* the 4-grams that may anchor a long literal: a tight loop with one
-	 * bit test per position, the rest out of line */
-	if (lg) {
-		const uint64_t *bits = pf->bits;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* scan_few counts bytes so */
+	if (!ns && !ks && (nl ^ kl) && pf->nlong > 0) {
+		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
 
-		for (uint32_t i = 0; i + 4 <= len; i++) {
-			uint32_t g = gram_at((const char *)f + i), b = gram_bit(g);
-
-			if (bits[b >> 6] >> (b & 63) & 1)
-				gram_found(pf, ctx, ev, f, len, i, g, e, field, kw, want);
+		if (fi->n <= PF_FEW) {
+			scan_few(pf, ctx, ev, f, len, e, field, kw, want,
+			    nl ? cm : km, fi);
+			return;
 		}
 	}
-	/* the pairs that may start a short literal */
-	if (sh) {
-		for (uint32_t i = 0; i + 1 < len; i++) {
-			uint32_t s, pair = f[i] | (uint32_t)f[i + 1] << 8;
-
-			if (!(pf->pairs[pair >> 6] >> (pair & 63) & 1))
-				continue;
-			if ((s = short_get(pf, pair)) != 0 && (pf->lits[s - 1].fields & want) &&
-			    gates_pass(pf, ctx, ev, s - 1))
-				hit(pf, ctx, s - 1, e, field, kw);
-			if (i + 2 < len && (s = short_get(pf, short_key(f + i, 3))) != 0 &&
-			    (pf->lits[s - 1].fields & want) && gates_pass(pf, ctx, ev, s - 1))
-				hit(pf, ctx, s - 1, e, field, kw);
-		}
+#endif
+	switch ((nl && pf->nlong > 0) | (kl && pf->nlong > 0) << 1 |
+	    (ns && pf->scap > 0) << 2 | (ks && pf->scap > 0) << 3) {
+#define SCAN_CASE(m) case m: \
+		scan_loop(pf, ctx, ev, f, len, e, field, kw, want, cm, km, \
+		    (m) & 1, (m) >> 1 & 1, (m) >> 2 & 1, (m) >> 3 & 1); \
+		break;
+	SCAN_CASE(1) SCAN_CASE(2) SCAN_CASE(3) SCAN_CASE(4) SCAN_CASE(5)
+	SCAN_CASE(6) SCAN_CASE(7) SCAN_CASE(8) SCAN_CASE(9) SCAN_CASE(10)
+	SCAN_CASE(11) SCAN_CASE(12) SCAN_CASE(13) SCAN_CASE(14) SCAN_CASE(15)
+#undef SCAN_CASE
+	default:
+		break;
 	}
+}
+
+static uint64_t value_hash(const char *s, uint32_t len, uint32_t field, int kw)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)field << 1 | (uint64_t)kw) ^
+	    (uint64_t)len << 40;
+	uint32_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		h = (h ^ x) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (i < len) {
+		uint64_t x = 0;
+
+		memcpy(&x, s + i, len - i);
+		h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
+	}
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 32;
+	return h | 1; /* 0 marks an empty slot */
+}
+
+/* Is the record of slot v still whole, and for this value? */
+static const uint8_t *vc_record(const struct detect_ctx *ctx,
+    const struct vc_slot *v, uint64_t h, const char *text, uint32_t len,
+    uint32_t field, int kw)
+{
+	const uint8_t *rec;
+
+	if (v->hash != h || v->len != len || v->field != field || v->kw != kw ||
+	    v->pos + VC_RING < ctx->vwpos)
+		return NULL;
+	rec = ctx->vring + v->pos % VC_RING;
+	return memcmp(rec, text, len) == 0 ? rec : NULL;
+}
+
+/* Keep what the scan of a value found, in slot v. */
+static void vc_store(struct detect_ctx *ctx, struct vc_slot *v, uint64_t h,
+    const char *text, uint32_t len, uint32_t field, int kw)
+{
+	uint32_t pad = (len + 3) & ~3u, need = pad + ctx->nvfound * 4;
+	uint64_t at = ctx->vwpos;
+
+	if (at % VC_RING + need > VC_RING)
+		at += VC_RING - at % VC_RING; /* records do not wrap */
+	memcpy(ctx->vring + at % VC_RING, text, len);
+	memcpy(ctx->vring + at % VC_RING + pad, ctx->vfound, ctx->nvfound * 4);
+	ctx->vwpos = at + need;
+	v->hash = h;
+	v->pos = at;
+	v->field = field;
+	v->len = len;
+	v->nfound = ctx->nvfound;
+	v->kw = (uint8_t)kw;
+}
+
+/*
+ * Scan a value, or replay what the scan of the same bytes in the same
+ * field found before. Fields whose values do not repeat (hashes, GUIDs,
+ * times) are scanned without looking: 1 in 4 values must have been seen
+ * for the lookups to pay.
+ */
+static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
+    uint32_t field, int kw, unsigned nhow, unsigned khow)
+{
+	struct vc_stat *st = &ctx->vstat[field < pf->nscan ? field : pf->nscan];
+	struct vc_slot *v;
+	const uint8_t *rec;
+	uint64_t h;
+
+	if (len < VC_MIN || len > VC_MAX || st->skip > 0) {
+		if (st->skip > 0)
+			st->skip--;
+		scan_bytes(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
+		return;
+	}
+	h = value_hash(text, len, field, kw);
+	v = &ctx->vslots[h >> (64 - VC_SLOTS_LOG)];
+	if (++st->looks == 1024) {
+		if (st->hits < 256)
+			st->skip = 16384;
+		st->looks = st->hits = 0;
+	}
+	if ((rec = vc_record(ctx, v, h, text, len, field, kw)) != NULL) {
+		const uint32_t *ids = (const uint32_t *)(const void *)
+		    (rec + ((len + 3) & ~3u));
+
+		st->hits++;
+		for (uint32_t k = 0; k < v->nfound; k++) {
+			if (gates_pass(pf, ctx, ev, ids[k] >> 2))
+				hit(pf, ctx, ids[k] >> 2, e, field, kw, ids[k] & 3);
+		}
+		return;
+	}
+	if (++ctx->vserial == 0) {
+		memset(ctx->vstamp, 0, pf->nlits * sizeof(*ctx->vstamp));
+		ctx->vserial = 1;
+	}
+	ctx->nvfound = 0;
+	ctx->vrec = 1;
+	scan_bytes(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
+	if (ctx->vrec == 1)
+		vc_store(ctx, v, h, text, len, field, kw);
+	ctx->vrec = 0;
 }
 
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
@@ -398,7 +787,7 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 	ctx->gpass = ctx->gfail = 0;
 	for (uint32_t e = 0; e < ev->n; e++) {
 		const struct fent *f = &ev->ents[e];
-		unsigned named, how;
+		unsigned named, khow;
 		int kw;
 
 		if (f->dead || f->v.kind == V_NULL)
@@ -408,18 +797,18 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 		named = f->id < pf->nscan ? pf->scan[f->id] : 0;
 		kw = pf->keywords && (has_msg ? f->id == F_MESSAGE :
 		    f->v.kind == V_STR);
-		how = named | (kw ? pf->kwscan : 0);
-		if (how == 0)
+		khow = kw ? pf->kwscan : 0;
+		if ((named | khow) == 0)
 			continue;
 		scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
-		    named ? f->id : UINT32_MAX, kw, how);
+		    named ? f->id : UINT32_MAX, kw, named, khow);
 		if (f->v.kind == V_NUM) {
 			/* 4688 matches a number whatever its text ("4688.0") */
 			char canon[32];
 
 			if (detect_int_text(f->v.num, canon))
 				scan_value(pf, ctx, ev, canon, (uint32_t)strlen(canon), e,
-				    named ? f->id : UINT32_MAX, kw, how);
+				    named ? f->id : UINT32_MAX, kw, named, khow);
 		}
 	}
 }

@@ -1,0 +1,336 @@
+/*
+ * test_detect_index.c: the literal prefilter's per-event structures, with
+ * exact expectations on which rules become candidates: bitmaps keyed by
+ * the class of the field scanned (a literal one field looks for does not
+ * vouch for a rule in another), the few-keywords scan, the value cache
+ * (a repeated value replays what its first scan found, and a field whose
+ * values never repeat stops looking), field conditions ruled out whole
+ * when none of their literals is in the event, and postings of equality,
+ * startswith and endswith that need their literal at the value's ends,
+ * and rules the prefilter cannot index skipped when the event lacks every
+ * field they need.
+ */
+#include "unit.h"
+#include "../../engine/detect.h"
+#include "../../engine/detect_int.h"
+#include "../../engine/event.h"
+
+static struct ruleset *rs;
+static struct detect_ctx *ctx;
+static struct vg_event *ev;
+
+#define R(id, det) "title: " id "\nid: " id "\nlogsource:\n    product: test\n" \
+	"detection:\n" det "level: low\n---\n"
+
+static const char rules[] =
+	R("cmd-mimikatz", "    sel:\n        CommandLine|contains: mimikatz\n"
+	    "    condition: sel\n")
+	R("img-evilbin", "    sel:\n        Image|endswith: '\\evilbin.exe'\n"
+	    "    condition: sel\n")
+	R("kw-kernel", "    keywords:\n        - 'segfault at'\n"
+	    "        - 'general protection fault'\n    condition: keywords\n")
+	R("cmd-lsadump", "    sel:\n        CommandLine|contains: 'lsadump::sam'\n"
+	    "    condition: sel\n")
+	R("cmd-regex", "    sel:\n        CommandLine|re: 'a.b'\n    condition: sel\n")
+	R("img-filtered", "    sel:\n        Image|endswith: '.exe'\n"
+	    "    filter:\n        CommandLine|contains:\n            - mimikatz\n"
+	    "            - 'lsadump::sam'\n    condition: sel and not filter\n")
+	R("eq-security", "    sel:\n        Provider_Name: Security\n    condition: sel\n")
+	R("pre-netuser", "    sel:\n        CommandLine|startswith: 'net user'\n"
+	    "    condition: sel\n")
+	R("eq-4688", "    sel:\n        EventID: 4688\n    condition: sel\n");
+
+static uint32_t fid(const char *name)
+{
+	return field_intern(name, strlen(name));
+}
+
+static void add(const char *name, const char *val)
+{
+	vg_event_add(ev, fid(name), val, strlen(val));
+}
+
+static const struct rule *rule_by_id(const char *id)
+{
+	for (size_t i = 0; i < detect_rule_count(rs); i++) {
+		if (strcmp(detect_rule(rs, i)->id, id) == 0)
+			return detect_rule(rs, i);
+	}
+	return NULL;
+}
+
+/* The first field condition of a selection tree. */
+static const struct fcond *first_fc(const struct snode *sn)
+{
+	const struct fcond *fc = NULL;
+
+	if (sn->kind == SN_FC)
+		return sn->fc;
+	for (uint32_t i = 0; i < sn->n && fc == NULL; i++)
+		fc = first_fc(sn->kids[i]);
+	return fc;
+}
+
+/* Did the prefilter name rule `id` a candidate for the last event? */
+static int cand(const char *id)
+{
+	const struct rule *r = rule_by_id(id);
+
+	for (size_t i = 0; r != NULL && i < ctx->ncands; i++) {
+		if (ctx->cands[i] == r->impl->index)
+			return 1;
+	}
+	return 0;
+}
+
+/* Run the event; the ids of the rules that matched, space-separated. */
+static const char *run(void)
+{
+	static char out[512];
+	const struct rule *const *m;
+	size_t n = detect_event(rs, ctx, ev, &m), o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o < sizeof(out) - 64; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "",
+		    m[i]->id);
+	return out;
+}
+
+static void setup(void)
+{
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+
+	vg_diag_init(&d, null);
+	rs = detect_load_buffer("t.yml", rules, strlen(rules), NULL, &d, NULL);
+	fclose(null);
+	ctx = detect_ctx_new(rs);
+	ev = vg_event_new();
+}
+
+TEST(rules_behind_the_prefilter)
+{
+	CHECK_INT(detect_rule_count(rs), 9);
+	/* the regex has no literal of two bytes: evaluated for every event */
+	CHECK(rule_by_id("cmd-regex") != NULL);
+	CHECK_INT(rule_by_id("cmd-regex")->impl->indexed, 0);
+	CHECK_INT(rule_by_id("cmd-mimikatz")->impl->indexed, 1);
+	CHECK_INT(rule_by_id("kw-kernel")->impl->indexed, 1);
+	CHECK_INT(rs->pf.nindexed, 8);
+	CHECK_INT(rs->nagroups, 1);
+}
+
+TEST(a_literal_vouches_only_in_its_field)
+{
+	vg_event_reset(ev);
+	add("CommandLine", "run mimikatz now");
+	add("Image", "C:\\x\\evilbin.exe");
+	CHECK_STR(run(), "cmd-mimikatz img-evilbin");
+	CHECK(cand("cmd-mimikatz"));
+	CHECK(cand("img-evilbin"));
+	CHECK(!cand("cmd-lsadump"));
+	CHECK(!cand("kw-kernel"));
+
+	/* the image rule's literal in the command line: its class (the
+	 * command line's) has no bit for it, so no rule is a candidate */
+	vg_event_reset(ev);
+	add("CommandLine", "C:\\x\\evilbin.exe -q");
+	CHECK_STR(run(), "");
+	CHECK(!cand("img-evilbin"));
+	CHECK(!cand("cmd-mimikatz"));
+	CHECK_INT(ctx->ncands, 0);
+	/* the two fields look for different literals: different classes */
+	CHECK(rs->pf.cmix[fid("CommandLine")] != rs->pf.cmix[fid("Image")]);
+}
+
+TEST(few_keywords_are_scanned_by_their_first_bytes)
+{
+	/* two keywords: their anchors start with at most two bytes */
+	CHECK(rs->pf.kwfirst->n >= 1 && rs->pf.kwfirst->n <= 2);
+	vg_event_reset(ev);
+	add("message", "app[17]: segfault at 0 ip 00007f sp 00007ffd error 4");
+	CHECK_STR(run(), "kw-kernel");
+	CHECK(cand("kw-kernel"));
+
+	vg_event_reset(ev);
+	add("message", "general protection of the realm, segfault later");
+	CHECK_STR(run(), "");
+	CHECK(!cand("kw-kernel"));
+
+	/* at the very end of the value, and upper case */
+	vg_event_reset(ev);
+	add("message", "kernel: GENERAL PROTECTION FAULT");
+	CHECK_STR(run(), "kw-kernel");
+	CHECK(cand("kw-kernel"));
+}
+
+TEST(a_repeated_value_replays_its_literals)
+{
+	uint32_t cl = fid("CommandLine");
+	struct vc_stat *vs = &ctx->vstat[cl];
+	uint32_t looks = vs->looks, hits = vs->hits;
+
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatz lsadump::sam exit");
+	CHECK_STR(run(), "cmd-mimikatz cmd-lsadump");
+	CHECK_INT(vs->looks, looks + 1);
+	CHECK_INT(vs->hits, hits);
+	/* the same bytes again: found in the cache, same candidates */
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatz lsadump::sam exit");
+	CHECK_STR(run(), "cmd-mimikatz cmd-lsadump");
+	CHECK(cand("cmd-mimikatz"));
+	CHECK(cand("cmd-lsadump"));
+	CHECK_INT(vs->looks, looks + 2);
+	CHECK_INT(vs->hits, hits + 1);
+	/* one byte differs: scanned again, and lsadump is not there */
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatz lsadump::saM exit");
+	CHECK_STR(run(), "cmd-mimikatz cmd-lsadump");
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatz lsadump::sax exit");
+	CHECK_STR(run(), "cmd-mimikatz");
+	CHECK(!cand("cmd-lsadump"));
+	CHECK_INT(vs->hits, hits + 1);
+	/* short values are scanned without looking */
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatz");
+	CHECK_STR(run(), "cmd-mimikatz");
+	CHECK_INT(vs->looks, looks + 4);
+}
+
+TEST(values_that_never_repeat_stop_the_lookups)
+{
+	uint32_t cl = fid("CommandLine");
+	struct vc_stat *vs = &ctx->vstat[cl];
+	char buf[64];
+
+	for (int i = 0; i < 1100; i++) {
+		vg_event_reset(ev);
+		snprintf(buf, sizeof(buf), "tool.exe --run %06d", i);
+		add("CommandLine", buf);
+		run();
+	}
+	/* 1024 lookups with no hit: the field is scanned without looking */
+	CHECK(vs->skip > 0);
+	vg_event_reset(ev);
+	add("CommandLine", "run mimikatz again and again");
+	CHECK_STR(run(), "cmd-mimikatz");
+}
+
+TEST(conditions_without_their_literals_are_false_whole)
+{
+	const struct rule *r = rule_by_id("img-filtered");
+	const struct fcond *filter = first_fc(r->impl->sels[1].root);
+
+	/* every literal of the filter is one the scan looks for (other
+	 * rules need them): tagged; a regex without one is not */
+	CHECK_STR(r->impl->sels[1].name, "filter");
+	CHECK_INT(filter->tagged, 1);
+	CHECK_INT(first_fc(r->impl->sels[0].root)->tagged, 1);
+	CHECK_INT(first_fc(rule_by_id("cmd-regex")->impl->sels[0].root)->tagged, 0);
+	vg_event_reset(ev);
+	add("Image", "C:\\x\\setup.exe");
+	add("CommandLine", "setup.exe /quiet");
+	CHECK_STR(run(), "img-filtered");
+	vg_event_reset(ev);
+	add("Image", "C:\\x\\setup.exe");
+	add("CommandLine", "setup.exe /LsaDump::SAM");
+	CHECK_STR(run(), "cmd-lsadump");
+}
+
+TEST(equality_and_ends_need_their_literal_there)
+{
+	/* inside a longer value: no candidate for the equality */
+	vg_event_reset(ev);
+	add("Provider_Name", "Microsoft-Windows-Security-Auditing");
+	CHECK_STR(run(), "");
+	CHECK(!cand("eq-security"));
+	vg_event_reset(ev);
+	add("Provider_Name", "SECURITY");
+	CHECK_STR(run(), "eq-security");
+	CHECK(cand("eq-security"));
+
+	/* startswith: found later in the value, then at its start */
+	vg_event_reset(ev);
+	add("CommandLine", "cmd.exe /c net user bob /add");
+	CHECK_STR(run(), "");
+	CHECK(!cand("pre-netuser"));
+	vg_event_reset(ev);
+	add("CommandLine", "net user bob /add");
+	CHECK_STR(run(), "pre-netuser");
+	CHECK(cand("pre-netuser"));
+	/* the same literal twice in one value, the second time at the
+	 * start of nothing: still only where the first one is */
+	vg_event_reset(ev);
+	add("CommandLine", "net user x & net user");
+	CHECK_STR(run(), "pre-netuser");
+	vg_event_reset(ev);
+	add("CommandLine", "x net user & net user");
+	CHECK_STR(run(), "");
+	CHECK(!cand("pre-netuser"));
+	/* a value's second occurrence is at its start in another value of
+	 * the same event (two command lines) */
+	vg_event_reset(ev);
+	add("CommandLine", "x net user");
+	add("CommandLine", "net user y");
+	CHECK_STR(run(), "pre-netuser");
+
+	/* a number: its canonical text is a value of its own */
+	vg_event_reset(ev);
+	vg_event_add_num(ev, fid("EventID"), "4688.0", 6, 4688.0);
+	CHECK_STR(run(), "eq-4688");
+	CHECK(cand("eq-4688"));
+	vg_event_reset(ev);
+	vg_event_add_num(ev, fid("EventID"), "14688", 5, 14688.0);
+	CHECK_STR(run(), "");
+	CHECK(!cand("eq-4688"));
+	vg_event_reset(ev);
+	add("EventID", "4688");
+	CHECK_STR(run(), "eq-4688");
+}
+
+TEST(unindexed_rules_need_one_of_their_fields)
+{
+	const struct rule *r = rule_by_id("cmd-regex");
+	uint32_t g = r->impl->group;
+
+	CHECK_INT(r->impl->nneed, 1);
+	CHECK(r->impl->need != NULL && r->impl->need[0] == fid("CommandLine"));
+	/* its group has no other rule evaluated for every event */
+	CHECK_INT(rs->groups[g].nneed, 1);
+	CHECK(rs->groups[g].need != NULL && rs->groups[g].need[0] == fid("CommandLine"));
+	/* no command line: neither the rule nor its logsource is looked at */
+	vg_event_reset(ev);
+	add("Provider_Name", "Service Control Manager");
+	CHECK_STR(run(), "");
+	CHECK_INT(ctx->ncands, 0);
+	CHECK_INT(ctx->gstate[g], 0);
+	/* with one: evaluated */
+	vg_event_reset(ev);
+	add("CommandLine", "a-b");
+	CHECK_STR(run(), "cmd-regex");
+	CHECK_INT(ctx->gstate[g], 1);
+	vg_event_reset(ev);
+	add("CommandLine", "ab");
+	CHECK_STR(run(), "");
+	CHECK_INT(ctx->gstate[g], 1);
+}
+
+int main(void)
+{
+	setup();
+	RUN(rules_behind_the_prefilter);
+	RUN(a_literal_vouches_only_in_its_field);
+	RUN(few_keywords_are_scanned_by_their_first_bytes);
+	RUN(a_repeated_value_replays_its_literals);
+	RUN(values_that_never_repeat_stop_the_lookups);
+	RUN(conditions_without_their_literals_are_false_whole);
+	RUN(equality_and_ends_need_their_literal_there);
+	RUN(unindexed_rules_need_one_of_their_fields);
+	vg_event_free(ev);
+	detect_ctx_free(ctx);
+	detect_free(rs);
+	return unit_done();
+}
