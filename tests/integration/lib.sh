@@ -42,3 +42,19 @@ wait_for() {
 }
 
 finish() { exit $FAILED; }
+
+# vigild's HTTP listener on 127.0.0.1:$hport (the test sets hport):
+# healthy, metric NAME (its value), metric_is NAME VALUE, metric_gt NAME N
+healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
+metric() { curl -sf "http://127.0.0.1:$hport/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+metric_gt() { [ "$(metric "$1")" -gt "$2" ] 2>/dev/null; }
+
+# start_vigild: bin/vigild on $T/vigil.yml, stderr in $T/vigild.log, its
+# pid in vpid (killed at exit); the test ends when it does not come up
+start_vigild() {
+	"$BIN/vigild" -c "$T/vigil.yml" 2> "$T/vigild.log" &
+	vpid=$!
+	PIDS+=("$vpid")
+	wait_for healthy || { notok "vigild starts" "$(cat "$T/vigild.log")"; finish; }
+}

@@ -43,13 +43,10 @@ X
 "$BIN/vigild" -c "$T/vigil.yml" 2> "$T/vigild.log" &
 vpid=$!
 PIDS+=("$vpid")
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
 if wait_for healthy; then ok "vigild starts with two workers, TLS and five inputs"; else notok "vigild starts with two workers, TLS and five inputs" "$(cat "$T/vigild.log")"; fi
 check "log: two workers" grep -q "running: 2 workers" "$T/vigild.log"
 
-metric() { curl -sf "http://127.0.0.1:$hport/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
 # metric_is NAME VALUE: wait until the metric settles at VALUE
-metric_is() { [ "$(metric "$1")" = "$2" ]; }
 expect_metric() {
 	if wait_for metric_is "$2" "$3"; then ok "$1"; else notok "$1" "$2 = $(metric "$2"), want $3"; fi
 }

@@ -291,9 +291,7 @@ X
 "$BIN/vigild" -c "$T/vigil.yml" 2> "$T/vigild.log" &
 vpid=$!
 PIDS+=("$vpid")
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
 if wait_for healthy; then ok "vigild starts"; else notok "vigild starts" "$(cat "$T/vigild.log")"; finish; fi
-metric() { curl -sf "http://127.0.0.1:$hport/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
 # settle METRIC VALUE: wait (deadline 300 s, sanitizer builds are slow)
 # until the counter reaches VALUE; going past it fails at once
 settle() {

@@ -19,14 +19,8 @@ http: {listen: "127.0.0.1:$hport"}
 workers: 2
 data_dir: var
 X
-"$BIN/vigild" -c "$T/vigil.yml" 2> "$T/vigild.log" &
-vpid=$!
-PIDS+=("$vpid")
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
-wait_for healthy || { notok "vigild starts" "$(cat "$T/vigild.log")"; finish; }
+start_vigild
 
-metric() { curl -sf "http://127.0.0.1:$hport/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
-metric_is() { [ "$(metric "$1")" = "$2" ]; }
 # send N: one marker line and one failed sshd login from 192.0.2.N, in order,
 # over two connections so both workers see the new rules
 send() {

@@ -25,14 +25,8 @@ http: {listen: "127.0.0.1:$hport"}
 workers: 2
 data_dir: var
 X
-"$BIN/vigild" -c "$T/vigil.yml" 2> "$T/vigild.log" &
-vpid=$!
-PIDS+=("$vpid")
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
-wait_for healthy || { notok "vigild starts" "$(cat "$T/vigild.log")"; finish; }
+start_vigild
 
-metric() { curl -sf "http://127.0.0.1:$hport/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
-metric_is() { [ "$(metric "$1")" = "$2" ]; }
 # every correlation update sent so far is answered
 settled() { metric_is vigil_correlation_redis_inflight 0 && metric_is vigil_correlation_redis_buffered 0; }
 count() { grep -c "$1" "$T/alerts.jsonl" 2>/dev/null; }

@@ -96,7 +96,6 @@ start_vigild() {
 	PIDS+=("$vpid")
 	if wait_for healthy; then ok "vigild starts"; else notok "vigild starts" "$(cat "$T/vigild.log")"; finish; fi
 }
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
 start_vigild
 
 "$RSYSLOGD" -N1 -f "$R/rsyslog.conf" > "$R/check.log" 2>&1
@@ -112,7 +111,6 @@ for i in 1 2 3 4 5; do
 		"Failed password for root from 192.0.2.$i port $((4700 + i)) ssh2"
 done
 
-metric() { curl -sf "http://127.0.0.1:$hport/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
 # settle NAME METRIC VALUE: ok when the counter reaches VALUE (deadline
 # 300 s: rsyslog retries a refused connection with a growing interval,
 # sanitizer builds are slow); going past it fails at once

@@ -100,7 +100,6 @@ outputs: {file: $T/alerts.jsonl}
 http: {listen: "127.0.0.1:$hport"}
 data_dir: $T/var
 X
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
 start_vigild() {
 	"$BIN/vigild" -c "$T/vigil.yml" 2>> "$T/vigild.log" &
 	vpid=$!
@@ -128,7 +127,6 @@ l2=$!
 wait $l1 $l2
 check "loadgen sent everything to syslog-ng" [ "$(cat "$S"/lg-*.err | grep -c "^vigil loadgen: sent \($N\|$NUDP\) messages")" = 3 ]
 
-metric() { curl -sf "http://127.0.0.1:$hport/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
 # settle NAME METRIC VALUE: ok when the counter reaches VALUE (deadline
 # 300 s for sanitizer builds); going past it fails at once
 settle() {

@@ -24,7 +24,6 @@ X
 "$BIN/vigild" -c "$T/vigil.yml" 2> "$T/vigild.log" &
 vpid=$!
 PIDS+=("$vpid")
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
 if wait_for healthy; then ok "vigild starts and answers /healthz"; else notok "vigild starts and answers /healthz" "$(cat "$T/vigild.log")"; fi
 
 msg() { echo "Failed password for root from 203.0.113.$1 port $2 ssh2"; }

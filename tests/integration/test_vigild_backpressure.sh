@@ -56,14 +56,8 @@ redis: {url: "unix://$sock"}
 workers: 2
 data_dir: $T/var
 X
-"$BIN/vigild" -c "$T/vigil.yml" 2> "$T/vigild.log" &
-vpid=$!
-PIDS+=("$vpid")
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
-wait_for healthy || { notok "vigild starts" "$(cat "$T/vigild.log")"; finish; }
+start_vigild
 
-metric() { curl -sf "http://127.0.0.1:$hport/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
-metric_is() { [ "$(metric "$1")" = "$2" ]; }
 RECV='vigil_messages_received_total{input="tcp-in"}'
 received() { metric "$RECV"; }
 # Redis is slow here and the machine shared: wait minutes, not seconds

@@ -21,7 +21,6 @@ X
 "$BIN/vigild" -c "$T/vigil.yml" 2> "$T/vigild.log" &
 vpid=$!
 PIDS+=("$vpid")
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
 if wait_for healthy; then ok "vigild starts with correlation rules"; else notok "vigild starts with correlation rules" "$(cat "$T/vigild.log")"; fi
 
 # one connection: a firewall block (a building block of the port scan

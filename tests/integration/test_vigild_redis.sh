@@ -37,15 +37,8 @@ redis: {url: "unix://$sock"}
 workers: 2
 data_dir: $T/var
 X
-"$BIN/vigild" -c "$T/vigil.yml" 2> "$T/vigild.log" &
-vpid=$!
-PIDS+=("$vpid")
-healthy() { curl -sf "http://127.0.0.1:$hport/healthz" > /dev/null; }
-wait_for healthy || { notok "vigild starts" "$(cat "$T/vigild.log")"; finish; }
+start_vigild
 
-metric() { curl -sf "http://127.0.0.1:$hport/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
-metric_is() { [ "$(metric "$1")" = "$2" ]; }
-metric_gt() { [ "$(metric "$1")" -gt "$2" ] 2>/dev/null; }
 # reconnecting backs off up to 5 s: wait longer than wait_for
 wait_long() { local i; for i in $(seq 1 300); do "$@" && return 0; sleep 0.1; done; return 1; }
 settled() { metric_is vigil_correlation_redis_inflight 0 && metric_is vigil_correlation_redis_buffered 0; }
