@@ -47,14 +47,20 @@
 #define DEF_CAP 10000u
 #define DEF_MAX_OUTSTANDING 20000u
 /*
- * Updates per script call. The daemon sends what one loop pass issued, up
- * to BATCH_MAX at a time: every answer of a call comes back when the whole
- * call is done, so a small call lets an alert out sooner (calls are cheap
- * next to the updates they carry). Replay has no one waiting and sends
- * BATCH_REPLAY at a time: the more updates of one group a call carries,
- * the more the script folds (corr_lua_batch).
+ * Updates per script call. The daemon sends what one loop pass issued when
+ * the pass ends, unless BATCH_INFLIGHT of its calls are still unanswered:
+ * then the updates wait in the batch, which grows, until an answer comes
+ * back (never for a timer). Idle, an update leaves at the end of its pass;
+ * behind, calls grow with the backlog, up to BATCH_MAX: Redis spends less
+ * per update in a big call (the script's fixed cost is shared, and the
+ * more updates of one group a call carries, the more it folds, see
+ * corr_lua_batch), and an update held back would only have waited in
+ * Redis's queue behind the calls in flight. BATCH_MAX bounds how long one
+ * call keeps the first of its answers waiting. Replay has no one waiting
+ * and sends BATCH_REPLAY at a time.
  */
-#define BATCH_MAX 64
+#define BATCH_MAX 1024
+#define BATCH_INFLIGHT 1
 #define BATCH_REPLAY 8192
 
 /* One field of a copied event. */
@@ -96,9 +102,10 @@ struct crt {
 
 /*
  * Updates issued during one pass of the loop, sent as one call of
- * corr_lua_batch when the pass ends (replay: when full, or when it waits
- * for Redis), when batch_max are waiting, or before any other command of
- * the correlator, which must not overtake them. Each update keeps its own
+ * corr_lua_batch when the pass ends and fewer than BATCH_INFLIGHT calls
+ * are unanswered (else when one is answered; replay: when full, or when it
+ * waits for Redis), when batch_max are waiting, or before any other
+ * command of the correlator, which must not overtake them. Each update keeps its own
  * request and gets its own answer, in order. While Redis is unreachable,
  * updates go one per command instead, so that the client's bounded buffer
  * holds, drops and counts updates; a batch that was in flight when the
@@ -110,6 +117,7 @@ struct batch {
 	struct correlator *c;
 	struct creq **q;
 	size_t n, cap;
+	int sent;             /* in flight (counted in c->bflight) */
 };
 
 struct correlator {
@@ -168,6 +176,7 @@ struct correlator {
 	size_t *sl;
 	size_t svcap;
 	struct event *flush_ev;
+	int bflight;          /* batches sent and not yet answered */
 	size_t outstanding;
 	struct correlate_stats st;
 	/* correlate_watch_low */
@@ -454,6 +463,10 @@ static void batch_cb(void *arg, const struct redisReply *rep)
 	int whole = rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
 	    rep->elements == b->n;
 
+	if (b->sent) {
+		b->sent = 0;
+		c->bflight--;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		const struct redisReply *e = whole ? rep->element[i] : NULL;
 
@@ -469,6 +482,10 @@ static void batch_cb(void *arg, const struct redisReply *rep)
 		}
 	}
 	batch_release(c, b);
+	/* updates held while this call was out go now (from the loop: this
+	 * may run inside rds_free) */
+	if (c->cur != NULL && c->flush_ev != NULL)
+		event_active(c->flush_ev, EV_TIMEOUT, 0);
 }
 
 /* Send the batch being filled, if any (corr_lua_batch's KEYS and ARGV). */
@@ -505,9 +522,14 @@ static void batch_flush(struct correlator *c)
 		c->sv[k] = c->abuf.p + c->aoff[i];
 		c->sl[k] = c->alen[i];
 	}
+	b->sent = 0;
 	if (rds_evalsha(c->r, RDS_RETRY, c->s_batch, batch_cb, b, (int)c->nk,
-	    (int)argc, c->sv, c->sl) < 0)
+	    (int)argc, c->sv, c->sl) < 0) {
 		batch_cb(b, NULL);
+	} else {
+		b->sent = 1;
+		c->bflight++;
+	}
 	c->nk = c->nra = c->na = 0;
 	c->nrb = 0;
 	c->bserial++;
@@ -516,12 +538,15 @@ static void batch_flush(struct correlator *c)
 	buf_clear(&c->abuf);
 }
 
-/* The loop pass that issued updates is over. */
+/* The loop pass that issued updates is over, or a call was answered. */
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct correlator *c = arg;
+
 	(void)fd;
 	(void)what;
-	batch_flush(arg);
+	if (c->bflight < BATCH_INFLIGHT)
+		batch_flush(c);
 }
 
 /*

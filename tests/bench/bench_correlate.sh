@@ -18,7 +18,11 @@
 #  3. End-to-end latency (tests/bench/bench_correlate.py): vigild with the
 #     shipped rules under `vigil loadgen --rate RATE` on TCP, bursts of ten
 #     failed SSH passwords inserted; from the send of a burst's last line to
-#     its alert on vigild's output: p50, p99, max.
+#     its alert on vigild's output: p50, p99, max; with the load average
+#     when the run ended, and the number of script calls Redis ran for
+#     vigild, its CPU time and its time per call (vigild holds a pass's
+#     updates while its previous call is out, so calls grow when it is
+#     behind and stay small when it is not).
 #
 # BASE=/path/to/older/bin/vigil (and BASE_VIGILD=...) runs the same
 # measurements with older binaries, alternating with bin/, for a before and
@@ -139,14 +143,26 @@ if [ "$LATENCY" = 1 ]; then
 	echo
 	echo "latency from a burst's last line sent to its alert written, under $RATE events/s ($SECS s):"
 	echo
-	echo "| vigild | bursts | no alert | p50 ms | p99 ms | max ms |"
-	echo "|--------|--------|----------|--------|--------|--------|"
+	echo "| vigild | bursts | no alert | p50 ms | p99 ms | max ms | load avg | script calls | Redis CPU s | Redis µs/call |"
+	echo "|--------|--------|----------|--------|--------|--------|----------|--------------|-------------|---------------|"
+	# besides the latencies: the 1-minute load average at the end (the
+	# machine is shared: a busy one explains a long tail), and what Redis
+	# spent on vigild's script calls (fewer, bigger calls cost it less per
+	# update)
 	lat() {
+		local c0 c1 calls upc
 		R flushall >/dev/null
+		R config resetstat >/dev/null
 		mkdir -p "$T/lat"
+		c0=$(rcpu)
 		read -r nb miss p50 p99 mx < <(python3 tests/bench/bench_correlate.py "$1" \
 		    "$ROOT/bin/vigil" "$ROOT" "unix://$SOCK" "$T/lat" "$RATE" "$SECS")
-		printf '| %s | %s | %s | %s | %s | %s |\n' "$2" "$nb" "$miss" "$p50" "$p99" "$mx"
+		c1=$(rcpu)
+		read -r calls upc < <(R info commandstats | tr -d '\r' |
+		    awk -F'[:=,]' '/^cmdstat_evalsha:/ { print $3, $7 }')
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$nb" \
+		    "$miss" "$p50" "$p99" "$mx" "$(cut -d' ' -f1 /proc/loadavg)" \
+		    "${calls:-0}" "$(calc "round($c1 - $c0, 2)")" "${upc:-0}"
 	}
 	lat "$ROOT/bin/vigild" "bin/"
 	[ -n "$BASE_VIGILD" ] && lat "$BASE_VIGILD" "BASE"

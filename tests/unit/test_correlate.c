@@ -5,7 +5,8 @@
  * boundary), out-of-order events within and beyond the allowed lateness,
  * groups of several fields, value aggregates, end-evaluated conditions,
  * absence, suppression, chained correlations and generate; then state that
- * outlives a correlator, two correlators sharing one Redis, and an outage.
+ * outlives a correlator, two correlators sharing one Redis, an outage, and
+ * the daemon holding updates while its batch call is out.
  */
 #include <math.h>
 #include <signal.h>
@@ -1404,6 +1405,76 @@ TEST(batch_folds_to_the_same_answers_and_state)
 	redisFree(rc);
 }
 
+/* Run h's loop until nothing is outstanding (bounded: a held update that
+ * never leaves fails the checks instead of hanging). */
+static void settle(struct h *h)
+{
+	int64_t end = vg_mono_ms() + 20000;
+
+	while (correlate_outstanding(h->c) > 0 && vg_mono_ms() < end) {
+		struct timeval tv = { 0, 100000 };
+
+		event_base_loopexit(h->base, &tv);
+		event_base_loop(h->base, EVLOOP_ONCE);
+	}
+}
+
+/*
+ * The daemon sends a pass's updates when the pass ends, but while its call
+ * is unanswered the next passes' updates wait and leave together when the
+ * answer comes: one more call, not one per pass, and the same alerts.
+ */
+TEST(daemon_holds_updates_while_a_call_is_out)
+{
+	struct h h;
+	int64_t end = vg_mono_ms() + 20000;
+	uint64_t c0;
+
+	CHECK_INT(h_init(&h,
+	    "title: brute force\n"
+	    "correlation:\n"
+	    "  type: event_count\n"
+	    "  rules: [failed]\n"
+	    "  group-by: [source.ip]\n"
+	    "  timespan: 10s\n"
+	    "  condition: {gte: 3}\n", 0), 0);
+	while (!rds_ready(h.r) && vg_mono_ms() < end) {
+		struct timeval tv = { 0, 20000 };
+
+		event_base_loopexit(h.base, &tv);
+		event_base_loop(h.base, EVLOOP_ONCE);
+	}
+	CHECK(rds_ready(h.r));
+	c0 = rds_stats(h.r)->commands;
+	/* one pass: its update leaves when the pass ends (Redis is frozen,
+	 * so the answer cannot come before the next passes) */
+	kill(rds_server_pid(srv), SIGSTOP);
+	feed(&h, h.c, "failed", 0, "source.ip=A,n=a1");
+	CHECK_INT(rds_stats(h.r)->commands, c0);
+	event_base_loop(h.base, EVLOOP_NONBLOCK);
+	CHECK_INT(rds_stats(h.r)->commands, c0 + 1);
+	/* two more passes before its answer: their updates are held */
+	feed(&h, h.c, "failed", 1000, "source.ip=A,n=a2");
+	feed(&h, h.c, "failed", 1000, "source.ip=B,n=b1");
+	event_base_loop(h.base, EVLOOP_NONBLOCK);
+	feed(&h, h.c, "failed", 2000, "source.ip=A,n=a3");
+	feed(&h, h.c, "failed", 2000, "source.ip=B,n=b2");
+	feed(&h, h.c, "failed", 3000, "source.ip=B,n=b3");
+	event_base_loop(h.base, EVLOOP_NONBLOCK);
+	CHECK_INT(rds_stats(h.r)->commands, c0 + 1);
+	CHECK_INT(correlate_outstanding(h.c), 6);
+	kill(rds_server_pid(srv), SIGCONT);
+	settle(&h);
+	CHECK_INT(correlate_outstanding(h.c), 0);
+	CHECK_INT(rds_stats(h.r)->commands, c0 + 2);
+	CHECK_STR(logtext(&h),
+	    "brute force @2000 count=3 source.ip=A ev=a3\n"
+	    "brute force @3000 count=3 source.ip=B ev=b3\n");
+	CHECK_INT(correlate_stats(h.c)->updates, 6);
+	CHECK_INT(correlate_stats(h.c)->errors, 0);
+	h_free(&h);
+}
+
 TEST(group_cap_drops_the_oldest)
 {
 	struct h h;
@@ -1502,6 +1573,7 @@ int main(void)
 	RUN(script_answers_a_resent_update_the_same_way);
 	RUN(batch_folds_to_the_same_answers_and_state);
 	RUN(group_cap_drops_the_oldest);
+	RUN(daemon_holds_updates_while_a_call_is_out);
 	RUN(state_outlives_the_correlator);
 	RUN(two_correlators_share_one_redis);
 	RUN(outage_buffers_updates_and_catches_up);
