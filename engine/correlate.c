@@ -1432,3 +1432,23 @@ void correlate_stats_metrics(const struct correlate_stats *st, struct buf *out)
 		    (unsigned long long)*(const uint64_t *)(const void *)
 		    ((const char *)st + m[i].off));
 }
+
+void correlate_alert_json(struct buf *out, const struct correlate_alert *ca)
+{
+	struct buf b;
+	const char *p, *ev;
+
+	buf_init(&b);
+	alert_to_json(&b, &ca->a);
+	p = buf_cstr(&b);
+	ev = strstr(p, ",\"event\":");
+	if (ca->suppressed > 0 && ev != NULL) {
+		buf_add(out, p, (size_t)(ev - p));
+		buf_printf(out, ",\"suppressed\":%llu",
+		    (unsigned long long)ca->suppressed);
+		buf_adds(out, ev);
+	} else {
+		buf_adds(out, p);
+	}
+	buf_free(&b);
+}

@@ -105,6 +105,10 @@ struct correlate_alert {
 	                             come (vigil.absence) */
 };
 
+/* Appends the alert's JSON line to out as vigild and replay write it: the
+ * alert of alert_to_json, with "suppressed" before the event when not 0. */
+void correlate_alert_json(struct buf *out, const struct correlate_alert *ca);
+
 typedef void (*correlate_alert_cb)(void *arg, const struct correlate_alert *ca);
 
 /*

@@ -235,22 +235,8 @@ static void corr_alert_cb(void *arg, const struct correlate_alert *ca)
 {
 	struct worker *w = arg;
 	size_t at = w->out.len;
-	struct buf b;
-	const char *p, *ev;
 
-	buf_init(&b);
-	alert_to_json(&b, &ca->a);
-	p = buf_cstr(&b);
-	ev = strstr(p, ",\"event\":");
-	if (ca->suppressed > 0 && ev != NULL) {
-		buf_add(&w->out, p, (size_t)(ev - p));
-		buf_printf(&w->out, ",\"suppressed\":%llu",
-		    (unsigned long long)ca->suppressed);
-		buf_adds(&w->out, ev);
-	} else {
-		buf_adds(&w->out, p);
-	}
-	buf_free(&b);
+	correlate_alert_json(&w->out, ca);
 	response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
 	__atomic_add_fetch(&w->corr_alerts, 1, __ATOMIC_RELAXED);
 	worker_publish(w);

@@ -608,22 +608,8 @@ static const struct vg_event *hit_event(struct replay *r, const struct chunk *c,
 static void on_corr_alert(void *arg, const struct correlate_alert *ca)
 {
 	struct replay *r = arg;
-	struct buf b;
-	const char *p, *ev;
 
-	buf_init(&b);
-	alert_to_json(&b, &ca->a);
-	p = buf_cstr(&b);
-	ev = strstr(p, ",\"event\":");
-	if (ca->suppressed > 0 && ev != NULL) {
-		buf_add(&r->corr_out, p, (size_t)(ev - p));
-		buf_printf(&r->corr_out, ",\"suppressed\":%llu",
-		    (unsigned long long)ca->suppressed);
-		buf_adds(&r->corr_out, ev);
-	} else {
-		buf_adds(&r->corr_out, p);
-	}
-	buf_free(&b);
+	correlate_alert_json(&r->corr_out, ca);
 	r->alerts++;
 	r->corr_alerts++;
 }
