@@ -397,85 +397,107 @@ static void enc(struct buf *b, const char *s)
 }
 
 
-int cmd_incidents(int argc, char **argv)
-{
+/* One command of incidents or silence, from its options to its answer. */
+struct session {
 	struct opts o;
 	struct client c;
 	struct reply rep;
 	struct buf path;
-	json_t *j = NULL;
-	const char *sub;
-	int rc = 1;
+	json_t *j;
+	const char *sub;     /* the command word: list, show, add ... */
+};
 
-	parse_opts(argc, argv, &o);
-	if (o.bad || optind >= argc) {
-		opts_free(&o);
-		return usage_incidents();
-	}
+/* Options, command word, client: 0 ready, 2 bad usage, 1 no client. */
+static int session_open(struct session *s, int argc, char **argv)
+{
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->rep.body);
+	buf_init(&s->path);
+	parse_opts(argc, argv, &s->o);
+	if (s->o.bad || optind >= argc)
+		return 2;
 	/* getopt_long moved the options before the command and its id */
-	sub = argv[optind++];
-	if (client_init(&c, o.config, o.url, o.token_file) < 0) {
-		opts_free(&o);
+	s->sub = argv[optind++];
+	if (client_init(&s->c, s->o.config, s->o.url, s->o.token_file) < 0)
 		return 1;
+	s->c.json = s->o.json;
+	return 0;
+}
+
+/* Send a request: 0 with the answer in s->j, or -1 after saying why. */
+static int session_ask(struct session *s, const char *method, const char *path,
+    const char *body)
+{
+	if (call(&s->c, method, path, body, &s->rep) < 0)
+		return -1;
+	return (s->j = answer(&s->c, &s->rep)) != NULL ? 0 : -1;
+}
+
+static void session_close(struct session *s)
+{
+	json_decref(s->j);
+	buf_free(&s->rep.body);
+	buf_free(&s->path);
+	client_free(&s->c);
+	opts_free(&s->o);
+}
+
+int cmd_incidents(int argc, char **argv)
+{
+	struct session s;
+	int rc = session_open(&s, argc, argv);
+
+	if (rc != 0) {
+		session_close(&s);
+		return rc == 2 ? usage_incidents() : 1;
 	}
-	c.json = o.json;
-	buf_init(&path);
-	if (strcmp(sub, "list") == 0 && optind == argc) {
-		buf_adds(&path, "/api/v1/incidents?state=");
-		if (o.state == NULL)
-			o.state = "open";
-		enc(&path, strcmp(o.state, "all") == 0 ? "" : o.state);
-		buf_adds(&path, "&limit=");
-		enc(&path, o.limit ? o.limit : "100");
-		if (call(&c, "GET", buf_cstr(&path), NULL, &rep) == 0 &&
-		    (j = answer(&c, &rep)) != NULL) {
-			if (!c.json)
-				print_list(j);
+	rc = 1;
+	if (strcmp(s.sub, "list") == 0 && optind == argc) {
+		const char *state = s.o.state != NULL ? s.o.state : "open";
+
+		buf_adds(&s.path, "/api/v1/incidents?state=");
+		enc(&s.path, strcmp(state, "all") == 0 ? "" : state);
+		buf_adds(&s.path, "&limit=");
+		enc(&s.path, s.o.limit ? s.o.limit : "100");
+		if (session_ask(&s, "GET", buf_cstr(&s.path), NULL) == 0) {
+			if (!s.c.json)
+				print_list(s.j);
 			rc = 0;
 		}
-	} else if (strcmp(sub, "show") == 0 && optind + 1 == argc) {
-		buf_adds(&path, "/api/v1/incidents/");
-		enc(&path, argv[optind]);
-		if (call(&c, "GET", buf_cstr(&path), NULL, &rep) == 0 &&
-		    (j = answer(&c, &rep)) != NULL) {
-			if (!c.json)
-				print_incident(j);
+	} else if (strcmp(s.sub, "show") == 0 && optind + 1 == argc) {
+		buf_adds(&s.path, "/api/v1/incidents/");
+		enc(&s.path, argv[optind]);
+		if (session_ask(&s, "GET", buf_cstr(&s.path), NULL) == 0) {
+			if (!s.c.json)
+				print_incident(s.j);
 			rc = 0;
 		}
-	} else if ((strcmp(sub, "ack") == 0 || strcmp(sub, "resolve") == 0) &&
+	} else if ((strcmp(s.sub, "ack") == 0 || strcmp(s.sub, "resolve") == 0) &&
 	    optind + 1 == argc) {
 		json_t *b = json_object();
 		char *body;
 
-		json_object_set_new(b, "by", json_string(o.by ? o.by : whoami()));
-		if (o.note != NULL)
-			json_object_set_new(b, "note", json_string(o.note));
+		json_object_set_new(b, "by", json_string(s.o.by ? s.o.by : whoami()));
+		if (s.o.note != NULL)
+			json_object_set_new(b, "note", json_string(s.o.note));
 		body = json_dumps(b, JSON_COMPACT);
 		json_decref(b);
-		buf_adds(&path, "/api/v1/incidents/");
-		enc(&path, argv[optind]);
-		buf_printf(&path, "/%s", sub);
-		if (call(&c, "POST", buf_cstr(&path), body, &rep) == 0 &&
-		    (j = answer(&c, &rep)) != NULL) {
-			if (!c.json)
-				printf("incident %s %s by %s\n", js(j, "id"), js(j, "state"),
-				    strcmp(sub, "ack") == 0 ?
-				    js(json_object_get(j, "acknowledged"), "by") :
-				    js(json_object_get(j, "resolved"), "by"));
+		buf_adds(&s.path, "/api/v1/incidents/");
+		enc(&s.path, argv[optind]);
+		buf_printf(&s.path, "/%s", s.sub);
+		if (session_ask(&s, "POST", buf_cstr(&s.path), body) == 0) {
+			if (!s.c.json)
+				printf("incident %s %s by %s\n", js(s.j, "id"),
+				    js(s.j, "state"), strcmp(s.sub, "ack") == 0 ?
+				    js(json_object_get(s.j, "acknowledged"), "by") :
+				    js(json_object_get(s.j, "resolved"), "by"));
 			rc = 0;
 		}
 		free(body);
 	} else {
-		buf_free(&path);
-		client_free(&c);
-		opts_free(&o);
-		return usage_incidents();
+		rc = usage_incidents();
 	}
-	json_decref(j);
-	buf_free(&rep.body);
-	buf_free(&path);
-	client_free(&c);
-	opts_free(&o);
+	session_close(&s);
 	return rc;
 }
 
@@ -515,85 +537,63 @@ static void print_silences(const json_t *j)
 
 int cmd_silence(int argc, char **argv)
 {
-	struct opts o;
-	struct client c;
-	struct reply rep;
-	struct buf path;
-	json_t *j = NULL;
-	const char *sub;
-	int rc = 1;
+	struct session s;
+	int rc = session_open(&s, argc, argv);
 
-	parse_opts(argc, argv, &o);
-	if (o.bad || optind >= argc) {
-		opts_free(&o);
-		return usage_silence();
+	if (rc != 0) {
+		session_close(&s);
+		return rc == 2 ? usage_silence() : 1;
 	}
-	sub = argv[optind++];
-	if (client_init(&c, o.config, o.url, o.token_file) < 0) {
-		opts_free(&o);
-		return 1;
-	}
-	c.json = o.json;
-	buf_init(&path);
-	if (strcmp(sub, "list") == 0 && optind == argc) {
-		if (call(&c, "GET", "/api/v1/silences", NULL, &rep) == 0 &&
-		    (j = answer(&c, &rep)) != NULL) {
-			if (!c.json)
-				print_silences(j);
+	rc = 1;
+	if (strcmp(s.sub, "list") == 0 && optind == argc) {
+		if (session_ask(&s, "GET", "/api/v1/silences", NULL) == 0) {
+			if (!s.c.json)
+				print_silences(s.j);
 			rc = 0;
 		}
-	} else if (strcmp(sub, "delete") == 0 && optind + 1 == argc) {
-		buf_adds(&path, "/api/v1/silences/");
-		enc(&path, argv[optind]);
-		if (call(&c, "DELETE", buf_cstr(&path), NULL, &rep) == 0 &&
-		    (j = answer(&c, &rep)) != NULL) {
-			if (!c.json)
-				printf("silence %s deleted\n", js(j, "deleted"));
+	} else if (strcmp(s.sub, "delete") == 0 && optind + 1 == argc) {
+		buf_adds(&s.path, "/api/v1/silences/");
+		enc(&s.path, argv[optind]);
+		if (session_ask(&s, "DELETE", buf_cstr(&s.path), NULL) == 0) {
+			if (!s.c.json)
+				printf("silence %s deleted\n", js(s.j, "deleted"));
 			rc = 0;
 		}
-	} else if (strcmp(sub, "add") == 0 && optind == argc) {
+	} else if (strcmp(s.sub, "add") == 0 && optind == argc) {
 		json_t *b = json_object(), *m = json_object();
 		char *body;
 
-		if (json_array_size(o.rules))
-			json_object_set(m, "rules", o.rules);
-		if (json_array_size(o.levels))
-			json_object_set(m, "levels", o.levels);
-		if (json_array_size(o.tags))
-			json_object_set(m, "tags", o.tags);
-		if (json_object_size(o.fields))
-			json_object_set(m, "fields", o.fields);
+		if (json_array_size(s.o.rules))
+			json_object_set(m, "rules", s.o.rules);
+		if (json_array_size(s.o.levels))
+			json_object_set(m, "levels", s.o.levels);
+		if (json_array_size(s.o.tags))
+			json_object_set(m, "tags", s.o.tags);
+		if (json_object_size(s.o.fields))
+			json_object_set(m, "fields", s.o.fields);
 		json_object_set_new(b, "matchers", m);
-		if (o.until != NULL)
-			json_object_set_new(b, "ends_at", json_string(o.until));
-		if (o.duration != NULL)
-			json_object_set_new(b, "duration", json_string(o.duration));
-		if (o.starts != NULL)
-			json_object_set_new(b, "starts_at", json_string(o.starts));
-		json_object_set_new(b, "author", json_string(o.author ? o.author :
-		    whoami()));
-		if (o.comment != NULL)
-			json_object_set_new(b, "comment", json_string(o.comment));
+		if (s.o.until != NULL)
+			json_object_set_new(b, "ends_at", json_string(s.o.until));
+		if (s.o.duration != NULL)
+			json_object_set_new(b, "duration", json_string(s.o.duration));
+		if (s.o.starts != NULL)
+			json_object_set_new(b, "starts_at", json_string(s.o.starts));
+		json_object_set_new(b, "author", json_string(s.o.author ?
+		    s.o.author : whoami()));
+		if (s.o.comment != NULL)
+			json_object_set_new(b, "comment", json_string(s.o.comment));
 		body = json_dumps(b, JSON_COMPACT);
 		json_decref(b);
-		if (call(&c, "POST", "/api/v1/silences", body, &rep) == 0 &&
-		    (j = answer(&c, &rep)) != NULL) {
-			if (!c.json)
-				printf("silence %s until %s\n", js(j, "id"),
-				    js(j, "ends_at"));
+		if (session_ask(&s, "POST", "/api/v1/silences", body) == 0) {
+			if (!s.c.json)
+				printf("silence %s until %s\n", js(s.j, "id"),
+				    js(s.j, "ends_at"));
 			rc = 0;
 		}
 		free(body);
 	} else {
-		buf_free(&path);
-		client_free(&c);
-		opts_free(&o);
-		return usage_silence();
+		rc = usage_silence();
 	}
-	json_decref(j);
-	buf_free(&rep.body);
-	buf_free(&path);
-	client_free(&c);
-	opts_free(&o);
+	session_close(&s);
 	return rc;
 }
