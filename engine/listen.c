@@ -23,11 +23,10 @@
  * rest of the last read waits in the connection's hold and the socket is
  * not read; TLS: the bytes stay in the bufferevent, which stops reading at
  * its high-water mark), the socket's buffers fill and TCP slows the sender
- * down. The same pause holds while
- * the worker's correlator has CORR_HIGH updates unanswered by a Redis that
- * is connected but behind, until they fall to CORR_LOW (resumed from the
- * reply that gets there); only a Redis that is unreachable leaves updates
- * to the client's bounded outage buffer. Nothing accepted over TCP is
+ * down. The same pause holds while the worker's correlator has CORR_HIGH
+ * updates unanswered by a Redis that is connected but behind, until they
+ * fall to CORR_LOW (resumed from the reply that gets there); only a Redis
+ * that is unreachable leaves updates to the client's bounded outage buffer. Nothing accepted over TCP is
  * dropped. UDP cannot be slowed: what the kernel drops for lack of buffer
  * space is read from the socket (SO_MEMINFO) and exported; its correlation
  * updates go on into the client (bounded, dropped and counted beyond).
