@@ -1113,8 +1113,17 @@ static void out_track(struct sink_out *o)
 static int out_write(struct sink_out *o, const char *p, size_t n)
 {
 	if (o->prealloc && o->end + (off_t)n > o->reserved) {
-		off_t want = o->end + (off_t)n + SINK_PREALLOC;
+		struct stat st;
+		off_t want;
 
+		/* appends go to the file's end, wherever another writer or a
+		 * copy-and-truncate rotation left it: reserve from there */
+		if (fstat(o->fd, &st) == 0 && st.st_size != o->end) {
+			o->end = st.st_size;
+			if (o->reserved > o->end)
+				o->reserved = o->end;
+		}
+		want = o->end + (off_t)n + SINK_PREALLOC;
 		if (fallocate(o->fd, FALLOC_FL_KEEP_SIZE, o->end, want - o->end) == 0)
 			o->reserved = want;
 		else if (errno == EOPNOTSUPP || errno == ENOSYS)

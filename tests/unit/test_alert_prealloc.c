@@ -128,8 +128,52 @@ TEST(sink_reserves_ahead_and_keeps_size)
 	rmdir(dir);
 }
 
+/*
+ * A copy-and-truncate rotation empties the file under the sink: the
+ * reservation follows the file's real end, so the blocks held are what was
+ * written since plus at most one step ahead, not a reservation far past
+ * the end that no append reaches.
+ */
+TEST(sink_reserves_from_the_real_end_after_truncation)
+{
+	char dir[] = "/tmp/vigil-prealloc-XXXXXX", path[160], chunk[4096];
+	struct alert_sink *sink;
+	struct stat st;
+	size_t total = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/alerts.jsonl", dir);
+	memset(chunk, 'x', sizeof(chunk) - 1);
+	chunk[sizeof(chunk) - 1] = '\n';
+	sink = alert_sink_open(path, 0, NULL);
+	CHECK(sink != NULL);
+	if (sink == NULL)
+		return;
+	/* 40 MiB written, then the file is truncated to nothing */
+	for (int i = 0; i < 40 * 256; i++)
+		CHECK_INT(alert_sink_write(sink, chunk, sizeof(chunk)), 0);
+	CHECK_INT(alert_sink_flush(sink), 0);
+	CHECK_INT(truncate(path, 0), 0);
+	/* 20 MiB more: the file holds exactly them */
+	for (int i = 0; i < 20 * 256; i++) {
+		CHECK_INT(alert_sink_write(sink, chunk, sizeof(chunk)), 0);
+		total += sizeof(chunk);
+	}
+	CHECK_INT(alert_sink_flush(sink), 0);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_size, (long long)total);
+	if (can_reserve(dir))
+		/* what was written, and at most 8 MiB and one buffer ahead */
+		CHECK((long long)st.st_blocks * 512 <=
+		    (long long)total + 9 * MIB);
+	alert_sink_close(sink);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN(sink_reserves_ahead_and_keeps_size);
+	RUN(sink_reserves_from_the_real_end_after_truncation);
 	return unit_done();
 }
