@@ -1063,11 +1063,19 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
 /* ---- sink ---- */
 
 #define SINK_BUF (64 * 1024)
+/* A regular file's blocks are reserved (fallocate, size unchanged) this far
+ * ahead of what was written: appends then find their blocks allocated and
+ * skip the file system's per-block delayed allocation, which costs more
+ * than copying the alerts into the page cache. Up to this much stays
+ * reserved past the end of the file when vigild stops or rotates it. */
+#define SINK_PREALLOC ((off_t)8 * 1024 * 1024)
 
 struct sink_out {
 	int fd;     /* -1: unused */
 	char *buf;
 	size_t len;
+	int prealloc;        /* reserve blocks ahead (a regular file) */
+	off_t end, reserved; /* the file's size as written; reserved up to */
 };
 
 struct alert_sink {
@@ -1092,6 +1100,39 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Start counting o's file from its current size; reserve only for a
+ * regular file. */
+static void out_track(struct sink_out *o)
+{
+	struct stat st;
+
+	o->prealloc = fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode);
+	o->end = o->reserved = o->prealloc ? st.st_size : 0;
+}
+
+static int out_write(struct sink_out *o, const char *p, size_t n)
+{
+	if (o->prealloc && o->end + (off_t)n > o->reserved) {
+		struct stat st;
+		off_t want;
+
+		/* appends go to the file's end, wherever another writer or a
+		 * copy-and-truncate rotation left it: reserve from there */
+		if (fstat(o->fd, &st) == 0 && st.st_size != o->end) {
+			o->end = st.st_size;
+			if (o->reserved > o->end)
+				o->reserved = o->end;
+		}
+		want = o->end + (off_t)n + SINK_PREALLOC;
+		if (fallocate(o->fd, FALLOC_FL_KEEP_SIZE, o->end, want - o->end) == 0)
+			o->reserved = want;
+		else if (errno == EOPNOTSUPP || errno == ENOSYS)
+			o->prealloc = 0;  /* the file system cannot: plain appends */
+	}
+	o->end += (off_t)n;
+	return write_all(o->fd, p, n);
+}
+
 /* On failure the buffered lines are dropped: a full disk must not grow us. */
 static int out_flush(struct sink_out *o)
 {
@@ -1099,7 +1140,7 @@ static int out_flush(struct sink_out *o)
 
 	if (o->fd < 0 || o->len == 0)
 		return 0;
-	rc = write_all(o->fd, o->buf, o->len);
+	rc = out_write(o, o->buf, o->len);
 	o->len = 0;
 	return rc;
 }
@@ -1113,7 +1154,7 @@ static int out_add(struct sink_out *o, const char *p, size_t n)
 	if (o->len + n > SINK_BUF && out_flush(o) < 0)
 		rc = -1;
 	if (n > SINK_BUF)
-		return write_all(o->fd, p, n) < 0 ? -1 : rc;
+		return out_write(o, p, n) < 0 ? -1 : rc;
 	memcpy(o->buf + o->len, p, n);
 	o->len += n;
 	return rc;
@@ -1162,6 +1203,7 @@ struct alert_sink *alert_sink_open(const char *path, int to_stdout,
 		}
 		s->path = vg_strdup(path);
 		s->file.buf = vg_malloc(SINK_BUF);
+		out_track(&s->file);
 	}
 	if (to_stdout) {
 		s->out.fd = STDOUT_FILENO;
@@ -1227,6 +1269,7 @@ int alert_sink_reopen(struct alert_sink *s)
 	}
 	close(s->file.fd);
 	s->file.fd = fd;
+	out_track(&s->file);
 out:
 	pthread_mutex_unlock(&s->lock);
 	if (rc < 0)

@@ -168,7 +168,8 @@ struct worker {
 	struct event *inbox_ev;
 	unsigned next_peer;       /* where the next batch is offered */
 	struct event *stop_ev;
-	char *udp_bufs;
+	char *udp_bufs;           /* receive buffers: datagrams, and plain TCP
+	                             reads (TCP_READ_MAX) */
 	struct log_rl rl_sink, rl_conn;
 };
 

@@ -1,8 +1,10 @@
 /*
  * listen.c: vigild's inputs inside one worker. UDP and unix datagram
- * sockets are read in batches with recvmmsg; TCP and TLS connections go
- * through a bufferevent and the RFC 6587 framer. A datagram is run through
- * the worker's pipeline right where it was read.
+ * sockets are read in batches with recvmmsg; plain TCP connections are read
+ * with recv, TCP_READ_MAX bytes at a time, into the worker's receive buffer
+ * (a libevent bufferevent reads 4 KiB per call), TLS connections through a
+ * bufferevent; both go through the RFC 6587 framer. A datagram is run
+ * through the worker's pipeline right where it was read.
  *
  * Stream frames are copied into batches (struct batch, ~64 KiB). A batch
  * goes to another worker's pipeline when that worker has room in its inbox
@@ -17,13 +19,14 @@
  * a batch run early elsewhere cannot make earlier events late.
  *
  * Backpressure: at most FIFO_MAX batches per reading worker are read and
- * not yet written; beyond that the worker stops framing (the bytes stay in
- * the bufferevent, which stops reading at its high-water mark), the socket's
- * buffers fill and TCP slows the sender down. The same pause holds while
- * the worker's correlator has CORR_HIGH updates unanswered by a Redis that
- * is connected but behind, until they fall to CORR_LOW (resumed from the
- * reply that gets there); only a Redis that is unreachable leaves updates
- * to the client's bounded outage buffer. Nothing accepted over TCP is
+ * not yet written; beyond that the worker stops framing (plain TCP: the
+ * rest of the last read waits in the connection's hold and the socket is
+ * not read; TLS: the bytes stay in the bufferevent, which stops reading at
+ * its high-water mark), the socket's buffers fill and TCP slows the sender
+ * down. The same pause holds while the worker's correlator has CORR_HIGH
+ * updates unanswered by a Redis that is connected but behind, until they
+ * fall to CORR_LOW (resumed from the reply that gets there); only a Redis
+ * that is unreachable leaves updates to the client's bounded outage buffer. Nothing accepted over TCP is
  * dropped. UDP cannot be slowed: what the kernel drops for lack of buffer
  * space is read from the socket (SO_MEMINFO) and exported; its correlation
  * updates go on into the client (bounded, dropped and counted beyond).
@@ -59,8 +62,9 @@
 #define UDP_BATCH 64
 #define UDP_MAX 65536
 #define UDP_ROUNDS 16          /* batches per wake-up, so TCP is not starved */
-#define TCP_READ_MAX (256 * 1024)
-#define TCP_HIGH_WATER (1024 * 1024)
+#define TCP_READ_MAX (256 * 1024)  /* plain TCP: bytes per recv */
+#define TCP_READS 4               /* recvs per wake-up and connection */
+#define TCP_HIGH_WATER (1024 * 1024) /* TLS: bufferevent's read limit */
 #define BATCH_BYTES (64 * 1024)  /* frame bytes per batch */
 #define BATCH_FRAMES 1024
 #define PEER_QUEUE 2           /* batches queued or running at a peer */
@@ -123,7 +127,17 @@ struct conn {
 	struct worker *w;
 	size_t idx;
 	struct input_shared *in;
-	struct bufferevent *bev;
+	struct bufferevent *bev;  /* TLS */
+	/* plain TCP: read straight from the socket into the worker's read
+	 * buffer (libevent's bufferevents read 4 KiB at a time); what framing
+	 * left when the fifo filled up waits in hold, and reading stops */
+	evutil_socket_t fd;
+	struct event *rev;
+	struct buf hold;
+	size_t hold_off;
+	int reading;              /* rev is added */
+	struct timeval idle;      /* idle_timeout, when has_idle */
+	int has_idle;
 	struct framing *fr;
 	int handshaken;
 	int stalled;              /* framing stopped: the fifo is full */
@@ -952,6 +966,13 @@ static void fifo_wait(struct worker *w)
 	}
 }
 
+/* The worker has too much read and not yet written (or Redis is behind):
+ * stream framing pauses. */
+static int worker_full(const struct worker *w)
+{
+	return w->fifo_len >= FIFO_MAX || w->corr_paused;
+}
+
 static int frame_cb(void *arg, const char *data, size_t len, unsigned flags)
 {
 	struct conn *c = arg;
@@ -973,8 +994,9 @@ static int frame_cb(void *arg, const char *data, size_t len, unsigned flags)
 	buf_add(&b->data, data, len);
 	if (b->data.len >= BATCH_BYTES || b->n >= BATCH_FRAMES) {
 		batch_dispatch(w, c);
-		if ((w->fifo_len >= FIFO_MAX || w->corr_paused) && !c->force) {
-			/* backpressure: the rest stays in the bufferevent */
+		if (worker_full(w) && !c->force) {
+			/* backpressure: the rest stays in the bufferevent or in
+			 * the connection's hold */
 			c->stalled = w->stalled = 1;
 			return 1;
 		}
@@ -982,33 +1004,76 @@ static int frame_cb(void *arg, const char *data, size_t len, unsigned flags)
 	return 0;
 }
 
-/* Frame and process everything in the connection's input buffer, unless
- * the worker has too much read and not yet written. */
+/* Plain TCP: watch the socket or stop reading it (stalled, closing). */
+static void conn_reading(struct conn *c, int on)
+{
+	if (c->rev == NULL || c->reading == on)
+		return;
+	if (on)
+		event_add(c->rev, c->has_idle ? &c->idle : NULL);
+	else
+		event_del(c->rev);
+	c->reading = on;
+}
+
+/* Plain TCP: frame p[0..n) just read; what backpressure leaves unframed
+ * goes to the connection's hold, and reading stops until it is framed. */
+static void conn_take(struct conn *c, const char *p, size_t n)
+{
+	size_t off = 0;
+
+	if (c->hold_off == c->hold.len && (c->force || (!c->stalled &&
+	    !worker_full(c->w)))) {
+		while (off < n && (c->force || !c->stalled))
+			off += framing_feed(c->fr, p + off, n - off, frame_cb, c);
+	} else if (!c->force) {
+		c->stalled = c->w->stalled = 1;
+	}
+	if (off < n)
+		buf_add(&c->hold, p + off, n - off);
+	if (c->stalled && !c->force)
+		conn_reading(c, 0);
+}
+
+/* Frame and process everything the connection holds (TLS: its input
+ * buffer), unless the worker has too much read and not yet written. */
 static void conn_consume(struct conn *c)
 {
-	struct evbuffer *buf = bufferevent_get_input(c->bev);
-	struct evbuffer_iovec v[16];
-	size_t len;
-
 	if (c->stalled && !c->force)
 		return;
-	if ((c->w->fifo_len >= FIFO_MAX || c->w->corr_paused) && !c->force) {
+	if (worker_full(c->w) && !c->force) {
 		c->stalled = c->w->stalled = 1;
+		conn_reading(c, 0);
 		return;
 	}
 	c->stalled = 0;
-	while (!c->stalled && (len = evbuffer_get_length(buf)) > 0) {
-		size_t total = 0;
-		int n = evbuffer_peek(buf, (ev_ssize_t)len, NULL, v, 16);
+	if (c->bev != NULL) {
+		struct evbuffer *buf = bufferevent_get_input(c->bev);
+		struct evbuffer_iovec v[16];
+		size_t len;
 
-		if (n > 16)
-			n = 16;
-		for (int i = 0; i < n && !c->stalled; i++)
-			total += framing_feed(c->fr, v[i].iov_base, v[i].iov_len,
-			    frame_cb, c);
-		if (total == 0)
-			break;
-		evbuffer_drain(buf, total);
+		while (!c->stalled && (len = evbuffer_get_length(buf)) > 0) {
+			size_t total = 0;
+			int n = evbuffer_peek(buf, (ev_ssize_t)len, NULL, v, 16);
+
+			if (n > 16)
+				n = 16;
+			for (int i = 0; i < n && !c->stalled; i++)
+				total += framing_feed(c->fr, v[i].iov_base,
+				    v[i].iov_len, frame_cb, c);
+			if (total == 0)
+				break;
+			evbuffer_drain(buf, total);
+		}
+	} else {
+		while (!c->stalled && c->hold_off < c->hold.len)
+			c->hold_off += framing_feed(c->fr, c->hold.p + c->hold_off,
+			    c->hold.len - c->hold_off, frame_cb, c);
+		if (c->hold_off == c->hold.len) {
+			buf_clear(&c->hold);
+			c->hold_off = 0;
+		}
+		conn_reading(c, !c->stalled && !c->force);
 	}
 	/* what was read is not held back waiting for more */
 	batch_dispatch(c->w, c);
@@ -1023,7 +1088,13 @@ static void conn_free(struct conn *c)
 	framing_finish(c->fr, frame_cb, c);
 	batch_dispatch(w, c);
 	framing_free(c->fr);
-	bufferevent_free(c->bev);
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+	} else {
+		event_free(c->rev);
+		evutil_closesocket(c->fd);
+		buf_free(&c->hold);
+	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -1044,6 +1115,46 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	conn_consume(c);
 	worker_flush(c->w);
 	worker_publish(c->w);
+}
+
+/* Plain TCP: up to TCP_READS reads of TCP_READ_MAX bytes into the worker's
+ * receive buffer, each framed before the next. */
+static void conn_sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct worker *w = c->w;
+	struct input_stats *st = &w->st[c->idx];
+
+	if (what & EV_TIMEOUT) {
+		CTR_ADD(st->closed[CONN_IDLE], 1);
+		log_info("listener: %s: %s idle, closed", c->in->conf->name, c->peer);
+		conn_free(c);
+		return;
+	}
+	for (int r = 0; r < TCP_READS && !c->stalled; r++) {
+		ssize_t n = recv(fd, w->udp_bufs, TCP_READ_MAX, 0);
+
+		if (n == 0) {
+			conn_free(c);
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			CTR_ADD(st->closed[CONN_ERROR], 1);
+			conn_free(c);
+			return;
+		}
+		conn_take(c, w->udp_bufs, (size_t)n);
+		if ((size_t)n < TCP_READ_MAX)
+			break;
+	}
+	/* what was read is not held back waiting for more */
+	batch_dispatch(w, c);
+	worker_flush(w);
+	worker_publish(w);
 }
 
 static void tls_errors(struct conn *c, char *out, size_t outlen)
@@ -1119,6 +1230,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	c = vg_calloc(1, sizeof(*c));
+	c->fd = -1;
 	c->w = w;
 	c->idx = ws->idx;
 	c->in = in;
@@ -1135,10 +1247,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		else if (ssl != NULL)
 			SSL_free(ssl);
 	} else {
-		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		c->fd = fd;
+		c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_sock_cb,
+		    c);
 		c->handshaken = 1;
 	}
-	if (c->bev == NULL) {
+	if (c->bev == NULL && c->rev == NULL) {
 		__atomic_sub_fetch(&in->open, 1, __ATOMIC_RELAXED);
 		CTR_ADD(st->closed[CONN_ERROR], 1);
 		evutil_closesocket(fd);
@@ -1146,18 +1260,22 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		free(c);
 		return;
 	}
-	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-	bufferevent_set_max_single_read(c->bev, TCP_READ_MAX);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, TCP_HIGH_WATER);
 	if (in->conf->idle_timeout_ms > 0) {
-		struct timeval tv = {
-			.tv_sec = (time_t)(in->conf->idle_timeout_ms / 1000),
-			.tv_usec = (suseconds_t)(in->conf->idle_timeout_ms % 1000) * 1000,
-		};
-
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
+		c->idle.tv_sec = (time_t)(in->conf->idle_timeout_ms / 1000);
+		c->idle.tv_usec = (suseconds_t)(in->conf->idle_timeout_ms % 1000) *
+		    1000;
+		c->has_idle = 1;
 	}
-	bufferevent_enable(c->bev, EV_READ);
+	if (c->bev != NULL) {
+		bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+		bufferevent_set_max_single_read(c->bev, TCP_READ_MAX);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, TCP_HIGH_WATER);
+		if (c->has_idle)
+			bufferevent_set_timeouts(c->bev, &c->idle, NULL);
+		bufferevent_enable(c->bev, EV_READ);
+	} else {
+		conn_reading(c, 1);
+	}
 	c->next = w->conns;
 	if (c->next != NULL)
 		c->next->prev = c;
@@ -1385,21 +1503,15 @@ void listen_close(struct worker *w)
  * waiting for more. */
 static void conn_drain_socket(struct conn *c)
 {
-	char tmp[65536];
-	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	char *tmp = c->w->udp_bufs;
 	ssize_t n;
 
 	c->force = 1;
 	conn_consume(c);
-	if (c->in->tls != NULL || fd < 0)
+	if (c->bev != NULL)
 		return;
-	while ((n = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT)) > 0) {
-		size_t off = 0;
-
-		while (off < (size_t)n)
-			off += framing_feed(c->fr, tmp + off, (size_t)n - off,
-			    frame_cb, c);
-	}
+	while ((n = recv(c->fd, tmp, TCP_READ_MAX, MSG_DONTWAIT)) > 0)
+		conn_take(c, tmp, (size_t)n);
 }
 
 /*

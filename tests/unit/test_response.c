@@ -612,7 +612,14 @@ TEST(filter_and_dedup)
 		    "\"rule\":{\"id\":\"r-c\",\"title\":\"T\",\"level\":\"low\",\"tags\":[]},"
 		    "\"group\":{\"source.ip\":\"9.9.9.9\"},\"count\":5,\"event\":{}}";
 
+		/* quotes and backslashes escaped in the title: still read
+		 * through to the level */
+		const char *esc = "{\"id\":\"x\",\"@timestamp\":\"t\",\"kind\":\"detection\","
+		    "\"rule\":{\"id\":\"r-none\",\"title\":\"a \\\"b\\\" c\\\\\","
+		    "\"level\":\"low\",\"tags\":[]},\"group\":{},\"count\":1,\"event\":{}}";
+
 		CHECK_INT(response_submit(f.r, low, strlen(low)), 0);
+		CHECK_INT(response_submit(f.r, esc, strlen(esc)), 0);
 		CHECK_INT(response_submit(f.r, named, strlen(named)), 1);
 		CHECK_INT(response_submit(f.r, corr, strlen(corr)), 1);
 		CHECK_INT(response_submit(f.r, "{\"a\":\n1}", 8), -1);
@@ -677,7 +684,7 @@ TEST(filter_and_dedup)
 		CHECK(strstr(buf_cstr(&m),
 		    "vigil_response_alerts_total{result=\"below_level\"} 0\n") != NULL);
 		CHECK(strstr(buf_cstr(&m),
-		    "vigil_response_alerts_total{result=\"filtered\"} 3\n") != NULL);
+		    "vigil_response_alerts_total{result=\"filtered\"} 4\n") != NULL);
 		CHECK(strstr(buf_cstr(&m),
 		    "vigil_incidents_total{event=\"created\"} 4\n") != NULL);
 		buf_free(&m);
