@@ -62,6 +62,8 @@ struct sl {
 	int tz;          /* minutes east of UTC for zone-less times */
 	int64_t ref_ms;  /* reference for year inference; 0 until needed */
 	int have_ts;
+	const char *nul_end; /* the message's end when *nul_end == '\0' and
+	                        the text stays put (syslog_opts.msg_stable) */
 };
 
 /* A year-less or year-ful BSD timestamp as written. */
@@ -532,7 +534,10 @@ static void emit_message(struct sl *st, const char *s, size_t n)
 		s += 3;
 		n -= 3;
 	}
-	vg_event_add(st->ev, F_MESSAGE, s, n);
+	if (s + n == st->nul_end)
+		vg_event_add_ref(st->ev, F_MESSAGE, s, n);
+	else
+		vg_event_add(st->ev, F_MESSAGE, s, n);
 	if (n > 16 && (s[0] == 'l' || s[0] == 'm' || s[0] == '-'))
 		check_repeated(st, s, n);
 }
@@ -985,7 +990,7 @@ enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len
 {
 	struct sl st;
 	const char *p = msg, *q, *end;
-	size_t k;
+	size_t k, full = len;
 	int pri = -1;
 	int64_t ms;
 
@@ -999,6 +1004,8 @@ enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len
 	st.tz = opts != NULL ? opts->tz_offset_min : 0;
 	st.ref_ms = opts != NULL ? opts->ref_ms : 0;
 	st.have_ts = 0;
+	/* trailing bytes trimmed: msg[len] is not the NUL */
+	st.nul_end = opts != NULL && opts->msg_stable && len == full ? end : NULL;
 
 	if ((k = scan_pri(p, len, &pri)) != 0) {
 		p += k;
