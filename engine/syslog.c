@@ -36,6 +36,8 @@ static atomic_int ids_ready; /* ids_init done: skips pthread_once per line */
 /* "0".."191", the numbers of a PRI, as text that outlives every event. */
 static char small_txt[192][4];
 static uint8_t small_len[192];
+/* The three fields of each PRI, ready to add at once. */
+static struct fent pri_ents[192][3];
 
 static void ids_init(void)
 {
@@ -48,6 +50,24 @@ static void ids_init(void)
 			small_txt[v][n++] = (char)('0' + v / 10 % 10);
 		small_txt[v][n++] = (char)('0' + v % 10);
 		small_len[v] = (uint8_t)n;
+	}
+	for (int v = 0; v < 192; v++) {
+		static const uint32_t ids[3] = { F_SYSLOG_PRIORITY,
+			F_SYSLOG_FACILITY, F_SYSLOG_SEVERITY };
+		const int val[3] = { v, v >> 3, v & 7 };
+
+		for (int k = 0; k < 3; k++) {
+			struct fent *e = &pri_ents[v][k];
+
+			e->id = ids[k];
+			e->next = FENT_END;
+			e->name = field_name(ids[k]);
+			e->name_len = field_name_len(ids[k]);
+			e->v.s = small_txt[val[k]];
+			e->v.len = small_len[val[k]];
+			e->v.kind = V_NUM;
+			e->v.num = val[k];
+		}
 	}
 	f_sequence = field_intern("event.sequence", 14);
 	f_code = field_intern("event.code", 10);
@@ -1009,11 +1029,8 @@ enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len
 
 	if ((k = scan_pri(p, len, &pri)) != 0) {
 		p += k;
-		if (pri >= 0) {
-			add_u64(ev, F_SYSLOG_PRIORITY, (uint64_t)pri);
-			add_u64(ev, F_SYSLOG_FACILITY, (uint64_t)(pri >> 3));
-			add_u64(ev, F_SYSLOG_SEVERITY, (uint64_t)(pri & 7));
-		}
+		if (pri >= 0)
+			vg_event_add_ents(ev, pri_ents[pri], 3);
 	}
 	if (pri >= 0 && p < end && is_digit(*p)) {
 		if (parse_5424(&st, p, end))
