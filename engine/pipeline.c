@@ -117,10 +117,10 @@ static struct vg_event *process(struct pipeline *p, const char *msg, size_t len,
 		struct syslog_opts so = {
 			.tz_offset_min = c->tz_offset_min,
 			.ref_ms = c->replay && p->last_ts ? p->last_ts : recv_ms,
-			.msg_stable = stable,
 		};
 
-		switch (syslog_parse(ev, msg, len, &so)) {
+		switch (stable ? syslog_parse_stable(ev, msg, len, &so) :
+		    syslog_parse(ev, msg, len, &so)) {
 		case SYSLOG_5424: p->st.parsed_5424++; break;
 		case SYSLOG_3164: p->st.parsed_3164++; break;
 		default: p->st.parsed_plain++; break;

@@ -83,7 +83,7 @@ struct sl {
 	int64_t ref_ms;  /* reference for year inference; 0 until needed */
 	int have_ts;
 	const char *nul_end; /* the message's end when *nul_end == '\0' and
-	                        the text stays put (syslog_opts.msg_stable) */
+	                        the text stays put (syslog_parse_stable) */
 };
 
 /* A year-less or year-ful BSD timestamp as written. */
@@ -1005,8 +1005,8 @@ static int parse_5424(struct sl *st, const char *p, const char *end)
 	return 1;
 }
 
-enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len,
-    const struct syslog_opts *opts)
+static enum syslog_format parse(struct vg_event *ev, const char *msg,
+    size_t len, const struct syslog_opts *opts, int stable)
 {
 	struct sl st;
 	const char *p = msg, *q, *end;
@@ -1025,7 +1025,7 @@ enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len
 	st.ref_ms = opts != NULL ? opts->ref_ms : 0;
 	st.have_ts = 0;
 	/* trailing bytes trimmed: msg[len] is not the NUL */
-	st.nul_end = opts != NULL && opts->msg_stable && len == full ? end : NULL;
+	st.nul_end = stable && len == full ? end : NULL;
 
 	if ((k = scan_pri(p, len, &pri)) != 0) {
 		p += k;
@@ -1062,4 +1062,16 @@ enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len
 	}
 	after_time(&st, p, end);
 	return SYSLOG_3164;
+}
+
+enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len,
+    const struct syslog_opts *opts)
+{
+	return parse(ev, msg, len, opts, 0);
+}
+
+enum syslog_format syslog_parse_stable(struct vg_event *ev, const char *msg,
+    size_t len, const struct syslog_opts *opts)
+{
+	return parse(ev, msg, len, opts, 1);
 }

@@ -22,19 +22,20 @@ struct syslog_opts {
 	int tz_offset_min; /* minutes east of UTC for zone-less timestamps */
 	int64_t ref_ms;    /* reference time for year inference: receipt time,
 	                      or in replay the previous event's time (0: now) */
-	int msg_stable;    /* msg[len] == '\0' and msg stays put, unchanged,
-	                      as long as the event is used: the message, which
-	                      ends where msg ends, is referenced, not copied */
 };
 
 /*
  * Parse msg[0..len) (without trailing newline) into ev: the header fields of
  * ARCHITECTURE.md (@timestamp, host.hostname, process.name, process.pid,
  * log.syslog.*, message) and ev->ts_ms/has_ts when a timestamp was found.
- * Borrows msg (copies what it keeps into ev's arena, but the message when
- * opts->msg_stable). Any thread.
+ * Borrows msg (copies what it keeps into ev's arena). Any thread.
  */
 enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len,
     const struct syslog_opts *opts);
+/* The same for a message that stays put, unchanged, as long as the event is
+ * used, with msg[len] == '\0': the message, which ends where msg ends, is
+ * referenced instead of copied. */
+enum syslog_format syslog_parse_stable(struct vg_event *ev, const char *msg,
+    size_t len, const struct syslog_opts *opts);
 
 #endif
