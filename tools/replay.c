@@ -51,7 +51,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -159,9 +158,7 @@ struct replay {
 	int64_t state;         /* true event time before the next chunk */
 	struct buf stage;
 	int werr;              /* write error seen */
-	int new_file;          /* stdout: a regular file, empty at the start */
 	int prealloc;          /* reserving the output file's blocks ahead */
-	struct direct *dw;     /* direct writes (NULL: write(2) on stdout) */
 	uint64_t out_pos;      /* bytes written to stdout */
 	uint64_t pre_end;      /* blocks reserved up to here */
 
@@ -224,14 +221,6 @@ static void draw_progress(struct replay *r, int final)
 
 /* ---- output ---- */
 
-static void write_error(struct replay *r, int e)
-{
-	if (r->werr)
-		return;
-	r->werr = e;
-	fprintf(stderr, "vigil replay: writing alerts: %s\n", strerror(e));
-}
-
 /*
  * Alerts going to a new regular file: its blocks are reserved ahead of the
  * writes (fallocate, size unchanged), which spares the file system the
@@ -249,7 +238,7 @@ static void prealloc_start(struct replay *r)
 
 	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size == 0 && lseek(STDOUT_FILENO, 0, SEEK_CUR) == 0)
-		r->new_file = r->prealloc = 1;
+		r->prealloc = 1;
 }
 
 static void prealloc_more(struct replay *r, size_t n)
@@ -274,257 +263,18 @@ static void prealloc_end(struct replay *r)
 	r->prealloc = 0;
 }
 
-/*
- * Direct writes. Into a new regular file the alerts go through a second
- * descriptor of it opened with O_DIRECT (/proc/self/fd/1): whole aligned
- * blocks from a small ring, written by a thread of their own at their
- * offsets (pwrite), so that neither the page cache's copy nor its page
- * allocation (most of the system time of writing hundreds of MB, and on a
- * virtual machine whose free memory went back to the host, more than the
- * whole replay) costs the cores that run the pipeline; the writer sleeps
- * on the device. The last partial block goes through stdout (buffered),
- * and stdout's offset is moved to the end, so that whatever the shell
- * writes next comes after the alerts. When the file system refuses
- * O_DIRECT, or the device writes slower than DIRECT_MIN_MBS (a disk the
- * page cache would hide), the writer carries on with buffered pwrite(2)
- * on stdout: the bytes and their order are the same either way.
- */
-#define DIRECT_ALIGN 4096u       /* memory, offsets and lengths */
-#define DIRECT_BLOCK (4u << 20)  /* bytes per write */
-#define DIRECT_RING 4            /* blocks: one filling, the rest queued */
-#define DIRECT_PROBE 4           /* blocks written before the speed counts */
-#define DIRECT_MIN_MBS 200       /* MB/s */
-
-struct direct {
-	int fd;                   /* O_DIRECT; -1 once writes are buffered */
-	pthread_t tid;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	char *blk[DIRECT_RING];
-	size_t len[DIRECT_RING];  /* bytes to write of each queued block */
-	uint64_t off[DIRECT_RING];
-	uint64_t queued, written; /* blocks; block k is blk[k % DIRECT_RING] */
-	int stop;
-	int err;                  /* errno of a failed write, for the main thread */
-	size_t fill;              /* bytes in the block being filled */
-	uint64_t fill_off;        /* its offset in the file */
-	uint64_t direct_bytes;    /* written with O_DIRECT, and the time they took */
-	int64_t direct_ns;
-};
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int pwrite_all(int fd, const char *p, size_t n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
-/* One queued block: O_DIRECT while it works and keeps pace, else through
- * stdout. Writer thread. */
-static int direct_block(struct direct *d, const char *p, size_t n, uint64_t off)
-{
-	if (d->fd >= 0) {
-		int64_t t0 = mono_ns();
-		ssize_t w;
-
-		do
-			w = pwrite(d->fd, p, n, (off_t)off);
-		while (w < 0 && errno == EINTR);
-		if (w > 0) {
-			d->direct_bytes += (uint64_t)w;
-			d->direct_ns += mono_ns() - t0;
-			if (d->direct_bytes >= (uint64_t)DIRECT_PROBE * DIRECT_BLOCK &&
-			    d->direct_bytes * 1000 / (uint64_t)(d->direct_ns + 1) <
-			    DIRECT_MIN_MBS) {
-				close(d->fd); /* a slow device: the page cache is better */
-				d->fd = -1;
-			}
-			p += w;
-			n -= (size_t)w;
-			off += (uint64_t)w;
-		} else if (w < 0 && errno != EINVAL) {
-			return -1;
-		} else {
-			close(d->fd); /* O_DIRECT refused: buffered from here */
-			d->fd = -1;
-		}
-	}
-	return pwrite_all(STDOUT_FILENO, p, n, off);
-}
-
-static void *direct_main(void *arg)
-{
-	struct direct *d = arg;
-
-	pthread_mutex_lock(&d->mu);
-	for (;;) {
-		uint64_t k;
-		int rc;
-
-		while (d->written == d->queued && !d->stop)
-			pthread_cond_wait(&d->cv, &d->mu);
-		if (d->written == d->queued)
-			break;
-		k = d->written % DIRECT_RING;
-		pthread_mutex_unlock(&d->mu);
-		rc = d->err ? 0 : direct_block(d, d->blk[k], d->len[k], d->off[k]);
-		pthread_mutex_lock(&d->mu);
-		if (rc < 0 && d->err == 0)
-			d->err = errno;
-		d->written++;
-		pthread_cond_broadcast(&d->cv);
-	}
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
-}
-
-static void direct_free(struct direct *d)
-{
-	if (d->fd >= 0)
-		close(d->fd);
-	for (int i = 0; i < DIRECT_RING; i++)
-		free(d->blk[i]);
-	pthread_cond_destroy(&d->cv);
-	pthread_mutex_destroy(&d->mu);
-	free(d);
-}
-
-/* Direct writes for a new regular file, when O_DIRECT opens. */
-static void direct_start(struct replay *r)
-{
-	struct direct *d;
-
-	if (!r->new_file)
-		return;
-	d = vg_calloc(1, sizeof(*d));
-	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
-	d->fd = open("/proc/self/fd/1", O_WRONLY | O_DIRECT | O_CLOEXEC);
-	for (int i = 0; i < DIRECT_RING && d->fd >= 0; i++) {
-		void *b;
-
-		if (posix_memalign(&b, DIRECT_ALIGN, DIRECT_BLOCK) != 0) {
-			close(d->fd);
-			d->fd = -1;
-			break;
-		}
-		d->blk[i] = b;
-	}
-	if (d->fd < 0 || pthread_create(&d->tid, NULL, direct_main, d) != 0) {
-		direct_free(d);
-		return;
-	}
-	r->dw = d;
-}
-
-/* Queue the first n bytes of the block being filled (a multiple of
- * DIRECT_ALIGN), and wait for a free block to fill next. */
-static void direct_queue(struct replay *r, size_t n)
-{
-	struct direct *d = r->dw;
-
-	pthread_mutex_lock(&d->mu);
-	d->len[d->queued % DIRECT_RING] = n;
-	d->off[d->queued % DIRECT_RING] = d->fill_off;
-	d->queued++;
-	pthread_cond_broadcast(&d->cv);
-	while (d->queued - d->written >= DIRECT_RING)
-		pthread_cond_wait(&d->cv, &d->mu);
-	if (d->err)
-		write_error(r, d->err);
-	pthread_mutex_unlock(&d->mu);
-	d->fill_off += n;
-	d->fill = 0;
-}
-
-static void direct_add(struct replay *r, const char *p, size_t n)
-{
-	struct direct *d = r->dw;
-
-	while (n > 0 && !r->werr) {
-		size_t k = DIRECT_BLOCK - d->fill;
-
-		if (k > n)
-			k = n;
-		memcpy(d->blk[d->queued % DIRECT_RING] + d->fill, p, k);
-		d->fill += k;
-		p += k;
-		n -= k;
-		if (d->fill == DIRECT_BLOCK)
-			direct_queue(r, DIRECT_BLOCK);
-	}
-}
-
-/* The last block's aligned part, then its tail through stdout; stdout's
- * offset to the end. */
-static void direct_end(struct replay *r)
-{
-	struct direct *d = r->dw;
-	size_t whole = d->fill / DIRECT_ALIGN * DIRECT_ALIGN, tail = d->fill - whole;
-	const char *t = d->blk[d->queued % DIRECT_RING] + whole;
-
-	if (whole > 0 && !r->werr) {
-		pthread_mutex_lock(&d->mu);
-		d->len[d->queued % DIRECT_RING] = whole;
-		d->off[d->queued % DIRECT_RING] = d->fill_off;
-		d->queued++;
-		pthread_mutex_unlock(&d->mu);
-		d->fill_off += whole;
-	}
-	pthread_mutex_lock(&d->mu);
-	d->stop = 1;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	pthread_join(d->tid, NULL);
-	/* the queued block's slot is free again only after the join, and the
-	 * tail sits in it past the aligned part, untouched */
-	if (d->err)
-		write_error(r, d->err);
-	if (!r->werr && tail > 0 && pwrite_all(STDOUT_FILENO, t, tail, d->fill_off) < 0)
-		write_error(r, errno);
-	if (!r->werr)
-		(void)lseek(STDOUT_FILENO, (off_t)(d->fill_off + tail), SEEK_SET);
-	direct_free(d);
-	r->dw = NULL;
-}
-
 static void write_all(struct replay *r, const char *p, size_t n)
 {
 	prealloc_more(r, n);
 	r->out_pos += n;
-	if (r->dw != NULL) {
-		direct_add(r, p, n);
-		return;
-	}
 	while (n > 0 && !r->werr) {
 		ssize_t w = write(STDOUT_FILENO, p, n);
 
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			write_error(r, errno);
+			r->werr = errno;
+			fprintf(stderr, "vigil replay: writing alerts: %s\n", strerror(errno));
 			return;
 		}
 		p += w;
@@ -1286,7 +1036,6 @@ int cmd_replay(int argc, char **argv)
 			r.total_bytes += (uint64_t)sb.st_size;
 	}
 	prealloc_start(&r);
-	direct_start(&r);
 	r.started = r.last_draw = vg_mono_ms();
 	for (int i = optind; i < argc && !r.werr; i++) {
 		int fd = STDIN_FILENO;
@@ -1313,8 +1062,6 @@ int cmd_replay(int argc, char **argv)
 		corr_flush(&r);
 	}
 	out_flush(&r);
-	if (r.dw != NULL)
-		direct_end(&r);
 	prealloc_end(&r);
 	if (r.werr)
 		status = 1;
