@@ -162,6 +162,7 @@ static void node_free(struct dnode *n)
 		free((char *)n->own[i].s);
 	free(n->own);
 	free(n->eff);
+	free(n->eff_ents);
 	free(n->types);
 	vg_free_list(n->progs, n->nprogs);
 	free(n->name);
@@ -460,14 +461,8 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 		w = top_try(ctx, ev, set->generic[i]);
 	if (w == NULL)
 		return NULL;
-	for (size_t i = 0; i < w->neff; i++) {
-		const struct dconst *c = &w->eff[i];
-
-		if (c->is_num)
-			vg_event_add_num(ev, c->field, c->s, c->len, c->num);
-		else
-			vg_event_add_ref(ev, c->field, c->s, c->len);
-	}
+	/* the constants, their text the node's */
+	vg_event_add_ents(ev, w->eff_ents, (uint32_t)w->neff);
 	ctx->st.decoded++;
 	ev->decoder = w->name;
 	return w->name;

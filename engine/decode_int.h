@@ -65,6 +65,7 @@ struct dnode {
 	size_t nown;
 	struct dconst *eff;       /* ancestors' constants not overridden, then own */
 	size_t neff;
+	struct fent *eff_ents;    /* eff as event entries, added at once */
 	struct dtypent *types;    /* effective types (own and inherited) */
 	size_t ntypes;
 	char **progs;             /* top-level only: program names and globs */

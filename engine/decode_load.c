@@ -529,6 +529,20 @@ static void build_eff(struct dnode *node, const struct dnode *parent)
 	for (size_t i = 0; i < node->nown; i++)
 		node->eff[n++] = node->own[i];
 	node->neff = n;
+	node->eff_ents = n ? vg_calloc(n, sizeof(*node->eff_ents)) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct dconst *c = &node->eff[i];
+		struct fent *e = &node->eff_ents[i];
+
+		e->id = c->field;
+		e->next = FENT_END;
+		e->name = field_name(c->field);
+		e->name_len = field_name_len(c->field);
+		e->v.s = c->s;
+		e->v.len = c->len;
+		e->v.kind = c->is_num ? V_NUM : V_STR;
+		e->v.num = c->is_num ? c->num : 0;
+	}
 }
 
 /* Does node or a descendant produce field fid? */

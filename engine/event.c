@@ -245,6 +245,37 @@ uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_
 	return push(ev, id, name, nlen, s, len, V_STR, 0);
 }
 
+void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n)
+{
+	struct fent *d;
+
+	if (n == 0)
+		return;
+	if (ev->cap - ev->n < n) {
+		while (ev->cap - ev->n < n)
+			ev->cap *= 2;
+		ev->ents = vg_realloc(ev->ents, ev->cap * sizeof(*ev->ents));
+	}
+	d = ev->ents + ev->n;
+	memcpy(d, e, n * sizeof(*e));
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = ev->n + k, id = d[k].id;
+
+		d[k].next = FENT_END;
+		d[k].dead = 0;
+		if (id == FIELD_NONE)
+			continue;
+		if (ev->stamp[id] != ev->gen) {
+			ev->stamp[id] = ev->gen;
+			ev->first[id] = i;
+		} else {
+			ev->ents[ev->last[id]].next = i;
+		}
+		ev->last[id] = i;
+	}
+	ev->n += n;
+}
+
 uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t len)
 {
 	const char *name;

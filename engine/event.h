@@ -101,6 +101,12 @@ uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t le
 /* Add one value without copying: s must stay valid and NUL-terminated at
  * s[len] for the life of the event (an arena string, a literal). */
 uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_t len);
+/* Add n entries prepared by the caller (id, name, name_len and v as in a
+ * struct fent; next and dead are set here) without copying their text,
+ * which must stay valid and NUL-terminated for the life of the event: a
+ * decoder's constant fields, added together for less than n
+ * vg_event_add_ref. */
+void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n);
 /* Add a number (text copied, num parsed by the caller). */
 uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_t len,
     double num);

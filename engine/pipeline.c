@@ -84,8 +84,8 @@ static void settle_time(struct pipeline *p, struct vg_event *ev, int64_t recv_ms
 	vg_event_set(ev, F_TIMESTAMP, ts, n);
 }
 
-struct vg_event *pipeline_process(struct pipeline *p, const char *msg, size_t len,
-    const char *ingress, const char *peer, int64_t recv_ms)
+static struct vg_event *process(struct pipeline *p, const char *msg, size_t len,
+    const char *ingress, const char *peer, int64_t recv_ms, int stable)
 {
 	const struct pipeline_conf *c = p->conf;
 	struct vg_event *ev = p->ev;
@@ -98,6 +98,7 @@ struct vg_event *pipeline_process(struct pipeline *p, const char *msg, size_t le
 	if (c->max_message > 0 && len > c->max_message) {
 		len = c->max_message;
 		p->st.truncated++;
+		stable = 0; /* msg[len] is not the NUL */
 	}
 	ev->raw = msg;
 	ev->raw_len = len;
@@ -118,7 +119,8 @@ struct vg_event *pipeline_process(struct pipeline *p, const char *msg, size_t le
 			.ref_ms = c->replay && p->last_ts ? p->last_ts : recv_ms,
 		};
 
-		switch (syslog_parse(ev, msg, len, &so)) {
+		switch (stable ? syslog_parse_stable(ev, msg, len, &so) :
+		    syslog_parse(ev, msg, len, &so)) {
 		case SYSLOG_5424: p->st.parsed_5424++; break;
 		case SYSLOG_3164: p->st.parsed_3164++; break;
 		default: p->st.parsed_plain++; break;
@@ -154,6 +156,18 @@ struct vg_event *pipeline_process(struct pipeline *p, const char *msg, size_t le
 	if (c->replay)
 		p->last_ts = ev->ts_ms;
 	return ev;
+}
+
+struct vg_event *pipeline_process(struct pipeline *p, const char *msg, size_t len,
+    const char *ingress, const char *peer, int64_t recv_ms)
+{
+	return process(p, msg, len, ingress, peer, recv_ms, 0);
+}
+
+struct vg_event *pipeline_process_stable(struct pipeline *p, const char *msg,
+    size_t len, const char *ingress, const char *peer, int64_t recv_ms)
+{
+	return process(p, msg, len, ingress, peer, recv_ms, 1);
 }
 
 size_t pipeline_last_matches(const struct pipeline *p,

@@ -63,6 +63,14 @@ void pipeline_free(struct pipeline *p);
 struct vg_event *pipeline_process(struct pipeline *p, const char *msg, size_t len,
     const char *ingress, const char *peer, int64_t recv_ms);
 
+/*
+ * pipeline_process for a message that stays put, unchanged, as long as the
+ * event is used, with msg[len] == '\0' (replay's lines): text that ends
+ * where the message ends is referenced instead of copied.
+ */
+struct vg_event *pipeline_process_stable(struct pipeline *p, const char *msg,
+    size_t len, const char *ingress, const char *peer, int64_t recv_ms);
+
 /* Matches of the last processed event (for logtest). */
 size_t pipeline_last_matches(const struct pipeline *p,
     const struct rule *const **matches);

@@ -18,6 +18,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "vg.h"
 #include "vgtime.h"
@@ -33,6 +36,8 @@ static atomic_int ids_ready; /* ids_init done: skips pthread_once per line */
 /* "0".."191", the numbers of a PRI, as text that outlives every event. */
 static char small_txt[192][4];
 static uint8_t small_len[192];
+/* The three fields of each PRI, ready to add at once. */
+static struct fent pri_ents[192][3];
 
 static void ids_init(void)
 {
@@ -45,6 +50,24 @@ static void ids_init(void)
 			small_txt[v][n++] = (char)('0' + v / 10 % 10);
 		small_txt[v][n++] = (char)('0' + v % 10);
 		small_len[v] = (uint8_t)n;
+	}
+	for (int v = 0; v < 192; v++) {
+		static const uint32_t ids[3] = { F_SYSLOG_PRIORITY,
+			F_SYSLOG_FACILITY, F_SYSLOG_SEVERITY };
+		const int val[3] = { v, v >> 3, v & 7 };
+
+		for (int k = 0; k < 3; k++) {
+			struct fent *e = &pri_ents[v][k];
+
+			e->id = ids[k];
+			e->next = FENT_END;
+			e->name = field_name(ids[k]);
+			e->name_len = field_name_len(ids[k]);
+			e->v.s = small_txt[val[k]];
+			e->v.len = small_len[val[k]];
+			e->v.kind = V_NUM;
+			e->v.num = val[k];
+		}
 	}
 	f_sequence = field_intern("event.sequence", 14);
 	f_code = field_intern("event.code", 10);
@@ -59,6 +82,8 @@ struct sl {
 	int tz;          /* minutes east of UTC for zone-less times */
 	int64_t ref_ms;  /* reference for year inference; 0 until needed */
 	int have_ts;
+	const char *nul_end; /* the message's end when *nul_end == '\0' and
+	                        the text stays put (syslog_parse_stable) */
 };
 
 /* A year-less or year-ful BSD timestamp as written. */
@@ -529,7 +554,10 @@ static void emit_message(struct sl *st, const char *s, size_t n)
 		s += 3;
 		n -= 3;
 	}
-	vg_event_add(st->ev, F_MESSAGE, s, n);
+	if (s + n == st->nul_end)
+		vg_event_add_ref(st->ev, F_MESSAGE, s, n);
+	else
+		vg_event_add(st->ev, F_MESSAGE, s, n);
 	if (n > 16 && (s[0] == 'l' || s[0] == 'm' || s[0] == '-'))
 		check_repeated(st, s, n);
 }
@@ -651,6 +679,33 @@ static void emit_seq(struct sl *st, const char *p, size_t k)
 }
 
 /*
+ * The first of s[i..n) that may end a tag (' ', '[' or ':'), or n. The
+ * hostname and the tag are scanned for these before most lines' text:
+ * 16 bytes a step where there are 16.
+ */
+static inline size_t tag_stop(const char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' '), br = _mm_set1_epi8('['),
+	    co = _mm_set1_epi8(':');
+
+	while (n - i >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, br)),
+		    _mm_cmpeq_epi8(v, co)));
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+		i += 16;
+	}
+#endif
+	while (i < n && s[i] != ' ' && s[i] != '[' && s[i] != ':')
+		i++;
+	return i;
+}
+
+/*
  * A 3164 TAG: "sshd[123]:", "sshd:", "postfix/smtpd[54801]:", "prog[12]"
  * before a space. The program ends at the first '[' or at a ':' that is
  * followed by a space or the end. Returns bytes consumed, or 0; then
@@ -661,13 +716,10 @@ static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen
     size_t *proglen, size_t *space)
 {
 	*space = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = tag_stop(s, 0, n); i < n; i = tag_stop(s, i + 1, n)) {
 		char c = s[i];
 		size_t j;
 
-		/* most bytes of a name stop nothing: one test for the three */
-		if (c > ':' && c != '[')
-			continue;
 		if (c == ' ') {
 			*space = i;
 			return 0;
@@ -953,12 +1005,12 @@ static int parse_5424(struct sl *st, const char *p, const char *end)
 	return 1;
 }
 
-enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len,
-    const struct syslog_opts *opts)
+static enum syslog_format parse(struct vg_event *ev, const char *msg,
+    size_t len, const struct syslog_opts *opts, int stable)
 {
 	struct sl st;
 	const char *p = msg, *q, *end;
-	size_t k;
+	size_t k, full = len;
 	int pri = -1;
 	int64_t ms;
 
@@ -972,14 +1024,13 @@ enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len
 	st.tz = opts != NULL ? opts->tz_offset_min : 0;
 	st.ref_ms = opts != NULL ? opts->ref_ms : 0;
 	st.have_ts = 0;
+	/* trailing bytes trimmed: msg[len] is not the NUL */
+	st.nul_end = stable && len == full ? end : NULL;
 
 	if ((k = scan_pri(p, len, &pri)) != 0) {
 		p += k;
-		if (pri >= 0) {
-			add_u64(ev, F_SYSLOG_PRIORITY, (uint64_t)pri);
-			add_u64(ev, F_SYSLOG_FACILITY, (uint64_t)(pri >> 3));
-			add_u64(ev, F_SYSLOG_SEVERITY, (uint64_t)(pri & 7));
-		}
+		if (pri >= 0)
+			vg_event_add_ents(ev, pri_ents[pri], 3);
 	}
 	if (pri >= 0 && p < end && is_digit(*p)) {
 		if (parse_5424(&st, p, end))
@@ -1011,4 +1062,16 @@ enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len
 	}
 	after_time(&st, p, end);
 	return SYSLOG_3164;
+}
+
+enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len,
+    const struct syslog_opts *opts)
+{
+	return parse(ev, msg, len, opts, 0);
+}
+
+enum syslog_format syslog_parse_stable(struct vg_event *ev, const char *msg,
+    size_t len, const struct syslog_opts *opts)
+{
+	return parse(ev, msg, len, opts, 1);
 }

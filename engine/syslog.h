@@ -32,5 +32,10 @@ struct syslog_opts {
  */
 enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len,
     const struct syslog_opts *opts);
+/* The same for a message that stays put, unchanged, as long as the event is
+ * used, with msg[len] == '\0': the message, which ends where msg ends, is
+ * referenced instead of copied. */
+enum syslog_format syslog_parse_stable(struct vg_event *ev, const char *msg,
+    size_t len, const struct syslog_opts *opts);
 
 #endif

@@ -348,9 +348,12 @@ struct rd {
 	uint64_t bytes_read;
 };
 
-/* Line data[at..at+len), without its newline: cut to REPLAY_MAX_LINE
- * (counted), a trailing CR dropped, skipped when empty. */
-static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len)
+/* Line data[at..at+len), without its newline (nl: one is at at + len):
+ * cut to REPLAY_MAX_LINE (counted), a trailing CR dropped, skipped when
+ * empty. A NUL goes where the line ends when that byte is its newline, its
+ * CR or the part of it cut off, none of which is any line's text: the
+ * pipeline may then refer to the line's end instead of copying it. */
+static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len, int nl)
 {
 	if (len > REPLAY_MAX_LINE) {
 		len = REPLAY_MAX_LINE;
@@ -360,6 +363,8 @@ static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len)
 		len--;
 	if (len == 0)
 		return;
+	if (nl)
+		c->data[at + len] = '\0';
 	grow(&c->lines, &c->lcap, c->nlines + 1, sizeof(*c->lines));
 	c->lines[c->nlines].off = at;
 	c->lines[c->nlines++].len = len;
@@ -395,7 +400,7 @@ static int chunk_fill(struct replay *r, struct chunk *c, struct rd *d)
 
 			if (nl == NULL)
 				break;
-			add_line(c, d, cut, (size_t)(nl - c->data) - cut);
+			add_line(c, d, cut, (size_t)(nl - c->data) - cut, 1);
 			cut = (size_t)(nl - c->data) + 1;
 			if (cut >= r->chunk_bytes ||
 			    (r->chunk_lines > 0 && c->nlines >= r->chunk_lines))
@@ -403,7 +408,7 @@ static int chunk_fill(struct replay *r, struct chunk *c, struct rd *d)
 		}
 		if (c->dlen - cut > REPLAY_MAX_LINE) {
 			/* no newline within reach: cut the line here */
-			add_line(c, d, cut, c->dlen - cut);
+			add_line(c, d, cut, c->dlen - cut, 0);
 			c->dlen = cut = cut + REPLAY_MAX_LINE;
 			d->skipping = 1;
 			if (cut >= r->chunk_bytes ||
@@ -412,7 +417,7 @@ static int chunk_fill(struct replay *r, struct chunk *c, struct rd *d)
 		}
 		if (d->eof) {
 			if (cut < c->dlen)
-				add_line(c, d, cut, c->dlen - cut);
+				add_line(c, d, cut, c->dlen - cut, 0);
 			cut = c->dlen;
 			rc = 0;
 			goto full;
@@ -534,6 +539,18 @@ static void chunk_hit(struct chunk *c, struct alert_cache *ac,
 		keep_fields(c, h, ev);
 }
 
+/* Line i of c through p; the chunk keeps its lines until it is written,
+ * after every use of their events. */
+static struct vg_event *run_line(struct pipeline *p, const struct chunk *c,
+    size_t i, int64_t recv)
+{
+	size_t off = c->lines[i].off, len = c->lines[i].len;
+
+	if (off + len < c->dlen && c->data[off + len] == '\0')
+		return pipeline_process_stable(p, c->data + off, len, NULL, NULL, recv);
+	return pipeline_process(p, c->data + off, len, NULL, NULL, recv);
+}
+
 /* A worker's run of chunk c, starting from event time start_ts. */
 static void chunk_run(struct chunk *c, struct pipeline *p,
     struct alert_cache *ac, const struct corr_set *cs, int64_t start_ts)
@@ -550,8 +567,7 @@ static void chunk_run(struct chunk *c, struct pipeline *p,
 	for (size_t i = 0; i < c->nlines; i++) {
 		uint64_t dec = st->decoded;
 		const struct rule *const *m;
-		struct vg_event *ev = pipeline_process(p, c->data + c->lines[i].off,
-		    c->lines[i].len, NULL, NULL, recv);
+		struct vg_event *ev = run_line(p, c, i, recv);
 		size_t n = pipeline_last_matches(p, &m);
 		struct lres *lr = &c->res[i];
 
@@ -638,8 +654,7 @@ static size_t chunk_rerun(struct replay *r, struct chunk *c)
 	while (i < c->nlines) {
 		uint64_t dec = st->decoded;
 		const struct rule *const *m;
-		struct vg_event *ev = pipeline_process(r->p, c->data + c->lines[i].off,
-		    c->lines[i].len, NULL, NULL, recv);
+		struct vg_event *ev = run_line(r->p, c, i, recv);
 		size_t n = pipeline_last_matches(r->p, &m);
 
 		if (n > 0) {

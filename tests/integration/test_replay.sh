@@ -245,4 +245,34 @@ echo "kept line" > "$T/append.jsonl"
 "$BIN/vigil" replay --threads 1 "$FIX/attack.log" >> "$T/append.jsonl" 2>/dev/null
 check "replay appending to a file: its lines stay first" [ "$(head -1 "$T/append.jsonl")" = "kept line" ]
 check "replay appending to a file: every alert after them" [ "$(wc -l < "$T/append.jsonl")" -eq 45 ]
+# ---- a big output into a new file (several of its reserved steps): the
+# alerts of a pipe, and stdout's offset after them for what comes next ----
+python3 - > "$T/big.log" <<'PY'
+for i in range(12000):
+    print("<86>Nov 23 %02d:%02d:%02d bastion sshd[%d]: Failed password for user%d "
+          "from 203.0.%d.%d port %d ssh2" % (i // 3600, i // 60 % 60, i % 60,
+          1000 + i, i % 97, i % 251, i % 199, 1024 + i))
+PY
+BIGRULES="--rules rules/linux --rules rules/mappings --rules rules/placeholders.yml"
+"$BIN/vigil" replay -q $BIGRULES --threads 1 "$T/big.log" | cut -c44- > "$T/big.pipe"
+check "big output: 12000 alerts through a pipe" [ "$(wc -l < "$T/big.pipe")" -eq 12000 ]
+for th in 1 2; do
+	rm -f "$T/big.jsonl"
+	"$BIN/vigil" replay -q $BIGRULES --threads $th "$T/big.log" > "$T/big.jsonl"
+	check "big output into a new file (--threads $th): exit 0" [ $? -eq 0 ]
+	noid "$T/big.jsonl" > "$T/big.noid"
+	same_text "big output into a new file (--threads $th): the alerts of a pipe" "$T/big.pipe" "$T/big.noid"
+	check "big output into a new file (--threads $th): more than 8 MiB" \
+	    [ "$(stat -c %s "$T/big.jsonl")" -gt $((8 << 20)) ]
+	check "big output into a new file (--threads $th): no blocks left past its end" \
+	    python3 -c 'import os,sys; st=os.stat(sys.argv[1]); sys.exit(0 if st.st_blocks*512 <= st.st_size + 65536 else 1)' "$T/big.jsonl"
+done
+rm -f "$T/big.jsonl"
+{ "$BIN/vigil" replay -q $BIGRULES "$T/big.log"; echo "after the alerts"; } > "$T/big.jsonl"
+check "big output, then the shell writes: its line comes last" \
+    [ "$(tail -1 "$T/big.jsonl")" = "after the alerts" ]
+check "big output, then the shell writes: every alert before it" \
+    [ "$(wc -l < "$T/big.jsonl")" -eq 12001 ]
+head -12000 "$T/big.jsonl" | cut -c44- > "$T/big.noid"
+same_text "big output, then the shell writes: the alerts intact" "$T/big.pipe" "$T/big.noid"
 finish

@@ -67,6 +67,57 @@ TEST(event_multi_values_and_reset)
 	vg_event_free(ev);
 }
 
+/* vg_event_add_ents: prepared entries, their text referenced, chained
+ * with the values already there and after them, past the entries'
+ * capacity; none is a no-op. */
+TEST(event_add_ents)
+{
+	static const char num_txt[] = "42";
+	struct vg_event *ev = vg_event_new();
+	uint32_t tag = field_intern("tags", 4);
+	struct fent pre[3];
+	uint32_t i;
+	int n = 0;
+
+	memset(pre, 0, sizeof(pre));
+	pre[0].id = tag;
+	pre[0].name = field_name(tag);
+	pre[0].name_len = 4;
+	pre[0].next = 7;  /* set by the callee */
+	pre[0].dead = 1;
+	pre[0].v.s = "x";
+	pre[0].v.len = 1;
+	pre[1].id = F_PROCESS_PID;
+	pre[1].name = field_name(F_PROCESS_PID);
+	pre[1].name_len = field_name_len(F_PROCESS_PID);
+	pre[1].v.s = num_txt;
+	pre[1].v.len = 2;
+	pre[1].v.kind = V_NUM;
+	pre[1].v.num = 42;
+	pre[2] = pre[0];
+	pre[2].v.s = "y";
+	vg_event_add(ev, tag, "a", 1);
+	vg_event_add_ents(ev, pre, 0);
+	CHECK_INT(ev->n, 1);
+	for (int k = 0; k < 40; k++)
+		vg_event_add_ents(ev, pre, 3);
+	vg_event_add(ev, tag, "z", 1);
+	CHECK_INT(ev->n, 122);
+	for (i = vg_event_first(ev, tag); i != FENT_END; i = ev->ents[i].next) {
+		CHECK(!ev->ents[i].dead);
+		n++;
+	}
+	CHECK_INT(n, 82);
+	CHECK_STR(vg_event_str(ev, tag), "a");
+	CHECK_STR(ev->ents[ev->ents[vg_event_first(ev, tag)].next].v.s, "x");
+	CHECK(vg_event_get(ev, F_PROCESS_PID)->s == num_txt);
+	CHECK_INT(vg_event_get(ev, F_PROCESS_PID)->kind, V_NUM);
+	CHECK(vg_event_get(ev, F_PROCESS_PID)->num == 42);
+	CHECK_STR(ev->ents[ev->n - 1].v.s, "z");
+	CHECK_INT(ev->ents[ev->n - 2].next, ev->n - 1);
+	vg_event_free(ev);
+}
+
 TEST(buf_json_escapes)
 {
 	struct buf b;
@@ -153,6 +204,7 @@ int main(void)
 	RUN(arena_grows_and_resets);
 	RUN(fields_intern_is_stable);
 	RUN(event_multi_values_and_reset);
+	RUN(event_add_ents);
 	RUN(buf_json_escapes);
 	RUN(time_iso_round_trip);
 	RUN(ytree_positions_and_styles);

@@ -170,12 +170,84 @@ TEST(a_line_depends_on_the_state_only_through_its_time)
 	pipeline_free(p);
 }
 
+/* Whether text p lies inside [base, base + n). */
+static int inside(const char *p, const char *base, size_t n)
+{
+	return (uintptr_t)p >= (uintptr_t)base && (uintptr_t)p < (uintptr_t)base + n;
+}
+
+/*
+ * pipeline_process_stable (replay's lines, NUL where each ends) gives the
+ * event and alerts of pipeline_process, line by line; the message of a
+ * syslog line is then the line's own text, not a copy; a line cut to
+ * max_message is copied, since its text does not end at the NUL.
+ */
+TEST(stable_lines_give_the_same_events_and_alerts)
+{
+	struct pipeline *p = pipeline_new(&pc, NULL, NULL);
+	struct pipeline_conf small = pc;
+	struct pipeline *ps;
+	struct buf want, got;
+	const struct value *m;
+	struct vg_event *ev;
+	char *copy;
+
+	buf_init(&want);
+	buf_init(&got);
+	for (size_t i = 0; i < NLINES; i++) {
+		const struct rule *const *r;
+		size_t n, len = strlen(lines[i]);
+
+		run_line(p, i, 1767225601000LL, &want);
+		copy = vg_strdup(lines[i]);
+		pipeline_set_last_ts(p, 1767225601000LL);
+		ev = pipeline_process_stable(p, copy, len, NULL, NULL, 1000);
+		n = pipeline_last_matches(p, &r);
+		buf_clear(&got);
+		alert_event_json(&got, ev);
+		for (size_t k = 0; k < n; k++) {
+			struct alert a = { .kind = ALERT_DETECTION, .rule = r[k],
+				.ts_ms = ev->ts_ms, .count = 1, .ev = ev };
+
+			alert_to_json_id(&got, &a, "00000000-0000-7000-8000-000000000000");
+		}
+		buf_cstr(&got);
+		if (strcmp(got.p, want.p) != 0)
+			UNIT_FAIL("line %zu: %s\nwant %s", i, got.p, want.p);
+		m = vg_event_get(ev, F_MESSAGE);
+		if (lines[i][0] == '<' && (m == NULL || !inside(m->s, copy, len + 1) ||
+		    m->s[m->len] != '\0'))
+			UNIT_FAIL("line %zu: the message is not the line's text", i);
+		free(copy);
+	}
+	/* without _stable, a copy */
+	copy = vg_strdup(lines[1]);
+	ev = pipeline_process(p, copy, strlen(copy), NULL, NULL, 1000);
+	m = vg_event_get(ev, F_MESSAGE);
+	CHECK(m != NULL && !inside(m->s, copy, strlen(copy) + 1));
+	CHECK_STR(m->s, "Failed password for root from 203.0.113.9 port 2 ssh2");
+	/* cut to max_message: a copy, NUL-terminated where it was cut */
+	small.max_message = 40;
+	ps = pipeline_new(&small, NULL, NULL);
+	ev = pipeline_process_stable(ps, copy, strlen(copy), NULL, NULL, 1000);
+	m = vg_event_get(ev, F_MESSAGE);
+	CHECK(m != NULL && !inside(m->s, copy, strlen(copy) + 1));
+	CHECK_STR(m->s, "Failed pa");
+	CHECK_INT(pipeline_stats(ps)->truncated, 1);
+	free(copy);
+	pipeline_free(ps);
+	buf_free(&want);
+	buf_free(&got);
+	pipeline_free(p);
+}
+
 int main(void)
 {
 	RUN(loads_shipped_decoders_and_rules);
 	RUN(last_ts_starts_at_zero_and_follows_events);
 	RUN(handoff_at_every_line_equals_one_pipeline);
 	RUN(a_line_depends_on_the_state_only_through_its_time);
+	RUN(stable_lines_give_the_same_events_and_alerts);
 	detect_free(rs);
 	decode_free(dec);
 	return unit_done();

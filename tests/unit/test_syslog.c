@@ -995,6 +995,55 @@ TEST(timestamp_text_matches_vgtime_format)
 	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-11-24T00:00:00.000Z");
 }
 
+/* Whether text p lies inside [base, base + n). */
+static int inside(const char *p, const char *base, size_t n)
+{
+	return (uintptr_t)p >= (uintptr_t)base && (uintptr_t)p < (uintptr_t)base + n;
+}
+
+/*
+ * syslog_parse_stable: the message, which ends where the text ends (its NUL), is
+ * the caller's text; the other fields are copies, and every field reads
+ * the same as without the option. Trailing CR LF trimmed: the message does
+ * not end at the NUL, so it is copied.
+ */
+static enum syslog_format parse_stable(const char *line)
+{
+	vg_event_reset(ev);
+	return syslog_parse_stable(ev, line, strlen(line), &opts);
+}
+
+TEST(parse_stable_refers_to_the_message)
+{
+	static const char line[] = "<86>Nov 23 00:00:00 web01 sshd[41480]: Failed password for bob";
+	static const char crlf[] = "<86>Nov 23 00:00:00 web01 sshd[7]: two words\r\n";
+	static const char bom[] = "<165>1 2026-11-23T00:00:00Z h app - - - \xEF\xBB\xBFtext";
+	char want[4096];
+	const struct value *m;
+
+	CHECK_INT(parse(line), SYSLOG_3164);
+	snprintf(want, sizeof(want), "%s", render());
+	m = vg_event_get(ev, F_MESSAGE);
+	CHECK(m != NULL && !inside(m->s, line, sizeof(line)));
+
+	CHECK_INT(parse_stable(line), SYSLOG_3164);
+	CHECK_STR(render(), want);
+	m = vg_event_get(ev, F_MESSAGE);
+	CHECK(m != NULL && m->s == line + sizeof(line) - 1 - 23 && m->len == 23);
+	CHECK(!inside(vg_event_str(ev, F_HOST_HOSTNAME), line, sizeof(line)));
+	CHECK(!inside(vg_event_str(ev, F_PROCESS_NAME), line, sizeof(line)));
+
+	CHECK_INT(parse_stable(crlf), SYSLOG_3164);
+	m = vg_event_get(ev, F_MESSAGE);
+	CHECK(m != NULL && !inside(m->s, crlf, sizeof(crlf)));
+	CHECK_STR(m->s, "two words");
+
+	CHECK_INT(parse_stable(bom), SYSLOG_5424);
+	m = vg_event_get(ev, F_MESSAGE);
+	CHECK(m != NULL && m->s == bom + sizeof(bom) - 1 - 4);
+	CHECK_STR(m->s, "text");
+}
+
 int main(void)
 {
 	ev = vg_event_new();
@@ -1045,6 +1094,7 @@ int main(void)
 	RUN(sd_names_are_not_interned);
 	RUN(hostile_shapes);
 	RUN(timestamp_text_matches_vgtime_format);
+	RUN(parse_stable_refers_to_the_message);
 	vg_event_free(ev);
 	return unit_done();
 }
