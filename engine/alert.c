@@ -900,6 +900,10 @@ static void alert_middle(struct buf *out, const struct alert *a)
 	}
 	buf_add(out, "},\"count\":", 10);
 	add_u64(out, a->count);
+	if (a->suppressed > 0) {
+		buf_add(out, ",\"suppressed\":", 14);
+		add_u64(out, a->suppressed);
+	}
 	buf_add(out, ",\"event\":", 9);
 }
 

@@ -28,6 +28,9 @@ struct alert {
 	size_t ngroup;
 	uint64_t count;               /* 1 for a detection */
 	const struct vg_event *ev;       /* the (last) event */
+	uint64_t suppressed;          /* correlation: alerts folded into this
+	                                 one by vigil.suppress, written as
+	                                 "suppressed" when not 0 */
 };
 
 /* A new unique alert id (UUIDv7 text, 36 chars + NUL). Any thread. */

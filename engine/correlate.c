@@ -1152,7 +1152,7 @@ static void emit(struct correlator *c, struct corr_rule *cr,
 		ca.a.ngroup = cr->ngroup;
 		ca.a.count = count;
 		ca.a.ev = ev;
-		ca.suppressed = suppressed;
+		ca.a.suppressed = suppressed;
 		ca.value = value;
 		ca.absence = cr->mode == CM_ABSENCE;
 		c->st.alerts++;
@@ -1431,24 +1431,4 @@ void correlate_stats_metrics(const struct correlate_stats *st, struct buf *out)
 		buf_printf(out, "vigil_correlation_%s_total %llu\n", m[i].name,
 		    (unsigned long long)*(const uint64_t *)(const void *)
 		    ((const char *)st + m[i].off));
-}
-
-void correlate_alert_json(struct buf *out, const struct correlate_alert *ca)
-{
-	struct buf b;
-	const char *p, *ev;
-
-	buf_init(&b);
-	alert_to_json(&b, &ca->a);
-	p = buf_cstr(&b);
-	ev = strstr(p, ",\"event\":");
-	if (ca->suppressed > 0 && ev != NULL) {
-		buf_add(out, p, (size_t)(ev - p));
-		buf_printf(out, ",\"suppressed\":%llu",
-		    (unsigned long long)ca->suppressed);
-		buf_adds(out, ev);
-	} else {
-		buf_adds(out, p);
-	}
-	buf_free(&b);
 }

@@ -96,18 +96,13 @@ struct correlate_alert {
 	struct alert a;           /* kind ALERT_CORRELATION; ts_ms; group;
 	                             count (see CORRELATION.md); ev: the event
 	                             that completed it (arrival) or the last
-	                             event of the window (close, absence) */
-	uint64_t suppressed;      /* alerts of this rule and group folded into
-	                             this one by vigil.suppress ("suppressed") */
+	                             event of the window (close, absence);
+	                             suppressed: folded by vigil.suppress */
 	double value;             /* the aggregate the condition tested:
 	                             distinct values, sum, average, percentile */
 	int absence;              /* fired because an expected event did not
 	                             come (vigil.absence) */
 };
-
-/* Appends the alert's JSON line to out as vigild and replay write it: the
- * alert of alert_to_json, with "suppressed" before the event when not 0. */
-void correlate_alert_json(struct buf *out, const struct correlate_alert *ca);
 
 typedef void (*correlate_alert_cb)(void *arg, const struct correlate_alert *ca);
 

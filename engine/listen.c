@@ -244,13 +244,13 @@ void worker_flush(struct worker *w)
 }
 
 /* A correlation alert, from the worker's loop: written and submitted like
- * a detection; "suppressed" goes before the event when not 0. */
+ * a detection. */
 static void corr_alert_cb(void *arg, const struct correlate_alert *ca)
 {
 	struct worker *w = arg;
 	size_t at = w->out.len;
 
-	correlate_alert_json(&w->out, ca);
+	alert_to_json(&w->out, &ca->a);
 	response_submit_lines(w->d->resp, w->out.p + at, w->out.len - at);
 	__atomic_add_fetch(&w->corr_alerts, 1, __ATOMIC_RELAXED);
 	worker_publish(w);

@@ -620,12 +620,12 @@ static const struct vg_event *hit_event(struct replay *r, const struct chunk *c,
 }
 
 /* A correlation alert, from the loop: kept until the current chunk is
- * written. "suppressed" goes before the event, when not 0. */
+ * written. */
 static void on_corr_alert(void *arg, const struct correlate_alert *ca)
 {
 	struct replay *r = arg;
 
-	correlate_alert_json(&r->corr_out, ca);
+	alert_to_json(&r->corr_out, &ca->a);
 	r->alerts++;
 	r->corr_alerts++;
 }

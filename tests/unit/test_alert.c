@@ -162,7 +162,15 @@ TEST(alert_missing_parts)
 	    "\"kind\":\"correlation\",\"rule\":{\"id\":\"r1\",\"title\":null,"
 	    "\"level\":null,\"tags\":[]},\"group\":{\"host.name\":null},\"count\":0,"
 	    "\"event\":{}}\n");
+	/* alerts folded by vigil.suppress go between the count and the event */
 	buf_clear(&b);
+	a.count = 7;
+	a.suppressed = 12;
+	alert_to_json_id(&b, &a, ID0);
+	CHECK(strstr(buf_cstr(&b), "\"group\":{\"host.name\":null},\"count\":7,"
+	    "\"suppressed\":12,\"event\":{}}\n") != NULL);
+	buf_clear(&b);
+	a.suppressed = 0;
 	a.rule = NULL;
 	a.ngroup = 0;
 	alert_to_json_id(&b, &a, ID0);

@@ -94,9 +94,9 @@ static void alert_cb(void *arg, const struct correlate_alert *ca)
 	for (size_t i = 0; i < ca->a.ngroup; i++)
 		buf_printf(&h->log, " %s=%s", ca->a.group[i].name,
 		    ca->a.group[i].value);
-	if (ca->suppressed)
+	if (ca->a.suppressed)
 		buf_printf(&h->log, " suppressed=%llu",
-		    (unsigned long long)ca->suppressed);
+		    (unsigned long long)ca->a.suppressed);
 	if (ca->value != floor(ca->value))
 		buf_printf(&h->log, " value=%.4f", ca->value);
 	if (ca->absence)

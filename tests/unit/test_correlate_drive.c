@@ -75,22 +75,7 @@ struct drive {
  * (what the pipeline will do once wired). */
 static void format_alert(struct buf *out, const struct correlate_alert *ca)
 {
-	struct buf b;
-	const char *p, *ev;
-
-	buf_init(&b);
-	alert_to_json_id(&b, &ca->a, "x");
-	p = buf_cstr(&b);
-	ev = strstr(p, ",\"event\":");
-	if (ca->suppressed > 0 && ev != NULL) {
-		buf_add(out, p, (size_t)(ev - p));
-		buf_printf(out, ",\"suppressed\":%llu",
-		    (unsigned long long)ca->suppressed);
-		buf_adds(out, ev);
-	} else {
-		buf_adds(out, p);
-	}
-	buf_free(&b);
+	alert_to_json_id(out, &ca->a, "x");
 }
 
 static void on_alert(void *arg, const struct correlate_alert *ca)
