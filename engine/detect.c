@@ -140,6 +140,7 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 	ctx->vring = vg_malloc(VC_RING);
 	ctx->vstat = vg_calloc(rs->pf.nscan + 2, sizeof(*ctx->vstat));
 	ctx->vfound = vg_malloc(VC_FOUND_MAX * sizeof(*ctx->vfound));
+	ctx->vwords = vg_malloc(VC_WORDS * sizeof(*ctx->vwords));
 	ctx->vstamp = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->vstamp));
 	ctx->md = pcre2_match_data_create(1, NULL);
 	ctx->mctx = pcre2_match_context_create(NULL);
@@ -171,6 +172,7 @@ void detect_ctx_free(struct detect_ctx *ctx)
 	free(ctx->vring);
 	free(ctx->vstat);
 	free(ctx->vfound);
+	free(ctx->vwords);
 	free(ctx->vstamp);
 	pcre2_match_data_free(ctx->md);
 	pcre2_match_context_free(ctx->mctx);

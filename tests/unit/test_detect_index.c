@@ -140,8 +140,22 @@ TEST(a_literal_vouches_only_in_its_field)
 	CHECK(!cand("img-evilbin"));
 	CHECK(!cand("cmd-mimikatz"));
 	CHECK_INT(ctx->ncands, 0);
-	/* the two fields look for different literals: different classes */
-	CHECK(rs->pf.cmix[fid("CommandLine")] != rs->pf.cmix[fid("Image")]);
+	/* the two fields look for different literals: different classes,
+	 * each with regions of its own, sized to its literals (one each:
+	 * the smallest region) */
+	{
+		const struct pf_class *c = &rs->pf.cls[fid("CommandLine")];
+		const struct pf_class *i = &rs->pf.cls[fid("Image")];
+
+		CHECK(c->mix != i->mix);
+		CHECK(c->goff != i->goff);
+		CHECK(c->goff != 0 && i->goff != 0); /* 0: the empty region */
+		CHECK_INT(c->gshift, 32 - PF_REGION_MIN_LOG);
+		CHECK_INT(i->gshift, 32 - PF_REGION_MIN_LOG);
+		/* and the keywords theirs */
+		CHECK(rs->pf.kwcls.goff != 0 && rs->pf.kwcls.goff != c->goff &&
+		    rs->pf.kwcls.goff != i->goff);
+	}
 }
 
 TEST(few_keywords_are_scanned_by_their_first_bytes)
@@ -318,6 +332,126 @@ TEST(unindexed_rules_need_one_of_their_fields)
 	CHECK_INT(ctx->gstate[g], 1);
 }
 
+TEST(a_replay_keeps_where_its_literals_were)
+{
+	uint32_t cl = fid("CommandLine");
+	struct vc_stat *vs = &ctx->vstat[cl];
+	uint32_t hits;
+
+	/* an earlier test made the field stop looking: look again */
+	memset(vs, 0, sizeof(*vs));
+	/* startswith: the literal inside the value, scanned then replayed
+	 * (the record keeps only the postings that take it there) */
+	for (int i = 0; i < 2; i++) {
+		hits = vs->hits;
+		vg_event_reset(ev);
+		add("CommandLine", "cmd.exe /c net user eve /add");
+		CHECK_STR(run(), "");
+		CHECK(!cand("pre-netuser"));
+		CHECK_INT(vs->hits, hits + (uint32_t)i);
+	}
+	/* at the start: a candidate both times */
+	for (int i = 0; i < 2; i++) {
+		hits = vs->hits;
+		vg_event_reset(ev);
+		add("CommandLine", "net user eve /add");
+		CHECK_STR(run(), "pre-netuser");
+		CHECK(cand("pre-netuser"));
+		CHECK_INT(vs->hits, hits + (uint32_t)i);
+	}
+	/* a replayed value and a scanned one in the same event: the
+	 * literal's places merge as when both are scanned */
+	vg_event_reset(ev);
+	add("CommandLine", "net user eve /add");
+	add("CommandLine", "mimikatz");
+	CHECK_STR(run(), "cmd-mimikatz pre-netuser");
+	/* a long number (cached) and its canonical text (scanned) are one
+	 * entry: the replay's place and the scan's merge into equality */
+	for (int i = 0; i < 2; i++) {
+		vg_event_reset(ev);
+		vg_event_add_num(ev, fid("EventID"), "4688.000000000", 14, 4688.0);
+		CHECK_STR(run(), "eq-4688");
+		CHECK(cand("eq-4688"));
+	}
+	CHECK(ctx->vstat[fid("EventID")].hits >= 1);
+}
+
+/* The first pattern of rule `id` in rs. */
+static const struct pat *first_pat(const struct ruleset *set, const char *id)
+{
+	for (size_t i = 0; i < detect_rule_count(set); i++) {
+		const struct rule *r = detect_rule(set, i);
+
+		if (strcmp(r->id, id) == 0)
+			return &first_fc(r->impl->sels[0].root)->pats[0];
+	}
+	return NULL;
+}
+
+TEST(regexes_need_their_bytes_and_length)
+{
+	static const char re_rules[] =
+	    R("re-tick", "    sel:\n        CommandLine|re: '\\w+`\\w+'\n"
+		"    condition: sel\n")
+	    R("re-hex", "    sel:\n        Hashes|re: '[a-f0-9]{64}'\n"
+		"    condition: sel\n")
+	    R("re-alt", "    sel:\n        CommandLine|re: 'xy|zw'\n"
+		"    condition: sel\n");
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+	struct ruleset *rr;
+	struct detect_ctx *c;
+	const struct pat *p;
+	const struct rule *const *m;
+	char hex[80];
+
+	vg_diag_init(&d, null);
+	rr = detect_load_buffer("r.yml", re_rules, strlen(re_rules), NULL, &d, NULL);
+	fclose(null);
+	CHECK(rr != NULL);
+	CHECK_INT(detect_rule_count(rr), 3);
+	c = detect_ctx_new(rr);
+	/* the backtick, a single byte, is what every match holds */
+	p = first_pat(rr, "re-tick");
+	CHECK(p != NULL && p->kind == PK_RE);
+	CHECK_INT(p->relen, 1);
+	CHECK(p->relit != NULL && p->relit[0] == '`');
+	CHECK_INT(p->remin, 3);
+	/* no literal, but 64 bytes at least */
+	p = first_pat(rr, "re-hex");
+	CHECK_INT(p->relen, 0);
+	CHECK_INT(p->remin, 64);
+	/* two branches: no one literal */
+	p = first_pat(rr, "re-alt");
+	CHECK_INT(p->relen, 0);
+	CHECK_INT(p->remin, 2);
+
+	vg_event_reset(ev);
+	add("CommandLine", "iex`x");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "re-tick");
+	vg_event_reset(ev);
+	add("CommandLine", "iex'x");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	vg_event_reset(ev);
+	add("CommandLine", "a zw");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "re-alt");
+	memset(hex, 'a', 63);
+	hex[63] = '\0';
+	vg_event_reset(ev);
+	add("Hashes", hex);
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	hex[63] = 'f';
+	hex[64] = '\0';
+	vg_event_reset(ev);
+	add("Hashes", hex);
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "re-hex");
+	detect_ctx_free(c);
+	detect_free(rr);
+}
+
 int main(void)
 {
 	setup();
@@ -329,6 +463,8 @@ int main(void)
 	RUN(conditions_without_their_literals_are_false_whole);
 	RUN(equality_and_ends_need_their_literal_there);
 	RUN(unindexed_rules_need_one_of_their_fields);
+	RUN(a_replay_keeps_where_its_literals_were);
+	RUN(regexes_need_their_bytes_and_length);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
