@@ -1169,6 +1169,7 @@ void detect_index_build(struct ruleset *rs)
 void detect_index_free(struct prefilter *pf)
 {
 	free(pf->pairs);
+	free(pf->kwpairs);
 	free(pf->cls);
 	free(pf->first);
 	free(pf->kwfirst);

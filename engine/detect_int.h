@@ -275,6 +275,8 @@ struct prefilter {
 	/* literals of 2 or 3 bytes: a bitmap of the byte pairs (and class)
 	 * that start one, and a small hash table */
 	uint64_t *pairs;       /* every class's region */
+	uint64_t *kwpairs;     /* the keywords': 2^16 bits, the pair itself
+	                          (a message tests one at each byte) */
 	uint32_t *skey, *sval; /* open addressing: bytes (2 or 3, low byte
 	                          first, | 1 << 24 for 3) -> literal id + 1 */
 	uint32_t scap;         /* power of two; 0 when there are none */

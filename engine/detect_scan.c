@@ -21,6 +21,16 @@ static uint32_t gram_at(const char *s)
 	return g;
 }
 
+/* The two bytes at s, in memory order (one load; the same on any host
+ * for the tables and the scan). */
+static inline uint32_t pair_at(const void *s)
+{
+	uint16_t p;
+
+	memcpy(&p, s, 2);
+	return p;
+}
+
 /* The bit of gram g in the region of class c. */
 static inline uint32_t gram_bit(uint32_t g, const struct pf_class *c)
 {
@@ -317,6 +327,7 @@ static void place_classes(struct prefilter *pf, struct cls_size *cs, size_t nc)
 	}
 	pf->bits = vg_calloc(gtot / 64, sizeof(*pf->bits));
 	pf->pairs = vg_calloc(ptot / 64, sizeof(*pf->pairs));
+	pf->kwpairs = vg_calloc(65536 / 64, sizeof(*pf->kwpairs));
 }
 
 void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
@@ -393,8 +404,10 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 			else if (j == PF_FEW)
 				fi->n = PF_FEW + 1;
 		}
+		else if (pf->llen[l] >= LIT_MIN && w[i].field == FIELD_NONE)
+			pf->kwpairs[pair_at(t) >> 6] |= 1ull << (pair_at(t) & 63);
 		else if (pf->llen[l] >= LIT_MIN)
-			b = pair_bit(t[0] | (uint32_t)t[1] << 8, c),
+			b = pair_bit(pair_at(t), c),
 			    pf->pairs[b >> 6] |= 1ull << (b & 63);
 	}
 	free(lgram);
@@ -631,18 +644,18 @@ static inline __attribute__((always_inline)) void scan_loop(
     uint32_t field, int kw, uint64_t want, const struct pf_class *cm,
     const struct pf_class *km, int nl, int kl, int ns, int ks)
 {
-	const uint64_t *bits = pf->bits, *pairs = pf->pairs;
+	const uint64_t *bits = pf->bits, *pairs = pf->pairs, *kwp = pf->kwpairs;
 	const struct pf_class c = *cm, k = *km; /* in registers */
 
 	cm = &c;
 	km = &k;
 	for (uint32_t i = 0; i + 1 < len; i++) {
 		uint32_t g = gram_at((const char *)f + i);
-		uint32_t pr = f[i] | (uint32_t)f[i + 1] << 8; /* any byte order */
+		uint32_t pr = pair_at(f + i);
 		int lg = (nl && bit_set(bits, gram_bit(g, cm))) |
 		    (kl && bit_set(bits, gram_bit(g, km)));
 		int sh = (ns && bit_set(pairs, pair_bit(pr, cm))) |
-		    (ks && bit_set(pairs, pair_bit(pr, km)));
+		    (ks && bit_set(kwp, pr));
 
 		if (__builtin_expect(lg | sh, 0)) {
 			if (lg && i + 4 <= len)

@@ -452,6 +452,45 @@ TEST(regexes_need_their_bytes_and_length)
 	detect_free(rr);
 }
 
+TEST(short_keywords_are_tested_by_their_pair)
+{
+	static const char kw_rules[] =
+	    R("kw-short", "    keywords:\n        - 'zq'\n        - 'jx!'\n"
+		"    condition: keywords\n");
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+	struct ruleset *rr;
+	struct detect_ctx *c;
+	const struct rule *const *m;
+	uint16_t zq, jx;
+
+	vg_diag_init(&d, null);
+	rr = detect_load_buffer("k.yml", kw_rules, strlen(kw_rules), NULL, &d, NULL);
+	fclose(null);
+	CHECK(rr != NULL);
+	CHECK_INT(rr->pf.nindexed, 1);
+	/* the keywords' pairs are bits of their own, indexed by the bytes */
+	memcpy(&zq, "zq", 2);
+	memcpy(&jx, "jx", 2);
+	CHECK(rr->pf.kwpairs[zq >> 6] >> (zq & 63) & 1);
+	CHECK(rr->pf.kwpairs[jx >> 6] >> (jx & 63) & 1);
+	CHECK_INT(rr->pf.kwscan, PF_SHORT);
+	c = detect_ctx_new(rr);
+	vg_event_reset(ev);
+	add("message", "one ZQ two");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_INT(c->ncands, 1);
+	vg_event_reset(ev);
+	add("message", "ends with jx!");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	vg_event_reset(ev);
+	add("message", "zx qz jx? z");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
+	detect_ctx_free(c);
+	detect_free(rr);
+}
+
 int main(void)
 {
 	setup();
@@ -465,6 +504,7 @@ int main(void)
 	RUN(unindexed_rules_need_one_of_their_fields);
 	RUN(a_replay_keeps_where_its_literals_were);
 	RUN(regexes_need_their_bytes_and_length);
+	RUN(short_keywords_are_tested_by_their_pair);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
