@@ -646,6 +646,52 @@ static void conj_add(struct conj *c, struct aset *a)
 	}
 }
 
+/* Copy the atoms of b into a. */
+static void aset_copy(struct aset *a, const struct aset *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		aset_add(a, vg_strndup(b->v[i].lit, b->v[i].len), b->v[i].len,
+		    b->v[i].at, b->v[i].fc);
+}
+
+/*
+ * The two sets of an alternative whose branches' sets are in kids[]: a
+ * match holds one branch, so it holds a literal of that branch's best set
+ * and one of its second best (the only set, for a branch of one part).
+ * The union of the best sets is needed, and so is the union of the second
+ * best: "\windows\ in the image and a traversal in the command line, or
+ * .exe\..\ in the command line" needs both, not the image alone.
+ */
+static void or_conj(struct conj *kids, uint32_t n, struct conj *c)
+{
+	struct aset x = { 0 }, y = { 0 };
+	int two = 0, none = n == 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		none |= kids[i].n == 0;
+		two |= kids[i].n == 2;
+	}
+	for (uint32_t i = 0; i < n && !none; i++) {
+		aset_copy(&x, &kids[i].v[0]);
+		aset_copy(&y, &kids[i].v[kids[i].n - 1]);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		for (int k = 0; k < kids[i].n; k++)
+			aset_free(&kids[i].v[k]);
+	}
+	free(kids);
+	if (none) {
+		aset_free(&x);
+		aset_free(&y);
+		return;
+	}
+	conj_add(c, &x);
+	if (two)
+		conj_add(c, &y);
+	else
+		aset_free(&y);
+}
+
 static void sn_conj(const struct snode *sn, struct conj *c)
 {
 	struct aset a;
@@ -653,6 +699,14 @@ static void sn_conj(const struct snode *sn, struct conj *c)
 	if (sn->kind == SN_AND) {
 		for (uint32_t i = 0; i < sn->n; i++)
 			sn_conj(sn->kids[i], c);
+		return;
+	}
+	if (sn->kind == SN_OR) {
+		struct conj *kids = vg_calloc(sn->n + 1, sizeof(*kids));
+
+		for (uint32_t i = 0; i < sn->n; i++)
+			sn_conj(sn->kids[i], &kids[i]);
+		or_conj(kids, sn->n, c);
 		return;
 	}
 	sn_atoms(sn, &a);
@@ -671,6 +725,15 @@ static void cn_conj(const struct rule_impl *ri, const struct cnode *cn,
 	}
 	if (cn->op == CN_SEL) {
 		sn_conj(ri->sels[cn->sel].root, c);
+		return;
+	}
+	if (cn->op == CN_OR || cn->op == CN_OF) {
+		/* at least one of them holds ("1 of", or more) */
+		struct conj *kids = vg_calloc(cn->n + 1, sizeof(*kids));
+
+		for (uint32_t i = 0; i < cn->n; i++)
+			cn_conj(ri, cn->kids[i], &kids[i]);
+		or_conj(kids, cn->n, c);
 		return;
 	}
 	cn_atoms(ri, cn, &a);

@@ -491,6 +491,69 @@ TEST(short_keywords_are_tested_by_their_pair)
 	detect_free(rr);
 }
 
+TEST(an_alternative_needs_a_literal_of_each_set_of_its_branch)
+{
+	static const char or_rules[] =
+	    R("or-two", "    sel_1:\n        Image|contains: '\\Windows\\'\n"
+		"        CommandLine|contains: '\\..\\..\\'\n"
+		"    sel_2:\n        CommandLine|contains: '.exe\\..\\'\n"
+		"    filter:\n        CommandLine|contains: 'skip-me'\n"
+		"    condition: 1 of sel_* and not filter\n");
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+	struct ruleset *rr;
+	struct detect_ctx *c;
+	const struct rule *const *m;
+
+	vg_diag_init(&d, null);
+	rr = detect_load_buffer("o.yml", or_rules, strlen(or_rules), NULL, &d, NULL);
+	fclose(null);
+	CHECK(rr != NULL);
+	CHECK_INT(detect_rule_count(rr), 1);
+	CHECK_INT(detect_rule(rr, 0)->impl->indexed, 1);
+	/* the image's literal or sel_2's, and the traversal or sel_2's */
+	CHECK_INT(rr->pf.rneed[0], 3);
+	CHECK_INT(rr->pf.nlits, 3);
+	c = detect_ctx_new(rr);
+	/* a Windows image alone: not a candidate any more */
+	vg_event_reset(ev);
+	add("Image", "C:\\Windows\\System32\\cmd.exe");
+	add("CommandLine", "cmd.exe /c dir");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
+	/* with the traversal: candidate, and a match */
+	vg_event_reset(ev);
+	add("Image", "C:\\Windows\\System32\\cmd.exe");
+	add("CommandLine", "cmd.exe /c ..\\..\\..\\x");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_INT(c->ncands, 1);
+	/* the traversal without the image (nor .exe\\..\\): not either */
+	vg_event_reset(ev);
+	add("Image", "D:\\tools\\cmd.exe");
+	add("CommandLine", "cmd.exe /c ..\\..\\..\\x");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
+	/* sel_2's literal in the image, where it does not count: the
+	 * second set has nothing, so not a candidate */
+	vg_event_reset(ev);
+	add("Image", "C:\\Windows\\x.exe\\..\\y.exe");
+	add("CommandLine", "y.exe");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
+	/* the second branch alone has its literal in both sets */
+	vg_event_reset(ev);
+	add("Image", "D:\\tools\\a.exe");
+	add("CommandLine", "a.exe\\..\\b.exe");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_INT(c->ncands, 1);
+	/* and the filter still applies */
+	vg_event_reset(ev);
+	add("CommandLine", "a.exe\\..\\b.exe skip-me");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	detect_ctx_free(c);
+	detect_free(rr);
+}
+
 int main(void)
 {
 	setup();
@@ -505,6 +568,7 @@ int main(void)
 	RUN(a_replay_keeps_where_its_literals_were);
 	RUN(regexes_need_their_bytes_and_length);
 	RUN(short_keywords_are_tested_by_their_pair);
+	RUN(an_alternative_needs_a_literal_of_each_set_of_its_branch);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
