@@ -258,6 +258,8 @@ struct pf_class {
 	uint32_t mix;          /* hash of its literals, mixed into the gram */
 	uint32_t goff, poff;   /* first bit of its regions of bits, pairs */
 	uint8_t gshift, pshift; /* 32 - log2 of the regions' sizes */
+	uint8_t wide;          /* (per field) every literal has 8 bytes or
+	                          more: its bits are those of 8-grams */
 };
 
 struct prefilter {

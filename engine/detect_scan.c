@@ -37,6 +37,14 @@ static inline uint32_t gram_bit(uint32_t g, const struct pf_class *c)
 	return c->goff + (((g ^ c->mix) * 0x9E3779B1u) >> c->gshift);
 }
 
+/* The bit of the 8-gram g (memory order) in the region of a wide class. */
+static inline uint32_t gram8_bit(uint64_t g, const struct pf_class *c)
+{
+	g ^= (uint64_t)c->mix << 17;
+	g *= 0xff51afd7ed558ccdull;
+	return c->goff + (uint32_t)(g >> (32 + c->gshift));
+}
+
 /* The same for the pair of bytes that starts a short literal. */
 static inline uint32_t pair_bit(uint32_t pair, const struct pf_class *c)
 {
@@ -189,7 +197,11 @@ static void build_long(struct prefilter *pf)
 
 		if (pf->llen[l] < 4)
 			continue;
-		for (uint32_t k = 0; k + 4 <= pf->llen[l]; k++) {
+		/* a literal of 8 bytes or more is anchored where 8 of its
+		 * bytes follow, for the scan of wide classes */
+		uint32_t room = pf->llen[l] >= 8 ? 8 : 4;
+
+		for (uint32_t k = 0; k + room <= pf->llen[l]; k++) {
 			uint64_t n = (uint64_t)*gc_at(&gc, gram_at(s + k)) << 8 |
 			    byte_common((uint8_t)s[k]);
 
@@ -333,6 +345,7 @@ static void place_classes(struct prefilter *pf, struct cls_size *cs, size_t nc)
 void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 {
 	uint32_t *lgram = vg_calloc(pf->nlits + 1, sizeof(*lgram));
+	uint64_t *lgram8 = vg_calloc(pf->nlits + 1, sizeof(*lgram8));
 	uint16_t *lfirst = vg_calloc(pf->nlits + 1, sizeof(*lfirst));
 	struct cls_size *cs;
 	size_t k = 0, nc = 0;
@@ -371,11 +384,24 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 	}
 	place_classes(pf, cs, nc);
 	free(cs);
+	/* wide fields: every literal they look for has 8 bytes or more
+	 * (hashes), so 8-grams are tested, and a hex 4-gram that some hash
+	 * is anchored at does not stop the scan */
+	for (size_t b = 0, e; b < n; b = e) {
+		uint8_t wide = w[b].field != FIELD_NONE && w[b].field < pf->nscan;
+
+		for (e = b; e < n && w[e].field == w[b].field; e++)
+			wide &= pf->llen[w[e].lit] >= 8;
+		if (wide)
+			pf->cls[w[b].field].wide = 1;
+	}
 	/* each literal's anchor gram, then its bit in each class */
 	for (uint32_t a = 0; a < pf->nlong; a++) {
 		const struct pf_anchor *an = &pf->anc[a];
 
 		lgram[an->lit] = gram_at(pf->ltext + an->text + an->off);
+		if (an->len >= 8)
+			memcpy(&lgram8[an->lit], pf->ltext + an->text + an->off, 8);
 		lfirst[an->lit] = (uint16_t)((uint8_t)pf->ltext[an->text + an->off] |
 		    (uint8_t)pf->ltext[an->text + an->off + 1] << 8);
 	}
@@ -395,7 +421,11 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 			    &pf->first[w[i].field];
 			uint8_t j;
 
-			b = gram_bit(lgram[l], c), pf->bits[b >> 6] |= 1ull << (b & 63);
+			if (c->wide)
+				b = gram8_bit(lgram8[l], c);
+			else
+				b = gram_bit(lgram[l], c);
+			pf->bits[b >> 6] |= 1ull << (b & 63);
 			/* the anchor's first pair among the class's few? */
 			for (j = 0; j < fi->n && j < PF_FEW && fi->p[j] != lfirst[l]; j++)
 				;
@@ -411,6 +441,7 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 			    pf->pairs[b >> 6] |= 1ull << (b & 63);
 	}
 	free(lgram);
+	free(lgram8);
 	free(lfirst);
 }
 
@@ -642,7 +673,7 @@ static inline __attribute__((always_inline)) void scan_loop(
     const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
     uint32_t field, int kw, uint64_t want, const struct pf_class *cm,
-    const struct pf_class *km, int nl, int kl, int ns, int ks)
+    const struct pf_class *km, int nl, int kl, int ns, int ks, int wd)
 {
 	const uint64_t *bits = pf->bits, *pairs = pf->pairs, *kwp = pf->kwpairs;
 	const struct pf_class c = *cm, k = *km; /* in registers */
@@ -652,7 +683,12 @@ static inline __attribute__((always_inline)) void scan_loop(
 	for (uint32_t i = 0; i + 1 < len; i++) {
 		uint32_t g = gram_at((const char *)f + i);
 		uint32_t pr = pair_at(f + i);
-		int lg = (nl && bit_set(bits, gram_bit(g, cm))) |
+		uint64_t g8 = 0;
+
+		if (wd)
+			memcpy(&g8, f + i, 8); /* f has 8 defined bytes past len */
+		int lg = (nl && bit_set(bits, wd ? gram8_bit(g8, cm) :
+		    gram_bit(g, cm))) |
 		    (kl && bit_set(bits, gram_bit(g, km)));
 		int sh = (ns && bit_set(pairs, pair_bit(pr, cm))) |
 		    (ks && bit_set(kwp, pr));
@@ -742,6 +778,7 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	    &pf->kwcls, *km = &pf->kwcls;
 	unsigned nl = (nhow & PF_LONG) != 0, kl = (khow & PF_LONG) != 0;
 	unsigned ns = (nhow & PF_SHORT) != 0, ks = (khow & PF_SHORT) != 0;
+	unsigned wd = nl && field != UINT32_MAX && pf->cls[field].wide;
 	uint32_t i;
 
 	if (len + 8 > ctx->foldcap) {
@@ -761,7 +798,7 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* scan_few counts bytes so */
-	if (!ns && !ks && (nl ^ kl) && pf->nlong > 0) {
+	if (!ns && !ks && (nl ^ kl) && !wd && pf->nlong > 0) {
 		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
 
 		if (fi->n <= PF_FEW) {
@@ -772,14 +809,18 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	}
 #endif
 	switch ((nl && pf->nlong > 0) | (kl && pf->nlong > 0) << 1 |
-	    (ns && pf->scap > 0) << 2 | (ks && pf->scap > 0) << 3) {
+	    (ns && pf->scap > 0) << 2 | (ks && pf->scap > 0) << 3 |
+	    (wd && pf->nlong > 0) << 4) {
 #define SCAN_CASE(m) case m: \
 		scan_loop(pf, ctx, ev, f, len, e, field, kw, want, cm, km, \
-		    (m) & 1, (m) >> 1 & 1, (m) >> 2 & 1, (m) >> 3 & 1); \
+		    (m) & 1, (m) >> 1 & 1, (m) >> 2 & 1, (m) >> 3 & 1, (m) >> 4); \
 		break;
 	SCAN_CASE(1) SCAN_CASE(2) SCAN_CASE(3) SCAN_CASE(4) SCAN_CASE(5)
 	SCAN_CASE(6) SCAN_CASE(7) SCAN_CASE(8) SCAN_CASE(9) SCAN_CASE(10)
 	SCAN_CASE(11) SCAN_CASE(12) SCAN_CASE(13) SCAN_CASE(14) SCAN_CASE(15)
+	/* wide: with the field's long literals only */
+	SCAN_CASE(17) SCAN_CASE(19) SCAN_CASE(21) SCAN_CASE(23)
+	SCAN_CASE(25) SCAN_CASE(27) SCAN_CASE(29) SCAN_CASE(31)
 #undef SCAN_CASE
 	default:
 		break;

@@ -376,6 +376,32 @@ TEST(a_replay_keeps_where_its_literals_were)
 	CHECK(ctx->vstat[fid("EventID")].hits >= 1);
 }
 
+TEST(wide_fields_are_scanned_by_8_grams)
+{
+	/* the command line's literals all have 8 bytes or more (mimikatz,
+	 * lsadump::sam, net user); the image's do not (.exe) */
+	CHECK_INT(rs->pf.cls[fid("CommandLine")].wide, 1);
+	CHECK_INT(rs->pf.cls[fid("Image")].wide, 0);
+	CHECK_INT(rs->pf.kwcls.wide, 0);
+	/* the literal at the very end: its 8 bytes are the value's last */
+	vg_event_reset(ev);
+	add("CommandLine", "x MimiKatz");
+	CHECK_STR(run(), "cmd-mimikatz");
+	/* the whole value, and one byte short */
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatz");
+	CHECK_STR(run(), "cmd-mimikatz");
+	vg_event_reset(ev);
+	add("CommandLine", "mimikat");
+	CHECK_STR(run(), "");
+	CHECK_INT(ctx->ncands, 0);
+	/* one differing byte in the second 4 bytes of an anchor */
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatx lsadump::sax");
+	CHECK_STR(run(), "");
+	CHECK_INT(ctx->ncands, 0);
+}
+
 /* The first pattern of rule `id` in rs. */
 static const struct pat *first_pat(const struct ruleset *set, const char *id)
 {
@@ -566,6 +592,7 @@ int main(void)
 	RUN(equality_and_ends_need_their_literal_there);
 	RUN(unindexed_rules_need_one_of_their_fields);
 	RUN(a_replay_keeps_where_its_literals_were);
+	RUN(wide_fields_are_scanned_by_8_grams);
 	RUN(regexes_need_their_bytes_and_length);
 	RUN(short_keywords_are_tested_by_their_pair);
 	RUN(an_alternative_needs_a_literal_of_each_set_of_its_branch);
