@@ -546,46 +546,133 @@ static void fc_atoms(const struct fcond *fc, struct aset *out)
 	}
 }
 
-static void sn_atoms(const struct snode *sn, struct aset *out)
+/* ---- fields a rule cannot match without ---- */
+
+/*
+ * A set of event fields of which at least one must be present for a
+ * condition to hold, as the literal sets are built: AND keeps its
+ * smallest child's set, OR (and "1 of") the union, NOT, absence, null,
+ * neq and keywords give up. It lets a rule the prefilter cannot index
+ * skip the events that lack all its fields, its logsource unchecked.
+ */
+struct fset {
+	uint32_t *v;
+	uint32_t n;
+	int none;
+};
+
+static void fset_union(struct fset *a, struct fset *b)
 {
+	if (a->none || b->none) {
+		free(a->v);
+		free(b->v);
+		memset(a, 0, sizeof(*a));
+		a->none = 1;
+		return;
+	}
+	a->v = vg_realloc(a->v, (a->n + b->n + 1) * sizeof(*a->v));
+	memcpy(a->v + a->n, b->v, b->n * sizeof(*b->v));
+	a->n += b->n;
+	free(b->v);
+}
+
+/* Keep in best the smaller of best and b (a set that gave up is never
+ * kept). */
+static void fset_best(struct fset *best, struct fset *b, int *have)
+{
+	if (b->none) {
+		free(b->v);
+		return;
+	}
+	if (!*have || b->n < best->n) {
+		free(best->v);
+		*best = *b;
+		*have = 1;
+	} else {
+		free(b->v);
+	}
+}
+
+/* The fields a value of fc must be in (or fc gives up). */
+static void fc_fields(const struct fcond *fc, struct fset *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (fc->neg || fc->keyword || fc->nfields == 0 ||
+	    fc->kind == FC_NULL || (fc->kind == FC_EXISTS && !fc->want)) {
+		out->none = 1;
+		return;
+	}
+	/* a value must match (or the field exist): it is there */
+	out->v = vg_malloc(fc->nfields * sizeof(*out->v));
+	memcpy(out->v, fc->fields, fc->nfields * sizeof(*out->v));
+	out->n = fc->nfields;
+}
+
+/* ---- one walk for both ---- */
+
+/*
+ * The literal sets and the field sets are built from a condition alike:
+ * a field condition gives its own, AND keeps its children's best, OR (and
+ * "1 of") their union, NOT gives up, and so does an empty alternative.
+ * The walk is written once over these operations.
+ */
+union anyset {
 	struct aset a;
+	struct fset f;
+};
+
+struct set_ops {
+	void (*leaf)(const struct fcond *fc, union anyset *out);
+	void (*best)(union anyset *best, union anyset *b, int *have);
+	void (*join)(union anyset *a, union anyset *b);
+	int (*none)(const union anyset *s);
+	void (*give_up)(union anyset *s);
+};
+
+static void sn_walk(const struct set_ops *ops, const struct snode *sn,
+    union anyset *out)
+{
+	union anyset a;
 	int have = 0;
 
 	memset(out, 0, sizeof(*out));
 	switch (sn->kind) {
 	case SN_FC:
-		fc_atoms(sn->fc, out);
+		ops->leaf(sn->fc, out);
 		return;
 	case SN_AND:
 		for (uint32_t i = 0; i < sn->n; i++) {
-			sn_atoms(sn->kids[i], &a);
-			aset_best(out, &a, &have);
+			sn_walk(ops, sn->kids[i], &a);
+			ops->best(out, &a, &have);
 		}
 		if (!have)
-			out->none = 1;
+			ops->give_up(out);
 		return;
 	case SN_OR:
-		for (uint32_t i = 0; i < sn->n && !out->none; i++) {
-			sn_atoms(sn->kids[i], &a);
-			aset_union(out, &a);
+		for (uint32_t i = 0; i < sn->n && !ops->none(out); i++) {
+			sn_walk(ops, sn->kids[i], &a);
+			ops->join(out, &a);
 		}
+		if (sn->n == 0)
+			ops->give_up(out);
 		return;
 	}
+	ops->give_up(out);
 }
 
-static void cn_atoms(const struct rule_impl *ri, const struct cnode *cn,
-    struct aset *out)
+static void cn_walk(const struct set_ops *ops, const struct rule_impl *ri,
+    const struct cnode *cn, union anyset *out)
 {
-	struct aset a;
+	union anyset a;
 	int have = 0;
 
 	memset(out, 0, sizeof(*out));
 	switch (cn->op) {
 	case CN_SEL:
-		sn_atoms(ri->sels[cn->sel].root, out);
+		sn_walk(ops, ri->sels[cn->sel].root, out);
 		return;
 	case CN_NOT:
-		out->none = 1;
+		ops->give_up(out);
 		return;
 	case CN_AND:
 	case CN_OF:
@@ -593,20 +680,108 @@ static void cn_atoms(const struct rule_impl *ri, const struct cnode *cn,
 		break;
 	}
 	if (cn->op == CN_AND || (cn->op == CN_OF && cn->k == 0)) {
-		/* all of them hold: the most selective one will do */
+		/* all of them hold: the best one will do */
 		for (uint32_t i = 0; i < cn->n; i++) {
-			cn_atoms(ri, cn->kids[i], &a);
-			aset_best(out, &a, &have);
+			cn_walk(ops, ri, cn->kids[i], &a);
+			ops->best(out, &a, &have);
 		}
 		if (!have)
-			out->none = 1;
+			ops->give_up(out);
 		return;
 	}
 	/* at least one of them holds */
-	for (uint32_t i = 0; i < cn->n && !out->none; i++) {
-		cn_atoms(ri, cn->kids[i], &a);
-		aset_union(out, &a);
+	for (uint32_t i = 0; i < cn->n && !ops->none(out); i++) {
+		cn_walk(ops, ri, cn->kids[i], &a);
+		ops->join(out, &a);
 	}
+	if (cn->n == 0)
+		ops->give_up(out);
+}
+
+static void atoms_leaf(const struct fcond *fc, union anyset *out)
+{
+	fc_atoms(fc, &out->a);
+}
+
+static void atoms_best(union anyset *best, union anyset *b, int *have)
+{
+	aset_best(&best->a, &b->a, have);
+}
+
+static void atoms_join(union anyset *a, union anyset *b)
+{
+	aset_union(&a->a, &b->a);
+}
+
+static int atoms_none(const union anyset *s)
+{
+	return s->a.none;
+}
+
+static void atoms_give_up(union anyset *s)
+{
+	aset_none(&s->a);
+}
+
+static const struct set_ops atom_ops = {
+	atoms_leaf, atoms_best, atoms_join, atoms_none, atoms_give_up,
+};
+
+static void fields_leaf(const struct fcond *fc, union anyset *out)
+{
+	fc_fields(fc, &out->f);
+}
+
+static void fields_best(union anyset *best, union anyset *b, int *have)
+{
+	fset_best(&best->f, &b->f, have);
+}
+
+static void fields_join(union anyset *a, union anyset *b)
+{
+	fset_union(&a->f, &b->f);
+}
+
+static int fields_none(const union anyset *s)
+{
+	return s->f.none;
+}
+
+static void fields_give_up(union anyset *s)
+{
+	free(s->f.v);
+	memset(&s->f, 0, sizeof(s->f));
+	s->f.none = 1;
+}
+
+static const struct set_ops field_ops = {
+	fields_leaf, fields_best, fields_join, fields_none, fields_give_up,
+};
+
+static void sn_atoms(const struct snode *sn, struct aset *out)
+{
+	union anyset u;
+
+	sn_walk(&atom_ops, sn, &u);
+	*out = u.a;
+}
+
+static void cn_atoms(const struct rule_impl *ri, const struct cnode *cn,
+    struct aset *out)
+{
+	union anyset u;
+
+	cn_walk(&atom_ops, ri, cn, &u);
+	*out = u.a;
+}
+
+static void cn_fields(const struct rule_impl *ri, const struct cnode *cn,
+    struct fset *out)
+{
+	union anyset u;
+
+	cn_walk(&field_ops, ri, cn, &u);
+	*out = u.f;
 }
 
 /* ---- two conjuncts ---- */
@@ -738,128 +913,6 @@ static void cn_conj(const struct rule_impl *ri, const struct cnode *cn,
 	}
 	cn_atoms(ri, cn, &a);
 	conj_add(c, &a);
-}
-
-/* ---- fields a rule cannot match without ---- */
-
-/*
- * A set of event fields of which at least one must be present for a
- * condition to hold, as the literal sets are built: AND keeps its
- * smallest child's set, OR (and "1 of") the union, NOT, absence, null,
- * neq and keywords give up. It lets a rule the prefilter cannot index
- * skip the events that lack all its fields, its logsource unchecked.
- */
-struct fset {
-	uint32_t *v;
-	uint32_t n;
-	int none;
-};
-
-static void fset_union(struct fset *a, struct fset *b)
-{
-	if (a->none || b->none) {
-		free(a->v);
-		free(b->v);
-		memset(a, 0, sizeof(*a));
-		a->none = 1;
-		return;
-	}
-	a->v = vg_realloc(a->v, (a->n + b->n + 1) * sizeof(*a->v));
-	memcpy(a->v + a->n, b->v, b->n * sizeof(*b->v));
-	a->n += b->n;
-	free(b->v);
-}
-
-/* Keep in best the smaller of best and b (a set that gave up is never
- * kept). */
-static void fset_best(struct fset *best, struct fset *b, int *have)
-{
-	if (b->none) {
-		free(b->v);
-		return;
-	}
-	if (!*have || b->n < best->n) {
-		free(best->v);
-		*best = *b;
-		*have = 1;
-	} else {
-		free(b->v);
-	}
-}
-
-static void sn_fields(const struct snode *sn, struct fset *out)
-{
-	const struct fcond *fc = sn->fc;
-	struct fset a;
-	int have = 0;
-
-	memset(out, 0, sizeof(*out));
-	switch (sn->kind) {
-	case SN_FC:
-		if (fc->neg || fc->keyword || fc->nfields == 0 ||
-		    fc->kind == FC_NULL || (fc->kind == FC_EXISTS && !fc->want)) {
-			out->none = 1;
-			return;
-		}
-		/* a value must match (or the field exist): it is there */
-		out->v = vg_malloc(fc->nfields * sizeof(*out->v));
-		memcpy(out->v, fc->fields, fc->nfields * sizeof(*out->v));
-		out->n = fc->nfields;
-		return;
-	case SN_AND:
-		for (uint32_t i = 0; i < sn->n; i++) {
-			sn_fields(sn->kids[i], &a);
-			fset_best(out, &a, &have);
-		}
-		if (!have)
-			out->none = 1;
-		return;
-	case SN_OR:
-		for (uint32_t i = 0; i < sn->n && !out->none; i++) {
-			sn_fields(sn->kids[i], &a);
-			fset_union(out, &a);
-		}
-		if (sn->n == 0)
-			out->none = 1;
-		return;
-	}
-	out->none = 1;
-}
-
-static void cn_fields(const struct rule_impl *ri, const struct cnode *cn,
-    struct fset *out)
-{
-	struct fset a;
-	int have = 0;
-
-	memset(out, 0, sizeof(*out));
-	switch (cn->op) {
-	case CN_SEL:
-		sn_fields(ri->sels[cn->sel].root, out);
-		return;
-	case CN_NOT:
-		out->none = 1;
-		return;
-	case CN_AND:
-	case CN_OF:
-	case CN_OR:
-		break;
-	}
-	if (cn->op == CN_AND || (cn->op == CN_OF && cn->k == 0)) {
-		for (uint32_t i = 0; i < cn->n; i++) {
-			cn_fields(ri, cn->kids[i], &a);
-			fset_best(out, &a, &have);
-		}
-		if (!have)
-			out->none = 1;
-		return;
-	}
-	for (uint32_t i = 0; i < cn->n && !out->none; i++) {
-		cn_fields(ri, cn->kids[i], &a);
-		fset_union(out, &a);
-	}
-	if (cn->n == 0)
-		out->none = 1;
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -684,14 +684,16 @@ static inline __attribute__((always_inline)) void scan_loop(
 		uint32_t g = gram_at((const char *)f + i);
 		uint32_t pr = pair_at(f + i);
 		uint64_t g8 = 0;
+		int lg, sh;
 
 		if (wd)
 			memcpy(&g8, f + i, 8); /* f has 8 defined bytes past len */
-		int lg = (nl && bit_set(bits, wd ? gram8_bit(g8, cm) :
+		/* | not ||: both tests, no branch between them */
+		lg = (int)(nl && bit_set(bits, wd ? gram8_bit(g8, cm) :
 		    gram_bit(g, cm))) |
-		    (kl && bit_set(bits, gram_bit(g, km)));
-		int sh = (ns && bit_set(pairs, pair_bit(pr, cm))) |
-		    (ks && bit_set(kwp, pr));
+		    (int)(kl && bit_set(bits, gram_bit(g, km)));
+		sh = (int)(ns && bit_set(pairs, pair_bit(pr, cm))) |
+		    (int)(ks && bit_set(kwp, pr));
 
 		if (__builtin_expect(lg | sh, 0)) {
 			if (lg && i + 4 <= len)
