@@ -84,6 +84,7 @@ static void ruleset_destroy(struct ruleset *rs)
 	detect_index_free(&rs->pf);
 	free(rs->groups);
 	free(rs->agroups);
+	free(rs->needf);
 	detect_map_free(rs);
 	for (size_t i = 0; i < rs->ncorr; i++) {
 		detect_ynode_free(rs->corr[i]);
@@ -319,6 +320,22 @@ static int need_present(const struct rule_impl *ri, const struct vg_event *ev)
 	return 0;
 }
 
+/* Might ev hold a field that a rule evaluated for every event needs? One
+ * pass over its entries and a small table, instead of a lookup in the
+ * event's index per field each group needs (a syslog line has none). */
+static int any_needed(const struct ruleset *rs, const struct vg_event *ev)
+{
+	if (rs->need_any)
+		return 1;
+	for (uint32_t e = 0; e < ev->n; e++) {
+		uint32_t id = ev->ents[e].id;
+
+		if (id < rs->nneedf && rs->needf[id])
+			return 1;
+	}
+	return 0;
+}
+
 /* Load order; matches are few, so insertion sort unless they are not. */
 static void sort_by_index(const struct rule **v, size_t n)
 {
@@ -370,7 +387,8 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 	new_event(rs, ctx);
 	detect_index_scan(rs, ctx, ev);
 	/* rules the prefilter cannot vouch for */
-	for (uint32_t a = 0; a < rs->nagroups; a++) {
+	for (uint32_t a = 0; a < rs->nagroups && (a > 0 || any_needed(rs, ev));
+	    a++) {
 		uint32_t gi = rs->agroups[a];
 		const struct lsgroup *g = &rs->groups[gi];
 		uint32_t k;

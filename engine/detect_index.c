@@ -959,6 +959,63 @@ struct posting {
 	uint8_t at;
 };
 
+static void mark_needf(struct ruleset *rs, const uint32_t *ids, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t id = ids[i];
+
+		if (id >= rs->nneedf) {
+			rs->needf = vg_realloc(rs->needf, id + 1);
+			memset(rs->needf + rs->nneedf, 0, id + 1 - rs->nneedf);
+			rs->nneedf = id + 1;
+		}
+		rs->needf[id] = 1;
+	}
+}
+
+/* The fields of which an event must hold one for some rule evaluated
+ * for every event to need a look (or need_any: one needs none). A rule
+ * that needs no field of its own ("not 1 of filter_*") needs those its
+ * logsource's mapping conditions cannot hold without: a syslog line has
+ * no Windows channel. */
+static void always_need(struct ruleset *rs)
+{
+	free(rs->needf);
+	rs->needf = NULL;
+	rs->nneedf = 0;
+	rs->need_any = 0;
+	for (uint32_t a = 0; a < rs->nagroups; a++) {
+		const struct lsgroup *g = &rs->groups[rs->agroups[a]];
+
+		for (uint32_t k = 0; k < g->nalways; k++) {
+			const struct rule_impl *ri = rs->rules[g->always[k]]->impl;
+
+			if (ri->need == NULL) {
+				struct fset best = { 0 };
+				int have = 0;
+
+				/* every entry must pass: any one's fields will do */
+				for (uint32_t i = 0; i < g->nentries; i++) {
+					const struct snode *c = rs->mls[g->entries[i]].cond;
+					union anyset u;
+
+					if (c == NULL)
+						continue;
+					sn_walk(&field_ops, c, &u);
+					fset_best(&best, &u.f, &have);
+				}
+				if (have && best.n > 0)
+					mark_needf(rs, best.v, best.n);
+				else
+					rs->need_any = 1;
+				free(best.v);
+				continue;
+			}
+			mark_needf(rs, ri->need, ri->nneed);
+		}
+	}
+}
+
 static int cmp_posting(const void *a, const void *b)
 {
 	const struct posting *x = a, *y = b;
@@ -1190,6 +1247,7 @@ void detect_index_build(struct ruleset *rs)
 			group_need(rs, &rs->groups[gi]);
 		}
 	}
+	always_need(rs);
 	/* 2. distinct literals and the postings */
 	for (size_t r = 0; r < rs->nrules; r++) {
 		for (int k = 0; k < sets[r].n; k++) {

@@ -320,6 +320,10 @@ struct ruleset {
 	size_t ngroups;
 	uint32_t *agroups;     /* the groups that have always-evaluated rules */
 	uint32_t nagroups;
+	uint8_t *needf;        /* per field id < nneedf: some rule evaluated
+	                          for every event needs it */
+	uint32_t nneedf;
+	int need_any;          /* one of those rules needs no known field */
 	struct map_ls *mls;
 	size_t nmls;
 	struct map_fields *mfs;

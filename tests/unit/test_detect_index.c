@@ -402,6 +402,57 @@ TEST(wide_fields_are_scanned_by_8_grams)
 	CHECK_INT(ctx->ncands, 0);
 }
 
+TEST(rules_of_no_field_need_their_logsource_fields)
+{
+	static const char nf_rules[] =
+	    "title: maps\nlogsources:\n"
+	    "    - product: win\n      conditions:\n"
+	    "          - Channel|exists: true\n          - winlog.channel|exists: true\n"
+	    "---\n"
+	    "title: nf\nid: nf\nlogsource:\n    product: win\n"
+	    "detection:\n    filter:\n        Image|contains: '\\\\'\n"
+	    "    condition: not filter\nlevel: low\n";
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+	struct ruleset *rr;
+	struct detect_ctx *c;
+	const struct rule *const *m;
+	const struct rule *r;
+
+	vg_diag_init(&d, null);
+	rr = detect_load_buffer("n.yml", nf_rules, strlen(nf_rules), NULL, &d, NULL);
+	fclose(null);
+	CHECK(rr != NULL);
+	CHECK_INT(detect_rule_count(rr), 1);
+	r = detect_rule(rr, 0);
+	/* not indexed, and no field of its own */
+	CHECK_INT(r->impl->indexed, 0);
+	CHECK(r->impl->need == NULL);
+	/* but its logsource needs a channel */
+	CHECK_INT(rr->need_any, 0);
+	CHECK(fid("Channel") < rr->nneedf && rr->needf[fid("Channel")]);
+	CHECK(fid("winlog.channel") < rr->nneedf && rr->needf[fid("winlog.channel")]);
+	c = detect_ctx_new(rr);
+	/* no channel: not looked at, its logsource unchecked */
+	vg_event_reset(ev);
+	add("message", "a syslog line");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->gstate[r->impl->group], 0);
+	/* a channel and no backslash in the image: a match */
+	vg_event_reset(ev);
+	add("winlog.channel", "Security");
+	add("Image", "tool");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "nf");
+	CHECK_INT(c->gstate[r->impl->group], 1);
+	vg_event_reset(ev);
+	add("Channel", "Security");
+	add("Image", "C:\\tool.exe");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	detect_ctx_free(c);
+	detect_free(rr);
+}
+
 /* The first pattern of rule `id` in rs. */
 static const struct pat *first_pat(const struct ruleset *set, const char *id)
 {
@@ -593,6 +644,7 @@ int main(void)
 	RUN(unindexed_rules_need_one_of_their_fields);
 	RUN(a_replay_keeps_where_its_literals_were);
 	RUN(wide_fields_are_scanned_by_8_grams);
+	RUN(rules_of_no_field_need_their_logsource_fields);
 	RUN(regexes_need_their_bytes_and_length);
 	RUN(short_keywords_are_tested_by_their_pair);
 	RUN(an_alternative_needs_a_literal_of_each_set_of_its_branch);
