@@ -313,11 +313,17 @@ static int rex_branch(const char *s, size_t b, size_t e, int caseless,
 			if (x.i + 1 >= x.n)
 				return 0;
 			d = (unsigned char)s[x.i + 1];
-			if ((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') ||
+			if (d != '\0' && strchr("tnrfe", d) != NULL) {
+				/* a control character: one byte of the run (the
+				 * padding rule's newlines) */
+				rex_add(&x, d == 't' ? '\t' : d == 'n' ? '\n' :
+				    d == 'r' ? '\r' : d == 'f' ? '\f' : 0x1b);
+				last_lit = 1;
+			} else if ((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') ||
 			    (d >= '0' && d <= '9')) {
 				/* classes and assertions end a run; other
 				 * escapes (\x, \p, \Q, backrefs) are not followed */
-				if (strchr("dDwWsShHvVbBAzZGtnrfe", d) == NULL)
+				if (strchr("dDwWsShHvVbBAzZG", d) == NULL)
 					return 0;
 				rex_end(&x);
 				last_lit = 0;

@@ -473,6 +473,8 @@ TEST(regexes_need_their_bytes_and_length)
 	    R("re-hex", "    sel:\n        Hashes|re: '[a-f0-9]{64}'\n"
 		"    condition: sel\n")
 	    R("re-alt", "    sel:\n        CommandLine|re: 'xy|zw'\n"
+		"    condition: sel\n")
+	    R("re-nl", "    sel:\n        ParentCommandLine|re: 'go\\n\\n\\t'\n"
 		"    condition: sel\n");
 	struct vg_diag d;
 	FILE *null = fopen("/dev/null", "w");
@@ -486,8 +488,27 @@ TEST(regexes_need_their_bytes_and_length)
 	rr = detect_load_buffer("r.yml", re_rules, strlen(re_rules), NULL, &d, NULL);
 	fclose(null);
 	CHECK(rr != NULL);
-	CHECK_INT(detect_rule_count(rr), 3);
+	CHECK_INT(detect_rule_count(rr), 4);
 	c = detect_ctx_new(rr);
+	/* \n and \t are bytes of the literal: the rule is indexed by it */
+	p = first_pat(rr, "re-nl");
+	CHECK_INT(p->relen, 5);
+	CHECK(p->relit != NULL && memcmp(p->relit, "go\n\n\t", 5) == 0);
+	CHECK_INT(detect_rule(rr, 3)->impl->indexed, 1);
+	vg_event_reset(ev);
+	add("ParentCommandLine", "x go\n\n\ty");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "re-nl");
+	CHECK_INT(c->ncands, 1);
+	/* the literal is looked for without case, the regex has it */
+	vg_event_reset(ev);
+	add("ParentCommandLine", "x GO\n\n\ty");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 1);
+	vg_event_reset(ev);
+	add("ParentCommandLine", "x go\n \n\ty");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
 	/* the backtick, a single byte, is what every match holds */
 	p = first_pat(rr, "re-tick");
 	CHECK(p != NULL && p->kind == PK_RE);
