@@ -84,6 +84,7 @@ static void ruleset_destroy(struct ruleset *rs)
 	detect_index_free(&rs->pf);
 	free(rs->groups);
 	free(rs->agroups);
+	free(rs->needf);
 	detect_map_free(rs);
 	for (size_t i = 0; i < rs->ncorr; i++) {
 		detect_ynode_free(rs->corr[i]);
@@ -140,6 +141,7 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 	ctx->vring = vg_malloc(VC_RING);
 	ctx->vstat = vg_calloc(rs->pf.nscan + 2, sizeof(*ctx->vstat));
 	ctx->vfound = vg_malloc(VC_FOUND_MAX * sizeof(*ctx->vfound));
+	ctx->vwords = vg_malloc(VC_WORDS * sizeof(*ctx->vwords));
 	ctx->vstamp = vg_calloc(rs->pf.nlits + 1, sizeof(*ctx->vstamp));
 	ctx->md = pcre2_match_data_create(1, NULL);
 	ctx->mctx = pcre2_match_context_create(NULL);
@@ -171,6 +173,7 @@ void detect_ctx_free(struct detect_ctx *ctx)
 	free(ctx->vring);
 	free(ctx->vstat);
 	free(ctx->vfound);
+	free(ctx->vwords);
 	free(ctx->vstamp);
 	pcre2_match_data_free(ctx->md);
 	pcre2_match_context_free(ctx->mctx);
@@ -317,6 +320,22 @@ static int need_present(const struct rule_impl *ri, const struct vg_event *ev)
 	return 0;
 }
 
+/* Might ev hold a field that a rule evaluated for every event needs? One
+ * pass over its entries and a small table, instead of a lookup in the
+ * event's index per field each group needs (a syslog line has none). */
+static int any_needed(const struct ruleset *rs, const struct vg_event *ev)
+{
+	if (rs->need_any)
+		return 1;
+	for (uint32_t e = 0; e < ev->n; e++) {
+		uint32_t id = ev->ents[e].id;
+
+		if (id < rs->nneedf && rs->needf[id])
+			return 1;
+	}
+	return 0;
+}
+
 /* Load order; matches are few, so insertion sort unless they are not. */
 static void sort_by_index(const struct rule **v, size_t n)
 {
@@ -368,7 +387,8 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 	new_event(rs, ctx);
 	detect_index_scan(rs, ctx, ev);
 	/* rules the prefilter cannot vouch for */
-	for (uint32_t a = 0; a < rs->nagroups; a++) {
+	for (uint32_t a = 0; a < rs->nagroups && (a > 0 || any_needed(rs, ev));
+	    a++) {
 		uint32_t gi = rs->agroups[a];
 		const struct lsgroup *g = &rs->groups[gi];
 		uint32_t k;

@@ -313,11 +313,17 @@ static int rex_branch(const char *s, size_t b, size_t e, int caseless,
 			if (x.i + 1 >= x.n)
 				return 0;
 			d = (unsigned char)s[x.i + 1];
-			if ((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') ||
+			if (d != '\0' && strchr("tnrfe", d) != NULL) {
+				/* a control character: one byte of the run (the
+				 * padding rule's newlines) */
+				rex_add(&x, d == 't' ? '\t' : d == 'n' ? '\n' :
+				    d == 'r' ? '\r' : d == 'f' ? '\f' : 0x1b);
+				last_lit = 1;
+			} else if ((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') ||
 			    (d >= '0' && d <= '9')) {
 				/* classes and assertions end a run; other
 				 * escapes (\x, \p, \Q, backrefs) are not followed */
-				if (strchr("dDwWsShHvVbBAzZGtnrfe", d) == NULL)
+				if (strchr("dDwWsShHvVbBAzZG", d) == NULL)
 					return 0;
 				rex_end(&x);
 				last_lit = 0;
@@ -447,6 +453,47 @@ static int rex_atoms(const struct pat *p, const struct fcond *fc,
 	}
 }
 
+/*
+ * The longest literal that every match of the regex p holds, kept on p for
+ * the matcher to look for before running the regex. Unlike an index atom
+ * it may be a single byte: one memchr for the backtick of an obfuscation
+ * rule spares the regex on nearly every command line. Not with top-level
+ * alternation (each branch would need its own).
+ */
+static void rex_need(struct pat *p)
+{
+	const char *s = p->shown;
+	size_t n = strlen(s), len;
+	int depth = 0;
+	char lit[256];
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\') {
+			i++;
+		} else if (s[i] == '[') {
+			struct rex x = { 0 };
+
+			x.s = s;
+			x.n = n;
+			x.i = i;
+			if (rex_skip_class(&x) < 0)
+				return;
+			i = x.i - 1;
+		} else if (s[i] == '(') {
+			depth++;
+		} else if (s[i] == ')') {
+			depth--;
+		} else if (s[i] == '|' && depth == 0) {
+			return;
+		}
+	}
+	if (!rex_branch(s, 0, n, rex_caseless(p), lit, &len))
+		return;
+	free(p->relit);
+	p->relit = vg_strndup(lit, len);
+	p->relen = (uint32_t)len;
+}
+
 /* Add the literals a value needs for p to match it; -1 if none. */
 static int pat_atoms(const struct pat *p, const struct fcond *fc,
     struct aset *out)
@@ -505,137 +552,6 @@ static void fc_atoms(const struct fcond *fc, struct aset *out)
 	}
 }
 
-static void sn_atoms(const struct snode *sn, struct aset *out)
-{
-	struct aset a;
-	int have = 0;
-
-	memset(out, 0, sizeof(*out));
-	switch (sn->kind) {
-	case SN_FC:
-		fc_atoms(sn->fc, out);
-		return;
-	case SN_AND:
-		for (uint32_t i = 0; i < sn->n; i++) {
-			sn_atoms(sn->kids[i], &a);
-			aset_best(out, &a, &have);
-		}
-		if (!have)
-			out->none = 1;
-		return;
-	case SN_OR:
-		for (uint32_t i = 0; i < sn->n && !out->none; i++) {
-			sn_atoms(sn->kids[i], &a);
-			aset_union(out, &a);
-		}
-		return;
-	}
-}
-
-static void cn_atoms(const struct rule_impl *ri, const struct cnode *cn,
-    struct aset *out)
-{
-	struct aset a;
-	int have = 0;
-
-	memset(out, 0, sizeof(*out));
-	switch (cn->op) {
-	case CN_SEL:
-		sn_atoms(ri->sels[cn->sel].root, out);
-		return;
-	case CN_NOT:
-		out->none = 1;
-		return;
-	case CN_AND:
-	case CN_OF:
-	case CN_OR:
-		break;
-	}
-	if (cn->op == CN_AND || (cn->op == CN_OF && cn->k == 0)) {
-		/* all of them hold: the most selective one will do */
-		for (uint32_t i = 0; i < cn->n; i++) {
-			cn_atoms(ri, cn->kids[i], &a);
-			aset_best(out, &a, &have);
-		}
-		if (!have)
-			out->none = 1;
-		return;
-	}
-	/* at least one of them holds */
-	for (uint32_t i = 0; i < cn->n && !out->none; i++) {
-		cn_atoms(ri, cn->kids[i], &a);
-		aset_union(out, &a);
-	}
-}
-
-/* ---- two conjuncts ---- */
-
-/*
- * A rule that is an AND of parts (selections, or the fields of a map) can
- * need a literal from each of two parts: "GET" in the method and one of
- * forty keywords in the message, rather than "GET" alone, which every
- * request holds. The parts' sets are gathered here; the two most
- * selective are kept.
- */
-struct conj {
-	struct aset v[2];      /* best, second best */
-	int n;
-};
-
-static void conj_add(struct conj *c, struct aset *a)
-{
-	if (a->none || a->n == 0) {
-		aset_free(a);
-		return;
-	}
-	if (c->n < 2) {
-		c->v[c->n++] = *a;
-	} else if (a->score < c->v[1].score) {
-		aset_free(&c->v[1]);
-		c->v[1] = *a;
-	} else {
-		aset_free(a);
-		return;
-	}
-	if (c->n == 2 && c->v[1].score < c->v[0].score) {
-		struct aset t = c->v[0];
-
-		c->v[0] = c->v[1];
-		c->v[1] = t;
-	}
-}
-
-static void sn_conj(const struct snode *sn, struct conj *c)
-{
-	struct aset a;
-
-	if (sn->kind == SN_AND) {
-		for (uint32_t i = 0; i < sn->n; i++)
-			sn_conj(sn->kids[i], c);
-		return;
-	}
-	sn_atoms(sn, &a);
-	conj_add(c, &a);
-}
-
-static void cn_conj(const struct rule_impl *ri, const struct cnode *cn,
-    struct conj *c)
-{
-	struct aset a;
-
-	if (cn->op == CN_AND || (cn->op == CN_OF && cn->k == 0)) {
-		for (uint32_t i = 0; i < cn->n; i++)
-			cn_conj(ri, cn->kids[i], c);
-		return;
-	}
-	if (cn->op == CN_SEL) {
-		sn_conj(ri->sels[cn->sel].root, c);
-		return;
-	}
-	cn_atoms(ri, cn, &a);
-	conj_add(c, &a);
-}
-
 /* ---- fields a rule cannot match without ---- */
 
 /*
@@ -683,58 +599,86 @@ static void fset_best(struct fset *best, struct fset *b, int *have)
 	}
 }
 
-static void sn_fields(const struct snode *sn, struct fset *out)
+/* The fields a value of fc must be in (or fc gives up). */
+static void fc_fields(const struct fcond *fc, struct fset *out)
 {
-	const struct fcond *fc = sn->fc;
-	struct fset a;
+	memset(out, 0, sizeof(*out));
+	if (fc->neg || fc->keyword || fc->nfields == 0 ||
+	    fc->kind == FC_NULL || (fc->kind == FC_EXISTS && !fc->want)) {
+		out->none = 1;
+		return;
+	}
+	/* a value must match (or the field exist): it is there */
+	out->v = vg_malloc(fc->nfields * sizeof(*out->v));
+	memcpy(out->v, fc->fields, fc->nfields * sizeof(*out->v));
+	out->n = fc->nfields;
+}
+
+/* ---- one walk for both ---- */
+
+/*
+ * The literal sets and the field sets are built from a condition alike:
+ * a field condition gives its own, AND keeps its children's best, OR (and
+ * "1 of") their union, NOT gives up, and so does an empty alternative.
+ * The walk is written once over these operations.
+ */
+union anyset {
+	struct aset a;
+	struct fset f;
+};
+
+struct set_ops {
+	void (*leaf)(const struct fcond *fc, union anyset *out);
+	void (*best)(union anyset *best, union anyset *b, int *have);
+	void (*join)(union anyset *a, union anyset *b);
+	int (*none)(const union anyset *s);
+	void (*give_up)(union anyset *s);
+};
+
+static void sn_walk(const struct set_ops *ops, const struct snode *sn,
+    union anyset *out)
+{
+	union anyset a;
 	int have = 0;
 
 	memset(out, 0, sizeof(*out));
 	switch (sn->kind) {
 	case SN_FC:
-		if (fc->neg || fc->keyword || fc->nfields == 0 ||
-		    fc->kind == FC_NULL || (fc->kind == FC_EXISTS && !fc->want)) {
-			out->none = 1;
-			return;
-		}
-		/* a value must match (or the field exist): it is there */
-		out->v = vg_malloc(fc->nfields * sizeof(*out->v));
-		memcpy(out->v, fc->fields, fc->nfields * sizeof(*out->v));
-		out->n = fc->nfields;
+		ops->leaf(sn->fc, out);
 		return;
 	case SN_AND:
 		for (uint32_t i = 0; i < sn->n; i++) {
-			sn_fields(sn->kids[i], &a);
-			fset_best(out, &a, &have);
+			sn_walk(ops, sn->kids[i], &a);
+			ops->best(out, &a, &have);
 		}
 		if (!have)
-			out->none = 1;
+			ops->give_up(out);
 		return;
 	case SN_OR:
-		for (uint32_t i = 0; i < sn->n && !out->none; i++) {
-			sn_fields(sn->kids[i], &a);
-			fset_union(out, &a);
+		for (uint32_t i = 0; i < sn->n && !ops->none(out); i++) {
+			sn_walk(ops, sn->kids[i], &a);
+			ops->join(out, &a);
 		}
 		if (sn->n == 0)
-			out->none = 1;
+			ops->give_up(out);
 		return;
 	}
-	out->none = 1;
+	ops->give_up(out);
 }
 
-static void cn_fields(const struct rule_impl *ri, const struct cnode *cn,
-    struct fset *out)
+static void cn_walk(const struct set_ops *ops, const struct rule_impl *ri,
+    const struct cnode *cn, union anyset *out)
 {
-	struct fset a;
+	union anyset a;
 	int have = 0;
 
 	memset(out, 0, sizeof(*out));
 	switch (cn->op) {
 	case CN_SEL:
-		sn_fields(ri->sels[cn->sel].root, out);
+		sn_walk(ops, ri->sels[cn->sel].root, out);
 		return;
 	case CN_NOT:
-		out->none = 1;
+		ops->give_up(out);
 		return;
 	case CN_AND:
 	case CN_OF:
@@ -742,20 +686,239 @@ static void cn_fields(const struct rule_impl *ri, const struct cnode *cn,
 		break;
 	}
 	if (cn->op == CN_AND || (cn->op == CN_OF && cn->k == 0)) {
+		/* all of them hold: the best one will do */
 		for (uint32_t i = 0; i < cn->n; i++) {
-			cn_fields(ri, cn->kids[i], &a);
-			fset_best(out, &a, &have);
+			cn_walk(ops, ri, cn->kids[i], &a);
+			ops->best(out, &a, &have);
 		}
 		if (!have)
-			out->none = 1;
+			ops->give_up(out);
 		return;
 	}
-	for (uint32_t i = 0; i < cn->n && !out->none; i++) {
-		cn_fields(ri, cn->kids[i], &a);
-		fset_union(out, &a);
+	/* at least one of them holds */
+	for (uint32_t i = 0; i < cn->n && !ops->none(out); i++) {
+		cn_walk(ops, ri, cn->kids[i], &a);
+		ops->join(out, &a);
 	}
 	if (cn->n == 0)
-		out->none = 1;
+		ops->give_up(out);
+}
+
+static void atoms_leaf(const struct fcond *fc, union anyset *out)
+{
+	fc_atoms(fc, &out->a);
+}
+
+static void atoms_best(union anyset *best, union anyset *b, int *have)
+{
+	aset_best(&best->a, &b->a, have);
+}
+
+static void atoms_join(union anyset *a, union anyset *b)
+{
+	aset_union(&a->a, &b->a);
+}
+
+static int atoms_none(const union anyset *s)
+{
+	return s->a.none;
+}
+
+static void atoms_give_up(union anyset *s)
+{
+	aset_none(&s->a);
+}
+
+static const struct set_ops atom_ops = {
+	atoms_leaf, atoms_best, atoms_join, atoms_none, atoms_give_up,
+};
+
+static void fields_leaf(const struct fcond *fc, union anyset *out)
+{
+	fc_fields(fc, &out->f);
+}
+
+static void fields_best(union anyset *best, union anyset *b, int *have)
+{
+	fset_best(&best->f, &b->f, have);
+}
+
+static void fields_join(union anyset *a, union anyset *b)
+{
+	fset_union(&a->f, &b->f);
+}
+
+static int fields_none(const union anyset *s)
+{
+	return s->f.none;
+}
+
+static void fields_give_up(union anyset *s)
+{
+	free(s->f.v);
+	memset(&s->f, 0, sizeof(s->f));
+	s->f.none = 1;
+}
+
+static const struct set_ops field_ops = {
+	fields_leaf, fields_best, fields_join, fields_none, fields_give_up,
+};
+
+static void sn_atoms(const struct snode *sn, struct aset *out)
+{
+	union anyset u;
+
+	sn_walk(&atom_ops, sn, &u);
+	*out = u.a;
+}
+
+static void cn_atoms(const struct rule_impl *ri, const struct cnode *cn,
+    struct aset *out)
+{
+	union anyset u;
+
+	cn_walk(&atom_ops, ri, cn, &u);
+	*out = u.a;
+}
+
+static void cn_fields(const struct rule_impl *ri, const struct cnode *cn,
+    struct fset *out)
+{
+	union anyset u;
+
+	cn_walk(&field_ops, ri, cn, &u);
+	*out = u.f;
+}
+
+/* ---- two conjuncts ---- */
+
+/*
+ * A rule that is an AND of parts (selections, or the fields of a map) can
+ * need a literal from each of two parts: "GET" in the method and one of
+ * forty keywords in the message, rather than "GET" alone, which every
+ * request holds. The parts' sets are gathered here; the two most
+ * selective are kept.
+ */
+struct conj {
+	struct aset v[2];      /* best, second best */
+	int n;
+};
+
+static void conj_add(struct conj *c, struct aset *a)
+{
+	if (a->none || a->n == 0) {
+		aset_free(a);
+		return;
+	}
+	if (c->n < 2) {
+		c->v[c->n++] = *a;
+	} else if (a->score < c->v[1].score) {
+		aset_free(&c->v[1]);
+		c->v[1] = *a;
+	} else {
+		aset_free(a);
+		return;
+	}
+	if (c->n == 2 && c->v[1].score < c->v[0].score) {
+		struct aset t = c->v[0];
+
+		c->v[0] = c->v[1];
+		c->v[1] = t;
+	}
+}
+
+/* Copy the atoms of b into a. */
+static void aset_copy(struct aset *a, const struct aset *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		aset_add(a, vg_strndup(b->v[i].lit, b->v[i].len), b->v[i].len,
+		    b->v[i].at, b->v[i].fc);
+}
+
+/*
+ * The two sets of an alternative whose branches' sets are in kids[]: a
+ * match holds one branch, so it holds a literal of that branch's best set
+ * and one of its second best (the only set, for a branch of one part).
+ * The union of the best sets is needed, and so is the union of the second
+ * best: "\windows\ in the image and a traversal in the command line, or
+ * .exe\..\ in the command line" needs both, not the image alone.
+ */
+static void or_conj(struct conj *kids, uint32_t n, struct conj *c)
+{
+	struct aset x = { 0 }, y = { 0 };
+	int two = 0, none = n == 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		none |= kids[i].n == 0;
+		two |= kids[i].n == 2;
+	}
+	for (uint32_t i = 0; i < n && !none; i++) {
+		aset_copy(&x, &kids[i].v[0]);
+		aset_copy(&y, &kids[i].v[kids[i].n - 1]);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		for (int k = 0; k < kids[i].n; k++)
+			aset_free(&kids[i].v[k]);
+	}
+	free(kids);
+	if (none) {
+		aset_free(&x);
+		aset_free(&y);
+		return;
+	}
+	conj_add(c, &x);
+	if (two)
+		conj_add(c, &y);
+	else
+		aset_free(&y);
+}
+
+static void sn_conj(const struct snode *sn, struct conj *c)
+{
+	struct aset a;
+
+	if (sn->kind == SN_AND) {
+		for (uint32_t i = 0; i < sn->n; i++)
+			sn_conj(sn->kids[i], c);
+		return;
+	}
+	if (sn->kind == SN_OR) {
+		struct conj *kids = vg_calloc(sn->n + 1, sizeof(*kids));
+
+		for (uint32_t i = 0; i < sn->n; i++)
+			sn_conj(sn->kids[i], &kids[i]);
+		or_conj(kids, sn->n, c);
+		return;
+	}
+	sn_atoms(sn, &a);
+	conj_add(c, &a);
+}
+
+static void cn_conj(const struct rule_impl *ri, const struct cnode *cn,
+    struct conj *c)
+{
+	struct aset a;
+
+	if (cn->op == CN_AND || (cn->op == CN_OF && cn->k == 0)) {
+		for (uint32_t i = 0; i < cn->n; i++)
+			cn_conj(ri, cn->kids[i], c);
+		return;
+	}
+	if (cn->op == CN_SEL) {
+		sn_conj(ri->sels[cn->sel].root, c);
+		return;
+	}
+	if (cn->op == CN_OR || cn->op == CN_OF) {
+		/* at least one of them holds ("1 of", or more) */
+		struct conj *kids = vg_calloc(cn->n + 1, sizeof(*kids));
+
+		for (uint32_t i = 0; i < cn->n; i++)
+			cn_conj(ri, cn->kids[i], &kids[i]);
+		or_conj(kids, cn->n, c);
+		return;
+	}
+	cn_atoms(ri, cn, &a);
+	conj_add(c, &a);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -801,6 +964,63 @@ struct posting {
 	uint32_t lit, rule, field;
 	uint8_t at;
 };
+
+static void mark_needf(struct ruleset *rs, const uint32_t *ids, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t id = ids[i];
+
+		if (id >= rs->nneedf) {
+			rs->needf = vg_realloc(rs->needf, id + 1);
+			memset(rs->needf + rs->nneedf, 0, id + 1 - rs->nneedf);
+			rs->nneedf = id + 1;
+		}
+		rs->needf[id] = 1;
+	}
+}
+
+/* The fields of which an event must hold one for some rule evaluated
+ * for every event to need a look (or need_any: one needs none). A rule
+ * that needs no field of its own ("not 1 of filter_*") needs those its
+ * logsource's mapping conditions cannot hold without: a syslog line has
+ * no Windows channel. */
+static void always_need(struct ruleset *rs)
+{
+	free(rs->needf);
+	rs->needf = NULL;
+	rs->nneedf = 0;
+	rs->need_any = 0;
+	for (uint32_t a = 0; a < rs->nagroups; a++) {
+		const struct lsgroup *g = &rs->groups[rs->agroups[a]];
+
+		for (uint32_t k = 0; k < g->nalways; k++) {
+			const struct rule_impl *ri = rs->rules[g->always[k]]->impl;
+
+			if (ri->need == NULL) {
+				struct fset best = { 0 };
+				int have = 0;
+
+				/* every entry must pass: any one's fields will do */
+				for (uint32_t i = 0; i < g->nentries; i++) {
+					const struct snode *c = rs->mls[g->entries[i]].cond;
+					union anyset u;
+
+					if (c == NULL)
+						continue;
+					sn_walk(&field_ops, c, &u);
+					fset_best(&best, &u.f, &have);
+				}
+				if (have && best.n > 0)
+					mark_needf(rs, best.v, best.n);
+				else
+					rs->need_any = 1;
+				free(best.v);
+				continue;
+			}
+			mark_needf(rs, ri->need, ri->nneed);
+		}
+	}
+}
 
 static int cmp_posting(const void *a, const void *b)
 {
@@ -927,6 +1147,8 @@ static void tag_fc(struct prefilter *pf, const struct litset *L,
 		int ok = 1;
 		char *lit;
 
+		if (p->kind == PK_RE)
+			rex_need(p);
 		if (p->kind == PK_RE || (lit = pat_literal(p, &len)) == NULL)
 			continue;
 		id = lit_find(L, lit, len);
@@ -1031,6 +1253,7 @@ void detect_index_build(struct ruleset *rs)
 			group_need(rs, &rs->groups[gi]);
 		}
 	}
+	always_need(rs);
 	/* 2. distinct literals and the postings */
 	for (size_t r = 0; r < rs->nrules; r++) {
 		for (int k = 0; k < sets[r].n; k++) {
@@ -1126,7 +1349,8 @@ void detect_index_build(struct ruleset *rs)
 void detect_index_free(struct prefilter *pf)
 {
 	free(pf->pairs);
-	free(pf->cmix);
+	free(pf->kwpairs);
+	free(pf->cls);
 	free(pf->first);
 	free(pf->kwfirst);
 	free(pf->skey);

@@ -62,6 +62,10 @@ struct pat {
 	uint32_t lit;     /* prefilter literal id + 1 that every value it
 	                     matches holds (and that the scan looks for in
 	                     every field it reads), or 0 */
+	char *relit;      /* PK_RE: folded bytes that every match holds, even
+	                     a single one (a backtick), or NULL */
+	uint32_t relen;
+	uint32_t remin;   /* PK_RE: the fewest bytes a match needs */
 	uint32_t grp;     /* which value of the rule it came from: variants
 	                     (windash, base64offset, expand) share one, and
 	                     |all needs one pattern of each group */
@@ -192,7 +196,6 @@ struct lsgroup {
  * rules with a literal found in the right field are evaluated, plus those
  * no literal can vouch for.
  */
-#define PF_BITS_LOG 21         /* bitmap of 2^21 bits (256 KiB) */
 /* A single byte turns up in nearly every value: it vouches for nothing,
  * and looking for it everywhere costs more than evaluating its rule. */
 #define LIT_MIN 2
@@ -239,7 +242,6 @@ struct pf_where {
 	uint32_t lit, field;
 };
 
-#define PF_PAIRS_LOG 18        /* bitmap of 2^18 bits (32 KiB) */
 #define PF_FEW 4
 
 struct pf_first {
@@ -247,13 +249,26 @@ struct pf_first {
 	uint16_t p[PF_FEW];    /* an anchor's first two bytes, first low */
 };
 
+/* A class's own region of each bitmap, sized to its literals, so that a
+ * scan tests bits in a few KiB (the keywords' of a syslog message stay in
+ * the first-level cache) and only the class's literals set them. */
+#define PF_BITS_PER 128        /* bits per literal of the class */
+#define PF_REGION_MIN_LOG 9    /* 512 bits: the empty region at 0 too */
+struct pf_class {
+	uint32_t mix;          /* hash of its literals, mixed into the gram */
+	uint32_t goff, poff;   /* first bit of its regions of bits, pairs */
+	uint8_t gshift, pshift; /* 32 - log2 of the regions' sizes */
+	uint8_t wide;          /* (per field) every literal has 8 bytes or
+	                          more: its bits are those of 8-grams */
+};
+
 struct prefilter {
 	/* The bitmaps are keyed by the gram (or pair) and the class of the
 	 * field scanned: fields that look for the same literals share a
 	 * class, so a gram that only another field's literals start costs
 	 * a bit test and nothing more. */
-	uint32_t *cmix;        /* per field id < nscan: its class, mixed in */
-	uint32_t kwmix;        /* the same for keywords */
+	struct pf_class *cls;  /* per field id < nscan: its class */
+	struct pf_class kwcls; /* the same for keywords */
 	/* A class whose long literals' anchors start with at most PF_FEW
 	 * distinct pairs of bytes (a few keywords) is scanned 8 positions
 	 * at a time for those pairs; each field's pairs, and the keywords' */
@@ -261,12 +276,14 @@ struct prefilter {
 	struct pf_first *kwfirst;
 	/* literals of 2 or 3 bytes: a bitmap of the byte pairs (and class)
 	 * that start one, and a small hash table */
-	uint64_t *pairs;       /* 2^PF_PAIRS_LOG bits */
+	uint64_t *pairs;       /* every class's region */
+	uint64_t *kwpairs;     /* the keywords': 2^16 bits, the pair itself
+	                          (a message tests one at each byte) */
 	uint32_t *skey, *sval; /* open addressing: bytes (2 or 3, low byte
 	                          first, | 1 << 24 for 3) -> literal id + 1 */
 	uint32_t scap;         /* power of two; 0 when there are none */
 	/* literals of 4 bytes or more: anchored 4-grams */
-	uint64_t *bits;        /* 2^PF_BITS_LOG bits: some anchor (of a
+	uint64_t *bits;        /* every class's region: some anchor (of a
 	                          literal of the class) hashes here */
 	struct pf_gram *gtab;  /* open addressing by 4-gram */
 	uint32_t gcap;         /* power of two */
@@ -303,6 +320,10 @@ struct ruleset {
 	size_t ngroups;
 	uint32_t *agroups;     /* the groups that have always-evaluated rules */
 	uint32_t nagroups;
+	uint8_t *needf;        /* per field id < nneedf: some rule evaluated
+	                          for every event needs it */
+	uint32_t nneedf;
+	int need_any;          /* one of those rules needs no known field */
 	struct map_ls *mls;
 	size_t nmls;
 	struct map_fields *mfs;
@@ -329,6 +350,7 @@ struct ruleset {
 #define VC_MIN 12              /* shorter values are scanned, not looked up */
 #define VC_MAX 2048            /* longer ones too */
 #define VC_FOUND_MAX 128       /* a value holding more is not kept */
+#define VC_WORDS 4096          /* nor one whose record needs more words */
 
 struct vc_slot {
 	uint64_t hash;         /* of the value and its field; 0: empty */
@@ -379,6 +401,7 @@ struct detect_ctx {
 	                          id << 2 | PF_AT_* */
 	uint32_t nvfound;
 	int vrec;              /* recording them (0, 1, or 2: too many) */
+	uint32_t *vwords;      /* a record being built (VC_WORDS) */
 	uint32_t *vstamp;      /* per literal: vserial when recorded */
 	uint32_t vserial;
 	struct buf tmp;        /* explanations */

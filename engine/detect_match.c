@@ -358,6 +358,10 @@ int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
 	case PK_GLOB:
 		return glob_match(p->tok, p->ntok, v->s, v->len, fc->cased);
 	case PK_RE:
+		/* too short, or without the bytes every match holds */
+		if (v->len < p->remin || (p->relen > 0 &&
+		    find_fold(v->s, v->len, p->relit, p->relen) == NULL))
+			return 0;
 		return re_match(ctx, p, v->s, v->len);
 	case PK_CIDR:
 		return cidr_match(p, v->s, v->len);

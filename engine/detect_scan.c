@@ -21,16 +21,34 @@ static uint32_t gram_at(const char *s)
 	return g;
 }
 
-/* The bit of gram g in the bitmap of the class whose mix is cm. */
-static inline uint32_t gram_bit(uint32_t g, uint32_t cm)
+/* The two bytes at s, in memory order (one load; the same on any host
+ * for the tables and the scan). */
+static inline uint32_t pair_at(const void *s)
 {
-	return ((g ^ cm) * 0x9E3779B1u) >> (32 - PF_BITS_LOG);
+	uint16_t p;
+
+	memcpy(&p, s, 2);
+	return p;
+}
+
+/* The bit of gram g in the region of class c. */
+static inline uint32_t gram_bit(uint32_t g, const struct pf_class *c)
+{
+	return c->goff + (((g ^ c->mix) * 0x9E3779B1u) >> c->gshift);
+}
+
+/* The bit of the 8-gram g (memory order) in the region of a wide class. */
+static inline uint32_t gram8_bit(uint64_t g, const struct pf_class *c)
+{
+	g ^= (uint64_t)c->mix << 17;
+	g *= 0xff51afd7ed558ccdull;
+	return c->goff + (uint32_t)(g >> (32 + c->gshift));
 }
 
 /* The same for the pair of bytes that starts a short literal. */
-static inline uint32_t pair_bit(uint32_t pair, uint32_t cm)
+static inline uint32_t pair_bit(uint32_t pair, const struct pf_class *c)
 {
-	return ((pair ^ cm) * 0x9E3779B1u) >> (32 - PF_PAIRS_LOG);
+	return c->poff + (((pair ^ c->mix) * 0x9E3779B1u) >> c->pshift);
 }
 
 static inline int bit_set(const uint64_t *bits, uint32_t b)
@@ -76,7 +94,6 @@ static void build_short(struct prefilter *pf)
 {
 	uint32_t n = 0;
 
-	pf->pairs = vg_calloc((1u << PF_PAIRS_LOG) / 64, sizeof(*pf->pairs));
 	for (uint32_t l = 0; l < pf->nlits; l++) {
 		if (pf->llen[l] >= LIT_MIN && pf->llen[l] < 4)
 			n++;
@@ -160,7 +177,6 @@ static void build_long(struct prefilter *pf)
 			ngrams += pf->llen[l] - 3;
 		}
 	}
-	pf->bits = vg_calloc((1u << PF_BITS_LOG) / 64, sizeof(*pf->bits));
 	if (pf->nlong == 0)
 		return;
 	for (gc.cap = 64; gc.cap < ngrams * 2; gc.cap *= 2)
@@ -181,7 +197,11 @@ static void build_long(struct prefilter *pf)
 
 		if (pf->llen[l] < 4)
 			continue;
-		for (uint32_t k = 0; k + 4 <= pf->llen[l]; k++) {
+		/* a literal of 8 bytes or more is anchored where 8 of its
+		 * bytes follow, for the scan of wide classes */
+		uint32_t room = pf->llen[l] >= 8 ? 8 : 4;
+
+		for (uint32_t k = 0; k + room <= pf->llen[l]; k++) {
 			uint64_t n = (uint64_t)*gc_at(&gc, gram_at(s + k)) << 8 |
 			    byte_common((uint8_t)s[k]);
 
@@ -254,13 +274,83 @@ static uint32_t class_mix(const struct pf_where *w, size_t n)
 	return (uint32_t)h;
 }
 
+/* log2 of a region for n literals */
+static uint8_t region_log(uint32_t n)
+{
+	uint8_t lg = PF_REGION_MIN_LOG;
+
+	while (lg < 21 && (1ull << lg) < (uint64_t)n * PF_BITS_PER)
+		lg++;
+	return lg;
+}
+
+struct cls_size {
+	uint32_t mix, field;   /* field: FIELD_NONE for keywords */
+	uint32_t nlong, nshort;
+};
+
+static int cmp_cls_size(const void *a, const void *b)
+{
+	const struct cls_size *x = a, *y = b;
+
+	if (x->mix != y->mix)
+		return x->mix < y->mix ? -1 : 1;
+	return x->field < y->field ? -1 : x->field > y->field;
+}
+
+/* Each class its regions: fields that look for the same literals (the
+ * same mix) share them; offset 0 is an empty region for fields without
+ * a class. */
+static void place_classes(struct prefilter *pf, struct cls_size *cs, size_t nc)
+{
+	uint64_t gtot = 1u << PF_REGION_MIN_LOG, ptot = 1u << PF_REGION_MIN_LOG;
+	struct pf_class none = { 0 };
+
+	none.gshift = none.pshift = 32 - PF_REGION_MIN_LOG;
+	for (uint32_t f = 0; f < pf->nscan; f++)
+		pf->cls[f] = none;
+	pf->kwcls = none;
+	if (nc > 0)
+		qsort(cs, nc, sizeof(*cs), cmp_cls_size);
+	for (size_t b = 0, e; b < nc; b = e) {
+		struct pf_class c = { 0 };
+		uint32_t nl = 0, ns = 0;
+		uint8_t gl, pl;
+
+		for (e = b; e < nc && cs[e].mix == cs[b].mix; e++) {
+			nl = cs[e].nlong > nl ? cs[e].nlong : nl;
+			ns = cs[e].nshort > ns ? cs[e].nshort : ns;
+		}
+		gl = region_log(nl);
+		pl = region_log(ns);
+		c.mix = cs[b].mix;
+		c.goff = (uint32_t)gtot;
+		c.poff = (uint32_t)ptot;
+		c.gshift = (uint8_t)(32 - gl);
+		c.pshift = (uint8_t)(32 - pl);
+		gtot += 1ull << gl;
+		ptot += 1ull << pl;
+		for (size_t i = b; i < e; i++) {
+			if (cs[i].field == FIELD_NONE)
+				pf->kwcls = c;
+			else
+				pf->cls[cs[i].field] = c;
+		}
+	}
+	pf->bits = vg_calloc(gtot / 64, sizeof(*pf->bits));
+	pf->pairs = vg_calloc(ptot / 64, sizeof(*pf->pairs));
+	pf->kwpairs = vg_calloc(65536 / 64, sizeof(*pf->kwpairs));
+}
+
 void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 {
 	uint32_t *lgram = vg_calloc(pf->nlits + 1, sizeof(*lgram));
+	uint64_t *lgram8 = vg_calloc(pf->nlits + 1, sizeof(*lgram8));
 	uint16_t *lfirst = vg_calloc(pf->nlits + 1, sizeof(*lfirst));
-	size_t k = 0;
+	struct cls_size *cs;
+	size_t k = 0, nc = 0;
 
-	pf->cmix = vg_calloc(pf->nscan + 1, sizeof(*pf->cmix));
+	pf->cls = vg_calloc(pf->nscan + 1, sizeof(*pf->cls));
 	pf->first = vg_calloc(pf->nscan + 1, sizeof(*pf->first));
 	pf->kwfirst = vg_calloc(1, sizeof(*pf->kwfirst));
 	if (n > 0)
@@ -272,33 +362,58 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 		w[k++] = w[i];
 	}
 	n = k;
+	cs = vg_calloc(n + 1, sizeof(*cs));
 	for (size_t b = 0, e; b < n; b = e) {
-		uint32_t m;
+		struct cls_size *c = &cs[nc];
+
+		for (e = b; e < n && w[e].field == w[b].field; e++) {
+			uint32_t len = pf->llen[w[e].lit];
+
+			if (len >= 4)
+				c->nlong++;
+			else if (len >= LIT_MIN)
+				c->nshort++;
+		}
+		if (w[b].field != FIELD_NONE && w[b].field >= pf->nscan) {
+			memset(c, 0, sizeof(*c));
+			continue; /* never scanned */
+		}
+		c->mix = class_mix(w + b, e - b);
+		c->field = w[b].field;
+		nc++;
+	}
+	place_classes(pf, cs, nc);
+	free(cs);
+	/* wide fields: every literal they look for has 8 bytes or more
+	 * (hashes), so 8-grams are tested, and a hex 4-gram that some hash
+	 * is anchored at does not stop the scan */
+	for (size_t b = 0, e; b < n; b = e) {
+		uint8_t wide = w[b].field != FIELD_NONE && w[b].field < pf->nscan;
 
 		for (e = b; e < n && w[e].field == w[b].field; e++)
-			;
-		m = class_mix(w + b, e - b);
-		if (w[b].field == FIELD_NONE)
-			pf->kwmix = m;
-		else if (w[b].field < pf->nscan)
-			pf->cmix[w[b].field] = m;
+			wide &= pf->llen[w[e].lit] >= 8;
+		if (wide)
+			pf->cls[w[b].field].wide = 1;
 	}
 	/* each literal's anchor gram, then its bit in each class */
 	for (uint32_t a = 0; a < pf->nlong; a++) {
 		const struct pf_anchor *an = &pf->anc[a];
 
 		lgram[an->lit] = gram_at(pf->ltext + an->text + an->off);
+		if (an->len >= 8)
+			memcpy(&lgram8[an->lit], pf->ltext + an->text + an->off, 8);
 		lfirst[an->lit] = (uint16_t)((uint8_t)pf->ltext[an->text + an->off] |
 		    (uint8_t)pf->ltext[an->text + an->off + 1] << 8);
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint32_t l = w[i].lit, m, b;
+		uint32_t l = w[i].lit, b;
 		const uint8_t *t = (const uint8_t *)pf->ltext + pf->loff[l];
+		const struct pf_class *c;
 
 		if (w[i].field == FIELD_NONE)
-			m = pf->kwmix;
+			c = &pf->kwcls;
 		else if (w[i].field < pf->nscan)
-			m = pf->cmix[w[i].field];
+			c = &pf->cls[w[i].field];
 		else
 			continue; /* never scanned */
 		if (pf->llen[l] >= 4) {
@@ -306,7 +421,11 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 			    &pf->first[w[i].field];
 			uint8_t j;
 
-			b = gram_bit(lgram[l], m), pf->bits[b >> 6] |= 1ull << (b & 63);
+			if (c->wide)
+				b = gram8_bit(lgram8[l], c);
+			else
+				b = gram_bit(lgram[l], c);
+			pf->bits[b >> 6] |= 1ull << (b & 63);
 			/* the anchor's first pair among the class's few? */
 			for (j = 0; j < fi->n && j < PF_FEW && fi->p[j] != lfirst[l]; j++)
 				;
@@ -315,11 +434,14 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 			else if (j == PF_FEW)
 				fi->n = PF_FEW + 1;
 		}
+		else if (pf->llen[l] >= LIT_MIN && w[i].field == FIELD_NONE)
+			pf->kwpairs[pair_at(t) >> 6] |= 1ull << (pair_at(t) & 63);
 		else if (pf->llen[l] >= LIT_MIN)
-			b = pair_bit(t[0] | (uint32_t)t[1] << 8, m),
+			b = pair_bit(pair_at(t), c),
 			    pf->pairs[b >> 6] |= 1ull << (b & 63);
 	}
 	free(lgram);
+	free(lgram8);
 	free(lfirst);
 }
 
@@ -328,26 +450,31 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 /* Postings b..e were hit, at `at` (PF_AT_*) in the value: their rules
  * become candidates once they have a literal of each set they need, where
  * they need it. */
+static inline void stamp1(const struct prefilter *pf, struct detect_ctx *ctx,
+    uint32_t post)
+{
+	uint32_t r = post >> 1;
+	uint8_t m;
+
+	if (ctx->rstamp[r] != ctx->epoch) {
+		ctx->rstamp[r] = ctx->epoch;
+		ctx->rmask[r] = 0;
+	}
+	m = ctx->rmask[r] | (uint8_t)(1u << (post & 1));
+	if (m == pf->rneed[r]) {
+		m |= 0x80;
+		ctx->cands[ctx->ncands++] = r;
+	}
+	ctx->rmask[r] = m;
+}
+
 static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
     uint32_t b, uint32_t e, unsigned at)
 {
 	for (uint32_t i = b; i < e; i++) {
-		uint32_t r = pf->prule[i] >> 1;
-		uint8_t m;
-
 		if (pf->pat[i] & ~at)
 			continue; /* equality, startswith or endswith: not here */
-
-		if (ctx->rstamp[r] != ctx->epoch) {
-			ctx->rstamp[r] = ctx->epoch;
-			ctx->rmask[r] = 0;
-		}
-		m = ctx->rmask[r] | (uint8_t)(1u << (pf->prule[i] & 1));
-		if (m == pf->rneed[r]) {
-			m |= 0x80;
-			ctx->cands[ctx->ncands++] = r;
-		}
-		ctx->rmask[r] = m;
+		stamp1(pf, ctx, pf->prule[i]);
 	}
 }
 
@@ -357,10 +484,10 @@ static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
  * only when one of their literals turns up), so a Cisco keyword in a Linux
  * message is dropped after one look at the Cisco logsource.
  */
-static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
-    const struct vg_event *ev, uint32_t l)
+static int gates_pass_mask(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, uint64_t m)
 {
-	uint64_t m = pf->lits[l].gates, todo;
+	uint64_t todo;
 
 	if ((m & GATE_ALWAYS) || (m & ctx->gpass))
 		return 1;
@@ -376,36 +503,33 @@ static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
 	return 0;
 }
 
+static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, uint32_t l)
+{
+	return gates_pass_mask(pf, ctx, ev, pf->lits[l].gates);
+}
+
 /*
- * Literal l was found in entry e of field `field` (kw: keywords look
- * here). A literal's postings are sorted by field, keywords (FIELD_NONE)
- * first: only the run for this field is walked, found by binary search,
- * so a literal that many rules share in other fields costs nothing here.
+ * The postings of literal l that a value of `field` (kw: keywords look
+ * there) can serve: a literal's postings are sorted by field, keywords
+ * (FIELD_NONE) first, so the keywords' run starts it and the field's run
+ * is found by binary search; a literal that many rules share in other
+ * fields costs nothing here. run[0..1): keywords, run[2..3): the field.
  */
-static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
-    uint32_t l, uint32_t e, uint32_t field, int kw, unsigned at)
+static void lit_runs(const struct prefilter *pf, uint32_t l, uint32_t field,
+    int kw, uint32_t run[4])
 {
 	uint32_t b = pf->lits[l].poff, end = pf->lits[l].pend, lo, hi;
-	struct pf_seen *sn = &ctx->lseen[l];
 
-	if (sn->epoch == ctx->epoch && sn->entry == e) {
-		if ((at & ~(unsigned)sn->at) == 0)
-			return; /* already handled for this value */
-		/* found again where more postings want it: walk them again
-		 * (a rule already stamped stays as it is) */
-		at |= sn->at;
-	}
-	sn->epoch = ctx->epoch;
-	sn->entry = e;
-	sn->at = (uint8_t)at;
+	run[0] = run[1] = run[2] = run[3] = b;
 	if (b == end)
 		return; /* looked for by patterns only, no rule waits for it */
 	if (kw && pf->pfield[b] == FIELD_NONE) {
 		for (hi = b; hi < end && pf->pfield[hi] == FIELD_NONE; hi++)
 			;
-		stamp(pf, ctx, b, hi, at);
+		run[1] = hi;
 	}
-	if (field == UINT32_MAX)
+	if (field == UINT32_MAX || field == FIELD_NONE)
 		return;
 	/* first posting with pfield >= field */
 	for (lo = b, hi = end; lo < hi;) {
@@ -418,8 +542,33 @@ static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
 	}
 	for (hi = lo; hi < end && pf->pfield[hi] == field; hi++)
 		;
-	if (field != FIELD_NONE)
-		stamp(pf, ctx, lo, hi, at);
+	run[2] = lo;
+	run[3] = hi;
+}
+
+/*
+ * Literal l was found in entry e of field `field` (kw: keywords look
+ * here), at `at`: stamp the postings that wait for it there.
+ */
+static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
+    uint32_t l, uint32_t e, uint32_t field, int kw, unsigned at)
+{
+	struct pf_seen *sn = &ctx->lseen[l];
+	uint32_t run[4];
+
+	if (sn->epoch == ctx->epoch && sn->entry == e) {
+		if ((at & ~(unsigned)sn->at) == 0)
+			return; /* already handled for this value */
+		/* found again where more postings want it: walk them again
+		 * (a rule already stamped stays as it is) */
+		at |= sn->at;
+	}
+	sn->epoch = ctx->epoch;
+	sn->entry = e;
+	sn->at = (uint8_t)at;
+	lit_runs(pf, l, field, kw, run);
+	stamp(pf, ctx, run[0], run[1], at);
+	stamp(pf, ctx, run[2], run[3], at);
 }
 
 /* Short literals are the rule: a byte loop beats a call to memcmp. */
@@ -523,18 +672,28 @@ static void __attribute__((noinline)) pair_found(const struct prefilter *pf,
 static inline __attribute__((always_inline)) void scan_loop(
     const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
-    uint32_t field, int kw, uint64_t want, uint32_t cm, uint32_t km,
-    int nl, int kl, int ns, int ks)
+    uint32_t field, int kw, uint64_t want, const struct pf_class *cm,
+    const struct pf_class *km, int nl, int kl, int ns, int ks, int wd)
 {
-	const uint64_t *bits = pf->bits, *pairs = pf->pairs;
+	const uint64_t *bits = pf->bits, *pairs = pf->pairs, *kwp = pf->kwpairs;
+	const struct pf_class c = *cm, k = *km; /* in registers */
 
+	cm = &c;
+	km = &k;
 	for (uint32_t i = 0; i + 1 < len; i++) {
 		uint32_t g = gram_at((const char *)f + i);
-		uint32_t pr = f[i] | (uint32_t)f[i + 1] << 8; /* any byte order */
-		int lg = (nl && bit_set(bits, gram_bit(g, cm))) |
-		    (kl && bit_set(bits, gram_bit(g, km)));
-		int sh = (ns && bit_set(pairs, pair_bit(pr, cm))) |
-		    (ks && bit_set(pairs, pair_bit(pr, km)));
+		uint32_t pr = pair_at(f + i);
+		uint64_t g8 = 0;
+		int lg, sh;
+
+		if (wd)
+			memcpy(&g8, f + i, 8); /* f has 8 defined bytes past len */
+		/* | not ||: both tests, no branch between them */
+		lg = (int)(nl && bit_set(bits, wd ? gram8_bit(g8, cm) :
+		    gram_bit(g, cm))) |
+		    (int)(kl && bit_set(bits, gram_bit(g, km)));
+		sh = (int)(ns && bit_set(pairs, pair_bit(pr, cm))) |
+		    (int)(ks && bit_set(kwp, pr));
 
 		if (__builtin_expect(lg | sh, 0)) {
 			if (lg && i + 4 <= len)
@@ -560,7 +719,7 @@ static inline uint64_t has_zero(uint64_t x)
  */
 static void scan_few(const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
-    uint32_t field, int kw, uint64_t want, uint32_t m,
+    uint32_t field, int kw, uint64_t want, const struct pf_class *m,
     const struct pf_first *fi)
 {
 	uint64_t rep0[PF_FEW], rep1[PF_FEW];
@@ -617,9 +776,11 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	uint8_t *f;
 	uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
 	    (kw ? FIELD_KW : 0);
-	uint32_t cm = field != UINT32_MAX ? pf->cmix[field] : 0, km = pf->kwmix;
+	const struct pf_class *cm = field != UINT32_MAX ? &pf->cls[field] :
+	    &pf->kwcls, *km = &pf->kwcls;
 	unsigned nl = (nhow & PF_LONG) != 0, kl = (khow & PF_LONG) != 0;
 	unsigned ns = (nhow & PF_SHORT) != 0, ks = (khow & PF_SHORT) != 0;
+	unsigned wd = nl && field != UINT32_MAX && pf->cls[field].wide;
 	uint32_t i;
 
 	if (len + 8 > ctx->foldcap) {
@@ -639,7 +800,7 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* scan_few counts bytes so */
-	if (!ns && !ks && (nl ^ kl) && pf->nlong > 0) {
+	if (!ns && !ks && (nl ^ kl) && !wd && pf->nlong > 0) {
 		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
 
 		if (fi->n <= PF_FEW) {
@@ -650,14 +811,18 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	}
 #endif
 	switch ((nl && pf->nlong > 0) | (kl && pf->nlong > 0) << 1 |
-	    (ns && pf->scap > 0) << 2 | (ks && pf->scap > 0) << 3) {
+	    (ns && pf->scap > 0) << 2 | (ks && pf->scap > 0) << 3 |
+	    (wd && pf->nlong > 0) << 4) {
 #define SCAN_CASE(m) case m: \
 		scan_loop(pf, ctx, ev, f, len, e, field, kw, want, cm, km, \
-		    (m) & 1, (m) >> 1 & 1, (m) >> 2 & 1, (m) >> 3 & 1); \
+		    (m) & 1, (m) >> 1 & 1, (m) >> 2 & 1, (m) >> 3 & 1, (m) >> 4); \
 		break;
 	SCAN_CASE(1) SCAN_CASE(2) SCAN_CASE(3) SCAN_CASE(4) SCAN_CASE(5)
 	SCAN_CASE(6) SCAN_CASE(7) SCAN_CASE(8) SCAN_CASE(9) SCAN_CASE(10)
 	SCAN_CASE(11) SCAN_CASE(12) SCAN_CASE(13) SCAN_CASE(14) SCAN_CASE(15)
+	/* wide: with the field's long literals only */
+	SCAN_CASE(17) SCAN_CASE(19) SCAN_CASE(21) SCAN_CASE(23)
+	SCAN_CASE(25) SCAN_CASE(27) SCAN_CASE(29) SCAN_CASE(31)
 #undef SCAN_CASE
 	default:
 		break;
@@ -703,17 +868,50 @@ static const uint8_t *vc_record(const struct detect_ctx *ctx,
 	return memcmp(rec, text, len) == 0 ? rec : NULL;
 }
 
-/* Keep what the scan of a value found, in slot v. */
-static void vc_store(struct detect_ctx *ctx, struct vc_slot *v, uint64_t h,
-    const char *text, uint32_t len, uint32_t field, int kw)
+/*
+ * Keep what the scan of a value found, in slot v: the value's bytes, then
+ * per literal found its id and where (PF_AT_*), its gates and the
+ * postings it serves in this field at that place, so that a replay
+ * touches the record and the rules' stamps only. A record too big for
+ * the scratch space is not kept.
+ */
+static void vc_store(const struct prefilter *pf, struct detect_ctx *ctx,
+    struct vc_slot *v, uint64_t h, const char *text, uint32_t len,
+    uint32_t field, int kw)
 {
-	uint32_t pad = (len + 3) & ~3u, need = pad + ctx->nvfound * 4;
-	uint64_t at = ctx->vwpos;
+	uint32_t pad = (len + 3) & ~3u, need, nw = 0;
+	uint32_t *w = ctx->vwords;
+	uint64_t at;
 
+	for (uint32_t k = 0; k < ctx->nvfound; k++) {
+		uint32_t l = ctx->vfound[k] >> 2, where = ctx->vfound[k] & 3;
+		uint32_t run[4], np = 0, head = nw;
+
+		if (nw + 4 > VC_WORDS)
+			return;
+		lit_runs(pf, l, field, kw, run);
+		w[nw++] = ctx->vfound[k];
+		nw++; /* the count, below */
+		w[nw++] = (uint32_t)pf->lits[l].gates;
+		w[nw++] = (uint32_t)(pf->lits[l].gates >> 32);
+		for (int r = 0; r < 4; r += 2) {
+			for (uint32_t i = run[r]; i < run[r + 1]; i++) {
+				if (pf->pat[i] & ~where)
+					continue;
+				if (nw == VC_WORDS)
+					return;
+				w[nw++] = pf->prule[i];
+				np++;
+			}
+		}
+		w[head + 1] = np;
+	}
+	need = pad + nw * 4;
+	at = ctx->vwpos;
 	if (at % VC_RING + need > VC_RING)
 		at += VC_RING - at % VC_RING; /* records do not wrap */
 	memcpy(ctx->vring + at % VC_RING, text, len);
-	memcpy(ctx->vring + at % VC_RING + pad, ctx->vfound, ctx->nvfound * 4);
+	memcpy(ctx->vring + at % VC_RING + pad, w, nw * 4);
 	ctx->vwpos = at + need;
 	v->hash = h;
 	v->pos = at;
@@ -721,6 +919,36 @@ static void vc_store(struct detect_ctx *ctx, struct vc_slot *v, uint64_t h,
 	v->len = len;
 	v->nfound = ctx->nvfound;
 	v->kw = (uint8_t)kw;
+}
+
+/* Replay the record of a value (entry e) that the scan of the same bytes
+ * in the same field found: as found() would, literal by literal. */
+static void vc_replay(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const uint32_t *q, uint32_t nfound, uint32_t e,
+    uint32_t field, int kw)
+{
+	for (uint32_t k = 0; k < nfound; k++) {
+		uint32_t l = q[0] >> 2, at = q[0] & 3, np = q[1];
+		uint64_t gates = (uint64_t)q[3] << 32 | q[2];
+		const uint32_t *post = q + 4;
+		struct pf_seen *sn;
+
+		q = post + np;
+		if (!gates_pass_mask(pf, ctx, ev, gates))
+			continue;
+		sn = &ctx->lseen[l];
+		if (sn->epoch == ctx->epoch && sn->entry == e) {
+			/* seen in this entry already (a number's other text):
+			 * hit() merges the places */
+			hit(pf, ctx, l, e, field, kw, at);
+			continue;
+		}
+		sn->epoch = ctx->epoch;
+		sn->entry = e;
+		sn->at = (uint8_t)at;
+		for (uint32_t i = 0; i < np; i++)
+			stamp1(pf, ctx, post[i]);
+	}
 }
 
 /*
@@ -752,14 +980,9 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 		st->looks = st->hits = 0;
 	}
 	if ((rec = vc_record(ctx, v, h, text, len, field, kw)) != NULL) {
-		const uint32_t *ids = (const uint32_t *)(const void *)
-		    (rec + ((len + 3) & ~3u));
-
 		st->hits++;
-		for (uint32_t k = 0; k < v->nfound; k++) {
-			if (gates_pass(pf, ctx, ev, ids[k] >> 2))
-				hit(pf, ctx, ids[k] >> 2, e, field, kw, ids[k] & 3);
-		}
+		vc_replay(pf, ctx, ev, (const uint32_t *)(const void *)
+		    (rec + ((len + 3) & ~3u)), v->nfound, e, field, kw);
 		return;
 	}
 	if (++ctx->vserial == 0) {
@@ -770,7 +993,7 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 	ctx->vrec = 1;
 	scan_bytes(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
 	if (ctx->vrec == 1)
-		vc_store(ctx, v, h, text, len, field, kw);
+		vc_store(pf, ctx, v, h, text, len, field, kw);
 	ctx->vrec = 0;
 }
 

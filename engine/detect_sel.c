@@ -402,6 +402,9 @@ static int compile_regex(struct dload *dl, const struct ynode *v,
 		return -1;
 	}
 	p->jit = pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE) == 0;
+	/* in characters, never more than bytes: a shorter value cannot match */
+	if (pcre2_pattern_info(p->re, PCRE2_INFO_MINLENGTH, &p->remin) != 0)
+		p->remin = 0;
 	return 0;
 }
 
@@ -705,6 +708,7 @@ static void fcond_free(struct fcond *fc)
 		free(p->tok);
 		free(p->refs);
 		free(p->shown);
+		free(p->relit);
 		pcre2_code_free(p->re);
 	}
 	free(fc->pats);

@@ -140,8 +140,22 @@ TEST(a_literal_vouches_only_in_its_field)
 	CHECK(!cand("img-evilbin"));
 	CHECK(!cand("cmd-mimikatz"));
 	CHECK_INT(ctx->ncands, 0);
-	/* the two fields look for different literals: different classes */
-	CHECK(rs->pf.cmix[fid("CommandLine")] != rs->pf.cmix[fid("Image")]);
+	/* the two fields look for different literals: different classes,
+	 * each with regions of its own, sized to its literals (one each:
+	 * the smallest region) */
+	{
+		const struct pf_class *c = &rs->pf.cls[fid("CommandLine")];
+		const struct pf_class *i = &rs->pf.cls[fid("Image")];
+
+		CHECK(c->mix != i->mix);
+		CHECK(c->goff != i->goff);
+		CHECK(c->goff != 0 && i->goff != 0); /* 0: the empty region */
+		CHECK_INT(c->gshift, 32 - PF_REGION_MIN_LOG);
+		CHECK_INT(i->gshift, 32 - PF_REGION_MIN_LOG);
+		/* and the keywords theirs */
+		CHECK(rs->pf.kwcls.goff != 0 && rs->pf.kwcls.goff != c->goff &&
+		    rs->pf.kwcls.goff != i->goff);
+	}
 }
 
 TEST(few_keywords_are_scanned_by_their_first_bytes)
@@ -318,6 +332,326 @@ TEST(unindexed_rules_need_one_of_their_fields)
 	CHECK_INT(ctx->gstate[g], 1);
 }
 
+TEST(a_replay_keeps_where_its_literals_were)
+{
+	uint32_t cl = fid("CommandLine");
+	struct vc_stat *vs = &ctx->vstat[cl];
+	uint32_t hits;
+
+	/* an earlier test made the field stop looking: look again */
+	memset(vs, 0, sizeof(*vs));
+	/* startswith: the literal inside the value, scanned then replayed
+	 * (the record keeps only the postings that take it there) */
+	for (int i = 0; i < 2; i++) {
+		hits = vs->hits;
+		vg_event_reset(ev);
+		add("CommandLine", "cmd.exe /c net user eve /add");
+		CHECK_STR(run(), "");
+		CHECK(!cand("pre-netuser"));
+		CHECK_INT(vs->hits, hits + (uint32_t)i);
+	}
+	/* at the start: a candidate both times */
+	for (int i = 0; i < 2; i++) {
+		hits = vs->hits;
+		vg_event_reset(ev);
+		add("CommandLine", "net user eve /add");
+		CHECK_STR(run(), "pre-netuser");
+		CHECK(cand("pre-netuser"));
+		CHECK_INT(vs->hits, hits + (uint32_t)i);
+	}
+	/* a replayed value and a scanned one in the same event: the
+	 * literal's places merge as when both are scanned */
+	vg_event_reset(ev);
+	add("CommandLine", "net user eve /add");
+	add("CommandLine", "mimikatz");
+	CHECK_STR(run(), "cmd-mimikatz pre-netuser");
+	/* a long number (cached) and its canonical text (scanned) are one
+	 * entry: the replay's place and the scan's merge into equality */
+	for (int i = 0; i < 2; i++) {
+		vg_event_reset(ev);
+		vg_event_add_num(ev, fid("EventID"), "4688.000000000", 14, 4688.0);
+		CHECK_STR(run(), "eq-4688");
+		CHECK(cand("eq-4688"));
+	}
+	CHECK(ctx->vstat[fid("EventID")].hits >= 1);
+}
+
+TEST(wide_fields_are_scanned_by_8_grams)
+{
+	/* the command line's literals all have 8 bytes or more (mimikatz,
+	 * lsadump::sam, net user); the image's do not (.exe) */
+	CHECK_INT(rs->pf.cls[fid("CommandLine")].wide, 1);
+	CHECK_INT(rs->pf.cls[fid("Image")].wide, 0);
+	CHECK_INT(rs->pf.kwcls.wide, 0);
+	/* the literal at the very end: its 8 bytes are the value's last */
+	vg_event_reset(ev);
+	add("CommandLine", "x MimiKatz");
+	CHECK_STR(run(), "cmd-mimikatz");
+	/* the whole value, and one byte short */
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatz");
+	CHECK_STR(run(), "cmd-mimikatz");
+	vg_event_reset(ev);
+	add("CommandLine", "mimikat");
+	CHECK_STR(run(), "");
+	CHECK_INT(ctx->ncands, 0);
+	/* one differing byte in the second 4 bytes of an anchor */
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatx lsadump::sax");
+	CHECK_STR(run(), "");
+	CHECK_INT(ctx->ncands, 0);
+}
+
+TEST(rules_of_no_field_need_their_logsource_fields)
+{
+	static const char nf_rules[] =
+	    "title: maps\nlogsources:\n"
+	    "    - product: win\n      conditions:\n"
+	    "          - Channel|exists: true\n          - winlog.channel|exists: true\n"
+	    "---\n"
+	    "title: nf\nid: nf\nlogsource:\n    product: win\n"
+	    "detection:\n    filter:\n        Image|contains: '\\\\'\n"
+	    "    condition: not filter\nlevel: low\n";
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+	struct ruleset *rr;
+	struct detect_ctx *c;
+	const struct rule *const *m;
+	const struct rule *r;
+
+	vg_diag_init(&d, null);
+	rr = detect_load_buffer("n.yml", nf_rules, strlen(nf_rules), NULL, &d, NULL);
+	fclose(null);
+	CHECK(rr != NULL);
+	CHECK_INT(detect_rule_count(rr), 1);
+	r = detect_rule(rr, 0);
+	/* not indexed, and no field of its own */
+	CHECK_INT(r->impl->indexed, 0);
+	CHECK(r->impl->need == NULL);
+	/* but its logsource needs a channel */
+	CHECK_INT(rr->need_any, 0);
+	CHECK(fid("Channel") < rr->nneedf && rr->needf[fid("Channel")]);
+	CHECK(fid("winlog.channel") < rr->nneedf && rr->needf[fid("winlog.channel")]);
+	c = detect_ctx_new(rr);
+	/* no channel: not looked at, its logsource unchecked */
+	vg_event_reset(ev);
+	add("message", "a syslog line");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->gstate[r->impl->group], 0);
+	/* a channel and no backslash in the image: a match */
+	vg_event_reset(ev);
+	add("winlog.channel", "Security");
+	add("Image", "tool");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "nf");
+	CHECK_INT(c->gstate[r->impl->group], 1);
+	vg_event_reset(ev);
+	add("Channel", "Security");
+	add("Image", "C:\\tool.exe");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	detect_ctx_free(c);
+	detect_free(rr);
+}
+
+/* The first pattern of rule `id` in rs. */
+static const struct pat *first_pat(const struct ruleset *set, const char *id)
+{
+	for (size_t i = 0; i < detect_rule_count(set); i++) {
+		const struct rule *r = detect_rule(set, i);
+
+		if (strcmp(r->id, id) == 0)
+			return &first_fc(r->impl->sels[0].root)->pats[0];
+	}
+	return NULL;
+}
+
+TEST(regexes_need_their_bytes_and_length)
+{
+	static const char re_rules[] =
+	    R("re-tick", "    sel:\n        CommandLine|re: '\\w+`\\w+'\n"
+		"    condition: sel\n")
+	    R("re-hex", "    sel:\n        Hashes|re: '[a-f0-9]{64}'\n"
+		"    condition: sel\n")
+	    R("re-alt", "    sel:\n        CommandLine|re: 'xy|zw'\n"
+		"    condition: sel\n")
+	    R("re-nl", "    sel:\n        ParentCommandLine|re: 'go\\n\\n\\t'\n"
+		"    condition: sel\n");
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+	struct ruleset *rr;
+	struct detect_ctx *c;
+	const struct pat *p;
+	const struct rule *const *m;
+	char hex[80];
+
+	vg_diag_init(&d, null);
+	rr = detect_load_buffer("r.yml", re_rules, strlen(re_rules), NULL, &d, NULL);
+	fclose(null);
+	CHECK(rr != NULL);
+	CHECK_INT(detect_rule_count(rr), 4);
+	c = detect_ctx_new(rr);
+	/* \n and \t are bytes of the literal: the rule is indexed by it */
+	p = first_pat(rr, "re-nl");
+	CHECK_INT(p->relen, 5);
+	CHECK(p->relit != NULL && memcmp(p->relit, "go\n\n\t", 5) == 0);
+	CHECK_INT(detect_rule(rr, 3)->impl->indexed, 1);
+	vg_event_reset(ev);
+	add("ParentCommandLine", "x go\n\n\ty");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "re-nl");
+	CHECK_INT(c->ncands, 1);
+	/* the literal is looked for without case, the regex has it */
+	vg_event_reset(ev);
+	add("ParentCommandLine", "x GO\n\n\ty");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 1);
+	vg_event_reset(ev);
+	add("ParentCommandLine", "x go\n \n\ty");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
+	/* the backtick, a single byte, is what every match holds */
+	p = first_pat(rr, "re-tick");
+	CHECK(p != NULL && p->kind == PK_RE);
+	CHECK_INT(p->relen, 1);
+	CHECK(p->relit != NULL && p->relit[0] == '`');
+	CHECK_INT(p->remin, 3);
+	/* no literal, but 64 bytes at least */
+	p = first_pat(rr, "re-hex");
+	CHECK_INT(p->relen, 0);
+	CHECK_INT(p->remin, 64);
+	/* two branches: no one literal */
+	p = first_pat(rr, "re-alt");
+	CHECK_INT(p->relen, 0);
+	CHECK_INT(p->remin, 2);
+
+	vg_event_reset(ev);
+	add("CommandLine", "iex`x");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "re-tick");
+	vg_event_reset(ev);
+	add("CommandLine", "iex'x");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	vg_event_reset(ev);
+	add("CommandLine", "a zw");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "re-alt");
+	memset(hex, 'a', 63);
+	hex[63] = '\0';
+	vg_event_reset(ev);
+	add("Hashes", hex);
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	hex[63] = 'f';
+	hex[64] = '\0';
+	vg_event_reset(ev);
+	add("Hashes", hex);
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_STR(m[0]->id, "re-hex");
+	detect_ctx_free(c);
+	detect_free(rr);
+}
+
+TEST(short_keywords_are_tested_by_their_pair)
+{
+	static const char kw_rules[] =
+	    R("kw-short", "    keywords:\n        - 'zq'\n        - 'jx!'\n"
+		"    condition: keywords\n");
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+	struct ruleset *rr;
+	struct detect_ctx *c;
+	const struct rule *const *m;
+	uint16_t zq, jx;
+
+	vg_diag_init(&d, null);
+	rr = detect_load_buffer("k.yml", kw_rules, strlen(kw_rules), NULL, &d, NULL);
+	fclose(null);
+	CHECK(rr != NULL);
+	CHECK_INT(rr->pf.nindexed, 1);
+	/* the keywords' pairs are bits of their own, indexed by the bytes */
+	memcpy(&zq, "zq", 2);
+	memcpy(&jx, "jx", 2);
+	CHECK(rr->pf.kwpairs[zq >> 6] >> (zq & 63) & 1);
+	CHECK(rr->pf.kwpairs[jx >> 6] >> (jx & 63) & 1);
+	CHECK_INT(rr->pf.kwscan, PF_SHORT);
+	c = detect_ctx_new(rr);
+	vg_event_reset(ev);
+	add("message", "one ZQ two");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_INT(c->ncands, 1);
+	vg_event_reset(ev);
+	add("message", "ends with jx!");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	vg_event_reset(ev);
+	add("message", "zx qz jx? z");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
+	detect_ctx_free(c);
+	detect_free(rr);
+}
+
+TEST(an_alternative_needs_a_literal_of_each_set_of_its_branch)
+{
+	static const char or_rules[] =
+	    R("or-two", "    sel_1:\n        Image|contains: '\\Windows\\'\n"
+		"        CommandLine|contains: '\\..\\..\\'\n"
+		"    sel_2:\n        CommandLine|contains: '.exe\\..\\'\n"
+		"    filter:\n        CommandLine|contains: 'skip-me'\n"
+		"    condition: 1 of sel_* and not filter\n");
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+	struct ruleset *rr;
+	struct detect_ctx *c;
+	const struct rule *const *m;
+
+	vg_diag_init(&d, null);
+	rr = detect_load_buffer("o.yml", or_rules, strlen(or_rules), NULL, &d, NULL);
+	fclose(null);
+	CHECK(rr != NULL);
+	CHECK_INT(detect_rule_count(rr), 1);
+	CHECK_INT(detect_rule(rr, 0)->impl->indexed, 1);
+	/* the image's literal or sel_2's, and the traversal or sel_2's */
+	CHECK_INT(rr->pf.rneed[0], 3);
+	CHECK_INT(rr->pf.nlits, 3);
+	c = detect_ctx_new(rr);
+	/* a Windows image alone: not a candidate any more */
+	vg_event_reset(ev);
+	add("Image", "C:\\Windows\\System32\\cmd.exe");
+	add("CommandLine", "cmd.exe /c dir");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
+	/* with the traversal: candidate, and a match */
+	vg_event_reset(ev);
+	add("Image", "C:\\Windows\\System32\\cmd.exe");
+	add("CommandLine", "cmd.exe /c ..\\..\\..\\x");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_INT(c->ncands, 1);
+	/* the traversal without the image (nor .exe\\..\\): not either */
+	vg_event_reset(ev);
+	add("Image", "D:\\tools\\cmd.exe");
+	add("CommandLine", "cmd.exe /c ..\\..\\..\\x");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
+	/* sel_2's literal in the image, where it does not count: the
+	 * second set has nothing, so not a candidate */
+	vg_event_reset(ev);
+	add("Image", "C:\\Windows\\x.exe\\..\\y.exe");
+	add("CommandLine", "y.exe");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	CHECK_INT(c->ncands, 0);
+	/* the second branch alone has its literal in both sets */
+	vg_event_reset(ev);
+	add("Image", "D:\\tools\\a.exe");
+	add("CommandLine", "a.exe\\..\\b.exe");
+	CHECK_INT(detect_event(rr, c, ev, &m), 1);
+	CHECK_INT(c->ncands, 1);
+	/* and the filter still applies */
+	vg_event_reset(ev);
+	add("CommandLine", "a.exe\\..\\b.exe skip-me");
+	CHECK_INT(detect_event(rr, c, ev, &m), 0);
+	detect_ctx_free(c);
+	detect_free(rr);
+}
+
 int main(void)
 {
 	setup();
@@ -329,6 +663,12 @@ int main(void)
 	RUN(conditions_without_their_literals_are_false_whole);
 	RUN(equality_and_ends_need_their_literal_there);
 	RUN(unindexed_rules_need_one_of_their_fields);
+	RUN(a_replay_keeps_where_its_literals_were);
+	RUN(wide_fields_are_scanned_by_8_grams);
+	RUN(rules_of_no_field_need_their_logsource_fields);
+	RUN(regexes_need_their_bytes_and_length);
+	RUN(short_keywords_are_tested_by_their_pair);
+	RUN(an_alternative_needs_a_literal_of_each_set_of_its_branch);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
