@@ -1171,6 +1171,9 @@ static void tag_fc(struct prefilter *pf, const struct litset *L,
 			for (uint32_t f = 0; f < fc->nfields; f++) {
 				pf->lits[id].fields |= field_bit(fc->fields[f]);
 				where_add(w, id, fc->fields[f]);
+				/* the scan must find it inside values there */
+				if (p->kind != PK_EQ)
+					pf->scan[fc->fields[f]] |= PF_PART;
 			}
 		}
 	}
@@ -1314,7 +1317,8 @@ void detect_index_build(struct ruleset *rs)
 		uint8_t how = pf->llen[posts[i].lit] < 4 ? PF_SHORT : PF_LONG;
 
 		if (posts[i].field != FIELD_NONE)
-			pf->scan[posts[i].field] |= how;
+			pf->scan[posts[i].field] |= how |
+			    (posts[i].at == (PF_AT_START | PF_AT_END) ? 0 : PF_PART);
 		else
 			pf->kwscan |= how;
 	}
@@ -1367,5 +1371,7 @@ void detect_index_free(struct prefilter *pf)
 	free(pf->pfield);
 	free(pf->pat);
 	free(pf->scan);
+	free(pf->xlen);
+	free(pf->xslot);
 	memset(pf, 0, sizeof(*pf));
 }
