@@ -106,9 +106,23 @@ static void aset_best(struct aset *best, struct aset *b, int *have)
 /* The canonical text of an integral number ("4688"); 0 if not one. */
 int detect_int_text(double num, char out[32])
 {
+	char tmp[24];
+	unsigned long long u;
+	size_t n = 0, o = 0;
+
 	if (!(num > -1e15 && num < 1e15) || num != (double)(long long)num)
 		return 0;
-	snprintf(out, 32, "%lld", (long long)num);
+	/* digits backwards: every numeric field of every event comes here */
+	u = num < 0 ? (unsigned long long)-(long long)num : (unsigned long long)num;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (num < 0)
+		out[o++] = '-';
+	while (n > 0)
+		out[o++] = tmp[--n];
+	out[o] = '\0';
 	return 1;
 }
 

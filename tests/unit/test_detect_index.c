@@ -378,6 +378,27 @@ TEST(a_replay_keeps_where_its_literals_were)
 	CHECK_INT(ctx->vstat[fid("EventID")].hits, 0);
 }
 
+TEST(integers_have_one_canonical_text)
+{
+	char t[32];
+
+	CHECK_INT(detect_int_text(4688.0, t), 1);
+	CHECK_STR(t, "4688");
+	CHECK_INT(detect_int_text(0.0, t), 1);
+	CHECK_STR(t, "0");
+	CHECK_INT(detect_int_text(-0.0, t), 1);
+	CHECK_STR(t, "0");
+	CHECK_INT(detect_int_text(-42.0, t), 1);
+	CHECK_STR(t, "-42");
+	CHECK_INT(detect_int_text(999999999999999.0, t), 1);
+	CHECK_STR(t, "999999999999999");
+	CHECK_INT(detect_int_text(-999999999999999.0, t), 1);
+	CHECK_STR(t, "-999999999999999");
+	CHECK_INT(detect_int_text(1e15, t), 0);
+	CHECK_INT(detect_int_text(2.5, t), 0);
+	CHECK_INT(detect_int_text(0.0 / 0.0, t), 0);
+}
+
 TEST(fields_of_whole_values_are_looked_up)
 {
 	uint32_t pn = fid("Provider_Name");
@@ -708,6 +729,7 @@ int main(void)
 	RUN(unindexed_rules_need_one_of_their_fields);
 	RUN(a_replay_keeps_where_its_literals_were);
 	RUN(fields_of_whole_values_are_looked_up);
+	RUN(integers_have_one_canonical_text);
 	RUN(wide_fields_are_scanned_by_8_grams);
 	RUN(rules_of_no_field_need_their_logsource_fields);
 	RUN(regexes_need_their_bytes_and_length);
