@@ -178,6 +178,25 @@ TEST(few_keywords_are_scanned_by_their_first_bytes)
 	add("message", "kernel: GENERAL PROTECTION FAULT");
 	CHECK_STR(run(), "kw-kernel");
 	CHECK(cand("kw-kernel"));
+
+	/* 16 positions a step: a keyword at every offset of a step, across
+	 * its end, in upper and lower case, with the bytes around it that
+	 * fold ('@' and '[' are next to 'A' and 'Z') */
+	for (int off = 0; off < 40; off++) {
+		char msg[96];
+
+		memset(msg, off % 2 ? '@' : '[', sizeof(msg));
+		memcpy(msg + off, off % 3 ? "SegFault AT" : "segfault at", 11);
+		msg[off + 11 + off % 5] = '\0';
+		vg_event_reset(ev);
+		add("message", msg);
+		CHECK_STR(run(), "kw-kernel");
+		/* one byte short */
+		msg[off + 10] = '\0';
+		vg_event_reset(ev);
+		add("message", msg);
+		CHECK_STR(run(), "");
+	}
 }
 
 TEST(a_repeated_value_replays_its_literals)
