@@ -923,6 +923,15 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 		x = fold8(x);
 		memcpy(f + i, &x, 8);
 	}
+	if (i < len && len >= 8) {
+		/* the tail: the last 8 bytes again, some of them folded twice */
+		uint64_t x;
+
+		memcpy(&x, text + len - 8, 8);
+		x = fold8(x);
+		memcpy(f + len - 8, &x, 8);
+		i = len;
+	}
 	for (; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	memset(f + len, 0, 16); /* defined bytes for the wide loads */
