@@ -786,12 +786,14 @@ static inline __attribute__((always_inline)) void scan_loop(
 	}
 }
 
+#ifndef __SSE2__
 /* The high bit of each zero byte of x is set (and maybe of a byte above
  * one: a borrow), no other: 0 when x has no zero byte. */
 static inline uint64_t has_zero(uint64_t x)
 {
 	return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
 }
+#endif
 
 /*
  * The long literals of one class (m), whose anchors all start with one
