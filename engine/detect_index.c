@@ -106,9 +106,23 @@ static void aset_best(struct aset *best, struct aset *b, int *have)
 /* The canonical text of an integral number ("4688"); 0 if not one. */
 int detect_int_text(double num, char out[32])
 {
+	char tmp[24];
+	unsigned long long u;
+	size_t n = 0, o = 0;
+
 	if (!(num > -1e15 && num < 1e15) || num != (double)(long long)num)
 		return 0;
-	snprintf(out, 32, "%lld", (long long)num);
+	/* digits backwards: every numeric field of every event comes here */
+	u = num < 0 ? (unsigned long long)-(long long)num : (unsigned long long)num;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (num < 0)
+		out[o++] = '-';
+	while (n > 0)
+		out[o++] = tmp[--n];
+	out[o] = '\0';
 	return 1;
 }
 
@@ -1171,6 +1185,9 @@ static void tag_fc(struct prefilter *pf, const struct litset *L,
 			for (uint32_t f = 0; f < fc->nfields; f++) {
 				pf->lits[id].fields |= field_bit(fc->fields[f]);
 				where_add(w, id, fc->fields[f]);
+				/* the scan must find it inside values there */
+				if (p->kind != PK_EQ)
+					pf->scan[fc->fields[f]] |= PF_PART;
 			}
 		}
 	}
@@ -1314,7 +1331,8 @@ void detect_index_build(struct ruleset *rs)
 		uint8_t how = pf->llen[posts[i].lit] < 4 ? PF_SHORT : PF_LONG;
 
 		if (posts[i].field != FIELD_NONE)
-			pf->scan[posts[i].field] |= how;
+			pf->scan[posts[i].field] |= how |
+			    (posts[i].at == (PF_AT_START | PF_AT_END) ? 0 : PF_PART);
 		else
 			pf->kwscan |= how;
 	}
@@ -1367,5 +1385,7 @@ void detect_index_free(struct prefilter *pf)
 	free(pf->pfield);
 	free(pf->pat);
 	free(pf->scan);
+	free(pf->xlen);
+	free(pf->xslot);
 	memset(pf, 0, sizeof(*pf));
 }

@@ -200,6 +200,7 @@ struct lsgroup {
  * and looking for it everywhere costs more than evaluating its rule. */
 #define LIT_MIN 2
 #define PF_SHORT 1
+#define PF_PART 4      /* pf.scan: see there */
 /* A literal anchored at a 4-gram, with what verifying it needs. */
 struct pf_anchor {
 	uint32_t lit;          /* literal id */
@@ -305,8 +306,15 @@ struct prefilter {
 	uint32_t gate_entry[63]; /* bit -> mapping entry */
 	uint32_t ngates;
 	uint8_t *scan;         /* per field id < nscan: PF_SHORT and/or PF_LONG
-	                          when a short or long literal posts there */
+	                          when a short or long literal posts there,
+	                          PF_PART when one is looked for there as
+	                          part of a value (not equality) */
 	uint32_t nscan;
+	/* A field that looks for whole values only (event.action: ssh_login)
+	 * is not scanned: its value is looked up in a hash of the literals. */
+	uint32_t *xlen;        /* per field id < nscan: its longest literal */
+	uint32_t *xslot;       /* open addressing: literal id + 1, 0 empty */
+	uint32_t xcap;         /* power of two */
 	uint8_t kwscan;        /* the same for keyword postings */
 	int keywords;          /* some posting is a keyword */
 	uint32_t nindexed;     /* rules behind the prefilter */

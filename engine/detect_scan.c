@@ -12,6 +12,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static uint32_t gram_at(const char *s)
 {
@@ -342,6 +345,84 @@ static void place_classes(struct prefilter *pf, struct cls_size *cs, size_t nc)
 	pf->kwpairs = vg_calloc(65536 / 64, sizeof(*pf->kwpairs));
 }
 
+/* Is a field looked up whole rather than scanned? */
+static inline int whole_field(const struct prefilter *pf, uint32_t field)
+{
+	return field < pf->nscan && pf->scan[field] != 0 &&
+	    !(pf->scan[field] & PF_PART);
+}
+
+/* Hash of the folded bytes of a value or literal, for the whole-value
+ * table: 8 bytes a step, most values are one or two steps. */
+static uint32_t whole_hash(const uint8_t *s, uint32_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ len;
+	uint32_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		h = (h ^ x) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	if (i < len) {
+		uint64_t x = 0;
+
+		memcpy(&x, s + i, len - i);
+		h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
+	}
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
+
+/* The literal whose folded bytes are s[0..len), or UINT32_MAX. */
+static uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
+    uint32_t len)
+{
+	for (uint32_t i = whole_hash(s, len) & (pf->xcap - 1); pf->xslot[i] != 0;
+	    i = (i + 1) & (pf->xcap - 1)) {
+		uint32_t l = pf->xslot[i] - 1;
+
+		if (pf->llen[l] == len &&
+		    memcmp(pf->ltext + pf->loff[l], s, len) == 0)
+			return l;
+	}
+	return UINT32_MAX;
+}
+
+/* The whole-value table: the literals that whole fields look for (w is
+ * sorted and distinct), and each such field's longest. */
+static void build_whole(struct prefilter *pf, const struct pf_where *w,
+    size_t n)
+{
+	uint32_t cnt = 0;
+
+	pf->xlen = vg_calloc(pf->nscan + 1, sizeof(*pf->xlen));
+	for (size_t i = 0; i < n; i++) {
+		if (whole_field(pf, w[i].field))
+			cnt++;
+	}
+	for (pf->xcap = 16; pf->xcap < cnt * 2; pf->xcap *= 2)
+		;
+	pf->xslot = vg_calloc(pf->xcap, sizeof(*pf->xslot));
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = w[i].lit, len = pf->llen[l], s;
+		const uint8_t *t = (const uint8_t *)pf->ltext + pf->loff[l];
+
+		if (!whole_field(pf, w[i].field))
+			continue;
+		if (len > pf->xlen[w[i].field])
+			pf->xlen[w[i].field] = len;
+		if (whole_get(pf, t, len) != UINT32_MAX)
+			continue;
+		for (s = whole_hash(t, len) & (pf->xcap - 1); pf->xslot[s] != 0;
+		    s = (s + 1) & (pf->xcap - 1))
+			;
+		pf->xslot[s] = l + 1;
+	}
+}
+
 void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 {
 	uint32_t *lgram = vg_calloc(pf->nlits + 1, sizeof(*lgram));
@@ -362,6 +443,7 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 		w[k++] = w[i];
 	}
 	n = k;
+	build_whole(pf, w, n);
 	cs = vg_calloc(n + 1, sizeof(*cs));
 	for (size_t b = 0, e; b < n; b = e) {
 		struct cls_size *c = &cs[nc];
@@ -704,12 +786,14 @@ static inline __attribute__((always_inline)) void scan_loop(
 	}
 }
 
+#ifndef __SSE2__
 /* The high bit of each zero byte of x is set (and maybe of a byte above
  * one: a borrow), no other: 0 when x has no zero byte. */
 static inline uint64_t has_zero(uint64_t x)
 {
 	return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
 }
+#endif
 
 /*
  * The long literals of one class (m), whose anchors all start with one
@@ -722,6 +806,38 @@ static void scan_few(const struct prefilter *pf, struct detect_ctx *ctx,
     uint32_t field, int kw, uint64_t want, const struct pf_class *m,
     const struct pf_first *fi)
 {
+#ifdef __SSE2__
+	/* the same, 16 positions at a time: one compare per byte of a pair */
+	__m128i r0[PF_FEW], r1[PF_FEW];
+
+	for (uint8_t k = 0; k < fi->n; k++) {
+		r0[k] = _mm_set1_epi8((char)(fi->p[k] & 0xff));
+		r1[k] = _mm_set1_epi8((char)(fi->p[k] >> 8));
+	}
+	for (uint32_t i = 0; i + 4 <= len; i += 16) {
+		/* f has 16 defined bytes past len */
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(f + i));
+		__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(f + i + 1));
+		__m128i acc = _mm_setzero_si128();
+		unsigned hit16;
+
+		for (uint8_t k = 0; k < fi->n; k++)
+			acc = _mm_or_si128(acc, _mm_and_si128(_mm_cmpeq_epi8(x, r0[k]),
+			    _mm_cmpeq_epi8(x1, r1[k])));
+		hit16 = (unsigned)_mm_movemask_epi8(acc);
+		if (__builtin_expect(hit16 == 0, 1))
+			continue;
+		for (; hit16 != 0; hit16 &= hit16 - 1) {
+			uint32_t j = i + (uint32_t)__builtin_ctz(hit16), g;
+
+			if (j + 4 > len)
+				break;
+			g = gram_at((const char *)f + j);
+			if (bit_set(pf->bits, gram_bit(g, m)))
+				gram_found(pf, ctx, ev, f, len, j, g, e, field, kw, want);
+		}
+	}
+#else
 	uint64_t rep0[PF_FEW], rep1[PF_FEW];
 
 	for (uint8_t k = 0; k < fi->n; k++) {
@@ -750,6 +866,7 @@ static void scan_few(const struct prefilter *pf, struct detect_ctx *ctx,
 				gram_found(pf, ctx, ev, f, len, j, g, e, field, kw, want);
 		}
 	}
+#endif
 }
 
 /* ASCII lowercase of 8 bytes at once (bytes >= 0x80 stay). */
@@ -783,22 +900,43 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	unsigned wd = nl && field != UINT32_MAX && pf->cls[field].wide;
 	uint32_t i;
 
-	if (len + 8 > ctx->foldcap) {
+	if (len + 16 > ctx->foldcap) {
 		ctx->foldcap = len + 264;
 		free(ctx->fold);
 		ctx->fold = vg_malloc(ctx->foldcap);
 	}
 	f = ctx->fold;
-	for (i = 0; i + 8 <= len; i += 8) {
+	i = 0;
+#ifdef __SSE2__
+	for (; i + 16 <= len; i += 16) {
+		/* 'A'..'Z' land on -128..-103 once 0x3f is added */
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
+		__m128i up = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8(0x3f)),
+		    _mm_set1_epi8(-102));
+
+		_mm_storeu_si128((__m128i *)(void *)(f + i),
+		    _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+	}
+#endif
+	for (; i + 8 <= len; i += 8) {
 		uint64_t x;
 
 		memcpy(&x, text + i, 8);
 		x = fold8(x);
 		memcpy(f + i, &x, 8);
 	}
+	if (i < len && len >= 8) {
+		/* the tail: the last 8 bytes again, some of them folded twice */
+		uint64_t x;
+
+		memcpy(&x, text + len - 8, 8);
+		x = fold8(x);
+		memcpy(f + len - 8, &x, 8);
+		i = len;
+	}
 	for (; i < len; i++)
 		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
-	memset(f + len, 0, 8); /* defined bytes for the 8-byte loads */
+	memset(f + len, 0, 16); /* defined bytes for the wide loads */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* scan_few counts bytes so */
 	if (!ns && !ks && (nl ^ kl) && !wd && pf->nlong > 0) {
 		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
@@ -997,6 +1135,43 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 	ctx->vrec = 0;
 }
 
+/*
+ * A value of a whole field (entry e): its literals are compared with the
+ * whole value, so one lookup of its folded bytes finds the only one it
+ * can be; a value longer than the field's longest literal is none.
+ */
+static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
+    uint32_t field)
+{
+	uint8_t f[64];
+	uint8_t *fo = f;
+	uint32_t i, l;
+
+	if (len < LIT_MIN || len > pf->xlen[field])
+		return;
+	if (len > sizeof(f)) {
+		if (len > ctx->foldcap) {
+			ctx->foldcap = len + 264;
+			free(ctx->fold);
+			ctx->fold = vg_malloc(ctx->foldcap);
+		}
+		fo = ctx->fold;
+	}
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, text + i, 8);
+		x = fold8(x);
+		memcpy(fo + i, &x, 8);
+	}
+	for (; i < len; i++)
+		fo[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	l = whole_get(pf, fo, len);
+	if (l != UINT32_MAX && (pf->lits[l].fields & field_bit(field)))
+		found(pf, ctx, ev, l, e, field, 0, 0, len, len);
+}
+
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct vg_event *ev)
 {
@@ -1023,6 +1198,20 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 		khow = kw ? pf->kwscan : 0;
 		if ((named | khow) == 0)
 			continue;
+		if (named != 0 && !(named & PF_PART)) {
+			/* a whole field: looked up, then scanned for keywords */
+			whole_value(pf, ctx, ev, f->v.s, f->v.len, e, f->id);
+			if (f->v.kind == V_NUM) {
+				char canon[32];
+
+				if (detect_int_text(f->v.num, canon))
+					whole_value(pf, ctx, ev, canon,
+					    (uint32_t)strlen(canon), e, f->id);
+			}
+			if (khow == 0)
+				continue;
+			named = 0;
+		}
 		scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
 		    named ? f->id : UINT32_MAX, kw, named, khow);
 		if (f->v.kind == V_NUM) {

@@ -7,6 +7,7 @@
  * values never repeat stops looking), field conditions ruled out whole
  * when none of their literals is in the event, and postings of equality,
  * startswith and endswith that need their literal at the value's ends,
+ * fields of equalities only looked up whole instead of scanned,
  * and rules the prefilter cannot index skipped when the event lacks every
  * field they need.
  */
@@ -177,6 +178,25 @@ TEST(few_keywords_are_scanned_by_their_first_bytes)
 	add("message", "kernel: GENERAL PROTECTION FAULT");
 	CHECK_STR(run(), "kw-kernel");
 	CHECK(cand("kw-kernel"));
+
+	/* 16 positions a step: a keyword at every offset of a step, across
+	 * its end, in upper and lower case, with the bytes around it that
+	 * fold ('@' and '[' are next to 'A' and 'Z') */
+	for (int off = 0; off < 40; off++) {
+		char msg[96];
+
+		memset(msg, off % 2 ? '@' : '[', sizeof(msg));
+		memcpy(msg + off, off % 3 ? "SegFault AT" : "segfault at", 11);
+		msg[off + 11 + off % 5] = '\0';
+		vg_event_reset(ev);
+		add("message", msg);
+		CHECK_STR(run(), "kw-kernel");
+		/* one byte short */
+		msg[off + 10] = '\0';
+		vg_event_reset(ev);
+		add("message", msg);
+		CHECK_STR(run(), "");
+	}
 }
 
 TEST(a_repeated_value_replays_its_literals)
@@ -365,15 +385,78 @@ TEST(a_replay_keeps_where_its_literals_were)
 	add("CommandLine", "net user eve /add");
 	add("CommandLine", "mimikatz");
 	CHECK_STR(run(), "cmd-mimikatz pre-netuser");
-	/* a long number (cached) and its canonical text (scanned) are one
-	 * entry: the replay's place and the scan's merge into equality */
+	/* a long number and its canonical text are one entry: EventID
+	 * looks for whole values, so it is looked up, never cached */
 	for (int i = 0; i < 2; i++) {
 		vg_event_reset(ev);
 		vg_event_add_num(ev, fid("EventID"), "4688.000000000", 14, 4688.0);
 		CHECK_STR(run(), "eq-4688");
 		CHECK(cand("eq-4688"));
 	}
-	CHECK(ctx->vstat[fid("EventID")].hits >= 1);
+	CHECK_INT(ctx->vstat[fid("EventID")].looks, 0);
+	CHECK_INT(ctx->vstat[fid("EventID")].hits, 0);
+}
+
+TEST(integers_have_one_canonical_text)
+{
+	char t[32];
+
+	CHECK_INT(detect_int_text(4688.0, t), 1);
+	CHECK_STR(t, "4688");
+	CHECK_INT(detect_int_text(0.0, t), 1);
+	CHECK_STR(t, "0");
+	CHECK_INT(detect_int_text(-0.0, t), 1);
+	CHECK_STR(t, "0");
+	CHECK_INT(detect_int_text(-42.0, t), 1);
+	CHECK_STR(t, "-42");
+	CHECK_INT(detect_int_text(999999999999999.0, t), 1);
+	CHECK_STR(t, "999999999999999");
+	CHECK_INT(detect_int_text(-999999999999999.0, t), 1);
+	CHECK_STR(t, "-999999999999999");
+	CHECK_INT(detect_int_text(1e15, t), 0);
+	CHECK_INT(detect_int_text(2.5, t), 0);
+	CHECK_INT(detect_int_text(0.0 / 0.0, t), 0);
+}
+
+TEST(fields_of_whole_values_are_looked_up)
+{
+	uint32_t pn = fid("Provider_Name");
+
+	/* equality only: looked up whole, its longest literal bounds it */
+	CHECK_INT(rs->pf.scan[pn], PF_LONG);
+	CHECK_INT(rs->pf.xlen[pn], 8);
+	CHECK_INT(rs->pf.xlen[fid("EventID")], 4);
+	/* a contains, a startswith, an endswith: scanned */
+	CHECK_INT(rs->pf.scan[fid("CommandLine")], PF_LONG | PF_PART);
+	CHECK_INT(rs->pf.scan[fid("Image")], PF_LONG | PF_PART);
+	vg_event_reset(ev);
+	add("Provider_Name", "SECURITY");
+	CHECK_STR(run(), "eq-security");
+	CHECK(cand("eq-security"));
+	CHECK_INT(ctx->lseen[rule_by_id("eq-security")->impl->sels[0].root->fc
+	    ->pats[0].lit - 1].epoch, ctx->epoch);
+	/* the literal inside a longer value, or a part of it: nothing */
+	vg_event_reset(ev);
+	add("Provider_Name", "Securit");
+	add("Provider_Name", "Security-Auditing");
+	add("Provider_Name", "xSecurity");
+	CHECK_STR(run(), "");
+	CHECK(!cand("eq-security"));
+	CHECK(ctx->lseen[rule_by_id("eq-security")->impl->sels[0].root->fc
+	    ->pats[0].lit - 1].epoch != ctx->epoch);
+	/* another field's literal in this one vouches for nothing */
+	vg_event_reset(ev);
+	add("Provider_Name", "mimikatz");
+	add("EventID", "security");
+	CHECK_STR(run(), "");
+	CHECK_INT(ctx->ncands, 0);
+	/* a string value of a numeric equality, and a long value */
+	vg_event_reset(ev);
+	add("EventID", "4688");
+	add("Provider_Name", "security security security security security "
+	    "security security security security security security");
+	CHECK_STR(run(), "eq-4688");
+	CHECK_INT(ctx->ncands, 1);
 }
 
 TEST(wide_fields_are_scanned_by_8_grams)
@@ -664,6 +747,8 @@ int main(void)
 	RUN(equality_and_ends_need_their_literal_there);
 	RUN(unindexed_rules_need_one_of_their_fields);
 	RUN(a_replay_keeps_where_its_literals_were);
+	RUN(fields_of_whole_values_are_looked_up);
+	RUN(integers_have_one_canonical_text);
 	RUN(wide_fields_are_scanned_by_8_grams);
 	RUN(rules_of_no_field_need_their_logsource_fields);
 	RUN(regexes_need_their_bytes_and_length);
