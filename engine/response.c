@@ -8,7 +8,8 @@
  * with a byte scan of the alert line (kind, rule id, title, level) whether
  * anyone could want the alert; most low-level detections stop there. The
  * rest is appended under a mutex and the loop is woken once per batch.
- * The loop parses each alert, checks playbooks and silences exactly, and
+ * The loop parses each alert (without its event object when nothing of
+ * the configuration could read it), checks playbooks and silences exactly, and
  * folds alerts of one key into one script call per batch, so a flood
  * costs a round trip per incident, not per alert.
  *
