@@ -414,6 +414,7 @@ int daemon_run(const struct config *cfg, const struct decode_set *dec,
 
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->corr_lock, NULL);
+	pthread_mutex_init(&d->sinkq_lock, NULL);
 	d->cfg = cfg;
 	d->started_ms = vg_now_ms();
 	evthread_use_pthreads();
@@ -540,6 +541,7 @@ done:
 		corr_ver_reap(d, d->vers);
 	}
 	pthread_mutex_destroy(&d->corr_lock);
+	pthread_mutex_destroy(&d->sinkq_lock);
 	free(d->corr_url);
 	for (size_t i = 0; i < d->ninputs; i++) {
 		if (d->ins[i].tls != NULL)

@@ -151,6 +151,9 @@ struct worker {
 	/* batches this worker framed, in reading order, until their alerts
 	 * are written (owner only) */
 	struct batch *fifo_head, *fifo_tail;
+	struct batch *fifo_sub;   /* the first not yet handed to the sink
+	                             queue; before it, batches wait until
+	                             written */
 	size_t fifo_len;
 	struct batch *spare;      /* recycled batches (owner only) */
 	struct vg_event *cev;     /* scratch: a recorded event rebuilt for
@@ -195,6 +198,12 @@ struct daemon {
 	int corr_on;              /* some generation had correlation rules:
 	                             /metrics shows correlation (atomic) */
 	uint64_t sink_errors;     /* atomic */
+	/* batches whose alerts wait for the sink, in hand-over order: one
+	 * worker at a time writes them all (sinkq_busy), the others go on
+	 * instead of waiting on the sink's lock */
+	pthread_mutex_t sinkq_lock;
+	struct batch *sinkq_head, *sinkq_tail;
+	int sinkq_busy;
 	int draining;             /* stopping: batches stay where read (atomic) */
 	int64_t started_ms;
 };

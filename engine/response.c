@@ -8,7 +8,8 @@
  * with a byte scan of the alert line (kind, rule id, title, level) whether
  * anyone could want the alert; most low-level detections stop there. The
  * rest is appended under a mutex and the loop is woken once per batch.
- * The loop parses each alert, checks playbooks and silences exactly, and
+ * The loop parses each alert (without its event object when nothing of
+ * the configuration could read it), checks playbooks and silences exactly, and
  * folds alerts of one key into one script call per batch, so a flood
  * costs a round trip per incident, not per alert.
  *
@@ -618,11 +619,215 @@ static const struct silence *silenced_by(const struct response *r,
 	return NULL;
 }
 
+/*
+ * Parsing an alert without its event. Most of an alert line is the event
+ * object, and jansson allocates for each of its keys and values; the
+ * incident only needs the event when a playbook, a silence or a rule's
+ * incident key could look into it. skip_value passes over one JSON value
+ * of a strict subset (no \u escapes, no exponents, integers of at most 18
+ * digits, well-formed UTF-8, nesting at most SKIP_DEPTH): what it accepts
+ * jansson accepts too, so leaving a value it passed out of the parse
+ * changes nothing but that member; on anything else the whole line is
+ * parsed and jansson judges it.
+ */
+#define SKIP_DEPTH 32
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Bytes of the UTF-8 sequence at p (lead >= 0x80), 0 if malformed. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0], lo = 0x80, hi = 0xBF;
+	size_t n;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	}
+	return n;
+}
+
+/* p at '"': just past the closing quote, or NULL. */
+static const char *skip_str(const char *p, const char *end)
+{
+	for (p++; p < end; ) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"')
+			return p + 1;
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			if (end - p < 2 || strchr("\"\\/bfnrt", p[1]) == NULL ||
+			    p[1] == '\0')
+				return NULL;
+			p += 2;
+		} else if (c >= 0x80) {
+			size_t n = utf8_len((const unsigned char *)p,
+			    (const unsigned char *)end);
+
+			if (n == 0)
+				return NULL;
+			p += n;
+		} else {
+			p++;
+		}
+	}
+	return NULL;
+}
+
+static const char *skip_digits(const char *p, const char *end, size_t max)
+{
+	const char *s = p;
+
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return p > s && (size_t)(p - s) <= max ? p : NULL;
+}
+
+static const char *skip_value(const char *p, const char *end, int depth)
+{
+	if (p >= end)
+		return NULL;
+	switch (*p) {
+	case '"':
+		return skip_str(p, end);
+	case '{':
+	case '[': {
+		char close = *p == '{' ? '}' : ']';
+
+		if (depth >= SKIP_DEPTH)
+			return NULL;
+		p = skip_ws(p + 1, end);
+		if (p < end && *p == close)
+			return p + 1;
+		for (;;) {
+			if (close == '}') {
+				if (p >= end || *p != '"' ||
+				    (p = skip_str(p, end)) == NULL)
+					return NULL;
+				p = skip_ws(p, end);
+				if (p >= end || *p != ':')
+					return NULL;
+				p = skip_ws(p + 1, end);
+			}
+			if ((p = skip_value(p, end, depth + 1)) == NULL)
+				return NULL;
+			p = skip_ws(p, end);
+			if (p < end && *p == close)
+				return p + 1;
+			if (p >= end || *p != ',')
+				return NULL;
+			p = skip_ws(p + 1, end);
+		}
+	}
+	case 't':
+		return end - p >= 4 && memcmp(p, "true", 4) == 0 ? p + 4 : NULL;
+	case 'f':
+		return end - p >= 5 && memcmp(p, "false", 5) == 0 ? p + 5 : NULL;
+	case 'n':
+		return end - p >= 4 && memcmp(p, "null", 4) == 0 ? p + 4 : NULL;
+	default:
+		break;
+	}
+	/* -?(0|[1-9][0-9]*)(.[0-9]+)?, no exponent: never out of range */
+	if (*p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if (p >= end || *p < '1' || *p > '9' ||
+	    (p = skip_digits(p, end, 18)) == NULL)
+		return NULL;
+	if (p < end && *p == '.' && (p = skip_digits(p + 1, end, 30)) == NULL)
+		return NULL;
+	if (p < end && (*p == 'e' || *p == 'E'))
+		return NULL;
+	return p;
+}
+
+/* The alert line without its top-level "event" members, in out; 0 when
+ * there was one to leave out, -1 when the line is to be parsed whole. */
+static int strip_event(const char *line, size_t len, struct buf *out)
+{
+	const char *p = line, *end = line + len;
+	int cut = 0, first = 1;
+
+	buf_clear(out);
+	p = skip_ws(p, end);
+	if (p >= end || *p != '{')
+		return -1;
+	buf_addc(out, '{');
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return -1;
+	for (;;) {
+		const char *k = p, *v;
+
+		if (p >= end || *p != '"' || (p = skip_str(p, end)) == NULL)
+			return -1;
+		v = skip_ws(p, end);
+		if (v >= end || *v != ':')
+			return -1;
+		if ((v = skip_value(skip_ws(v + 1, end), end, 1)) == NULL)
+			return -1;
+		if (p - k == 7 && memcmp(k, "\"event\"", 7) == 0) {
+			cut = 1;
+		} else {
+			if (!first)
+				buf_addc(out, ',');
+			buf_add(out, k, (size_t)(v - k));
+			first = 0;
+		}
+		p = skip_ws(v, end);
+		if (p < end && *p == '}')
+			break;
+		if (p >= end || *p != ',')
+			return -1;
+		p = skip_ws(p + 1, end);
+	}
+	if (!cut)
+		return -1;
+	/* the closing brace and whatever follows: jansson judges the rest */
+	buf_add(out, p, (size_t)(end - p));
+	return 0;
+}
+
+/* Could anything of the current configuration look into the event? */
+static int event_needed(const struct response *r)
+{
+	return r->nsil > 0 || r->nrkeys > 0 || r->pbs == NULL || r->pbs->n > 0;
+}
+
 static void take_alert(struct response *r, struct batches *bs,
-    const char *line, size_t len, int forced, int64_t now)
+    const char *line, size_t len, int forced, int64_t now, struct buf *scratch)
 {
 	json_error_t jerr;
-	json_t *a = json_loadb(line, len, 0, &jerr);
+	json_t *a = !event_needed(r) && strip_event(line, len, scratch) == 0 ?
+	    json_loadb(scratch->p, scratch->len, 0, &jerr) :
+	    json_loadb(line, len, 0, &jerr);
 	const struct playbook *m[32];
 	const struct playbook *by = NULL;
 	const struct silence *sil;
@@ -835,6 +1040,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct response *r = arg;
 	struct batches bs = { 0 };
+	struct buf scratch;
 	int64_t now = vg_now_ms();
 	size_t done = 0;
 	const char *p, *end;
@@ -883,14 +1089,17 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	if (r->qn == 0)
 		r->armed = 0;
 	pthread_mutex_unlock(&r->mu);
+	buf_init(&scratch);
 	for (p = r->work.p, end = r->work.p + r->work.len; p < end; ) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;
 
 		if (e - p > 1)
-			take_alert(r, &bs, p + 1, (size_t)(e - p - 1), *p == 'F', now);
+			take_alert(r, &bs, p + 1, (size_t)(e - p - 1), *p == 'F', now,
+			    &scratch);
 		p = nl ? nl + 1 : end;
 	}
+	buf_free(&scratch);
 	for (size_t i = 0; i < bs.n; i++)
 		send_batch(r, &bs.v[i], now);
 	batches_free(&bs);

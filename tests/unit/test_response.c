@@ -1612,6 +1612,94 @@ TEST(redis_down_answers_503)
 	fx_end(&f);
 }
 
+/* No playbook, silence or rule key could read an alert's event: the loop
+ * parses alerts without it (a byte scan leaves it out), and falls back to
+ * the whole line for what the scan does not know; both give the same
+ * incidents, and a broken event still makes the alert invalid. */
+static const char plain_yaml[] =
+    "inputs: []\n"
+    "http: {listen: \"\"}\n"
+    "playbooks: [pb]\n"
+    "response: {group_wait: 0, group_interval: 1h, min_level: high}\n";
+
+TEST(event_left_out_without_readers)
+{
+	struct fx f;
+	json_t *l;
+	static const char *const lines[] = {
+		/* the scan's subset: strings with escapes and UTF-8, nesting,
+		 * integers, fractions, literals; "event" first */
+		"{\"event\":{\"a\":[1,-0,2.50,true,false,null,{\"b\":\"caf\xc3\xa9 "
+		"\\\"q\\\" \\\\ \\/ \\n\"}],\"host\":{\"hostname\":\"w\xe6\x97\xa5\"}},"
+		"\"id\":\"a1\",\"kind\":\"detection\",\"rule\":{\"id\":\"r-one\","
+		"\"title\":\"One\",\"level\":\"high\",\"tags\":[]},\"group\":"
+		"{\"source.ip\":\"10.0.0.1\"},\"count\":1}",
+		/* outside it (an exponent, a \u escape): the whole line */
+		"{\"id\":\"a2\",\"kind\":\"detection\",\"rule\":{\"id\":\"r-one\","
+		"\"title\":\"One\",\"level\":\"high\",\"tags\":[]},\"group\":"
+		"{\"source.ip\":\"10.0.0.1\"},\"count\":1,\"event\":{\"n\":1e5,"
+		"\"s\":\"\\u00e9\"}}",
+		/* a broken event: invalid, as when parsed whole */
+		"{\"id\":\"a3\",\"kind\":\"detection\",\"rule\":{\"id\":\"r-one\","
+		"\"title\":\"One\",\"level\":\"high\",\"tags\":[]},\"group\":"
+		"{\"source.ip\":\"10.0.0.1\"},\"count\":1,\"event\":{\"n\":}}",
+		/* and text after the object */
+		"{\"id\":\"a4\",\"kind\":\"detection\",\"rule\":{\"id\":\"r-one\","
+		"\"title\":\"One\",\"level\":\"high\",\"tags\":[]},\"group\":"
+		"{\"source.ip\":\"10.0.0.1\"},\"count\":1,\"event\":{}} x",
+		"{\"id\":\"b1\",\"kind\":\"detection\",\"rule\":{\"id\":\"r-two\","
+		"\"title\":\"Two\",\"level\":\"critical\",\"tags\":[]},\"group\":"
+		"{\"user.name\":\"j\xc3\xb6rg\",\"n\":7},\"count\":2,\"event\":"
+		"{\"user\":{\"name\":\"j\xc3\xb6rg\"}}}",
+	};
+
+	if (fx_start(&f, plain_yaml, NULL) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	for (size_t i = 0; i < VG_ARRAY_LEN(lines); i++)
+		CHECK_INT(response_submit(f.r, lines[i], strlen(lines[i])), 1);
+	want_incidents = 2;
+	CHECK(loop_until(&f, have_incidents, DEADLINE_MS));
+	settle(&f);
+	l = incidents(&f, "open");
+	CHECK_INT(json_array_size(l), 2);
+	{
+		size_t i;
+		const json_t *e;
+		int seen = 0;
+
+		json_array_foreach(l, i, e) {
+			if (strcmp(jstr(e, "key"), "r|r-one|source.ip=10.0.0.1") == 0) {
+				CHECK_INT(jint(e, "alerts"), 2);
+				CHECK_STR(jstr(e, "urgency"), "high");
+				CHECK_STR(jstr(e, "summary"), "One (source.ip=10.0.0.1)");
+				seen |= 1;
+			}
+			if (strcmp(jstr(e, "key"),
+			    "r|r-two|n=7|user.name=j\xc3\xb6rg") == 0) {
+				CHECK_INT(jint(e, "alerts"), 1);
+				CHECK_STR(jstr(e, "summary"),
+				    "Two (n=7, user.name=j\xc3\xb6rg)");
+				seen |= 2;
+			}
+		}
+		CHECK_INT(seen, 3);
+	}
+	json_decref(l);
+	{
+		struct buf m;
+
+		buf_init(&m);
+		response_metrics(f.r, &m);
+		CHECK(strstr(buf_cstr(&m),
+		    "vigil_response_alerts_total{result=\"invalid\"} 2\n") != NULL);
+		buf_free(&m);
+	}
+	fx_end(&f);
+}
+
 int main(void)
 {
 	struct rds_server_conf sc = { 0 };
@@ -1635,6 +1723,7 @@ int main(void)
 	RUN(update_and_repeat_pages);
 	RUN(step_retries_and_timeouts);
 	RUN(redis_down_answers_503);
+	RUN(event_left_out_without_readers);
 	rds_server_stop(srv);
 	return unit_done();
 }
