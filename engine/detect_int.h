@@ -98,6 +98,10 @@ struct fcond {
 	char *name;       /* Sigma field name as written ("" for keywords) */
 	char *key;        /* the whole key with modifiers */
 	int line, col;
+	uint32_t *lits;   /* [npats] pats[k].lit side by side, so that a
+	                     condition whose literals are absent is ruled out
+	                     without a cache line per pattern; NULL before
+	                     detect_ruleset_finish */
 };
 
 enum sn_kind { SN_AND, SN_OR, SN_FC };
@@ -144,6 +148,11 @@ struct rule_impl {
 	uint32_t index;        /* load order */
 	struct lsource ls;
 	struct ynode *vigil;   /* copy of the `vigil:` extension, or NULL */
+	void *pack;            /* the block that holds sels, cond and every
+	                          node, condition, field list and pattern
+	                          under them, in evaluation order (detect.c,
+	                          detect_ruleset_finish); NULL: each is its own
+	                          allocation */
 };
 
 /* Mapping entries (rules/mappings/). */
@@ -486,6 +495,10 @@ const struct placeholder *detect_placeholder(const struct ruleset *rs,
     const char *name, size_t len);
 /* Does a mapping logsource (NULL members free) cover the rule's? */
 int detect_ls_covers(const struct lsource *entry, const struct lsource *rule);
+
+/* detect.c: free the conditions of a rule that detect_ruleset_finish
+ * packed (ri->pack), and the block. */
+void detect_pack_free(struct rule_impl *ri);
 
 /* detect.c: does mapping entry e accept ev (cached for this event) */
 int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,

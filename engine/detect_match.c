@@ -432,6 +432,17 @@ static const struct value *viter_next(struct viter *it)
 	}
 }
 
+/* Is the literal of pattern k of fc (that every match holds) known to be
+ * absent from the event? Read from fc->lits, not the pattern's own line. */
+static inline int lit_absent(const struct detect_ctx *ctx,
+    const struct fcond *fc, uint32_t k)
+{
+	uint32_t l = fc->lits != NULL ? fc->lits[k] : 0;
+
+	return l != 0 && ctx->scanned == ctx->epoch &&
+	    ctx->lseen[l - 1].epoch != ctx->epoch;
+}
+
 /* Does some value match one of the patterns pats[b..e)? */
 static int any_value(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, uint32_t b, uint32_t e)
@@ -442,7 +453,8 @@ static int any_value(struct detect_ctx *ctx, const struct vg_event *ev,
 	viter_init(&it, ev, fc);
 	while ((v = viter_next(&it)) != NULL) {
 		for (uint32_t k = b; k < e; k++) {
-			if (detect_pat_match(ctx, ev, fc, &fc->pats[k], v))
+			if (!lit_absent(ctx, fc, k) &&
+			    detect_pat_match(ctx, ev, fc, &fc->pats[k], v))
 				return 1;
 		}
 	}
@@ -490,7 +502,10 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 			uint32_t k;
 
 			for (k = 0; k < fc->npats; k++) {
-				if (ctx->lseen[fc->pats[k].lit - 1].epoch == ctx->epoch)
+				uint32_t l = fc->lits != NULL ? fc->lits[k] :
+				    fc->pats[k].lit;
+
+				if (ctx->lseen[l - 1].epoch == ctx->epoch)
 					break;
 			}
 			if (k == fc->npats)
@@ -510,7 +525,8 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 			viter_init(&it, ev, fc);
 			while (!r && (v = viter_next(&it)) != NULL) {
 				for (uint32_t k = 0; k < fc->npats; k++) {
-					if (detect_pat_match(ctx, ev, fc, &fc->pats[k], v)) {
+					if (!lit_absent(ctx, fc, k) &&
+					    detect_pat_match(ctx, ev, fc, &fc->pats[k], v)) {
 						r = 1;
 						break;
 					}

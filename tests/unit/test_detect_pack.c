@@ -1,0 +1,243 @@
+/*
+ * test_detect_pack.c: detect_ruleset_finish packs each rule's selections,
+ * condition nodes, field conditions, field ids, literals and patterns (with
+ * their strings) into one block, in the order evaluation visits them, and
+ * keeps each field condition's literals side by side (fc->lits). Exact
+ * expectations on the layout (every node inside the block, a selection
+ * right after the condition node that reads it, shared selections placed
+ * once) and on matching through the packed form, including a selection
+ * that the condition does not name, explanations, and freeing.
+ */
+#include "unit.h"
+#include "../../engine/detect.h"
+#include "../../engine/detect_int.h"
+#include "../../engine/event.h"
+
+static struct ruleset *rs;
+static struct detect_ctx *ctx;
+static struct vg_event *ev;
+
+#define R(id, det) "title: " id "\nid: " id "\nlogsource:\n    product: test\n" \
+	"detection:\n" det "level: low\n---\n"
+
+static const char rules[] =
+	R("two-sels", "    sel:\n        CommandLine|contains:\n"
+	    "            - mimikatz\n            - 'lsadump::sam'\n"
+	    "        Image|endswith: '\\tool.exe'\n"
+	    "    filter:\n        User: SYSTEM\n"
+	    "    condition: sel and not filter\n")
+	R("shared-sel", "    sel_a:\n        CommandLine|contains: alpha\n"
+	    "    sel_b:\n        CommandLine|re: 'be+ta'\n"
+	    "    unused:\n        CommandLine: never\n"
+	    "    condition: (sel_a and sel_b) or (sel_b and 1 of sel_a*)\n")
+	R("keywords", "    keywords:\n        - 'segfault at'\n        - 'oops'\n"
+	    "    condition: keywords\n");
+
+static uint32_t fid(const char *name)
+{
+	return field_intern(name, strlen(name));
+}
+
+static void add(const char *name, const char *val)
+{
+	vg_event_add(ev, fid(name), val, strlen(val));
+}
+
+static const struct rule *rule_by_id(const char *id)
+{
+	for (size_t i = 0; i < detect_rule_count(rs); i++) {
+		if (strcmp(detect_rule(rs, i)->id, id) == 0)
+			return detect_rule(rs, i);
+	}
+	return NULL;
+}
+
+static const char *run(void)
+{
+	static char out[512];
+	const struct rule *const *m;
+	size_t n = detect_event(rs, ctx, ev, &m), o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o < sizeof(out) - 64; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "",
+		    m[i]->id);
+	return out;
+}
+
+/* Bounds of a rule's block: from its sels to the end of its last byte
+ * seen; in() checks p lies in [pack, pack + limit). */
+static const char *base;
+static size_t limit = 1u << 20;
+
+static int in(const void *p)
+{
+	return (const char *)p >= base && (const char *)p < base + limit;
+}
+
+/* Every node, field list, literal list, pattern and pattern string under
+ * sn is in the block; returns how many field conditions. */
+static int sn_in(const struct snode *sn, int *bad)
+{
+	int n = 0;
+
+	if (!in(sn))
+		(*bad)++;
+	if (sn->n > 0 && !in(sn->kids))
+		(*bad)++;
+	for (uint32_t i = 0; i < sn->n; i++)
+		n += sn_in(sn->kids[i], bad);
+	if (sn->fc != NULL) {
+		const struct fcond *fc = sn->fc;
+
+		n++;
+		if (!in(fc) || (fc->nfields > 0 && !in(fc->fields)) ||
+		    !in(fc->pats) || !in(fc->lits))
+			(*bad)++;
+		for (uint32_t k = 0; k < fc->npats; k++) {
+			if (fc->lits[k] != fc->pats[k].lit)
+				(*bad)++;
+			if (fc->pats[k].s != NULL && !in(fc->pats[k].s))
+				(*bad)++;
+			if (fc->pats[k].relit != NULL && !in(fc->pats[k].relit))
+				(*bad)++;
+			/* what stays outside: compiled regexes, shown text */
+			if (fc->pats[k].shown != NULL && in(fc->pats[k].shown))
+				(*bad)++;
+		}
+	}
+	return n;
+}
+
+static void setup(void)
+{
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+
+	vg_diag_init(&d, null);
+	rs = detect_load_buffer("t.yml", rules, strlen(rules), NULL, &d, NULL);
+	fclose(null);
+	ctx = detect_ctx_new(rs);
+	ev = vg_event_new();
+}
+
+TEST(every_rule_is_packed_in_one_block)
+{
+	CHECK_INT(detect_rule_count(rs), 3);
+	for (size_t i = 0; i < detect_rule_count(rs); i++) {
+		const struct rule_impl *ri = detect_rule(rs, i)->impl;
+		int bad = 0, nfc = 0;
+
+		CHECK(ri->pack != NULL);
+		base = ri->pack;
+		/* the sels array first, then the condition right after it */
+		CHECK(ri->sels == ri->pack);
+		CHECK((const char *)ri->cond >= (const char *)(ri->sels + ri->nsels));
+		CHECK(in(ri->cond));
+		for (uint32_t s = 0; s < ri->nsels; s++)
+			nfc += sn_in(ri->sels[s].root, &bad);
+		CHECK_INT(bad, 0);
+		CHECK(nfc >= 1);
+		/* names stay outside, as they were */
+		CHECK(!in(ri->sels[0].name));
+	}
+	CHECK_INT(rule_by_id("two-sels")->impl->nsels, 2);
+	CHECK_INT(rule_by_id("shared-sel")->impl->nsels, 3);
+}
+
+TEST(a_selection_follows_the_node_that_reads_it)
+{
+	const struct rule_impl *ri = rule_by_id("two-sels")->impl;
+	const struct cnode *and = ri->cond, *sel, *not;
+
+	/* sel and not filter: AND, its kids array, then kid 0 (CN_SEL sel)
+	 * with sel's tree right behind it, then the NOT and filter's tree */
+	CHECK_INT(and->op, CN_AND);
+	CHECK_INT(and->n, 2);
+	sel = and->kids[0];
+	not = and->kids[1];
+	CHECK_INT(sel->op, CN_SEL);
+	CHECK_INT(not->op, CN_NOT);
+	CHECK((const char *)and->kids > (const char *)and);
+	CHECK((const char *)sel > (const char *)and->kids);
+	CHECK((const char *)ri->sels[sel->sel].root > (const char *)sel);
+	CHECK((const char *)not > (const char *)ri->sels[sel->sel].root);
+	CHECK((const char *)ri->sels[not->kids[0]->sel].root >
+	    (const char *)not->kids[0]);
+	CHECK_STR(ri->sels[sel->sel].name, "sel");
+}
+
+TEST(a_shared_selection_is_placed_once)
+{
+	const struct rule_impl *ri = rule_by_id("shared-sel")->impl;
+	const struct snode *a = NULL, *b = NULL, *unused = NULL;
+
+	for (uint32_t s = 0; s < ri->nsels; s++) {
+		if (strcmp(ri->sels[s].name, "sel_a") == 0)
+			a = ri->sels[s].root;
+		else if (strcmp(ri->sels[s].name, "sel_b") == 0)
+			b = ri->sels[s].root;
+		else
+			unused = ri->sels[s].root;
+	}
+	CHECK(a != NULL && b != NULL && unused != NULL);
+	/* placed in the order first read: sel_a, sel_b, then the unused one
+	 * after the whole condition */
+	CHECK((const char *)a < (const char *)b);
+	CHECK((const char *)b < (const char *)unused);
+	CHECK_STR(unused->fc->pats[0].s, "never");
+	CHECK_INT(unused->fc->pats[0].len, 5);
+	CHECK_STR(a->fc->pats[0].s, "alpha");
+}
+
+TEST(the_packed_rules_match)
+{
+	vg_event_reset(ev);
+	add("CommandLine", "tool.exe LSADUMP::SAM /x");
+	add("Image", "C:\\t\\tool.exe");
+	add("User", "alice");
+	CHECK_STR(run(), "two-sels");
+	vg_event_reset(ev);
+	add("CommandLine", "tool.exe mimikatz");
+	add("Image", "C:\\t\\tool.exe");
+	add("User", "SYSTEM");
+	CHECK_STR(run(), "");
+	vg_event_reset(ev);
+	add("CommandLine", "alpha beeeta");
+	CHECK_STR(run(), "shared-sel");
+	vg_event_reset(ev);
+	add("CommandLine", "alpha bta");
+	CHECK_STR(run(), "");
+	vg_event_reset(ev);
+	add("message", "kernel: Oops: 0002");
+	CHECK_STR(run(), "keywords");
+}
+
+TEST(explanations_read_the_packed_form)
+{
+	struct buf b;
+
+	buf_init(&b);
+	vg_event_reset(ev);
+	add("CommandLine", "tool.exe mimikatz");
+	add("Image", "C:\\t\\tool.exe");
+	add("User", "bob");
+	detect_explain(rs, ctx, ev, &b);
+	CHECK(strstr(buf_cstr(&b), "two-sels") != NULL);
+	CHECK(strstr(buf_cstr(&b), "mimikatz") != NULL);
+	buf_free(&b);
+}
+
+int main(void)
+{
+	setup();
+	RUN(every_rule_is_packed_in_one_block);
+	RUN(a_selection_follows_the_node_that_reads_it);
+	RUN(a_shared_selection_is_placed_once);
+	RUN(the_packed_rules_match);
+	RUN(explanations_read_the_packed_form);
+	vg_event_free(ev);
+	detect_ctx_free(ctx);
+	detect_free(rs);
+	return unit_done();
+}
