@@ -329,8 +329,10 @@ static int ref_match(const struct vg_event *ev, const struct fcond *fc,
 	return 0;
 }
 
-int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct fcond *fc, const struct pat *p, const struct value *v)
+/* The matcher's own copy, inlined into the loops over patterns. */
+static inline __attribute__((always_inline)) int pat_match(
+    struct detect_ctx *ctx, const struct vg_event *ev, const struct fcond *fc,
+    const struct pat *p, const struct value *v)
 {
 	double x;
 
@@ -378,6 +380,12 @@ int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
 	return 0;
 }
 
+int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc, const struct pat *p, const struct value *v)
+{
+	return pat_match(ctx, ev, fc, p, v);
+}
+
 /* Walks the values a field condition looks at. */
 struct viter {
 	const struct vg_event *ev;
@@ -406,7 +414,8 @@ static void viter_init(struct viter *it, const struct vg_event *ev,
 	}
 }
 
-static const struct value *viter_next(struct viter *it)
+static inline __attribute__((always_inline)) const struct value *
+viter_next(struct viter *it)
 {
 	const struct vg_event *ev = it->ev;
 
@@ -454,7 +463,7 @@ static int any_value(struct detect_ctx *ctx, const struct vg_event *ev,
 	while ((v = viter_next(&it)) != NULL) {
 		for (uint32_t k = b; k < e; k++) {
 			if (!lit_absent(ctx, fc, k) &&
-			    detect_pat_match(ctx, ev, fc, &fc->pats[k], v))
+			    pat_match(ctx, ev, fc, &fc->pats[k], v))
 				return 1;
 		}
 	}
@@ -526,7 +535,7 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 			while (!r && (v = viter_next(&it)) != NULL) {
 				for (uint32_t k = 0; k < fc->npats; k++) {
 					if (!lit_absent(ctx, fc, k) &&
-					    detect_pat_match(ctx, ev, fc, &fc->pats[k], v)) {
+					    pat_match(ctx, ev, fc, &fc->pats[k], v)) {
 						r = 1;
 						break;
 					}
