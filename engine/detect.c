@@ -288,6 +288,18 @@ void detect_ruleset_finish(struct ruleset *rs)
 	}
 	for (size_t e = 0; e < rs->nmls; e++)
 		sn_lits(rs->mls[e].cond);
+	free(rs->reval);
+	rs->reval = vg_calloc(rs->nrules > 0 ? rs->nrules : 1, sizeof(*rs->reval));
+	for (size_t r = 0; r < rs->nrules; r++) {
+		const struct rule_impl *ri = rs->rules[r]->impl;
+		struct rule_eval *re = &rs->reval[ri->index];
+
+		re->cond = ri->cond;
+		re->sels = ri->sels;
+		re->need = ri->need;
+		re->nneed = ri->nneed;
+		re->group = ri->group;
+	}
 }
 
 void detect_keep_correlation(struct ruleset *rs, const struct ynode *root,
@@ -340,6 +352,7 @@ static void ruleset_destroy(struct ruleset *rs)
 		free(rs->groups[i].need);
 	}
 	detect_index_free(&rs->pf);
+	free(rs->reval);
 	free(rs->groups);
 	free(rs->agroups);
 	free(rs->needf);
@@ -567,12 +580,12 @@ static int cmp_index(const void *a, const void *b)
 }
 
 /* Has ev one of the fields r cannot match without (or is none known)? */
-static int need_present(const struct rule_impl *ri, const struct vg_event *ev)
+static int need_present(const struct rule_eval *re, const struct vg_event *ev)
 {
-	if (ri->need == NULL)
+	if (re->need == NULL)
 		return 1;
-	for (uint32_t i = 0; i < ri->nneed; i++) {
-		if (vg_event_first(ev, ri->need[i]) != FENT_END)
+	for (uint32_t i = 0; i < re->nneed; i++) {
+		if (vg_event_first(ev, re->need[i]) != FENT_END)
 			return 1;
 	}
 	return 0;
@@ -661,29 +674,30 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 				continue;
 		}
 		for (k = 0; k < g->nalways; k++) {
-			if (need_present(rs->rules[g->always[k]]->impl, ev))
+			if (need_present(&rs->reval[g->always[k]], ev))
 				break;
 		}
 		if (k == g->nalways || !group_ok(ctx, ev, gi))
 			continue;
 		for (; k < g->nalways; k++) {
-			const struct rule *r = rs->rules[g->always[k]];
+			const struct rule_eval *re = &rs->reval[g->always[k]];
 
-			if (!need_present(r->impl, ev))
+			if (!need_present(re, ev))
 				continue;
-			ctx->cur = r;
-			if (detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
-				ctx->matches[n++] = r;
+			ctx->cur = rs->rules[g->always[k]];
+			if (detect_cond_eval(ctx, ev, re->sels, re->cond))
+				ctx->matches[n++] = ctx->cur;
 		}
 	}
 	/* rules whose literals the event holds */
 	for (size_t i = 0; i < ctx->ncands; i++) {
-		const struct rule *r = rs->rules[ctx->cands[i]];
+		const struct rule_eval *re = &rs->reval[ctx->cands[i]];
 
-		ctx->cur = r;
-		if (group_ok(ctx, ev, r->impl->group) &&
-		    detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
-			ctx->matches[n++] = r;
+		if (!group_ok(ctx, ev, re->group))
+			continue;
+		ctx->cur = rs->rules[ctx->cands[i]];
+		if (detect_cond_eval(ctx, ev, re->sels, re->cond))
+			ctx->matches[n++] = ctx->cur;
 	}
 	ctx->cur = NULL;
 	sort_by_index(ctx->matches, n);

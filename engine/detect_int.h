@@ -321,6 +321,17 @@ struct prefilter {
 	uint32_t nindexed;     /* rules behind the prefilter */
 };
 
+/* Per rule, side by side (detect_ruleset_finish): the group and needed
+ * fields decide whether to evaluate it without touching the rule, then
+ * the condition runs over the packed selections. */
+struct rule_eval {
+	const struct cnode *cond;
+	const struct sel *sels;
+	const uint32_t *need;  /* rule_impl.need */
+	uint32_t nneed;
+	uint32_t group;
+};
+
 struct ruleset {
 	atomic_uint refs;      /* the loader's, each ctx's, each live holder's */
 	struct rule **rules;
@@ -344,6 +355,7 @@ struct ruleset {
 	char **corr_files;     /* their files (the nodes point there) */
 	size_t ncorr;
 	uint32_t max_sels;
+	struct rule_eval *reval; /* per rule: what evaluating it reads first */
 };
 
 /*
@@ -477,6 +489,9 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn);
 int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule_impl *ri, const struct cnode *cn);
+/* The same over a rule's selections sels (rule_eval). */
+int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct sel *sels, const struct cnode *cn);
 /* Does one value match one pattern (for explanations too). */
 int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p, const struct value *v);

@@ -569,32 +569,32 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	return 0;
 }
 
-int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct rule_impl *ri, const struct cnode *cn)
+int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct sel *sels, const struct cnode *cn)
 {
 	uint32_t got = 0, need;
 
 	switch (cn->op) {
 	case CN_SEL:
-		return detect_sn_eval(ctx, ev, ri->sels[cn->sel].root);
+		return detect_sn_eval(ctx, ev, sels[cn->sel].root);
 	case CN_NOT:
-		return !detect_cn_eval(ctx, ev, ri, cn->kids[0]);
+		return !detect_cond_eval(ctx, ev, sels, cn->kids[0]);
 	case CN_AND:
 		for (uint32_t i = 0; i < cn->n; i++) {
-			if (!detect_cn_eval(ctx, ev, ri, cn->kids[i]))
+			if (!detect_cond_eval(ctx, ev, sels, cn->kids[i]))
 				return 0;
 		}
 		return 1;
 	case CN_OR:
 		for (uint32_t i = 0; i < cn->n; i++) {
-			if (detect_cn_eval(ctx, ev, ri, cn->kids[i]))
+			if (detect_cond_eval(ctx, ev, sels, cn->kids[i]))
 				return 1;
 		}
 		return 0;
 	case CN_OF:
 		need = cn->k ? cn->k : cn->n;
 		for (uint32_t i = 0; i < cn->n; i++) {
-			if (detect_cn_eval(ctx, ev, ri, cn->kids[i])) {
+			if (detect_cond_eval(ctx, ev, sels, cn->kids[i])) {
 				if (++got >= need)
 					return 1;
 			} else if (cn->n - i - 1 + got < need) {
@@ -604,4 +604,10 @@ int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 		return got >= need;
 	}
 	return 0;
+}
+
+int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct rule_impl *ri, const struct cnode *cn)
+{
+	return detect_cond_eval(ctx, ev, ri->sels, cn);
 }

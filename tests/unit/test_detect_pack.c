@@ -2,7 +2,8 @@
  * test_detect_pack.c: detect_ruleset_finish packs each rule's selections,
  * condition nodes, field conditions, field ids, literals and patterns (with
  * their strings) into one block, in the order evaluation visits them, and
- * keeps each field condition's literals side by side (fc->lits). Exact
+ * keeps each field condition's literals side by side (fc->lits), and each
+ * rule's group, needed fields, condition and selections in rs->reval. Exact
  * expectations on the layout (every node inside the block, a selection
  * right after the condition node that reads it, shared selections placed
  * once) and on matching through the packed form, including a selection
@@ -190,6 +191,23 @@ TEST(a_shared_selection_is_placed_once)
 	CHECK_STR(a->fc->pats[0].s, "alpha");
 }
 
+TEST(what_evaluation_reads_first_is_side_by_side)
+{
+	for (size_t i = 0; i < detect_rule_count(rs); i++) {
+		const struct rule_impl *ri = detect_rule(rs, i)->impl;
+		const struct rule_eval *re = &rs->reval[ri->index];
+
+		CHECK_INT(ri->index, i);
+		CHECK(re->cond == ri->cond);
+		CHECK(re->sels == ri->sels);
+		CHECK(re->need == ri->need);
+		CHECK_INT(re->nneed, ri->nneed);
+		CHECK_INT(re->group, ri->group);
+	}
+	/* one logsource: one group */
+	CHECK_INT(rs->reval[0].group, rs->reval[2].group);
+}
+
 TEST(the_packed_rules_match)
 {
 	vg_event_reset(ev);
@@ -234,6 +252,7 @@ int main(void)
 	RUN(every_rule_is_packed_in_one_block);
 	RUN(a_selection_follows_the_node_that_reads_it);
 	RUN(a_shared_selection_is_placed_once);
+	RUN(what_evaluation_reads_first_is_side_by_side);
 	RUN(the_packed_rules_match);
 	RUN(explanations_read_the_packed_form);
 	vg_event_free(ev);
