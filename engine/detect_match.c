@@ -479,8 +479,9 @@ uint32_t detect_grp_end(const struct fcond *fc, uint32_t b)
 	return e;
 }
 
-int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct fcond *fc)
+/* The field condition, inlined where a selection reaches it. */
+static inline __attribute__((always_inline)) int fc_eval(
+    struct detect_ctx *ctx, const struct vg_event *ev, const struct fcond *fc)
 {
 	int r = 0;
 
@@ -547,12 +548,18 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	return fc->neg ? !r : r;
 }
 
+int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc)
+{
+	return fc_eval(ctx, ev, fc);
+}
+
 int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn)
 {
 	switch (sn->kind) {
 	case SN_FC:
-		return detect_fc_eval(ctx, ev, sn->fc);
+		return fc_eval(ctx, ev, sn->fc);
 	case SN_AND:
 		for (uint32_t i = 0; i < sn->n; i++) {
 			if (!detect_sn_eval(ctx, ev, sn->kids[i]))
