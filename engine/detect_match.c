@@ -54,15 +54,33 @@ static const char *find_fold(const char *h, size_t hl, const char *n, size_t nl)
 		return NULL;
 	end = h + (hl - nl) + 1;
 	c0 = (unsigned char)n[0];
-	for (q = h; q < end; q++) {
-		if (!is_alpha(c0)) {
-			/* no case to fold: let memchr skip ahead */
-			q = memchr(q, c0, (size_t)(end - q));
-			if (q == NULL)
-				return NULL;
-		} else if (vg_lower((unsigned char)*q) != c0) {
-			continue;
+	if (is_alpha(c0)) {
+		/* the nearer of the two cases, each found by memchr (a byte
+		 * loop over a long command line costs more) */
+		const char *lo, *up;
+
+		if (c0 < 'a')
+			return NULL; /* a folded needle has no capitals */
+		lo = memchr(h, c0, (size_t)(end - h));
+		up = memchr(h, c0 - 32, (size_t)(end - h));
+		while (lo != NULL || up != NULL) {
+			if (up == NULL || (lo != NULL && lo < up)) {
+				q = lo;
+				lo = memchr(lo + 1, c0, (size_t)(end - lo - 1));
+			} else {
+				q = up;
+				up = memchr(up + 1, c0 - 32, (size_t)(end - up - 1));
+			}
+			if (eq_fold(q + 1, nl - 1, n + 1, nl - 1))
+				return q;
 		}
+		return NULL;
+	}
+	for (q = h; q < end; q++) {
+		/* no case to fold: let memchr skip ahead */
+		q = memchr(q, c0, (size_t)(end - q));
+		if (q == NULL)
+			return NULL;
 		if (eq_fold(q + 1, nl - 1, n + 1, nl - 1))
 			return q;
 	}

@@ -7,7 +7,8 @@
  * expectations on the layout (every node inside the block, a selection
  * right after the condition node that reads it, shared selections placed
  * once) and on matching through the packed form, including a selection
- * that the condition does not name, explanations, and freeing.
+ * that the condition does not name, explanations, and freeing; and
+ * contains without case finding either case of its first byte.
  */
 #include "unit.h"
 #include "../../engine/detect.h"
@@ -32,7 +33,8 @@ static const char rules[] =
 	    "    unused:\n        CommandLine: never\n"
 	    "    condition: (sel_a and sel_b) or (sel_b and 1 of sel_a*)\n")
 	R("keywords", "    keywords:\n        - 'segfault at'\n        - 'oops'\n"
-	    "    condition: keywords\n");
+	    "    condition: keywords\n")
+	R("fold", "    sel:\n        Image|contains: 'aab'\n    condition: sel\n");
 
 static uint32_t fid(const char *name)
 {
@@ -124,7 +126,7 @@ static void setup(void)
 
 TEST(every_rule_is_packed_in_one_block)
 {
-	CHECK_INT(detect_rule_count(rs), 3);
+	CHECK_INT(detect_rule_count(rs), 4);
 	for (size_t i = 0; i < detect_rule_count(rs); i++) {
 		const struct rule_impl *ri = detect_rule(rs, i)->impl;
 		int bad = 0, nfc = 0;
@@ -231,6 +233,29 @@ TEST(the_packed_rules_match)
 	CHECK_STR(run(), "keywords");
 }
 
+/* contains without case: the first byte of each case is found by memchr,
+ * the nearer first, and a failed try moves on to the next of that case */
+TEST(contains_finds_either_case_of_its_first_byte)
+{
+	static const struct {
+		const char *v;
+		const char *want;
+	} cases[] = {
+		{ "aab", "fold" }, { "AAB", "fold" }, { "xAaB", "fold" },
+		{ "aAaAb", "fold" }, { "AaAaB", "fold" }, { "abAaab", "fold" },
+		{ "AXaAxaa", "" }, { "aa", "" }, { "ba", "" }, { "aAaAaA", "" },
+		{ "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzAaB", "fold" },
+		{ "", "" },
+	};
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+		vg_event_reset(ev);
+		add("Image", cases[i].v);
+		if (strcmp(run(), cases[i].want) != 0)
+			UNIT_FAIL("%s: got %s want %s", cases[i].v, run(), cases[i].want);
+	}
+}
+
 TEST(explanations_read_the_packed_form)
 {
 	struct buf b;
@@ -254,6 +279,7 @@ int main(void)
 	RUN(a_shared_selection_is_placed_once);
 	RUN(what_evaluation_reads_first_is_side_by_side);
 	RUN(the_packed_rules_match);
+	RUN(contains_finds_either_case_of_its_first_byte);
 	RUN(explanations_read_the_packed_form);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
