@@ -8,8 +8,11 @@
  * right after the condition node that reads it, shared selections placed
  * once) and on matching through the packed form, including a selection
  * that the condition does not name, explanations, and freeing; and
- * contains without case finding either case of its first byte.
+ * contains without case finding either case of its first byte, and
+ * equality without case folding 8 bytes at a time.
  */
+#include <malloc.h>
+
 #include "unit.h"
 #include "../../engine/detect.h"
 #include "../../engine/detect_int.h"
@@ -34,7 +37,9 @@ static const char rules[] =
 	    "    condition: (sel_a and sel_b) or (sel_b and 1 of sel_a*)\n")
 	R("keywords", "    keywords:\n        - 'segfault at'\n        - 'oops'\n"
 	    "    condition: keywords\n")
-	R("fold", "    sel:\n        Image|contains: 'aab'\n    condition: sel\n");
+	R("fold", "    sel:\n        Image|contains: 'aab'\n    condition: sel\n")
+	R("eqfold", "    sel:\n        User: 'az@[`{-09 mixed\xc3\xa1" "case-name'\n"
+	    "    condition: sel\n");
 
 static uint32_t fid(const char *name)
 {
@@ -68,10 +73,9 @@ static const char *run(void)
 	return out;
 }
 
-/* Bounds of a rule's block: from its sels to the end of its last byte
- * seen; in() checks p lies in [pack, pack + limit). */
+/* A rule's block: in() checks p lies in [pack, pack + its usable size). */
 static const char *base;
-static size_t limit = 1u << 20;
+static size_t limit;
 
 static int in(const void *p)
 {
@@ -126,13 +130,14 @@ static void setup(void)
 
 TEST(every_rule_is_packed_in_one_block)
 {
-	CHECK_INT(detect_rule_count(rs), 4);
+	CHECK_INT(detect_rule_count(rs), 5);
 	for (size_t i = 0; i < detect_rule_count(rs); i++) {
 		const struct rule_impl *ri = detect_rule(rs, i)->impl;
 		int bad = 0, nfc = 0;
 
 		CHECK(ri->pack != NULL);
 		base = ri->pack;
+		limit = malloc_usable_size(ri->pack);
 		/* the sels array first, then the condition right after it */
 		CHECK(ri->sels == ri->pack);
 		CHECK((const char *)ri->cond >= (const char *)(ri->sels + ri->nsels));
@@ -256,6 +261,34 @@ TEST(contains_finds_either_case_of_its_first_byte)
 	}
 }
 
+/* equality without case, 8 bytes at a time: only 'A'..'Z' fold */
+TEST(equality_folds_only_ascii_capitals)
+{
+	static const struct {
+		const char *v;
+		const char *want;
+	} cases[] = {
+		{ "az@[`{-09 mixed\xc3\xa1" "case-name", "eqfold" },
+		{ "AZ@[`{-09 MIXED\xc3\xa1" "CASE-NAME", "eqfold" },
+		{ "aZ@[`{-09 mIxEd\xc3\xa1" "cAsE-nAmE", "eqfold" },
+		/* '@' + 0x20 is '`', '[' + 0x20 is '{': not letters */
+		{ "az`[`{-09 mixed\xc3\xa1" "case-name", "" },
+		{ "az@{`{-09 mixed\xc3\xa1" "case-name", "" },
+		/* a byte with the high bit: 0xc3 0x81 is not 0xc3 0xa1 */
+		{ "az@[`{-09 mixed\xc3\x81" "case-name", "" },
+		{ "az@[`{-09 mixed\xc3\xa1" "case-namE", "eqfold" },
+		{ "az@[`{-09 mixed\xc3\xa1" "case-namf", "" },
+		{ "az@[`{-09 mixed\xc3\xa1" "case-nam", "" },
+	};
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+		vg_event_reset(ev);
+		add("User", cases[i].v);
+		if (strcmp(run(), cases[i].want) != 0)
+			UNIT_FAIL("%s: got %s want %s", cases[i].v, run(), cases[i].want);
+	}
+}
+
 TEST(explanations_read_the_packed_form)
 {
 	struct buf b;
@@ -280,6 +313,7 @@ int main(void)
 	RUN(what_evaluation_reads_first_is_side_by_side);
 	RUN(the_packed_rules_match);
 	RUN(contains_finds_either_case_of_its_first_byte);
+	RUN(equality_folds_only_ascii_capitals);
 	RUN(explanations_read_the_packed_form);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
