@@ -261,6 +261,28 @@ static void pk_cn_free(struct cnode *cn)
 	free(cn->text);
 }
 
+void detect_pack_sn_free(struct snode *sn)
+{
+	pk_sn_free(sn);
+}
+
+/* A mapping entry's condition, evaluated for most events, likewise. */
+static void map_pack(struct map_ls *m)
+{
+	struct pk k = { 0 };
+	struct snode *cond;
+
+	if (m->cond == NULL || m->pack != NULL)
+		return;
+	pk_sn(&k, m->cond);
+	k.base = vg_malloc(k.off > 0 ? k.off : 1);
+	k.off = 0;
+	cond = pk_sn(&k, m->cond);
+	orig_sn_free(m->cond);
+	m->cond = cond;
+	m->pack = k.base;
+}
+
 void detect_pack_free(struct rule_impl *ri)
 {
 	for (uint32_t i = 0; i < ri->nsels; i++) {
@@ -286,8 +308,10 @@ void detect_ruleset_finish(struct ruleset *rs)
 			sn_lits(ri->sels[i].root);
 		rule_pack(ri);
 	}
-	for (size_t e = 0; e < rs->nmls; e++)
+	for (size_t e = 0; e < rs->nmls; e++) {
 		sn_lits(rs->mls[e].cond);
+		map_pack(&rs->mls[e]);
+	}
 	free(rs->reval);
 	rs->reval = vg_calloc(rs->nrules > 0 ? rs->nrules : 1, sizeof(*rs->reval));
 	for (size_t r = 0; r < rs->nrules; r++) {

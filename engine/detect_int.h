@@ -161,6 +161,8 @@ struct map_ls {
 	struct snode *cond;    /* compiled conditions; NULL for none */
 	char *file;
 	int line;
+	void *pack;            /* the block cond's nodes are packed in
+	                          (detect_ruleset_finish), or NULL */
 };
 
 struct map_fields {
@@ -514,6 +516,8 @@ int detect_ls_covers(const struct lsource *entry, const struct lsource *rule);
 /* detect.c: free the conditions of a rule that detect_ruleset_finish
  * packed (ri->pack), and the block. */
 void detect_pack_free(struct rule_impl *ri);
+/* What the nodes of a packed selection own (not the nodes, nor the block). */
+void detect_pack_sn_free(struct snode *sn);
 
 /* detect.c: does mapping entry e accept ev (cached for this event) */
 int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,

@@ -9,7 +9,8 @@
  * once) and on matching through the packed form, including a selection
  * that the condition does not name, explanations, and freeing; and
  * contains without case finding either case of its first byte, and
- * equality without case folding 8 bytes at a time.
+ * equality without case folding 8 bytes at a time. Mapping conditions
+ * are packed likewise.
  */
 #include <malloc.h>
 
@@ -289,6 +290,51 @@ TEST(equality_folds_only_ascii_capitals)
 	}
 }
 
+/* A mapping entry's condition is packed too, and still selects events. */
+TEST(mapping_conditions_are_packed)
+{
+	static const char text[] =
+	    "title: maps\nlogsources:\n    - product: mapp\n"
+	    "      conditions: {Channel: [Security, 'Microsoft-Windows-Sysmon/Operational']}\n"
+	    "---\n"
+	    R("mapped-rule", "    sel:\n        CommandLine|contains: whoami\n"
+	        "    condition: sel\n");
+	char *mapped = vg_strdup(text);
+	struct vg_diag d;
+	struct ruleset *mrs;
+	struct detect_ctx *mctx;
+	const struct rule *const *m;
+	const struct snode *c;
+
+	/* the rule text of R(), under the mapped logsource "mapp" */
+	memcpy(strstr(mapped, "product: test"), "product: mapp", 13);
+	vg_diag_init(&d, NULL);
+	mrs = detect_load_buffer("m.yml", mapped, strlen(mapped), NULL, &d, NULL);
+	CHECK_INT(detect_rule_count(mrs), 1);
+	CHECK_INT(mrs->nmls, 1);
+	CHECK(mrs->mls[0].pack != NULL);
+	c = mrs->mls[0].cond;
+	base = mrs->mls[0].pack;
+	limit = malloc_usable_size(mrs->mls[0].pack);
+	CHECK(c != NULL && in(c));
+	mctx = detect_ctx_new(mrs);
+	vg_event_reset(ev);
+	add("Channel", "SECURITY");
+	add("CommandLine", "cmd /c WHOAMI /all");
+	CHECK_INT(detect_event(mrs, mctx, ev, &m), 1);
+	vg_event_reset(ev);
+	add("Channel", "System");
+	add("CommandLine", "cmd /c whoami /all");
+	CHECK_INT(detect_event(mrs, mctx, ev, &m), 0);
+	vg_event_reset(ev);
+	add("Channel", "Microsoft-Windows-Sysmon/Operational");
+	add("CommandLine", "whoami");
+	CHECK_INT(detect_event(mrs, mctx, ev, &m), 1);
+	detect_ctx_free(mctx);
+	detect_free(mrs);
+	free(mapped);
+}
+
 TEST(explanations_read_the_packed_form)
 {
 	struct buf b;
@@ -314,6 +360,7 @@ int main(void)
 	RUN(the_packed_rules_match);
 	RUN(contains_finds_either_case_of_its_first_byte);
 	RUN(equality_folds_only_ascii_capitals);
+	RUN(mapping_conditions_are_packed);
 	RUN(explanations_read_the_packed_form);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
