@@ -604,7 +604,8 @@ static int cmp_index(const void *a, const void *b)
 }
 
 /* Has ev one of the fields r cannot match without (or is none known)? */
-static int need_present(const struct rule_eval *re, const struct vg_event *ev)
+static inline int need_present(const struct rule_eval *re,
+    const struct vg_event *ev)
 {
 	if (re->need == NULL)
 		return 1;

@@ -53,7 +53,17 @@ static int eq_fold(const char *v, size_t vl, const char *p, size_t pl)
 /* Both sides folded. */
 static int eq_fold2(const char *a, const char *b, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (fold8(x) != fold8(y))
+			return 0;
+	}
+	for (; i < n; i++) {
 		if (vg_lower((unsigned char)a[i]) != vg_lower((unsigned char)b[i]))
 			return 0;
 	}

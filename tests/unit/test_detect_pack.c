@@ -39,6 +39,7 @@ static const char rules[] =
 	R("keywords", "    keywords:\n        - 'segfault at'\n        - 'oops'\n"
 	    "    condition: keywords\n")
 	R("fold", "    sel:\n        Image|contains: 'aab'\n    condition: sel\n")
+	R("ref", "    sel:\n        ParentImage|fieldref: Image\n    condition: sel\n")
 	R("eqfold", "    sel:\n        User: 'az@[`{-09 mixed\xc3\xa1" "case-name'\n"
 	    "    condition: sel\n");
 
@@ -131,7 +132,7 @@ static void setup(void)
 
 TEST(every_rule_is_packed_in_one_block)
 {
-	CHECK_INT(detect_rule_count(rs), 5);
+	CHECK_INT(detect_rule_count(rs), 6);
 	for (size_t i = 0; i < detect_rule_count(rs); i++) {
 		const struct rule_impl *ri = detect_rule(rs, i)->impl;
 		int bad = 0, nfc = 0;
@@ -291,6 +292,31 @@ TEST(equality_folds_only_ascii_capitals)
 }
 
 /* A mapping entry's condition is packed too, and still selects events. */
+/* fieldref without case folds both sides, 8 bytes at a time */
+TEST(fieldref_folds_both_sides)
+{
+	static const struct {
+		const char *a, *b;
+		const char *want;
+	} cases[] = {
+		{ "C:\\Windows\\System32\\cmd.exe", "c:\\wINDOWS\\system32\\CMD.EXE", "ref" },
+		{ "C:\\Windows\\System32\\cmd.exe", "C:\\Windows\\System32\\cmd.exf", "" },
+		{ "x@y[z]-0123456789", "X`Y{Z]-0123456789", "" },
+		{ "x@y[z]-0123456789", "X@Y[Z]-0123456789", "ref" },
+		{ "ab\xc3\x81" "cdefgh", "AB\xc3\xa1" "CDEFGH", "" },
+		{ "ab\xc3\x81" "cdefgh", "AB\xc3\x81" "CDEFGH", "ref" },
+	};
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+		vg_event_reset(ev);
+		add("Image", cases[i].a);
+		add("ParentImage", cases[i].b);
+		if (strcmp(run(), cases[i].want) != 0)
+			UNIT_FAIL("%s / %s: got %s want %s", cases[i].a, cases[i].b, run(),
+			    cases[i].want);
+	}
+}
+
 TEST(mapping_conditions_are_packed)
 {
 	static const char text[] =
@@ -360,6 +386,7 @@ int main(void)
 	RUN(the_packed_rules_match);
 	RUN(contains_finds_either_case_of_its_first_byte);
 	RUN(equality_folds_only_ascii_capitals);
+	RUN(fieldref_folds_both_sides);
 	RUN(mapping_conditions_are_packed);
 	RUN(explanations_read_the_packed_form);
 	vg_event_free(ev);
