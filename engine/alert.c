@@ -26,8 +26,9 @@
  * have the same fields in the same order, the nesting of each such sequence
  * of field ids is done once and kept per thread as a shape (the literal text
  * with value slots); an event of a known shape is then a copy of the literal
- * runs and its escaped values. Events with names that are not interned take
- * the general path every time.
+ * runs and its escaped values. A name that is not interned (JSON input keeps
+ * most of its names so) is part of the sequence by its bytes. Events with
+ * more than EJ_SHAPE_FIELDS live fields take the general path every time.
  *
  * Ids are UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit
  * per-thread sequence (rand_a) that starts at a random value each
@@ -219,10 +220,11 @@ struct ej_node {
 };
 
 /*
- * The JSON of every event whose live fields have the same ids in the same
- * order differs only in the values: a shape keeps the literal text between
- * them (braces, keys, commas) and, for each value slot in output order, how
- * many literal bytes come before it and which live field fills it.
+ * The JSON of every event whose live fields have the same ids (and, for
+ * FIELD_NONE, the same names) in the same order differs only in the values:
+ * a shape keeps the literal text between them (braces, keys, commas) and,
+ * for each value slot in output order, how many literal bytes come before it
+ * and which live field fills it.
  */
 struct ej_shape {
 	uint32_t hash;
@@ -231,7 +233,10 @@ struct ej_shape {
 	uint32_t *ids;     /* [n] id of each live field, in entry order */
 	uint32_t *pre;     /* [n] literal bytes before slot k */
 	uint32_t *ord;     /* [n] live field (ordinal) of slot k */
+	uint32_t *noff;    /* [n] FIELD_NONE: its name at names + noff[k] */
+	uint32_t *nlen;    /* [n] and its length */
 	char *lit;
+	char *names;
 };
 
 /*
@@ -622,13 +627,49 @@ static uint32_t ej_hash(uint64_t h)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
+/*
+ * A name that is not interned, for the hash of a sequence: its length and
+ * its first and last 8 bytes (names of one prefix differ at the end); the
+ * names themselves are compared when the hash matches.
+ */
+static uint64_t ej_name_hash(const char *p, size_t len)
+{
+	uint64_t a = 0, b = 0;
+
+	if (len >= 8) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + len - 8, 8);
+	} else {
+		memcpy(&a, p, len);
+	}
+	return (a * 0x9e3779b97f4a7c15ULL) ^ (b + len) * 0xc2b2ae3d27d4eb4fULL;
+}
+
+/* Has the shape the live fields ents[live[0..n)] in its sequence? */
+static int ej_shape_is(const struct ej_shape *sh, const struct fent *ents,
+    const uint32_t *live, uint32_t n)
+{
+	if (sh->n != n)
+		return 0;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct fent *e = &ents[live[k]];
+
+		if (sh->ids[k] != e->id)
+			return 0;
+		if (e->id == FIELD_NONE && (sh->nlen[k] != e->name_len ||
+		    memcmp(sh->names + sh->noff[k], e->name, e->name_len) != 0))
+			return 0;
+	}
+	return 1;
+}
+
 /* Record the nesting of ev (live fields s->live[0..n)) as a new shape. */
 static struct ej_shape *ej_shape_build(struct ej_scratch *s,
     const struct vg_event *ev, uint32_t hash, uint32_t n)
 {
 	struct ej_shape *sh;
 	uint32_t *ord_of;
-	size_t at = 0, lit;
+	size_t at = 0, lit, nb = 0;
 
 	buf_clear(&s->tmpl);
 	s->nrec = 0;
@@ -638,20 +679,38 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 	if (s->nrec != n)
 		return NULL; /* cannot happen: each live field is one slot */
 	lit = s->tmpl.len;
-	sh = vg_malloc(sizeof(*sh) + 3 * n * sizeof(uint32_t) + lit + EJ_COPY_PAD);
+	for (uint32_t k = 0; k < n; k++) {
+		if (ev->ents[s->live[k]].id == FIELD_NONE)
+			nb += ev->ents[s->live[k]].name_len;
+	}
+	sh = vg_malloc(sizeof(*sh) + 5 * n * sizeof(uint32_t) + lit +
+	    EJ_COPY_PAD + nb);
 	sh->hash = hash;
 	sh->n = n;
 	sh->litlen = (uint32_t)lit;
 	sh->ids = (uint32_t *)(sh + 1);
 	sh->pre = sh->ids + n;
 	sh->ord = sh->pre + n;
-	sh->lit = (char *)(sh->ord + n);
+	sh->noff = sh->ord + n;
+	sh->nlen = sh->noff + n;
+	sh->lit = (char *)(sh->nlen + n);
+	sh->names = sh->lit + lit + EJ_COPY_PAD;
 	memcpy(sh->lit, s->tmpl.p, lit);
 	memset(sh->lit + lit, 0, EJ_COPY_PAD);
 	/* entry index -> live ordinal, through vnext (free after the build) */
 	ord_of = s->vnext;
+	nb = 0;
 	for (uint32_t k = 0; k < n; k++) {
-		sh->ids[k] = ev->ents[s->live[k]].id;
+		const struct fent *e = &ev->ents[s->live[k]];
+
+		sh->ids[k] = e->id;
+		sh->noff[k] = (uint32_t)nb;
+		sh->nlen[k] = 0;
+		if (e->id == FIELD_NONE) {
+			memcpy(sh->names + nb, e->name, e->name_len);
+			sh->nlen[k] = e->name_len;
+			nb += e->name_len;
+		}
 		ord_of[s->live[k]] = k;
 	}
 	for (uint32_t k = 0; k < n; k++) {
@@ -693,7 +752,7 @@ static void ej_shape_insert(struct ej_scratch *s, struct ej_shape *sh)
 
 /*
  * The shape path: 0 when ev was written, -1 when it needs the general one
- * (names that are not interned, too many fields).
+ * (too many fields).
  */
 static int ej_fast(struct ej_scratch *s, struct buf *out,
     const struct vg_event *ev)
@@ -716,7 +775,10 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		for (uint32_t i = 0; c != NULL && i < ev->n; i++) {
 			if (ents[i].dead)
 				continue;
-			if (n == c->n || ents[i].id != c->ids[n])
+			if (n == c->n || ents[i].id != c->ids[n] ||
+			    (ents[i].id == FIELD_NONE && (c->nlen[n] != ents[i].name_len ||
+			    memcmp(c->names + c->noff[n], ents[i].name,
+			    ents[i].name_len) != 0)))
 				c = NULL;
 			else
 				s->live[n++] = i;
@@ -732,10 +794,13 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 	for (uint32_t i = 0; i < ev->n; i++) {
 		if (ents[i].dead)
 			continue;
-		if (ents[i].id == FIELD_NONE || n == EJ_SHAPE_FIELDS)
+		if (n == EJ_SHAPE_FIELDS)
 			return -1;
 		s->live[n++] = i;
 		h = (h ^ ents[i].id) * 0x100000001b3ULL;
+		if (ents[i].id == FIELD_NONE)
+			h = (h ^ ej_name_hash(ents[i].name, ents[i].name_len)) *
+			    0x100000001b3ULL;
 		vbytes += EJ_VALUE_MAX(ents[i].v.len);
 	}
 	hash = ej_hash(h ^ n);
@@ -743,13 +808,8 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		mask = s->shcap - 1;
 		for (size_t i = hash & mask; s->shapes[i] != NULL; i = (i + 1) & mask) {
 			struct ej_shape *c = s->shapes[i];
-			uint32_t k;
 
-			if (c->hash != hash || c->n != n)
-				continue;
-			for (k = 0; k < n && c->ids[k] == ents[s->live[k]].id; k++)
-				;
-			if (k == n) {
+			if (c->hash == hash && ej_shape_is(c, ents, s->live, n)) {
 				sh = c;
 				break;
 			}

@@ -27,9 +27,303 @@ struct ruleset *detect_ruleset_new(void)
 	return rs;
 }
 
+/* The literal of each pattern of fc, once the index has given them. */
+static void sn_lits(struct snode *sn)
+{
+	if (sn == NULL)
+		return;
+	for (uint32_t i = 0; i < sn->n; i++)
+		sn_lits(sn->kids[i]);
+	if (sn->fc != NULL && sn->fc->npats > 0 && sn->fc->lits == NULL) {
+		struct fcond *fc = sn->fc;
+
+		fc->lits = vg_malloc(fc->npats * sizeof(*fc->lits));
+		for (uint32_t k = 0; k < fc->npats; k++)
+			fc->lits[k] = fc->pats[k].lit;
+	}
+}
+
+/*
+ * Packing. A rule's evaluation walks a condition node, its kids, a
+ * selection's nodes, a field condition, its field ids, literals and
+ * patterns: separately allocated, each is a cache miss of its own on
+ * nearly every evaluation (thousands of rules do not stay cached). Once
+ * the index has annotated them, they are copied into one block per rule in
+ * the order evaluation visits them, and the originals freed; the strings
+ * a pattern compares come along, the rest (regex code, globs, names for
+ * explanations) stays where it is.
+ */
+struct pk {
+	char *base;    /* NULL: only measure */
+	size_t off;
+	uint8_t *done; /* per selection: placed (its root in roots) */
+	struct snode **roots;
+};
+
+static void *pk_take(struct pk *k, const void *src, size_t n)
+{
+	size_t at = (k->off + 7) & ~(size_t)7;
+
+	k->off = at + n;
+	if (k->base == NULL || n == 0)
+		return NULL;
+	memcpy(k->base + at, src, n);
+	return k->base + at;
+}
+
+/* A pattern string of len bytes and its NUL. */
+static char *pk_str(struct pk *k, const char *s, size_t len)
+{
+	size_t at = k->off;
+
+	if (s == NULL)
+		return NULL;
+	k->off += len + 1;
+	if (k->base == NULL)
+		return NULL;
+	memcpy(k->base + at, s, len);
+	k->base[at + len] = '\0';
+	return k->base + at;
+}
+
+static struct fcond *pk_fc(struct pk *k, const struct fcond *fc)
+{
+	struct fcond *d = pk_take(k, fc, sizeof(*fc));
+	uint32_t *fields = pk_take(k, fc->fields, fc->nfields * sizeof(*fields));
+	uint32_t *lits = pk_take(k, fc->lits,
+	    fc->lits != NULL ? fc->npats * sizeof(*lits) : 0);
+	struct pat *pats = pk_take(k, fc->pats, fc->npats * sizeof(*pats));
+
+	for (uint32_t i = 0; i < fc->npats; i++) {
+		char *ps = pk_str(k, fc->pats[i].s, fc->pats[i].len);
+		char *rl = pk_str(k, fc->pats[i].relit, fc->pats[i].relen);
+
+		if (pats != NULL) {
+			pats[i].s = ps;
+			pats[i].relit = rl;
+		}
+	}
+	if (d != NULL) {
+		d->fields = fc->nfields > 0 ? fields : NULL;
+		d->lits = fc->lits != NULL && fc->npats > 0 ? lits : NULL;
+		d->pats = fc->npats > 0 ? pats : NULL;
+	}
+	return d;
+}
+
+static struct snode *pk_sn(struct pk *k, const struct snode *sn)
+{
+	struct snode *d = pk_take(k, sn, sizeof(*sn));
+	struct snode **kids = pk_take(k, sn->kids, sn->n * sizeof(*kids));
+	struct fcond *fc = NULL;
+
+	for (uint32_t i = 0; i < sn->n; i++) {
+		struct snode *c = pk_sn(k, sn->kids[i]);
+
+		if (kids != NULL)
+			kids[i] = c;
+	}
+	if (sn->fc != NULL)
+		fc = pk_fc(k, sn->fc);
+	if (d != NULL) {
+		d->kids = sn->n > 0 ? kids : NULL;
+		d->fc = fc;
+	}
+	return d;
+}
+
+static struct cnode *pk_cn(struct pk *k, const struct rule_impl *ri,
+    const struct cnode *cn)
+{
+	struct cnode *d = pk_take(k, cn, sizeof(*cn));
+	struct cnode **kids = pk_take(k, cn->kids, cn->n * sizeof(*kids));
+
+	if (cn->op == CN_SEL && cn->sel < ri->nsels && !k->done[cn->sel]) {
+		/* the selection right after the node that reads it */
+		k->done[cn->sel] = 1;
+		k->roots[cn->sel] = ri->sels[cn->sel].root != NULL ?
+		    pk_sn(k, ri->sels[cn->sel].root) : NULL;
+	}
+	for (uint32_t i = 0; i < cn->n; i++) {
+		struct cnode *c = pk_cn(k, ri, cn->kids[i]);
+
+		if (kids != NULL)
+			kids[i] = c;
+	}
+	if (d != NULL)
+		d->kids = cn->n > 0 ? kids : NULL;
+	return d;
+}
+
+/* Lay out (base NULL: measure) ri's sels and cond; returns the cond. */
+static struct cnode *pk_rule(struct pk *k, const struct rule_impl *ri,
+    struct sel **sels)
+{
+	struct cnode *cond;
+
+	memset(k->done, 0, ri->nsels);
+	*sels = pk_take(k, ri->sels, ri->nsels * sizeof(**sels));
+	cond = ri->cond != NULL ? pk_cn(k, ri, ri->cond) : NULL;
+	for (uint32_t i = 0; i < ri->nsels; i++) {
+		if (!k->done[i]) {
+			k->done[i] = 1;
+			k->roots[i] = ri->sels[i].root != NULL ?
+			    pk_sn(k, ri->sels[i].root) : NULL;
+		}
+		if (*sels != NULL)
+			(*sels)[i].root = k->roots[i];
+	}
+	return cond;
+}
+
+/* Free the nodes of an original that was packed, not what they own. */
+static void orig_sn_free(struct snode *sn)
+{
+	if (sn == NULL)
+		return;
+	for (uint32_t i = 0; i < sn->n; i++)
+		orig_sn_free(sn->kids[i]);
+	free(sn->kids);
+	if (sn->fc != NULL) {
+		for (uint32_t i = 0; i < sn->fc->npats; i++) {
+			free(sn->fc->pats[i].s);
+			free(sn->fc->pats[i].relit);
+		}
+		free(sn->fc->pats);
+		free(sn->fc->fields);
+		free(sn->fc->lits);
+		free(sn->fc);
+	}
+	free(sn);
+}
+
+static void orig_cn_free(struct cnode *cn)
+{
+	if (cn == NULL)
+		return;
+	for (uint32_t i = 0; i < cn->n; i++)
+		orig_cn_free(cn->kids[i]);
+	free(cn->kids);
+	free(cn);
+}
+
+static void rule_pack(struct rule_impl *ri)
+{
+	struct pk k = { 0 };
+	struct sel *sels;
+	struct cnode *cond;
+
+	if (ri->pack != NULL || ri->nsels == 0)
+		return;
+	k.done = vg_malloc(ri->nsels);
+	k.roots = vg_calloc(ri->nsels, sizeof(*k.roots));
+	pk_rule(&k, ri, &sels);
+	k.base = vg_malloc(k.off > 0 ? k.off : 1);
+	k.off = 0;
+	cond = pk_rule(&k, ri, &sels);
+	for (uint32_t i = 0; i < ri->nsels; i++)
+		orig_sn_free(ri->sels[i].root);
+	free(ri->sels);
+	orig_cn_free(ri->cond);
+	ri->sels = sels;
+	ri->cond = cond;
+	ri->pack = k.base;
+	free(k.done);
+	free(k.roots);
+}
+
+static void pk_sn_free(struct snode *sn)
+{
+	if (sn == NULL)
+		return;
+	for (uint32_t i = 0; i < sn->n; i++)
+		pk_sn_free(sn->kids[i]);
+	if (sn->fc != NULL) {
+		for (uint32_t i = 0; i < sn->fc->npats; i++) {
+			struct pat *p = &sn->fc->pats[i];
+
+			free(p->tok);
+			free(p->refs);
+			free(p->shown);
+			pcre2_code_free(p->re);
+		}
+		free(sn->fc->name);
+		free(sn->fc->key);
+	}
+}
+
+static void pk_cn_free(struct cnode *cn)
+{
+	if (cn == NULL)
+		return;
+	for (uint32_t i = 0; i < cn->n; i++)
+		pk_cn_free(cn->kids[i]);
+	free(cn->text);
+}
+
+void detect_pack_sn_free(struct snode *sn)
+{
+	pk_sn_free(sn);
+}
+
+/* A mapping entry's condition, evaluated for most events, likewise. */
+static void map_pack(struct map_ls *m)
+{
+	struct pk k = { 0 };
+	struct snode *cond;
+
+	if (m->cond == NULL || m->pack != NULL)
+		return;
+	pk_sn(&k, m->cond);
+	k.base = vg_malloc(k.off > 0 ? k.off : 1);
+	k.off = 0;
+	cond = pk_sn(&k, m->cond);
+	orig_sn_free(m->cond);
+	m->cond = cond;
+	m->pack = k.base;
+}
+
+void detect_pack_free(struct rule_impl *ri)
+{
+	for (uint32_t i = 0; i < ri->nsels; i++) {
+		free(ri->sels[i].name);
+		free(ri->sels[i].filter);
+		pk_sn_free(ri->sels[i].root);
+	}
+	pk_cn_free(ri->cond);
+	free(ri->pack);
+	ri->pack = NULL;
+	ri->sels = NULL;
+	ri->cond = NULL;
+	ri->nsels = 0;
+}
+
 void detect_ruleset_finish(struct ruleset *rs)
 {
 	detect_index_build(rs);
+	for (size_t r = 0; r < rs->nrules; r++) {
+		struct rule_impl *ri = rs->rules[r]->impl;
+
+		for (uint32_t i = 0; i < ri->nsels; i++)
+			sn_lits(ri->sels[i].root);
+		rule_pack(ri);
+	}
+	for (size_t e = 0; e < rs->nmls; e++) {
+		sn_lits(rs->mls[e].cond);
+		map_pack(&rs->mls[e]);
+	}
+	free(rs->reval);
+	rs->reval = vg_calloc(rs->nrules > 0 ? rs->nrules : 1, sizeof(*rs->reval));
+	for (size_t r = 0; r < rs->nrules; r++) {
+		const struct rule_impl *ri = rs->rules[r]->impl;
+		struct rule_eval *re = &rs->reval[ri->index];
+
+		re->cond = ri->cond;
+		re->sels = ri->sels;
+		re->need = ri->need;
+		re->nneed = ri->nneed;
+		re->group = ri->group;
+	}
 }
 
 void detect_keep_correlation(struct ruleset *rs, const struct ynode *root,
@@ -82,6 +376,7 @@ static void ruleset_destroy(struct ruleset *rs)
 		free(rs->groups[i].need);
 	}
 	detect_index_free(&rs->pf);
+	free(rs->reval);
 	free(rs->groups);
 	free(rs->agroups);
 	free(rs->needf);
@@ -309,12 +604,13 @@ static int cmp_index(const void *a, const void *b)
 }
 
 /* Has ev one of the fields r cannot match without (or is none known)? */
-static int need_present(const struct rule_impl *ri, const struct vg_event *ev)
+static inline int need_present(const struct rule_eval *re,
+    const struct vg_event *ev)
 {
-	if (ri->need == NULL)
+	if (re->need == NULL)
 		return 1;
-	for (uint32_t i = 0; i < ri->nneed; i++) {
-		if (vg_event_first(ev, ri->need[i]) != FENT_END)
+	for (uint32_t i = 0; i < re->nneed; i++) {
+		if (vg_event_first(ev, re->need[i]) != FENT_END)
 			return 1;
 	}
 	return 0;
@@ -403,29 +699,30 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 				continue;
 		}
 		for (k = 0; k < g->nalways; k++) {
-			if (need_present(rs->rules[g->always[k]]->impl, ev))
+			if (need_present(&rs->reval[g->always[k]], ev))
 				break;
 		}
 		if (k == g->nalways || !group_ok(ctx, ev, gi))
 			continue;
 		for (; k < g->nalways; k++) {
-			const struct rule *r = rs->rules[g->always[k]];
+			const struct rule_eval *re = &rs->reval[g->always[k]];
 
-			if (!need_present(r->impl, ev))
+			if (!need_present(re, ev))
 				continue;
-			ctx->cur = r;
-			if (detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
-				ctx->matches[n++] = r;
+			ctx->cur = rs->rules[g->always[k]];
+			if (detect_cond_eval(ctx, ev, re->sels, re->cond))
+				ctx->matches[n++] = ctx->cur;
 		}
 	}
 	/* rules whose literals the event holds */
 	for (size_t i = 0; i < ctx->ncands; i++) {
-		const struct rule *r = rs->rules[ctx->cands[i]];
+		const struct rule_eval *re = &rs->reval[ctx->cands[i]];
 
-		ctx->cur = r;
-		if (group_ok(ctx, ev, r->impl->group) &&
-		    detect_cn_eval(ctx, ev, r->impl, r->impl->cond))
-			ctx->matches[n++] = r;
+		if (!group_ok(ctx, ev, re->group))
+			continue;
+		ctx->cur = rs->rules[ctx->cands[i]];
+		if (detect_cond_eval(ctx, ev, re->sels, re->cond))
+			ctx->matches[n++] = ctx->cur;
 	}
 	ctx->cur = NULL;
 	sort_by_index(ctx->matches, n);

@@ -98,6 +98,10 @@ struct fcond {
 	char *name;       /* Sigma field name as written ("" for keywords) */
 	char *key;        /* the whole key with modifiers */
 	int line, col;
+	uint32_t *lits;   /* [npats] pats[k].lit side by side, so that a
+	                     condition whose literals are absent is ruled out
+	                     without a cache line per pattern; NULL before
+	                     detect_ruleset_finish */
 };
 
 enum sn_kind { SN_AND, SN_OR, SN_FC };
@@ -144,6 +148,11 @@ struct rule_impl {
 	uint32_t index;        /* load order */
 	struct lsource ls;
 	struct ynode *vigil;   /* copy of the `vigil:` extension, or NULL */
+	void *pack;            /* the block that holds sels, cond and every
+	                          node, condition, field list and pattern
+	                          under them, in evaluation order (detect.c,
+	                          detect_ruleset_finish); NULL: each is its own
+	                          allocation */
 };
 
 /* Mapping entries (rules/mappings/). */
@@ -152,6 +161,8 @@ struct map_ls {
 	struct snode *cond;    /* compiled conditions; NULL for none */
 	char *file;
 	int line;
+	void *pack;            /* the block cond's nodes are packed in
+	                          (detect_ruleset_finish), or NULL */
 };
 
 struct map_fields {
@@ -320,6 +331,17 @@ struct prefilter {
 	uint32_t nindexed;     /* rules behind the prefilter */
 };
 
+/* Per rule, side by side (detect_ruleset_finish): the group and needed
+ * fields decide whether to evaluate it without touching the rule, then
+ * the condition runs over the packed selections. */
+struct rule_eval {
+	const struct cnode *cond;
+	const struct sel *sels;
+	const uint32_t *need;  /* rule_impl.need */
+	uint32_t nneed;
+	uint32_t group;
+};
+
 struct ruleset {
 	atomic_uint refs;      /* the loader's, each ctx's, each live holder's */
 	struct rule **rules;
@@ -343,6 +365,7 @@ struct ruleset {
 	char **corr_files;     /* their files (the nodes point there) */
 	size_t ncorr;
 	uint32_t max_sels;
+	struct rule_eval *reval; /* per rule: what evaluating it reads first */
 };
 
 /*
@@ -476,6 +499,9 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn);
 int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct rule_impl *ri, const struct cnode *cn);
+/* The same over a rule's selections sels (rule_eval). */
+int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct sel *sels, const struct cnode *cn);
 /* Does one value match one pattern (for explanations too). */
 int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p, const struct value *v);
@@ -494,6 +520,12 @@ const struct placeholder *detect_placeholder(const struct ruleset *rs,
     const char *name, size_t len);
 /* Does a mapping logsource (NULL members free) cover the rule's? */
 int detect_ls_covers(const struct lsource *entry, const struct lsource *rule);
+
+/* detect.c: free the conditions of a rule that detect_ruleset_finish
+ * packed (ri->pack), and the block. */
+void detect_pack_free(struct rule_impl *ri);
+/* What the nodes of a packed selection own (not the nodes, nor the block). */
+void detect_pack_sn_free(struct snode *sn);
 
 /* detect.c: does mapping entry e accept ev (cached for this event) */
 int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,

@@ -575,7 +575,9 @@ void detect_rule_free(struct rule *r)
 	if (r == NULL)
 		return;
 	ri = r->impl;
-	if (ri != NULL) {
+	if (ri != NULL && ri->pack != NULL) {
+		detect_pack_free(ri);
+	} else if (ri != NULL) {
 		for (uint32_t i = 0; i < ri->nsels; i++) {
 			free(ri->sels[i].name);
 			free(ri->sels[i].filter);
@@ -583,6 +585,8 @@ void detect_rule_free(struct rule *r)
 		}
 		free(ri->sels);
 		detect_cnode_free(ri->cond);
+	}
+	if (ri != NULL) {
 		detect_ls_free(&ri->ls);
 		detect_ynode_free(ri->vigil);
 		free(ri->need);

@@ -404,7 +404,12 @@ void detect_map_free(struct ruleset *rs)
 {
 	for (size_t i = 0; i < rs->nmls; i++) {
 		detect_ls_free(&rs->mls[i].ls);
-		detect_snode_free(rs->mls[i].cond);
+		if (rs->mls[i].pack != NULL) {
+			detect_pack_sn_free(rs->mls[i].cond);
+			free(rs->mls[i].pack);
+		} else {
+			detect_snode_free(rs->mls[i].cond);
+		}
 		free(rs->mls[i].file);
 	}
 	free(rs->mls);

@@ -16,11 +16,34 @@
 
 #include "vgtime.h"
 
+/* vg_lower of each of the 8 bytes of x: the bytes whose low 7 bits are
+ * 'A'..'Z' and whose high bit is clear get 0x20 (no carry crosses bytes:
+ * each sum stays below 0x100). */
+static inline uint64_t fold8(uint64_t x)
+{
+	const uint64_t h = 0x8080808080808080ull;
+	uint64_t t = x & ~h;
+	uint64_t ge_a = t + 0x3f3f3f3f3f3f3f3full;  /* bit 7: t >= 'A' */
+	uint64_t gt_z = t + 0x2525252525252525ull;  /* bit 7: t > 'Z' */
+
+	return x | ((ge_a & ~gt_z & ~x & h) >> 2);
+}
+
 static int eq_fold(const char *v, size_t vl, const char *p, size_t pl)
 {
+	size_t i = 0;
+
 	if (vl != pl)
 		return 0;
-	for (size_t i = 0; i < pl; i++) {
+	for (; i + 8 <= pl; i += 8) {
+		uint64_t a, b;
+
+		memcpy(&a, v + i, 8);
+		memcpy(&b, p + i, 8);
+		if (fold8(a) != b)
+			return 0;
+	}
+	for (; i < pl; i++) {
 		if (vg_lower((unsigned char)v[i]) != (unsigned char)p[i])
 			return 0;
 	}
@@ -30,7 +53,17 @@ static int eq_fold(const char *v, size_t vl, const char *p, size_t pl)
 /* Both sides folded. */
 static int eq_fold2(const char *a, const char *b, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (fold8(x) != fold8(y))
+			return 0;
+	}
+	for (; i < n; i++) {
 		if (vg_lower((unsigned char)a[i]) != vg_lower((unsigned char)b[i]))
 			return 0;
 	}
@@ -54,15 +87,33 @@ static const char *find_fold(const char *h, size_t hl, const char *n, size_t nl)
 		return NULL;
 	end = h + (hl - nl) + 1;
 	c0 = (unsigned char)n[0];
-	for (q = h; q < end; q++) {
-		if (!is_alpha(c0)) {
-			/* no case to fold: let memchr skip ahead */
-			q = memchr(q, c0, (size_t)(end - q));
-			if (q == NULL)
-				return NULL;
-		} else if (vg_lower((unsigned char)*q) != c0) {
-			continue;
+	if (is_alpha(c0)) {
+		/* the nearer of the two cases, each found by memchr (a byte
+		 * loop over a long command line costs more) */
+		const char *lo, *up;
+
+		if (c0 < 'a')
+			return NULL; /* a folded needle has no capitals */
+		lo = memchr(h, c0, (size_t)(end - h));
+		up = memchr(h, c0 - 32, (size_t)(end - h));
+		while (lo != NULL || up != NULL) {
+			if (up == NULL || (lo != NULL && lo < up)) {
+				q = lo;
+				lo = memchr(lo + 1, c0, (size_t)(end - lo - 1));
+			} else {
+				q = up;
+				up = memchr(up + 1, c0 - 32, (size_t)(end - up - 1));
+			}
+			if (eq_fold(q + 1, nl - 1, n + 1, nl - 1))
+				return q;
 		}
+		return NULL;
+	}
+	for (q = h; q < end; q++) {
+		/* no case to fold: let memchr skip ahead */
+		q = memchr(q, c0, (size_t)(end - q));
+		if (q == NULL)
+			return NULL;
 		if (eq_fold(q + 1, nl - 1, n + 1, nl - 1))
 			return q;
 	}
@@ -329,8 +380,10 @@ static int ref_match(const struct vg_event *ev, const struct fcond *fc,
 	return 0;
 }
 
-int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct fcond *fc, const struct pat *p, const struct value *v)
+/* The matcher's own copy, inlined into the loops over patterns. */
+static inline __attribute__((always_inline)) int pat_match(
+    struct detect_ctx *ctx, const struct vg_event *ev, const struct fcond *fc,
+    const struct pat *p, const struct value *v)
 {
 	double x;
 
@@ -378,6 +431,12 @@ int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
 	return 0;
 }
 
+int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc, const struct pat *p, const struct value *v)
+{
+	return pat_match(ctx, ev, fc, p, v);
+}
+
 /* Walks the values a field condition looks at. */
 struct viter {
 	const struct vg_event *ev;
@@ -406,7 +465,8 @@ static void viter_init(struct viter *it, const struct vg_event *ev,
 	}
 }
 
-static const struct value *viter_next(struct viter *it)
+static inline __attribute__((always_inline)) const struct value *
+viter_next(struct viter *it)
 {
 	const struct vg_event *ev = it->ev;
 
@@ -432,6 +492,17 @@ static const struct value *viter_next(struct viter *it)
 	}
 }
 
+/* Is the literal of pattern k of fc (that every match holds) known to be
+ * absent from the event? Read from fc->lits, not the pattern's own line. */
+static inline int lit_absent(const struct detect_ctx *ctx,
+    const struct fcond *fc, uint32_t k)
+{
+	uint32_t l = fc->lits != NULL ? fc->lits[k] : 0;
+
+	return l != 0 && ctx->scanned == ctx->epoch &&
+	    ctx->lseen[l - 1].epoch != ctx->epoch;
+}
+
 /* Does some value match one of the patterns pats[b..e)? */
 static int any_value(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, uint32_t b, uint32_t e)
@@ -442,7 +513,8 @@ static int any_value(struct detect_ctx *ctx, const struct vg_event *ev,
 	viter_init(&it, ev, fc);
 	while ((v = viter_next(&it)) != NULL) {
 		for (uint32_t k = b; k < e; k++) {
-			if (detect_pat_match(ctx, ev, fc, &fc->pats[k], v))
+			if (!lit_absent(ctx, fc, k) &&
+			    pat_match(ctx, ev, fc, &fc->pats[k], v))
 				return 1;
 		}
 	}
@@ -458,8 +530,9 @@ uint32_t detect_grp_end(const struct fcond *fc, uint32_t b)
 	return e;
 }
 
-int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct fcond *fc)
+/* The field condition, inlined where a selection reaches it. */
+static inline __attribute__((always_inline)) int fc_eval(
+    struct detect_ctx *ctx, const struct vg_event *ev, const struct fcond *fc)
 {
 	int r = 0;
 
@@ -490,7 +563,10 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 			uint32_t k;
 
 			for (k = 0; k < fc->npats; k++) {
-				if (ctx->lseen[fc->pats[k].lit - 1].epoch == ctx->epoch)
+				uint32_t l = fc->lits != NULL ? fc->lits[k] :
+				    fc->pats[k].lit;
+
+				if (ctx->lseen[l - 1].epoch == ctx->epoch)
 					break;
 			}
 			if (k == fc->npats)
@@ -510,7 +586,8 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 			viter_init(&it, ev, fc);
 			while (!r && (v = viter_next(&it)) != NULL) {
 				for (uint32_t k = 0; k < fc->npats; k++) {
-					if (detect_pat_match(ctx, ev, fc, &fc->pats[k], v)) {
+					if (!lit_absent(ctx, fc, k) &&
+					    pat_match(ctx, ev, fc, &fc->pats[k], v)) {
 						r = 1;
 						break;
 					}
@@ -522,12 +599,18 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	return fc->neg ? !r : r;
 }
 
+int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc)
+{
+	return fc_eval(ctx, ev, fc);
+}
+
 int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn)
 {
 	switch (sn->kind) {
 	case SN_FC:
-		return detect_fc_eval(ctx, ev, sn->fc);
+		return fc_eval(ctx, ev, sn->fc);
 	case SN_AND:
 		for (uint32_t i = 0; i < sn->n; i++) {
 			if (!detect_sn_eval(ctx, ev, sn->kids[i]))
@@ -544,32 +627,32 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	return 0;
 }
 
-int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct rule_impl *ri, const struct cnode *cn)
+int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct sel *sels, const struct cnode *cn)
 {
 	uint32_t got = 0, need;
 
 	switch (cn->op) {
 	case CN_SEL:
-		return detect_sn_eval(ctx, ev, ri->sels[cn->sel].root);
+		return detect_sn_eval(ctx, ev, sels[cn->sel].root);
 	case CN_NOT:
-		return !detect_cn_eval(ctx, ev, ri, cn->kids[0]);
+		return !detect_cond_eval(ctx, ev, sels, cn->kids[0]);
 	case CN_AND:
 		for (uint32_t i = 0; i < cn->n; i++) {
-			if (!detect_cn_eval(ctx, ev, ri, cn->kids[i]))
+			if (!detect_cond_eval(ctx, ev, sels, cn->kids[i]))
 				return 0;
 		}
 		return 1;
 	case CN_OR:
 		for (uint32_t i = 0; i < cn->n; i++) {
-			if (detect_cn_eval(ctx, ev, ri, cn->kids[i]))
+			if (detect_cond_eval(ctx, ev, sels, cn->kids[i]))
 				return 1;
 		}
 		return 0;
 	case CN_OF:
 		need = cn->k ? cn->k : cn->n;
 		for (uint32_t i = 0; i < cn->n; i++) {
-			if (detect_cn_eval(ctx, ev, ri, cn->kids[i])) {
+			if (detect_cond_eval(ctx, ev, sels, cn->kids[i])) {
 				if (++got >= need)
 					return 1;
 			} else if (cn->n - i - 1 + got < need) {
@@ -579,4 +662,10 @@ int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 		return got >= need;
 	}
 	return 0;
+}
+
+int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct rule_impl *ri, const struct cnode *cn)
+{
+	return detect_cond_eval(ctx, ev, ri->sels, cn);
 }

@@ -712,6 +712,7 @@ static void fcond_free(struct fcond *fc)
 		pcre2_code_free(p->re);
 	}
 	free(fc->pats);
+	free(fc->lits);
 	free(fc->fields);
 	free(fc->name);
 	free(fc->key);

@@ -653,6 +653,56 @@ TEST(many_shapes_start_the_cache_over)
 	vg_event_free(ev);
 }
 
+/* An event of names that are not interned, in the given order. */
+static void named_event(struct vg_event *ev, const char *const *names,
+    size_t n, const char *val)
+{
+	vg_event_reset(ev);
+	for (size_t i = 0; i < n; i++)
+		vg_event_add_named(ev, names[i], strlen(names[i]), val, strlen(val),
+		    V_STR, 0);
+}
+
+/*
+ * Names that are not interned are part of a shape by their bytes: names
+ * of one length, one first and one last 8 bytes (one hash) but another
+ * middle, or another order, or one name fewer, are other shapes.
+ */
+TEST(shapes_of_names_not_interned)
+{
+	static const char *const a[] = { "h13aaaaaa.X.bbbbbbbb", "h13solo" };
+	static const char *const b[] = { "h13aaaaaa.Y.bbbbbbbb", "h13solo" };
+	static const char *const c[] = { "h13solo", "h13aaaaaa.X.bbbbbbbb" };
+	static const char *const d[] = { "h13aaaaaa.X.bbbbbbbb", "h13aaaaaa.X",
+		"h13solo" };
+	struct vg_event *ev = vg_event_new();
+
+	for (int round = 0; round < 3; round++) {
+		named_event(ev, a, 2, "1");
+		CHECK_INT(ev->ents[0].id, FIELD_NONE);
+		CHECK_STR(ej(ev),
+		    "{\"h13aaaaaa\":{\"X\":{\"bbbbbbbb\":\"1\"}},\"h13solo\":\"1\"}");
+		named_event(ev, b, 2, "2");
+		CHECK_STR(ej(ev),
+		    "{\"h13aaaaaa\":{\"Y\":{\"bbbbbbbb\":\"2\"}},\"h13solo\":\"2\"}");
+		named_event(ev, c, 2, "3");
+		CHECK_STR(ej(ev),
+		    "{\"h13solo\":\"3\",\"h13aaaaaa\":{\"X\":{\"bbbbbbbb\":\"3\"}}}");
+		named_event(ev, d, 3, "4");
+		CHECK_STR(ej(ev), "{\"h13aaaaaa\":{\"X\":{\"\":\"4\","
+		    "\"bbbbbbbb\":\"4\"}},\"h13solo\":\"4\"}");
+		named_event(ev, d, 2, "5");
+		CHECK_STR(ej(ev), "{\"h13aaaaaa\":{\"X\":{\"\":\"5\","
+		    "\"bbbbbbbb\":\"5\"}}}");
+		/* an interned name among them */
+		named_event(ev, a, 1, "6");
+		add(ev, "h13int.k", "7");
+		CHECK_STR(ej(ev), "{\"h13aaaaaa\":{\"X\":{\"bbbbbbbb\":\"6\"}},"
+		    "\"h13int\":{\"k\":\"7\"}}");
+	}
+	vg_event_free(ev);
+}
+
 static struct rule second_rule = {
 	.id = "r-2",
 	.title = "Second \"quoted\" rule",
@@ -1035,6 +1085,7 @@ int main(void)
 	RUN(json_str_word_at_a_time);
 	RUN(shapes_agree_with_general_nesting);
 	RUN(many_shapes_start_the_cache_over);
+	RUN(shapes_of_names_not_interned);
 	RUN(bulk_detections_match_single_alerts);
 	RUN(timestamps_match_vgtime_format);
 	RUN(uuid7_format_order_and_uniqueness);
