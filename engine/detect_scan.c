@@ -352,28 +352,37 @@ static inline int whole_field(const struct prefilter *pf, uint32_t field)
 	    !(pf->scan[field] & PF_PART);
 }
 
-/* Hash of the folded bytes of a value or literal, for the whole-value
- * table: 8 bytes a step, most values are one or two steps. */
-static uint32_t whole_hash(const uint8_t *s, uint32_t len)
+/* A 64-bit hash of len bytes at s from seed h: 8 bytes a step, most
+ * values are one or two steps. */
+static uint64_t bytes_hash(const void *s, uint32_t len, uint64_t h)
 {
-	uint64_t h = 0x9E3779B97F4A7C15ull ^ len;
+	const char *p = s;
 	uint32_t i;
 
 	for (i = 0; i + 8 <= len; i += 8) {
 		uint64_t x;
 
-		memcpy(&x, s + i, 8);
+		memcpy(&x, p + i, 8);
 		h = (h ^ x) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
+		h ^= h >> 32;
 	}
 	if (i < len) {
 		uint64_t x = 0;
 
-		memcpy(&x, s + i, len - i);
+		memcpy(&x, p + i, len - i);
 		h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
 	}
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 32;
-	return (uint32_t)h;
+	return h;
+}
+
+/* Hash of the folded bytes of a value or literal, for the whole-value
+ * table. */
+static uint32_t whole_hash(const uint8_t *s, uint32_t len)
+{
+	return (uint32_t)bytes_hash(s, len, 0x9E3779B97F4A7C15ull ^ len);
 }
 
 /* The literal whose folded bytes are s[0..len), or UINT32_MAX. */
@@ -969,27 +978,10 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 
 static uint64_t value_hash(const char *s, uint32_t len, uint32_t field, int kw)
 {
-	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)field << 1 | (uint64_t)kw) ^
-	    (uint64_t)len << 40;
-	uint32_t i;
+	uint64_t seed = 0x9E3779B97F4A7C15ull ^
+	    ((uint64_t)field << 1 | (uint64_t)kw) ^ (uint64_t)len << 40;
 
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t x;
-
-		memcpy(&x, s + i, 8);
-		h = (h ^ x) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	if (i < len) {
-		uint64_t x = 0;
-
-		memcpy(&x, s + i, len - i);
-		h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
-	}
-	h ^= h >> 29;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 32;
-	return h | 1; /* 0 marks an empty slot */
+	return bytes_hash(s, len, seed) | 1; /* 0 marks an empty slot */
 }
 
 /* Is the record of slot v still whole, and for this value? */
