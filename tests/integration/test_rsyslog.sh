@@ -165,6 +165,13 @@ for ing, want in (("rs-lf", n), ("rs-oc", n), ("rs-udp", nudp)):
     got = seqs[ing]
     order = "in order" if got == list(range(1, want + 1)) else \
         ("complete, out of order" if sorted(got) == list(range(1, want + 1)) else "incomplete")
+    if order != "in order" and ing != "rs-udp":
+        # where the order first breaks, for the failure's report
+        at = next((i for i, s in enumerate(got) if s != i + 1), len(got))
+        late = got.index(at + 1) if at < len(got) else -1
+        print("# %s: first out of place at alert %d: %s; %d comes at alert %d: %s" % (
+              ing, at, got[max(0, at - 3):at + 8], at + 1, late, got[max(0, late - 3):late + 8]),
+              file=sys.stderr)
     print(ing, len(got), order)
 for ing in ("rs-lf", "rs-oc", "rs-udp"):
     print(ing, fields.get(ing))
