@@ -184,6 +184,20 @@ void vg_event_reset(struct vg_event *ev)
 	ev->decoder = NULL;
 }
 
+/* Chain entry i after the earlier entries of its field, if it has an id. */
+static inline void link_id(struct vg_event *ev, uint32_t id, uint32_t i)
+{
+	if (id == FIELD_NONE)
+		return;
+	if (ev->stamp[id] != ev->gen) {
+		ev->stamp[id] = ev->gen;
+		ev->first[id] = i;
+	} else {
+		ev->ents[ev->last[id]].next = i;
+	}
+	ev->last[id] = i;
+}
+
 /* Inlined in each adder: it runs for every field of every event. */
 static inline uint32_t push(struct vg_event *ev, uint32_t id, const char *name,
     uint32_t name_len, const char *s, size_t len, enum value_kind kind, double num)
@@ -206,15 +220,7 @@ static inline uint32_t push(struct vg_event *ev, uint32_t id, const char *name,
 	e->v.len = (uint32_t)len;
 	e->v.kind = (uint8_t)kind;
 	e->v.num = num;
-	if (id != FIELD_NONE) {
-		if (ev->stamp[id] != ev->gen) {
-			ev->stamp[id] = ev->gen;
-			ev->first[id] = i;
-		} else {
-			ev->ents[ev->last[id]].next = i;
-		}
-		ev->last[id] = i;
-	}
+	link_id(ev, id, i);
 	return i;
 }
 
@@ -259,19 +265,9 @@ void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n)
 	d = ev->ents + ev->n;
 	memcpy(d, e, n * sizeof(*e));
 	for (uint32_t k = 0; k < n; k++) {
-		uint32_t i = ev->n + k, id = d[k].id;
-
 		d[k].next = FENT_END;
 		d[k].dead = 0;
-		if (id == FIELD_NONE)
-			continue;
-		if (ev->stamp[id] != ev->gen) {
-			ev->stamp[id] = ev->gen;
-			ev->first[id] = i;
-		} else {
-			ev->ents[ev->last[id]].next = i;
-		}
-		ev->last[id] = i;
+		link_id(ev, d[k].id, ev->n + k);
 	}
 	ev->n += n;
 }
