@@ -57,6 +57,12 @@ queue() { # name: a disk-assisted in-memory queue that waits for vigild forever
 }
 cat > "$R/rsyslog.conf" <<X
 global(workDirectory="$R/work" localHostName="relay1" maxMessageSize="64k")
+# One main-queue worker: rsyslog starts a second one by default once the
+# main queue holds enough messages (a slow receiver, a busy machine), and
+# two workers hand their batches to the action queues in either order, so
+# a whole batch would reach vigild after later ones on the same
+# connection. Order per connection is what this test checks in vigild.
+main_queue(queue.workerThreads="1")
 module(load="imuxsock" SysSock.Use="off")
 module(load="imfile" mode="inotify")
 input(type="imuxsock" Socket="$R/log.sock" ruleset="fwd_lf" RateLimit.Interval="0")
