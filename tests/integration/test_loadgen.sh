@@ -370,7 +370,11 @@ fi
 # TLS into vigild with a client certificate
 "${LG[@]}" --target "tls://127.0.0.1:$tport" --ca "$C/ca.pem" --cert "$C/client.pem" --key "$C/client.key" --count 20000 --connections 2 2> "$T/tlsv.err"
 check "tls into vigild: loadgen exit 0, summary counts 20000" grep -q "sent 20000 messages" "$T/tlsv.err"
-check "tls into vigild: received exactly 20000" settle 'vigil_messages_received_total{input="tls-in"}' 20000
+if settle 'vigil_messages_received_total{input="tls-in"}' 20000 > "$T/settle.out"; then
+	ok "tls into vigild: received exactly 20000"
+else
+	notok "tls into vigild: received exactly 20000" "$(cat "$T/settle.out" "$T/tlsv.err"; grep 'tls-in' <(curl -sf "http://127.0.0.1:$hport/metrics"))"
+fi
 
 # Stopped by SIGINT: the message being written is finished, the
 # connection closed cleanly: vigild has exactly what loadgen counted.
