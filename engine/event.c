@@ -263,13 +263,36 @@ void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n)
 		ev->ents = vg_realloc(ev->ents, ev->cap * sizeof(*ev->ents));
 	}
 	d = ev->ents + ev->n;
-	memcpy(d, e, n * sizeof(*e));
+	/* a few entries: copied one by one, no call */
 	for (uint32_t k = 0; k < n; k++) {
+		d[k] = e[k];
 		d[k].next = FENT_END;
 		d[k].dead = 0;
 		link_id(ev, d[k].id, ev->n + k);
 	}
 	ev->n += n;
+}
+
+struct fent *vg_event_reserve(struct vg_event *ev, uint32_t n)
+{
+	if (ev->cap - ev->n < n) {
+		while (ev->cap - ev->n < n)
+			ev->cap *= 2;
+		ev->ents = vg_realloc(ev->ents, ev->cap * sizeof(*ev->ents));
+	}
+	return ev->ents + ev->n;
+}
+
+void vg_event_commit(struct vg_event *ev, uint32_t k)
+{
+	struct fent *d = ev->ents + ev->n;
+
+	for (uint32_t i = 0; i < k; i++) {
+		d[i].next = FENT_END;
+		d[i].dead = 0;
+		link_id(ev, d[i].id, ev->n + i);
+	}
+	ev->n += k;
 }
 
 uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t len)
@@ -278,7 +301,7 @@ uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t le
 	uint32_t nlen;
 
 	name_of(id, &name, &nlen);
-	return push(ev, id, name, nlen, arena_strndup(&ev->arena, s, len), len,
+	return push(ev, id, name, nlen, arena_strdup_in(&ev->arena, s, len), len,
 	    V_STR, 0);
 }
 
@@ -289,7 +312,7 @@ uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_
 	uint32_t nlen;
 
 	name_of(id, &name, &nlen);
-	return push(ev, id, name, nlen, arena_strndup(&ev->arena, s, len), len,
+	return push(ev, id, name, nlen, arena_strdup_in(&ev->arena, s, len), len,
 	    V_NUM, num);
 }
 

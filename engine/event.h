@@ -107,6 +107,17 @@ uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_
  * decoder's constant fields, added together for less than n
  * vg_event_add_ref. */
 void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n);
+/*
+ * Add entries filled in place, for a stage that adds several values at
+ * once (a decoder's captured groups): vg_event_reserve makes room for n
+ * more entries and returns the first, where the caller fills id, name,
+ * name_len and v of k <= n of them (the text in the arena or otherwise
+ * outliving the event, NUL-terminated); vg_event_commit(ev, k) then adds
+ * those k, in order, as k vg_event_add_ref calls would. Nothing else may
+ * touch ev in between.
+ */
+struct fent *vg_event_reserve(struct vg_event *ev, uint32_t n);
+void vg_event_commit(struct vg_event *ev, uint32_t k);
 /* Add a number (text copied, num parsed by the caller). */
 uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_t len,
     double num);
