@@ -280,18 +280,24 @@ uint64_t decode_ctx_limit_hits(const struct decode_ctx *ctx)
 	return ctx->st.limit_hits;
 }
 
-/* Add one captured value with its declared type. */
-static void add_capture(struct vg_event *ev, const struct dcap *c, const char *s,
-    size_t len)
+/* Fill entry e with one captured value and its declared type. */
+static void fill_capture(struct vg_event *ev, struct fent *e,
+    const struct dcap *c, const char *s, size_t len)
 {
 	double num;
 	char *low;
 
+	e->id = c->field;
+	e->name = c->name;
+	e->name_len = c->name_len;
+	e->v.len = (uint32_t)len;
+	e->v.kind = V_STR;
+	e->v.num = 0;
 	switch (c->type) {
 	case DT_NUMBER:
 		if (decode_parse_num(s, len, &num) == 0) {
-			vg_event_add_num(ev, c->field, s, len, num);
-			return;
+			e->v.kind = V_NUM;
+			e->v.num = num;
 		}
 		break;
 	case DT_LOWER:
@@ -299,12 +305,68 @@ static void add_capture(struct vg_event *ev, const struct dcap *c, const char *s
 		for (size_t i = 0; i < len; i++)
 			low[i] = (char)vg_lower((unsigned char)s[i]);
 		low[len] = '\0';
-		vg_event_add_ref(ev, c->field, low, len);
+		e->v.s = low;
 		return;
 	default:
 		break;
 	}
-	vg_event_add(ev, c->field, s, len);
+	e->v.s = arena_strdup_in(&ev->arena, s, len);
+}
+
+/*
+ * s[0..n) == p[0..n) for the short texts of the pre-checks (n at most 24,
+ * both at least n bytes long), in a few word compares and no call. The
+ * end is compared first: the patterns tried one after the other on a
+ * subject often share their beginning ("Failed ...").
+ */
+_Static_assert(DECODE_PREFIX_MAX <= 24, "short_eq compares up to 24 bytes");
+
+static inline int short_eq(const char *s, const char *p, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+
+	if (n >= 8) {
+		memcpy(&a, s + n - 8, 8);
+		memcpy(&b, p + n - 8, 8);
+		if (a != b)
+			return 0;
+		memcpy(&a, s, 8);
+		memcpy(&b, p, 8);
+		if (a != b)
+			return 0;
+		if (n > 16) {
+			memcpy(&a, s + 8, 8);
+			memcpy(&b, p + 8, 8);
+			return a == b;
+		}
+		return 1;
+	}
+	if (n >= 4) {
+		memcpy(&x, s + n - 4, 4);
+		memcpy(&y, p + n - 4, 4);
+		if (x != y)
+			return 0;
+		memcpy(&x, s, 4);
+		memcpy(&y, p, 4);
+		return x == y;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != p[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Does subj start with one of pat's alternative prefixes? */
+static int alts_match(const struct dpat *pat, const char *subj, size_t len)
+{
+	for (uint32_t a = 0; a < pat->nalts; a++) {
+		if (len >= pat->altlen[a] &&
+		    short_eq(subj, pat->alt[a], pat->altlen[a]))
+			return 1;
+	}
+	return 0;
 }
 
 /*
@@ -318,6 +380,8 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 	const char *subj;
 	size_t len;
 	PCRE2_SIZE *ov;
+	struct fent *ents;
+	uint32_t k;
 
 	if (v == NULL)
 		return 0;
@@ -329,13 +393,16 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 		int rc;
 
 		ctx->st.pattern_runs++;
-		if (pat->pfxlen > 0 && (len < pat->pfxlen || subj[0] != pat->pfx[0] ||
-		    memcmp(subj, pat->pfx, pat->pfxlen) != 0))
+		if (pat->pfxlen > 0 && (len < pat->pfxlen ||
+		    !short_eq(subj, pat->pfx, pat->pfxlen)))
 			continue; /* cannot match: no need to ask PCRE2 */
+		if (pat->nalts > 0 && !alts_match(pat, subj, len))
+			continue;
 		if (pat->has_first && (len == 0 ||
 		    !(pat->first[(unsigned char)subj[0] >> 3] &
 		    (1u << ((unsigned char)subj[0] & 7)))))
 			continue;
+		ctx->st.pcre2_runs++;
 		if (pat->jit)
 			rc = pcre2_jit_match(pat->code, (PCRE2_SPTR)subj, len, 0, 0,
 			    ctx->md, ctx->mctx);
@@ -359,6 +426,9 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 			continue;
 		}
 		ov = pcre2_get_ovector_pointer(ctx->md);
+		/* the groups' entries are filled in place and added at once */
+		ents = vg_event_reserve(ev, pat->ncaps);
+		k = 0;
 		for (uint32_t i = 0; i < pat->ncaps; i++) {
 			const struct dcap *c = &pat->caps[i];
 			PCRE2_SIZE a, b;
@@ -372,8 +442,9 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 			b = ov[2 * c->group + 1];
 			if (a == PCRE2_UNSET || b <= a || b > len)
 				continue;
-			add_capture(ev, c, subj + a, b - a);
+			fill_capture(ev, &ents[k++], c, subj + a, b - a);
 		}
+		vg_event_commit(ev, k);
 		return 1;
 	}
 	return 0;
@@ -436,7 +507,8 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 		    (unsigned char)prog[plen - 1] + (unsigned)plen) % PROG_MEMO];
 
 		if (pm->serial == set->serial && pm->len == plen &&
-		    memcmp(pm->name, prog, plen) == 0) {
+		    (plen <= DECODE_PREFIX_MAX ? short_eq(pm->name, prog, plen) :
+		    memcmp(pm->name, prog, plen) == 0)) {
 			p = pm->p;
 		} else {
 			p = decode_prog_find(set, prog, plen);
