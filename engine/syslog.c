@@ -28,8 +28,15 @@
 #define SD_PREFIX "log.syslog.structured_data."
 #define SD_PREFIX_LEN (sizeof(SD_PREFIX) - 1)
 
-/* Non-builtin names this parser emits, interned once per process. */
-static uint32_t f_sequence, f_code, f_repeated, f_procid;
+/* A field this parser adds: its id and interned name, for vg_event_push
+ * (set once per process, with the non-builtin names interned). */
+struct sfield {
+	uint32_t id, len;
+	const char *name;
+};
+
+static struct sfield sf_ts, sf_host, sf_prog, sf_pid, sf_msg, sf_msgid,
+    sf_version, sf_sequence, sf_code, sf_repeated, sf_procid;
 static pthread_once_t ids_once = PTHREAD_ONCE_INIT;
 static atomic_int ids_ready; /* ids_init done: skips pthread_once per line */
 
@@ -38,6 +45,13 @@ static char small_txt[192][4];
 static uint8_t small_len[192];
 /* The three fields of each PRI, ready to add at once. */
 static struct fent pri_ents[192][3];
+
+static void sfield_set(struct sfield *f, uint32_t id)
+{
+	f->id = id;
+	f->name = field_name(id);
+	f->len = field_name_len(id);
+}
 
 static void ids_init(void)
 {
@@ -69,10 +83,17 @@ static void ids_init(void)
 			e->v.num = val[k];
 		}
 	}
-	f_sequence = field_intern("event.sequence", 14);
-	f_code = field_intern("event.code", 10);
-	f_repeated = field_intern("log.syslog.repeated", 19);
-	f_procid = field_intern("log.syslog.procid", 17);
+	sfield_set(&sf_ts, F_TIMESTAMP);
+	sfield_set(&sf_host, F_HOST_HOSTNAME);
+	sfield_set(&sf_prog, F_PROCESS_NAME);
+	sfield_set(&sf_pid, F_PROCESS_PID);
+	sfield_set(&sf_msg, F_MESSAGE);
+	sfield_set(&sf_msgid, F_SYSLOG_MSGID);
+	sfield_set(&sf_version, F_SYSLOG_VERSION);
+	sfield_set(&sf_sequence, field_intern("event.sequence", 14));
+	sfield_set(&sf_code, field_intern("event.code", 10));
+	sfield_set(&sf_repeated, field_intern("log.syslog.repeated", 19));
+	sfield_set(&sf_procid, field_intern("log.syslog.procid", 17));
 	atomic_store_explicit(&ids_ready, 1, memory_order_release);
 }
 
@@ -130,25 +151,42 @@ static size_t fmt_u64(uint64_t v, char *out)
 	return n;
 }
 
+/* vg_event_add_ref, vg_event_add and vg_event_add_num of field f, inline:
+ * the same entries. */
+static inline void add_ref(struct vg_event *ev, const struct sfield *f,
+    const char *s, size_t n)
+{
+	vg_event_push(ev, f->id, f->name, f->len, s, n, V_STR, 0);
+}
+
+static inline void add_copy(struct vg_event *ev, const struct sfield *f,
+    const char *s, size_t n)
+{
+	vg_event_push(ev, f->id, f->name, f->len, arena_strdup_in(&ev->arena, s, n),
+	    n, V_STR, 0);
+}
+
+static inline void add_num(struct vg_event *ev, const struct sfield *f,
+    const char *s, size_t n, double num)
+{
+	vg_event_push(ev, f->id, f->name, f->len, arena_strdup_in(&ev->arena, s, n),
+	    n, V_NUM, num);
+}
+
 /* The number as text straight in the arena (or, when small, from the
  * table), no copy: the same entry vg_event_add_num makes. */
-static void add_u64(struct vg_event *ev, uint32_t id, uint64_t v)
+static void add_u64(struct vg_event *ev, const struct sfield *f, uint64_t v)
 {
-	struct fent *e;
-	uint32_t i;
-
 	if (v < 192) {
-		i = vg_event_add_ref(ev, id, small_txt[v], small_len[v]);
+		vg_event_push(ev, f->id, f->name, f->len, small_txt[v], small_len[v],
+		    V_NUM, (double)v);
 	} else {
 		char *b = arena_alloc(&ev->arena, 24);
 		size_t n = fmt_u64(v, b);
 
 		b[n] = '\0';
-		i = vg_event_add_ref(ev, id, b, n);
+		vg_event_push(ev, f->id, f->name, f->len, b, n, V_NUM, (double)v);
 	}
-	e = &ev->ents[i];
-	e->v.kind = V_NUM;
-	e->v.num = (double)v;
 }
 
 /* All-digit s[0..n), at most 18 digits (so it fits exactly): 0 and *v, or -1. */
@@ -501,7 +539,7 @@ static void emit_ts(struct sl *st, int64_t ms)
 	st->ev->has_ts = 1;
 	b = arena_alloc(&st->ev->arena, 32);
 	n = format_ts(ms, b);
-	vg_event_add_ref(st->ev, F_TIMESTAMP, b, n);
+	add_ref(st->ev, &sf_ts, b, n);
 }
 
 /* process.pid when numeric, else log.syslog.procid; nothing when empty. */
@@ -514,11 +552,11 @@ static void emit_pid(struct sl *st, const char *s, size_t n)
 	if (parse_uint(s, n, &v) == 0) {
 		/* no leading zero: the text is what add_u64 would write */
 		if (v >= 192 && s[0] != '0')
-			vg_event_add_num(st->ev, F_PROCESS_PID, s, n, (double)v);
+			add_num(st->ev, &sf_pid, s, n, (double)v);
 		else
-			add_u64(st->ev, F_PROCESS_PID, v);
+			add_u64(st->ev, &sf_pid, v);
 	} else {
-		vg_event_add(st->ev, f_procid, s, n);
+		add_copy(st->ev, &sf_procid, s, n);
 	}
 }
 
@@ -545,7 +583,7 @@ static void check_repeated(struct sl *st, const char *s, size_t n)
 	if (j + 5 > n || memcmp(s + j, " time", 5) != 0 ||
 	    parse_uint(s + i, j - i, &v) != 0)
 		return;
-	add_u64(st->ev, f_repeated, v);
+	add_u64(st->ev, &sf_repeated, v);
 }
 
 static void emit_message(struct sl *st, const char *s, size_t n)
@@ -555,9 +593,9 @@ static void emit_message(struct sl *st, const char *s, size_t n)
 		n -= 3;
 	}
 	if (s + n == st->nul_end)
-		vg_event_add_ref(st->ev, F_MESSAGE, s, n);
+		add_ref(st->ev, &sf_msg, s, n);
 	else
-		vg_event_add(st->ev, F_MESSAGE, s, n);
+		add_copy(st->ev, &sf_msg, s, n);
 	if (n > 16 && (s[0] == 'l' || s[0] == 'm' || s[0] == '-'))
 		check_repeated(st, s, n);
 }
@@ -608,7 +646,7 @@ static const char *take_code(struct sl *st, const char *p, const char *end)
 
 	if (k == 0)
 		return p;
-	vg_event_add(st->ev, f_code, p + 1, k - 2);
+	add_copy(st->ev, &sf_code, p + 1, k - 2);
 	return skip_one_space(p + k, end);
 }
 
@@ -657,7 +695,7 @@ static void cisco_tail(struct sl *st, const char *p, const char *end,
 		if (e != NULL && e - p > 1 && e[-1] == ':' && e[-2] != ':' &&
 		    (scan_cisco_time(st, e + 1, end, &ms) != 0 ||
 		    scan_code(e + 1, (size_t)(end - e - 1)) != 0)) {
-			vg_event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - 1 - p));
+			add_copy(st->ev, &sf_host, p, (size_t)(e - 1 - p));
 			p = e + 1;
 		}
 	}
@@ -675,7 +713,7 @@ static void emit_seq(struct sl *st, const char *p, size_t k)
 	uint64_t v;
 
 	if (parse_uint(p, k - 1, &v) == 0)
-		add_u64(st->ev, f_sequence, v);
+		add_u64(st->ev, &sf_sequence, v);
 }
 
 /*
@@ -770,7 +808,7 @@ static const char *take_tag(struct sl *st, const char *p, const char *end,
 			*word = space > 0 ? p + space : NULL;
 		return NULL;
 	}
-	vg_event_add(st->ev, F_PROCESS_NAME, p, proglen);
+	add_copy(st->ev, &sf_prog, p, proglen);
 	emit_pid(st, pid, pidlen);
 	return skip_one_space(p + k, end);
 }
@@ -815,7 +853,7 @@ static void after_time(struct sl *st, const char *p, const char *end)
 			return;
 		}
 	}
-	vg_event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - p));
+	add_copy(st->ev, &sf_host, p, (size_t)(e - p));
 	p = skip_spaces(e, end);
 	if (end - p > 2 && p[0] == ':' && p[1] == ' ' && p[2] == '%')
 		p += 2; /* ASA "host : %ASA-6-302013: ..." */
@@ -983,17 +1021,17 @@ static int parse_5424(struct sl *st, const char *p, const char *end)
 		msg = skip_one_space(msg, end);
 	}
 
-	add_u64(st->ev, F_SYSLOG_VERSION, ver);
+	add_u64(st->ev, &sf_version, ver);
 	if (has_ts)
 		emit_ts(st, ms);
 	if (toklen[0] != 1 || *tok[0] != '-')
-		vg_event_add(st->ev, F_HOST_HOSTNAME, tok[0], toklen[0]);
+		add_copy(st->ev, &sf_host, tok[0], toklen[0]);
 	if (toklen[1] != 1 || *tok[1] != '-')
-		vg_event_add(st->ev, F_PROCESS_NAME, tok[1], toklen[1]);
+		add_copy(st->ev, &sf_prog, tok[1], toklen[1]);
 	if (toklen[2] != 1 || *tok[2] != '-')
 		emit_pid(st, tok[2], toklen[2]);
 	if (toklen[3] != 1 || *tok[3] != '-')
-		vg_event_add(st->ev, F_SYSLOG_MSGID, tok[3], toklen[3]);
+		add_copy(st->ev, &sf_msgid, tok[3], toklen[3]);
 	if (sd != NULL)
 		scan_sd(st, sd, sdlen, 1);
 	/* rsyslog's SyslogProtocol23Format puts the 3164 text with its own
@@ -1029,8 +1067,15 @@ static enum syslog_format parse(struct vg_event *ev, const char *msg,
 
 	if ((k = scan_pri(p, len, &pri)) != 0) {
 		p += k;
-		if (pri >= 0)
-			vg_event_add_ents(ev, pri_ents[pri], 3);
+		if (pri >= 0) {
+			/* vg_event_add_ents(ev, pri_ents[pri], 3), inline */
+			for (int j = 0; j < 3; j++) {
+				const struct fent *e = &pri_ents[pri][j];
+
+				vg_event_push(ev, e->id, e->name, e->name_len, e->v.s,
+				    e->v.len, V_NUM, e->v.num);
+			}
+		}
 	}
 	if (pri >= 0 && p < end && is_digit(*p)) {
 		if (parse_5424(&st, p, end))
