@@ -169,7 +169,11 @@ void vg_event_free(struct vg_event *ev)
 
 void vg_event_reset(struct vg_event *ev)
 {
-	arena_reset(&ev->arena);
+	/* the usual event fits the first chunk: nothing to free */
+	if (ev->arena.head == ev->arena.first && ev->arena.first->next == NULL)
+		ev->arena.first->used = 0;
+	else
+		arena_reset(&ev->arena);
 	ev->n = 0;
 	if (++ev->gen == 0) {
 		/* wrapped: stale stamps could look current */

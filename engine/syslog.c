@@ -322,11 +322,11 @@ static size_t scan_bsd(const char *s, size_t n, struct bsdts *t)
  * UTC; any other zone name is consumed but keeps the configured offset,
  * since abbreviations are ambiguous.
  */
-static size_t scan_zone(const char *s, size_t n, int *off)
+static inline size_t scan_zone(const char *s, size_t n, int *off)
 {
 	size_t i = 1;
 
-	if (n < 3 || s[0] != ' ')
+	if (n < 3 || s[0] != ' ' || !is_alpha(s[1]))
 		return 0;
 	while (i < n && i <= 6 && is_alpha(s[i]))
 		i++;
