@@ -296,28 +296,23 @@ static inline int digits_value(const char *s, size_t n, double *out)
 	return 1;
 }
 
-/* Fill entry e with one captured value and its declared type. */
-static void fill_capture(struct vg_event *ev, struct fent *e,
-    const struct dcap *c, const char *s, size_t len)
+/* Add one captured value with its declared type (vg_event_add,
+ * vg_event_add_num or, lowercased, vg_event_add_ref: the same entries,
+ * inline). */
+static inline void add_capture(struct vg_event *ev, const struct dcap *c,
+    const char *s, size_t len)
 {
 	double num;
 	char *low;
 
-	e->id = c->field;
-	e->name = c->name;
-	e->name_len = c->name_len;
-	e->v.len = (uint32_t)len;
-	e->v.kind = V_STR;
-	e->v.num = 0;
 	switch (c->type) {
 	case DT_NUMBER:
-		if (len > 0 && len <= 15 && digits_value(s, len, &num)) {
-			/* decode_parse_num's common case, without the call */
-			e->v.kind = V_NUM;
-			e->v.num = num;
-		} else if (decode_parse_num(s, len, &num) == 0) {
-			e->v.kind = V_NUM;
-			e->v.num = num;
+		if ((len > 0 && len <= 15 && digits_value(s, len, &num)) ||
+		    decode_parse_num(s, len, &num) == 0) {
+			/* decode_parse_num's common case first, without the call */
+			vg_event_push(ev, c->field, c->name, c->name_len,
+			    arena_strdup_in(&ev->arena, s, len), len, V_NUM, num);
+			return;
 		}
 		break;
 	case DT_LOWER:
@@ -325,20 +320,15 @@ static void fill_capture(struct vg_event *ev, struct fent *e,
 		for (size_t i = 0; i < len; i++)
 			low[i] = (char)vg_lower((unsigned char)s[i]);
 		low[len] = '\0';
-		e->v.s = low;
+		vg_event_push(ev, c->field, c->name, c->name_len, low, len, V_STR, 0);
 		return;
 	default:
 		break;
 	}
-	e->v.s = arena_strdup_in(&ev->arena, s, len);
+	vg_event_push(ev, c->field, c->name, c->name_len,
+	    arena_strdup_in(&ev->arena, s, len), len, V_STR, 0);
 }
 
-/*
- * s[0..n) == p[0..n) for the short texts of the pre-checks (n at most 24,
- * both at least n bytes long), in a few word compares and no call. The
- * end is compared first: the patterns tried one after the other on a
- * subject often share their beginning ("Failed ...").
- */
 _Static_assert(DECODE_PREFIX_MAX <= 24, "short_eq compares up to 24 bytes");
 
 static inline int short_eq(const char *s, const char *p, size_t n)
@@ -400,8 +390,6 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 	const char *subj;
 	size_t len;
 	PCRE2_SIZE *ov;
-	struct fent *ents;
-	uint32_t k;
 
 	if (v == NULL)
 		return 0;
@@ -446,9 +434,6 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 			continue;
 		}
 		ov = pcre2_get_ovector_pointer(ctx->md);
-		/* the groups' entries are filled in place and added at once */
-		ents = vg_event_reserve(ev, pat->ncaps);
-		k = 0;
 		for (uint32_t i = 0; i < pat->ncaps; i++) {
 			const struct dcap *c = &pat->caps[i];
 			PCRE2_SIZE a, b;
@@ -462,9 +447,8 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 			b = ov[2 * c->group + 1];
 			if (a == PCRE2_UNSET || b <= a || b > len)
 				continue;
-			fill_capture(ev, &ents[k++], c, subj + a, b - a);
+			add_capture(ev, c, subj + a, b - a);
 		}
-		vg_event_commit(ev, k);
 		return 1;
 	}
 	return 0;

@@ -278,18 +278,6 @@ struct fent *vg_event_reserve(struct vg_event *ev, uint32_t n)
 	return ev->ents + ev->n;
 }
 
-void vg_event_commit(struct vg_event *ev, uint32_t k)
-{
-	struct fent *d = ev->ents + ev->n;
-
-	for (uint32_t i = 0; i < k; i++) {
-		d[i].next = FENT_END;
-		d[i].dead = 0;
-		link_id(ev, d[i].id, ev->n + i);
-	}
-	ev->n += k;
-}
-
 uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t len)
 {
 	const char *name;

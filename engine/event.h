@@ -107,17 +107,9 @@ uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_
  * decoder's constant fields, added together for less than n
  * vg_event_add_ref. */
 void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n);
-/*
- * Add entries filled in place, for a stage that adds several values at
- * once (a decoder's captured groups): vg_event_reserve makes room for n
- * more entries and returns the first, where the caller fills id, name,
- * name_len and v of k <= n of them (the text in the arena or otherwise
- * outliving the event, NUL-terminated); vg_event_commit(ev, k) then adds
- * those k, in order, as k vg_event_add_ref calls would. Nothing else may
- * touch ev in between.
- */
+/* Make room for n more entries (ev->cap - ev->n >= n); returns where the
+ * next one goes. vg_event_push grows the entries with it. */
 struct fent *vg_event_reserve(struct vg_event *ev, uint32_t n);
-void vg_event_commit(struct vg_event *ev, uint32_t k);
 /*
  * What every adder does, inline for the stages that add fields to every
  * event (syslog, decoders): one entry for id, named name[0..name_len) (its

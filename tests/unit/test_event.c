@@ -1,6 +1,6 @@
 /*
- * test_event.c: the event adders that fill entries in place
- * (vg_event_reserve / vg_event_commit) and the arena's inline copy.
+ * test_event.c: the inline adder (vg_event_push), vg_event_reserve,
+ * vg_event_reset's shortcut and the arena's inline copy.
  */
 #include "unit.h"
 #include "../../engine/arena.h"
@@ -38,61 +38,46 @@ TEST(arena_strdup_in_lengths_and_chunks)
 	arena_destroy(&a);
 }
 
-static void fill(struct fent *e, uint32_t id, const char *s, uint8_t kind,
-    double num)
+/* vg_event_push makes the entries vg_event_add_ref makes (but for the
+ * name, given): chained after the field's earlier values, the kind and
+ * number kept, the text referenced; past the entries' capacity too. */
+TEST(event_push)
 {
-	e->id = id;
-	e->name = field_name(id);
-	e->name_len = field_name_len(id);
-	e->v.s = s;
-	e->v.len = (uint32_t)strlen(s);
-	e->v.kind = kind;
-	e->v.num = num;
-	e->next = 12345; /* set by vg_event_commit */
-	e->dead = 1;
-}
-
-/* Entries filled in place read back as vg_event_add_ref's would: chained
- * after the field's earlier values, in order; only the k committed count,
- * and room is made past the entries' capacity. */
-TEST(event_reserve_and_commit)
-{
+	static const char port_txt[] = "22";
 	struct vg_event *ev = vg_event_new();
 	uint32_t user = field_intern("user.name", 9);
 	uint32_t port = field_intern("source.port", 11);
-	struct fent *e;
+	const char *un = field_name(user);
+	uint32_t unl = field_name_len(user);
 	uint32_t i;
 	int n;
 
 	vg_event_add(ev, user, "root", 4);
-	e = vg_event_reserve(ev, 3);
-	CHECK(e == ev->ents + 1);
-	fill(&e[0], user, "bob", V_STR, 0);
-	fill(&e[1], port, "22", V_NUM, 22);
-	vg_event_commit(ev, 2); /* the third was reserved, not filled */
+	CHECK_INT(vg_event_push(ev, user, un, unl, "bob", 3, V_STR, 0), 1);
+	CHECK_INT(vg_event_push(ev, port, field_name(port), field_name_len(port),
+	    port_txt, 2, V_NUM, 22), 2);
 	CHECK_INT(ev->n, 3);
 	CHECK_STR(vg_event_str(ev, user), "root");
 	i = vg_event_first(ev, user);
 	CHECK_INT(ev->ents[i].next, 1);
-	CHECK_STR(ev->ents[ev->ents[i].next].v.s, "bob");
+	CHECK_STR(ev->ents[1].v.s, "bob");
+	CHECK_INT(ev->ents[1].v.len, 3);
 	CHECK_INT(ev->ents[1].next, FENT_END);
 	CHECK_INT(ev->ents[1].dead, 0);
-	CHECK_STR(ev->ents[1].name, "user.name");
+	CHECK(ev->ents[1].name == un);
+	CHECK_INT(ev->ents[1].name_len, 9);
+	CHECK(vg_event_get(ev, port)->s == port_txt);
 	CHECK_INT(vg_event_get(ev, port)->kind, V_NUM);
 	CHECK(vg_event_get(ev, port)->num == 22);
-	CHECK_STR(vg_event_str(ev, port), "22");
-	/* nothing committed: nothing added */
-	(void)vg_event_reserve(ev, 5);
-	vg_event_commit(ev, 0);
-	CHECK_INT(ev->n, 3);
+	/* a name not interned: no index, kept in order */
+	vg_event_push(ev, FIELD_NONE, "x.y", 3, "v", 1, V_STR, 0);
+	CHECK_INT(ev->ents[3].id, FIELD_NONE);
+	CHECK_INT(ev->ents[3].next, FENT_END);
 	/* past the capacity (64 at first) */
-	for (int k = 0; k < 30; k++) {
-		e = vg_event_reserve(ev, 4);
-		for (int j = 0; j < 4; j++)
-			fill(&e[j], user, "u", V_STR, 0);
-		vg_event_commit(ev, 4);
-	}
-	CHECK_INT(ev->n, 123);
+	for (int k = 0; k < 120; k++)
+		vg_event_push(ev, user, un, unl, "u", 1, V_STR, 0);
+	CHECK_INT(ev->n, 124);
+	CHECK(ev->cap >= 124);
 	n = 0;
 	for (i = vg_event_first(ev, user); i != FENT_END; i = ev->ents[i].next) {
 		CHECK(!ev->ents[i].dead);
@@ -101,19 +86,49 @@ TEST(event_reserve_and_commit)
 	CHECK_INT(n, 122);
 	vg_event_add(ev, user, "last", 4);
 	CHECK_INT(ev->ents[ev->n - 2].next, ev->n - 1);
+	/* room made ahead: the entries stay where they are */
+	{
+		struct fent *at = vg_event_reserve(ev, 200);
+
+		CHECK(at == ev->ents + ev->n);
+		CHECK(ev->cap - ev->n >= 200);
+	}
 	vg_event_reset(ev);
 	CHECK(vg_event_str(ev, user) == NULL);
-	e = vg_event_reserve(ev, 1);
-	fill(e, user, "again", V_STR, 0);
-	vg_event_commit(ev, 1);
+	vg_event_push(ev, user, un, unl, "again", 5, V_STR, 0);
 	CHECK_STR(vg_event_str(ev, user), "again");
 	CHECK_INT(ev->ents[vg_event_first(ev, user)].next, FENT_END);
+	vg_event_free(ev);
+}
+
+/* vg_event_reset keeps the first arena chunk whether or not the event
+ * needed more; the values after it come from the start again. */
+TEST(event_reset_after_big_values)
+{
+	struct vg_event *ev = vg_event_new();
+	char big[40000];
+	const char *a, *b;
+
+	memset(big, 'x', sizeof(big));
+	vg_event_add(ev, F_MESSAGE, "small", 5);
+	a = vg_event_str(ev, F_MESSAGE);
+	vg_event_reset(ev);
+	vg_event_add(ev, F_MESSAGE, "small", 5);
+	CHECK(vg_event_str(ev, F_MESSAGE) == a);
+	vg_event_add(ev, F_MESSAGE, big, sizeof(big));
+	CHECK_INT(ev->ents[1].v.len, sizeof(big));
+	vg_event_reset(ev);
+	vg_event_add(ev, F_MESSAGE, "again", 5);
+	b = vg_event_str(ev, F_MESSAGE);
+	CHECK(b == a);
+	CHECK_STR(b, "again");
 	vg_event_free(ev);
 }
 
 int main(void)
 {
 	RUN(arena_strdup_in_lengths_and_chunks);
-	RUN(event_reserve_and_commit);
+	RUN(event_push);
+	RUN(event_reset_after_big_values);
 	return unit_done();
 }
