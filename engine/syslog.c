@@ -413,6 +413,18 @@ static int64_t resolve_bsd(struct sl *st, const struct bsdts *t, int off)
 	}
 }
 
+/* memcmp(a, b, BSD_LEN) == 0 in two overlapping word compares. */
+static inline int same15(const char *a, const char *b)
+{
+	uint64_t x, y, u, v;
+
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	memcpy(&u, a + BSD_LEN - 8, 8);
+	memcpy(&v, b + BSD_LEN - 8, 8);
+	return x == y && u == v;
+}
+
 /*
  * A timestamp at s: RFC 3339 / ISO 8601, or BSD with an optional zone name
  * before a ':'. Returns bytes consumed (0: none) with the time in *ms. What
@@ -439,7 +451,7 @@ static size_t scan_time(struct sl *st, const char *s, size_t n, int64_t *ms)
 		int off = st->tz;
 		int plain = n > BSD_LEN && s[BSD_LEN] == ' ';
 
-		if (plain && last_ok && memcmp(s, last_txt, BSD_LEN) == 0) {
+		if (plain && last_ok && same15(s, last_txt)) {
 			k = BSD_LEN + scan_zone(s + BSD_LEN, n - BSD_LEN, &off);
 			if (off == last_off && ref_ms(st) == last_ref) {
 				*ms = last_ms;
@@ -617,7 +629,7 @@ static const char *skip_one_space(const char *p, const char *end)
  * "%SYS-5-CONFIG_I:" or "%ASA-6-302013:" followed by a space or the end:
  * returns its length including the ':', or 0.
  */
-static size_t scan_code(const char *s, size_t n)
+static inline size_t scan_code(const char *s, size_t n)
 {
 	size_t i;
 	int dashes = 0;
@@ -640,7 +652,8 @@ static size_t scan_code(const char *s, size_t n)
 }
 
 /* If p starts with a %CODE:, emit event.code and return the text after it. */
-static const char *take_code(struct sl *st, const char *p, const char *end)
+static inline const char *take_code(struct sl *st, const char *p,
+    const char *end)
 {
 	size_t k = scan_code(p, (size_t)(end - p));
 
@@ -651,7 +664,7 @@ static const char *take_code(struct sl *st, const char *p, const char *end)
 }
 
 /* "123: " (a Cisco sequence number): returns the length with the ':'. */
-static size_t scan_seq(const char *s, size_t n)
+static inline size_t scan_seq(const char *s, size_t n)
 {
 	size_t i = 0;
 
@@ -824,8 +837,9 @@ static void after_time(struct sl *st, const char *p, const char *end)
 	size_t k;
 
 	p = skip_spaces(p, end);
-	if ((end - p >= 22 && memcmp(p, "last message repeated ", 22) == 0) ||
-	    (end - p >= 26 && memcmp(p, "--- last message repeated ", 26) == 0)) {
+	if (p < end && (*p == 'l' || *p == '-') &&
+	    ((end - p >= 22 && memcmp(p, "last message repeated ", 22) == 0) ||
+	    (end - p >= 26 && memcmp(p, "--- last message repeated ", 26) == 0))) {
 		emit_message(st, p, (size_t)(end - p));
 		return;
 	}
