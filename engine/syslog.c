@@ -159,8 +159,8 @@ static inline void add_ref(struct vg_event *ev, const struct sfield *f,
 	vg_event_push(ev, f->id, f->name, f->len, s, n, V_STR, 0);
 }
 
-static inline void add_copy(struct vg_event *ev, const struct sfield *f,
-    const char *s, size_t n)
+static inline __attribute__((always_inline)) void add_copy(struct vg_event *ev,
+    const struct sfield *f, const char *s, size_t n)
 {
 	vg_event_push(ev, f->id, f->name, f->len, arena_strdup_in(&ev->arena, s, n),
 	    n, V_STR, 0);
