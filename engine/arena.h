@@ -34,6 +34,19 @@ void *arena_alloc(struct arena *a, size_t n);
 /* Copy of s[0..n) with a NUL after it. */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 
+/* arena_alloc, inlined where it runs per event: the bump in place when
+ * the current chunk has room. */
+static inline void *arena_alloc_in(struct arena *a, size_t n)
+{
+	struct arena_chunk *c = a->head;
+	size_t off = (c->used + 7) & ~(size_t)7;
+
+	if (n > c->size || off > c->size - n)
+		return arena_alloc(a, n);
+	c->used = off + n;
+	return c->data + off;
+}
+
 /* memcpy for field values, most of them a few bytes long: overlapping
  * words up to 16 bytes, no call. */
 static inline void arena_copy_short(char *d, const char *s, size_t n)

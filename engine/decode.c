@@ -316,7 +316,7 @@ static inline void add_capture(struct vg_event *ev, const struct dcap *c,
 		}
 		break;
 	case DT_LOWER:
-		low = arena_alloc(&ev->arena, len + 1);
+		low = arena_alloc_in(&ev->arena, len + 1);
 		for (size_t i = 0; i < len; i++)
 			low[i] = (char)vg_lower((unsigned char)s[i]);
 		low[len] = '\0';

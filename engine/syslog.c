@@ -487,26 +487,25 @@ static inline void put2(char *o, int v)
 	o[1] = (char)('0' + v % 10);
 }
 
+/* The last text format_ts_new wrote and its time (-1: none), per thread:
+ * consecutive lines share their time. */
+static _Thread_local int64_t fmt_last_ms = -1;
+static _Thread_local char fmt_last[25];
+
 /*
  * vgtime_format's text without snprintf, which was a third of the cost of
  * a 3164 line; the date part is kept per thread since consecutive messages
  * share their day. Years outside 1970..9999 go to vgtime_format.
  */
-static size_t format_ts(int64_t ms, char *out)
+static size_t format_ts_new(int64_t ms, char *out)
 {
 	static _Thread_local int64_t cday = -1;
 	static _Thread_local char cdate[11];
-	static _Thread_local int64_t last_ms = -1; /* and its text: lines */
-	static _Thread_local char last[25];         /* share their time */
 	int64_t days;
 	int rem;
 
 	if (ms < 0 || ms >= 253402300800000LL)
 		return vgtime_format(ms, out);
-	if (ms == last_ms) {
-		memcpy(out, last, 25);
-		return 24;
-	}
 	days = ms / 86400000;
 	rem = (int)(ms % 86400000);
 	if (days != cday) {
@@ -534,9 +533,20 @@ static size_t format_ts(int64_t ms, char *out)
 	put2(out + 21, rem % 100);
 	out[23] = 'Z';
 	out[24] = '\0';
-	memcpy(last, out, 25);
-	last_ms = ms;
+	memcpy(fmt_last, out, 25);
+	fmt_last_ms = ms;
 	return 24;
+}
+
+/* format_ts_new, but the time of the line before is its text again,
+ * inline (a time before 1970 never is: -1 marks none). */
+static inline size_t format_ts(int64_t ms, char *out)
+{
+	if (ms == fmt_last_ms && ms >= 0) {
+		memcpy(out, fmt_last, 25);
+		return 24;
+	}
+	return format_ts_new(ms, out);
 }
 
 static void emit_ts(struct sl *st, int64_t ms)
@@ -549,13 +559,14 @@ static void emit_ts(struct sl *st, int64_t ms)
 	st->have_ts = 1;
 	st->ev->ts_ms = ms;
 	st->ev->has_ts = 1;
-	b = arena_alloc(&st->ev->arena, 32);
+	b = arena_alloc_in(&st->ev->arena, 32);
 	n = format_ts(ms, b);
 	add_ref(st->ev, &sf_ts, b, n);
 }
 
 /* process.pid when numeric, else log.syslog.procid; nothing when empty. */
-static void emit_pid(struct sl *st, const char *s, size_t n)
+static inline __attribute__((always_inline)) void emit_pid(struct sl *st,
+    const char *s, size_t n)
 {
 	uint64_t v;
 
@@ -1081,15 +1092,8 @@ static enum syslog_format parse(struct vg_event *ev, const char *msg,
 
 	if ((k = scan_pri(p, len, &pri)) != 0) {
 		p += k;
-		if (pri >= 0) {
-			/* vg_event_add_ents(ev, pri_ents[pri], 3), inline */
-			for (int j = 0; j < 3; j++) {
-				const struct fent *e = &pri_ents[pri][j];
-
-				vg_event_push(ev, e->id, e->name, e->name_len, e->v.s,
-				    e->v.len, V_NUM, e->v.num);
-			}
-		}
+		if (pri >= 0)
+			vg_event_add_ents(ev, pri_ents[pri], 3);
 	}
 	if (pri >= 0 && p < end && is_digit(*p)) {
 		if (parse_5424(&st, p, end))

@@ -1,6 +1,6 @@
 /*
  * test_event.c: the inline adder (vg_event_push), vg_event_reserve,
- * vg_event_reset's shortcut and the arena's inline copy.
+ * vg_event_reset's shortcut and the arena's inline copy and allocation.
  */
 #include "unit.h"
 #include "../../engine/arena.h"
@@ -35,6 +35,32 @@ TEST(arena_strdup_in_lengths_and_chunks)
 	CHECK_STR(p, "0123456789abcdef");
 	p = arena_strdup_in(&a, "x", 1);
 	CHECK_STR(p, "x");
+	arena_destroy(&a);
+}
+
+/* arena_alloc_in: aligned to 8 like arena_alloc, in place while the chunk
+ * has room, from a new chunk after. */
+TEST(arena_alloc_in_aligns_and_grows)
+{
+	struct arena a;
+	char *p, *q;
+
+	arena_init(&a, 64);
+	p = arena_strdup_in(&a, "abc", 3); /* 4 bytes: the next is at 8 */
+	q = arena_alloc_in(&a, 32);
+	CHECK(((uintptr_t)q & 7) == 0);
+	CHECK_INT(q - p, 8);
+	memset(q, 'x', 32);
+	CHECK_STR(p, "abc");
+	p = arena_alloc_in(&a, 24); /* 40 + 24: exactly full */
+	CHECK_INT(p - q, 32);
+	q = arena_alloc_in(&a, 1); /* no room: a new chunk */
+	CHECK(q < p || q >= p + 24);
+	CHECK(((uintptr_t)q & 7) == 0);
+	q = arena_alloc_in(&a, 100); /* bigger than a chunk */
+	memset(q, 'y', 100);
+	arena_reset(&a);
+	CHECK(arena_alloc_in(&a, 8) == (void *)a.first->data);
 	arena_destroy(&a);
 }
 
@@ -128,6 +154,7 @@ TEST(event_reset_after_big_values)
 int main(void)
 {
 	RUN(arena_strdup_in_lengths_and_chunks);
+	RUN(arena_alloc_in_aligns_and_grows);
 	RUN(event_push);
 	RUN(event_reset_after_big_values);
 	return unit_done();
