@@ -565,14 +565,14 @@ static void emit_ts(struct sl *st, int64_t ms)
 }
 
 /* process.pid when numeric, else log.syslog.procid; nothing when empty. */
-static inline __attribute__((always_inline)) void emit_pid(struct sl *st,
-    const char *s, size_t n)
+/* emit_pid for a pid whose parse_uint is known: numeric says whether it
+ * succeeded, with value v. */
+static inline __attribute__((always_inline)) void emit_pid_v(struct sl *st,
+    const char *s, size_t n, int numeric, uint64_t v)
 {
-	uint64_t v;
-
 	if (n == 0)
 		return;
-	if (parse_uint(s, n, &v) == 0) {
+	if (numeric) {
 		/* no leading zero: the text is what add_u64 would write */
 		if (v >= 192 && s[0] != '0')
 			add_num(st->ev, &sf_pid, s, n, (double)v);
@@ -581,6 +581,14 @@ static inline __attribute__((always_inline)) void emit_pid(struct sl *st,
 	} else {
 		add_copy(st->ev, &sf_procid, s, n);
 	}
+}
+
+static void emit_pid(struct sl *st, const char *s, size_t n)
+{
+	uint64_t v = 0;
+	int numeric = n > 0 && parse_uint(s, n, &v) == 0;
+
+	emit_pid_v(st, s, n, numeric, v);
 }
 
 /* "last message repeated N times", "message repeated N times: [ ... ]". */
@@ -767,35 +775,53 @@ static inline size_t tag_stop(const char *s, size_t i, size_t n)
 	return i;
 }
 
+/* What scan_tag found. */
+struct tag {
+	const char *pid;  /* NULL: none */
+	size_t pidlen, proglen;
+	size_t space;     /* scan_tag failed: the space that ended it, or 0 */
+	int numeric;      /* parse_uint(pid) succeeds, with value v */
+	uint64_t v;
+};
+
 /*
  * A 3164 TAG: "sshd[123]:", "sshd:", "postfix/smtpd[54801]:", "prog[12]"
  * before a space. The program ends at the first '[' or at a ':' that is
  * followed by a space or the end. Returns bytes consumed, or 0; then
- * *space is the index of the space that ended the scan (0: it ended
- * otherwise).
+ * t->space is the index of the space that ended the scan (0: it ended
+ * otherwise). The pid's digits are read as it is scanned.
  */
-static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen,
-    size_t *proglen, size_t *space)
+static size_t scan_tag(const char *s, size_t n, struct tag *t)
 {
-	*space = 0;
+	t->space = 0;
 	for (size_t i = tag_stop(s, 0, n); i < n; i = tag_stop(s, i + 1, n)) {
 		char c = s[i];
 		size_t j;
+		uint64_t v = 0;
+		int digits = 1;
 
 		if (c == ' ') {
-			*space = i;
+			t->space = i;
 			return 0;
 		}
 		if (c == '[') {
 			if (i == 0)
 				return 0;
-			for (j = i + 1; j < n && s[j] != ']' && s[j] != ' '; j++)
-				;
+			for (j = i + 1; j < n && s[j] != ']' && s[j] != ' '; j++) {
+				unsigned d = (unsigned char)s[j] - (unsigned)'0';
+
+				if (d > 9)
+					digits = 0;
+				v = v * 10 + d;
+			}
 			if (j >= n || s[j] != ']')
 				return 0;
-			*pid = s + i + 1;
-			*pidlen = j - i - 1;
-			*proglen = i;
+			t->pid = s + i + 1;
+			t->pidlen = j - i - 1;
+			t->proglen = i;
+			/* parse_uint's answer: 1 to 18 digits */
+			t->numeric = digits && t->pidlen > 0 && t->pidlen <= 18;
+			t->v = v;
 			j++;
 			if (j < n && s[j] == ':')
 				j++;
@@ -806,9 +832,10 @@ static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen
 		if (c == ':' && (i + 1 == n || s[i + 1] == ' ')) {
 			if (i == 0)
 				return 0;
-			*pid = NULL;
-			*pidlen = 0;
-			*proglen = i;
+			t->pid = NULL;
+			t->pidlen = 0;
+			t->proglen = i;
+			t->numeric = 0;
 			return i + 1;
 		}
 	}
@@ -823,17 +850,16 @@ static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen
 static const char *take_tag(struct sl *st, const char *p, const char *end,
     const char **word)
 {
-	const char *pid;
-	size_t pidlen, proglen, k, space;
+	struct tag t;
+	size_t k;
 
-	if ((k = scan_tag(p, (size_t)(end - p), &pid, &pidlen, &proglen,
-	    &space)) == 0) {
+	if ((k = scan_tag(p, (size_t)(end - p), &t)) == 0) {
 		if (word != NULL)
-			*word = space > 0 ? p + space : NULL;
+			*word = t.space > 0 ? p + t.space : NULL;
 		return NULL;
 	}
-	add_copy(st->ev, &sf_prog, p, proglen);
-	emit_pid(st, pid, pidlen);
+	add_copy(st->ev, &sf_prog, p, t.proglen);
+	emit_pid_v(st, t.pid, t.pidlen, t.numeric, t.v);
 	return skip_one_space(p + k, end);
 }
 

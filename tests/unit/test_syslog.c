@@ -801,6 +801,47 @@ TEST(tag_shapes)
 	    "host.hostname=host\n"
 	    "process.name=prog\n"
 	    "message=x\n");
+	/* pids read while the tag is scanned: 18 digits are a number, 19
+	 * are not; leading zeros are dropped from small numbers and kept
+	 * in big ones; a digit run with a letter is a procid */
+	EXPECT("<13>Nov 23 00:00:05 host p[123456789012345678]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "process.pid#123456789012345678\n"
+	    "message=x\n");
+	EXPECT("<13>Nov 23 00:00:05 host p[1234567890123456789]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "log.syslog.procid=1234567890123456789\n"
+	    "message=x\n");
+	EXPECT("<13>Nov 23 00:00:05 host p[007]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "process.pid#7\n"
+	    "message=x\n");
+	EXPECT("<13>Nov 23 00:00:05 host p[00400]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "process.pid#400\n"
+	    "message=x\n");
+	EXPECT("<13>Nov 23 00:00:05 host p[12a3]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "log.syslog.procid=12a3\n"
+	    "message=x\n");
+	CHECK(vg_event_get(ev, F_PROCESS_PID) == NULL);
+	parse("<13>Nov 23 00:00:05 host p[41480]: x");
+	CHECK(vg_event_get(ev, F_PROCESS_PID)->num == 41480);
 	/* a colon inside the program name that is not followed by a space */
 	EXPECT("<13>Nov 23 00:00:05 host app:worker[9]: x", SYSLOG_3164,
 	    PRI(13, 1, 5)
