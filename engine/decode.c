@@ -455,6 +455,28 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 }
 
 /*
+ * Whether node k cannot match, seen from its subject's first byte alone,
+ * as node_match would find (its field absent, or every pattern refused by
+ * its pre-check, each counted in pattern_runs), without the call.
+ */
+static inline int refused(struct decode_ctx *ctx, struct vg_event *ev,
+    const struct dnode *k)
+{
+	const struct value *v = vg_event_get(ev, k->field);
+	unsigned char c;
+
+	if (v == NULL)
+		return 1;
+	if (v->len > 0) {
+		c = (unsigned char)v->s[0];
+		if (k->firsts[c >> 3] & (1u << (c & 7)))
+			return 0;
+	}
+	ctx->st.pattern_runs += k->npats;
+	return 1;
+}
+
+/*
  * The decoder that wins under n: a node whose patterns match is the
  * answer unless one of its children (tried in order) matches deeper; a
  * node without patterns only routes to its children.
@@ -467,6 +489,8 @@ static const struct dnode *node_try(struct decode_ctx *ctx, struct vg_event *ev,
 	if (n->npats > 0 && !node_match(ctx, ev, n))
 		return NULL;
 	for (size_t i = 0; i < n->nkids; i++) {
+		if (n->kids[i]->prefirst && refused(ctx, ev, n->kids[i]))
+			continue;
 		if ((w = node_try(ctx, ev, n->kids[i])) != NULL)
 			return w;
 	}

@@ -76,6 +76,11 @@ struct dnode {
 	struct fent *eff_ents;    /* eff as event entries, added at once */
 	struct dtypent *types;    /* effective types (own and inherited) */
 	size_t ntypes;
+	/* every pattern has a pre-check (prefix, alternatives or first-byte
+	 * class): then a subject whose first byte is not in firsts fails them
+	 * all, and the parent need not try this node */
+	int prefirst;
+	uint8_t firsts[32];
 	char **progs;             /* top-level only: program names and globs */
 	size_t nprogs;
 };

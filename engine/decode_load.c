@@ -833,6 +833,31 @@ static void parse_programs(struct loader *L, struct dnode *node,
 	}
 }
 
+/* node->prefirst and firsts: the bytes a subject that passes the pre-check
+ * of one of node's patterns can start with. */
+static void node_firsts(struct dnode *node)
+{
+	memset(node->firsts, 0, sizeof(node->firsts));
+	node->prefirst = node->npats > 0;
+	for (size_t i = 0; i < node->npats && node->prefirst; i++) {
+		const struct dpat *p = &node->pats[i];
+
+		if (p->pfxlen > 0) {
+			node->firsts[(unsigned char)p->pfx[0] >> 3] |=
+			    (uint8_t)(1u << ((unsigned char)p->pfx[0] & 7));
+		} else if (p->nalts > 0) {
+			for (uint32_t a = 0; a < p->nalts; a++)
+				node->firsts[(unsigned char)p->alt[a][0] >> 3] |=
+				    (uint8_t)(1u << ((unsigned char)p->alt[a][0] & 7));
+		} else if (p->has_first) {
+			for (size_t b = 0; b < 32; b++)
+				node->firsts[b] |= p->first[b];
+		} else {
+			node->prefirst = 0;
+		}
+	}
+}
+
 static struct dnode *parse_decoder(struct loader *L, const struct ynode *map,
     const struct dnode *parent, int depth)
 {
@@ -884,6 +909,7 @@ static struct dnode *parse_decoder(struct loader *L, const struct ynode *map,
 				node->npats++;
 		}
 	}
+	node_firsts(node);
 	if ((kn = ytree_get(map, "children")) != NULL) {
 		if (kn->kind != YN_SEQ || kn->n == 0) {
 			lerr(L, kn, "children must be a non-empty list of decoders");

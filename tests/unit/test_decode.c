@@ -777,6 +777,11 @@ TEST(literal_prefixes_keep_matches_and_skip_pcre2)
 	CHECK_INT(cs.pcre2_runs, 3);
 	CHECK_STR(dec_with(set, ctx, "p", "Connection reset by 10.0.0.1", 28), "closed");
 	CHECK_STR(fstr("source.ip"), "10.0.0.1");
+	/* the two "Failed" children were refused on the first byte, without
+	 * being entered, and still count as runs */
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pattern_runs, 7);
+	CHECK_INT(cs.pcre2_runs, 4);
 	CHECK_STR(dec_with(set, ctx, "p", "Connection closed by ::1", 24), "closed");
 	CHECK_STR(fstr("source.ip"), "::1");
 	decode_ctx_get_stats(ctx, &cs);
@@ -791,6 +796,16 @@ TEST(literal_prefixes_keep_matches_and_skip_pcre2)
 	CHECK_STR(dec_with(set, ctx, "p", "xz2", 3), "empty-alt");
 	CHECK_STR(fstr("n"), "2");
 	CHECK(dec_with(set, ctx, "p", "xyyz2", 5) == NULL);
+	/* an empty message: every child refused, each pattern counted */
+	decode_ctx_get_stats(ctx, &cs);
+	{
+		uint64_t runs = cs.pattern_runs, pc = cs.pcre2_runs;
+
+		CHECK(dec_with(set, ctx, "p", "", 0) == NULL);
+		decode_ctx_get_stats(ctx, &cs);
+		CHECK_INT(cs.pattern_runs, runs + 4);
+		CHECK_INT(cs.pcre2_runs, pc);
+	}
 	decode_ctx_free(ctx);
 	decode_free(set);
 	free(out);
