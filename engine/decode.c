@@ -4,8 +4,10 @@
  * glob names, then decoders for any program); a decoder's PCRE2 patterns
  * run on one field (message by default), its named groups become fields,
  * and its children refine the match. PCRE2 runs only when the subject
- * starts with the pattern's literal text or first-byte class, when the
- * loader found one. The set is read-only here and shared
+ * starts with the pattern's literal text (or one of its texts, through
+ * groups of literal alternatives) or first-byte class, when the loader
+ * found one; a child whose patterns all have such a pre-check is passed
+ * over from the subject's first byte. The set is read-only here and shared
  * by every worker; everything mutable (match data, limits, counters) lives
  * in the worker's decode_ctx.
  *
