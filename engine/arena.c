@@ -9,12 +9,6 @@
 
 #include "vg.h"
 
-struct arena_chunk {
-	struct arena_chunk *next; /* older chunk */
-	size_t size, used;
-	_Alignas(16) unsigned char data[];
-};
-
 static struct arena_chunk *chunk_new(size_t size)
 {
 	struct arena_chunk *c = vg_malloc(sizeof(*c) + size);
@@ -74,31 +68,6 @@ void *arena_alloc(struct arena *a, size_t n)
 	return p;
 }
 
-/* memcpy for field values, most of them a few bytes long: two overlapping
- * words for 4 to 16 bytes, no call. */
-static inline void copy_short(char *d, const char *s, size_t n)
-{
-	uint64_t a, b;
-	uint32_t x, y;
-
-	if (n >= 8 && n <= 16) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4 && n < 8) {
-		memcpy(&x, s, 4);
-		memcpy(&y, s + n - 4, 4);
-		memcpy(d, &x, 4);
-		memcpy(d + n - 4, &y, 4);
-	} else if (n < 4) {
-		for (size_t i = 0; i < n; i++)
-			d[i] = s[i];
-	} else {
-		memcpy(d, s, n);
-	}
-}
-
 /* Strings need no alignment: the bump is done here, without the call,
  * when the current chunk has room (every field value of an event). */
 char *arena_strndup(struct arena *a, const char *s, size_t n)
@@ -113,7 +82,7 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
 		p = arena_alloc(a, n + 1);
 	}
 
-	copy_short(p, s, n);
+	arena_copy_short(p, s, n);
 	p[n] = '\0';
 	return p;
 }

@@ -4,8 +4,10 @@
  * glob names, then decoders for any program); a decoder's PCRE2 patterns
  * run on one field (message by default), its named groups become fields,
  * and its children refine the match. PCRE2 runs only when the subject
- * starts with the pattern's literal text or first-byte class, when the
- * loader found one. The set is read-only here and shared
+ * starts with the pattern's literal text (or one of its texts, through
+ * groups of literal alternatives) or first-byte class, when the loader
+ * found one; a child whose patterns all have such a pre-check is passed
+ * over from the subject's first byte. The set is read-only here and shared
  * by every worker; everything mutable (match data, limits, counters) lives
  * in the worker's decode_ctx.
  *
@@ -280,31 +282,103 @@ uint64_t decode_ctx_limit_hits(const struct decode_ctx *ctx)
 	return ctx->st.limit_hits;
 }
 
-/* Add one captured value with its declared type. */
-static void add_capture(struct vg_event *ev, const struct dcap *c, const char *s,
-    size_t len)
+/* s[0..n) all digits: 1 and their value in *out (exact: n <= 15). */
+static inline int digits_value(const char *s, size_t n, double *out)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned char)s[i] - (unsigned)'0';
+
+		if (d > 9)
+			return 0;
+		v = v * 10 + d;
+	}
+	*out = (double)v;
+	return 1;
+}
+
+/* Add one captured value with its declared type (vg_event_add,
+ * vg_event_add_num or, lowercased, vg_event_add_ref: the same entries,
+ * inline). */
+static inline void add_capture(struct vg_event *ev, const struct dcap *c,
+    const char *s, size_t len)
 {
 	double num;
 	char *low;
 
 	switch (c->type) {
 	case DT_NUMBER:
-		if (decode_parse_num(s, len, &num) == 0) {
-			vg_event_add_num(ev, c->field, s, len, num);
+		if ((len > 0 && len <= 15 && digits_value(s, len, &num)) ||
+		    decode_parse_num(s, len, &num) == 0) {
+			/* decode_parse_num's common case first, without the call */
+			vg_event_push(ev, c->field, c->name, c->name_len,
+			    arena_strdup_in(&ev->arena, s, len), len, V_NUM, num);
 			return;
 		}
 		break;
 	case DT_LOWER:
-		low = arena_alloc(&ev->arena, len + 1);
+		low = arena_alloc_in(&ev->arena, len + 1);
 		for (size_t i = 0; i < len; i++)
 			low[i] = (char)vg_lower((unsigned char)s[i]);
 		low[len] = '\0';
-		vg_event_add_ref(ev, c->field, low, len);
+		vg_event_push(ev, c->field, c->name, c->name_len, low, len, V_STR, 0);
 		return;
 	default:
 		break;
 	}
-	vg_event_add(ev, c->field, s, len);
+	vg_event_push(ev, c->field, c->name, c->name_len,
+	    arena_strdup_in(&ev->arena, s, len), len, V_STR, 0);
+}
+
+_Static_assert(DECODE_PREFIX_MAX <= 24, "short_eq compares up to 24 bytes");
+
+static inline int short_eq(const char *s, const char *p, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+
+	if (n >= 8) {
+		memcpy(&a, s + n - 8, 8);
+		memcpy(&b, p + n - 8, 8);
+		if (a != b)
+			return 0;
+		memcpy(&a, s, 8);
+		memcpy(&b, p, 8);
+		if (a != b)
+			return 0;
+		if (n > 16) {
+			memcpy(&a, s + 8, 8);
+			memcpy(&b, p + 8, 8);
+			return a == b;
+		}
+		return 1;
+	}
+	if (n >= 4) {
+		memcpy(&x, s + n - 4, 4);
+		memcpy(&y, p + n - 4, 4);
+		if (x != y)
+			return 0;
+		memcpy(&x, s, 4);
+		memcpy(&y, p, 4);
+		return x == y;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != p[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Does subj start with one of pat's alternative prefixes? */
+static int alts_match(const struct dpat *pat, const char *subj, size_t len)
+{
+	for (uint32_t a = 0; a < pat->nalts; a++) {
+		if (len >= pat->altlen[a] &&
+		    short_eq(subj, pat->alt[a], pat->altlen[a]))
+			return 1;
+	}
+	return 0;
 }
 
 /*
@@ -329,13 +403,16 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 		int rc;
 
 		ctx->st.pattern_runs++;
-		if (pat->pfxlen > 0 && (len < pat->pfxlen || subj[0] != pat->pfx[0] ||
-		    memcmp(subj, pat->pfx, pat->pfxlen) != 0))
+		if (pat->pfxlen > 0 && (len < pat->pfxlen ||
+		    !short_eq(subj, pat->pfx, pat->pfxlen)))
 			continue; /* cannot match: no need to ask PCRE2 */
+		if (pat->nalts > 0 && !alts_match(pat, subj, len))
+			continue;
 		if (pat->has_first && (len == 0 ||
 		    !(pat->first[(unsigned char)subj[0] >> 3] &
 		    (1u << ((unsigned char)subj[0] & 7)))))
 			continue;
+		ctx->st.pcre2_runs++;
 		if (pat->jit)
 			rc = pcre2_jit_match(pat->code, (PCRE2_SPTR)subj, len, 0, 0,
 			    ctx->md, ctx->mctx);
@@ -380,6 +457,28 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 }
 
 /*
+ * Whether node k cannot match, seen from its subject's first byte alone,
+ * as node_match would find (its field absent, or every pattern refused by
+ * its pre-check, each counted in pattern_runs), without the call.
+ */
+static inline int refused(struct decode_ctx *ctx, struct vg_event *ev,
+    const struct dnode *k)
+{
+	const struct value *v = vg_event_get(ev, k->field);
+	unsigned char c;
+
+	if (v == NULL)
+		return 1;
+	if (v->len > 0) {
+		c = (unsigned char)v->s[0];
+		if (k->firsts[c >> 3] & (1u << (c & 7)))
+			return 0;
+	}
+	ctx->st.pattern_runs += k->npats;
+	return 1;
+}
+
+/*
  * The decoder that wins under n: a node whose patterns match is the
  * answer unless one of its children (tried in order) matches deeper; a
  * node without patterns only routes to its children.
@@ -392,6 +491,8 @@ static const struct dnode *node_try(struct decode_ctx *ctx, struct vg_event *ev,
 	if (n->npats > 0 && !node_match(ctx, ev, n))
 		return NULL;
 	for (size_t i = 0; i < n->nkids; i++) {
+		if (n->kids[i]->prefirst && refused(ctx, ev, n->kids[i]))
+			continue;
 		if ((w = node_try(ctx, ev, n->kids[i])) != NULL)
 			return w;
 	}
@@ -436,7 +537,8 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 		    (unsigned char)prog[plen - 1] + (unsigned)plen) % PROG_MEMO];
 
 		if (pm->serial == set->serial && pm->len == plen &&
-		    memcmp(pm->name, prog, plen) == 0) {
+		    (plen <= DECODE_PREFIX_MAX ? short_eq(pm->name, prog, plen) :
+		    memcmp(pm->name, prog, plen) == 0)) {
 			p = pm->p;
 		} else {
 			p = decode_prog_find(set, prog, plen);

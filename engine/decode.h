@@ -73,6 +73,8 @@ struct decode_ctx_stats {
 	uint64_t pattern_runs; /* pattern matches attempted */
 	uint64_t limit_hits;   /* runs cut off by the match, depth, heap or JIT stack limit */
 	uint64_t match_errors; /* other PCRE2 match failures (counted, skipped) */
+	uint64_t pcre2_runs;   /* of pattern_runs, those given to PCRE2 (the
+	                          others failed the literal pre-check) */
 };
 
 void decode_ctx_get_stats(const struct decode_ctx *ctx,

@@ -20,9 +20,12 @@ struct dcap {
 	uint32_t group;
 	uint32_t field;
 	uint8_t type; /* enum dtype */
+	uint32_t name_len;
+	const char *name; /* the field's interned name, for the event entry */
 };
 
 #define DECODE_PREFIX_MAX 24
+#define DECODE_ALTS_MAX 8
 
 struct dpat {
 	pcre2_code *code;
@@ -33,6 +36,11 @@ struct dpat {
 	 * does not start with it is not given to PCRE2 */
 	uint32_t pfxlen;
 	char pfx[DECODE_PREFIX_MAX];
+	/* else, when it starts with literal alternatives ("^(?:a|b)c"), the
+	 * texts one of which every match starts with ("ac", "bc") */
+	uint32_t nalts;
+	uint8_t altlen[DECODE_ALTS_MAX];
+	char alt[DECODE_ALTS_MAX][DECODE_PREFIX_MAX];
 	/* else, when it starts with a class ("^[45]"), the bytes a match can
 	 * start with (bit b of first[b / 8]) */
 	int has_first;
@@ -68,6 +76,11 @@ struct dnode {
 	struct fent *eff_ents;    /* eff as event entries, added at once */
 	struct dtypent *types;    /* effective types (own and inherited) */
 	size_t ntypes;
+	/* every pattern has a pre-check (prefix, alternatives or first-byte
+	 * class): then a subject whose first byte is not in firsts fails them
+	 * all, and the parent need not try this node */
+	int prefirst;
+	uint8_t firsts[32];
 	char **progs;             /* top-level only: program names and globs */
 	size_t nprogs;
 };
@@ -112,6 +125,15 @@ void decode_node_free(struct dnode *n);
  * bytes into out; returns its length, 0 when there is none or the pattern
  * is not simple enough to tell. */
 size_t decode_literal_prefix(const char *p, size_t n, char *out, size_t max);
+/* decode_literal_prefix through groups of literal alternatives: the texts
+ * (at most max, each up to DECODE_PREFIX_MAX bytes, into out and lens)
+ * one of which every match of p[0..n) starts with; "^Failed (?<m>a|b) x"
+ * gives "Failed a x" and "Failed b x". A group is followed only when it
+ * is plain, (?:, or named, holds nothing but literal bytes and '|', is not
+ * quantified, and the count of texts stays within max. Returns the count,
+ * 0 when there is no prefix (or one of the texts would be empty). */
+size_t decode_literal_prefixes(const char *p, size_t n,
+    char out[][DECODE_PREFIX_MAX], uint8_t *lens, size_t max);
 /* For a pattern anchored by "^[class]" (a plain class: bytes and ranges,
  * not negated, not optional): the bytes a match can start with, as bits
  * in set; returns 1, or 0 when the pattern does not tell. */

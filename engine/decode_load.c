@@ -262,6 +262,154 @@ size_t decode_literal_prefix(const char *p, size_t n, char *out, size_t max)
 	return len;
 }
 
+/* The byte a plain literal at p[i] stands for (a byte that is not a
+ * metacharacter, or an escaped punctuation byte) and the pattern bytes it
+ * takes; 0 when p[i] is anything else. */
+static int literal_at(const char *p, size_t n, size_t i, char *c, size_t *step)
+{
+	unsigned char b = (unsigned char)p[i];
+
+	if (b == '\\') {
+		if (i + 1 >= n || is_alnum((unsigned char)p[i + 1]) ||
+		    (unsigned char)p[i + 1] < 0x20 || (unsigned char)p[i + 1] >= 0x7f)
+			return 0;
+		*c = p[i + 1];
+		*step = 2;
+		return 1;
+	}
+	if (b < 0x20 || b >= 0x7f || strchr("^$.|?*+()[]{}", b) != NULL)
+		return 0;
+	*c = (char)b;
+	*step = 1;
+	return 1;
+}
+
+static int quantifier_at(const char *p, size_t n, size_t i)
+{
+	return i < n && strchr("?*+{", p[i]) != NULL;
+}
+
+/* Length of a group opener at p[i] == '(' that only groups or captures:
+ * "(", "(?:", "(?<name>", "(?P<name>", "(?'name'"; 0 for the others
+ * (options, lookaround, atomic, verbs...). */
+static size_t group_opener(const char *p, size_t n, size_t i)
+{
+	size_t j, start;
+	char close;
+
+	if (i + 1 < n && p[i + 1] != '?' && p[i + 1] != '*')
+		return 1;
+	if (i + 2 >= n || p[i + 1] != '?')
+		return 0;
+	if (p[i + 2] == ':')
+		return 3;
+	if (p[i + 2] == '<') {
+		j = i + 3;
+		close = '>';
+	} else if (p[i + 2] == '\'') {
+		j = i + 3;
+		close = '\'';
+	} else if (p[i + 2] == 'P' && i + 3 < n && p[i + 3] == '<') {
+		j = i + 4;
+		close = '>';
+	} else {
+		return 0;
+	}
+	for (start = j; j < n && (is_alnum((unsigned char)p[j]) || p[j] == '_' ||
+	    p[j] == '.'); j++)
+		;
+	if (j == start || j >= n || p[j] != close)
+		return 0; /* (?<= and (?<! end here too */
+	return j + 1 - i;
+}
+
+size_t decode_literal_prefixes(const char *p, size_t n,
+    char out[][DECODE_PREFIX_MAX], uint8_t *lens, size_t max)
+{
+	char ga[DECODE_ALTS_MAX][DECODE_PREFIX_MAX];
+	uint8_t glen[DECODE_ALTS_MAX];
+	size_t cnt = 1, i = 1;
+	char c;
+	size_t step;
+
+	if (max == 0 || n < 2 || p[0] != '^' || top_level_bar(p, n) != 0)
+		return 0;
+	if (max > DECODE_ALTS_MAX)
+		max = DECODE_ALTS_MAX;
+	lens[0] = 0;
+	while (i < n) {
+		if (p[i] == '(') {
+			size_t j = i + group_opener(p, n, i), na = 0;
+			char tmp[DECODE_ALTS_MAX][DECODE_PREFIX_MAX];
+			uint8_t tlen[DECODE_ALTS_MAX];
+			size_t nt = 0;
+
+			if (j == i)
+				break;
+			glen[0] = 0;
+			for (;;) {
+				if (j >= n) {
+					na = 0;
+					break;
+				}
+				if (p[j] == ')') {
+					na++;
+					break;
+				}
+				if (p[j] == '|') {
+					if (++na >= max) {
+						na = 0;
+						break;
+					}
+					glen[na] = 0;
+					j++;
+					continue;
+				}
+				if (!literal_at(p, n, j, &c, &step) ||
+				    quantifier_at(p, n, j + step)) {
+					na = 0;
+					break;
+				}
+				if (glen[na] < DECODE_PREFIX_MAX)
+					ga[na][glen[na]++] = c;
+				j += step;
+			}
+			/* not all literal, unclosed, quantified, or too many */
+			if (na == 0 || quantifier_at(p, n, j + 1) || cnt * na > max)
+				break;
+			for (size_t e = 0; e < cnt; e++) {
+				for (size_t a = 0; a < na; a++) {
+					size_t l = lens[e];
+
+					memcpy(tmp[nt], out[e], l);
+					for (size_t k = 0; k < glen[a] && l < DECODE_PREFIX_MAX; k++)
+						tmp[nt][l++] = ga[a][k];
+					tlen[nt++] = (uint8_t)l;
+				}
+			}
+			for (size_t e = 0; e < nt; e++) {
+				memcpy(out[e], tmp[e], tlen[e]);
+				lens[e] = tlen[e];
+			}
+			cnt = nt;
+			i = j + 1;
+			continue;
+		}
+		if (!literal_at(p, n, i, &c, &step) || quantifier_at(p, n, i + step))
+			break;
+		for (size_t e = 0; e < cnt; e++) {
+			if (lens[e] < DECODE_PREFIX_MAX)
+				out[e][lens[e]++] = c;
+		}
+		i += step;
+	}
+	for (size_t e = 0; e < cnt; e++) {
+		if (lens[e] == 0)
+			return 0; /* every subject starts with "" */
+	}
+	return cnt;
+}
+
 int decode_first_bytes(const char *p, size_t n, uint8_t set[32])
 {
 	size_t i = 2;
@@ -344,7 +492,17 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 	out->code = code;
 	out->pfxlen = (uint32_t)decode_literal_prefix(pn->str, pn->len, out->pfx,
 	    sizeof(out->pfx));
-	if (out->pfxlen == 0)
+	out->nalts = (uint32_t)decode_literal_prefixes(pn->str, pn->len, out->alt,
+	    out->altlen, DECODE_ALTS_MAX);
+	if (out->nalts == 1) {
+		/* one text, through single-branch groups: a longer prefix */
+		memcpy(out->pfx, out->alt[0], out->altlen[0]);
+		out->pfxlen = out->altlen[0];
+		out->nalts = 0;
+	} else if (out->nalts > 1) {
+		out->pfxlen = 0;
+	}
+	if (out->pfxlen == 0 && out->nalts == 0)
 		out->has_first = decode_first_bytes(pn->str, pn->len, out->first);
 	/* no JIT (unsupported CPU, no executable memory): the interpreter */
 	out->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
@@ -383,6 +541,8 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 		out->caps[out->ncaps].group = ((uint32_t)ent[0] << 8) | ent[1];
 		out->caps[out->ncaps].field = fid;
 		out->caps[out->ncaps].type = (uint8_t)type_of(node, fid);
+		out->caps[out->ncaps].name = field_name(fid);
+		out->caps[out->ncaps].name_len = field_name_len(fid);
 		out->ncaps++;
 	}
 	if (capcount > L->set->max_groups)
@@ -673,6 +833,31 @@ static void parse_programs(struct loader *L, struct dnode *node,
 	}
 }
 
+/* node->prefirst and firsts: the bytes a subject that passes the pre-check
+ * of one of node's patterns can start with. */
+static void node_firsts(struct dnode *node)
+{
+	memset(node->firsts, 0, sizeof(node->firsts));
+	node->prefirst = node->npats > 0;
+	for (size_t i = 0; i < node->npats && node->prefirst; i++) {
+		const struct dpat *p = &node->pats[i];
+
+		if (p->pfxlen > 0) {
+			node->firsts[(unsigned char)p->pfx[0] >> 3] |=
+			    (uint8_t)(1u << ((unsigned char)p->pfx[0] & 7));
+		} else if (p->nalts > 0) {
+			for (uint32_t a = 0; a < p->nalts; a++)
+				node->firsts[(unsigned char)p->alt[a][0] >> 3] |=
+				    (uint8_t)(1u << ((unsigned char)p->alt[a][0] & 7));
+		} else if (p->has_first) {
+			for (size_t b = 0; b < 32; b++)
+				node->firsts[b] |= p->first[b];
+		} else {
+			node->prefirst = 0;
+		}
+	}
+}
+
 static struct dnode *parse_decoder(struct loader *L, const struct ynode *map,
     const struct dnode *parent, int depth)
 {
@@ -724,6 +909,7 @@ static struct dnode *parse_decoder(struct loader *L, const struct ynode *map,
 				node->npats++;
 		}
 	}
+	node_firsts(node);
 	if ((kn = ytree_get(map, "children")) != NULL) {
 		if (kn->kind != YN_SEQ || kn->n == 0) {
 			lerr(L, kn, "children must be a non-empty list of decoders");

@@ -169,7 +169,11 @@ void vg_event_free(struct vg_event *ev)
 
 void vg_event_reset(struct vg_event *ev)
 {
-	arena_reset(&ev->arena);
+	/* the usual event fits the first chunk: nothing to free */
+	if (ev->arena.head == ev->arena.first && ev->arena.first->next == NULL)
+		ev->arena.first->used = 0;
+	else
+		arena_reset(&ev->arena);
 	ev->n = 0;
 	if (++ev->gen == 0) {
 		/* wrapped: stale stamps could look current */
@@ -198,32 +202,6 @@ static inline void link_id(struct vg_event *ev, uint32_t id, uint32_t i)
 	ev->last[id] = i;
 }
 
-/* Inlined in each adder: it runs for every field of every event. */
-static inline uint32_t push(struct vg_event *ev, uint32_t id, const char *name,
-    uint32_t name_len, const char *s, size_t len, enum value_kind kind, double num)
-{
-	struct fent *e;
-	uint32_t i;
-
-	if (ev->n == ev->cap) {
-		ev->cap *= 2;
-		ev->ents = vg_realloc(ev->ents, ev->cap * sizeof(*ev->ents));
-	}
-	i = ev->n++;
-	e = &ev->ents[i];
-	e->id = id;
-	e->next = FENT_END;
-	e->name = name;
-	e->name_len = name_len;
-	e->dead = 0;
-	e->v.s = s;
-	e->v.len = (uint32_t)len;
-	e->v.kind = (uint8_t)kind;
-	e->v.num = num;
-	link_id(ev, id, i);
-	return i;
-}
-
 /*
  * field_name() and field_name_len() for the hot path: an id a caller holds
  * came from field_intern, which ran field_init first, so the registry is
@@ -248,7 +226,7 @@ uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_
 	uint32_t nlen;
 
 	name_of(id, &name, &nlen);
-	return push(ev, id, name, nlen, s, len, V_STR, 0);
+	return vg_event_push(ev, id, name, nlen, s, len, V_STR, 0);
 }
 
 void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n)
@@ -263,13 +241,41 @@ void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n)
 		ev->ents = vg_realloc(ev->ents, ev->cap * sizeof(*ev->ents));
 	}
 	d = ev->ents + ev->n;
-	memcpy(d, e, n * sizeof(*e));
-	for (uint32_t k = 0; k < n; k++) {
-		d[k].next = FENT_END;
-		d[k].dead = 0;
-		link_id(ev, d[k].id, ev->n + k);
+	/* a few entries: copied one by one, no call; the index arrays in
+	 * locals, which the stores to the entries cannot change */
+	{
+		uint32_t *stamp = ev->stamp, *first = ev->first, *last = ev->last;
+		uint32_t gen = ev->gen, at = ev->n;
+		struct fent *ents = ev->ents;
+
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t id = e[k].id;
+
+			d[k] = e[k];
+			d[k].next = FENT_END;
+			d[k].dead = 0;
+			if (id == FIELD_NONE)
+				continue;
+			if (stamp[id] != gen) {
+				stamp[id] = gen;
+				first[id] = at + k;
+			} else {
+				ents[last[id]].next = at + k;
+			}
+			last[id] = at + k;
+		}
 	}
 	ev->n += n;
+}
+
+struct fent *vg_event_reserve(struct vg_event *ev, uint32_t n)
+{
+	if (ev->cap - ev->n < n) {
+		while (ev->cap - ev->n < n)
+			ev->cap *= 2;
+		ev->ents = vg_realloc(ev->ents, ev->cap * sizeof(*ev->ents));
+	}
+	return ev->ents + ev->n;
 }
 
 uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t len)
@@ -278,7 +284,7 @@ uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t le
 	uint32_t nlen;
 
 	name_of(id, &name, &nlen);
-	return push(ev, id, name, nlen, arena_strndup(&ev->arena, s, len), len,
+	return vg_event_push(ev, id, name, nlen, arena_strdup_in(&ev->arena, s, len), len,
 	    V_STR, 0);
 }
 
@@ -289,7 +295,7 @@ uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_
 	uint32_t nlen;
 
 	name_of(id, &name, &nlen);
-	return push(ev, id, name, nlen, arena_strndup(&ev->arena, s, len), len,
+	return vg_event_push(ev, id, name, nlen, arena_strdup_in(&ev->arena, s, len), len,
 	    V_NUM, num);
 }
 
@@ -303,7 +309,7 @@ uint32_t vg_event_add_named(struct vg_event *ev, const char *name, size_t nlen,
 		nm = field_name(id);
 	else
 		nm = arena_strndup(&ev->arena, name, nlen);
-	return push(ev, id, nm, (uint32_t)nlen, arena_strndup(&ev->arena, s, len),
+	return vg_event_push(ev, id, nm, (uint32_t)nlen, arena_strndup(&ev->arena, s, len),
 	    len, kind, num);
 }
 

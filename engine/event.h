@@ -107,6 +107,47 @@ uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_
  * decoder's constant fields, added together for less than n
  * vg_event_add_ref. */
 void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n);
+/* Make room for n more entries (ev->cap - ev->n >= n); returns where the
+ * next one goes. vg_event_push grows the entries with it. */
+struct fent *vg_event_reserve(struct vg_event *ev, uint32_t n);
+/*
+ * What every adder does, inline for the stages that add fields to every
+ * event (syslog, decoders): one entry for id, named name[0..name_len) (its
+ * interned name: field_name(id), field_name_len(id)), with text s[0..len)
+ * that outlives the event and is NUL-terminated, chained after the
+ * field's earlier values. Returns the entry index.
+ */
+static inline uint32_t vg_event_push(struct vg_event *ev, uint32_t id,
+    const char *name, uint32_t name_len, const char *s, size_t len,
+    enum value_kind kind, double num)
+{
+	struct fent *e;
+	uint32_t i;
+
+	if (ev->n == ev->cap)
+		(void)vg_event_reserve(ev, 1);
+	i = ev->n++;
+	e = &ev->ents[i];
+	e->id = id;
+	e->next = FENT_END;
+	e->name = name;
+	e->name_len = name_len;
+	e->dead = 0;
+	e->v.s = s;
+	e->v.len = (uint32_t)len;
+	e->v.kind = (uint8_t)kind;
+	e->v.num = num;
+	if (id != FIELD_NONE) {
+		if (ev->stamp[id] != ev->gen) {
+			ev->stamp[id] = ev->gen;
+			ev->first[id] = i;
+		} else {
+			ev->ents[ev->last[id]].next = i;
+		}
+		ev->last[id] = i;
+	}
+	return i;
+}
 /* Add a number (text copied, num parsed by the caller). */
 uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_t len,
     double num);

@@ -28,8 +28,15 @@
 #define SD_PREFIX "log.syslog.structured_data."
 #define SD_PREFIX_LEN (sizeof(SD_PREFIX) - 1)
 
-/* Non-builtin names this parser emits, interned once per process. */
-static uint32_t f_sequence, f_code, f_repeated, f_procid;
+/* A field this parser adds: its id and interned name, for vg_event_push
+ * (set once per process, with the non-builtin names interned). */
+struct sfield {
+	uint32_t id, len;
+	const char *name;
+};
+
+static struct sfield sf_ts, sf_host, sf_prog, sf_pid, sf_msg, sf_msgid,
+    sf_version, sf_sequence, sf_code, sf_repeated, sf_procid;
 static pthread_once_t ids_once = PTHREAD_ONCE_INIT;
 static atomic_int ids_ready; /* ids_init done: skips pthread_once per line */
 
@@ -38,6 +45,13 @@ static char small_txt[192][4];
 static uint8_t small_len[192];
 /* The three fields of each PRI, ready to add at once. */
 static struct fent pri_ents[192][3];
+
+static void sfield_set(struct sfield *f, uint32_t id)
+{
+	f->id = id;
+	f->name = field_name(id);
+	f->len = field_name_len(id);
+}
 
 static void ids_init(void)
 {
@@ -69,10 +83,17 @@ static void ids_init(void)
 			e->v.num = val[k];
 		}
 	}
-	f_sequence = field_intern("event.sequence", 14);
-	f_code = field_intern("event.code", 10);
-	f_repeated = field_intern("log.syslog.repeated", 19);
-	f_procid = field_intern("log.syslog.procid", 17);
+	sfield_set(&sf_ts, F_TIMESTAMP);
+	sfield_set(&sf_host, F_HOST_HOSTNAME);
+	sfield_set(&sf_prog, F_PROCESS_NAME);
+	sfield_set(&sf_pid, F_PROCESS_PID);
+	sfield_set(&sf_msg, F_MESSAGE);
+	sfield_set(&sf_msgid, F_SYSLOG_MSGID);
+	sfield_set(&sf_version, F_SYSLOG_VERSION);
+	sfield_set(&sf_sequence, field_intern("event.sequence", 14));
+	sfield_set(&sf_code, field_intern("event.code", 10));
+	sfield_set(&sf_repeated, field_intern("log.syslog.repeated", 19));
+	sfield_set(&sf_procid, field_intern("log.syslog.procid", 17));
 	atomic_store_explicit(&ids_ready, 1, memory_order_release);
 }
 
@@ -130,25 +151,42 @@ static size_t fmt_u64(uint64_t v, char *out)
 	return n;
 }
 
+/* vg_event_add_ref, vg_event_add and vg_event_add_num of field f, inline:
+ * the same entries. */
+static inline void add_ref(struct vg_event *ev, const struct sfield *f,
+    const char *s, size_t n)
+{
+	vg_event_push(ev, f->id, f->name, f->len, s, n, V_STR, 0);
+}
+
+static inline __attribute__((always_inline)) void add_copy(struct vg_event *ev,
+    const struct sfield *f, const char *s, size_t n)
+{
+	vg_event_push(ev, f->id, f->name, f->len, arena_strdup_in(&ev->arena, s, n),
+	    n, V_STR, 0);
+}
+
+static inline void add_num(struct vg_event *ev, const struct sfield *f,
+    const char *s, size_t n, double num)
+{
+	vg_event_push(ev, f->id, f->name, f->len, arena_strdup_in(&ev->arena, s, n),
+	    n, V_NUM, num);
+}
+
 /* The number as text straight in the arena (or, when small, from the
  * table), no copy: the same entry vg_event_add_num makes. */
-static void add_u64(struct vg_event *ev, uint32_t id, uint64_t v)
+static void add_u64(struct vg_event *ev, const struct sfield *f, uint64_t v)
 {
-	struct fent *e;
-	uint32_t i;
-
 	if (v < 192) {
-		i = vg_event_add_ref(ev, id, small_txt[v], small_len[v]);
+		vg_event_push(ev, f->id, f->name, f->len, small_txt[v], small_len[v],
+		    V_NUM, (double)v);
 	} else {
 		char *b = arena_alloc(&ev->arena, 24);
 		size_t n = fmt_u64(v, b);
 
 		b[n] = '\0';
-		i = vg_event_add_ref(ev, id, b, n);
+		vg_event_push(ev, f->id, f->name, f->len, b, n, V_NUM, (double)v);
 	}
-	e = &ev->ents[i];
-	e->v.kind = V_NUM;
-	e->v.num = (double)v;
 }
 
 /* All-digit s[0..n), at most 18 digits (so it fits exactly): 0 and *v, or -1. */
@@ -284,11 +322,11 @@ static size_t scan_bsd(const char *s, size_t n, struct bsdts *t)
  * UTC; any other zone name is consumed but keeps the configured offset,
  * since abbreviations are ambiguous.
  */
-static size_t scan_zone(const char *s, size_t n, int *off)
+static inline size_t scan_zone(const char *s, size_t n, int *off)
 {
 	size_t i = 1;
 
-	if (n < 3 || s[0] != ' ')
+	if (n < 3 || s[0] != ' ' || !is_alpha(s[1]))
 		return 0;
 	while (i < n && i <= 6 && is_alpha(s[i]))
 		i++;
@@ -375,6 +413,18 @@ static int64_t resolve_bsd(struct sl *st, const struct bsdts *t, int off)
 	}
 }
 
+/* memcmp(a, b, BSD_LEN) == 0 in two overlapping word compares. */
+static inline int same15(const char *a, const char *b)
+{
+	uint64_t x, y, u, v;
+
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	memcpy(&u, a + BSD_LEN - 8, 8);
+	memcpy(&v, b + BSD_LEN - 8, 8);
+	return x == y && u == v;
+}
+
 /*
  * A timestamp at s: RFC 3339 / ISO 8601, or BSD with an optional zone name
  * before a ':'. Returns bytes consumed (0: none) with the time in *ms. What
@@ -401,7 +451,7 @@ static size_t scan_time(struct sl *st, const char *s, size_t n, int64_t *ms)
 		int off = st->tz;
 		int plain = n > BSD_LEN && s[BSD_LEN] == ' ';
 
-		if (plain && last_ok && memcmp(s, last_txt, BSD_LEN) == 0) {
+		if (plain && last_ok && same15(s, last_txt)) {
 			k = BSD_LEN + scan_zone(s + BSD_LEN, n - BSD_LEN, &off);
 			if (off == last_off && ref_ms(st) == last_ref) {
 				*ms = last_ms;
@@ -437,26 +487,25 @@ static inline void put2(char *o, int v)
 	o[1] = (char)('0' + v % 10);
 }
 
+/* The last text format_ts_new wrote and its time (-1: none), per thread:
+ * consecutive lines share their time. */
+static _Thread_local int64_t fmt_last_ms = -1;
+static _Thread_local char fmt_last[25];
+
 /*
  * vgtime_format's text without snprintf, which was a third of the cost of
  * a 3164 line; the date part is kept per thread since consecutive messages
  * share their day. Years outside 1970..9999 go to vgtime_format.
  */
-static size_t format_ts(int64_t ms, char *out)
+static size_t format_ts_new(int64_t ms, char *out)
 {
 	static _Thread_local int64_t cday = -1;
 	static _Thread_local char cdate[11];
-	static _Thread_local int64_t last_ms = -1; /* and its text: lines */
-	static _Thread_local char last[25];         /* share their time */
 	int64_t days;
 	int rem;
 
 	if (ms < 0 || ms >= 253402300800000LL)
 		return vgtime_format(ms, out);
-	if (ms == last_ms) {
-		memcpy(out, last, 25);
-		return 24;
-	}
 	days = ms / 86400000;
 	rem = (int)(ms % 86400000);
 	if (days != cday) {
@@ -484,9 +533,20 @@ static size_t format_ts(int64_t ms, char *out)
 	put2(out + 21, rem % 100);
 	out[23] = 'Z';
 	out[24] = '\0';
-	memcpy(last, out, 25);
-	last_ms = ms;
+	memcpy(fmt_last, out, 25);
+	fmt_last_ms = ms;
 	return 24;
+}
+
+/* format_ts_new, but the time of the line before is its text again,
+ * inline (a time before 1970 never is: -1 marks none). */
+static inline size_t format_ts(int64_t ms, char *out)
+{
+	if (ms == fmt_last_ms && ms >= 0) {
+		memcpy(out, fmt_last, 25);
+		return 24;
+	}
+	return format_ts_new(ms, out);
 }
 
 static void emit_ts(struct sl *st, int64_t ms)
@@ -499,27 +559,36 @@ static void emit_ts(struct sl *st, int64_t ms)
 	st->have_ts = 1;
 	st->ev->ts_ms = ms;
 	st->ev->has_ts = 1;
-	b = arena_alloc(&st->ev->arena, 32);
+	b = arena_alloc_in(&st->ev->arena, 32);
 	n = format_ts(ms, b);
-	vg_event_add_ref(st->ev, F_TIMESTAMP, b, n);
+	add_ref(st->ev, &sf_ts, b, n);
 }
 
 /* process.pid when numeric, else log.syslog.procid; nothing when empty. */
-static void emit_pid(struct sl *st, const char *s, size_t n)
+/* emit_pid for a pid whose parse_uint is known: numeric says whether it
+ * succeeded, with value v. */
+static inline __attribute__((always_inline)) void emit_pid_v(struct sl *st,
+    const char *s, size_t n, int numeric, uint64_t v)
 {
-	uint64_t v;
-
 	if (n == 0)
 		return;
-	if (parse_uint(s, n, &v) == 0) {
+	if (numeric) {
 		/* no leading zero: the text is what add_u64 would write */
 		if (v >= 192 && s[0] != '0')
-			vg_event_add_num(st->ev, F_PROCESS_PID, s, n, (double)v);
+			add_num(st->ev, &sf_pid, s, n, (double)v);
 		else
-			add_u64(st->ev, F_PROCESS_PID, v);
+			add_u64(st->ev, &sf_pid, v);
 	} else {
-		vg_event_add(st->ev, f_procid, s, n);
+		add_copy(st->ev, &sf_procid, s, n);
 	}
+}
+
+static void emit_pid(struct sl *st, const char *s, size_t n)
+{
+	uint64_t v = 0;
+	int numeric = n > 0 && parse_uint(s, n, &v) == 0;
+
+	emit_pid_v(st, s, n, numeric, v);
 }
 
 /* "last message repeated N times", "message repeated N times: [ ... ]". */
@@ -545,7 +614,7 @@ static void check_repeated(struct sl *st, const char *s, size_t n)
 	if (j + 5 > n || memcmp(s + j, " time", 5) != 0 ||
 	    parse_uint(s + i, j - i, &v) != 0)
 		return;
-	add_u64(st->ev, f_repeated, v);
+	add_u64(st->ev, &sf_repeated, v);
 }
 
 static void emit_message(struct sl *st, const char *s, size_t n)
@@ -555,9 +624,9 @@ static void emit_message(struct sl *st, const char *s, size_t n)
 		n -= 3;
 	}
 	if (s + n == st->nul_end)
-		vg_event_add_ref(st->ev, F_MESSAGE, s, n);
+		add_ref(st->ev, &sf_msg, s, n);
 	else
-		vg_event_add(st->ev, F_MESSAGE, s, n);
+		add_copy(st->ev, &sf_msg, s, n);
 	if (n > 16 && (s[0] == 'l' || s[0] == 'm' || s[0] == '-'))
 		check_repeated(st, s, n);
 }
@@ -579,7 +648,7 @@ static const char *skip_one_space(const char *p, const char *end)
  * "%SYS-5-CONFIG_I:" or "%ASA-6-302013:" followed by a space or the end:
  * returns its length including the ':', or 0.
  */
-static size_t scan_code(const char *s, size_t n)
+static inline size_t scan_code(const char *s, size_t n)
 {
 	size_t i;
 	int dashes = 0;
@@ -602,18 +671,19 @@ static size_t scan_code(const char *s, size_t n)
 }
 
 /* If p starts with a %CODE:, emit event.code and return the text after it. */
-static const char *take_code(struct sl *st, const char *p, const char *end)
+static inline const char *take_code(struct sl *st, const char *p,
+    const char *end)
 {
 	size_t k = scan_code(p, (size_t)(end - p));
 
 	if (k == 0)
 		return p;
-	vg_event_add(st->ev, f_code, p + 1, k - 2);
+	add_copy(st->ev, &sf_code, p + 1, k - 2);
 	return skip_one_space(p + k, end);
 }
 
 /* "123: " (a Cisco sequence number): returns the length with the ':'. */
-static size_t scan_seq(const char *s, size_t n)
+static inline size_t scan_seq(const char *s, size_t n)
 {
 	size_t i = 0;
 
@@ -657,7 +727,7 @@ static void cisco_tail(struct sl *st, const char *p, const char *end,
 		if (e != NULL && e - p > 1 && e[-1] == ':' && e[-2] != ':' &&
 		    (scan_cisco_time(st, e + 1, end, &ms) != 0 ||
 		    scan_code(e + 1, (size_t)(end - e - 1)) != 0)) {
-			vg_event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - 1 - p));
+			add_copy(st->ev, &sf_host, p, (size_t)(e - 1 - p));
 			p = e + 1;
 		}
 	}
@@ -675,7 +745,7 @@ static void emit_seq(struct sl *st, const char *p, size_t k)
 	uint64_t v;
 
 	if (parse_uint(p, k - 1, &v) == 0)
-		add_u64(st->ev, f_sequence, v);
+		add_u64(st->ev, &sf_sequence, v);
 }
 
 /*
@@ -705,35 +775,53 @@ static inline size_t tag_stop(const char *s, size_t i, size_t n)
 	return i;
 }
 
+/* What scan_tag found. */
+struct tag {
+	const char *pid;  /* NULL: none */
+	size_t pidlen, proglen;
+	size_t space;     /* scan_tag failed: the space that ended it, or 0 */
+	int numeric;      /* parse_uint(pid) succeeds, with value v */
+	uint64_t v;
+};
+
 /*
  * A 3164 TAG: "sshd[123]:", "sshd:", "postfix/smtpd[54801]:", "prog[12]"
  * before a space. The program ends at the first '[' or at a ':' that is
  * followed by a space or the end. Returns bytes consumed, or 0; then
- * *space is the index of the space that ended the scan (0: it ended
- * otherwise).
+ * t->space is the index of the space that ended the scan (0: it ended
+ * otherwise). The pid's digits are read as it is scanned.
  */
-static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen,
-    size_t *proglen, size_t *space)
+static size_t scan_tag(const char *s, size_t n, struct tag *t)
 {
-	*space = 0;
+	t->space = 0;
 	for (size_t i = tag_stop(s, 0, n); i < n; i = tag_stop(s, i + 1, n)) {
 		char c = s[i];
 		size_t j;
+		uint64_t v = 0;
+		int digits = 1;
 
 		if (c == ' ') {
-			*space = i;
+			t->space = i;
 			return 0;
 		}
 		if (c == '[') {
 			if (i == 0)
 				return 0;
-			for (j = i + 1; j < n && s[j] != ']' && s[j] != ' '; j++)
-				;
+			for (j = i + 1; j < n && s[j] != ']' && s[j] != ' '; j++) {
+				unsigned d = (unsigned char)s[j] - (unsigned)'0';
+
+				if (d > 9)
+					digits = 0;
+				v = v * 10 + d;
+			}
 			if (j >= n || s[j] != ']')
 				return 0;
-			*pid = s + i + 1;
-			*pidlen = j - i - 1;
-			*proglen = i;
+			t->pid = s + i + 1;
+			t->pidlen = j - i - 1;
+			t->proglen = i;
+			/* parse_uint's answer: 1 to 18 digits */
+			t->numeric = digits && t->pidlen > 0 && t->pidlen <= 18;
+			t->v = v;
 			j++;
 			if (j < n && s[j] == ':')
 				j++;
@@ -744,9 +832,10 @@ static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen
 		if (c == ':' && (i + 1 == n || s[i + 1] == ' ')) {
 			if (i == 0)
 				return 0;
-			*pid = NULL;
-			*pidlen = 0;
-			*proglen = i;
+			t->pid = NULL;
+			t->pidlen = 0;
+			t->proglen = i;
+			t->numeric = 0;
 			return i + 1;
 		}
 	}
@@ -761,17 +850,16 @@ static size_t scan_tag(const char *s, size_t n, const char **pid, size_t *pidlen
 static const char *take_tag(struct sl *st, const char *p, const char *end,
     const char **word)
 {
-	const char *pid;
-	size_t pidlen, proglen, k, space;
+	struct tag t;
+	size_t k;
 
-	if ((k = scan_tag(p, (size_t)(end - p), &pid, &pidlen, &proglen,
-	    &space)) == 0) {
+	if ((k = scan_tag(p, (size_t)(end - p), &t)) == 0) {
 		if (word != NULL)
-			*word = space > 0 ? p + space : NULL;
+			*word = t.space > 0 ? p + t.space : NULL;
 		return NULL;
 	}
-	vg_event_add(st->ev, F_PROCESS_NAME, p, proglen);
-	emit_pid(st, pid, pidlen);
+	add_copy(st->ev, &sf_prog, p, t.proglen);
+	emit_pid_v(st, t.pid, t.pidlen, t.numeric, t.v);
 	return skip_one_space(p + k, end);
 }
 
@@ -786,8 +874,9 @@ static void after_time(struct sl *st, const char *p, const char *end)
 	size_t k;
 
 	p = skip_spaces(p, end);
-	if ((end - p >= 22 && memcmp(p, "last message repeated ", 22) == 0) ||
-	    (end - p >= 26 && memcmp(p, "--- last message repeated ", 26) == 0)) {
+	if (p < end && (*p == 'l' || *p == '-') &&
+	    ((end - p >= 22 && memcmp(p, "last message repeated ", 22) == 0) ||
+	    (end - p >= 26 && memcmp(p, "--- last message repeated ", 26) == 0))) {
 		emit_message(st, p, (size_t)(end - p));
 		return;
 	}
@@ -815,7 +904,7 @@ static void after_time(struct sl *st, const char *p, const char *end)
 			return;
 		}
 	}
-	vg_event_add(st->ev, F_HOST_HOSTNAME, p, (size_t)(e - p));
+	add_copy(st->ev, &sf_host, p, (size_t)(e - p));
 	p = skip_spaces(e, end);
 	if (end - p > 2 && p[0] == ':' && p[1] == ' ' && p[2] == '%')
 		p += 2; /* ASA "host : %ASA-6-302013: ..." */
@@ -983,17 +1072,17 @@ static int parse_5424(struct sl *st, const char *p, const char *end)
 		msg = skip_one_space(msg, end);
 	}
 
-	add_u64(st->ev, F_SYSLOG_VERSION, ver);
+	add_u64(st->ev, &sf_version, ver);
 	if (has_ts)
 		emit_ts(st, ms);
 	if (toklen[0] != 1 || *tok[0] != '-')
-		vg_event_add(st->ev, F_HOST_HOSTNAME, tok[0], toklen[0]);
+		add_copy(st->ev, &sf_host, tok[0], toklen[0]);
 	if (toklen[1] != 1 || *tok[1] != '-')
-		vg_event_add(st->ev, F_PROCESS_NAME, tok[1], toklen[1]);
+		add_copy(st->ev, &sf_prog, tok[1], toklen[1]);
 	if (toklen[2] != 1 || *tok[2] != '-')
 		emit_pid(st, tok[2], toklen[2]);
 	if (toklen[3] != 1 || *tok[3] != '-')
-		vg_event_add(st->ev, F_SYSLOG_MSGID, tok[3], toklen[3]);
+		add_copy(st->ev, &sf_msgid, tok[3], toklen[3]);
 	if (sd != NULL)
 		scan_sd(st, sd, sdlen, 1);
 	/* rsyslog's SyslogProtocol23Format puts the 3164 text with its own

@@ -664,6 +664,153 @@ TEST(literal_prefix_extraction)
 	    DECODE_PREFIX_MAX);
 }
 
+/* The texts of decode_literal_prefixes for pat, joined by '|', or "-". */
+static const char *prefixes_of(const char *pat)
+{
+	static char out[DECODE_ALTS_MAX * (DECODE_PREFIX_MAX + 1) + 1];
+	char alt[DECODE_ALTS_MAX][DECODE_PREFIX_MAX];
+	uint8_t lens[DECODE_ALTS_MAX];
+	size_t n = decode_literal_prefixes(pat, strlen(pat), alt, lens,
+	    DECODE_ALTS_MAX), used = 0;
+
+	if (n == 0)
+		return "-";
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			out[used++] = '|';
+		memcpy(out + used, alt[i], lens[i]);
+		used += lens[i];
+	}
+	out[used] = '\0';
+	return out;
+}
+
+TEST(literal_prefixes_through_groups)
+{
+	/* no group: decode_literal_prefix's text */
+	CHECK_STR(prefixes_of("^Accepted (?<m>\\S+) for"), "Accepted ");
+	CHECK_STR(prefixes_of("^ab?c"), "a");
+	/* groups of literal alternatives, plain, (?:, named in three ways */
+	CHECK_STR(prefixes_of("^Failed (?<m>password|keyboard-interactive/pam) for invalid user (?<u>.*?)"),
+	    "Failed password for inva|Failed keyboard-interact");
+	CHECK_STR(prefixes_of("^Connection (?:closed|reset) by x"),
+	    "Connection closed by x|Connection reset by x");
+	CHECK_STR(prefixes_of("^a(b|c)d"), "abd|acd");
+	CHECK_STR(prefixes_of("^a(?P<n>b|c)d"), "abd|acd");
+	CHECK_STR(prefixes_of("^a(?'n'b|c)d"), "abd|acd");
+	CHECK_STR(prefixes_of("^a(?<x.y>b)d"), "abd");
+	CHECK_STR(prefixes_of("^a(?:b|)d"), "abd|ad");
+	CHECK_STR(prefixes_of("^a(?:b|c)(?:d|e)f"), "abdf|abef|acdf|acef");
+	CHECK_STR(prefixes_of("^a(?:\\)|\\|)x"), "a)x|a|x");
+	/* the group ends the texts when it is not all literal, quantified,
+	 * nested, or would make more than DECODE_ALTS_MAX texts */
+	CHECK_STR(prefixes_of("^a(?:b|c+)d"), "a");
+	CHECK_STR(prefixes_of("^a(?:b|c)?d"), "a");
+	CHECK_STR(prefixes_of("^a(?:b|c)*d"), "a");
+	CHECK_STR(prefixes_of("^a(?:b|c){2}d"), "a");
+	CHECK_STR(prefixes_of("^a(?:b|\\d)e"), "a");
+	CHECK_STR(prefixes_of("^a(?:b|(?:c))e"), "a");
+	CHECK_STR(prefixes_of("^a(?:b|[c])e"), "a");
+	CHECK_STR(prefixes_of("^a(?:b|c.)e"), "a");
+	CHECK_STR(prefixes_of("^a(?:b|c)(?:d|e)(?:f|g)(?:h|i)j"),
+	    "abdf|abdg|abef|abeg|acdf|acdg|acef|aceg");
+	CHECK_STR(prefixes_of("^a(?:1|2|3|4|5|6|7|8|9)"), "a");
+	/* groups that are not only groups: lookaround, options, atomic */
+	CHECK_STR(prefixes_of("^a(?=b)c"), "a");
+	CHECK_STR(prefixes_of("^a(?<=a)c"), "a");
+	CHECK_STR(prefixes_of("^a(?<!x)c"), "a");
+	CHECK_STR(prefixes_of("^a(?i:b)c"), "a");
+	CHECK_STR(prefixes_of("^a(?>b)c"), "a");
+	CHECK_STR(prefixes_of("^a(?|b|c)d"), "a");
+	CHECK_STR(prefixes_of("^a(*ACCEPT)b"), "a");
+	CHECK_STR(prefixes_of("^a(?<>b)c"), "a");
+	CHECK_STR(prefixes_of("^a(b|c"), "-"); /* unbalanced: not followed */
+	/* a text that could be empty, unanchored, top-level '|': none */
+	CHECK_STR(prefixes_of("^(?:a|)b"), "ab|b");
+	CHECK_STR(prefixes_of("^(?:a|)"), "-");
+	CHECK_STR(prefixes_of("^(?:a|)\\d"), "-");
+	CHECK_STR(prefixes_of("^(?:a|b)"), "a|b");
+	CHECK_STR(prefixes_of("^\\s"), "-");
+	CHECK_STR(prefixes_of("(?:a|b)c"), "-");
+	CHECK_STR(prefixes_of("^(?:a|b)c|d"), "-");
+	/* each text is cut at DECODE_PREFIX_MAX bytes */
+	CHECK_STR(prefixes_of("^(?:abcdefghijklmnopqrstuvwxyz|0)123"),
+	    "abcdefghijklmnopqrstuvwx|0123");
+}
+
+TEST(literal_prefixes_keep_matches_and_skip_pcre2)
+{
+	struct decode_stats st;
+	struct decode_ctx_stats cs;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+
+	set = load_text("prefixes.yml",
+	    "decoders:\n"
+	    "  - name: top\n"
+	    "    programs: [p]\n"
+	    "    children:\n"
+	    "      - name: invalid\n"
+	    "        patterns: ['^Failed (?<m>password|keyboard-interactive/pam) for invalid user (?<user.name>\\S+)$']\n"
+	    "      - name: valid\n"
+	    "        patterns: ['^Failed (?<m>password|keyboard-interactive/pam) for (?<user.name>\\S+)$']\n"
+	    "      - name: closed\n"
+	    "        patterns: ['^Connection (?:closed|reset) by (?<source.ip>\\S+)$']\n"
+	    "      - name: empty-alt\n"
+	    "        patterns: ['^x(?:y|)z(?<n>\\d)$']\n",
+	    &st, &out);
+	CHECK_STR(out, "");
+	ctx = decode_ctx_new(set);
+	CHECK_STR(dec_with(set, ctx, "p", "Failed password for bob", 23), "valid");
+	CHECK_STR(fstr("user.name"), "bob");
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pattern_runs, 2);
+	CHECK_INT(cs.pcre2_runs, 1); /* "invalid" never reached PCRE2 */
+	CHECK_STR(dec_with(set, ctx, "p", "Failed keyboard-interactive/pam for invalid user eve",
+	    52), "invalid");
+	CHECK_STR(fstr("user.name"), "eve");
+	CHECK_STR(dec_with(set, ctx, "p", "Failed password for invalid user x", 34), "invalid");
+	CHECK_STR(fstr("user.name"), "x");
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pattern_runs, 4);
+	CHECK_INT(cs.pcre2_runs, 3);
+	CHECK_STR(dec_with(set, ctx, "p", "Connection reset by 10.0.0.1", 28), "closed");
+	CHECK_STR(fstr("source.ip"), "10.0.0.1");
+	/* the two "Failed" children were refused on the first byte, without
+	 * being entered, and still count as runs */
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pattern_runs, 7);
+	CHECK_INT(cs.pcre2_runs, 4);
+	CHECK_STR(dec_with(set, ctx, "p", "Connection closed by ::1", 24), "closed");
+	CHECK_STR(fstr("source.ip"), "::1");
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pcre2_runs, 5);
+	/* none of the texts: no PCRE2 at all */
+	CHECK(dec_with(set, ctx, "p", "Connection lost by 10.0.0.1", 27) == NULL);
+	CHECK(dec_with(set, ctx, "p", "Failed pass", 11) == NULL);
+	decode_ctx_get_stats(ctx, &cs);
+	CHECK_INT(cs.pcre2_runs, 5);
+	CHECK_STR(dec_with(set, ctx, "p", "xyz1", 4), "empty-alt");
+	CHECK_STR(fstr("n"), "1");
+	CHECK_STR(dec_with(set, ctx, "p", "xz2", 3), "empty-alt");
+	CHECK_STR(fstr("n"), "2");
+	CHECK(dec_with(set, ctx, "p", "xyyz2", 5) == NULL);
+	/* an empty message: every child refused, each pattern counted */
+	decode_ctx_get_stats(ctx, &cs);
+	{
+		uint64_t runs = cs.pattern_runs, pc = cs.pcre2_runs;
+
+		CHECK(dec_with(set, ctx, "p", "", 0) == NULL);
+		decode_ctx_get_stats(ctx, &cs);
+		CHECK_INT(cs.pattern_runs, runs + 4);
+		CHECK_INT(cs.pcre2_runs, pc);
+	}
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
 /* The first-byte set of pat as the bytes in it, or "-" when there is none. */
 static const char *first_of(const char *pat)
 {
@@ -1172,6 +1319,8 @@ int main(void)
 	RUN(logind_decoders);
 	RUN(literal_prefix_extraction);
 	RUN(first_byte_sets);
+	RUN(literal_prefixes_through_groups);
+	RUN(literal_prefixes_keep_matches_and_skip_pcre2);
 	RUN(literal_prefix_keeps_matches);
 	RUN(program_index_limits_what_runs);
 	RUN(parent_child_semantics);

@@ -5,6 +5,8 @@
  * event: fields in order, as `name=value` (text) or `name#value` (number),
  * bytes outside printable ASCII shown as \xNN.
  */
+#include <pthread.h>
+
 #include "unit.h"
 #include "../../engine/event.h"
 #include "../../engine/syslog.h"
@@ -799,6 +801,47 @@ TEST(tag_shapes)
 	    "host.hostname=host\n"
 	    "process.name=prog\n"
 	    "message=x\n");
+	/* pids read while the tag is scanned: 18 digits are a number, 19
+	 * are not; leading zeros are dropped from small numbers and kept
+	 * in big ones; a digit run with a letter is a procid */
+	EXPECT("<13>Nov 23 00:00:05 host p[123456789012345678]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "process.pid#123456789012345678\n"
+	    "message=x\n");
+	EXPECT("<13>Nov 23 00:00:05 host p[1234567890123456789]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "log.syslog.procid=1234567890123456789\n"
+	    "message=x\n");
+	EXPECT("<13>Nov 23 00:00:05 host p[007]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "process.pid#7\n"
+	    "message=x\n");
+	EXPECT("<13>Nov 23 00:00:05 host p[00400]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "process.pid#400\n"
+	    "message=x\n");
+	EXPECT("<13>Nov 23 00:00:05 host p[12a3]: x", SYSLOG_3164,
+	    PRI(13, 1, 5)
+	    "@timestamp=2026-11-23T00:00:05.000Z\n"
+	    "host.hostname=host\n"
+	    "process.name=p\n"
+	    "log.syslog.procid=12a3\n"
+	    "message=x\n");
+	CHECK(vg_event_get(ev, F_PROCESS_PID) == NULL);
+	parse("<13>Nov 23 00:00:05 host p[41480]: x");
+	CHECK(vg_event_get(ev, F_PROCESS_PID)->num == 41480);
 	/* a colon inside the program name that is not followed by a space */
 	EXPECT("<13>Nov 23 00:00:05 host app:worker[9]: x", SYSLOG_3164,
 	    PRI(13, 1, 5)
@@ -995,6 +1038,41 @@ TEST(timestamp_text_matches_vgtime_format)
 	CHECK_STR(vg_event_str(ev, F_TIMESTAMP), "2026-11-24T00:00:00.000Z");
 }
 
+/* In a thread of its own, so that its per-thread caches start empty: a
+ * time of -1 ms (which also marks "no time yet" in the cache of the last
+ * text) is formatted, not taken from the empty cache, twice running. */
+static void *first_time_is_minus_one(void *arg)
+{
+	struct vg_event *e = vg_event_new();
+	static const char line[] = "<13>1969-12-31T23:59:59.999Z h p: x";
+	int *ok = arg;
+
+	*ok = 1;
+	for (int i = 0; i < 2; i++) {
+		vg_event_reset(e);
+		syslog_parse(e, line, sizeof(line) - 1, &opts);
+		if (!e->has_ts || e->ts_ms != -1 ||
+		    strcmp(vg_event_str(e, F_TIMESTAMP), "1969-12-31T23:59:59.999Z") != 0)
+			*ok = 0;
+	}
+	vg_event_reset(e);
+	syslog_parse(e, "<13>1970-01-01T00:00:00.000Z h p: x", 35, &opts);
+	if (strcmp(vg_event_str(e, F_TIMESTAMP), "1970-01-01T00:00:00.000Z") != 0)
+		*ok = 0;
+	vg_event_free(e);
+	return NULL;
+}
+
+TEST(timestamp_cache_in_a_new_thread)
+{
+	pthread_t t;
+	int ok = 0;
+
+	CHECK_INT(pthread_create(&t, NULL, first_time_is_minus_one, &ok), 0);
+	pthread_join(t, NULL);
+	CHECK_INT(ok, 1);
+}
+
 /* Whether text p lies inside [base, base + n). */
 static int inside(const char *p, const char *base, size_t n)
 {
@@ -1094,6 +1172,7 @@ int main(void)
 	RUN(sd_names_are_not_interned);
 	RUN(hostile_shapes);
 	RUN(timestamp_text_matches_vgtime_format);
+	RUN(timestamp_cache_in_a_new_thread);
 	RUN(parse_stable_refers_to_the_message);
 	vg_event_free(ev);
 	return unit_done();
