@@ -226,13 +226,18 @@ struct ej_node {
  * for each value slot in output order, how many literal bytes come before it
  * and which live field fills it.
  */
+struct ej_slot {
+	uint32_t pre;      /* literal bytes before the value */
+	uint32_t ord;      /* the live field (ordinal) that fills it */
+};
+
 struct ej_shape {
 	uint32_t hash;
 	uint32_t n;        /* live fields = value slots */
 	uint32_t litlen;   /* literal bytes in all */
-	uint32_t *ids;     /* [n] id of each live field, in entry order */
-	uint32_t *pre;     /* [n] literal bytes before slot k */
-	uint32_t *ord;     /* [n] live field (ordinal) of slot k */
+	uint32_t *ids;     /* [n] id of each live field, in entry order, and
+	                      [n] EJ_NONE, which no field has */
+	struct ej_slot *slots; /* [n] in output order */
 	uint32_t *noff;    /* [n] FIELD_NONE: its name at names + noff[k] */
 	uint32_t *nlen;    /* [n] and its length */
 	char *lit;
@@ -445,23 +450,26 @@ static void ej_grow2(uint32_t **a, uint32_t **b, size_t *cap, size_t need)
 
 /*
  * The literal runs of a shape are short (",\"host\":{\"hostname\":"): they
- * are copied 16 bytes at a time, reading up to EJ_COPY_PAD bytes past a
- * run (a shape's text is padded) and writing as far past it (the output
- * reserves as much; what follows overwrites it).
+ * are copied 32 bytes at once (16 at a time beyond), reading up to
+ * EJ_COPY_PAD bytes past a run (a shape's text is padded) and writing as
+ * far past it (the output reserves as much; what follows overwrites it).
  */
-#define EJ_COPY_PAD 16
+#define EJ_COPY_PAD 32
 
 static inline void ej_copy(char *d, const char *s, size_t n)
 {
-	for (size_t j = 0; j < n; j += 16)
+	memcpy(d, s, 16);
+	memcpy(d + 16, s + 16, 16);
+	for (size_t j = 32; j < n; j += 16)
 		memcpy(d + j, s + j, 16);
 }
 
 /* Room ej_put may need for v. */
 #define EJ_VALUE_MAX(len) (BUF_JSON_MAX(len) + 8)
 
-/* One value at d (room for EJ_VALUE_MAX); returns the end. */
-static char *ej_put(char *d, const struct value *v)
+/* One value at d (room for EJ_VALUE_MAX); returns the end. The general
+ * case, out of line. */
+static __attribute__((noinline)) char *ej_put_any(char *d, const struct value *v)
 {
 	switch (v->kind) {
 	case V_NUM:
@@ -483,7 +491,57 @@ static char *ej_put(char *d, const struct value *v)
 	default:
 		break;
 	}
-	return buf_json_put_inline(d, v->s, v->len);
+	return buf_json_put(d, v->s, v->len);
+}
+
+/* Nonzero unless each byte of w is an ASCII digit: b + 0x46 has its top
+ * bit set above '9', b - 0x30 below '0' (and for every byte >= 0x80 one
+ * of them does); a carry or borrow only comes out of a byte that is
+ * flagged already, so the word as a whole is exact. */
+static inline uint64_t ej_not_digits8(uint64_t w)
+{
+	return ((w + 0x4646464646464646ULL) | (w - 0x3030303030303030ULL)) &
+	    0x8080808080808080ULL;
+}
+
+/*
+ * ej_put_any with the common cases inline: strings (short ones copied
+ * whole, see buf_json_put_inline) and numbers of 1 to 8 plain digits
+ * without a leading zero (ports, pids, syslog codes), which are JSON
+ * numbers as they stand. Same bytes.
+ */
+static inline __attribute__((always_inline)) char *ej_put(char *d,
+    const struct value *v)
+{
+	const char *s = v->s;
+	size_t n = v->len;
+	uint32_t x, y;
+
+	if (v->kind == V_STR)
+		return buf_json_put_inline(d, s, n);
+	if (v->kind == V_NUM && n - 1 < 8 && (s[0] != '0' || n == 1)) {
+		if (n >= 4) {
+			memcpy(&x, s, 4);
+			memcpy(&y, s + n - 4, 4);
+			if (ej_not_digits8((uint64_t)x | (uint64_t)y << 32) == 0) {
+				memcpy(d, &x, 4);
+				memcpy(d + n - 4, &y, 4);
+				return d + n;
+			}
+		} else {
+			unsigned char c0 = (unsigned char)s[0], c1 = (unsigned char)s[n >> 1];
+			unsigned char c2 = (unsigned char)s[n - 1];
+
+			if (ej_not_digits8(0x3030303030000000ULL | (uint64_t)c2 << 16 |
+			    (uint64_t)c1 << 8 | c0) == 0) {
+				d[0] = (char)c0;
+				d[n >> 1] = (char)c1;
+				d[n - 1] = (char)c2;
+				return d + n;
+			}
+		}
+	}
+	return ej_put_any(d, v);
 }
 
 static void ej_value(struct ej_scratch *s, struct buf *out,
@@ -683,15 +741,14 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 		if (ev->ents[s->live[k]].id == FIELD_NONE)
 			nb += ev->ents[s->live[k]].name_len;
 	}
-	sh = vg_malloc(sizeof(*sh) + 5 * n * sizeof(uint32_t) + lit +
-	    EJ_COPY_PAD + nb);
+	sh = vg_malloc(sizeof(*sh) + n * sizeof(struct ej_slot) +
+	    (3 * n + 1) * sizeof(uint32_t) + lit + EJ_COPY_PAD + nb);
 	sh->hash = hash;
 	sh->n = n;
 	sh->litlen = (uint32_t)lit;
-	sh->ids = (uint32_t *)(sh + 1);
-	sh->pre = sh->ids + n;
-	sh->ord = sh->pre + n;
-	sh->noff = sh->ord + n;
+	sh->slots = (struct ej_slot *)(sh + 1);
+	sh->ids = (uint32_t *)(sh->slots + n);
+	sh->noff = sh->ids + n + 1;
 	sh->nlen = sh->noff + n;
 	sh->lit = (char *)(sh->nlen + n);
 	sh->names = sh->lit + lit + EJ_COPY_PAD;
@@ -713,10 +770,11 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 		}
 		ord_of[s->live[k]] = k;
 	}
+	sh->ids[n] = EJ_NONE;
 	for (uint32_t k = 0; k < n; k++) {
-		sh->pre[k] = s->rpos[k] - (uint32_t)at;
+		sh->slots[k].pre = s->rpos[k] - (uint32_t)at;
 		at = s->rpos[k];
-		sh->ord[k] = ord_of[s->rent[k]];
+		sh->slots[k].ord = ord_of[s->rent[k]];
 	}
 	return sh;
 }
@@ -760,48 +818,55 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 	const struct fent *ents = ev->ents;
 	struct ej_shape *sh = NULL;
 	uint64_t h = 0x9e3779b97f4a7c15ULL;
-	size_t vbytes = 0, mask;
-	uint32_t n = 0, hash;
+	size_t vlen = 0, mask;
+	uint32_t n = 0, hash, *live;
 	const char *lit;
 	char *d;
 
 	ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
+	live = s->live;
 	if (ev->decoder != NULL) {
 		/* the shape this decoder's events had last time, checked in
-		 * the one pass that lists the live fields */
+		 * the one pass that lists the live fields; the id after the
+		 * last (EJ_NONE) matches no field */
 		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
 		struct ej_shape *c = m->decoder == ev->decoder ? m->shape : NULL;
 
-		for (uint32_t i = 0; c != NULL && i < ev->n; i++) {
-			if (ents[i].dead)
-				continue;
-			if (n == c->n || ents[i].id != c->ids[n] ||
-			    (ents[i].id == FIELD_NONE && (c->nlen[n] != ents[i].name_len ||
-			    memcmp(c->names + c->noff[n], ents[i].name,
-			    ents[i].name_len) != 0)))
-				c = NULL;
-			else
-				s->live[n++] = i;
-			vbytes += EJ_VALUE_MAX(ents[i].v.len);
-		}
-		if (c != NULL && n == c->n) {
-			sh = c;
-			goto write;
+		if (c != NULL) {
+			const uint32_t *ids = c->ids;
+			uint32_t i;
+
+			for (i = 0; i < ev->n; i++) {
+				const struct fent *e = &ents[i];
+
+				if (e->dead)
+					continue;
+				if (e->id != ids[n] || (e->id == FIELD_NONE &&
+				    (c->nlen[n] != e->name_len || memcmp(c->names +
+				    c->noff[n], e->name, e->name_len) != 0)))
+					break;
+				live[n++] = i;
+				vlen += e->v.len;
+			}
+			if (i == ev->n && n == c->n) {
+				sh = c;
+				goto write;
+			}
 		}
 		n = 0;
-		vbytes = 0;
+		vlen = 0;
 	}
 	for (uint32_t i = 0; i < ev->n; i++) {
 		if (ents[i].dead)
 			continue;
 		if (n == EJ_SHAPE_FIELDS)
 			return -1;
-		s->live[n++] = i;
+		live[n++] = i;
 		h = (h ^ ents[i].id) * 0x100000001b3ULL;
 		if (ents[i].id == FIELD_NONE)
 			h = (h ^ ej_name_hash(ents[i].name, ents[i].name_len)) *
 			    0x100000001b3ULL;
-		vbytes += EJ_VALUE_MAX(ents[i].v.len);
+		vlen += ents[i].v.len;
 	}
 	hash = ej_hash(h ^ n);
 	if (s->shcap > 0) {
@@ -809,7 +874,7 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		for (size_t i = hash & mask; s->shapes[i] != NULL; i = (i + 1) & mask) {
 			struct ej_shape *c = s->shapes[i];
 
-			if (c->hash == hash && ej_shape_is(c, ents, s->live, n)) {
+			if (c->hash == hash && ej_shape_is(c, ents, live, n)) {
 				sh = c;
 				break;
 			}
@@ -827,16 +892,20 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		m->shape = sh;
 	}
 write:
-	buf_reserve(out, sh->litlen + vbytes + EJ_COPY_PAD);
+	/* n values of vlen bytes in all: EJ_VALUE_MAX each */
+	buf_reserve(out, sh->litlen + BUF_JSON_MAX(vlen) + 8 * (size_t)n +
+	    EJ_COPY_PAD);
 	d = out->p + out->len;
 	lit = sh->lit;
 	for (uint32_t k = 0; k < n; k++) {
-		ej_copy(d, lit, sh->pre[k]);
-		d += sh->pre[k];
-		lit += sh->pre[k];
-		d = ej_put(d, &ents[s->live[sh->ord[k]]].v);
+		const struct ej_slot *sl = &sh->slots[k];
+
+		ej_copy(d, lit, sl->pre);
+		d += sl->pre;
+		lit += sl->pre;
+		d = ej_put(d, &ents[live[sl->ord]].v);
 	}
-	memcpy(d, lit, (size_t)(sh->lit + sh->litlen - lit));
+	ej_copy(d, lit, (size_t)(sh->lit + sh->litlen - lit));
 	d += sh->lit + sh->litlen - lit;
 	out->len = (size_t)(d - out->p);
 	return 0;

@@ -11,9 +11,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 void buf_init(struct buf *b)
 {
@@ -129,19 +126,6 @@ static size_t put_one(char **dp, const unsigned char *s, size_t i, size_t n)
 	return 1;
 }
 
-#ifdef __SSE2__
-/* Bit j set when byte j of the 16 at s needs attention: signed compare
- * below 0x20 catches control bytes and (as negative) bytes >= 0x80. */
-static inline unsigned attention16(const unsigned char *s)
-{
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-	__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-	    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-
-	return (unsigned)_mm_movemask_epi8(m);
-}
-#endif
 
 /*
  * Most values need no escaping at all: runs of plain bytes are found 16
@@ -157,7 +141,7 @@ char *buf_json_put(char *d, const char *str, size_t n)
 	*d++ = '"';
 #ifdef __SSE2__
 	while (n - i >= 16) {
-		unsigned m = attention16(s + i);
+		unsigned m = buf_json_attention16(s + i);
 
 		memcpy(d, s + i, 16);
 		if (m == 0) {
@@ -169,7 +153,7 @@ char *buf_json_put(char *d, const char *str, size_t n)
 		i += (size_t)__builtin_ctz(m);
 		i += put_one(&d, s, i, n);
 	}
-	if (i < n && n >= 16 && (attention16(s + n - 16) >> (16 - (n - i))) == 0) {
+	if (i < n && n >= 16 && (buf_json_attention16(s + n - 16) >> (16 - (n - i))) == 0) {
 		memcpy(d, s + i, n - i);
 		d += n - i;
 		i = n;
