@@ -235,6 +235,7 @@ struct ej_shape {
 	uint32_t hash;
 	uint32_t n;        /* live fields = value slots */
 	uint32_t litlen;   /* literal bytes in all */
+	int named;         /* some field is FIELD_NONE (compared by name) */
 	uint32_t *ids;     /* [n] id of each live field, in entry order, and
 	                      [n] EJ_NONE, which no field has */
 	struct ej_slot *slots; /* [n] in output order */
@@ -279,6 +280,7 @@ struct ej_scratch {
 	struct ej_memo memo[EJ_MEMO];
 	uint32_t *live;    /* entry index of each live field */
 	size_t livecap;
+	uint32_t ident[EJ_SHAPE_FIELDS]; /* i at i: live when none is dead */
 	/* while building a shape: value slots (output offset, entry) */
 	int recording;
 	uint32_t *rpos, *rent;
@@ -335,6 +337,8 @@ static struct ej_scratch *ej_scratch_get(void)
 	pthread_once(&ej_once, ej_key_create);
 	if ((s = pthread_getspecific(ej_key)) == NULL) {
 		s = vg_calloc(1, sizeof(*s));
+		for (uint32_t i = 0; i < EJ_SHAPE_FIELDS; i++)
+			s->ident[i] = i;
 		pthread_setspecific(ej_key, s);
 	}
 	mine = s;
@@ -746,6 +750,7 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 	sh->hash = hash;
 	sh->n = n;
 	sh->litlen = (uint32_t)lit;
+	sh->named = nb > 0;
 	sh->slots = (struct ej_slot *)(sh + 1);
 	sh->ids = (uint32_t *)(sh->slots + n);
 	sh->noff = sh->ids + n + 1;
@@ -832,6 +837,24 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
 		struct ej_shape *c = m->decoder == ev->decoder ? m->shape : NULL;
 
+		if (c != NULL && c->n == ev->n && !c->named) {
+			/* no entry dead: entry i is live field i; one pass
+			 * without branches checks them all */
+			const uint32_t *ids = c->ids;
+			uint32_t bad = 0;
+
+			for (uint32_t i = 0; i < ev->n; i++) {
+				bad |= (ents[i].id ^ ids[i]) | ents[i].dead;
+				vlen += ents[i].v.len;
+			}
+			if (bad == 0) {
+				sh = c;
+				n = c->n;
+				live = s->ident;
+				goto write;
+			}
+			vlen = 0;
+		}
 		if (c != NULL) {
 			const uint32_t *ids = c->ids;
 			uint32_t i;
@@ -934,43 +957,49 @@ static inline void put2(char *o, int v)
 }
 
 /*
- * vgtime_format's text without snprintf; consecutive alerts share their
- * day, so the date part is kept per thread. Other years go to
- * vgtime_format.
+ * vgtime_format's text without snprintf. Alerts come in bursts within a
+ * second: the text up to the milliseconds is kept per thread with its
+ * second (and the date with its day). Other years go to vgtime_format.
  */
 static size_t ts_format(int64_t ms, char *out)
 {
-	static _Thread_local int64_t cday = -1;
-	static _Thread_local char cdate[10];
-	int64_t days;
+	static _Thread_local int64_t cday = -1, csec = -1;
+	static _Thread_local char ctext[20]; /* "YYYY-MM-DDTHH:MM:SS." */
+	int64_t days, sec;
 	int rem;
 
 	if (ms < 0 || ms >= 253402300800000LL)
 		return vgtime_format(ms, out);
-	days = ms / 86400000;
-	rem = (int)(ms % 86400000);
-	if (days != cday) {
-		int64_t y;
-		unsigned m, d;
+	sec = ms / 1000;
+	rem = (int)(ms - sec * 1000);
+	if (sec != csec) {
+		int s = (int)(sec % 86400);
 
-		vgtime_civil_from_days(days, &y, &m, &d);
-		put2(cdate, (int)(y / 100));
-		put2(cdate + 2, (int)(y % 100));
-		cdate[4] = '-';
-		put2(cdate + 5, (int)m);
-		cdate[7] = '-';
-		put2(cdate + 8, (int)d);
-		cday = days;
+		days = sec / 86400;
+		if (days != cday) {
+			int64_t y;
+			unsigned m, d;
+
+			vgtime_civil_from_days(days, &y, &m, &d);
+			put2(ctext, (int)(y / 100));
+			put2(ctext + 2, (int)(y % 100));
+			ctext[4] = '-';
+			put2(ctext + 5, (int)m);
+			ctext[7] = '-';
+			put2(ctext + 8, (int)d);
+			ctext[10] = 'T';
+			cday = days;
+		}
+		put2(ctext + 11, s / 3600);
+		ctext[13] = ':';
+		put2(ctext + 14, s / 60 % 60);
+		ctext[16] = ':';
+		put2(ctext + 17, s % 60);
+		ctext[19] = '.';
+		csec = sec;
 	}
-	memcpy(out, cdate, 10);
-	out[10] = 'T';
-	put2(out + 11, rem / 3600000);
-	out[13] = ':';
-	put2(out + 14, rem / 60000 % 60);
-	out[16] = ':';
-	put2(out + 17, rem / 1000 % 60);
-	out[19] = '.';
-	out[20] = (char)('0' + rem % 1000 / 100);
+	memcpy(out, ctext, 20);
+	out[20] = (char)('0' + rem / 100);
 	put2(out + 21, rem % 100);
 	out[23] = 'Z';
 	out[24] = '\0';
