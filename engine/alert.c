@@ -133,6 +133,50 @@ static struct idgen *idgen_get(void)
 	return g;
 }
 
+#ifdef __SSE2__
+/*
+ * The 16 bytes of hi:lo (big-endian, as the id's text reads) as 32
+ * lowercase hex digits, 16 in each of *a and *b: the high and low nibble
+ * of each byte go to two bytes side by side, and each becomes '0'..'9' or
+ * 'a'..'f' at once ('a' - '0' - 10 = 39 added where it is above 9).
+ */
+static inline void hex32(uint64_t hi, uint64_t lo, __m128i *a, __m128i *b)
+{
+	__m128i v = _mm_set_epi64x((long long)__builtin_bswap64(lo),
+	    (long long)__builtin_bswap64(hi));
+	__m128i lown = _mm_set1_epi8(0x0f);
+	__m128i h = _mm_and_si128(_mm_srli_epi16(v, 4), lown);
+	__m128i l = _mm_and_si128(v, lown);
+	__m128i x = _mm_unpacklo_epi8(h, l), y = _mm_unpackhi_epi8(h, l);
+	__m128i nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0');
+	__m128i gap = _mm_set1_epi8('a' - '0' - 10);
+
+	*a = _mm_add_epi8(_mm_add_epi8(x, zero),
+	    _mm_and_si128(_mm_cmpgt_epi8(x, nine), gap));
+	*b = _mm_add_epi8(_mm_add_epi8(y, zero),
+	    _mm_and_si128(_mm_cmpgt_epi8(y, nine), gap));
+}
+
+/* hi:lo in the id's 8-4-4-4-12 form, 36 characters at out. */
+static inline void uuid_text(char *out, uint64_t hi, uint64_t lo)
+{
+	char t[32];
+	__m128i a, b;
+
+	hex32(hi, lo, &a, &b);
+	_mm_storeu_si128((__m128i *)(void *)t, a);
+	_mm_storeu_si128((__m128i *)(void *)(t + 16), b);
+	memcpy(out, t, 8);
+	out[8] = '-';
+	memcpy(out + 9, t + 8, 4);
+	out[13] = '-';
+	memcpy(out + 14, t + 12, 4);
+	out[18] = '-';
+	memcpy(out + 19, t + 16, 4);
+	out[23] = '-';
+	memcpy(out + 24, t + 20, 12);
+}
+#else
 /* v as 8 lowercase hex digits at out, most significant first, without a
  * loop: each nibble is spread into a byte of a word (the low nibble of v
  * in the low byte), the word is byte-swapped into text order, and each
@@ -151,11 +195,29 @@ static inline void hex8(char *out, uint32_t v)
 	memcpy(out, &x, 8);
 }
 
+static inline void uuid_text(char *out, uint64_t hi, uint64_t lo)
+{
+	char t[8];
+
+	hex8(out, (uint32_t)(hi >> 32));
+	out[8] = '-';
+	hex8(t, (uint32_t)hi);
+	memcpy(out + 9, t, 4);
+	out[13] = '-';
+	memcpy(out + 14, t + 4, 4);
+	out[18] = '-';
+	hex8(t, (uint32_t)(lo >> 32));
+	memcpy(out + 19, t, 4);
+	out[23] = '-';
+	memcpy(out + 24, t + 4, 4);
+	hex8(out + 28, (uint32_t)lo);
+}
+#endif
+
 /* One id for the time now, 36 characters at out (no NUL). */
-static void idgen_make(struct idgen *g, int64_t now, char *out)
+static inline void idgen_make(struct idgen *g, int64_t now, char *out)
 {
 	uint64_t hi, lo;
-	char t[8];
 
 	if (now > g->last_ms) {
 		g->last_ms = now;
@@ -169,19 +231,7 @@ static void idgen_make(struct idgen *g, int64_t now, char *out)
 	}
 	hi = ((uint64_t)g->last_ms & 0xffffffffffffULL) << 16 | 0x7000u | g->seq;
 	lo = (idgen_next(g) >> 2) | 0x8000000000000000ULL;
-	/* 8-4-4-4-12 */
-	hex8(out, (uint32_t)(hi >> 32));
-	out[8] = '-';
-	hex8(t, (uint32_t)hi);
-	memcpy(out + 9, t, 4);
-	out[13] = '-';
-	memcpy(out + 14, t + 4, 4);
-	out[18] = '-';
-	hex8(t, (uint32_t)(lo >> 32));
-	memcpy(out + 19, t, 4);
-	out[23] = '-';
-	memcpy(out + 24, t + 4, 4);
-	hex8(out + 28, (uint32_t)lo);
+	uuid_text(out, hi, lo);
 }
 
 void alert_new_id(char out[37])
