@@ -127,11 +127,35 @@ static size_t put_one(char **dp, const unsigned char *s, size_t i, size_t n)
 }
 
 
+/* n (1 to 15) bytes from s to d through two overlapping loads and stores
+ * of 8, 4 or 1 byte, none outside s[0..n) and d[0..n). */
+static inline void copy_short(char *d, const unsigned char *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+
+	if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else {
+		d[0] = (char)s[0];
+		d[n >> 1] = (char)s[n >> 1];
+		d[n - 1] = (char)s[n - 1];
+	}
+}
+
 /*
- * Most values need no escaping at all: runs of plain bytes are found 16
- * (or 8) at a time and copied whole; the output has room for
- * BUF_JSON_MAX(n), so a 16-byte store past a run's end is overwritten by
- * what follows and never leaves the reserved space.
+ * Most values need no escaping at all: runs of plain bytes are found 32
+ * (16, 8) at a time and copied whole; the output has room for
+ * BUF_JSON_MAX(n), so a store past a run's end is overwritten by what
+ * follows and never leaves the reserved space.
  */
 char *buf_json_put(char *d, const char *str, size_t n)
 {
@@ -141,20 +165,35 @@ char *buf_json_put(char *d, const char *str, size_t n)
 	*d++ = '"';
 #ifdef __SSE2__
 	while (n - i >= 16) {
-		unsigned m = buf_json_attention16(s + i);
+		unsigned m;
 
-		memcpy(d, s + i, 16);
-		if (m == 0) {
-			d += 16;
-			i += 16;
-			continue;
+		if (n - i >= 32) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 16));
+
+			m = buf_json_mask16(a) | buf_json_mask16(b) << 16;
+			_mm_storeu_si128((__m128i *)(void *)d, a);
+			_mm_storeu_si128((__m128i *)(void *)(d + 16), b);
+			if (m == 0) {
+				d += 32;
+				i += 32;
+				continue;
+			}
+		} else {
+			m = buf_json_attention16(s + i);
+			memcpy(d, s + i, 16);
+			if (m == 0) {
+				d += 16;
+				i += 16;
+				continue;
+			}
 		}
 		d += __builtin_ctz(m);
 		i += (size_t)__builtin_ctz(m);
 		i += put_one(&d, s, i, n);
 	}
 	if (i < n && n >= 16 && (buf_json_attention16(s + n - 16) >> (16 - (n - i))) == 0) {
-		memcpy(d, s + i, n - i);
+		copy_short(d, s + i, n - i);
 		d += n - i;
 		i = n;
 	}

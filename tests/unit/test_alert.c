@@ -703,6 +703,166 @@ TEST(shapes_of_names_not_interned)
 	vg_event_free(ev);
 }
 
+/*
+ * Events that name their decoder are first tried against the shape that
+ * decoder's events had last time (with a pass without branches when no
+ * entry is dead): whatever the sequence of shapes, dead entries and names
+ * not interned, the text is the one an event without a decoder gets.
+ */
+TEST(decoder_shapes_agree_with_shape_lookup)
+{
+	static const char *const names[] = { "a", "a.b", "b.x.y", "c",
+		"@timestamp", "log.syslog.priority", "source.ip", "source" };
+	static const char *const vals[] = { "1", "-2.5", "x", "", "0x1", "\n",
+		"caf\xc3\xa9", "\xff", "12345678", "0", "007", "a longer value, \"quoted\"" };
+	static const char *const decoders[] = { "dec-a", "dec-b" };
+	struct vg_event *ev = vg_event_new();
+	struct buf memo, plain;
+	unsigned seed = 4242;
+	int bad = 0, nshape = 0;
+	uint32_t ids[4][6];
+
+	buf_init(&memo);
+	buf_init(&plain);
+	/* four shapes of six interned fields, reused with new values */
+	for (int k = 0; k < 4; k++) {
+		for (int i = 0; i < 6; i++) {
+			seed = seed * 1103515245u + 12345u;
+			ids[k][i] = fid(names[(seed >> 16) % VG_ARRAY_LEN(names)]);
+		}
+	}
+	for (int round = 0; round < 6000; round++) {
+		int k, how;
+
+		seed = seed * 1103515245u + 12345u;
+		/* mostly one shape per decoder, sometimes another */
+		k = (seed >> 16) % 8 < 6 ? round % 2 : (int)((seed >> 20) % 4);
+		how = (int)((seed >> 24) % 8);
+		vg_event_reset(ev);
+		for (int i = 0; i < 6; i++) {
+			const char *v;
+
+			seed = seed * 1103515245u + 12345u;
+			v = vals[(seed >> 16) % VG_ARRAY_LEN(vals)];
+			if ((seed >> 20) % 3 == 0)
+				vg_event_add_num(ev, ids[k][i], v, strlen(v), 0);
+			else
+				vg_event_add(ev, ids[k][i], v, strlen(v));
+		}
+		if (how == 0)
+			vg_event_del(ev, ids[k][(seed >> 24) % 6]);
+		else if (how == 1)
+			vg_event_add_named(ev, "h18 not.interned", 16, "n", 1, V_STR, 0);
+		else if (how == 2)
+			vg_event_add(ev, ids[(k + 1) % 4][0], "extra", 5);
+		ev->decoder = NULL;
+		buf_clear(&plain);
+		alert_event_json(&plain, ev);
+		ev->decoder = decoders[round % 2];
+		buf_clear(&memo);
+		buf_adds(&memo, "lead");
+		alert_event_json(&memo, ev);
+		if (strcmp(buf_cstr(&memo) + 4, buf_cstr(&plain)) != 0 && bad++ == 0)
+			UNIT_FAIL("round %d: memo %s plain %s", round, memo.p + 4, plain.p);
+		nshape += memo.len > 6;
+	}
+	CHECK_INT(bad, 0);
+	CHECK(nshape > 5000);
+	/* an exact one: a decoder's event, then the same decoder with a field
+	 * gone, then with the same ids but a value of another kind */
+	vg_event_reset(ev);
+	add(ev, "h18.a", "x");
+	add_num(ev, "h18.b", "42");
+	add(ev, "h18c", "y");
+	ev->decoder = "dec-exact";
+	CHECK_STR(ej(ev), "{\"h18\":{\"a\":\"x\",\"b\":42},\"h18c\":\"y\"}");
+	vg_event_del(ev, fid("h18.a"));
+	CHECK_STR(ej(ev), "{\"h18\":{\"b\":42},\"h18c\":\"y\"}");
+	vg_event_reset(ev);
+	add(ev, "h18.a", "x");
+	add(ev, "h18.b", "42");
+	add(ev, "h18c", "\"y\"");
+	ev->decoder = "dec-exact";
+	CHECK_STR(ej(ev), "{\"h18\":{\"a\":\"x\",\"b\":\"42\"},\"h18c\":\"\\\"y\\\"\"}");
+	buf_free(&memo);
+	buf_free(&plain);
+	vg_event_free(ev);
+}
+
+/* Strings of 0 to 40 bytes (the lengths written inline and the tails of
+ * the loop), clean or with one byte that needs attention at each place. */
+TEST(json_str_short_lengths_every_position)
+{
+	static const char *const odd[] = { "\"", "\\", "\n", "\x01", "\x1f",
+		"\x7f", "\xff", "\x80", "\xc3\xa9", "\xc3", " ", "~" };
+	struct buf got, want;
+	int bad = 0;
+
+	buf_init(&got);
+	buf_init(&want);
+	for (size_t n = 0; n <= 40; n++) {
+		for (size_t p = 0; p <= n; p++) {
+			for (size_t k = 0; k < VG_ARRAY_LEN(odd); k++) {
+				unsigned char s[48];
+				size_t ol = strlen(odd[k]);
+
+				for (size_t i = 0; i < n; i++)
+					s[i] = (unsigned char)('a' + i % 26);
+				/* p == n: the clean string */
+				if (p < n && p + ol <= n)
+					memcpy(s + p, odd[k], ol);
+				buf_clear(&got);
+				buf_clear(&want);
+				buf_json_str(&got, (const char *)s, n);
+				ref_json_str(&want, s, n);
+				if (strcmp(buf_cstr(&got), buf_cstr(&want)) != 0 && bad++ == 0)
+					UNIT_FAIL("n %zu at %zu odd %zu: got %s want %s", n, p, k,
+					    got.p, want.p);
+			}
+		}
+	}
+	CHECK_INT(bad, 0);
+	/* exact */
+	buf_clear(&got);
+	buf_json_str(&got, "ab\"", 3);
+	CHECK_STR(buf_cstr(&got), "\"ab\\\"\"");
+	buf_clear(&got);
+	buf_json_str(&got, "", 0);
+	CHECK_STR(buf_cstr(&got), "\"\"");
+	buf_clear(&got);
+	buf_json_str(&got, "2026-11-23T00:00:05.000Z", 24);
+	CHECK_STR(buf_cstr(&got), "\"2026-11-23T00:00:05.000Z\"");
+	buf_free(&got);
+	buf_free(&want);
+}
+
+/* Numbers of plain digits are copied as they stand; the rest goes through
+ * the JSON number check. */
+TEST(plain_digit_numbers)
+{
+	static const struct {
+		const char *text, *json;
+	} nums[] = {
+		{ "7", "7" }, { "0", "0" }, { "10", "10" }, { "100", "100" },
+		{ "4711", "4711" }, { "54964", "54964" }, { "12345678", "12345678" },
+		{ "123456789", "123456789" }, { "1234567890123456789", "1234567890123456789" },
+		{ "00", "\"00\"" }, { "05", "\"05\"" }, { "0123", "\"0123\"" },
+		{ "-7", "-7" }, { "-0", "-0" }, { "1a", "\"1a\"" }, { "12a4", "\"12a4\"" },
+		{ "1234567a", "\"1234567a\"" }, { "9/", "\"9/\"" }, { ":1", "\":1\"" },
+		{ "1\xb9", "\"1\xef\xbf\xbd\"" }, { "12 4", "\"12 4\"" },
+	};
+	struct vg_event *ev = vg_event_new();
+	char want[128];
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(nums); i++) {
+		vg_event_reset(ev);
+		add_num(ev, "n", nums[i].text);
+		snprintf(want, sizeof(want), "{\"n\":%s}", nums[i].json);
+		CHECK_STR(ej(ev), want);
+	}
+	vg_event_free(ev);
+}
+
 static struct rule second_rule = {
 	.id = "r-2",
 	.title = "Second \"quoted\" rule",
@@ -779,6 +939,39 @@ TEST(timestamps_match_vgtime_format)
 		if (strstr(buf_cstr(&b), want) == NULL)
 			UNIT_FAIL("%lld: %s", (long long)ms[i], b.p);
 	}
+	buf_free(&b);
+}
+
+/* Alerts in order, back and forth across seconds and days: the text
+ * kept per second is never stale. */
+TEST(timestamps_in_sequence_match_vgtime_format)
+{
+	static const int64_t steps[] = { 0, 1, 999, 1000, 1001, 59999, 60000,
+		86399999, 86400000, 86400001, 86399000, 86400999, 1795392005123LL,
+		1795392005999LL, 1795392006000LL, 1795392005000LL, 1795392005123LL,
+		1795305605123LL, 951782399999LL, 951782400000LL, 951868800000LL };
+	struct alert a = { .kind = ALERT_DETECTION, .rule = &test_rule, .count = 1 };
+	struct buf b;
+	char want[64], ts[32];
+
+	buf_init(&b);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < VG_ARRAY_LEN(steps); i++) {
+			size_t k = pass ? VG_ARRAY_LEN(steps) - 1 - i : i;
+
+			a.ts_ms = steps[k];
+			vgtime_format(steps[k], ts);
+			snprintf(want, sizeof(want), "\"@timestamp\":\"%s\",", ts);
+			buf_clear(&b);
+			alert_to_json_id(&b, &a, ID0);
+			if (strstr(buf_cstr(&b), want) == NULL)
+				UNIT_FAIL("%lld: %s", (long long)steps[k], b.p);
+		}
+	}
+	a.ts_ms = 1795392005123LL;
+	buf_clear(&b);
+	alert_to_json_id(&b, &a, ID0);
+	CHECK(strstr(buf_cstr(&b), "\"@timestamp\":\"2026-11-23T00:00:05.123Z\",") != NULL);
 	buf_free(&b);
 }
 
@@ -1086,8 +1279,12 @@ int main(void)
 	RUN(shapes_agree_with_general_nesting);
 	RUN(many_shapes_start_the_cache_over);
 	RUN(shapes_of_names_not_interned);
+	RUN(decoder_shapes_agree_with_shape_lookup);
+	RUN(json_str_short_lengths_every_position);
+	RUN(plain_digit_numbers);
 	RUN(bulk_detections_match_single_alerts);
 	RUN(timestamps_match_vgtime_format);
+	RUN(timestamps_in_sequence_match_vgtime_format);
 	RUN(uuid7_format_order_and_uniqueness);
 	RUN(uuid7_unique_across_threads);
 	RUN(fill_ids_in_place_and_in_order);
