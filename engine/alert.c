@@ -279,6 +279,7 @@ struct ej_node {
 struct ej_slot {
 	uint32_t pre;      /* literal bytes before the value */
 	uint32_t ord;      /* the live field (ordinal) that fills it */
+	uint32_t id;       /* and its id */
 };
 
 struct ej_shape {
@@ -330,7 +331,6 @@ struct ej_scratch {
 	struct ej_memo memo[EJ_MEMO];
 	uint32_t *live;    /* entry index of each live field */
 	size_t livecap;
-	uint32_t ident[EJ_SHAPE_FIELDS]; /* i at i: live when none is dead */
 	/* while building a shape: value slots (output offset, entry) */
 	int recording;
 	uint32_t *rpos, *rent;
@@ -387,8 +387,6 @@ static struct ej_scratch *ej_scratch_get(void)
 	pthread_once(&ej_once, ej_key_create);
 	if ((s = pthread_getspecific(ej_key)) == NULL) {
 		s = vg_calloc(1, sizeof(*s));
-		for (uint32_t i = 0; i < EJ_SHAPE_FIELDS; i++)
-			s->ident[i] = i;
 		pthread_setspecific(ej_key, s);
 	}
 	mine = s;
@@ -830,6 +828,7 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 		sh->slots[k].pre = s->rpos[k] - (uint32_t)at;
 		at = s->rpos[k];
 		sh->slots[k].ord = ord_of[s->rent[k]];
+		sh->slots[k].id = sh->ids[sh->slots[k].ord];
 	}
 	return sh;
 }
@@ -863,6 +862,56 @@ static void ej_shape_insert(struct ej_scratch *s, struct ej_shape *sh)
 	s->nshapes++;
 }
 
+/* Value room reserved ahead by ej_write_dense, and again when a value
+ * may not fit. */
+#define EJ_DENSE_ROOM 4096
+
+/*
+ * Shape sh written for the entries ents[0..sh->n), none dead, entry i
+ * being live field i: the usual case of an event of the decoder that
+ * last had this shape. The check that each entry is the field the shape
+ * says goes along with the writing (the text is written in any case,
+ * every entry being readable); -1 when one was not, and the caller drops
+ * the text. The room for the values is reserved as they come.
+ */
+static int ej_write_dense(const struct ej_shape *sh, struct buf *out,
+    const struct fent *ents)
+{
+	/* locals: the stores through d could alias anything read here */
+	const struct ej_slot *sl = sh->slots, *sl_end = sh->slots + sh->n;
+	const char *lit = sh->lit, *end = sh->lit + sh->litlen;
+	size_t room = EJ_DENSE_ROOM;
+	uint32_t bad = 0;
+	char *d;
+
+	buf_reserve(out, sh->litlen + EJ_COPY_PAD + room);
+	d = out->p + out->len;
+	for (; sl < sl_end; sl++) {
+		uint32_t pre = sl->pre;
+		const struct fent *e = &ents[sl->ord];
+		size_t need = EJ_VALUE_MAX(e->v.len);
+		char *v;
+
+		bad |= (e->id ^ sl->id) | e->dead;
+		ej_copy(d, lit, pre);
+		d += pre;
+		lit += pre;
+		if (need > room) {
+			out->len = (size_t)(d - out->p);
+			room = need + EJ_DENSE_ROOM;
+			buf_reserve(out, (size_t)(end - lit) + EJ_COPY_PAD + room);
+			d = out->p + out->len;
+		}
+		v = d;
+		d = ej_put(d, &e->v);
+		room -= (size_t)(d - v);
+	}
+	ej_copy(d, lit, (size_t)(end - lit));
+	d += end - lit;
+	out->len = (size_t)(d - out->p);
+	return bad == 0 ? 0 : -1;
+}
+
 /*
  * The shape path: 0 when ev was written, -1 when it needs the general one
  * (too many fields).
@@ -888,22 +937,11 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		struct ej_shape *c = m->decoder == ev->decoder ? m->shape : NULL;
 
 		if (c != NULL && c->n == ev->n && !c->named) {
-			/* no entry dead: entry i is live field i; one pass
-			 * without branches checks them all */
-			const uint32_t *ids = c->ids;
-			uint32_t bad = 0;
+			size_t start = out->len;
 
-			for (uint32_t i = 0; i < ev->n; i++) {
-				bad |= (ents[i].id ^ ids[i]) | ents[i].dead;
-				vlen += ents[i].v.len;
-			}
-			if (bad == 0) {
-				sh = c;
-				n = c->n;
-				live = s->ident;
-				goto write;
-			}
-			vlen = 0;
+			if (ej_write_dense(c, out, ents) == 0)
+				return 0;
+			out->len = start; /* not this shape after all */
 		}
 		if (c != NULL) {
 			const uint32_t *ids = c->ids;
