@@ -1263,8 +1263,23 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
     size_t n, size_t *id_at, size_t *event_at, size_t *event_len)
 {
 	static const char zero_id[] = "00000000-0000-0000-0000-000000000000";
-	char ts[32], id[37];
-	size_t tl = ts_format(ts_ms, ts), ev_off = 0, ev_len = 0;
+	char ts[32];
+	size_t tl, ev_off = 0, ev_len = 0;
+
+	if (id_at == NULL) {
+		/* the ids filled in after each run of lines: what alert_new_id
+		 * gives, with the clock read once */
+		size_t at[64], k;
+
+		for (size_t i = 0; i < n; i += k) {
+			k = n - i < VG_ARRAY_LEN(at) ? n - i : VG_ARRAY_LEN(at);
+			alert_detections_json(c, out, ev, ts_ms, rules + i, k, at,
+			    i == 0 ? &ev_off : NULL, i == 0 ? &ev_len : NULL);
+			alert_fill_ids(out->p, at, k);
+		}
+		goto done;
+	}
+	tl = ts_format(ts_ms, ts);
 
 	for (size_t i = 0; i < n; i++) {
 		size_t ml;
@@ -1275,13 +1290,8 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
 		d = out->p + out->len;
 		memcpy(d, "{\"id\":\"", 7);
 		d += 7;
-		if (id_at != NULL) {
-			id_at[i] = (size_t)(d - out->p);
-			memcpy(d, zero_id, 36);
-		} else {
-			alert_new_id(id);
-			memcpy(d, id, 36);
-		}
+		id_at[i] = (size_t)(d - out->p);
+		memcpy(d, zero_id, 36);
 		d += 36;
 		memcpy(d, "\",\"@timestamp\":\"", 16);
 		d += 16;
@@ -1304,6 +1314,7 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
 		*d++ = '\n';
 		out->len = (size_t)(d - out->p);
 	}
+done:
 	if (event_at != NULL)
 		*event_at = ev_off;
 	if (event_len != NULL)

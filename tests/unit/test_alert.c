@@ -15,6 +15,8 @@
 
 #define ID0 "00000000-0000-7000-8000-000000000000"
 
+static int valid_uuid7(const char *s);
+
 static uint32_t fid(const char *name)
 {
 	return field_intern(name, strlen(name));
@@ -942,6 +944,56 @@ TEST(timestamps_match_vgtime_format)
 	buf_free(&b);
 }
 
+/* Without id_at the ids are made as the lines are, in runs: each line
+ * as alert_to_json_id writes it but for its id, the ids valid and
+ * increasing, the event where event_at says. */
+TEST(bulk_detections_with_fresh_ids)
+{
+	enum { N = 150 };
+	const struct rule *rules[N];
+	struct vg_event *ev = sshd_event();
+	struct alert_cache *c = alert_cache_new();
+	struct buf bulk, one;
+	size_t ev_at = 99, ev_len = 99, at = 0;
+	int64_t ts = 1795392005123LL;
+	char last[37] = "";
+	int bad = 0;
+
+	buf_init(&bulk);
+	buf_init(&one);
+	for (int i = 0; i < N; i++)
+		rules[i] = i % 3 ? &test_rule : &second_rule;
+	buf_adds(&bulk, "x");
+	alert_detections_json(c, &bulk, ev, ts, rules, N, NULL, &ev_at, &ev_len);
+	buf_cstr(&bulk);
+	CHECK_INT(ev_len, strlen(SSHD_JSON));
+	CHECK(memcmp(bulk.p + ev_at, SSHD_JSON, ev_len) == 0);
+	at = 1;
+	for (int i = 0; i < N; i++) {
+		struct alert a = { .kind = ALERT_DETECTION, .rule = rules[i],
+			.ts_ms = ts, .count = 1, .ev = ev };
+		char id[37];
+
+		buf_clear(&one);
+		memcpy(id, bulk.p + at + 7, 36);
+		id[36] = '\0';
+		alert_to_json_id(&one, &a, id);
+		if (at + one.len > bulk.len || memcmp(bulk.p + at, one.p, one.len) != 0 ||
+		    !valid_uuid7(id) || strcmp(id, last) <= 0) {
+			if (bad++ == 0)
+				UNIT_FAIL("line %d: %.*s", i, (int)one.len, bulk.p + at);
+		}
+		memcpy(last, id, 37);
+		at += one.len;
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(at, bulk.len);
+	buf_free(&bulk);
+	buf_free(&one);
+	alert_cache_free(c);
+	vg_event_free(ev);
+}
+
 /* Alerts in order, back and forth across seconds and days: the text
  * kept per second is never stale. */
 TEST(timestamps_in_sequence_match_vgtime_format)
@@ -1285,6 +1337,7 @@ int main(void)
 	RUN(bulk_detections_match_single_alerts);
 	RUN(timestamps_match_vgtime_format);
 	RUN(timestamps_in_sequence_match_vgtime_format);
+	RUN(bulk_detections_with_fresh_ids);
 	RUN(uuid7_format_order_and_uniqueness);
 	RUN(uuid7_unique_across_threads);
 	RUN(fill_ids_in_place_and_in_order);
