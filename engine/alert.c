@@ -862,9 +862,9 @@ static void ej_shape_insert(struct ej_scratch *s, struct ej_shape *sh)
 	s->nshapes++;
 }
 
-/* Value room reserved ahead by ej_write_dense, and again when a value
- * may not fit. */
-#define EJ_DENSE_ROOM 4096
+/* ej_write_dense reserves room ahead for values of up to this many bytes
+ * each; a longer one reserves for itself. */
+#define EJ_DENSE_LEN 64
 
 /*
  * Shape sh written for the entries ents[0..sh->n), none dead, entry i
@@ -872,7 +872,7 @@ static void ej_shape_insert(struct ej_scratch *s, struct ej_shape *sh)
  * last had this shape. The check that each entry is the field the shape
  * says goes along with the writing (the text is written in any case,
  * every entry being readable); -1 when one was not, and the caller drops
- * the text. The room for the values is reserved as they come.
+ * the text.
  */
 static int ej_write_dense(const struct ej_shape *sh, struct buf *out,
     const struct fent *ents)
@@ -880,31 +880,29 @@ static int ej_write_dense(const struct ej_shape *sh, struct buf *out,
 	/* locals: the stores through d could alias anything read here */
 	const struct ej_slot *sl = sh->slots, *sl_end = sh->slots + sh->n;
 	const char *lit = sh->lit, *end = sh->lit + sh->litlen;
-	size_t room = EJ_DENSE_ROOM;
 	uint32_t bad = 0;
 	char *d;
 
-	buf_reserve(out, sh->litlen + EJ_COPY_PAD + room);
+	buf_reserve(out, sh->litlen + EJ_COPY_PAD +
+	    sh->n * EJ_VALUE_MAX(EJ_DENSE_LEN));
 	d = out->p + out->len;
 	for (; sl < sl_end; sl++) {
 		uint32_t pre = sl->pre;
 		const struct fent *e = &ents[sl->ord];
-		size_t need = EJ_VALUE_MAX(e->v.len);
-		char *v;
 
 		bad |= (e->id ^ sl->id) | e->dead;
 		ej_copy(d, lit, pre);
 		d += pre;
 		lit += pre;
-		if (need > room) {
+		if (e->v.len > EJ_DENSE_LEN) {
+			/* room for this one too, the rest as before */
 			out->len = (size_t)(d - out->p);
-			room = need + EJ_DENSE_ROOM;
-			buf_reserve(out, (size_t)(end - lit) + EJ_COPY_PAD + room);
+			buf_reserve(out, (size_t)(end - lit) + EJ_COPY_PAD +
+			    EJ_VALUE_MAX(e->v.len) +
+			    (size_t)(sl_end - sl) * EJ_VALUE_MAX(EJ_DENSE_LEN));
 			d = out->p + out->len;
 		}
-		v = d;
 		d = ej_put(d, &e->v);
-		room -= (size_t)(d - v);
 	}
 	ej_copy(d, lit, (size_t)(end - lit));
 	d += end - lit;

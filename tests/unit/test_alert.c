@@ -716,7 +716,16 @@ TEST(decoder_shapes_agree_with_shape_lookup)
 	static const char *const names[] = { "a", "a.b", "b.x.y", "c",
 		"@timestamp", "log.syslog.priority", "source.ip", "source" };
 	static const char *const vals[] = { "1", "-2.5", "x", "", "0x1", "\n",
-		"caf\xc3\xa9", "\xff", "12345678", "0", "007", "a longer value, \"quoted\"" };
+		"caf\xc3\xa9", "\xff", "12345678", "0", "007", "a longer value, \"quoted\"",
+		/* longer than what is reserved ahead per value, and six times
+		 * as long escaped */
+		"a value of more than sixty-four bytes, which reserves room for "
+		"itself as it comes along",
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08"
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08"
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08"
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08"
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08" };
 	static const char *const decoders[] = { "dec-a", "dec-b" };
 	struct vg_event *ev = vg_event_new();
 	struct buf memo, plain;
@@ -770,6 +779,29 @@ TEST(decoder_shapes_agree_with_shape_lookup)
 	}
 	CHECK_INT(bad, 0);
 	CHECK(nshape > 5000);
+	/* values far longer than the room reserved ahead, into a buffer of
+	 * no more room than it needs */
+	for (int round = 0; round < 3; round++) {
+		char big[1000];
+		struct buf b1, b2;
+
+		memset(big, 1 + round, sizeof(big));
+		vg_event_reset(ev);
+		add(ev, "h18big.a", "short");
+		vg_event_add(ev, fid("h18big.b"), big, sizeof(big));
+		vg_event_add(ev, fid("h18big.c"), big, sizeof(big));
+		ev->decoder = NULL;
+		buf_init(&b1);
+		alert_event_json(&b1, ev);
+		ev->decoder = "dec-big";
+		buf_init(&b2);
+		alert_event_json(&b2, ev);
+		CHECK_INT(b2.len, 2 * 6 * sizeof(big) + strlen(
+		    "{\"h18big\":{\"a\":\"short\",\"b\":\"\",\"c\":\"\"}}"));
+		CHECK(b1.len == b2.len && memcmp(b1.p, b2.p, b1.len) == 0);
+		buf_free(&b1);
+		buf_free(&b2);
+	}
 	/* an exact one: a decoder's event, then the same decoder with a field
 	 * gone, then with the same ids but a value of another kind */
 	vg_event_reset(ev);
