@@ -1047,7 +1047,8 @@ static inline void put2(char *o, int v)
  * second: the text up to the milliseconds is kept per thread with its
  * second (and the date with its day). Other years go to vgtime_format.
  */
-static size_t ts_format(int64_t ms, char *out)
+static inline __attribute__((always_inline)) size_t ts_format(int64_t ms,
+    char *out)
 {
 	static _Thread_local int64_t cday = -1, csec = -1;
 	static _Thread_local char ctext[20]; /* "YYYY-MM-DDTHH:MM:SS." */
@@ -1293,7 +1294,10 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
 		d += 36;
 		memcpy(d, "\",\"@timestamp\":\"", 16);
 		d += 16;
-		memcpy(d, ts, tl);
+		if (tl == 24)
+			memcpy(d, ts, 24); /* years 0..9999: no call */
+		else
+			memcpy(d, ts, tl);
 		d += tl;
 		memcpy(d, mid, ml);
 		d += ml;
