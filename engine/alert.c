@@ -280,6 +280,8 @@ struct ej_slot {
 	uint32_t pre;      /* literal bytes before the value */
 	uint32_t ord;      /* the live field (ordinal) that fills it */
 	uint32_t id;       /* and its id */
+	uint32_t eoff;     /* ord * sizeof(struct fent): where it is when no
+	                      entry is dead */
 };
 
 struct ej_shape {
@@ -829,6 +831,7 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 		at = s->rpos[k];
 		sh->slots[k].ord = ord_of[s->rent[k]];
 		sh->slots[k].id = sh->ids[sh->slots[k].ord];
+		sh->slots[k].eoff = sh->slots[k].ord * (uint32_t)sizeof(struct fent);
 	}
 	return sh;
 }
@@ -888,7 +891,8 @@ static int ej_write_dense(const struct ej_shape *sh, struct buf *out,
 	d = out->p + out->len;
 	for (; sl < sl_end; sl++) {
 		uint32_t pre = sl->pre;
-		const struct fent *e = &ents[sl->ord];
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + sl->eoff);
 
 		bad |= (e->id ^ sl->id) | e->dead;
 		ej_copy(d, lit, pre);
