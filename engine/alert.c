@@ -29,6 +29,10 @@
  * runs and its escaped values. A name that is not interned (JSON input keeps
  * most of its names so) is part of the sequence by its bytes. Events with
  * more than EJ_SHAPE_FIELDS live fields take the general path every time.
+ * An event of the decoder whose last shape it has, with no entry dead (the
+ * usual case), is written in one pass: each slot's entry is checked against
+ * the shape as it is written, and the text is dropped if one was not it.
+ * Short strings and plain-digit numbers are written inline (see ej_put).
  *
  * Ids are UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit
  * per-thread sequence (rand_a) that starts at a random value each

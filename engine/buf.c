@@ -1,10 +1,11 @@
 /*
  * buf.c: growable buffer and JSON string escaping; see buf.h.
  *
- * JSON strings are most of every alert line, so the escaper copies sixteen
- * (SSE2) or eight bytes at a time while none of them needs attention
+ * JSON strings are most of every alert line, so the escaper copies 32 or
+ * 16 (SSE2) or eight bytes at a time while none of them needs attention
  * (control bytes, '"', '\\', non-ASCII), the tail of a string through an
- * overlapping window, and writes into space reserved once per string.
+ * overlapping window, and writes into space reserved once per string;
+ * strings of up to 32 bytes are done inline (buf.h).
  */
 #include "buf.h"
 
