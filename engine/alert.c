@@ -309,9 +309,17 @@ struct ej_shape {
  */
 #define EJ_MEMO 64
 
+struct ej_fold;
+struct ej_snap;
+
 struct ej_memo {
 	const char *decoder;
 	struct ej_shape *shape;
+	struct ej_fold *fold;  /* the decoder's constant values folded in */
+	struct ej_snap *snap;  /* while learning them: [shape->n] */
+	uint32_t seen;         /* events learnt from */
+	uint32_t refits;       /* folds made again with fewer constants */
+	int nofold;            /* too few constant values */
 };
 
 static inline size_t ej_memo_slot(const char *decoder)
@@ -347,9 +355,17 @@ struct ej_scratch {
 static pthread_key_t ej_key;
 static pthread_once_t ej_once = PTHREAD_ONCE_INIT;
 
+static void ej_memo_reset(struct ej_memo *m)
+{
+	free(m->fold);
+	free(m->snap);
+	memset(m, 0, sizeof(*m));
+}
+
 static void ej_shapes_clear(struct ej_scratch *s)
 {
-	memset(s->memo, 0, sizeof(s->memo));
+	for (size_t i = 0; i < EJ_MEMO; i++)
+		ej_memo_reset(&s->memo[i]);
 	for (size_t i = 0; i < s->shcap; i++) {
 		free(s->shapes[i]);
 		s->shapes[i] = NULL;
@@ -919,6 +935,249 @@ static int ej_write_dense(const struct ej_shape *sh, struct buf *out,
 }
 
 /*
+ * Constant values. Most fields of a decoder's events hold the same value
+ * every time (event.category, event.action, process.name, the syslog
+ * codes of one program). After EJ_LEARN events of one decoder and shape
+ * written by ej_write_dense, the slots whose value (1 to 32 bytes) was
+ * the same each time are folded into the literal text as escaped values:
+ * a fold. An event is then written from the fold once its constant
+ * entries are checked to hold exactly those values (through the same
+ * overlapping words that copy a short string), which costs less than
+ * writing them. When one does not but the event has the shape, the fold
+ * is made again without the values that differed (a time that changes by
+ * the second, a host name); after EJ_REFITS times, or with fewer than two
+ * constant values, the decoder goes without.
+ */
+#define EJ_LEARN 4
+#define EJ_REFITS 16
+#define EJ_CONST_MAX 32
+
+struct ej_snap {
+	uint32_t len;      /* 0: not constant */
+	uint32_t kind;
+	uint64_t w[4];
+};
+
+struct ej_const {
+	uint32_t eoff, id, len, kind;
+	uint64_t w[4];
+};
+
+struct ej_fold {
+	uint32_t ncon, nvar;
+	uint32_t litlen;
+	struct ej_const *cons;  /* [ncon] */
+	struct ej_slot *vars;   /* [nvar], pre counted in lit */
+	char *lit;              /* padded by EJ_COPY_PAD */
+};
+
+/* The words of a value of 1 to EJ_CONST_MAX bytes: two overlapping loads
+ * of 16, 8 or 4 bytes, or the first, middle and last byte; equal words
+ * for equal lengths mean equal bytes. */
+static inline void ej_words(const char *s, uint32_t n, uint64_t w[4])
+{
+	uint32_t x, y;
+
+	if (n >= 16) {
+		memcpy(w, s, 16);
+		memcpy(w + 2, s + n - 16, 16);
+		return;
+	}
+	w[2] = w[3] = 0;
+	if (n >= 8) {
+		memcpy(&w[0], s, 8);
+		memcpy(&w[1], s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		w[0] = (uint64_t)x | (uint64_t)y << 32;
+		w[1] = 0;
+	} else {
+		w[0] = (uint64_t)(unsigned char)s[0] |
+		    (uint64_t)(unsigned char)s[n >> 1] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+		w[1] = 0;
+	}
+}
+
+static inline int ej_same(const struct value *v, uint32_t len, uint32_t kind,
+    const uint64_t w[4])
+{
+	uint64_t x[4];
+
+	if (v->len != len || v->kind != kind)
+		return 0;
+	ej_words(v->s, len, x);
+	return ((x[0] ^ w[0]) | (x[1] ^ w[1]) | (x[2] ^ w[2]) | (x[3] ^ w[3])) == 0;
+}
+
+/* Build m's fold from sh and ents (the last event learnt, whose values
+ * are the constant ones); NULL when fewer than two slots are constant. */
+static struct ej_fold *ej_fold_build(const struct ej_shape *sh,
+    const struct ej_snap *snap, const struct fent *ents)
+{
+	uint32_t ncon = 0, nvar, at = 0, last = 0;
+	size_t room = sh->litlen + EJ_COPY_PAD;
+	const char *lit = sh->lit;
+	struct ej_fold *f;
+	char *d;
+
+	for (uint32_t k = 0; k < sh->n; k++) {
+		if (snap[sh->slots[k].ord].len > 0) {
+			ncon++;
+			room += EJ_VALUE_MAX(EJ_CONST_MAX);
+		}
+	}
+	if (ncon < 2)
+		return NULL;
+	nvar = sh->n - ncon;
+	f = vg_malloc(sizeof(*f) + ncon * sizeof(*f->cons) +
+	    nvar * sizeof(*f->vars) + room);
+	f->cons = (struct ej_const *)(f + 1);
+	f->vars = (struct ej_slot *)(f->cons + ncon);
+	f->lit = (char *)(f->vars + nvar);
+	f->ncon = f->nvar = 0;
+	d = f->lit;
+	for (uint32_t k = 0; k < sh->n; k++) {
+		const struct ej_slot *sl = &sh->slots[k];
+		const struct ej_snap *sn = &snap[sl->ord];
+
+		memcpy(d, lit, sl->pre);
+		d += sl->pre;
+		lit += sl->pre;
+		if (sn->len > 0) {
+			struct ej_const *c = &f->cons[f->ncon++];
+
+			c->eoff = sl->eoff;
+			c->id = sl->id;
+			c->len = sn->len;
+			c->kind = sn->kind;
+			memcpy(c->w, sn->w, sizeof(c->w));
+			d = ej_put_any(d, &((const struct fent *)(const void *)
+			    ((const char *)ents + sl->eoff))->v);
+		} else {
+			struct ej_slot *v = &f->vars[f->nvar++];
+
+			*v = *sl;
+			at = (uint32_t)(d - f->lit);
+			v->pre = at - last;
+			last = at;
+		}
+	}
+	memcpy(d, lit, (size_t)(sh->lit + sh->litlen - lit));
+	d += sh->lit + sh->litlen - lit;
+	f->litlen = (uint32_t)(d - f->lit);
+	memset(d, 0, EJ_COPY_PAD);
+	return f;
+}
+
+/* After ej_write_dense wrote ents with m's shape: one more event learnt. */
+static void ej_learn(struct ej_memo *m, const struct fent *ents)
+{
+	const struct ej_shape *sh = m->shape;
+
+	if (m->snap == NULL)
+		m->snap = vg_calloc(sh->n, sizeof(*m->snap));
+	for (uint32_t i = 0; i < sh->n; i++) {
+		const struct value *v = &ents[i].v;
+		struct ej_snap *sn = &m->snap[i];
+
+		if (m->seen == 0) {
+			/* a bool is written from its number, not its text */
+			if (v->len == 0 || v->len > EJ_CONST_MAX || v->kind == V_BOOL)
+				continue;
+			sn->len = v->len;
+			sn->kind = v->kind;
+			ej_words(v->s, v->len, sn->w);
+		} else if (sn->len > 0 && !ej_same(v, sn->len, sn->kind, sn->w)) {
+			sn->len = 0;
+		}
+	}
+	if (++m->seen < EJ_LEARN)
+		return;
+	m->fold = ej_fold_build(sh, m->snap, ents);
+	free(m->snap);
+	m->snap = NULL;
+	if (m->fold == NULL)
+		m->nofold = 1;
+}
+
+/* ents had m's shape but not all of its fold's constant values: the fold
+ * made again with those that they had. */
+static void ej_refit(struct ej_memo *m, const struct fent *ents)
+{
+	const struct ej_shape *sh = m->shape;
+	const struct ej_fold *f = m->fold;
+	struct ej_snap *snap = vg_calloc(sh->n, sizeof(*snap));
+
+	for (uint32_t k = 0; k < f->ncon; k++) {
+		const struct ej_const *c = &f->cons[k];
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + c->eoff);
+
+		if (ej_same(&e->v, c->len, c->kind, c->w)) {
+			struct ej_snap *sn = &snap[c->eoff / sizeof(struct fent)];
+
+			sn->len = c->len;
+			sn->kind = c->kind;
+			memcpy(sn->w, c->w, sizeof(sn->w));
+		}
+	}
+	free(m->fold);
+	m->fold = NULL;
+	if (++m->refits <= EJ_REFITS)
+		m->fold = ej_fold_build(sh, snap, ents);
+	if (m->fold == NULL)
+		m->nofold = 1;
+	free(snap);
+}
+
+/* ents written with fold f, as ej_write_dense would with its shape; -1
+ * (and perhaps some text to drop) when they do not fit it. */
+static int ej_write_fold(const struct ej_fold *f, struct buf *out,
+    const struct fent *ents)
+{
+	const struct ej_const *c = f->cons, *c_end = f->cons + f->ncon;
+	const struct ej_slot *sl = f->vars, *sl_end = f->vars + f->nvar;
+	const char *lit = f->lit, *end = f->lit + f->litlen;
+	uint32_t bad = 0;
+	char *d;
+
+	for (; c < c_end; c++) {
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + c->eoff);
+
+		if (e->id != c->id || e->dead || !ej_same(&e->v, c->len, c->kind, c->w))
+			return -1;
+	}
+	buf_reserve(out, f->litlen + EJ_COPY_PAD +
+	    f->nvar * EJ_VALUE_MAX(EJ_DENSE_LEN));
+	d = out->p + out->len;
+	for (; sl < sl_end; sl++) {
+		uint32_t pre = sl->pre;
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + sl->eoff);
+
+		bad |= (e->id ^ sl->id) | e->dead;
+		ej_copy(d, lit, pre);
+		d += pre;
+		lit += pre;
+		if (e->v.len > EJ_DENSE_LEN) {
+			out->len = (size_t)(d - out->p);
+			buf_reserve(out, (size_t)(end - lit) + EJ_COPY_PAD +
+			    EJ_VALUE_MAX(e->v.len) +
+			    (size_t)(sl_end - sl) * EJ_VALUE_MAX(EJ_DENSE_LEN));
+			d = out->p + out->len;
+		}
+		d = ej_put(d, &e->v);
+	}
+	ej_copy(d, lit, (size_t)(end - lit));
+	d += end - lit;
+	out->len = (size_t)(d - out->p);
+	return bad == 0 ? 0 : -1;
+}
+
+/*
  * The shape path: 0 when ev was written, -1 when it needs the general one
  * (too many fields).
  */
@@ -945,8 +1204,18 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		if (c != NULL && c->n == ev->n && !c->named) {
 			size_t start = out->len;
 
-			if (ej_write_dense(c, out, ents) == 0)
+			if (m->fold != NULL) {
+				if (ej_write_fold(m->fold, out, ents) == 0)
+					return 0;
+				out->len = start;
+			}
+			if (ej_write_dense(c, out, ents) == 0) {
+				if (m->fold != NULL)
+					ej_refit(m, ents);
+				else if (!m->nofold)
+					ej_learn(m, ents);
 				return 0;
+			}
 			out->len = start; /* not this shape after all */
 		}
 		if (c != NULL) {
@@ -1005,8 +1274,11 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 	if (ev->decoder != NULL) {
 		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
 
-		m->decoder = ev->decoder;
-		m->shape = sh;
+		if (m->decoder != ev->decoder || m->shape != sh) {
+			ej_memo_reset(m);
+			m->decoder = ev->decoder;
+			m->shape = sh;
+		}
 	}
 write:
 	/* n values of vlen bytes in all: EJ_VALUE_MAX each */

@@ -823,6 +823,143 @@ TEST(decoder_shapes_agree_with_shape_lookup)
 	vg_event_free(ev);
 }
 
+/*
+ * A decoder's values that stay the same are folded into its text after a
+ * few events; values that then change (text, kind, a bool's number, a
+ * field gone or added) must still come out as an event without a decoder
+ * gets them, through many refits and past the point where the decoder
+ * goes without.
+ */
+TEST(decoder_constants_fold_and_refit)
+{
+	static const char *const longs[] = { "0123456789abcdef", "0123456789abcdefg",
+		"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdefX",
+		"0123456789abcdef0123456789abcdeF" };
+	static const char *const shorts[] = { "a", "ab", "abc", "ab\"", "\x01" };
+	struct vg_event *ev = vg_event_new();
+	struct buf memo, plain;
+	unsigned seed = 1818;
+	int bad = 0;
+	const char *cl = longs[0], *cs = shorts[2], *cm = "authentication";
+	int numkind = 0, boolnum = 1;
+
+	buf_init(&memo);
+	buf_init(&plain);
+	for (int round = 0; round < 8000; round++) {
+		char var[32];
+		unsigned r;
+
+		seed = seed * 1103515245u + 12345u;
+		r = (seed >> 16) % 1000;
+		/* the "constants" change now and then, more often later */
+		if (r < (round < 4000 ? 5u : 60u))
+			cl = longs[(seed >> 20) % VG_ARRAY_LEN(longs)];
+		else if (r < (round < 4000 ? 10u : 120u))
+			cs = shorts[(seed >> 20) % VG_ARRAY_LEN(shorts)];
+		else if (r < 13)
+			numkind = !numkind;
+		else if (r < 16)
+			boolnum = !boolnum;
+		else if (r < 19)
+			cm = cm[0] == 'a' ? "authorization!" : "authentication";
+		snprintf(var, sizeof(var), "v%u", seed % 100000);
+		vg_event_reset(ev);
+		add(ev, "h18f.event.category", cm);
+		if (numkind)
+			add_num(ev, "h18f.code", "42");
+		else
+			add(ev, "h18f.code", "42");
+		add(ev, "h18f.long", cl);
+		add(ev, "h18f.var", var);
+		add(ev, "h18f.short", cs);
+		vg_event_add(ev, fid("h18f.bool"), "true", 4);
+		ev->ents[ev->n - 1].v.kind = V_BOOL;
+		ev->ents[ev->n - 1].v.num = boolnum;
+		add_num(ev, "h18f.pid", var + 1);
+		add(ev, "h18f.tail", "tail");
+		if (r >= 990)
+			vg_event_del(ev, fid("h18f.short"));
+		else if (r >= 980)
+			add(ev, "h18f.extra", "x");
+		ev->decoder = NULL;
+		buf_clear(&plain);
+		alert_event_json(&plain, ev);
+		ev->decoder = "dec-fold";
+		buf_clear(&memo);
+		alert_event_json(&memo, ev);
+		if (strcmp(buf_cstr(&memo), buf_cstr(&plain)) != 0 && bad++ == 0)
+			UNIT_FAIL("round %d: memo %s plain %s", round, memo.p, plain.p);
+	}
+	CHECK_INT(bad, 0);
+	/* for each pair: a fresh decoder learns the first value as a constant,
+	 * then gets the second, which differs in one byte or in kind */
+	{
+		static const struct {
+			const char *a, *b;
+			int bnum;
+		} pairs[] = {
+			{ "abc", "axc", 0 }, { "abc", "a\x01c", 0 }, { "ab", "ax", 0 },
+			{ "x", "\"", 0 }, { "abcd", "abcx", 0 }, { "abcd", "xbcd", 0 },
+			{ "abcdefg", "abcxefg", 0 }, { "abcdefgh", "abcdefgx", 0 },
+			{ "0123456789abcdef", "0123456789abcdeX", 0 },
+			{ "0123456789abcdef", "0123456X89abcdef", 0 },
+			{ "0123456789abcdefg", "0123456789abcdefX", 0 },
+			{ "0123456789abcdefghij", "0123456789abcdeXghij", 0 },
+			{ "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdeX", 0 },
+			{ "0123456789abcdef0123456789abcdef", "0123456789abcdeX0123456789abcdef", 0 },
+			{ "42", "42", 1 }, { "7", "7", 1 },
+		};
+		static char dec[VG_ARRAY_LEN(pairs)][16];
+
+		for (size_t i = 0; i < VG_ARRAY_LEN(pairs); i++) {
+			snprintf(dec[i], sizeof(dec[i]), "dec-pair-%zu", i);
+			for (int k = 0; k < 7; k++) {
+				const char *v = k < 6 ? pairs[i].a : pairs[i].b;
+
+				vg_event_reset(ev);
+				add(ev, "h18p.k", "const");
+				if (k == 6 && pairs[i].bnum)
+					add_num(ev, "h18p.v", v);
+				else
+					add(ev, "h18p.v", v);
+				add(ev, "h18p.w", "also");
+				ev->decoder = NULL;
+				buf_clear(&plain);
+				alert_event_json(&plain, ev);
+				ev->decoder = dec[i];
+				buf_clear(&memo);
+				alert_event_json(&memo, ev);
+				if (strcmp(buf_cstr(&memo), buf_cstr(&plain)) != 0)
+					UNIT_FAIL("pair %zu event %d: memo %s plain %s", i, k,
+					    memo.p, plain.p);
+			}
+		}
+	}
+	/* exact, after a fresh decoder has learnt its constants */
+	for (int i = 0; i < 10; i++) {
+		char want[256], var[16];
+
+		snprintf(var, sizeof(var), "%d", 100 + i);
+		vg_event_reset(ev);
+		add(ev, "h18g.a", "same");
+		add_num(ev, "h18g.b", var);
+		add_num(ev, "h18g.c", "7");
+		ev->decoder = "dec-exact-fold";
+		snprintf(want, sizeof(want), "{\"h18g\":{\"a\":\"same\",\"b\":%s,\"c\":7}}",
+		    var);
+		CHECK_STR(ej(ev), want);
+	}
+	vg_event_reset(ev);
+	add(ev, "h18g.a", "same");
+	add_num(ev, "h18g.b", "5");
+	add(ev, "h18g.c", "7");
+	ev->decoder = "dec-exact-fold";
+	CHECK_STR(ej(ev), "{\"h18g\":{\"a\":\"same\",\"b\":5,\"c\":\"7\"}}");
+	buf_free(&memo);
+	buf_free(&plain);
+	vg_event_free(ev);
+}
+
 /* Strings of 0 to 40 bytes (the lengths written inline and the tails of
  * the loop), clean or with one byte that needs attention at each place. */
 TEST(json_str_short_lengths_every_position)
@@ -1364,6 +1501,7 @@ int main(void)
 	RUN(many_shapes_start_the_cache_over);
 	RUN(shapes_of_names_not_interned);
 	RUN(decoder_shapes_agree_with_shape_lookup);
+	RUN(decoder_constants_fold_and_refit);
 	RUN(json_str_short_lengths_every_position);
 	RUN(plain_digit_numbers);
 	RUN(bulk_detections_match_single_alerts);
