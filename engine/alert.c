@@ -33,6 +33,9 @@
  * usual case), is written in one pass: each slot's entry is checked against
  * the shape as it is written, and the text is dropped if one was not it.
  * Short strings and plain-digit numbers are written inline (see ej_put).
+ * Values that a decoder's events always have (event.action, the syslog
+ * codes) are folded into its text after a few events and only checked
+ * (see struct ej_fold).
  *
  * Ids are UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit
  * per-thread sequence (rand_a) that starts at a random value each
