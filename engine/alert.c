@@ -29,6 +29,13 @@
  * runs and its escaped values. A name that is not interned (JSON input keeps
  * most of its names so) is part of the sequence by its bytes. Events with
  * more than EJ_SHAPE_FIELDS live fields take the general path every time.
+ * An event of the decoder whose last shape it has, with no entry dead (the
+ * usual case), is written in one pass: each slot's entry is checked against
+ * the shape as it is written, and the text is dropped if one was not it.
+ * Short strings and plain-digit numbers are written inline (see ej_put).
+ * Values that a decoder's events always have (event.action, the syslog
+ * codes) are folded into its text after a few events and only checked
+ * (see struct ej_fold).
  *
  * Ids are UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit
  * per-thread sequence (rand_a) that starts at a random value each
@@ -133,6 +140,50 @@ static struct idgen *idgen_get(void)
 	return g;
 }
 
+#ifdef __SSE2__
+/*
+ * The 16 bytes of hi:lo (big-endian, as the id's text reads) as 32
+ * lowercase hex digits, 16 in each of *a and *b: the high and low nibble
+ * of each byte go to two bytes side by side, and each becomes '0'..'9' or
+ * 'a'..'f' at once ('a' - '0' - 10 = 39 added where it is above 9).
+ */
+static inline void hex32(uint64_t hi, uint64_t lo, __m128i *a, __m128i *b)
+{
+	__m128i v = _mm_set_epi64x((long long)__builtin_bswap64(lo),
+	    (long long)__builtin_bswap64(hi));
+	__m128i lown = _mm_set1_epi8(0x0f);
+	__m128i h = _mm_and_si128(_mm_srli_epi16(v, 4), lown);
+	__m128i l = _mm_and_si128(v, lown);
+	__m128i x = _mm_unpacklo_epi8(h, l), y = _mm_unpackhi_epi8(h, l);
+	__m128i nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0');
+	__m128i gap = _mm_set1_epi8('a' - '0' - 10);
+
+	*a = _mm_add_epi8(_mm_add_epi8(x, zero),
+	    _mm_and_si128(_mm_cmpgt_epi8(x, nine), gap));
+	*b = _mm_add_epi8(_mm_add_epi8(y, zero),
+	    _mm_and_si128(_mm_cmpgt_epi8(y, nine), gap));
+}
+
+/* hi:lo in the id's 8-4-4-4-12 form, 36 characters at out. */
+static inline void uuid_text(char *out, uint64_t hi, uint64_t lo)
+{
+	char t[32];
+	__m128i a, b;
+
+	hex32(hi, lo, &a, &b);
+	_mm_storeu_si128((__m128i *)(void *)t, a);
+	_mm_storeu_si128((__m128i *)(void *)(t + 16), b);
+	memcpy(out, t, 8);
+	out[8] = '-';
+	memcpy(out + 9, t + 8, 4);
+	out[13] = '-';
+	memcpy(out + 14, t + 12, 4);
+	out[18] = '-';
+	memcpy(out + 19, t + 16, 4);
+	out[23] = '-';
+	memcpy(out + 24, t + 20, 12);
+}
+#else
 /* v as 8 lowercase hex digits at out, most significant first, without a
  * loop: each nibble is spread into a byte of a word (the low nibble of v
  * in the low byte), the word is byte-swapped into text order, and each
@@ -151,11 +202,29 @@ static inline void hex8(char *out, uint32_t v)
 	memcpy(out, &x, 8);
 }
 
+static inline void uuid_text(char *out, uint64_t hi, uint64_t lo)
+{
+	char t[8];
+
+	hex8(out, (uint32_t)(hi >> 32));
+	out[8] = '-';
+	hex8(t, (uint32_t)hi);
+	memcpy(out + 9, t, 4);
+	out[13] = '-';
+	memcpy(out + 14, t + 4, 4);
+	out[18] = '-';
+	hex8(t, (uint32_t)(lo >> 32));
+	memcpy(out + 19, t, 4);
+	out[23] = '-';
+	memcpy(out + 24, t + 4, 4);
+	hex8(out + 28, (uint32_t)lo);
+}
+#endif
+
 /* One id for the time now, 36 characters at out (no NUL). */
-static void idgen_make(struct idgen *g, int64_t now, char *out)
+static inline void idgen_make(struct idgen *g, int64_t now, char *out)
 {
 	uint64_t hi, lo;
-	char t[8];
 
 	if (now > g->last_ms) {
 		g->last_ms = now;
@@ -169,19 +238,7 @@ static void idgen_make(struct idgen *g, int64_t now, char *out)
 	}
 	hi = ((uint64_t)g->last_ms & 0xffffffffffffULL) << 16 | 0x7000u | g->seq;
 	lo = (idgen_next(g) >> 2) | 0x8000000000000000ULL;
-	/* 8-4-4-4-12 */
-	hex8(out, (uint32_t)(hi >> 32));
-	out[8] = '-';
-	hex8(t, (uint32_t)hi);
-	memcpy(out + 9, t, 4);
-	out[13] = '-';
-	memcpy(out + 14, t + 4, 4);
-	out[18] = '-';
-	hex8(t, (uint32_t)(lo >> 32));
-	memcpy(out + 19, t, 4);
-	out[23] = '-';
-	memcpy(out + 24, t + 4, 4);
-	hex8(out + 28, (uint32_t)lo);
+	uuid_text(out, hi, lo);
 }
 
 void alert_new_id(char out[37])
@@ -226,13 +283,22 @@ struct ej_node {
  * for each value slot in output order, how many literal bytes come before it
  * and which live field fills it.
  */
+struct ej_slot {
+	uint32_t pre;      /* literal bytes before the value */
+	uint32_t ord;      /* the live field (ordinal) that fills it */
+	uint32_t id;       /* and its id */
+	uint32_t eoff;     /* ord * sizeof(struct fent): where it is when no
+	                      entry is dead */
+};
+
 struct ej_shape {
 	uint32_t hash;
 	uint32_t n;        /* live fields = value slots */
 	uint32_t litlen;   /* literal bytes in all */
-	uint32_t *ids;     /* [n] id of each live field, in entry order */
-	uint32_t *pre;     /* [n] literal bytes before slot k */
-	uint32_t *ord;     /* [n] live field (ordinal) of slot k */
+	int named;         /* some field is FIELD_NONE (compared by name) */
+	uint32_t *ids;     /* [n] id of each live field, in entry order, and
+	                      [n] EJ_NONE, which no field has */
+	struct ej_slot *slots; /* [n] in output order */
 	uint32_t *noff;    /* [n] FIELD_NONE: its name at names + noff[k] */
 	uint32_t *nlen;    /* [n] and its length */
 	char *lit;
@@ -246,9 +312,17 @@ struct ej_shape {
  */
 #define EJ_MEMO 64
 
+struct ej_fold;
+struct ej_snap;
+
 struct ej_memo {
 	const char *decoder;
 	struct ej_shape *shape;
+	struct ej_fold *fold;  /* the decoder's constant values folded in */
+	struct ej_snap *snap;  /* while learning them: [shape->n] */
+	uint32_t seen;         /* events learnt from */
+	uint32_t refits;       /* folds made again with fewer constants */
+	int nofold;            /* too few constant values */
 };
 
 static inline size_t ej_memo_slot(const char *decoder)
@@ -284,9 +358,17 @@ struct ej_scratch {
 static pthread_key_t ej_key;
 static pthread_once_t ej_once = PTHREAD_ONCE_INIT;
 
+static void ej_memo_reset(struct ej_memo *m)
+{
+	free(m->fold);
+	free(m->snap);
+	memset(m, 0, sizeof(*m));
+}
+
 static void ej_shapes_clear(struct ej_scratch *s)
 {
-	memset(s->memo, 0, sizeof(s->memo));
+	for (size_t i = 0; i < EJ_MEMO; i++)
+		ej_memo_reset(&s->memo[i]);
 	for (size_t i = 0; i < s->shcap; i++) {
 		free(s->shapes[i]);
 		s->shapes[i] = NULL;
@@ -445,23 +527,26 @@ static void ej_grow2(uint32_t **a, uint32_t **b, size_t *cap, size_t need)
 
 /*
  * The literal runs of a shape are short (",\"host\":{\"hostname\":"): they
- * are copied 16 bytes at a time, reading up to EJ_COPY_PAD bytes past a
- * run (a shape's text is padded) and writing as far past it (the output
- * reserves as much; what follows overwrites it).
+ * are copied 32 bytes at once (16 at a time beyond), reading up to
+ * EJ_COPY_PAD bytes past a run (a shape's text is padded) and writing as
+ * far past it (the output reserves as much; what follows overwrites it).
  */
-#define EJ_COPY_PAD 16
+#define EJ_COPY_PAD 32
 
 static inline void ej_copy(char *d, const char *s, size_t n)
 {
-	for (size_t j = 0; j < n; j += 16)
+	memcpy(d, s, 16);
+	memcpy(d + 16, s + 16, 16);
+	for (size_t j = 32; j < n; j += 16)
 		memcpy(d + j, s + j, 16);
 }
 
 /* Room ej_put may need for v. */
 #define EJ_VALUE_MAX(len) (BUF_JSON_MAX(len) + 8)
 
-/* One value at d (room for EJ_VALUE_MAX); returns the end. */
-static char *ej_put(char *d, const struct value *v)
+/* One value at d (room for EJ_VALUE_MAX); returns the end. The general
+ * case, out of line. */
+static __attribute__((noinline)) char *ej_put_any(char *d, const struct value *v)
 {
 	switch (v->kind) {
 	case V_NUM:
@@ -483,7 +568,57 @@ static char *ej_put(char *d, const struct value *v)
 	default:
 		break;
 	}
-	return buf_json_put_inline(d, v->s, v->len);
+	return buf_json_put(d, v->s, v->len);
+}
+
+/* Nonzero unless each byte of w is an ASCII digit: b + 0x46 has its top
+ * bit set above '9', b - 0x30 below '0' (and for every byte >= 0x80 one
+ * of them does); a carry or borrow only comes out of a byte that is
+ * flagged already, so the word as a whole is exact. */
+static inline uint64_t ej_not_digits8(uint64_t w)
+{
+	return ((w + 0x4646464646464646ULL) | (w - 0x3030303030303030ULL)) &
+	    0x8080808080808080ULL;
+}
+
+/*
+ * ej_put_any with the common cases inline: strings (short ones copied
+ * whole, see buf_json_put_inline) and numbers of 1 to 8 plain digits
+ * without a leading zero (ports, pids, syslog codes), which are JSON
+ * numbers as they stand. Same bytes.
+ */
+static inline __attribute__((always_inline)) char *ej_put(char *d,
+    const struct value *v)
+{
+	const char *s = v->s;
+	size_t n = v->len;
+	uint32_t x, y;
+
+	if (v->kind == V_STR)
+		return buf_json_put_inline(d, s, n);
+	if (v->kind == V_NUM && n - 1 < 8 && (s[0] != '0' || n == 1)) {
+		if (n >= 4) {
+			memcpy(&x, s, 4);
+			memcpy(&y, s + n - 4, 4);
+			if (ej_not_digits8((uint64_t)x | (uint64_t)y << 32) == 0) {
+				memcpy(d, &x, 4);
+				memcpy(d + n - 4, &y, 4);
+				return d + n;
+			}
+		} else {
+			unsigned char c0 = (unsigned char)s[0], c1 = (unsigned char)s[n >> 1];
+			unsigned char c2 = (unsigned char)s[n - 1];
+
+			if (ej_not_digits8(0x3030303030000000ULL | (uint64_t)c2 << 16 |
+			    (uint64_t)c1 << 8 | c0) == 0) {
+				d[0] = (char)c0;
+				d[n >> 1] = (char)c1;
+				d[n - 1] = (char)c2;
+				return d + n;
+			}
+		}
+	}
+	return ej_put_any(d, v);
 }
 
 static void ej_value(struct ej_scratch *s, struct buf *out,
@@ -683,15 +818,15 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 		if (ev->ents[s->live[k]].id == FIELD_NONE)
 			nb += ev->ents[s->live[k]].name_len;
 	}
-	sh = vg_malloc(sizeof(*sh) + 5 * n * sizeof(uint32_t) + lit +
-	    EJ_COPY_PAD + nb);
+	sh = vg_malloc(sizeof(*sh) + n * sizeof(struct ej_slot) +
+	    (3 * n + 1) * sizeof(uint32_t) + lit + EJ_COPY_PAD + nb);
 	sh->hash = hash;
 	sh->n = n;
 	sh->litlen = (uint32_t)lit;
-	sh->ids = (uint32_t *)(sh + 1);
-	sh->pre = sh->ids + n;
-	sh->ord = sh->pre + n;
-	sh->noff = sh->ord + n;
+	sh->named = nb > 0;
+	sh->slots = (struct ej_slot *)(sh + 1);
+	sh->ids = (uint32_t *)(sh->slots + n);
+	sh->noff = sh->ids + n + 1;
 	sh->nlen = sh->noff + n;
 	sh->lit = (char *)(sh->nlen + n);
 	sh->names = sh->lit + lit + EJ_COPY_PAD;
@@ -713,10 +848,13 @@ static struct ej_shape *ej_shape_build(struct ej_scratch *s,
 		}
 		ord_of[s->live[k]] = k;
 	}
+	sh->ids[n] = EJ_NONE;
 	for (uint32_t k = 0; k < n; k++) {
-		sh->pre[k] = s->rpos[k] - (uint32_t)at;
+		sh->slots[k].pre = s->rpos[k] - (uint32_t)at;
 		at = s->rpos[k];
-		sh->ord[k] = ord_of[s->rent[k]];
+		sh->slots[k].ord = ord_of[s->rent[k]];
+		sh->slots[k].id = sh->ids[sh->slots[k].ord];
+		sh->slots[k].eoff = sh->slots[k].ord * (uint32_t)sizeof(struct fent);
 	}
 	return sh;
 }
@@ -750,6 +888,298 @@ static void ej_shape_insert(struct ej_scratch *s, struct ej_shape *sh)
 	s->nshapes++;
 }
 
+/* ej_write_dense reserves room ahead for values of up to this many bytes
+ * each; a longer one reserves for itself. */
+#define EJ_DENSE_LEN 64
+
+/*
+ * Shape sh written for the entries ents[0..sh->n), none dead, entry i
+ * being live field i: the usual case of an event of the decoder that
+ * last had this shape. The check that each entry is the field the shape
+ * says goes along with the writing (the text is written in any case,
+ * every entry being readable); -1 when one was not, and the caller drops
+ * the text.
+ */
+static int ej_write_dense(const struct ej_shape *sh, struct buf *out,
+    const struct fent *ents)
+{
+	/* locals: the stores through d could alias anything read here */
+	const struct ej_slot *sl = sh->slots, *sl_end = sh->slots + sh->n;
+	const char *lit = sh->lit, *end = sh->lit + sh->litlen;
+	uint32_t bad = 0;
+	char *d;
+
+	buf_reserve(out, sh->litlen + EJ_COPY_PAD +
+	    sh->n * EJ_VALUE_MAX(EJ_DENSE_LEN));
+	d = out->p + out->len;
+	for (; sl < sl_end; sl++) {
+		uint32_t pre = sl->pre;
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + sl->eoff);
+
+		bad |= (e->id ^ sl->id) | e->dead;
+		ej_copy(d, lit, pre);
+		d += pre;
+		lit += pre;
+		if (e->v.len > EJ_DENSE_LEN) {
+			/* room for this one too, the rest as before */
+			out->len = (size_t)(d - out->p);
+			buf_reserve(out, (size_t)(end - lit) + EJ_COPY_PAD +
+			    EJ_VALUE_MAX(e->v.len) +
+			    (size_t)(sl_end - sl) * EJ_VALUE_MAX(EJ_DENSE_LEN));
+			d = out->p + out->len;
+		}
+		d = ej_put(d, &e->v);
+	}
+	ej_copy(d, lit, (size_t)(end - lit));
+	d += end - lit;
+	out->len = (size_t)(d - out->p);
+	return bad == 0 ? 0 : -1;
+}
+
+/*
+ * Constant values. Most fields of a decoder's events hold the same value
+ * every time (event.category, event.action, process.name, the syslog
+ * codes of one program). After EJ_LEARN events of one decoder and shape
+ * written by ej_write_dense, the slots whose value (1 to 32 bytes) was
+ * the same each time are folded into the literal text as escaped values:
+ * a fold. An event is then written from the fold once its constant
+ * entries are checked to hold exactly those values (through the same
+ * overlapping words that copy a short string), which costs less than
+ * writing them. When one does not but the event has the shape, the fold
+ * is made again without the values that differed (a time that changes by
+ * the second, a host name); after EJ_REFITS times, or with fewer than two
+ * constant values, the decoder goes without.
+ */
+#define EJ_LEARN 4
+#define EJ_REFITS 16
+#define EJ_CONST_MAX 32
+
+struct ej_snap {
+	uint32_t len;      /* 0: not constant */
+	uint32_t kind;
+	uint64_t w[4];
+};
+
+struct ej_const {
+	uint32_t eoff, id, len, kind;
+	uint64_t w[4];
+};
+
+struct ej_fold {
+	uint32_t ncon, nvar;
+	uint32_t litlen;
+	struct ej_const *cons;  /* [ncon] */
+	struct ej_slot *vars;   /* [nvar], pre counted in lit */
+	char *lit;              /* padded by EJ_COPY_PAD */
+};
+
+/* The words of a value of 1 to EJ_CONST_MAX bytes: two overlapping loads
+ * of 16, 8 or 4 bytes, or the first, middle and last byte; equal words
+ * for equal lengths mean equal bytes. */
+static inline void ej_words(const char *s, uint32_t n, uint64_t w[4])
+{
+	uint32_t x, y;
+
+	if (n >= 16) {
+		memcpy(w, s, 16);
+		memcpy(w + 2, s + n - 16, 16);
+		return;
+	}
+	w[2] = w[3] = 0;
+	if (n >= 8) {
+		memcpy(&w[0], s, 8);
+		memcpy(&w[1], s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		w[0] = (uint64_t)x | (uint64_t)y << 32;
+		w[1] = 0;
+	} else {
+		w[0] = (uint64_t)(unsigned char)s[0] |
+		    (uint64_t)(unsigned char)s[n >> 1] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+		w[1] = 0;
+	}
+}
+
+static inline int ej_same(const struct value *v, uint32_t len, uint32_t kind,
+    const uint64_t w[4])
+{
+	uint64_t x[4];
+
+	if (v->len != len || v->kind != kind)
+		return 0;
+	ej_words(v->s, len, x);
+	return ((x[0] ^ w[0]) | (x[1] ^ w[1]) | (x[2] ^ w[2]) | (x[3] ^ w[3])) == 0;
+}
+
+/* Build m's fold from sh and ents (the last event learnt, whose values
+ * are the constant ones); NULL when fewer than two slots are constant. */
+static struct ej_fold *ej_fold_build(const struct ej_shape *sh,
+    const struct ej_snap *snap, const struct fent *ents)
+{
+	uint32_t ncon = 0, nvar, at = 0, last = 0;
+	size_t room = sh->litlen + EJ_COPY_PAD;
+	const char *lit = sh->lit;
+	struct ej_fold *f;
+	char *d;
+
+	for (uint32_t k = 0; k < sh->n; k++) {
+		if (snap[sh->slots[k].ord].len > 0) {
+			ncon++;
+			room += EJ_VALUE_MAX(EJ_CONST_MAX);
+		}
+	}
+	if (ncon < 2)
+		return NULL;
+	nvar = sh->n - ncon;
+	f = vg_malloc(sizeof(*f) + ncon * sizeof(*f->cons) +
+	    nvar * sizeof(*f->vars) + room);
+	f->cons = (struct ej_const *)(f + 1);
+	f->vars = (struct ej_slot *)(f->cons + ncon);
+	f->lit = (char *)(f->vars + nvar);
+	f->ncon = f->nvar = 0;
+	d = f->lit;
+	for (uint32_t k = 0; k < sh->n; k++) {
+		const struct ej_slot *sl = &sh->slots[k];
+		const struct ej_snap *sn = &snap[sl->ord];
+
+		memcpy(d, lit, sl->pre);
+		d += sl->pre;
+		lit += sl->pre;
+		if (sn->len > 0) {
+			struct ej_const *c = &f->cons[f->ncon++];
+
+			c->eoff = sl->eoff;
+			c->id = sl->id;
+			c->len = sn->len;
+			c->kind = sn->kind;
+			memcpy(c->w, sn->w, sizeof(c->w));
+			d = ej_put_any(d, &((const struct fent *)(const void *)
+			    ((const char *)ents + sl->eoff))->v);
+		} else {
+			struct ej_slot *v = &f->vars[f->nvar++];
+
+			*v = *sl;
+			at = (uint32_t)(d - f->lit);
+			v->pre = at - last;
+			last = at;
+		}
+	}
+	memcpy(d, lit, (size_t)(sh->lit + sh->litlen - lit));
+	d += sh->lit + sh->litlen - lit;
+	f->litlen = (uint32_t)(d - f->lit);
+	memset(d, 0, EJ_COPY_PAD);
+	return f;
+}
+
+/* After ej_write_dense wrote ents with m's shape: one more event learnt. */
+static void ej_learn(struct ej_memo *m, const struct fent *ents)
+{
+	const struct ej_shape *sh = m->shape;
+
+	if (m->snap == NULL)
+		m->snap = vg_calloc(sh->n, sizeof(*m->snap));
+	for (uint32_t i = 0; i < sh->n; i++) {
+		const struct value *v = &ents[i].v;
+		struct ej_snap *sn = &m->snap[i];
+
+		if (m->seen == 0) {
+			/* a bool is written from its number, not its text */
+			if (v->len == 0 || v->len > EJ_CONST_MAX || v->kind == V_BOOL)
+				continue;
+			sn->len = v->len;
+			sn->kind = v->kind;
+			ej_words(v->s, v->len, sn->w);
+		} else if (sn->len > 0 && !ej_same(v, sn->len, sn->kind, sn->w)) {
+			sn->len = 0;
+		}
+	}
+	if (++m->seen < EJ_LEARN)
+		return;
+	m->fold = ej_fold_build(sh, m->snap, ents);
+	free(m->snap);
+	m->snap = NULL;
+	if (m->fold == NULL)
+		m->nofold = 1;
+}
+
+/* ents had m's shape but not all of its fold's constant values: the fold
+ * made again with those that they had. */
+static void ej_refit(struct ej_memo *m, const struct fent *ents)
+{
+	const struct ej_shape *sh = m->shape;
+	const struct ej_fold *f = m->fold;
+	struct ej_snap *snap = vg_calloc(sh->n, sizeof(*snap));
+
+	for (uint32_t k = 0; k < f->ncon; k++) {
+		const struct ej_const *c = &f->cons[k];
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + c->eoff);
+
+		if (ej_same(&e->v, c->len, c->kind, c->w)) {
+			struct ej_snap *sn = &snap[c->eoff / sizeof(struct fent)];
+
+			sn->len = c->len;
+			sn->kind = c->kind;
+			memcpy(sn->w, c->w, sizeof(sn->w));
+		}
+	}
+	free(m->fold);
+	m->fold = NULL;
+	if (++m->refits <= EJ_REFITS)
+		m->fold = ej_fold_build(sh, snap, ents);
+	if (m->fold == NULL)
+		m->nofold = 1;
+	free(snap);
+}
+
+/* ents written with fold f, as ej_write_dense would with its shape; -1
+ * (and perhaps some text to drop) when they do not fit it. */
+static int ej_write_fold(const struct ej_fold *f, struct buf *out,
+    const struct fent *ents)
+{
+	const struct ej_const *c = f->cons, *c_end = f->cons + f->ncon;
+	const struct ej_slot *sl = f->vars, *sl_end = f->vars + f->nvar;
+	const char *lit = f->lit, *end = f->lit + f->litlen;
+	uint32_t bad = 0;
+	char *d;
+
+	for (; c < c_end; c++) {
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + c->eoff);
+
+		if (e->id != c->id || e->dead || !ej_same(&e->v, c->len, c->kind, c->w))
+			return -1;
+	}
+	buf_reserve(out, f->litlen + EJ_COPY_PAD +
+	    f->nvar * EJ_VALUE_MAX(EJ_DENSE_LEN));
+	d = out->p + out->len;
+	for (; sl < sl_end; sl++) {
+		uint32_t pre = sl->pre;
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + sl->eoff);
+
+		bad |= (e->id ^ sl->id) | e->dead;
+		ej_copy(d, lit, pre);
+		d += pre;
+		lit += pre;
+		if (e->v.len > EJ_DENSE_LEN) {
+			out->len = (size_t)(d - out->p);
+			buf_reserve(out, (size_t)(end - lit) + EJ_COPY_PAD +
+			    EJ_VALUE_MAX(e->v.len) +
+			    (size_t)(sl_end - sl) * EJ_VALUE_MAX(EJ_DENSE_LEN));
+			d = out->p + out->len;
+		}
+		d = ej_put(d, &e->v);
+	}
+	ej_copy(d, lit, (size_t)(end - lit));
+	d += end - lit;
+	out->len = (size_t)(d - out->p);
+	return bad == 0 ? 0 : -1;
+}
+
 /*
  * The shape path: 0 when ev was written, -1 when it needs the general one
  * (too many fields).
@@ -760,48 +1190,72 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 	const struct fent *ents = ev->ents;
 	struct ej_shape *sh = NULL;
 	uint64_t h = 0x9e3779b97f4a7c15ULL;
-	size_t vbytes = 0, mask;
-	uint32_t n = 0, hash;
+	size_t vlen = 0, mask;
+	uint32_t n = 0, hash, *live;
 	const char *lit;
 	char *d;
 
 	ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
+	live = s->live;
 	if (ev->decoder != NULL) {
 		/* the shape this decoder's events had last time, checked in
-		 * the one pass that lists the live fields */
+		 * the one pass that lists the live fields; the id after the
+		 * last (EJ_NONE) matches no field */
 		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
 		struct ej_shape *c = m->decoder == ev->decoder ? m->shape : NULL;
 
-		for (uint32_t i = 0; c != NULL && i < ev->n; i++) {
-			if (ents[i].dead)
-				continue;
-			if (n == c->n || ents[i].id != c->ids[n] ||
-			    (ents[i].id == FIELD_NONE && (c->nlen[n] != ents[i].name_len ||
-			    memcmp(c->names + c->noff[n], ents[i].name,
-			    ents[i].name_len) != 0)))
-				c = NULL;
-			else
-				s->live[n++] = i;
-			vbytes += EJ_VALUE_MAX(ents[i].v.len);
+		if (c != NULL && c->n == ev->n && !c->named) {
+			size_t start = out->len;
+
+			if (m->fold != NULL) {
+				if (ej_write_fold(m->fold, out, ents) == 0)
+					return 0;
+				out->len = start;
+			}
+			if (ej_write_dense(c, out, ents) == 0) {
+				if (m->fold != NULL)
+					ej_refit(m, ents);
+				else if (!m->nofold)
+					ej_learn(m, ents);
+				return 0;
+			}
+			out->len = start; /* not this shape after all */
 		}
-		if (c != NULL && n == c->n) {
-			sh = c;
-			goto write;
+		if (c != NULL) {
+			const uint32_t *ids = c->ids;
+			uint32_t i;
+
+			for (i = 0; i < ev->n; i++) {
+				const struct fent *e = &ents[i];
+
+				if (e->dead)
+					continue;
+				if (e->id != ids[n] || (e->id == FIELD_NONE &&
+				    (c->nlen[n] != e->name_len || memcmp(c->names +
+				    c->noff[n], e->name, e->name_len) != 0)))
+					break;
+				live[n++] = i;
+				vlen += e->v.len;
+			}
+			if (i == ev->n && n == c->n) {
+				sh = c;
+				goto write;
+			}
 		}
 		n = 0;
-		vbytes = 0;
+		vlen = 0;
 	}
 	for (uint32_t i = 0; i < ev->n; i++) {
 		if (ents[i].dead)
 			continue;
 		if (n == EJ_SHAPE_FIELDS)
 			return -1;
-		s->live[n++] = i;
+		live[n++] = i;
 		h = (h ^ ents[i].id) * 0x100000001b3ULL;
 		if (ents[i].id == FIELD_NONE)
 			h = (h ^ ej_name_hash(ents[i].name, ents[i].name_len)) *
 			    0x100000001b3ULL;
-		vbytes += EJ_VALUE_MAX(ents[i].v.len);
+		vlen += ents[i].v.len;
 	}
 	hash = ej_hash(h ^ n);
 	if (s->shcap > 0) {
@@ -809,7 +1263,7 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		for (size_t i = hash & mask; s->shapes[i] != NULL; i = (i + 1) & mask) {
 			struct ej_shape *c = s->shapes[i];
 
-			if (c->hash == hash && ej_shape_is(c, ents, s->live, n)) {
+			if (c->hash == hash && ej_shape_is(c, ents, live, n)) {
 				sh = c;
 				break;
 			}
@@ -823,20 +1277,27 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 	if (ev->decoder != NULL) {
 		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
 
-		m->decoder = ev->decoder;
-		m->shape = sh;
+		if (m->decoder != ev->decoder || m->shape != sh) {
+			ej_memo_reset(m);
+			m->decoder = ev->decoder;
+			m->shape = sh;
+		}
 	}
 write:
-	buf_reserve(out, sh->litlen + vbytes + EJ_COPY_PAD);
+	/* n values of vlen bytes in all: EJ_VALUE_MAX each */
+	buf_reserve(out, sh->litlen + BUF_JSON_MAX(vlen) + 8 * (size_t)n +
+	    EJ_COPY_PAD);
 	d = out->p + out->len;
 	lit = sh->lit;
 	for (uint32_t k = 0; k < n; k++) {
-		ej_copy(d, lit, sh->pre[k]);
-		d += sh->pre[k];
-		lit += sh->pre[k];
-		d = ej_put(d, &ents[s->live[sh->ord[k]]].v);
+		const struct ej_slot *sl = &sh->slots[k];
+
+		ej_copy(d, lit, sl->pre);
+		d += sl->pre;
+		lit += sl->pre;
+		d = ej_put(d, &ents[live[sl->ord]].v);
 	}
-	memcpy(d, lit, (size_t)(sh->lit + sh->litlen - lit));
+	ej_copy(d, lit, (size_t)(sh->lit + sh->litlen - lit));
 	d += sh->lit + sh->litlen - lit;
 	out->len = (size_t)(d - out->p);
 	return 0;
@@ -865,43 +1326,50 @@ static inline void put2(char *o, int v)
 }
 
 /*
- * vgtime_format's text without snprintf; consecutive alerts share their
- * day, so the date part is kept per thread. Other years go to
- * vgtime_format.
+ * vgtime_format's text without snprintf. Alerts come in bursts within a
+ * second: the text up to the milliseconds is kept per thread with its
+ * second (and the date with its day). Other years go to vgtime_format.
  */
-static size_t ts_format(int64_t ms, char *out)
+static inline __attribute__((always_inline)) size_t ts_format(int64_t ms,
+    char *out)
 {
-	static _Thread_local int64_t cday = -1;
-	static _Thread_local char cdate[10];
-	int64_t days;
+	static _Thread_local int64_t cday = -1, csec = -1;
+	static _Thread_local char ctext[20]; /* "YYYY-MM-DDTHH:MM:SS." */
+	int64_t days, sec;
 	int rem;
 
 	if (ms < 0 || ms >= 253402300800000LL)
 		return vgtime_format(ms, out);
-	days = ms / 86400000;
-	rem = (int)(ms % 86400000);
-	if (days != cday) {
-		int64_t y;
-		unsigned m, d;
+	sec = ms / 1000;
+	rem = (int)(ms - sec * 1000);
+	if (sec != csec) {
+		int s = (int)(sec % 86400);
 
-		vgtime_civil_from_days(days, &y, &m, &d);
-		put2(cdate, (int)(y / 100));
-		put2(cdate + 2, (int)(y % 100));
-		cdate[4] = '-';
-		put2(cdate + 5, (int)m);
-		cdate[7] = '-';
-		put2(cdate + 8, (int)d);
-		cday = days;
+		days = sec / 86400;
+		if (days != cday) {
+			int64_t y;
+			unsigned m, d;
+
+			vgtime_civil_from_days(days, &y, &m, &d);
+			put2(ctext, (int)(y / 100));
+			put2(ctext + 2, (int)(y % 100));
+			ctext[4] = '-';
+			put2(ctext + 5, (int)m);
+			ctext[7] = '-';
+			put2(ctext + 8, (int)d);
+			ctext[10] = 'T';
+			cday = days;
+		}
+		put2(ctext + 11, s / 3600);
+		ctext[13] = ':';
+		put2(ctext + 14, s / 60 % 60);
+		ctext[16] = ':';
+		put2(ctext + 17, s % 60);
+		ctext[19] = '.';
+		csec = sec;
 	}
-	memcpy(out, cdate, 10);
-	out[10] = 'T';
-	put2(out + 11, rem / 3600000);
-	out[13] = ':';
-	put2(out + 14, rem / 60000 % 60);
-	out[16] = ':';
-	put2(out + 17, rem / 1000 % 60);
-	out[19] = '.';
-	out[20] = (char)('0' + rem % 1000 / 100);
+	memcpy(out, ctext, 20);
+	out[20] = (char)('0' + rem / 100);
 	put2(out + 21, rem % 100);
 	out[23] = 'Z';
 	out[24] = '\0';
@@ -1077,8 +1545,23 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
     size_t n, size_t *id_at, size_t *event_at, size_t *event_len)
 {
 	static const char zero_id[] = "00000000-0000-0000-0000-000000000000";
-	char ts[32], id[37];
-	size_t tl = ts_format(ts_ms, ts), ev_off = 0, ev_len = 0;
+	char ts[32];
+	size_t tl, ev_off = 0, ev_len = 0;
+
+	if (id_at == NULL) {
+		/* the ids filled in after each run of lines: what alert_new_id
+		 * gives, with the clock read once */
+		size_t at[64], k;
+
+		for (size_t i = 0; i < n; i += k) {
+			k = n - i < VG_ARRAY_LEN(at) ? n - i : VG_ARRAY_LEN(at);
+			alert_detections_json(c, out, ev, ts_ms, rules + i, k, at,
+			    i == 0 ? &ev_off : NULL, i == 0 ? &ev_len : NULL);
+			alert_fill_ids(out->p, at, k);
+		}
+		goto done;
+	}
+	tl = ts_format(ts_ms, ts);
 
 	for (size_t i = 0; i < n; i++) {
 		size_t ml;
@@ -1089,17 +1572,15 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
 		d = out->p + out->len;
 		memcpy(d, "{\"id\":\"", 7);
 		d += 7;
-		if (id_at != NULL) {
-			id_at[i] = (size_t)(d - out->p);
-			memcpy(d, zero_id, 36);
-		} else {
-			alert_new_id(id);
-			memcpy(d, id, 36);
-		}
+		id_at[i] = (size_t)(d - out->p);
+		memcpy(d, zero_id, 36);
 		d += 36;
 		memcpy(d, "\",\"@timestamp\":\"", 16);
 		d += 16;
-		memcpy(d, ts, tl);
+		if (tl == 24)
+			memcpy(d, ts, 24); /* years 0..9999: no call */
+		else
+			memcpy(d, ts, tl);
 		d += tl;
 		memcpy(d, mid, ml);
 		d += ml;
@@ -1118,6 +1599,7 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
 		*d++ = '\n';
 		out->len = (size_t)(d - out->p);
 	}
+done:
 	if (event_at != NULL)
 		*event_at = ev_off;
 	if (event_len != NULL)

@@ -1,19 +1,17 @@
 /*
  * buf.c: growable buffer and JSON string escaping; see buf.h.
  *
- * JSON strings are most of every alert line, so the escaper copies sixteen
- * (SSE2) or eight bytes at a time while none of them needs attention
+ * JSON strings are most of every alert line, so the escaper copies 32 or
+ * 16 (SSE2) or eight bytes at a time while none of them needs attention
  * (control bytes, '"', '\\', non-ASCII), the tail of a string through an
- * overlapping window, and writes into space reserved once per string.
+ * overlapping window, and writes into space reserved once per string;
+ * strings of up to 32 bytes are done inline (buf.h).
  */
 #include "buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 void buf_init(struct buf *b)
 {
@@ -129,25 +127,36 @@ static size_t put_one(char **dp, const unsigned char *s, size_t i, size_t n)
 	return 1;
 }
 
-#ifdef __SSE2__
-/* Bit j set when byte j of the 16 at s needs attention: signed compare
- * below 0x20 catches control bytes and (as negative) bytes >= 0x80. */
-static inline unsigned attention16(const unsigned char *s)
-{
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-	__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-	    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
 
-	return (unsigned)_mm_movemask_epi8(m);
+/* n (1 to 15) bytes from s to d through two overlapping loads and stores
+ * of 8, 4 or 1 byte, none outside s[0..n) and d[0..n). */
+static inline void copy_short(char *d, const unsigned char *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+
+	if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else {
+		d[0] = (char)s[0];
+		d[n >> 1] = (char)s[n >> 1];
+		d[n - 1] = (char)s[n - 1];
+	}
 }
-#endif
 
 /*
- * Most values need no escaping at all: runs of plain bytes are found 16
- * (or 8) at a time and copied whole; the output has room for
- * BUF_JSON_MAX(n), so a 16-byte store past a run's end is overwritten by
- * what follows and never leaves the reserved space.
+ * Most values need no escaping at all: runs of plain bytes are found 32
+ * (16, 8) at a time and copied whole; the output has room for
+ * BUF_JSON_MAX(n), so a store past a run's end is overwritten by what
+ * follows and never leaves the reserved space.
  */
 char *buf_json_put(char *d, const char *str, size_t n)
 {
@@ -157,20 +166,35 @@ char *buf_json_put(char *d, const char *str, size_t n)
 	*d++ = '"';
 #ifdef __SSE2__
 	while (n - i >= 16) {
-		unsigned m = attention16(s + i);
+		unsigned m;
 
-		memcpy(d, s + i, 16);
-		if (m == 0) {
-			d += 16;
-			i += 16;
-			continue;
+		if (n - i >= 32) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 16));
+
+			m = buf_json_mask16(a) | buf_json_mask16(b) << 16;
+			_mm_storeu_si128((__m128i *)(void *)d, a);
+			_mm_storeu_si128((__m128i *)(void *)(d + 16), b);
+			if (m == 0) {
+				d += 32;
+				i += 32;
+				continue;
+			}
+		} else {
+			m = buf_json_attention16(s + i);
+			memcpy(d, s + i, 16);
+			if (m == 0) {
+				d += 16;
+				i += 16;
+				continue;
+			}
 		}
 		d += __builtin_ctz(m);
 		i += (size_t)__builtin_ctz(m);
 		i += put_one(&d, s, i, n);
 	}
-	if (i < n && n >= 16 && (attention16(s + n - 16) >> (16 - (n - i))) == 0) {
-		memcpy(d, s + i, n - i);
+	if (i < n && n >= 16 && (buf_json_attention16(s + n - 16) >> (16 - (n - i))) == 0) {
+		copy_short(d, s + i, n - i);
 		d += n - i;
 		i = n;
 	}

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "vg.h"
 
@@ -73,34 +76,102 @@ static inline uint64_t buf_json_attention8(uint64_t w)
 	    ((bs - ones) & ~bs) | w) & (ones * 0x80);
 }
 
-/* buf_json_put with the common case inline: a string of 1 to 16 bytes
+#ifdef __SSE2__
+/* Bit j set when byte j of v needs attention: a signed compare below 0x20
+ * catches control bytes and (as negative) bytes >= 0x80. */
+static inline unsigned buf_json_mask16(__m128i v)
+{
+	__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+	    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
+
+/* The same for the 16 bytes at s. */
+static inline unsigned buf_json_attention16(const void *s)
+{
+	return buf_json_mask16(_mm_loadu_si128((const __m128i *)s));
+}
+#endif
+
+/*
+ * buf_json_put with the common cases inline: a string of up to 32 bytes
  * that needs no escaping is checked and copied through two overlapping
- * words. Same room, same bytes. */
-static inline char *buf_json_put_inline(char *d, const char *s, size_t n)
+ * loads and stores (three single bytes below 4), touching no byte outside
+ * s[0..n) nor outside the room of the output. Same room, same bytes.
+ */
+#define BUF_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+BUF_ALWAYS_INLINE char *buf_json_put_inline(char *d, const char *s, size_t n)
 {
 	uint64_t a, b;
 	uint32_t x, y;
 
-	if (n >= 8 && n <= 16) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		if ((buf_json_attention8(a) | buf_json_attention8(b)) == 0) {
-			d[0] = '"';
-			memcpy(d + 1, &a, 8);
-			memcpy(d + 1 + n - 8, &b, 8);
-			d[n + 1] = '"';
-			return d + n + 2;
+	if (n >= 8) {
+		if (n <= 16) {
+			memcpy(&a, s, 8);
+			memcpy(&b, s + n - 8, 8);
+#ifdef __SSE2__
+			if (buf_json_mask16(_mm_set_epi64x((long long)b, (long long)a)) == 0) {
+#else
+			if ((buf_json_attention8(a) | buf_json_attention8(b)) == 0) {
+#endif
+				d[0] = '"';
+				memcpy(d + 1, &a, 8);
+				memcpy(d + 1 + n - 8, &b, 8);
+				d[n + 1] = '"';
+				return d + n + 2;
+			}
 		}
-	} else if (n >= 4 && n < 8) {
+#ifdef __SSE2__
+		else if (n <= 32) {
+			__m128i u = _mm_loadu_si128((const __m128i *)(const void *)s);
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+
+			if ((buf_json_mask16(u) | buf_json_mask16(v)) == 0) {
+				d[0] = '"';
+				_mm_storeu_si128((__m128i *)(void *)(d + 1), u);
+				_mm_storeu_si128((__m128i *)(void *)(d + 1 + n - 16), v);
+				d[n + 1] = '"';
+				return d + n + 2;
+			}
+		}
+#endif
+	} else if (n >= 4) {
 		memcpy(&x, s, 4);
 		memcpy(&y, s + n - 4, 4);
+#ifdef __SSE2__
+		/* the upper 8 bytes are zero: only the lower 8 count */
+		if ((buf_json_mask16(_mm_cvtsi64_si128((long long)((uint64_t)x |
+		    (uint64_t)y << 32))) & 0xff) == 0) {
+#else
 		if (buf_json_attention8((uint64_t)x | (uint64_t)y << 32) == 0) {
+#endif
 			d[0] = '"';
 			memcpy(d + 1, &x, 4);
 			memcpy(d + 1 + n - 4, &y, 4);
 			d[n + 1] = '"';
 			return d + n + 2;
 		}
+	} else if (n > 0) {
+		/* first, middle and last byte: all of a string of 1 to 3; the
+		 * word's other bytes are plain 'a' */
+		unsigned char c0 = (unsigned char)s[0], c1 = (unsigned char)s[n >> 1];
+		unsigned char c2 = (unsigned char)s[n - 1];
+
+		if (buf_json_attention8(0x6161616161000000ULL | (uint64_t)c2 << 16 |
+		    (uint64_t)c1 << 8 | c0) == 0) {
+			d[0] = '"';
+			d[1] = (char)c0;
+			d[1 + (n >> 1)] = (char)c1;
+			d[n] = (char)c2;
+			d[n + 1] = '"';
+			return d + n + 2;
+		}
+	} else {
+		d[0] = d[1] = '"';
+		return d + 2;
 	}
 	return buf_json_put(d, s, n);
 }

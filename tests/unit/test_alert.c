@@ -15,6 +15,8 @@
 
 #define ID0 "00000000-0000-7000-8000-000000000000"
 
+static int valid_uuid7(const char *s);
+
 static uint32_t fid(const char *name)
 {
 	return field_intern(name, strlen(name));
@@ -703,6 +705,335 @@ TEST(shapes_of_names_not_interned)
 	vg_event_free(ev);
 }
 
+/*
+ * Events that name their decoder are first tried against the shape that
+ * decoder's events had last time (with a pass without branches when no
+ * entry is dead): whatever the sequence of shapes, dead entries and names
+ * not interned, the text is the one an event without a decoder gets.
+ */
+TEST(decoder_shapes_agree_with_shape_lookup)
+{
+	static const char *const names[] = { "a", "a.b", "b.x.y", "c",
+		"@timestamp", "log.syslog.priority", "source.ip", "source" };
+	static const char *const vals[] = { "1", "-2.5", "x", "", "0x1", "\n",
+		"caf\xc3\xa9", "\xff", "12345678", "0", "007", "a longer value, \"quoted\"",
+		/* longer than what is reserved ahead per value, and six times
+		 * as long escaped */
+		"a value of more than sixty-four bytes, which reserves room for "
+		"itself as it comes along",
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08"
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08"
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08"
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08"
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08" };
+	static const char *const decoders[] = { "dec-a", "dec-b" };
+	struct vg_event *ev = vg_event_new();
+	struct buf memo, plain;
+	unsigned seed = 4242;
+	int bad = 0, nshape = 0;
+	uint32_t ids[4][6];
+
+	buf_init(&memo);
+	buf_init(&plain);
+	/* four shapes of six interned fields, reused with new values */
+	for (int k = 0; k < 4; k++) {
+		for (int i = 0; i < 6; i++) {
+			seed = seed * 1103515245u + 12345u;
+			ids[k][i] = fid(names[(seed >> 16) % VG_ARRAY_LEN(names)]);
+		}
+	}
+	for (int round = 0; round < 6000; round++) {
+		int k, how;
+
+		seed = seed * 1103515245u + 12345u;
+		/* mostly one shape per decoder, sometimes another */
+		k = (seed >> 16) % 8 < 6 ? round % 2 : (int)((seed >> 20) % 4);
+		how = (int)((seed >> 24) % 8);
+		vg_event_reset(ev);
+		for (int i = 0; i < 6; i++) {
+			const char *v;
+
+			seed = seed * 1103515245u + 12345u;
+			v = vals[(seed >> 16) % VG_ARRAY_LEN(vals)];
+			if ((seed >> 20) % 3 == 0)
+				vg_event_add_num(ev, ids[k][i], v, strlen(v), 0);
+			else
+				vg_event_add(ev, ids[k][i], v, strlen(v));
+		}
+		if (how == 0)
+			vg_event_del(ev, ids[k][(seed >> 24) % 6]);
+		else if (how == 1)
+			vg_event_add_named(ev, "h18 not.interned", 16, "n", 1, V_STR, 0);
+		else if (how == 2)
+			vg_event_add(ev, ids[(k + 1) % 4][0], "extra", 5);
+		ev->decoder = NULL;
+		buf_clear(&plain);
+		alert_event_json(&plain, ev);
+		ev->decoder = decoders[round % 2];
+		buf_clear(&memo);
+		buf_adds(&memo, "lead");
+		alert_event_json(&memo, ev);
+		if (strcmp(buf_cstr(&memo) + 4, buf_cstr(&plain)) != 0 && bad++ == 0)
+			UNIT_FAIL("round %d: memo %s plain %s", round, memo.p + 4, plain.p);
+		nshape += memo.len > 6;
+	}
+	CHECK_INT(bad, 0);
+	CHECK(nshape > 5000);
+	/* values far longer than the room reserved ahead, into a buffer of
+	 * no more room than it needs */
+	for (int round = 0; round < 3; round++) {
+		char big[1000];
+		struct buf b1, b2;
+
+		memset(big, 1 + round, sizeof(big));
+		vg_event_reset(ev);
+		add(ev, "h18big.a", "short");
+		vg_event_add(ev, fid("h18big.b"), big, sizeof(big));
+		vg_event_add(ev, fid("h18big.c"), big, sizeof(big));
+		ev->decoder = NULL;
+		buf_init(&b1);
+		alert_event_json(&b1, ev);
+		ev->decoder = "dec-big";
+		buf_init(&b2);
+		alert_event_json(&b2, ev);
+		CHECK_INT(b2.len, 2 * 6 * sizeof(big) + strlen(
+		    "{\"h18big\":{\"a\":\"short\",\"b\":\"\",\"c\":\"\"}}"));
+		CHECK(b1.len == b2.len && memcmp(b1.p, b2.p, b1.len) == 0);
+		buf_free(&b1);
+		buf_free(&b2);
+	}
+	/* an exact one: a decoder's event, then the same decoder with a field
+	 * gone, then with the same ids but a value of another kind */
+	vg_event_reset(ev);
+	add(ev, "h18.a", "x");
+	add_num(ev, "h18.b", "42");
+	add(ev, "h18c", "y");
+	ev->decoder = "dec-exact";
+	CHECK_STR(ej(ev), "{\"h18\":{\"a\":\"x\",\"b\":42},\"h18c\":\"y\"}");
+	vg_event_del(ev, fid("h18.a"));
+	CHECK_STR(ej(ev), "{\"h18\":{\"b\":42},\"h18c\":\"y\"}");
+	vg_event_reset(ev);
+	add(ev, "h18.a", "x");
+	add(ev, "h18.b", "42");
+	add(ev, "h18c", "\"y\"");
+	ev->decoder = "dec-exact";
+	CHECK_STR(ej(ev), "{\"h18\":{\"a\":\"x\",\"b\":\"42\"},\"h18c\":\"\\\"y\\\"\"}");
+	buf_free(&memo);
+	buf_free(&plain);
+	vg_event_free(ev);
+}
+
+/*
+ * A decoder's values that stay the same are folded into its text after a
+ * few events; values that then change (text, kind, a bool's number, a
+ * field gone or added) must still come out as an event without a decoder
+ * gets them, through many refits and past the point where the decoder
+ * goes without.
+ */
+TEST(decoder_constants_fold_and_refit)
+{
+	static const char *const longs[] = { "0123456789abcdef", "0123456789abcdefg",
+		"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdefX",
+		"0123456789abcdef0123456789abcdeF" };
+	static const char *const shorts[] = { "a", "ab", "abc", "ab\"", "\x01" };
+	struct vg_event *ev = vg_event_new();
+	struct buf memo, plain;
+	unsigned seed = 1818;
+	int bad = 0;
+	const char *cl = longs[0], *cs = shorts[2], *cm = "authentication";
+	int numkind = 0, boolnum = 1;
+
+	buf_init(&memo);
+	buf_init(&plain);
+	for (int round = 0; round < 8000; round++) {
+		char var[32];
+		unsigned r;
+
+		seed = seed * 1103515245u + 12345u;
+		r = (seed >> 16) % 1000;
+		/* the "constants" change now and then, more often later */
+		if (r < (round < 4000 ? 5u : 60u))
+			cl = longs[(seed >> 20) % VG_ARRAY_LEN(longs)];
+		else if (r < (round < 4000 ? 10u : 120u))
+			cs = shorts[(seed >> 20) % VG_ARRAY_LEN(shorts)];
+		else if (r < 13)
+			numkind = !numkind;
+		else if (r < 16)
+			boolnum = !boolnum;
+		else if (r < 19)
+			cm = cm[0] == 'a' ? "authorization!" : "authentication";
+		snprintf(var, sizeof(var), "v%u", seed % 100000);
+		vg_event_reset(ev);
+		add(ev, "h18f.event.category", cm);
+		if (numkind)
+			add_num(ev, "h18f.code", "42");
+		else
+			add(ev, "h18f.code", "42");
+		add(ev, "h18f.long", cl);
+		add(ev, "h18f.var", var);
+		add(ev, "h18f.short", cs);
+		vg_event_add(ev, fid("h18f.bool"), "true", 4);
+		ev->ents[ev->n - 1].v.kind = V_BOOL;
+		ev->ents[ev->n - 1].v.num = boolnum;
+		add_num(ev, "h18f.pid", var + 1);
+		add(ev, "h18f.tail", "tail");
+		if (r >= 990)
+			vg_event_del(ev, fid("h18f.short"));
+		else if (r >= 980)
+			add(ev, "h18f.extra", "x");
+		ev->decoder = NULL;
+		buf_clear(&plain);
+		alert_event_json(&plain, ev);
+		ev->decoder = "dec-fold";
+		buf_clear(&memo);
+		alert_event_json(&memo, ev);
+		if (strcmp(buf_cstr(&memo), buf_cstr(&plain)) != 0 && bad++ == 0)
+			UNIT_FAIL("round %d: memo %s plain %s", round, memo.p, plain.p);
+	}
+	CHECK_INT(bad, 0);
+	/* for each pair: a fresh decoder learns the first value as a constant,
+	 * then gets the second, which differs in one byte or in kind */
+	{
+		static const struct {
+			const char *a, *b;
+			int bnum;
+		} pairs[] = {
+			{ "abc", "axc", 0 }, { "abc", "a\x01c", 0 }, { "ab", "ax", 0 },
+			{ "x", "\"", 0 }, { "abcd", "abcx", 0 }, { "abcd", "xbcd", 0 },
+			{ "abcdefg", "abcxefg", 0 }, { "abcdefgh", "abcdefgx", 0 },
+			{ "0123456789abcdef", "0123456789abcdeX", 0 },
+			{ "0123456789abcdef", "0123456X89abcdef", 0 },
+			{ "0123456789abcdefg", "0123456789abcdefX", 0 },
+			{ "0123456789abcdefghij", "0123456789abcdeXghij", 0 },
+			{ "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdeX", 0 },
+			{ "0123456789abcdef0123456789abcdef", "0123456789abcdeX0123456789abcdef", 0 },
+			{ "42", "42", 1 }, { "7", "7", 1 },
+		};
+		static char dec[VG_ARRAY_LEN(pairs)][16];
+
+		for (size_t i = 0; i < VG_ARRAY_LEN(pairs); i++) {
+			snprintf(dec[i], sizeof(dec[i]), "dec-pair-%zu", i);
+			for (int k = 0; k < 7; k++) {
+				const char *v = k < 6 ? pairs[i].a : pairs[i].b;
+
+				vg_event_reset(ev);
+				add(ev, "h18p.k", "const");
+				if (k == 6 && pairs[i].bnum)
+					add_num(ev, "h18p.v", v);
+				else
+					add(ev, "h18p.v", v);
+				add(ev, "h18p.w", "also");
+				ev->decoder = NULL;
+				buf_clear(&plain);
+				alert_event_json(&plain, ev);
+				ev->decoder = dec[i];
+				buf_clear(&memo);
+				alert_event_json(&memo, ev);
+				if (strcmp(buf_cstr(&memo), buf_cstr(&plain)) != 0)
+					UNIT_FAIL("pair %zu event %d: memo %s plain %s", i, k,
+					    memo.p, plain.p);
+			}
+		}
+	}
+	/* exact, after a fresh decoder has learnt its constants */
+	for (int i = 0; i < 10; i++) {
+		char want[256], var[16];
+
+		snprintf(var, sizeof(var), "%d", 100 + i);
+		vg_event_reset(ev);
+		add(ev, "h18g.a", "same");
+		add_num(ev, "h18g.b", var);
+		add_num(ev, "h18g.c", "7");
+		ev->decoder = "dec-exact-fold";
+		snprintf(want, sizeof(want), "{\"h18g\":{\"a\":\"same\",\"b\":%s,\"c\":7}}",
+		    var);
+		CHECK_STR(ej(ev), want);
+	}
+	vg_event_reset(ev);
+	add(ev, "h18g.a", "same");
+	add_num(ev, "h18g.b", "5");
+	add(ev, "h18g.c", "7");
+	ev->decoder = "dec-exact-fold";
+	CHECK_STR(ej(ev), "{\"h18g\":{\"a\":\"same\",\"b\":5,\"c\":\"7\"}}");
+	buf_free(&memo);
+	buf_free(&plain);
+	vg_event_free(ev);
+}
+
+/* Strings of 0 to 40 bytes (the lengths written inline and the tails of
+ * the loop), clean or with one byte that needs attention at each place. */
+TEST(json_str_short_lengths_every_position)
+{
+	static const char *const odd[] = { "\"", "\\", "\n", "\x01", "\x1f",
+		"\x7f", "\xff", "\x80", "\xc3\xa9", "\xc3", " ", "~" };
+	struct buf got, want;
+	int bad = 0;
+
+	buf_init(&got);
+	buf_init(&want);
+	for (size_t n = 0; n <= 40; n++) {
+		for (size_t p = 0; p <= n; p++) {
+			for (size_t k = 0; k < VG_ARRAY_LEN(odd); k++) {
+				unsigned char s[48];
+				size_t ol = strlen(odd[k]);
+
+				for (size_t i = 0; i < n; i++)
+					s[i] = (unsigned char)('a' + i % 26);
+				/* p == n: the clean string */
+				if (p < n && p + ol <= n)
+					memcpy(s + p, odd[k], ol);
+				buf_clear(&got);
+				buf_clear(&want);
+				buf_json_str(&got, (const char *)s, n);
+				ref_json_str(&want, s, n);
+				if (strcmp(buf_cstr(&got), buf_cstr(&want)) != 0 && bad++ == 0)
+					UNIT_FAIL("n %zu at %zu odd %zu: got %s want %s", n, p, k,
+					    got.p, want.p);
+			}
+		}
+	}
+	CHECK_INT(bad, 0);
+	/* exact */
+	buf_clear(&got);
+	buf_json_str(&got, "ab\"", 3);
+	CHECK_STR(buf_cstr(&got), "\"ab\\\"\"");
+	buf_clear(&got);
+	buf_json_str(&got, "", 0);
+	CHECK_STR(buf_cstr(&got), "\"\"");
+	buf_clear(&got);
+	buf_json_str(&got, "2026-11-23T00:00:05.000Z", 24);
+	CHECK_STR(buf_cstr(&got), "\"2026-11-23T00:00:05.000Z\"");
+	buf_free(&got);
+	buf_free(&want);
+}
+
+/* Numbers of plain digits are copied as they stand; the rest goes through
+ * the JSON number check. */
+TEST(plain_digit_numbers)
+{
+	static const struct {
+		const char *text, *json;
+	} nums[] = {
+		{ "7", "7" }, { "0", "0" }, { "10", "10" }, { "100", "100" },
+		{ "4711", "4711" }, { "54964", "54964" }, { "12345678", "12345678" },
+		{ "123456789", "123456789" }, { "1234567890123456789", "1234567890123456789" },
+		{ "00", "\"00\"" }, { "05", "\"05\"" }, { "0123", "\"0123\"" },
+		{ "-7", "-7" }, { "-0", "-0" }, { "1a", "\"1a\"" }, { "12a4", "\"12a4\"" },
+		{ "1234567a", "\"1234567a\"" }, { "9/", "\"9/\"" }, { ":1", "\":1\"" },
+		{ "1\xb9", "\"1\xef\xbf\xbd\"" }, { "12 4", "\"12 4\"" },
+	};
+	struct vg_event *ev = vg_event_new();
+	char want[128];
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(nums); i++) {
+		vg_event_reset(ev);
+		add_num(ev, "n", nums[i].text);
+		snprintf(want, sizeof(want), "{\"n\":%s}", nums[i].json);
+		CHECK_STR(ej(ev), want);
+	}
+	vg_event_free(ev);
+}
+
 static struct rule second_rule = {
 	.id = "r-2",
 	.title = "Second \"quoted\" rule",
@@ -779,6 +1110,89 @@ TEST(timestamps_match_vgtime_format)
 		if (strstr(buf_cstr(&b), want) == NULL)
 			UNIT_FAIL("%lld: %s", (long long)ms[i], b.p);
 	}
+	buf_free(&b);
+}
+
+/* Without id_at the ids are made as the lines are, in runs: each line
+ * as alert_to_json_id writes it but for its id, the ids valid and
+ * increasing, the event where event_at says. */
+TEST(bulk_detections_with_fresh_ids)
+{
+	enum { N = 150 };
+	const struct rule *rules[N];
+	struct vg_event *ev = sshd_event();
+	struct alert_cache *c = alert_cache_new();
+	struct buf bulk, one;
+	size_t ev_at = 99, ev_len = 99, at = 0;
+	int64_t ts = 1795392005123LL;
+	char last[37] = "";
+	int bad = 0;
+
+	buf_init(&bulk);
+	buf_init(&one);
+	for (int i = 0; i < N; i++)
+		rules[i] = i % 3 ? &test_rule : &second_rule;
+	buf_adds(&bulk, "x");
+	alert_detections_json(c, &bulk, ev, ts, rules, N, NULL, &ev_at, &ev_len);
+	buf_cstr(&bulk);
+	CHECK_INT(ev_len, strlen(SSHD_JSON));
+	CHECK(memcmp(bulk.p + ev_at, SSHD_JSON, ev_len) == 0);
+	at = 1;
+	for (int i = 0; i < N; i++) {
+		struct alert a = { .kind = ALERT_DETECTION, .rule = rules[i],
+			.ts_ms = ts, .count = 1, .ev = ev };
+		char id[37];
+
+		buf_clear(&one);
+		memcpy(id, bulk.p + at + 7, 36);
+		id[36] = '\0';
+		alert_to_json_id(&one, &a, id);
+		if (at + one.len > bulk.len || memcmp(bulk.p + at, one.p, one.len) != 0 ||
+		    !valid_uuid7(id) || strcmp(id, last) <= 0) {
+			if (bad++ == 0)
+				UNIT_FAIL("line %d: %.*s", i, (int)one.len, bulk.p + at);
+		}
+		memcpy(last, id, 37);
+		at += one.len;
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(at, bulk.len);
+	buf_free(&bulk);
+	buf_free(&one);
+	alert_cache_free(c);
+	vg_event_free(ev);
+}
+
+/* Alerts in order, back and forth across seconds and days: the text
+ * kept per second is never stale. */
+TEST(timestamps_in_sequence_match_vgtime_format)
+{
+	static const int64_t steps[] = { 0, 1, 999, 1000, 1001, 59999, 60000,
+		86399999, 86400000, 86400001, 86399000, 86400999, 1795392005123LL,
+		1795392005999LL, 1795392006000LL, 1795392005000LL, 1795392005123LL,
+		1795305605123LL, 951782399999LL, 951782400000LL, 951868800000LL };
+	struct alert a = { .kind = ALERT_DETECTION, .rule = &test_rule, .count = 1 };
+	struct buf b;
+	char want[64], ts[32];
+
+	buf_init(&b);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < VG_ARRAY_LEN(steps); i++) {
+			size_t k = pass ? VG_ARRAY_LEN(steps) - 1 - i : i;
+
+			a.ts_ms = steps[k];
+			vgtime_format(steps[k], ts);
+			snprintf(want, sizeof(want), "\"@timestamp\":\"%s\",", ts);
+			buf_clear(&b);
+			alert_to_json_id(&b, &a, ID0);
+			if (strstr(buf_cstr(&b), want) == NULL)
+				UNIT_FAIL("%lld: %s", (long long)steps[k], b.p);
+		}
+	}
+	a.ts_ms = 1795392005123LL;
+	buf_clear(&b);
+	alert_to_json_id(&b, &a, ID0);
+	CHECK(strstr(buf_cstr(&b), "\"@timestamp\":\"2026-11-23T00:00:05.123Z\",") != NULL);
 	buf_free(&b);
 }
 
@@ -1086,8 +1500,14 @@ int main(void)
 	RUN(shapes_agree_with_general_nesting);
 	RUN(many_shapes_start_the_cache_over);
 	RUN(shapes_of_names_not_interned);
+	RUN(decoder_shapes_agree_with_shape_lookup);
+	RUN(decoder_constants_fold_and_refit);
+	RUN(json_str_short_lengths_every_position);
+	RUN(plain_digit_numbers);
 	RUN(bulk_detections_match_single_alerts);
 	RUN(timestamps_match_vgtime_format);
+	RUN(timestamps_in_sequence_match_vgtime_format);
+	RUN(bulk_detections_with_fresh_ids);
 	RUN(uuid7_format_order_and_uniqueness);
 	RUN(uuid7_unique_across_threads);
 	RUN(fill_ids_in_place_and_in_order);
