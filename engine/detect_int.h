@@ -378,7 +378,7 @@ struct ruleset {
  */
 #define VC_SLOTS_LOG 13        /* 8192 slots */
 #define VC_RING (1u << 20)     /* 1 MiB of records */
-#define VC_MIN 12              /* shorter values are scanned, not looked up */
+#define VC_MIN 4               /* shorter values are scanned, not looked up */
 #define VC_MAX 2048            /* longer ones too */
 #define VC_FOUND_MAX 128       /* a value holding more is not kept */
 #define VC_WORDS 4096          /* nor one whose record needs more words */

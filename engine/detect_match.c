@@ -29,25 +29,60 @@ static inline uint64_t fold8(uint64_t x)
 	return x | ((ge_a & ~gt_z & ~x & h) >> 2);
 }
 
-static int eq_fold(const char *v, size_t vl, const char *p, size_t pl)
+/* The n (1..3) bytes at s, little-endian, in a word. */
+static inline uint64_t load_few(const char *s, size_t n)
+{
+	uint64_t x = (unsigned char)s[0];
+
+	if (n > 1)
+		x |= (uint64_t)(unsigned char)s[1] << 8;
+	if (n > 2)
+		x |= (uint64_t)(unsigned char)s[2] << 16;
+	return x;
+}
+
+static inline uint64_t load4(const char *s)
+{
+	uint32_t x;
+
+	memcpy(&x, s, 4);
+	return x;
+}
+
+/*
+ * Does v (n bytes, any case) equal the folded p (n bytes)? Whole words:
+ * 8 bytes at a time and the last 8 again (overlapping), or two 4-byte
+ * halves that may overlap, never reading outside either string.
+ */
+static inline int same_fold(const char *v, const char *p, size_t n)
 {
 	size_t i = 0;
+	uint64_t a, b;
 
-	if (vl != pl)
-		return 0;
-	for (; i + 8 <= pl; i += 8) {
-		uint64_t a, b;
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&a, v + i, 8);
+			memcpy(&b, p + i, 8);
+			if (fold8(a) != b)
+				return 0;
+		}
+		if (i == n)
+			return 1;
+		memcpy(&a, v + n - 8, 8);
+		memcpy(&b, p + n - 8, 8);
+		return fold8(a) == b;
+	}
+	if (n >= 4)
+		return fold8(load4(v) | load4(v + n - 4) << 32) ==
+		    (load4(p) | load4(p + n - 4) << 32);
+	if (n == 0)
+		return 1;
+	return fold8(load_few(v, n)) == load_few(p, n);
+}
 
-		memcpy(&a, v + i, 8);
-		memcpy(&b, p + i, 8);
-		if (fold8(a) != b)
-			return 0;
-	}
-	for (; i < pl; i++) {
-		if (vg_lower((unsigned char)v[i]) != (unsigned char)p[i])
-			return 0;
-	}
-	return 1;
+static int eq_fold(const char *v, size_t vl, const char *p, size_t pl)
+{
+	return vl == pl && same_fold(v, p, pl);
 }
 
 /* Both sides folded. */
@@ -402,6 +437,8 @@ static inline __attribute__((always_inline)) int pat_match(
 	case PK_EQ:
 		if (p->isnum && v->kind == V_NUM)
 			return v->num == p->num;
+		if (!fc->cased) /* the usual case, without a call */
+			return v->len == p->len && same_fold(v->s, p->s, p->len);
 		return str_match(p, v->s, v->len, fc->cased);
 	case PK_PREFIX:
 	case PK_SUFFIX:
@@ -605,21 +642,45 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	return fc_eval(ctx, ev, fc);
 }
 
+/* A node that only asks whether fields are present (a logsource's
+ * `winlog.channel|exists: false`): answered in its parent's loop, without
+ * the call that a field condition of values needs. 0 or 1; -1 for any
+ * other node. */
+static inline int sn_exists(const struct vg_event *ev, const struct snode *sn)
+{
+	const struct fcond *fc;
+	int r = 0;
+
+	if (sn->kind != SN_FC || sn->fc->kind != FC_EXISTS)
+		return -1;
+	fc = sn->fc;
+	for (uint32_t f = 0; f < fc->nfields && !r; f++)
+		r = vg_event_first(ev, fc->fields[f]) != FENT_END;
+	r = r == fc->want;
+	return fc->neg ? !r : r;
+}
+
 int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn)
 {
+	int r;
+
 	switch (sn->kind) {
 	case SN_FC:
 		return fc_eval(ctx, ev, sn->fc);
 	case SN_AND:
 		for (uint32_t i = 0; i < sn->n; i++) {
-			if (!detect_sn_eval(ctx, ev, sn->kids[i]))
+			if ((r = sn_exists(ev, sn->kids[i])) < 0)
+				r = detect_sn_eval(ctx, ev, sn->kids[i]);
+			if (!r)
 				return 0;
 		}
 		return 1;
 	case SN_OR:
 		for (uint32_t i = 0; i < sn->n; i++) {
-			if (detect_sn_eval(ctx, ev, sn->kids[i]))
+			if ((r = sn_exists(ev, sn->kids[i])) < 0)
+				r = detect_sn_eval(ctx, ev, sn->kids[i]);
+			if (r)
 				return 1;
 		}
 		return 0;

@@ -1168,51 +1168,59 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct vg_event *ev)
 {
 	const struct prefilter *pf = &rs->pf;
-	int has_msg = vg_event_first(ev, F_MESSAGE) != FENT_END;
+	/* in locals: the calls below write through ctx, which the compiler
+	 * cannot tell apart from the tables */
+	const uint8_t *scan = pf->scan;
+	const uint32_t nscan = pf->nscan;
+	const unsigned kwscan = pf->kwscan;
+	int kwmsg = 0, kwall = 0;
 
 	ctx->ncands = 0;
 	if (pf->nindexed == 0)
 		return;
 	ctx->scanned = ctx->epoch;
 	ctx->gpass = ctx->gfail = 0;
+	/* keywords look at the message or, without one, every string */
+	if (pf->keywords) {
+		kwmsg = vg_event_first(ev, F_MESSAGE) != FENT_END;
+		kwall = !kwmsg;
+	}
 	for (uint32_t e = 0; e < ev->n; e++) {
 		const struct fent *f = &ev->ents[e];
-		unsigned named, khow;
-		int kw;
+		uint32_t id = f->id;
+		unsigned named = id < nscan ? scan[id] : 0;
+		int kw = (kwmsg && id == F_MESSAGE) || (kwall && f->v.kind == V_STR);
+		unsigned khow;
 
-		if (f->dead || f->v.kind == V_NULL)
+		/* most entries: nothing looks at their field */
+		if ((named | (unsigned)kw) == 0 || f->dead || f->v.kind == V_NULL)
 			continue;
-		/* mirror what the matchers look at: the field's values, and
-		 * for keywords the message or, without one, every string */
-		named = f->id < pf->nscan ? pf->scan[f->id] : 0;
-		kw = pf->keywords && (has_msg ? f->id == F_MESSAGE :
-		    f->v.kind == V_STR);
-		khow = kw ? pf->kwscan : 0;
+		khow = kw ? kwscan : 0;
 		if ((named | khow) == 0)
 			continue;
 		if (named != 0 && !(named & PF_PART)) {
 			/* a whole field: looked up, then scanned for keywords */
-			whole_value(pf, ctx, ev, f->v.s, f->v.len, e, f->id);
+			whole_value(pf, ctx, ev, f->v.s, f->v.len, e, id);
 			if (f->v.kind == V_NUM) {
 				char canon[32];
 
 				if (detect_int_text(f->v.num, canon))
 					whole_value(pf, ctx, ev, canon,
-					    (uint32_t)strlen(canon), e, f->id);
+					    (uint32_t)strlen(canon), e, id);
 			}
 			if (khow == 0)
 				continue;
 			named = 0;
 		}
 		scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
-		    named ? f->id : UINT32_MAX, kw, named, khow);
+		    named ? id : UINT32_MAX, kw, named, khow);
 		if (f->v.kind == V_NUM) {
 			/* 4688 matches a number whatever its text ("4688.0") */
 			char canon[32];
 
 			if (detect_int_text(f->v.num, canon))
 				scan_value(pf, ctx, ev, canon, (uint32_t)strlen(canon), e,
-				    named ? f->id : UINT32_MAX, kw, named, khow);
+				    named ? id : UINT32_MAX, kw, named, khow);
 		}
 	}
 }

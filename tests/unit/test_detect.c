@@ -577,6 +577,101 @@ TEST(exists_modifier)
 	detect_free(rs);
 }
 
+/* Presence tests are answered inside the AND and OR that hold them. */
+TEST(exists_among_values_in_and_and_or)
+{
+	struct ruleset *rs = RULE(
+	    "    sel:\n"
+	    "        - a|exists: true\n"
+	    "          b|exists: false\n"
+	    "          c: x\n"
+	    "        - d|exists: true\n"
+	    "          e|exists: true\n"
+	    "    condition: sel\n");
+
+	reset();
+	S("a", "1");
+	S("c", "X");
+	CHECK_INT(run(rs), 1);
+	reset();
+	S("a", "1");
+	S("b", "1");
+	S("c", "x");
+	CHECK_INT(run(rs), 0); /* b is present */
+	reset();
+	S("a", "1");
+	S("c", "y");
+	CHECK_INT(run(rs), 0); /* c differs */
+	reset();
+	S("c", "x");
+	CHECK_INT(run(rs), 0); /* a is absent */
+	reset();
+	S("d", "");
+	CHECK_INT(run(rs), 0); /* e is absent */
+	reset();
+	S("e", "");
+	S("d", "");
+	CHECK_INT(run(rs), 1);
+	reset();
+	S("b", "1");
+	S("d", "1");
+	NUL("e");
+	CHECK_INT(run(rs), 1); /* the second map: e present, if null */
+	detect_free(rs);
+}
+
+/* Equality compares whole words (8 bytes, two overlapping halves, or a
+ * few bytes): every length, a difference at every position, bytes next
+ * to the letters ('@', '[', '`', '{') and bytes above 0x7f. */
+TEST(equality_at_every_length_and_position)
+{
+	static const char src[] = "aZ@[`{\xc3\xa9q-Z9_mNoPzA@y.";
+	char yaml[512], want[64], val[64];
+
+	for (size_t n = 1; n < sizeof(src); n++) {
+		struct ruleset *rs;
+
+		memcpy(want, src, n);
+		want[n] = '\0';
+		snprintf(yaml, sizeof(yaml), HDR "    sel:\n        f: '%s'\n"
+		    "    condition: sel\n", want);
+		rs = load(yaml);
+		CHECK_INT(st.loaded, 1);
+		/* the same bytes, and with the case of every letter swapped */
+		CHECK_INT(one(rs, "f", want), 1);
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)want[i];
+
+			val[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 :
+			    c >= 'A' && c <= 'Z' ? c + 32 : c);
+		}
+		val[n] = '\0';
+		CHECK_INT(one(rs, "f", val), 1);
+		/* one byte different, at each position: '@' is no 'a' ... */
+		for (size_t i = 0; i < n; i++) {
+			memcpy(val, want, n + 1);
+			val[i] = (char)((unsigned char)val[i] ^ 0x20 ^ 0x40);
+			if (one(rs, "f", val) != 0) {
+				CHECK_INT(one(rs, "f", val), 0);
+				printf("  length %zu, position %zu\n", n, i);
+			}
+			val[i] = (char)((unsigned char)want[i] ^ 1);
+			if (one(rs, "f", val) != 0) {
+				CHECK_INT(one(rs, "f", val), 0);
+				printf("  length %zu, position %zu\n", n, i);
+			}
+		}
+		/* one byte more or less */
+		memcpy(val, want, n);
+		val[n] = 'a';
+		val[n + 1] = '\0';
+		CHECK_INT(one(rs, "f", val), 0);
+		val[n - 1] = '\0';
+		CHECK_INT(one(rs, "f", val), 0);
+		detect_free(rs);
+	}
+}
+
 TEST(numeric_comparisons)
 {
 	struct ruleset *rs = RULE(

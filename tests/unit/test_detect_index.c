@@ -227,11 +227,26 @@ TEST(a_repeated_value_replays_its_literals)
 	CHECK_STR(run(), "cmd-mimikatz");
 	CHECK(!cand("cmd-lsadump"));
 	CHECK_INT(vs->hits, hits + 1);
-	/* short values are scanned without looking */
+	/* a short value repeats as well (an event.action): looked up */
 	vg_event_reset(ev);
 	add("CommandLine", "mimikatz");
 	CHECK_STR(run(), "cmd-mimikatz");
-	CHECK_INT(vs->looks, looks + 4);
+	CHECK_INT(vs->looks, looks + 5);
+	vg_event_reset(ev);
+	add("CommandLine", "MimiKatz");
+	CHECK_STR(run(), "cmd-mimikatz");
+	CHECK_INT(vs->looks, looks + 6);
+	vg_event_reset(ev);
+	add("CommandLine", "mimikatz");
+	CHECK_STR(run(), "cmd-mimikatz");
+	CHECK(cand("cmd-mimikatz"));
+	CHECK_INT(vs->looks, looks + 7);
+	CHECK_INT(vs->hits, hits + 2);
+	/* below VC_MIN bytes: scanned without looking */
+	vg_event_reset(ev);
+	add("CommandLine", "sam");
+	CHECK_STR(run(), "");
+	CHECK_INT(vs->looks, looks + 7);
 }
 
 TEST(values_that_never_repeat_stop_the_lookups)
