@@ -312,6 +312,13 @@ void detect_ruleset_finish(struct ruleset *rs)
 		sn_lits(rs->mls[e].cond);
 		map_pack(&rs->mls[e]);
 	}
+	free(rs->act);
+	rs->nact = rs->pf.nscan > F_MESSAGE ? rs->pf.nscan : F_MESSAGE + 1;
+	rs->act = vg_calloc(rs->nact, 1);
+	for (uint32_t f = 0; f < rs->pf.nscan; f++)
+		rs->act[f] = rs->pf.scan[f];
+	if (rs->pf.keywords)
+		rs->act[F_MESSAGE] |= ACT_KW;
 	free(rs->reval);
 	rs->reval = vg_calloc(rs->nrules > 0 ? rs->nrules : 1, sizeof(*rs->reval));
 	for (size_t r = 0; r < rs->nrules; r++) {
@@ -377,6 +384,7 @@ static void ruleset_destroy(struct ruleset *rs)
 	}
 	detect_index_free(&rs->pf);
 	free(rs->reval);
+	free(rs->act);
 	free(rs->groups);
 	free(rs->agroups);
 	free(rs->needf);

@@ -367,9 +367,21 @@ static uint64_t bytes_hash(const void *s, uint32_t len, uint64_t h)
 		h ^= h >> 32;
 	}
 	if (i < len) {
-		uint64_t x = 0;
+		/* the last 1..7 bytes in a word, without a call to memcpy: two
+		 * 4-byte loads that may overlap, or the first, middle and last
+		 * of 1..3 bytes (len is in the seed of every caller) */
+		uint32_t r = len - i, lo, hi;
+		uint64_t x;
 
-		memcpy(&x, p + i, len - i);
+		if (r >= 4) {
+			memcpy(&lo, p + i, 4);
+			memcpy(&hi, p + len - 4, 4);
+			x = (uint64_t)hi << 32 | lo;
+		} else {
+			x = (uint64_t)(uint8_t)p[i] |
+			    (uint64_t)(uint8_t)p[i + r / 2] << 8 |
+			    (uint64_t)(uint8_t)p[len - 1] << 16;
+		}
 		h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
 	}
 	h ^= h >> 29;
@@ -1164,63 +1176,76 @@ static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
 		found(pf, ctx, ev, l, e, field, 0, 0, len, len);
 }
 
+/* One value of a field that the scan reads (entry e): looked up whole or
+ * scanned (named: pf.scan's bits for the field; kw: keywords look here). */
+static void index_entry(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, uint32_t e, unsigned named, int kw)
+{
+	const struct fent *f = &ev->ents[e];
+	unsigned khow = kw ? pf->kwscan : 0;
+
+	if ((named | khow) == 0)
+		return;
+	if (named != 0 && !(named & PF_PART)) {
+		/* a whole field: looked up, then scanned for keywords */
+		whole_value(pf, ctx, ev, f->v.s, f->v.len, e, f->id);
+		if (f->v.kind == V_NUM) {
+			char canon[32];
+
+			if (detect_int_text(f->v.num, canon))
+				whole_value(pf, ctx, ev, canon,
+				    (uint32_t)strlen(canon), e, f->id);
+		}
+		if (khow == 0)
+			return;
+		named = 0;
+	}
+	scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
+	    named ? f->id : UINT32_MAX, kw, named, khow);
+	if (f->v.kind == V_NUM) {
+		/* 4688 matches a number whatever its text ("4688.0") */
+		char canon[32];
+
+		if (detect_int_text(f->v.num, canon))
+			scan_value(pf, ctx, ev, canon, (uint32_t)strlen(canon), e,
+			    named ? f->id : UINT32_MAX, kw, named, khow);
+	}
+}
+
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct vg_event *ev)
 {
 	const struct prefilter *pf = &rs->pf;
 	/* in locals: the calls below write through ctx, which the compiler
 	 * cannot tell apart from the tables */
-	const uint8_t *scan = pf->scan;
-	const uint32_t nscan = pf->nscan;
-	const unsigned kwscan = pf->kwscan;
-	int kwmsg = 0, kwall = 0;
+	const uint8_t *act = rs->act;
+	const uint32_t nact = rs->nact;
+	const struct fent *ents = ev->ents;
+	const uint32_t n = ev->n;
 
 	ctx->ncands = 0;
 	if (pf->nindexed == 0)
 		return;
 	ctx->scanned = ctx->epoch;
 	ctx->gpass = ctx->gfail = 0;
-	/* keywords look at the message or, without one, every string */
-	if (pf->keywords) {
-		kwmsg = vg_event_first(ev, F_MESSAGE) != FENT_END;
-		kwall = !kwmsg;
+	if (pf->keywords && vg_event_first(ev, F_MESSAGE) == FENT_END) {
+		/* no message: keywords look at every string */
+		for (uint32_t e = 0; e < n; e++) {
+			const struct fent *f = &ents[e];
+			unsigned named = f->id < pf->nscan ? pf->scan[f->id] : 0;
+
+			if (!f->dead && f->v.kind != V_NULL)
+				index_entry(pf, ctx, ev, e, named, f->v.kind == V_STR);
+		}
+		return;
 	}
-	for (uint32_t e = 0; e < ev->n; e++) {
-		const struct fent *f = &ev->ents[e];
-		uint32_t id = f->id;
-		unsigned named = id < nscan ? scan[id] : 0;
-		int kw = (kwmsg && id == F_MESSAGE) || (kwall && f->v.kind == V_STR);
-		unsigned khow;
+	for (uint32_t e = 0; e < n; e++) {
+		uint32_t id = ents[e].id;
+		unsigned a = id < nact ? act[id] : 0;
 
 		/* most entries: nothing looks at their field */
-		if ((named | (unsigned)kw) == 0 || f->dead || f->v.kind == V_NULL)
+		if (a == 0 || ents[e].dead || ents[e].v.kind == V_NULL)
 			continue;
-		khow = kw ? kwscan : 0;
-		if ((named | khow) == 0)
-			continue;
-		if (named != 0 && !(named & PF_PART)) {
-			/* a whole field: looked up, then scanned for keywords */
-			whole_value(pf, ctx, ev, f->v.s, f->v.len, e, id);
-			if (f->v.kind == V_NUM) {
-				char canon[32];
-
-				if (detect_int_text(f->v.num, canon))
-					whole_value(pf, ctx, ev, canon,
-					    (uint32_t)strlen(canon), e, id);
-			}
-			if (khow == 0)
-				continue;
-			named = 0;
-		}
-		scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
-		    named ? id : UINT32_MAX, kw, named, khow);
-		if (f->v.kind == V_NUM) {
-			/* 4688 matches a number whatever its text ("4688.0") */
-			char canon[32];
-
-			if (detect_int_text(f->v.num, canon))
-				scan_value(pf, ctx, ev, canon, (uint32_t)strlen(canon), e,
-				    named ? id : UINT32_MAX, kw, named, khow);
-		}
+		index_entry(pf, ctx, ev, e, a & ~(unsigned)ACT_KW, (a & ACT_KW) != 0);
 	}
 }
