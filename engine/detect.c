@@ -27,13 +27,16 @@ struct ruleset *detect_ruleset_new(void)
 	return rs;
 }
 
-/* The literal of each pattern of fc, once the index has given them. */
+/* The literal of each pattern of fc, once the index has given them, and
+ * whether the short path evaluates it. */
 static void sn_lits(struct snode *sn)
 {
 	if (sn == NULL)
 		return;
 	for (uint32_t i = 0; i < sn->n; i++)
 		sn_lits(sn->kids[i]);
+	if (sn->fc != NULL)
+		sn->fc->plain = (uint8_t)detect_fc_plain(sn->fc);
 	if (sn->fc != NULL && sn->fc->npats > 0 && sn->fc->lits == NULL) {
 		struct fcond *fc = sn->fc;
 

@@ -90,6 +90,9 @@ struct fcond {
 	uint8_t never;    /* |expand gave no value to match (or, with |all,
 	                     one of the values expanded to none) */
 	uint8_t tagged;   /* every pattern has a prefilter literal (pat.lit) */
+	uint8_t plain;    /* values of named fields against string patterns
+	                     (equality, prefix, suffix, contains, any) only:
+	                     detect_match.c's short path (detect_fc_plain) */
 	uint32_t *fields; /* event field ids, any of which may hold the value */
 	uint32_t nfields;
 	struct pat *pats;  /* groups (pat.grp) are contiguous */
@@ -508,6 +511,8 @@ int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 /* The same over a rule's selections sels (rule_eval). */
 int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct sel *sels, const struct cnode *cn);
+/* Is fc one that the short path evaluates (sets fc->plain)? */
+int detect_fc_plain(const struct fcond *fc);
 /* Does one value match one pattern (for explanations too). */
 int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p, const struct value *v);

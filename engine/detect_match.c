@@ -642,6 +642,80 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	return fc_eval(ctx, ev, fc);
 }
 
+int detect_fc_plain(const struct fcond *fc)
+{
+	if (fc->kind != FC_VALUES || fc->keyword || fc->all || fc->never ||
+	    fc->tpart != TP_NONE || fc->nfields == 0 || fc->npats == 0)
+		return 0;
+	for (uint32_t k = 0; k < fc->npats; k++) {
+		switch (fc->pats[k].kind) {
+		case PK_EQ:
+		case PK_PREFIX:
+		case PK_SUFFIX:
+		case PK_CONTAINS:
+		case PK_ANY:
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * fc_eval for a plain condition (detect_fc_plain): the same answer from
+ * the same steps, in a loop that knows there is nothing else to it (no
+ * keywords, time parts, regexes, |all) and holds little in registers.
+ */
+static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc)
+{
+	const int scanned = ctx->scanned == ctx->epoch;
+	const uint32_t epoch = ctx->epoch;
+	const struct pf_seen *lseen = ctx->lseen;
+
+	if (fc->tagged && scanned) {
+		/* no pattern's literal is in the event */
+		uint32_t k;
+
+		for (k = 0; k < fc->npats; k++) {
+			uint32_t l = fc->lits != NULL ? fc->lits[k] : fc->pats[k].lit;
+
+			if (lseen[l - 1].epoch == epoch)
+				break;
+		}
+		if (k == fc->npats)
+			return fc->neg;
+	}
+	for (uint32_t f = 0; f < fc->nfields; f++) {
+		for (uint32_t i = vg_event_first(ev, fc->fields[f]); i != FENT_END;
+		    i = ev->ents[i].next) {
+			const struct value *v = &ev->ents[i].v;
+
+			if (v->kind == V_NULL)
+				continue;
+			for (uint32_t k = 0; k < fc->npats; k++) {
+				const struct pat *p = &fc->pats[k];
+				uint32_t l = fc->lits != NULL ? fc->lits[k] : p->lit;
+				int m;
+
+				if (l != 0 && scanned && lseen[l - 1].epoch != epoch)
+					continue;
+				if (p->kind == PK_EQ && p->isnum && v->kind == V_NUM)
+					m = v->num == p->num;
+				else if (p->kind == PK_EQ && !fc->cased)
+					m = v->len == p->len &&
+					    same_fold(v->s, p->s, p->len);
+				else
+					m = str_match(p, v->s, v->len, fc->cased);
+				if (m)
+					return !fc->neg;
+			}
+		}
+	}
+	return fc->neg;
+}
+
 /* A node that only asks whether fields are present (a logsource's
  * `winlog.channel|exists: false`): answered in its parent's loop, without
  * the call that a field condition of values needs. 0 or 1; -1 for any
@@ -667,19 +741,29 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 
 	switch (sn->kind) {
 	case SN_FC:
+		if (sn->fc->plain)
+			return fc_plain_eval(ctx, ev, sn->fc);
 		return fc_eval(ctx, ev, sn->fc);
 	case SN_AND:
 		for (uint32_t i = 0; i < sn->n; i++) {
-			if ((r = sn_exists(ev, sn->kids[i])) < 0)
-				r = detect_sn_eval(ctx, ev, sn->kids[i]);
+			const struct snode *k = sn->kids[i];
+
+			if (k->kind == SN_FC && k->fc->plain)
+				r = fc_plain_eval(ctx, ev, k->fc);
+			else if ((r = sn_exists(ev, k)) < 0)
+				r = detect_sn_eval(ctx, ev, k);
 			if (!r)
 				return 0;
 		}
 		return 1;
 	case SN_OR:
 		for (uint32_t i = 0; i < sn->n; i++) {
-			if ((r = sn_exists(ev, sn->kids[i])) < 0)
-				r = detect_sn_eval(ctx, ev, sn->kids[i]);
+			const struct snode *k = sn->kids[i];
+
+			if (k->kind == SN_FC && k->fc->plain)
+				r = fc_plain_eval(ctx, ev, k->fc);
+			else if ((r = sn_exists(ev, k)) < 0)
+				r = detect_sn_eval(ctx, ev, k);
 			if (r)
 				return 1;
 		}

@@ -1,0 +1,275 @@
+/*
+ * test_detect_plain.c: field conditions over named fields with string
+ * patterns only (equality, prefix, suffix, contains, any) are marked plain
+ * by detect_ruleset_finish and evaluated by detect_match.c's short path.
+ * Exact expectations: which conditions are plain; and on many events
+ * (several values of a field, null values, numbers, two event fields for
+ * one Sigma field, |neq, |cased, literals the prefilter did or did not
+ * see), the short path answers as the general evaluator does, and the
+ * rules match as written.
+ */
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../engine/detect.h"
+#include "../../engine/detect_int.h"
+#include "../../engine/event.h"
+
+static struct ruleset *rs;
+static struct detect_ctx *ctx;
+static struct vg_event *ev;
+
+#define R(id, det) "title: " id "\nid: " id "\nlogsource:\n    product: test\n" \
+	"detection:\n" det "level: low\n---\n"
+
+static const char rules[] =
+	R("eq", "    sel:\n        user.name: [root, admin]\n"
+	    "        event.action: ssh_login\n    condition: sel\n")
+	R("num", "    sel:\n        user.id: 0\n    condition: sel\n")
+	R("mixed", "    sel:\n        url|startswith: '/admin'\n"
+	    "        url|endswith: '.php'\n"
+	    "        agent|contains: [curl, 'Wget/']\n    condition: sel\n")
+	R("any", "    sel:\n        url: '*'\n    condition: sel\n")
+	R("neq", "    sel:\n        event.action: ssh_login\n"
+	    "        user.name|neq: root\n    condition: sel\n")
+	R("cased", "    sel:\n        tag|cased: MixedCase\n    condition: sel\n")
+	R("two", "    sel:\n        Who: alice\n    condition: sel\n")
+	R("re", "    sel:\n        url|re: 'a+b'\n    condition: sel\n")
+	R("kw", "    keywords:\n        - 'segfault at'\n    condition: keywords\n")
+	R("all", "    sel:\n        agent|contains|all: [curl, x]\n"
+	    "    condition: sel\n");
+
+static const char maps[] =
+	"title: m\nfieldmappings:\n  - fields:\n      Who: [user.name, user.target.name]\n";
+
+static uint32_t fid(const char *name)
+{
+	return field_intern(name, strlen(name));
+}
+
+static void add(const char *name, const char *val)
+{
+	vg_event_add(ev, fid(name), val, strlen(val));
+}
+
+static void add_num(const char *name, const char *text)
+{
+	vg_event_add_num(ev, fid(name), text, strlen(text), strtod(text, NULL));
+}
+
+static void add_null(const char *name)
+{
+	vg_event_add_named(ev, name, strlen(name), "null", 4, V_NULL, 0);
+}
+
+static const struct rule *rule_by_id(const char *id)
+{
+	for (size_t i = 0; i < detect_rule_count(rs); i++) {
+		if (strcmp(detect_rule(rs, i)->id, id) == 0)
+			return detect_rule(rs, i);
+	}
+	return NULL;
+}
+
+/* The rules that match the event, by id. */
+static const char *run(void)
+{
+	static char out[512];
+	const struct rule *const *m;
+	size_t n = detect_event(rs, ctx, ev, &m), o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o < sizeof(out) - 64; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "",
+		    m[i]->id);
+	return out;
+}
+
+/* The plain flags of a rule's field conditions, in selection order. */
+static void flags(const struct snode *sn, char *out, size_t *o)
+{
+	if (sn->kind == SN_FC) {
+		out[(*o)++] = sn->fc->plain ? 'p' : '-';
+		out[*o] = '\0';
+	}
+	for (uint32_t i = 0; i < sn->n; i++)
+		flags(sn->kids[i], out, o);
+}
+
+static const char *rule_flags(const char *id)
+{
+	static char out[32];
+	const struct rule_impl *ri = rule_by_id(id)->impl;
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (uint32_t s = 0; s < ri->nsels; s++)
+		flags(ri->sels[s].root, out, &o);
+	return out;
+}
+
+/* Every field condition of every rule: the short path (detect_sn_eval of
+ * its node) against the general evaluator (detect_fc_eval), on the
+ * current event after the prefilter's scan. Returns the mismatches. */
+static int disagree_sn(const struct snode *sn)
+{
+	int bad = 0;
+
+	if (sn->kind == SN_FC && detect_sn_eval(ctx, ev, sn) !=
+	    detect_fc_eval(ctx, ev, sn->fc))
+		bad++;
+	for (uint32_t i = 0; i < sn->n; i++)
+		bad += disagree_sn(sn->kids[i]);
+	return bad;
+}
+
+static int disagree(void)
+{
+	int bad = 0;
+
+	run(); /* the scan: the literals seen in this event */
+	for (size_t r = 0; r < detect_rule_count(rs); r++) {
+		const struct rule_impl *ri = detect_rule(rs, r)->impl;
+
+		for (uint32_t s = 0; s < ri->nsels; s++)
+			bad += disagree_sn(ri->sels[s].root);
+	}
+	return bad;
+}
+
+static void setup(void)
+{
+	char path[] = "/tmp/vigil-plain-XXXXXX";
+	char rpath[600], mpath[600];
+	const char *rp[1], *mp[1];
+	struct detect_opts o = { 0 };
+	struct detect_stats st;
+	struct vg_diag d;
+	FILE *f;
+
+	if (mkdtemp(path) == NULL)
+		abort();
+	snprintf(rpath, sizeof(rpath), "%s/r.yml", path);
+	snprintf(mpath, sizeof(mpath), "%s/m.yml", path);
+	f = fopen(rpath, "w");
+	fputs(rules, f);
+	fclose(f);
+	f = fopen(mpath, "w");
+	fputs(maps, f);
+	fclose(f);
+	rp[0] = rpath;
+	mp[0] = mpath;
+	o.rule_paths = rp;
+	o.nrule_paths = 1;
+	o.mapping_paths = mp;
+	o.nmapping_paths = 1;
+	f = fopen("/dev/null", "w"); /* the rules' warnings: no mapping */
+	vg_diag_init(&d, f);
+	rs = detect_load(&o, &d, &st);
+	fclose(f);
+	if (st.loaded != 10)
+		abort();
+	ctx = detect_ctx_new(rs);
+	ev = vg_event_new();
+	unlink(rpath);
+	unlink(mpath);
+	rmdir(path);
+}
+
+TEST(which_conditions_are_plain)
+{
+	CHECK_STR(rule_flags("eq"), "pp");
+	CHECK_STR(rule_flags("num"), "p");
+	CHECK_STR(rule_flags("mixed"), "ppp");
+	CHECK_STR(rule_flags("any"), "p");
+	CHECK_STR(rule_flags("neq"), "pp");
+	CHECK_STR(rule_flags("cased"), "p");
+	CHECK_STR(rule_flags("two"), "p");
+	CHECK_STR(rule_flags("re"), "-");
+	CHECK_STR(rule_flags("kw"), "-");
+	CHECK_STR(rule_flags("all"), "-");
+}
+
+TEST(plain_conditions_match_as_written)
+{
+	vg_event_reset(ev);
+	add("event.action", "SSH_Login");
+	add("user.name", "nobody");
+	add("user.name", "ADMIN"); /* a second value of the field */
+	CHECK_STR(run(), "eq neq"); /* neq: no value is root */
+	CHECK_INT(disagree(), 0);
+
+	vg_event_reset(ev);
+	add("event.action", "ssh_login");
+	add_null("user.name");
+	add("user.name", "root");
+	CHECK_STR(run(), "eq");
+	CHECK_INT(disagree(), 0);
+
+	vg_event_reset(ev);
+	add("event.action", "ssh_login");
+	add_null("user.name");
+	CHECK_STR(run(), "neq"); /* null is no value: neq holds */
+	CHECK_INT(disagree(), 0);
+
+	vg_event_reset(ev);
+	add_num("user.id", "0.0");
+	CHECK_STR(run(), "num");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	add("user.id", "0");
+	CHECK_STR(run(), "num");
+	vg_event_reset(ev);
+	add("user.id", "00");
+	CHECK_STR(run(), "");
+	CHECK_INT(disagree(), 0);
+
+	vg_event_reset(ev);
+	add("url", "/ADMIN/index.PHP");
+	add("agent", "Wget/1.21");
+	CHECK_STR(run(), "mixed any");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	add("url", "/admin/index.php5");
+	add("agent", "curl/8");
+	CHECK_STR(run(), "any");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	add("url", "");
+	CHECK_STR(run(), "any");
+	vg_event_reset(ev);
+	add_null("url");
+	CHECK_STR(run(), "");
+	CHECK_INT(disagree(), 0);
+
+	vg_event_reset(ev);
+	add("tag", "mixedcase");
+	CHECK_STR(run(), "");
+	add("tag", "MixedCase");
+	CHECK_STR(run(), "cased");
+	CHECK_INT(disagree(), 0);
+
+	/* Who is two event fields: the second holds it */
+	vg_event_reset(ev);
+	add("user.target.name", "Alice");
+	CHECK_STR(run(), "two");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	add("user.target.name", "alicia");
+	add("user.name", "bob");
+	CHECK_STR(run(), "");
+	add("event.action", "ssh_login");
+	CHECK_STR(run(), "neq");
+	CHECK_INT(disagree(), 0);
+}
+
+int main(void)
+{
+	setup();
+	RUN(which_conditions_are_plain);
+	RUN(plain_conditions_match_as_written);
+	vg_event_free(ev);
+	detect_ctx_free(ctx);
+	detect_free(rs);
+	return unit_done();
+}
