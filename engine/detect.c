@@ -269,6 +269,83 @@ void detect_pack_sn_free(struct snode *sn)
 	pk_sn_free(sn);
 }
 
+/* Collect the fields of a presence-only condition into m->tfield; -1 if
+ * it asks anything else or names too many fields. */
+static int truth_fields(struct map_ls *m, const struct snode *sn)
+{
+	if (sn->kind == SN_FC) {
+		const struct fcond *fc = sn->fc;
+
+		if (fc->kind != FC_EXISTS)
+			return -1;
+		for (uint32_t f = 0; f < fc->nfields; f++) {
+			uint8_t j;
+
+			for (j = 0; j < m->ntf && m->tfield[j] != fc->fields[f]; j++)
+				;
+			if (j == m->ntf) {
+				if (m->ntf == MAP_TRUTH_FIELDS)
+					return -1;
+				m->tfield[m->ntf++] = fc->fields[f];
+			}
+		}
+		return 0;
+	}
+	if (sn->kind != SN_AND && sn->kind != SN_OR)
+		return -1;
+	for (uint32_t i = 0; i < sn->n; i++) {
+		if (truth_fields(m, sn->kids[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The answer of a presence-only condition when exactly the fields of
+ * bits b (of m->tfield) are present: as detect_sn_eval computes it. */
+static int truth_eval(const struct map_ls *m, const struct snode *sn,
+    unsigned b)
+{
+	if (sn->kind == SN_FC) {
+		const struct fcond *fc = sn->fc;
+		int r = 0;
+
+		for (uint32_t f = 0; f < fc->nfields && !r; f++) {
+			for (uint8_t j = 0; j < m->ntf; j++) {
+				if (m->tfield[j] == fc->fields[f])
+					r = (b >> j & 1) != 0;
+			}
+		}
+		r = r == fc->want;
+		return fc->neg ? !r : r;
+	}
+	for (uint32_t i = 0; i < sn->n; i++) {
+		int r = truth_eval(m, sn->kids[i], b);
+
+		if (sn->kind == SN_AND && !r)
+			return 0;
+		if (sn->kind == SN_OR && r)
+			return 1;
+	}
+	return sn->kind == SN_AND;
+}
+
+/* A presence-only entry condition becomes a table of its answers. */
+static void map_truth(struct map_ls *m)
+{
+	m->ntf = 0;
+	m->truth = 0;
+	if (m->cond == NULL || truth_fields(m, m->cond) < 0) {
+		m->ntf = 0;
+		return;
+	}
+	if (m->ntf == 0)
+		return; /* names no field: evaluated as it is */
+	for (unsigned b = 0; b < 1u << m->ntf; b++) {
+		if (truth_eval(m, m->cond, b))
+			m->truth |= 1ull << b;
+	}
+}
+
 /* A mapping entry's condition, evaluated for most events, likewise. */
 static void map_pack(struct map_ls *m)
 {
@@ -314,6 +391,7 @@ void detect_ruleset_finish(struct ruleset *rs)
 	for (size_t e = 0; e < rs->nmls; e++) {
 		sn_lits(rs->mls[e].cond);
 		map_pack(&rs->mls[e]);
+		map_truth(&rs->mls[e]);
 	}
 	free(rs->act);
 	rs->nact = rs->pf.nscan > F_MESSAGE ? rs->pf.nscan : F_MESSAGE + 1;
@@ -589,10 +667,22 @@ int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
     uint32_t e)
 {
 	uint8_t *st = &ctx->group_ok[e];
+	const struct map_ls *m = &ctx->rs->mls[e];
 
-	if (*st == 0)
-		*st = ctx->rs->mls[e].cond == NULL ||
-		    detect_sn_eval(ctx, ev, ctx->rs->mls[e].cond) ? 1 : 2;
+	if (*st == 0) {
+		if (m->ntf > 0) {
+			/* presence only: which of its fields are there */
+			unsigned b = 0;
+
+			for (uint8_t j = 0; j < m->ntf; j++)
+				b |= (unsigned)(vg_event_first(ev, m->tfield[j]) !=
+				    FENT_END) << j;
+			*st = (m->truth >> b & 1) ? 1 : 2;
+		} else {
+			*st = m->cond == NULL || detect_sn_eval(ctx, ev, m->cond) ?
+			    1 : 2;
+		}
+	}
 	return *st == 1;
 }
 

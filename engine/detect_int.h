@@ -159,6 +159,7 @@ struct rule_impl {
 };
 
 /* Mapping entries (rules/mappings/). */
+#define MAP_TRUTH_FIELDS 6     /* 2^6 combinations: one word of answers */
 struct map_ls {
 	struct lsource ls;     /* NULL members are not constrained */
 	struct snode *cond;    /* compiled conditions; NULL for none */
@@ -166,6 +167,13 @@ struct map_ls {
 	int line;
 	void *pack;            /* the block cond's nodes are packed in
 	                          (detect_ruleset_finish), or NULL */
+	/* A cond that only asks which of a few fields are present (`exists`
+	 * under AND and OR, the usual product entry): its answer for each
+	 * combination, bit b of truth for the fields tfield[j] present
+	 * exactly where bit j of b is set. ntf 0: evaluate cond. */
+	uint32_t tfield[MAP_TRUTH_FIELDS];
+	uint8_t ntf;
+	uint64_t truth;
 };
 
 struct map_fields {

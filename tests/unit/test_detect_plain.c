@@ -6,7 +6,10 @@
  * (several values of a field, null values, numbers, two event fields for
  * one Sigma field, |neq, |cased, literals the prefilter did or did not
  * see), the short path answers as the general evaluator does, and the
- * rules match as written.
+ * rules match as written. Logsource entries whose conditions only ask
+ * which of at most six fields are present answer from a table made at
+ * finish: which entries get one, and for every combination of the
+ * fields, the rules that match and the table against the condition.
  */
 #include <unistd.h>
 
@@ -137,7 +140,8 @@ static int disagree(void)
 	return bad;
 }
 
-static void setup(void)
+/* Load rule text r with mapping text m (each written to a file). */
+static struct ruleset *load_set(const char *r, const char *m, int *loaded)
 {
 	char path[] = "/tmp/vigil-plain-XXXXXX";
 	char rpath[600], mpath[600];
@@ -145,6 +149,7 @@ static void setup(void)
 	struct detect_opts o = { 0 };
 	struct detect_stats st;
 	struct vg_diag d;
+	struct ruleset *set;
 	FILE *f;
 
 	if (mkdtemp(path) == NULL)
@@ -152,10 +157,10 @@ static void setup(void)
 	snprintf(rpath, sizeof(rpath), "%s/r.yml", path);
 	snprintf(mpath, sizeof(mpath), "%s/m.yml", path);
 	f = fopen(rpath, "w");
-	fputs(rules, f);
+	fputs(r, f);
 	fclose(f);
 	f = fopen(mpath, "w");
-	fputs(maps, f);
+	fputs(m, f);
 	fclose(f);
 	rp[0] = rpath;
 	mp[0] = mpath;
@@ -163,17 +168,26 @@ static void setup(void)
 	o.nrule_paths = 1;
 	o.mapping_paths = mp;
 	o.nmapping_paths = 1;
-	f = fopen("/dev/null", "w"); /* the rules' warnings: no mapping */
+	f = fopen("/dev/null", "w"); /* warnings: logsources without mapping */
 	vg_diag_init(&d, f);
-	rs = detect_load(&o, &d, &st);
+	set = detect_load(&o, &d, &st);
 	fclose(f);
-	if (st.loaded != 10)
-		abort();
-	ctx = detect_ctx_new(rs);
-	ev = vg_event_new();
+	*loaded = st.loaded;
 	unlink(rpath);
 	unlink(mpath);
 	rmdir(path);
+	return set;
+}
+
+static void setup(void)
+{
+	int loaded;
+
+	rs = load_set(rules, maps, &loaded);
+	if (loaded != 10)
+		abort();
+	ctx = detect_ctx_new(rs);
+	ev = vg_event_new();
 }
 
 TEST(which_conditions_are_plain)
@@ -263,11 +277,113 @@ TEST(plain_conditions_match_as_written)
 	CHECK_INT(disagree(), 0);
 }
 
+/* Logsource entries that only ask which fields are present answer from
+ * a table over their fields; any other entry is evaluated. */
+static const char truth_maps[] =
+	"title: m\nlogsources:\n"
+	"  - product: lnx\n    conditions:\n"
+	"      - prio|exists: true\n        chan|exists: false\n"
+	"        Chan|exists: false\n"
+	"      - proc|exists: true\n        chan|exists: false\n"
+	"  - product: lnx\n    service: x\n    conditions:\n"
+	"      proc: x\n"
+	"  - product: six\n    conditions:\n"
+	"      - a|exists: true\n        b|exists: true\n        c|exists: true\n"
+	"      - d|exists: true\n        e|exists: false\n      - f|exists: true\n"
+	"  - product: many\n    conditions:\n"
+	"      a|exists: true\n      b|exists: true\n      c|exists: true\n"
+	"      d|exists: true\n      e|exists: true\n      f|exists: true\n"
+	"      g|exists: false\n";
+
+#define LR(id, ls) "title: " id "\nid: " id "\nlogsource:\n" ls \
+	"detection:\n    sel:\n        k: v\n    condition: sel\nlevel: low\n---\n"
+
+static const char truth_rules[] =
+	LR("r-lnx", "    product: lnx\n")
+	LR("r-x", "    product: lnx\n    service: x\n")
+	LR("r-six", "    product: six\n")
+	LR("r-many", "    product: many\n");
+
+TEST(presence_only_logsources_answer_from_a_table)
+{
+	static const char *const names[] = { "prio", "chan", "Chan", "proc",
+	    "a", "b", "c", "d", "e", "f", "g", "k" };
+	struct ruleset *set;
+	struct detect_ctx *c;
+	int loaded;
+
+	set = load_set(truth_rules, truth_maps, &loaded);
+	CHECK_INT(loaded, 4);
+	if (set->nmls != 4) {
+		CHECK_INT((int)set->nmls, 4);
+		detect_free(set);
+		return;
+	}
+	/* entries in file order: lnx (4 fields), lnx/x (values), six (6
+	 * fields), many (7 fields: too many for the table) */
+	CHECK_INT(set->mls[0].ntf, 4);
+	CHECK_INT(set->mls[1].ntf, 0);
+	CHECK_INT(set->mls[2].ntf, 6);
+	CHECK_INT(set->mls[3].ntf, 0);
+	c = detect_ctx_new(set);
+	/* every combination of the 12 fields' presence: the table answers
+	 * as the condition does, and the rules match accordingly */
+	for (unsigned b = 0; b < 1u << 12; b++) {
+		const struct rule *const *m;
+		int want_lnx, want_x, want_six, want_many;
+		size_t n;
+		char got[64] = "", want[64] = "";
+
+		vg_event_reset(ev);
+		for (unsigned j = 0; j < 12; j++) {
+			if (b >> j & 1)
+				add(names[j], j == 3 ? "x" : "v");
+		}
+		want_lnx = (b & 1) && !(b & 2) && !(b & 4) ? 1 :
+		    ((b & 8) && !(b & 2));
+		want_x = want_lnx && (b & 8);
+		want_six = ((b >> 4 & 7) == 7) || ((b >> 7 & 1) && !(b >> 8 & 1)) ||
+		    (b >> 9 & 1);
+		want_many = (b >> 4 & 63) == 63 && !(b >> 10 & 1);
+		want_lnx &= (b >> 11 & 1) != 0; /* k: v */
+		want_x &= (b >> 11 & 1) != 0;
+		want_six &= (b >> 11 & 1) != 0;
+		want_many &= (b >> 11 & 1) != 0;
+		snprintf(want, sizeof(want), "%s%s%s%s", want_lnx ? "r-lnx " : "",
+		    want_x ? "r-x " : "", want_six ? "r-six " : "",
+		    want_many ? "r-many " : "");
+		n = detect_event(set, c, ev, &m);
+		for (size_t i = 0; i < n; i++) {
+			strcat(got, m[i]->id);
+			strcat(got, " ");
+		}
+		if (strcmp(got, want) != 0) {
+			CHECK_STR(got, want);
+			printf("  fields %#x\n", b);
+			break;
+		}
+		/* the tables against the conditions themselves */
+		for (uint32_t e = 0; e < 4; e += 2) {
+			if (detect_sn_eval(c, ev, set->mls[e].cond) !=
+			    detect_entry_ok(c, ev, e)) {
+				CHECK_INT(detect_sn_eval(c, ev, set->mls[e].cond),
+				    detect_entry_ok(c, ev, e));
+				printf("  entry %u, fields %#x\n", e, b);
+				b = 1u << 12;
+				break;
+			}
+		}
+	}
+	detect_ctx_free(c);
+	detect_free(set);
+}
+
 int main(void)
 {
 	setup();
 	RUN(which_conditions_are_plain);
 	RUN(plain_conditions_match_as_written);
+	RUN(presence_only_logsources_answer_from_a_table);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
