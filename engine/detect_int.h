@@ -571,6 +571,8 @@ void detect_scan_build(struct prefilter *pf);
 void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n);
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct vg_event *ev);
+/* Set (by tests) to scan with SSE2 where the CPU has AVX2 too. */
+extern int detect_scan_noavx2;
 
 /* detect_explain.c */
 void detect_explain_rule(struct detect_ctx *ctx, const struct vg_event *ev,

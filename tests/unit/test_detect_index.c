@@ -179,24 +179,32 @@ TEST(few_keywords_are_scanned_by_their_first_bytes)
 	CHECK_STR(run(), "kw-kernel");
 	CHECK(cand("kw-kernel"));
 
-	/* 16 positions a step: a keyword at every offset of a step, across
-	 * its end, in upper and lower case, with the bytes around it that
-	 * fold ('@' and '[' are next to 'A' and 'Z') */
-	for (int off = 0; off < 40; off++) {
-		char msg[96];
+	/* 16 (SSE2) or 32 (AVX2, where the CPU has it) positions a step: a
+	 * keyword at every offset of two steps, across their ends, in upper
+	 * and lower case, with the bytes around it that fold ('@' and '['
+	 * are next to 'A' and 'Z'), the value ending right after it or up to
+	 * 36 bytes later; each pass with its own filler bytes, so that no
+	 * value is found in the value cache instead of scanned */
+	for (int pass = 0; pass < 2; pass++) {
+		detect_scan_noavx2 = pass;
+		for (int off = 0; off < 80; off++) {
+			char msg[160];
 
-		memset(msg, off % 2 ? '@' : '[', sizeof(msg));
-		memcpy(msg + off, off % 3 ? "SegFault AT" : "segfault at", 11);
-		msg[off + 11 + off % 5] = '\0';
-		vg_event_reset(ev);
-		add("message", msg);
-		CHECK_STR(run(), "kw-kernel");
-		/* one byte short */
-		msg[off + 10] = '\0';
-		vg_event_reset(ev);
-		add("message", msg);
-		CHECK_STR(run(), "");
+			memset(msg, pass ? (off % 2 ? ']' : '`') : (off % 2 ? '@' : '['),
+			    sizeof(msg));
+			memcpy(msg + off, off % 3 ? "SegFault AT" : "segfault at", 11);
+			msg[off + 11 + off % 37] = '\0';
+			vg_event_reset(ev);
+			add("message", msg);
+			CHECK_STR(run(), "kw-kernel");
+			/* one byte short */
+			msg[off + 10] = '\0';
+			vg_event_reset(ev);
+			add("message", msg);
+			CHECK_STR(run(), "");
+		}
 	}
+	detect_scan_noavx2 = 0;
 }
 
 TEST(a_repeated_value_replays_its_literals)
