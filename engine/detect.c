@@ -516,7 +516,9 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 	ctx->rs = detect_ruleset_ref(rs);
 	ctx->matches = vg_calloc(rs->nrules + 1, sizeof(*ctx->matches));
 	ctx->group_ok = vg_calloc(rs->nmls + 1, 1);
+	ctx->group_ep = vg_calloc(rs->nmls + 1, sizeof(*ctx->group_ep));
 	ctx->gstate = vg_calloc(rs->ngroups + 1, 1);
+	ctx->gstate_ep = vg_calloc(rs->ngroups + 1, sizeof(*ctx->gstate_ep));
 	ctx->rstamp = vg_calloc(rs->nrules + 1, sizeof(*ctx->rstamp));
 	ctx->rmask = vg_calloc(rs->nrules + 1, 1);
 	ctx->cands = vg_calloc(rs->nrules + 1, sizeof(*ctx->cands));
@@ -548,7 +550,9 @@ void detect_ctx_free(struct detect_ctx *ctx)
 		return;
 	free(ctx->matches);
 	free(ctx->group_ok);
+	free(ctx->group_ep);
 	free(ctx->gstate);
+	free(ctx->gstate_ep);
 	free(ctx->rstamp);
 	free(ctx->rmask);
 	free(ctx->cands);
@@ -669,7 +673,8 @@ int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
 	uint8_t *st = &ctx->group_ok[e];
 	const struct map_ls *m = &ctx->rs->mls[e];
 
-	if (*st == 0) {
+	if (ctx->group_ep[e] != ctx->epoch) {
+		ctx->group_ep[e] = ctx->epoch;
 		if (m->ntf > 0) {
 			/* presence only: which of its fields are there */
 			unsigned b = 0;
@@ -757,8 +762,10 @@ static int group_ok(struct detect_ctx *ctx, const struct vg_event *ev, uint32_t 
 {
 	uint8_t *st = &ctx->gstate[gi];
 
-	if (*st == 0)
+	if (ctx->gstate_ep[gi] != ctx->epoch) {
+		ctx->gstate_ep[gi] = ctx->epoch;
 		*st = group_passes(ctx, ev, &ctx->rs->groups[gi]) ? 1 : 2;
+	}
 	return *st == 1;
 }
 
@@ -769,11 +776,11 @@ static void new_event(const struct ruleset *rs, struct detect_ctx *ctx)
 		/* wrapped: old stamps could look current */
 		memset(ctx->rstamp, 0, rs->nrules * sizeof(*ctx->rstamp));
 		memset(ctx->lseen, 0, rs->pf.nlits * sizeof(*ctx->lseen));
+		memset(ctx->group_ep, 0, rs->nmls * sizeof(*ctx->group_ep));
+		memset(ctx->gstate_ep, 0, rs->ngroups * sizeof(*ctx->gstate_ep));
 		ctx->epoch = 1;
 		ctx->scanned = 0;
 	}
-	memset(ctx->group_ok, 0, rs->nmls);
-	memset(ctx->gstate, 0, rs->ngroups);
 }
 
 size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,

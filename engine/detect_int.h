@@ -419,7 +419,8 @@ struct detect_ctx {
 	const struct ruleset *rs;
 	const struct rule **matches;
 	size_t nmatches;
-	uint8_t *group_ok;     /* per group: 0 unknown, 1 passed, 2 failed */
+	uint8_t *group_ok;     /* per mapping entry: 1 passed, 2 failed, */
+	uint32_t *group_ep;    /* when group_ep is this epoch (else unknown) */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jit;
@@ -436,7 +437,8 @@ struct detect_ctx {
 	struct pf_seen *lseen; /* per literal: its last hit */
 	uint32_t *cands;       /* candidate rules of this event */
 	size_t ncands;
-	uint8_t *gstate;       /* per group: 0 unknown, 1 passed, 2 failed */
+	uint8_t *gstate;       /* per group: 1 passed, 2 failed, when */
+	uint32_t *gstate_ep;   /* gstate_ep is this epoch (else unknown) */
 	uint64_t gpass, gfail; /* gates known to pass or fail for this event */
 	uint8_t *fold;         /* a value being scanned, case-folded */
 	size_t foldcap;

@@ -9,7 +9,9 @@
  * rules match as written. Logsource entries whose conditions only ask
  * which of at most six fields are present answer from a table made at
  * finish: which entries get one, and for every combination of the
- * fields, the rules that match and the table against the condition.
+ * fields, the rules that match and the table against the condition; and
+ * that an entry's answer is its event's, across the wrap of the event
+ * counter.
  */
 #include <unistd.h>
 
@@ -378,12 +380,51 @@ TEST(presence_only_logsources_answer_from_a_table)
 	detect_free(set);
 }
 
+/* A logsource's answer holds for its event only: events that alternate
+ * between passing and failing it, also across the wrap of the context's
+ * event counter (the stamps that say which answers are this event's). */
+TEST(logsource_answers_are_per_event_across_the_wrap)
+{
+	struct ruleset *set;
+	struct detect_ctx *c;
+	int loaded;
+
+	set = load_set(truth_rules, truth_maps, &loaded);
+	CHECK_INT(loaded, 4);
+	c = detect_ctx_new(set);
+	c->epoch = UINT32_MAX - 3;
+	for (int i = 0; i < 8; i++) {
+		const struct rule *const *m;
+		size_t n;
+
+		vg_event_reset(ev);
+		add(i % 2 ? "chan" : "prio", "v");
+		add("proc", "x");
+		add("k", "v");
+		n = detect_event(set, c, ev, &m);
+		if (i % 2) {
+			CHECK_INT((int)n, 0); /* a channel: not lnx */
+		} else {
+			CHECK_INT((int)n, 2);
+			if (n == 2) {
+				CHECK_STR(m[0]->id, "r-lnx");
+				CHECK_STR(m[1]->id, "r-x");
+			}
+		}
+		CHECK_INT(detect_entry_ok(c, ev, 0), i % 2 == 0);
+	}
+	CHECK(c->epoch < 8); /* it wrapped */
+	detect_ctx_free(c);
+	detect_free(set);
+}
+
 int main(void)
 {
 	setup();
 	RUN(which_conditions_are_plain);
 	RUN(plain_conditions_match_as_written);
 	RUN(presence_only_logsources_answer_from_a_table);
+	RUN(logsource_answers_are_per_event_across_the_wrap);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
