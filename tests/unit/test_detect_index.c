@@ -363,15 +363,17 @@ TEST(unindexed_rules_need_one_of_their_fields)
 	add("Provider_Name", "Service Control Manager");
 	CHECK_STR(run(), "");
 	CHECK_INT(ctx->ncands, 0);
-	CHECK_INT(ctx->gstate[g], 0);
+	CHECK(ctx->gstate_ep[g] != ctx->epoch); /* not answered this event */
 	/* with one: evaluated */
 	vg_event_reset(ev);
 	add("CommandLine", "a-b");
 	CHECK_STR(run(), "cmd-regex");
+	CHECK_INT(ctx->gstate_ep[g], ctx->epoch);
 	CHECK_INT(ctx->gstate[g], 1);
 	vg_event_reset(ev);
 	add("CommandLine", "ab");
 	CHECK_STR(run(), "");
+	CHECK_INT(ctx->gstate_ep[g], ctx->epoch);
 	CHECK_INT(ctx->gstate[g], 1);
 }
 
