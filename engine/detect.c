@@ -400,6 +400,20 @@ void detect_ruleset_finish(struct ruleset *rs)
 		rs->act[f] = rs->pf.scan[f];
 	if (rs->pf.keywords)
 		rs->act[F_MESSAGE] |= ACT_KW;
+	free(rs->needf_ids);
+	rs->needf_ids = NULL;
+	rs->nneedf_ids = 0;
+	for (uint32_t f = 0; f < rs->nneedf; f++)
+		rs->nneedf_ids += rs->needf[f] != 0;
+	if (rs->nneedf_ids <= NEEDF_IDS_MAX) {
+		rs->needf_ids = vg_malloc((rs->nneedf_ids + 1) *
+		    sizeof(*rs->needf_ids));
+		rs->nneedf_ids = 0;
+		for (uint32_t f = 0; f < rs->nneedf; f++) {
+			if (rs->needf[f])
+				rs->needf_ids[rs->nneedf_ids++] = f;
+		}
+	}
 	free(rs->reval);
 	rs->reval = vg_calloc(rs->nrules > 0 ? rs->nrules : 1, sizeof(*rs->reval));
 	for (size_t r = 0; r < rs->nrules; r++) {
@@ -466,6 +480,7 @@ static void ruleset_destroy(struct ruleset *rs)
 	detect_index_free(&rs->pf);
 	free(rs->reval);
 	free(rs->act);
+	free(rs->needf_ids);
 	free(rs->groups);
 	free(rs->agroups);
 	free(rs->needf);
@@ -729,6 +744,14 @@ static int any_needed(const struct ruleset *rs, const struct vg_event *ev)
 {
 	if (rs->need_any)
 		return 1;
+	if (rs->needf_ids != NULL) {
+		/* a few such fields: their index entries */
+		for (uint32_t k = 0; k < rs->nneedf_ids; k++) {
+			if (vg_event_first(ev, rs->needf_ids[k]) != FENT_END)
+				return 1;
+		}
+		return 0;
+	}
 	for (uint32_t e = 0; e < ev->n; e++) {
 		uint32_t id = ev->ents[e].id;
 

@@ -365,6 +365,10 @@ struct ruleset {
 	                          for every event needs it */
 	uint32_t nneedf;
 	int need_any;          /* one of those rules needs no known field */
+	uint32_t *needf_ids;   /* the ids of needf, when at most NEEDF_IDS_MAX
+	                          (else NULL): looked up in the event's index
+	                          rather than walking its entries */
+	uint32_t nneedf_ids;
 	struct map_ls *mls;
 	size_t nmls;
 	struct map_fields *mfs;
@@ -384,6 +388,7 @@ struct ruleset {
 	uint32_t nact;
 };
 #define ACT_KW 8
+#define NEEDF_IDS_MAX 8
 
 /*
  * The literals found in recent values (detect_scan.c): logs repeat the

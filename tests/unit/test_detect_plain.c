@@ -11,7 +11,8 @@
  * finish: which entries get one, and for every combination of the
  * fields, the rules that match and the table against the condition; and
  * that an entry's answer is its event's, across the wrap of the event
- * counter.
+ * counter. Rules no literal vouches for are looked at when the event has
+ * a field they need, with few such fields or many.
  */
 #include <unistd.h>
 
@@ -418,6 +419,53 @@ TEST(logsource_answers_are_per_event_across_the_wrap)
 	detect_free(set);
 }
 
+/* Rules no literal vouches for are looked at when the event has a field
+ * one of them needs: found through the index for up to NEEDF_IDS_MAX
+ * such fields, by walking the event's entries for more. */
+TEST(fields_needed_by_unindexed_rules_few_or_many)
+{
+	char text[4096];
+
+	for (int many = 0; many < 2; many++) {
+		int nr = many ? NEEDF_IDS_MAX + 1 : 2, loaded;
+		size_t o = 0;
+		struct ruleset *set;
+		struct detect_ctx *c;
+
+		for (int i = 0; i < nr; i++)
+			o += (size_t)snprintf(text + o, sizeof(text) - o,
+			    "title: u%d\nid: u%d\nlogsource:\n    product: test\n"
+			    "detection:\n    sel:\n        need%d|re: 'x.z'\n"
+			    "    condition: sel\nlevel: low\n---\n", i, i, i);
+		set = load_set(text, "title: none\nfieldmappings: []\n", &loaded);
+		CHECK_INT(loaded, nr);
+		CHECK_INT(set->need_any, 0);
+		CHECK(many ? set->needf_ids == NULL : set->needf_ids != NULL);
+		c = detect_ctx_new(set);
+		for (int i = 0; i < nr; i++) {
+			const struct rule *const *m;
+			char name[16], want[16];
+
+			snprintf(name, sizeof(name), "need%d", i);
+			snprintf(want, sizeof(want), "u%d", i);
+			vg_event_reset(ev);
+			add("other", "xyz");
+			CHECK_INT((int)detect_event(set, c, ev, &m), 0);
+			add(name, "..xyz..");
+			if (detect_event(set, c, ev, &m) != 1) {
+				CHECK_STR(name, "matched once");
+				continue;
+			}
+			CHECK_STR(m[0]->id, want);
+			vg_event_reset(ev);
+			add(name, "xz");
+			CHECK_INT((int)detect_event(set, c, ev, &m), 0);
+		}
+		detect_ctx_free(c);
+		detect_free(set);
+	}
+}
+
 int main(void)
 {
 	setup();
@@ -425,6 +473,7 @@ int main(void)
 	RUN(plain_conditions_match_as_written);
 	RUN(presence_only_logsources_answer_from_a_table);
 	RUN(logsource_answers_are_per_event_across_the_wrap);
+	RUN(fields_needed_by_unindexed_rules_few_or_many);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
