@@ -44,6 +44,8 @@ static void sn_lits(struct snode *sn)
 		for (uint32_t k = 0; k < fc->npats; k++)
 			fc->lits[k] = fc->pats[k].lit;
 	}
+	if (sn->fc != NULL)
+		detect_fc_cset(sn->fc);
 }
 
 /*
@@ -252,6 +254,7 @@ static void pk_sn_free(struct snode *sn)
 		}
 		free(sn->fc->name);
 		free(sn->fc->key);
+		free(sn->fc->cs);
 	}
 }
 
@@ -582,6 +585,7 @@ void detect_ctx_free(struct detect_ctx *ctx)
 	pcre2_match_context_free(ctx->mctx);
 	pcre2_jit_stack_free(ctx->jit);
 	free(ctx->fold);
+	free(ctx->vfold);
 	buf_free(&ctx->tmp);
 	detect_ruleset_unref(ctx->rs);
 	free(ctx);
@@ -803,6 +807,7 @@ static void new_event(const struct ruleset *rs, struct detect_ctx *ctx)
 		memset(ctx->gstate_ep, 0, rs->ngroups * sizeof(*ctx->gstate_ep));
 		ctx->epoch = 1;
 		ctx->scanned = 0;
+		ctx->vepoch = 0;
 	}
 }
 

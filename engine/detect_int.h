@@ -101,6 +101,9 @@ struct fcond {
 	char *name;       /* Sigma field name as written ("" for keywords) */
 	char *key;        /* the whole key with modifiers */
 	int line, col;
+	struct cset *cs;  /* plain, folded, contains only, none of them with
+	                     a prefilter literal, and many: their first
+	                     bytes, for one pass over a value (detect_fc_cset) */
 	uint32_t *lits;   /* [npats] pats[k].lit side by side, so that a
 	                     condition whose literals are absent is ruled out
 	                     without a cache line per pattern; NULL before
@@ -447,6 +450,12 @@ struct detect_ctx {
 	uint64_t gpass, gfail; /* gates known to pass or fail for this event */
 	uint8_t *fold;         /* a value being scanned, case-folded */
 	size_t foldcap;
+	/* a value being matched against a cset (detect_match.c), folded,
+	 * with 32 zero bytes after it: (vs, vlen) of event epoch vepoch */
+	uint8_t *vfold;
+	size_t vfoldcap;
+	const char *vs;
+	uint32_t vlen, vepoch;
 	/* the value cache */
 	struct vc_slot *vslots;
 	uint8_t *vring;
@@ -528,6 +537,17 @@ int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct sel *sels, const struct cnode *cn);
 /* Is fc one that the short path evaluates (sets fc->plain)? */
 int detect_fc_plain(const struct fcond *fc);
+/* The distinct first bytes of a plain condition's needles, when it is a
+ * list of CSET_MIN or more case-folded contains that no literal of the
+ * prefilter rules out (a rule evaluated for every event): each value is
+ * then passed over once for all of them. */
+#define CSET_MIN 4
+#define CSET_FIRST 16
+struct cset {
+	uint8_t n;                 /* distinct first bytes */
+	uint8_t first[CSET_FIRST];
+};
+void detect_fc_cset(struct fcond *fc);
 /* Does one value match one pattern (for explanations too). */
 int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p, const struct value *v);

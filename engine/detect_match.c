@@ -16,6 +16,10 @@
 
 #include "vgtime.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* vg_lower of each of the 8 bytes of x: the bytes whose low 7 bits are
  * 'A'..'Z' and whose high bit is clear get 0x20 (no carry crosses bytes:
  * each sum stays below 0x100). */
@@ -662,6 +666,124 @@ int detect_fc_plain(const struct fcond *fc)
 	return 1;
 }
 
+void detect_fc_cset(struct fcond *fc)
+{
+	struct cset cs = { 0 };
+
+	if (fc->cs != NULL || !fc->plain || fc->cased || fc->npats < CSET_MIN)
+		return;
+	for (uint32_t k = 0; k < fc->npats; k++) {
+		const struct pat *p = &fc->pats[k];
+		uint8_t c, j;
+
+		if (p->kind != PK_CONTAINS || p->len == 0 || p->lit != 0 ||
+		    (fc->lits != NULL && fc->lits[k] != 0))
+			return;
+		c = (uint8_t)p->s[0];
+		for (j = 0; j < cs.n && cs.first[j] != c; j++)
+			;
+		if (j == cs.n) {
+			if (cs.n == CSET_FIRST)
+				return;
+			cs.first[cs.n++] = c;
+		}
+	}
+	fc->cs = vg_malloc(sizeof(*fc->cs));
+	*fc->cs = cs;
+}
+
+/* The value s (len bytes) case-folded, kept while the same value is
+ * asked for again in this event (an event's values stay put while it is
+ * evaluated; epoch 0 is a context that never started one, whose callers
+ * evaluate events of their own: nothing is kept for them); 32 zero bytes
+ * follow it, for the 16-byte loads of cset_find. */
+static const uint8_t *value_folded(struct detect_ctx *ctx, const char *s,
+    uint32_t len)
+{
+	uint8_t *f;
+	uint32_t i = 0;
+
+	if (ctx->vepoch == ctx->epoch && ctx->epoch != 0 && ctx->vs == s &&
+	    ctx->vlen == len)
+		return ctx->vfold;
+	if ((size_t)len + 32 > ctx->vfoldcap) {
+		ctx->vfoldcap = (size_t)len + 288;
+		free(ctx->vfold);
+		ctx->vfold = vg_malloc(ctx->vfoldcap);
+	}
+	f = ctx->vfold;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		x = fold8(x);
+		memcpy(f + i, &x, 8);
+	}
+	if (i < len && len >= 8) {
+		/* the last 8 bytes again, some folded twice */
+		uint64_t x;
+
+		memcpy(&x, s + len - 8, 8);
+		x = fold8(x);
+		memcpy(f + len - 8, &x, 8);
+		i = len;
+	}
+	for (; i < len; i++)
+		f[i] = (uint8_t)vg_lower((unsigned char)s[i]);
+	memset(f + len, 0, 32);
+	ctx->vs = s;
+	ctx->vlen = len;
+	ctx->vepoch = ctx->epoch;
+	return f;
+}
+
+/* Is one of fc's needles (all contains, folded) in the folded value f of
+ * len bytes? The positions holding one of the needles' first bytes, 16
+ * at a time, then the needles that start with that byte there. */
+static int cset_find(const struct fcond *fc, const uint8_t *f, uint32_t len)
+{
+	const struct cset *cs = fc->cs;
+
+	for (uint32_t i = 0; i < len; i += 16) {
+		uint32_t m = 0;
+
+#ifdef __SSE2__
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(f + i));
+		__m128i acc = _mm_setzero_si128();
+
+		for (uint8_t j = 0; j < cs->n; j++)
+			acc = _mm_or_si128(acc, _mm_cmpeq_epi8(x,
+			    _mm_set1_epi8((char)cs->first[j])));
+		m = (uint32_t)_mm_movemask_epi8(acc);
+#else
+		for (uint32_t b = 0; b < 16; b++) {
+			for (uint8_t j = 0; j < cs->n; j++) {
+				if (f[i + b] == cs->first[j])
+					m |= 1u << b;
+			}
+		}
+#endif
+		if (len - i < 16)
+			m &= (1u << (len - i)) - 1; /* the zero bytes after it */
+		for (; m != 0; m &= m - 1) {
+			uint32_t at = i + (uint32_t)__builtin_ctz(m);
+
+			for (uint32_t k = 0; k < fc->npats; k++) {
+				const struct pat *p = &fc->pats[k];
+				uint32_t q;
+
+				if ((uint8_t)p->s[0] != f[at] || p->len > len - at)
+					continue;
+				for (q = 1; q < p->len && f[at + q] == (uint8_t)p->s[q]; q++)
+					;
+				if (q == p->len)
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 /*
  * fc_eval for a plain condition (detect_fc_plain): the same answer from
  * the same steps, in a loop that knows there is nothing else to it (no
@@ -694,6 +816,12 @@ static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 
 			if (v->kind == V_NULL)
 				continue;
+			if (fc->cs != NULL) {
+				/* every needle at once */
+				if (cset_find(fc, value_folded(ctx, v->s, v->len), v->len))
+					return !fc->neg;
+				continue;
+			}
 			for (uint32_t k = 0; k < fc->npats; k++) {
 				const struct pat *p = &fc->pats[k];
 				uint32_t l = fc->lits != NULL ? fc->lits[k] : p->lit;

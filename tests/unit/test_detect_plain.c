@@ -6,7 +6,8 @@
  * (several values of a field, null values, numbers, two event fields for
  * one Sigma field, |neq, |cased, literals the prefilter did or did not
  * see), the short path answers as the general evaluator does, and the
- * rules match as written. Logsource entries whose conditions only ask
+ * rules match as written. A list of contains that no literal rules out
+ * is matched in one pass over the folded value (fc->cs). Logsource entries whose conditions only ask
  * which of at most six fields are present answer from a table made at
  * finish: which entries get one, and for every combination of the
  * fields, the rules that match and the table against the condition; and
@@ -43,7 +44,9 @@ static const char rules[] =
 	R("re", "    sel:\n        url|re: 'a+b'\n    condition: sel\n")
 	R("kw", "    keywords:\n        - 'segfault at'\n    condition: keywords\n")
 	R("all", "    sel:\n        agent|contains|all: [curl, x]\n"
-	    "    condition: sel\n");
+	    "    condition: sel\n")
+	R("inj", "    sel:\n        url|contains: [';CAT ', '|id', '$(', '`',"
+	    " '%60', 'Ab']\n    condition: sel\n");
 
 static const char maps[] =
 	"title: m\nfieldmappings:\n  - fields:\n      Who: [user.name, user.target.name]\n";
@@ -187,7 +190,7 @@ static void setup(void)
 	int loaded;
 
 	rs = load_set(rules, maps, &loaded);
-	if (loaded != 10)
+	if (loaded != 11)
 		abort();
 	ctx = detect_ctx_new(rs);
 	ev = vg_event_new();
@@ -205,6 +208,77 @@ TEST(which_conditions_are_plain)
 	CHECK_STR(rule_flags("re"), "-");
 	CHECK_STR(rule_flags("kw"), "-");
 	CHECK_STR(rule_flags("all"), "-");
+	CHECK_STR(rule_flags("inj"), "p");
+}
+
+/* A list of contains that no literal rules out (the rule is evaluated for
+ * every event: '`' is one byte) is matched in one pass over the folded
+ * value: the first bytes ; | $ ` % a. */
+TEST(a_list_of_contains_is_one_pass)
+{
+	const struct fcond *fc = rule_by_id("inj")->impl->sels[0].root->fc;
+	static const char *const needles[] = { ";cat ", "|ID", "$(", "`", "%60",
+	    "aB" };
+	char url[80];
+	int n = 0;
+
+	CHECK(rule_by_id("inj")->impl->sels[0].root->kind == SN_FC);
+	CHECK(fc->cs != NULL);
+	if (fc->cs == NULL)
+		return;
+	CHECK_INT(fc->cs->n, 6);
+	CHECK(memchr(fc->cs->first, ';', fc->cs->n) != NULL);
+	CHECK(memchr(fc->cs->first, 'a', fc->cs->n) != NULL);
+	/* no other condition of the rules has one */
+	CHECK(rule_by_id("mixed")->impl->sels[0].root->kids[2]->fc->cs == NULL);
+	/* every needle at every place of values of 0..40 bytes, and one
+	 * byte of it missing: as the general evaluator answers */
+	for (size_t k = 0; k < 6; k++) {
+		size_t nl = strlen(needles[k]);
+
+		for (size_t len = 0; len <= 40; len++) {
+			for (size_t at = 0; at + nl <= len; at++) {
+				memset(url, 'x', len);
+				memcpy(url + at, needles[k], nl);
+				url[len] = '\0';
+				vg_event_reset(ev);
+				add("url", url);
+				n += disagree();
+				n += strcmp(run(), "any inj") != 0;
+				/* the needle's last byte replaced */
+				url[at + nl - 1] = '#';
+				vg_event_reset(ev);
+				add("url", url);
+				n += disagree();
+				n += strcmp(run(), "any") != 0;
+			}
+		}
+	}
+	CHECK_INT(n, 0);
+	/* the second value of the field holds it */
+	vg_event_reset(ev);
+	add("url", "/a/b");
+	add("url", "/x?q=$(id)");
+	CHECK_STR(run(), "any inj");
+	vg_event_reset(ev);
+	add("url", "%6");
+	add("url", "0");
+	CHECK_STR(run(), "any");
+	/* a context that never ran detect_event (its caller evaluates
+	 * events of its own): no fold is kept from one event to the next,
+	 * though their values lie at the same place */
+	{
+		struct detect_ctx *b = detect_ctx_new(rs);
+		const struct snode *root = rule_by_id("inj")->impl->sels[0].root;
+
+		vg_event_reset(ev);
+		add("url", "/x?a=`id`");
+		CHECK_INT(detect_sn_eval(b, ev, root), 1);
+		vg_event_reset(ev);
+		add("url", "/x?a='id'");
+		CHECK_INT(detect_sn_eval(b, ev, root), 0);
+		detect_ctx_free(b);
+	}
 }
 
 TEST(plain_conditions_match_as_written)
@@ -471,6 +545,7 @@ int main(void)
 	setup();
 	RUN(which_conditions_are_plain);
 	RUN(plain_conditions_match_as_written);
+	RUN(a_list_of_contains_is_one_pass);
 	RUN(presence_only_logsources_answer_from_a_table);
 	RUN(logsource_answers_are_per_event_across_the_wrap);
 	RUN(fields_needed_by_unindexed_rules_few_or_many);
