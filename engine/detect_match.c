@@ -114,6 +114,53 @@ static int is_alpha(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+#ifdef __SSE2__
+#define FIND_WIDE 64   /* haystacks this long are searched 16 at a time */
+
+/*
+ * find_fold over a long haystack (FIND_WIDE bytes or more) for a needle
+ * of 2 bytes or more: 16 positions at a time are tested for the needle's
+ * first two bytes in either case (a lowercase letter of the needle is
+ * compared with the byte | 0x20, anything else exactly), then the rest
+ * of the few that have them. The last 16 positions are an overlapping
+ * block that ends with the haystack: no load reads past it.
+ */
+static const char *find_fold_wide(const char *h, size_t hl, const char *n,
+    size_t nl)
+{
+	const unsigned char c0 = (unsigned char)n[0], c1 = (unsigned char)n[1];
+	const __m128i v0 = _mm_set1_epi8((char)c0), v1 = _mm_set1_epi8((char)c1);
+	const __m128i m0 = _mm_set1_epi8(c0 >= 'a' && c0 <= 'z' ? 0x20 : 0);
+	const __m128i m1 = _mm_set1_epi8(c1 >= 'a' && c1 <= 'z' ? 0x20 : 0);
+	const size_t last = hl - nl; /* the last position it may start at */
+	size_t i = 0;
+
+	if ((c0 >= 'A' && c0 <= 'Z') || (c1 >= 'A' && c1 <= 'Z'))
+		return NULL; /* a folded needle has no capitals */
+	for (;;) {
+		size_t b = i + 17 <= hl ? i : hl - 17;
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(h + b));
+		__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(h + b + 1));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+		    _mm_cmpeq_epi8(_mm_or_si128(x, m0), v0),
+		    _mm_cmpeq_epi8(_mm_or_si128(x1, m1), v1)));
+
+		m &= ~0u << (i - b);           /* the positions before i: done */
+		if (last - b < 15)
+			m &= (2u << (last - b)) - 1; /* none after last */
+		for (; m != 0; m &= m - 1) {
+			size_t j = b + (size_t)__builtin_ctz(m);
+
+			if (same_fold(h + j + 2, n + 2, nl - 2))
+				return h + j;
+		}
+		if (b + 16 > last)
+			return NULL;
+		i = b + 16;
+	}
+}
+#endif
+
 /* Position of lowercased needle n in h, folding h; NULL if absent. */
 static const char *find_fold(const char *h, size_t hl, const char *n, size_t nl)
 {
@@ -124,6 +171,10 @@ static const char *find_fold(const char *h, size_t hl, const char *n, size_t nl)
 		return h;
 	if (hl < nl)
 		return NULL;
+#ifdef __SSE2__
+	if (hl >= FIND_WIDE && nl >= 2)
+		return find_fold_wide(h, hl, n, nl);
+#endif
 	end = h + (hl - nl) + 1;
 	c0 = (unsigned char)n[0];
 	if (is_alpha(c0)) {

@@ -672,6 +672,42 @@ TEST(equality_at_every_length_and_position)
 	}
 }
 
+/* contains in values of 64 bytes or more (searched 16 positions at a
+ * time, the last block overlapping): a needle at every place, in either
+ * case, among bytes that start it or are one off ('`' is next to 'a'),
+ * and with its last byte wrong. */
+TEST(contains_in_long_values_at_every_position)
+{
+	struct ruleset *rs = RULE(
+	    "    sel:\n        f|contains: 'aB-9z'\n    condition: sel\n");
+	struct ruleset *rs2 = RULE(
+	    "    sel:\n        f|contains: '=q'\n    condition: sel\n");
+	char v[160];
+	int bad = 0;
+
+	for (size_t len = 64; len < 100; len++) {
+		for (size_t at = 0; at + 5 <= len; at++) {
+			for (size_t i = 0; i < len; i++)
+				v[i] = "aA`b-a"[(i + len) % 6];
+			memcpy(v + at, at % 2 ? "Ab-9Z" : "ab-9z", 5);
+			v[len] = '\0';
+			bad += one(rs, "f", v) != 1;
+			v[at + 4] = '{';
+			bad += one(rs, "f", v) != 0;
+			for (size_t i = 0; i < len; i++)
+				v[i] = "=Q=x"[(i + len) % 4] == 'Q' ? 'p' : "=Q=x"[(i + len) % 4];
+			v[at] = '=';
+			v[at + 1] = at % 3 ? 'Q' : 'q';
+			bad += one(rs2, "f", v) != 1;
+			v[at + 1] = 'r';
+			bad += one(rs2, "f", v) != 0;
+		}
+	}
+	CHECK_INT(bad, 0);
+	detect_free(rs);
+	detect_free(rs2);
+}
+
 TEST(numeric_comparisons)
 {
 	struct ruleset *rs = RULE(
