@@ -699,7 +699,7 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 
 int detect_fc_plain(const struct fcond *fc)
 {
-	if (fc->kind != FC_VALUES || fc->keyword || fc->all || fc->never ||
+	if (fc->kind != FC_VALUES || fc->keyword || fc->never ||
 	    fc->tpart != TP_NONE || fc->nfields == 0 || fc->npats == 0)
 		return 0;
 	for (uint32_t k = 0; k < fc->npats; k++) {
@@ -721,7 +721,8 @@ void detect_fc_cset(struct fcond *fc)
 {
 	struct cset cs = { 0 };
 
-	if (fc->cs != NULL || !fc->plain || fc->cased || fc->npats < CSET_MIN)
+	if (fc->cs != NULL || !fc->plain || fc->cased || fc->all ||
+	    fc->npats < CSET_MIN)
 		return;
 	for (uint32_t k = 0; k < fc->npats; k++) {
 		const struct pat *p = &fc->pats[k];
@@ -835,31 +836,15 @@ static int cset_find(const struct fcond *fc, const uint8_t *f, uint32_t len)
 	return 0;
 }
 
-/*
- * fc_eval for a plain condition (detect_fc_plain): the same answer from
- * the same steps, in a loop that knows there is nothing else to it (no
- * keywords, time parts, regexes, |all) and holds little in registers.
- */
-static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct fcond *fc)
+/* Does a value of fc's fields match one of the patterns pats[b..e)? */
+static inline __attribute__((always_inline)) int plain_any(
+    struct detect_ctx *ctx, const struct vg_event *ev, const struct fcond *fc,
+    uint32_t b, uint32_t e)
 {
 	const int scanned = ctx->scanned == ctx->epoch;
 	const uint32_t epoch = ctx->epoch;
 	const struct pf_seen *lseen = ctx->lseen;
 
-	if (fc->tagged && scanned) {
-		/* no pattern's literal is in the event */
-		uint32_t k;
-
-		for (k = 0; k < fc->npats; k++) {
-			uint32_t l = fc->lits != NULL ? fc->lits[k] : fc->pats[k].lit;
-
-			if (lseen[l - 1].epoch == epoch)
-				break;
-		}
-		if (k == fc->npats)
-			return fc->neg;
-	}
 	for (uint32_t f = 0; f < fc->nfields; f++) {
 		for (uint32_t i = vg_event_first(ev, fc->fields[f]); i != FENT_END;
 		    i = ev->ents[i].next) {
@@ -868,12 +853,12 @@ static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 			if (v->kind == V_NULL)
 				continue;
 			if (fc->cs != NULL) {
-				/* every needle at once */
+				/* every needle at once (b, e: all of them) */
 				if (cset_find(fc, value_folded(ctx, v->s, v->len), v->len))
-					return !fc->neg;
+					return 1;
 				continue;
 			}
-			for (uint32_t k = 0; k < fc->npats; k++) {
+			for (uint32_t k = b; k < e; k++) {
 				const struct pat *p = &fc->pats[k];
 				uint32_t l = fc->lits != NULL ? fc->lits[k] : p->lit;
 				int m;
@@ -888,11 +873,44 @@ static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 				else
 					m = str_match(p, v->s, v->len, fc->cased);
 				if (m)
-					return !fc->neg;
+					return 1;
 			}
 		}
 	}
-	return fc->neg;
+	return 0;
+}
+
+/*
+ * fc_eval for a plain condition (detect_fc_plain): the same answer from
+ * the same steps, in loops that know there is nothing else to it (no
+ * keywords, time parts, regexes) and hold little in registers.
+ */
+static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc)
+{
+	if (fc->tagged && ctx->scanned == ctx->epoch) {
+		/* no pattern's literal is in the event */
+		uint32_t k;
+
+		for (k = 0; k < fc->npats; k++) {
+			uint32_t l = fc->lits != NULL ? fc->lits[k] : fc->pats[k].lit;
+
+			if (ctx->lseen[l - 1].epoch == ctx->epoch)
+				break;
+		}
+		if (k == fc->npats)
+			return fc->neg;
+	}
+	if (fc->all) {
+		/* each value the rule wrote, in one of its variants */
+		for (uint32_t k = 0, e; k < fc->npats; k = e) {
+			e = detect_grp_end(fc, k);
+			if (!plain_any(ctx, ev, fc, k, e))
+				return fc->neg;
+		}
+		return !fc->neg;
+	}
+	return plain_any(ctx, ev, fc, 0, fc->npats) ? !fc->neg : fc->neg;
 }
 
 /* A node that only asks whether fields are present (a logsource's

@@ -4,8 +4,8 @@
  * by detect_ruleset_finish and evaluated by detect_match.c's short path.
  * Exact expectations: which conditions are plain; and on many events
  * (several values of a field, null values, numbers, two event fields for
- * one Sigma field, |neq, |cased, literals the prefilter did or did not
- * see), the short path answers as the general evaluator does, and the
+ * one Sigma field, |neq, |cased, |all, literals the prefilter did or did
+ * not see), the short path answers as the general evaluator does, and the
  * rules match as written. A list of contains that no literal rules out
  * is matched in one pass over the folded value (fc->cs). Logsource entries whose conditions only ask
  * which of at most six fields are present answer from a table made at
@@ -207,7 +207,7 @@ TEST(which_conditions_are_plain)
 	CHECK_STR(rule_flags("two"), "p");
 	CHECK_STR(rule_flags("re"), "-");
 	CHECK_STR(rule_flags("kw"), "-");
-	CHECK_STR(rule_flags("all"), "-");
+	CHECK_STR(rule_flags("all"), "p");
 	CHECK_STR(rule_flags("inj"), "p");
 }
 
@@ -324,6 +324,21 @@ TEST(plain_conditions_match_as_written)
 	add("url", "/admin/index.php5");
 	add("agent", "curl/8");
 	CHECK_STR(run(), "any");
+	CHECK_INT(disagree(), 0);
+	/* |all: each value the rule wrote, in one value or two */
+	vg_event_reset(ev);
+	add("agent", "CURL/8 (X11)");
+	CHECK_STR(run(), "all");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	add("agent", "curl/8");
+	add("agent", "X");
+	CHECK_STR(run(), "all");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	add("agent", "curl/8");
+	add("agentx", "x");
+	CHECK_STR(run(), "");
 	CHECK_INT(disagree(), 0);
 	vg_event_reset(ev);
 	add("url", "");
