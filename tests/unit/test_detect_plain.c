@@ -7,9 +7,9 @@
  * one Sigma field, |neq, |cased, |all, literals the prefilter did or did
  * not see), the short path answers as the general evaluator does, and the
  * rules match as written. A list of contains that no literal rules out
- * is matched in one pass over the folded value (fc->cs). Logsource entries whose conditions only ask
- * which of at most six fields are present answer from a table made at
- * finish: which entries get one, and for every combination of the
+ * is matched in one pass over the folded value (fc->cs). Logsource
+ * entries whose conditions only ask which of at most six fields are
+ * present answer from a table made at finish: which entries get one, and for every combination of the
  * fields, the rules that match and the table against the condition; and
  * that an entry's answer is its event's, across the wrap of the event
  * counter. Rules no literal vouches for are looked at when the event has
