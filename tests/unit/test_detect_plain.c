@@ -9,11 +9,11 @@
  * rules match as written. A list of contains that no literal rules out
  * is matched in one pass over the folded value (fc->cs). Logsource
  * entries whose conditions only ask which of at most six fields are
- * present answer from a table made at finish: which entries get one, and for every combination of the
- * fields, the rules that match and the table against the condition; and
- * that an entry's answer is its event's, across the wrap of the event
- * counter. Rules no literal vouches for are looked at when the event has
- * a field they need, with few such fields or many.
+ * present answer from a table made at finish: which entries get one, and
+ * for every combination of the fields, the rules that match and the table
+ * against the condition; and an entry's answer is its event's, across the
+ * wrap of the event counter. Rules no literal vouches for are looked at
+ * when the event has a field they need, with few such fields or many.
  */
 #include <unistd.h>
 
