@@ -633,6 +633,8 @@ TEST(equality_at_every_length_and_position)
 
 		memcpy(want, src, n);
 		want[n] = '\0';
+		if ((unsigned char)want[n - 1] == 0xc3)
+			continue; /* half a character: no YAML text */
 		snprintf(yaml, sizeof(yaml), HDR "    sel:\n        f: '%s'\n"
 		    "    condition: sel\n", want);
 		rs = load(yaml);
@@ -1854,6 +1856,9 @@ int main(void)
 	RUN(regex_errors_and_limits);
 	RUN(cidr_ipv4_ipv6_and_edges);
 	RUN(exists_modifier);
+	RUN(exists_among_values_in_and_and_or);
+	RUN(equality_at_every_length_and_position);
+	RUN(contains_in_long_values_at_every_position);
 	RUN(numeric_comparisons);
 	RUN(base64_and_base64offset);
 	RUN(utf16_encodings);
