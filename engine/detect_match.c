@@ -58,7 +58,8 @@ static inline uint64_t load4(const char *s)
  * 8 bytes at a time and the last 8 again (overlapping), or two 4-byte
  * halves that may overlap, never reading outside either string.
  */
-static inline int same_fold(const char *v, const char *p, size_t n)
+static inline __attribute__((always_inline)) int same_fold(const char *v,
+    const char *p, size_t n)
 {
 	size_t i = 0;
 	uint64_t a, b;
