@@ -692,7 +692,8 @@ int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
 	uint8_t *st = &ctx->group_ok[e];
 	const struct map_ls *m = &ctx->rs->mls[e];
 
-	if (ctx->group_ep[e] != ctx->epoch) {
+	/* epoch 0: a context that never started an event keeps nothing */
+	if (ctx->group_ep[e] != ctx->epoch || ctx->epoch == 0) {
 		ctx->group_ep[e] = ctx->epoch;
 		if (m->ntf > 0) {
 			/* presence only: which of its fields are there */
@@ -789,7 +790,7 @@ static int group_ok(struct detect_ctx *ctx, const struct vg_event *ev, uint32_t 
 {
 	uint8_t *st = &ctx->gstate[gi];
 
-	if (ctx->gstate_ep[gi] != ctx->epoch) {
+	if (ctx->gstate_ep[gi] != ctx->epoch || ctx->epoch == 0) {
 		ctx->gstate_ep[gi] = ctx->epoch;
 		*st = group_passes(ctx, ev, &ctx->rs->groups[gi]) ? 1 : 2;
 	}

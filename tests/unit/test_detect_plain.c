@@ -505,6 +505,14 @@ TEST(logsource_answers_are_per_event_across_the_wrap)
 	}
 	CHECK(c->epoch < 8); /* it wrapped */
 	detect_ctx_free(c);
+	/* a context that never ran detect_event answers each time */
+	c = detect_ctx_new(set);
+	for (int i = 0; i < 4; i++) {
+		vg_event_reset(ev);
+		add(i % 2 ? "chan" : "prio", "v");
+		CHECK_INT(detect_entry_ok(c, ev, 0), i % 2 == 0);
+	}
+	detect_ctx_free(c);
 	detect_free(set);
 }
 
