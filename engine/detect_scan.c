@@ -1036,7 +1036,6 @@ static __attribute__((target("avx2"))) void scan_few_avx2(
 }
 #endif
 
-
 /*
  * nhow: PF_SHORT and/or PF_LONG, the kinds of literals the field looks
  * for (0 when none or field is UINT32_MAX); khow the same for keywords
