@@ -27,13 +27,16 @@ struct ruleset *detect_ruleset_new(void)
 	return rs;
 }
 
-/* The literal of each pattern of fc, once the index has given them. */
+/* The literal of each pattern of fc, once the index has given them, and
+ * whether the short path evaluates it. */
 static void sn_lits(struct snode *sn)
 {
 	if (sn == NULL)
 		return;
 	for (uint32_t i = 0; i < sn->n; i++)
 		sn_lits(sn->kids[i]);
+	if (sn->fc != NULL)
+		sn->fc->plain = (uint8_t)detect_fc_plain(sn->fc);
 	if (sn->fc != NULL && sn->fc->npats > 0 && sn->fc->lits == NULL) {
 		struct fcond *fc = sn->fc;
 
@@ -41,6 +44,8 @@ static void sn_lits(struct snode *sn)
 		for (uint32_t k = 0; k < fc->npats; k++)
 			fc->lits[k] = fc->pats[k].lit;
 	}
+	if (sn->fc != NULL)
+		detect_fc_cset(sn->fc);
 }
 
 /*
@@ -249,6 +254,7 @@ static void pk_sn_free(struct snode *sn)
 		}
 		free(sn->fc->name);
 		free(sn->fc->key);
+		free(sn->fc->cs);
 	}
 }
 
@@ -264,6 +270,83 @@ static void pk_cn_free(struct cnode *cn)
 void detect_pack_sn_free(struct snode *sn)
 {
 	pk_sn_free(sn);
+}
+
+/* Collect the fields of a presence-only condition into m->tfield; -1 if
+ * it asks anything else or names too many fields. */
+static int truth_fields(struct map_ls *m, const struct snode *sn)
+{
+	if (sn->kind == SN_FC) {
+		const struct fcond *fc = sn->fc;
+
+		if (fc->kind != FC_EXISTS)
+			return -1;
+		for (uint32_t f = 0; f < fc->nfields; f++) {
+			uint8_t j;
+
+			for (j = 0; j < m->ntf && m->tfield[j] != fc->fields[f]; j++)
+				;
+			if (j == m->ntf) {
+				if (m->ntf == MAP_TRUTH_FIELDS)
+					return -1;
+				m->tfield[m->ntf++] = fc->fields[f];
+			}
+		}
+		return 0;
+	}
+	if (sn->kind != SN_AND && sn->kind != SN_OR)
+		return -1;
+	for (uint32_t i = 0; i < sn->n; i++) {
+		if (truth_fields(m, sn->kids[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The answer of a presence-only condition when exactly the fields of
+ * bits b (of m->tfield) are present: as detect_sn_eval computes it. */
+static int truth_eval(const struct map_ls *m, const struct snode *sn,
+    unsigned b)
+{
+	if (sn->kind == SN_FC) {
+		const struct fcond *fc = sn->fc;
+		int r = 0;
+
+		for (uint32_t f = 0; f < fc->nfields && !r; f++) {
+			for (uint8_t j = 0; j < m->ntf; j++) {
+				if (m->tfield[j] == fc->fields[f])
+					r = (b >> j & 1) != 0;
+			}
+		}
+		r = r == fc->want;
+		return fc->neg ? !r : r;
+	}
+	for (uint32_t i = 0; i < sn->n; i++) {
+		int r = truth_eval(m, sn->kids[i], b);
+
+		if (sn->kind == SN_AND && !r)
+			return 0;
+		if (sn->kind == SN_OR && r)
+			return 1;
+	}
+	return sn->kind == SN_AND;
+}
+
+/* A presence-only entry condition becomes a table of its answers. */
+static void map_truth(struct map_ls *m)
+{
+	m->ntf = 0;
+	m->truth = 0;
+	if (m->cond == NULL || truth_fields(m, m->cond) < 0) {
+		m->ntf = 0;
+		return;
+	}
+	if (m->ntf == 0)
+		return; /* names no field: evaluated as it is */
+	for (unsigned b = 0; b < 1u << m->ntf; b++) {
+		if (truth_eval(m, m->cond, b))
+			m->truth |= 1ull << b;
+	}
 }
 
 /* A mapping entry's condition, evaluated for most events, likewise. */
@@ -311,6 +394,28 @@ void detect_ruleset_finish(struct ruleset *rs)
 	for (size_t e = 0; e < rs->nmls; e++) {
 		sn_lits(rs->mls[e].cond);
 		map_pack(&rs->mls[e]);
+		map_truth(&rs->mls[e]);
+	}
+	free(rs->act);
+	rs->nact = rs->pf.nscan > F_MESSAGE ? rs->pf.nscan : F_MESSAGE + 1;
+	rs->act = vg_calloc(rs->nact, 1);
+	for (uint32_t f = 0; f < rs->pf.nscan; f++)
+		rs->act[f] = rs->pf.scan[f];
+	if (rs->pf.keywords)
+		rs->act[F_MESSAGE] |= ACT_KW;
+	free(rs->needf_ids);
+	rs->needf_ids = NULL;
+	rs->nneedf_ids = 0;
+	for (uint32_t f = 0; f < rs->nneedf; f++)
+		rs->nneedf_ids += rs->needf[f] != 0;
+	if (rs->nneedf_ids <= NEEDF_IDS_MAX) {
+		rs->needf_ids = vg_malloc((rs->nneedf_ids + 1) *
+		    sizeof(*rs->needf_ids));
+		rs->nneedf_ids = 0;
+		for (uint32_t f = 0; f < rs->nneedf; f++) {
+			if (rs->needf[f])
+				rs->needf_ids[rs->nneedf_ids++] = f;
+		}
 	}
 	free(rs->reval);
 	rs->reval = vg_calloc(rs->nrules > 0 ? rs->nrules : 1, sizeof(*rs->reval));
@@ -377,6 +482,8 @@ static void ruleset_destroy(struct ruleset *rs)
 	}
 	detect_index_free(&rs->pf);
 	free(rs->reval);
+	free(rs->act);
+	free(rs->needf_ids);
 	free(rs->groups);
 	free(rs->agroups);
 	free(rs->needf);
@@ -427,7 +534,9 @@ struct detect_ctx *detect_ctx_new(const struct ruleset *rs)
 	ctx->rs = detect_ruleset_ref(rs);
 	ctx->matches = vg_calloc(rs->nrules + 1, sizeof(*ctx->matches));
 	ctx->group_ok = vg_calloc(rs->nmls + 1, 1);
+	ctx->group_ep = vg_calloc(rs->nmls + 1, sizeof(*ctx->group_ep));
 	ctx->gstate = vg_calloc(rs->ngroups + 1, 1);
+	ctx->gstate_ep = vg_calloc(rs->ngroups + 1, sizeof(*ctx->gstate_ep));
 	ctx->rstamp = vg_calloc(rs->nrules + 1, sizeof(*ctx->rstamp));
 	ctx->rmask = vg_calloc(rs->nrules + 1, 1);
 	ctx->cands = vg_calloc(rs->nrules + 1, sizeof(*ctx->cands));
@@ -459,7 +568,9 @@ void detect_ctx_free(struct detect_ctx *ctx)
 		return;
 	free(ctx->matches);
 	free(ctx->group_ok);
+	free(ctx->group_ep);
 	free(ctx->gstate);
+	free(ctx->gstate_ep);
 	free(ctx->rstamp);
 	free(ctx->rmask);
 	free(ctx->cands);
@@ -474,6 +585,7 @@ void detect_ctx_free(struct detect_ctx *ctx)
 	pcre2_match_context_free(ctx->mctx);
 	pcre2_jit_stack_free(ctx->jit);
 	free(ctx->fold);
+	free(ctx->vfold);
 	buf_free(&ctx->tmp);
 	detect_ruleset_unref(ctx->rs);
 	free(ctx);
@@ -578,10 +690,24 @@ int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
     uint32_t e)
 {
 	uint8_t *st = &ctx->group_ok[e];
+	const struct map_ls *m = &ctx->rs->mls[e];
 
-	if (*st == 0)
-		*st = ctx->rs->mls[e].cond == NULL ||
-		    detect_sn_eval(ctx, ev, ctx->rs->mls[e].cond) ? 1 : 2;
+	/* epoch 0: a context that never started an event keeps nothing */
+	if (ctx->group_ep[e] != ctx->epoch || ctx->epoch == 0) {
+		ctx->group_ep[e] = ctx->epoch;
+		if (m->ntf > 0) {
+			/* presence only: which of its fields are there */
+			unsigned b = 0;
+
+			for (uint8_t j = 0; j < m->ntf; j++)
+				b |= (unsigned)(vg_event_first(ev, m->tfield[j]) !=
+				    FENT_END) << j;
+			*st = (m->truth >> b & 1) ? 1 : 2;
+		} else {
+			*st = m->cond == NULL || detect_sn_eval(ctx, ev, m->cond) ?
+			    1 : 2;
+		}
+	}
 	return *st == 1;
 }
 
@@ -623,6 +749,14 @@ static int any_needed(const struct ruleset *rs, const struct vg_event *ev)
 {
 	if (rs->need_any)
 		return 1;
+	if (rs->needf_ids != NULL) {
+		/* a few such fields: their index entries */
+		for (uint32_t k = 0; k < rs->nneedf_ids; k++) {
+			if (vg_event_first(ev, rs->needf_ids[k]) != FENT_END)
+				return 1;
+		}
+		return 0;
+	}
 	for (uint32_t e = 0; e < ev->n; e++) {
 		uint32_t id = ev->ents[e].id;
 
@@ -656,8 +790,10 @@ static int group_ok(struct detect_ctx *ctx, const struct vg_event *ev, uint32_t 
 {
 	uint8_t *st = &ctx->gstate[gi];
 
-	if (*st == 0)
+	if (ctx->gstate_ep[gi] != ctx->epoch || ctx->epoch == 0) {
+		ctx->gstate_ep[gi] = ctx->epoch;
 		*st = group_passes(ctx, ev, &ctx->rs->groups[gi]) ? 1 : 2;
+	}
 	return *st == 1;
 }
 
@@ -668,11 +804,12 @@ static void new_event(const struct ruleset *rs, struct detect_ctx *ctx)
 		/* wrapped: old stamps could look current */
 		memset(ctx->rstamp, 0, rs->nrules * sizeof(*ctx->rstamp));
 		memset(ctx->lseen, 0, rs->pf.nlits * sizeof(*ctx->lseen));
+		memset(ctx->group_ep, 0, rs->nmls * sizeof(*ctx->group_ep));
+		memset(ctx->gstate_ep, 0, rs->ngroups * sizeof(*ctx->gstate_ep));
 		ctx->epoch = 1;
 		ctx->scanned = 0;
+		ctx->vepoch = 0;
 	}
-	memset(ctx->group_ok, 0, rs->nmls);
-	memset(ctx->gstate, 0, rs->ngroups);
 }
 
 size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,

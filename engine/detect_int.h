@@ -90,6 +90,9 @@ struct fcond {
 	uint8_t never;    /* |expand gave no value to match (or, with |all,
 	                     one of the values expanded to none) */
 	uint8_t tagged;   /* every pattern has a prefilter literal (pat.lit) */
+	uint8_t plain;    /* values of named fields against string patterns
+	                     (equality, prefix, suffix, contains, any) only:
+	                     detect_match.c's short path (detect_fc_plain) */
 	uint32_t *fields; /* event field ids, any of which may hold the value */
 	uint32_t nfields;
 	struct pat *pats;  /* groups (pat.grp) are contiguous */
@@ -98,6 +101,9 @@ struct fcond {
 	char *name;       /* Sigma field name as written ("" for keywords) */
 	char *key;        /* the whole key with modifiers */
 	int line, col;
+	struct cset *cs;  /* plain, folded, contains only, none of them with
+	                     a prefilter literal, and many: their first
+	                     bytes, for one pass over a value (detect_fc_cset) */
 	uint32_t *lits;   /* [npats] pats[k].lit side by side, so that a
 	                     condition whose literals are absent is ruled out
 	                     without a cache line per pattern; NULL before
@@ -156,6 +162,7 @@ struct rule_impl {
 };
 
 /* Mapping entries (rules/mappings/). */
+#define MAP_TRUTH_FIELDS 6     /* 2^6 combinations: one word of answers */
 struct map_ls {
 	struct lsource ls;     /* NULL members are not constrained */
 	struct snode *cond;    /* compiled conditions; NULL for none */
@@ -163,6 +170,13 @@ struct map_ls {
 	int line;
 	void *pack;            /* the block cond's nodes are packed in
 	                          (detect_ruleset_finish), or NULL */
+	/* A cond that only asks which of a few fields are present (`exists`
+	 * under AND and OR, the usual product entry): its answer for each
+	 * combination, bit b of truth for the fields tfield[j] present
+	 * exactly where bit j of b is set. ntf 0: evaluate cond. */
+	uint32_t tfield[MAP_TRUTH_FIELDS];
+	uint8_t ntf;
+	uint64_t truth;
 };
 
 struct map_fields {
@@ -354,6 +368,10 @@ struct ruleset {
 	                          for every event needs it */
 	uint32_t nneedf;
 	int need_any;          /* one of those rules needs no known field */
+	uint32_t *needf_ids;   /* the ids of needf, when at most NEEDF_IDS_MAX
+	                          (else NULL): looked up in the event's index
+	                          rather than walking its entries */
+	uint32_t nneedf_ids;
 	struct map_ls *mls;
 	size_t nmls;
 	struct map_fields *mfs;
@@ -366,7 +384,14 @@ struct ruleset {
 	size_t ncorr;
 	uint32_t max_sels;
 	struct rule_eval *reval; /* per rule: what evaluating it reads first */
+	/* per field id < nact: what the prefilter's scan does with a value
+	 * of the field (pf.scan, | ACT_KW for the message when keywords are
+	 * looked for), so that the fields nothing reads cost one load */
+	uint8_t *act;
+	uint32_t nact;
 };
+#define ACT_KW 8
+#define NEEDF_IDS_MAX 8
 
 /*
  * The literals found in recent values (detect_scan.c): logs repeat the
@@ -378,7 +403,7 @@ struct ruleset {
  */
 #define VC_SLOTS_LOG 13        /* 8192 slots */
 #define VC_RING (1u << 20)     /* 1 MiB of records */
-#define VC_MIN 12              /* shorter values are scanned, not looked up */
+#define VC_MIN 4               /* shorter values are scanned, not looked up */
 #define VC_MAX 2048            /* longer ones too */
 #define VC_FOUND_MAX 128       /* a value holding more is not kept */
 #define VC_WORDS 4096          /* nor one whose record needs more words */
@@ -402,7 +427,8 @@ struct detect_ctx {
 	const struct ruleset *rs;
 	const struct rule **matches;
 	size_t nmatches;
-	uint8_t *group_ok;     /* per group: 0 unknown, 1 passed, 2 failed */
+	uint8_t *group_ok;     /* per mapping entry: 1 passed, 2 failed, */
+	uint32_t *group_ep;    /* when group_ep is this epoch (else unknown) */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jit;
@@ -419,10 +445,17 @@ struct detect_ctx {
 	struct pf_seen *lseen; /* per literal: its last hit */
 	uint32_t *cands;       /* candidate rules of this event */
 	size_t ncands;
-	uint8_t *gstate;       /* per group: 0 unknown, 1 passed, 2 failed */
+	uint8_t *gstate;       /* per group: 1 passed, 2 failed, when */
+	uint32_t *gstate_ep;   /* gstate_ep is this epoch (else unknown) */
 	uint64_t gpass, gfail; /* gates known to pass or fail for this event */
 	uint8_t *fold;         /* a value being scanned, case-folded */
 	size_t foldcap;
+	/* a value being matched against a cset (detect_match.c), folded,
+	 * with 32 zero bytes after it: (vs, vlen) of event epoch vepoch */
+	uint8_t *vfold;
+	size_t vfoldcap;
+	const char *vs;
+	uint32_t vlen, vepoch;
 	/* the value cache */
 	struct vc_slot *vslots;
 	uint8_t *vring;
@@ -502,6 +535,19 @@ int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 /* The same over a rule's selections sels (rule_eval). */
 int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct sel *sels, const struct cnode *cn);
+/* Is fc one that the short path evaluates (sets fc->plain)? */
+int detect_fc_plain(const struct fcond *fc);
+/* The distinct first bytes of a plain condition's needles, when it is a
+ * list of CSET_MIN or more case-folded contains that no literal of the
+ * prefilter rules out (a rule evaluated for every event): each value is
+ * then passed over once for all of them. */
+#define CSET_MIN 4
+#define CSET_FIRST 16
+struct cset {
+	uint8_t n;                 /* distinct first bytes */
+	uint8_t first[CSET_FIRST];
+};
+void detect_fc_cset(struct fcond *fc);
 /* Does one value match one pattern (for explanations too). */
 int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p, const struct value *v);
@@ -552,6 +598,8 @@ void detect_scan_build(struct prefilter *pf);
 void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n);
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct vg_event *ev);
+/* Set (by tests) to scan with SSE2 where the CPU has AVX2 too. */
+extern int detect_scan_noavx2;
 
 /* detect_explain.c */
 void detect_explain_rule(struct detect_ctx *ctx, const struct vg_event *ev,

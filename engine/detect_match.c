@@ -16,6 +16,10 @@
 
 #include "vgtime.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* vg_lower of each of the 8 bytes of x: the bytes whose low 7 bits are
  * 'A'..'Z' and whose high bit is clear get 0x20 (no carry crosses bytes:
  * each sum stays below 0x100). */
@@ -29,25 +33,61 @@ static inline uint64_t fold8(uint64_t x)
 	return x | ((ge_a & ~gt_z & ~x & h) >> 2);
 }
 
-static int eq_fold(const char *v, size_t vl, const char *p, size_t pl)
+/* The n (1..3) bytes at s, little-endian, in a word. */
+static inline uint64_t load_few(const char *s, size_t n)
+{
+	uint64_t x = (unsigned char)s[0];
+
+	if (n > 1)
+		x |= (uint64_t)(unsigned char)s[1] << 8;
+	if (n > 2)
+		x |= (uint64_t)(unsigned char)s[2] << 16;
+	return x;
+}
+
+static inline uint64_t load4(const char *s)
+{
+	uint32_t x;
+
+	memcpy(&x, s, 4);
+	return x;
+}
+
+/*
+ * Does v (n bytes, any case) equal the folded p (n bytes)? Whole words:
+ * 8 bytes at a time and the last 8 again (overlapping), or two 4-byte
+ * halves that may overlap, never reading outside either string.
+ */
+static inline __attribute__((always_inline)) int same_fold(const char *v,
+    const char *p, size_t n)
 {
 	size_t i = 0;
+	uint64_t a, b;
 
-	if (vl != pl)
-		return 0;
-	for (; i + 8 <= pl; i += 8) {
-		uint64_t a, b;
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&a, v + i, 8);
+			memcpy(&b, p + i, 8);
+			if (fold8(a) != b)
+				return 0;
+		}
+		if (i == n)
+			return 1;
+		memcpy(&a, v + n - 8, 8);
+		memcpy(&b, p + n - 8, 8);
+		return fold8(a) == b;
+	}
+	if (n >= 4)
+		return fold8(load4(v) | load4(v + n - 4) << 32) ==
+		    (load4(p) | load4(p + n - 4) << 32);
+	if (n == 0)
+		return 1;
+	return fold8(load_few(v, n)) == load_few(p, n);
+}
 
-		memcpy(&a, v + i, 8);
-		memcpy(&b, p + i, 8);
-		if (fold8(a) != b)
-			return 0;
-	}
-	for (; i < pl; i++) {
-		if (vg_lower((unsigned char)v[i]) != (unsigned char)p[i])
-			return 0;
-	}
-	return 1;
+static int eq_fold(const char *v, size_t vl, const char *p, size_t pl)
+{
+	return vl == pl && same_fold(v, p, pl);
 }
 
 /* Both sides folded. */
@@ -75,6 +115,53 @@ static int is_alpha(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+#ifdef __SSE2__
+#define FIND_WIDE 64   /* haystacks this long are searched 16 at a time */
+
+/*
+ * find_fold over a long haystack (FIND_WIDE bytes or more) for a needle
+ * of 2 bytes or more: 16 positions at a time are tested for the needle's
+ * first two bytes in either case (a lowercase letter of the needle is
+ * compared with the byte | 0x20, anything else exactly), then the rest
+ * of the few that have them. The last 16 positions are an overlapping
+ * block that ends with the haystack: no load reads past it.
+ */
+static const char *find_fold_wide(const char *h, size_t hl, const char *n,
+    size_t nl)
+{
+	const unsigned char c0 = (unsigned char)n[0], c1 = (unsigned char)n[1];
+	const __m128i v0 = _mm_set1_epi8((char)c0), v1 = _mm_set1_epi8((char)c1);
+	const __m128i m0 = _mm_set1_epi8(c0 >= 'a' && c0 <= 'z' ? 0x20 : 0);
+	const __m128i m1 = _mm_set1_epi8(c1 >= 'a' && c1 <= 'z' ? 0x20 : 0);
+	const size_t last = hl - nl; /* the last position it may start at */
+	size_t i = 0;
+
+	if ((c0 >= 'A' && c0 <= 'Z') || (c1 >= 'A' && c1 <= 'Z'))
+		return NULL; /* a folded needle has no capitals */
+	for (;;) {
+		size_t b = i + 17 <= hl ? i : hl - 17;
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(h + b));
+		__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(h + b + 1));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+		    _mm_cmpeq_epi8(_mm_or_si128(x, m0), v0),
+		    _mm_cmpeq_epi8(_mm_or_si128(x1, m1), v1)));
+
+		m &= ~0u << (i - b);           /* the positions before i: done */
+		if (last - b < 15)
+			m &= (2u << (last - b)) - 1; /* none after last */
+		for (; m != 0; m &= m - 1) {
+			size_t j = b + (size_t)__builtin_ctz(m);
+
+			if (same_fold(h + j + 2, n + 2, nl - 2))
+				return h + j;
+		}
+		if (b + 16 > last)
+			return NULL;
+		i = b + 16;
+	}
+}
+#endif
+
 /* Position of lowercased needle n in h, folding h; NULL if absent. */
 static const char *find_fold(const char *h, size_t hl, const char *n, size_t nl)
 {
@@ -85,6 +172,10 @@ static const char *find_fold(const char *h, size_t hl, const char *n, size_t nl)
 		return h;
 	if (hl < nl)
 		return NULL;
+#ifdef __SSE2__
+	if (hl >= FIND_WIDE && nl >= 2)
+		return find_fold_wide(h, hl, n, nl);
+#endif
 	end = h + (hl - nl) + 1;
 	c0 = (unsigned char)n[0];
 	if (is_alpha(c0)) {
@@ -402,6 +493,8 @@ static inline __attribute__((always_inline)) int pat_match(
 	case PK_EQ:
 		if (p->isnum && v->kind == V_NUM)
 			return v->num == p->num;
+		if (!fc->cased) /* the usual case, without a call */
+			return v->len == p->len && same_fold(v->s, p->s, p->len);
 		return str_match(p, v->s, v->len, fc->cased);
 	case PK_PREFIX:
 	case PK_SUFFIX:
@@ -605,21 +698,271 @@ int detect_fc_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	return fc_eval(ctx, ev, fc);
 }
 
+int detect_fc_plain(const struct fcond *fc)
+{
+	if (fc->kind != FC_VALUES || fc->keyword || fc->never ||
+	    fc->tpart != TP_NONE || fc->nfields == 0 || fc->npats == 0)
+		return 0;
+	for (uint32_t k = 0; k < fc->npats; k++) {
+		switch (fc->pats[k].kind) {
+		case PK_EQ:
+		case PK_PREFIX:
+		case PK_SUFFIX:
+		case PK_CONTAINS:
+		case PK_ANY:
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void detect_fc_cset(struct fcond *fc)
+{
+	struct cset cs = { 0 };
+
+	if (fc->cs != NULL || !fc->plain || fc->cased || fc->all ||
+	    fc->npats < CSET_MIN)
+		return;
+	for (uint32_t k = 0; k < fc->npats; k++) {
+		const struct pat *p = &fc->pats[k];
+		uint8_t c, j;
+
+		if (p->kind != PK_CONTAINS || p->len == 0 || p->lit != 0 ||
+		    (fc->lits != NULL && fc->lits[k] != 0))
+			return;
+		c = (uint8_t)p->s[0];
+		for (j = 0; j < cs.n && cs.first[j] != c; j++)
+			;
+		if (j == cs.n) {
+			if (cs.n == CSET_FIRST)
+				return;
+			cs.first[cs.n++] = c;
+		}
+	}
+	fc->cs = vg_malloc(sizeof(*fc->cs));
+	*fc->cs = cs;
+}
+
+/* The value s (len bytes) case-folded, kept while the same value is
+ * asked for again in this event (an event's values stay put while it is
+ * evaluated; epoch 0 is a context that never started one, whose callers
+ * evaluate events of their own: nothing is kept for them); 32 zero bytes
+ * follow it, for the 16-byte loads of cset_find. */
+static const uint8_t *value_folded(struct detect_ctx *ctx, const char *s,
+    uint32_t len)
+{
+	uint8_t *f;
+	uint32_t i = 0;
+
+	if (ctx->vepoch == ctx->epoch && ctx->epoch != 0 && ctx->vs == s &&
+	    ctx->vlen == len)
+		return ctx->vfold;
+	if ((size_t)len + 32 > ctx->vfoldcap) {
+		ctx->vfoldcap = (size_t)len + 288;
+		free(ctx->vfold);
+		ctx->vfold = vg_malloc(ctx->vfoldcap);
+	}
+	f = ctx->vfold;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		x = fold8(x);
+		memcpy(f + i, &x, 8);
+	}
+	if (i < len && len >= 8) {
+		/* the last 8 bytes again, some folded twice */
+		uint64_t x;
+
+		memcpy(&x, s + len - 8, 8);
+		x = fold8(x);
+		memcpy(f + len - 8, &x, 8);
+		i = len;
+	}
+	for (; i < len; i++)
+		f[i] = (uint8_t)vg_lower((unsigned char)s[i]);
+	memset(f + len, 0, 32);
+	ctx->vs = s;
+	ctx->vlen = len;
+	ctx->vepoch = ctx->epoch;
+	return f;
+}
+
+/* Is one of fc's needles (all contains, folded) in the folded value f of
+ * len bytes? The positions holding one of the needles' first bytes, 16
+ * at a time, then the needles that start with that byte there. */
+static int cset_find(const struct fcond *fc, const uint8_t *f, uint32_t len)
+{
+	const struct cset *cs = fc->cs;
+
+	for (uint32_t i = 0; i < len; i += 16) {
+		uint32_t m = 0;
+
+#ifdef __SSE2__
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(f + i));
+		__m128i acc = _mm_setzero_si128();
+
+		for (uint8_t j = 0; j < cs->n; j++)
+			acc = _mm_or_si128(acc, _mm_cmpeq_epi8(x,
+			    _mm_set1_epi8((char)cs->first[j])));
+		m = (uint32_t)_mm_movemask_epi8(acc);
+#else
+		for (uint32_t b = 0; b < 16; b++) {
+			for (uint8_t j = 0; j < cs->n; j++) {
+				if (f[i + b] == cs->first[j])
+					m |= 1u << b;
+			}
+		}
+#endif
+		if (len - i < 16)
+			m &= (1u << (len - i)) - 1; /* the zero bytes after it */
+		for (; m != 0; m &= m - 1) {
+			uint32_t at = i + (uint32_t)__builtin_ctz(m);
+
+			for (uint32_t k = 0; k < fc->npats; k++) {
+				const struct pat *p = &fc->pats[k];
+				uint32_t q;
+
+				if ((uint8_t)p->s[0] != f[at] || p->len > len - at)
+					continue;
+				for (q = 1; q < p->len && f[at + q] == (uint8_t)p->s[q]; q++)
+					;
+				if (q == p->len)
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Does a value of fc's fields match one of the patterns pats[b..e)? */
+static inline __attribute__((always_inline)) int plain_any(
+    struct detect_ctx *ctx, const struct vg_event *ev, const struct fcond *fc,
+    uint32_t b, uint32_t e)
+{
+	const int scanned = ctx->scanned == ctx->epoch;
+	const uint32_t epoch = ctx->epoch;
+	const struct pf_seen *lseen = ctx->lseen;
+
+	for (uint32_t f = 0; f < fc->nfields; f++) {
+		for (uint32_t i = vg_event_first(ev, fc->fields[f]); i != FENT_END;
+		    i = ev->ents[i].next) {
+			const struct value *v = &ev->ents[i].v;
+
+			if (v->kind == V_NULL)
+				continue;
+			if (fc->cs != NULL) {
+				/* every needle at once (b, e: all of them) */
+				if (cset_find(fc, value_folded(ctx, v->s, v->len), v->len))
+					return 1;
+				continue;
+			}
+			for (uint32_t k = b; k < e; k++) {
+				const struct pat *p = &fc->pats[k];
+				uint32_t l = fc->lits != NULL ? fc->lits[k] : p->lit;
+				int m;
+
+				if (l != 0 && scanned && lseen[l - 1].epoch != epoch)
+					continue;
+				if (p->kind == PK_EQ && p->isnum && v->kind == V_NUM)
+					m = v->num == p->num;
+				else if (p->kind == PK_EQ && !fc->cased)
+					m = v->len == p->len &&
+					    same_fold(v->s, p->s, p->len);
+				else
+					m = str_match(p, v->s, v->len, fc->cased);
+				if (m)
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * fc_eval for a plain condition (detect_fc_plain): the same answer from
+ * the same steps, in loops that know there is nothing else to it (no
+ * keywords, time parts, regexes) and hold little in registers.
+ */
+static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc)
+{
+	if (fc->tagged && ctx->scanned == ctx->epoch) {
+		/* no pattern's literal is in the event */
+		uint32_t k;
+
+		for (k = 0; k < fc->npats; k++) {
+			uint32_t l = fc->lits != NULL ? fc->lits[k] : fc->pats[k].lit;
+
+			if (ctx->lseen[l - 1].epoch == ctx->epoch)
+				break;
+		}
+		if (k == fc->npats)
+			return fc->neg;
+	}
+	if (fc->all) {
+		/* each value the rule wrote, in one of its variants */
+		for (uint32_t k = 0, e; k < fc->npats; k = e) {
+			e = detect_grp_end(fc, k);
+			if (!plain_any(ctx, ev, fc, k, e))
+				return fc->neg;
+		}
+		return !fc->neg;
+	}
+	return plain_any(ctx, ev, fc, 0, fc->npats) ? !fc->neg : fc->neg;
+}
+
+/* A node that only asks whether fields are present (a logsource's
+ * `winlog.channel|exists: false`): answered in its parent's loop, without
+ * the call that a field condition of values needs. 0 or 1; -1 for any
+ * other node. */
+static inline int sn_exists(const struct vg_event *ev, const struct snode *sn)
+{
+	const struct fcond *fc;
+	int r = 0;
+
+	if (sn->kind != SN_FC || sn->fc->kind != FC_EXISTS)
+		return -1;
+	fc = sn->fc;
+	for (uint32_t f = 0; f < fc->nfields && !r; f++)
+		r = vg_event_first(ev, fc->fields[f]) != FENT_END;
+	r = r == fc->want;
+	return fc->neg ? !r : r;
+}
+
 int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct snode *sn)
 {
+	int r;
+
 	switch (sn->kind) {
 	case SN_FC:
+		if (sn->fc->plain)
+			return fc_plain_eval(ctx, ev, sn->fc);
 		return fc_eval(ctx, ev, sn->fc);
 	case SN_AND:
 		for (uint32_t i = 0; i < sn->n; i++) {
-			if (!detect_sn_eval(ctx, ev, sn->kids[i]))
+			const struct snode *k = sn->kids[i];
+
+			if (k->kind == SN_FC && k->fc->plain)
+				r = fc_plain_eval(ctx, ev, k->fc);
+			else if ((r = sn_exists(ev, k)) < 0)
+				r = detect_sn_eval(ctx, ev, k);
+			if (!r)
 				return 0;
 		}
 		return 1;
 	case SN_OR:
 		for (uint32_t i = 0; i < sn->n; i++) {
-			if (detect_sn_eval(ctx, ev, sn->kids[i]))
+			const struct snode *k = sn->kids[i];
+
+			if (k->kind == SN_FC && k->fc->plain)
+				r = fc_plain_eval(ctx, ev, k->fc);
+			else if ((r = sn_exists(ev, k)) < 0)
+				r = detect_sn_eval(ctx, ev, k);
+			if (r)
 				return 1;
 		}
 		return 0;

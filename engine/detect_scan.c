@@ -367,9 +367,21 @@ static uint64_t bytes_hash(const void *s, uint32_t len, uint64_t h)
 		h ^= h >> 32;
 	}
 	if (i < len) {
-		uint64_t x = 0;
+		/* the last 1..7 bytes in a word, without a call to memcpy: two
+		 * 4-byte loads that may overlap, or the first, middle and last
+		 * of 1..3 bytes (len is in the seed of every caller) */
+		uint32_t r = len - i, lo, hi;
+		uint64_t x;
 
-		memcpy(&x, p + i, len - i);
+		if (r >= 4) {
+			memcpy(&lo, p + i, 4);
+			memcpy(&hi, p + len - 4, 4);
+			x = (uint64_t)hi << 32 | lo;
+		} else {
+			x = (uint64_t)(uint8_t)p[i] |
+			    (uint64_t)(uint8_t)p[i + r / 2] << 8 |
+			    (uint64_t)(uint8_t)p[len - 1] << 16;
+		}
 		h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
 	}
 	h ^= h >> 29;
@@ -889,6 +901,141 @@ static inline uint64_t fold8(uint64_t x)
 	return x | up >> 2;
 }
 
+int detect_scan_noavx2;
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__SSE2__)
+#define SCAN_AVX2 1
+#include <immintrin.h>
+
+/* Does the CPU run AVX2 (the scan below)? A load or two and a test. */
+static inline int have_avx2(void)
+{
+	return !detect_scan_noavx2 && __builtin_cpu_supports("avx2");
+}
+
+/*
+ * scan_few and the fold before it, 32 bytes a step, for CPUs with AVX2
+ * (chosen per call by have_avx2; built for them alone, whatever the
+ * compiler's flags): the same positions reach gram_found in the same
+ * order. text is folded into f (len bytes, then 32 zero bytes).
+ */
+static __attribute__((target("avx2"))) void fold_avx2(const char *text,
+    uint8_t *f, uint32_t len)
+{
+	const __m256i k3f = _mm256_set1_epi8(0x3f), lim = _mm256_set1_epi8(-102);
+	const __m256i sp = _mm256_set1_epi8(0x20);
+	uint32_t i = 0;
+
+	for (; i + 32 <= len; i += 32) {
+		/* 'A'..'Z' land on -128..-103 once 0x3f is added */
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(text + i));
+		__m256i up = _mm256_cmpgt_epi8(lim, _mm256_add_epi8(x, k3f));
+
+		_mm256_storeu_si256((__m256i *)(void *)(f + i),
+		    _mm256_or_si256(x, _mm256_and_si256(up, sp)));
+	}
+	if (i + 16 <= len) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
+		__m128i up = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8(0x3f)),
+		    _mm_set1_epi8(-102));
+
+		_mm_storeu_si128((__m128i *)(void *)(f + i),
+		    _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+		i += 16;
+	}
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, text + i, 8);
+		x = fold8(x);
+		memcpy(f + i, &x, 8);
+	}
+	if (i < len && len >= 8) {
+		/* the tail: the last 8 bytes again, some of them folded twice */
+		uint64_t x;
+
+		memcpy(&x, text + len - 8, 8);
+		x = fold8(x);
+		memcpy(f + len - 8, &x, 8);
+		i = len;
+	}
+	for (; i < len; i++)
+		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	memset(f + len, 0, 32);
+}
+
+/* One case of scan_few_avx2: n (1..PF_FEW) is a constant where it is
+ * inlined, so the pairs stay in registers and the tests are unrolled. */
+static inline __attribute__((always_inline, target("avx2"))) void
+scan_few_avx2_n(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
+    uint32_t field, int kw, uint64_t want, const struct pf_class *m,
+    const struct pf_first *fi, int n)
+{
+	const __m256i a0 = _mm256_set1_epi8((char)(fi->p[0] & 0xff));
+	const __m256i b0 = _mm256_set1_epi8((char)(fi->p[0] >> 8));
+	const __m256i a1 = _mm256_set1_epi8((char)(fi->p[n > 1] & 0xff));
+	const __m256i b1 = _mm256_set1_epi8((char)(fi->p[n > 1] >> 8));
+	const __m256i a2 = _mm256_set1_epi8((char)(fi->p[n > 2 ? 2 : 0] & 0xff));
+	const __m256i b2 = _mm256_set1_epi8((char)(fi->p[n > 2 ? 2 : 0] >> 8));
+	const __m256i a3 = _mm256_set1_epi8((char)(fi->p[n > 3 ? 3 : 0] & 0xff));
+	const __m256i b3 = _mm256_set1_epi8((char)(fi->p[n > 3 ? 3 : 0] >> 8));
+
+	for (uint32_t i = 0; i + 4 <= len; i += 32) {
+		/* f has 32 defined bytes past len */
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(f + i));
+		__m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(f + i + 1));
+		__m256i acc = _mm256_and_si256(_mm256_cmpeq_epi8(x, a0),
+		    _mm256_cmpeq_epi8(x1, b0));
+		uint32_t hit32;
+
+		if (n > 1)
+			acc = _mm256_or_si256(acc, _mm256_and_si256(
+			    _mm256_cmpeq_epi8(x, a1), _mm256_cmpeq_epi8(x1, b1)));
+		if (n > 2)
+			acc = _mm256_or_si256(acc, _mm256_and_si256(
+			    _mm256_cmpeq_epi8(x, a2), _mm256_cmpeq_epi8(x1, b2)));
+		if (n > 3)
+			acc = _mm256_or_si256(acc, _mm256_and_si256(
+			    _mm256_cmpeq_epi8(x, a3), _mm256_cmpeq_epi8(x1, b3)));
+		hit32 = (uint32_t)_mm256_movemask_epi8(acc);
+		if (__builtin_expect(hit32 == 0, 1))
+			continue;
+		for (; hit32 != 0; hit32 &= hit32 - 1) {
+			uint32_t j = i + (uint32_t)__builtin_ctz(hit32), g;
+
+			if (j + 4 > len)
+				break;
+			g = gram_at((const char *)f + j);
+			if (bit_set(pf->bits, gram_bit(g, m)))
+				gram_found(pf, ctx, ev, f, len, j, g, e, field, kw, want);
+		}
+	}
+}
+
+static __attribute__((target("avx2"))) void scan_few_avx2(
+    const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
+    uint32_t field, int kw, uint64_t want, const struct pf_class *m,
+    const struct pf_first *fi)
+{
+	switch (fi->n) {
+	case 1:
+		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi, 1);
+		break;
+	case 2:
+		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi, 2);
+		break;
+	case 3:
+		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi, 3);
+		break;
+	default:
+		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi, 4);
+		break;
+	}
+}
+#endif
+
 /*
  * nhow: PF_SHORT and/or PF_LONG, the kinds of literals the field looks
  * for (0 when none or field is UINT32_MAX); khow the same for keywords
@@ -909,13 +1056,26 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	unsigned wd = nl && field != UINT32_MAX && pf->cls[field].wide;
 	uint32_t i;
 
-	if (len + 16 > ctx->foldcap) {
+	if (len + 32 > ctx->foldcap) {
 		ctx->foldcap = len + 264;
 		free(ctx->fold);
 		ctx->fold = vg_malloc(ctx->foldcap);
 	}
 	f = ctx->fold;
 	i = 0;
+#ifdef SCAN_AVX2
+	if (!ns && !ks && (nl ^ kl) && !wd && pf->nlong > 0 && have_avx2()) {
+		/* the message's keywords, mostly: fold and scan 32 at a time */
+		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
+
+		if (fi->n >= 1 && fi->n <= PF_FEW) {
+			fold_avx2(text, f, len);
+			scan_few_avx2(pf, ctx, ev, f, len, e, field, kw, want,
+			    nl ? cm : km, fi);
+			return;
+		}
+	}
+#endif
 #ifdef __SSE2__
 	for (; i + 16 <= len; i += 16) {
 		/* 'A'..'Z' land on -128..-103 once 0x3f is added */
@@ -1164,55 +1324,76 @@ static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
 		found(pf, ctx, ev, l, e, field, 0, 0, len, len);
 }
 
+/* One value of a field that the scan reads (entry e): looked up whole or
+ * scanned (named: pf.scan's bits for the field; kw: keywords look here). */
+static void index_entry(const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, uint32_t e, unsigned named, int kw)
+{
+	const struct fent *f = &ev->ents[e];
+	unsigned khow = kw ? pf->kwscan : 0;
+
+	if ((named | khow) == 0)
+		return;
+	if (named != 0 && !(named & PF_PART)) {
+		/* a whole field: looked up, then scanned for keywords */
+		whole_value(pf, ctx, ev, f->v.s, f->v.len, e, f->id);
+		if (f->v.kind == V_NUM) {
+			char canon[32];
+
+			if (detect_int_text(f->v.num, canon))
+				whole_value(pf, ctx, ev, canon,
+				    (uint32_t)strlen(canon), e, f->id);
+		}
+		if (khow == 0)
+			return;
+		named = 0;
+	}
+	scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
+	    named ? f->id : UINT32_MAX, kw, named, khow);
+	if (f->v.kind == V_NUM) {
+		/* 4688 matches a number whatever its text ("4688.0") */
+		char canon[32];
+
+		if (detect_int_text(f->v.num, canon))
+			scan_value(pf, ctx, ev, canon, (uint32_t)strlen(canon), e,
+			    named ? f->id : UINT32_MAX, kw, named, khow);
+	}
+}
+
 void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
     const struct vg_event *ev)
 {
 	const struct prefilter *pf = &rs->pf;
-	int has_msg = vg_event_first(ev, F_MESSAGE) != FENT_END;
+	/* in locals: the calls below write through ctx, which the compiler
+	 * cannot tell apart from the tables */
+	const uint8_t *act = rs->act;
+	const uint32_t nact = rs->nact;
+	const struct fent *ents = ev->ents;
+	const uint32_t n = ev->n;
 
 	ctx->ncands = 0;
 	if (pf->nindexed == 0)
 		return;
 	ctx->scanned = ctx->epoch;
 	ctx->gpass = ctx->gfail = 0;
-	for (uint32_t e = 0; e < ev->n; e++) {
-		const struct fent *f = &ev->ents[e];
-		unsigned named, khow;
-		int kw;
+	if (pf->keywords && vg_event_first(ev, F_MESSAGE) == FENT_END) {
+		/* no message: keywords look at every string */
+		for (uint32_t e = 0; e < n; e++) {
+			const struct fent *f = &ents[e];
+			unsigned named = f->id < pf->nscan ? pf->scan[f->id] : 0;
 
-		if (f->dead || f->v.kind == V_NULL)
-			continue;
-		/* mirror what the matchers look at: the field's values, and
-		 * for keywords the message or, without one, every string */
-		named = f->id < pf->nscan ? pf->scan[f->id] : 0;
-		kw = pf->keywords && (has_msg ? f->id == F_MESSAGE :
-		    f->v.kind == V_STR);
-		khow = kw ? pf->kwscan : 0;
-		if ((named | khow) == 0)
-			continue;
-		if (named != 0 && !(named & PF_PART)) {
-			/* a whole field: looked up, then scanned for keywords */
-			whole_value(pf, ctx, ev, f->v.s, f->v.len, e, f->id);
-			if (f->v.kind == V_NUM) {
-				char canon[32];
-
-				if (detect_int_text(f->v.num, canon))
-					whole_value(pf, ctx, ev, canon,
-					    (uint32_t)strlen(canon), e, f->id);
-			}
-			if (khow == 0)
-				continue;
-			named = 0;
+			if (!f->dead && f->v.kind != V_NULL)
+				index_entry(pf, ctx, ev, e, named, f->v.kind == V_STR);
 		}
-		scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
-		    named ? f->id : UINT32_MAX, kw, named, khow);
-		if (f->v.kind == V_NUM) {
-			/* 4688 matches a number whatever its text ("4688.0") */
-			char canon[32];
+		return;
+	}
+	for (uint32_t e = 0; e < n; e++) {
+		uint32_t id = ents[e].id;
+		unsigned a = id < nact ? act[id] : 0;
 
-			if (detect_int_text(f->v.num, canon))
-				scan_value(pf, ctx, ev, canon, (uint32_t)strlen(canon), e,
-				    named ? f->id : UINT32_MAX, kw, named, khow);
-		}
+		/* most entries: nothing looks at their field */
+		if (a == 0 || ents[e].dead || ents[e].v.kind == V_NULL)
+			continue;
+		index_entry(pf, ctx, ev, e, a & ~(unsigned)ACT_KW, (a & ACT_KW) != 0);
 	}
 }

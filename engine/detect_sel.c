@@ -713,6 +713,7 @@ static void fcond_free(struct fcond *fc)
 	}
 	free(fc->pats);
 	free(fc->lits);
+	free(fc->cs);
 	free(fc->fields);
 	free(fc->name);
 	free(fc->key);

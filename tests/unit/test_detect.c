@@ -577,6 +577,139 @@ TEST(exists_modifier)
 	detect_free(rs);
 }
 
+/* Presence tests are answered inside the AND and OR that hold them. */
+TEST(exists_among_values_in_and_and_or)
+{
+	struct ruleset *rs = RULE(
+	    "    sel:\n"
+	    "        - a|exists: true\n"
+	    "          b|exists: false\n"
+	    "          c: x\n"
+	    "        - d|exists: true\n"
+	    "          e|exists: true\n"
+	    "    condition: sel\n");
+
+	reset();
+	S("a", "1");
+	S("c", "X");
+	CHECK_INT(run(rs), 1);
+	reset();
+	S("a", "1");
+	S("b", "1");
+	S("c", "x");
+	CHECK_INT(run(rs), 0); /* b is present */
+	reset();
+	S("a", "1");
+	S("c", "y");
+	CHECK_INT(run(rs), 0); /* c differs */
+	reset();
+	S("c", "x");
+	CHECK_INT(run(rs), 0); /* a is absent */
+	reset();
+	S("d", "");
+	CHECK_INT(run(rs), 0); /* e is absent */
+	reset();
+	S("e", "");
+	S("d", "");
+	CHECK_INT(run(rs), 1);
+	reset();
+	S("b", "1");
+	S("d", "1");
+	NUL("e");
+	CHECK_INT(run(rs), 1); /* the second map: e present, if null */
+	detect_free(rs);
+}
+
+/* Equality compares whole words (8 bytes, two overlapping halves, or a
+ * few bytes): every length, a difference at every position, bytes next
+ * to the letters ('@', '[', '`', '{') and bytes above 0x7f. */
+TEST(equality_at_every_length_and_position)
+{
+	static const char src[] = "aZ@[`{\xc3\xa9q-Z9_mNoPzA@y.";
+	char yaml[512], want[64], val[64];
+
+	for (size_t n = 1; n < sizeof(src); n++) {
+		struct ruleset *rs;
+
+		memcpy(want, src, n);
+		want[n] = '\0';
+		if ((unsigned char)want[n - 1] == 0xc3)
+			continue; /* half a character: no YAML text */
+		snprintf(yaml, sizeof(yaml), HDR "    sel:\n        f: '%s'\n"
+		    "    condition: sel\n", want);
+		rs = load(yaml);
+		CHECK_INT(st.loaded, 1);
+		/* the same bytes, and with the case of every letter swapped */
+		CHECK_INT(one(rs, "f", want), 1);
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)want[i];
+
+			val[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 :
+			    c >= 'A' && c <= 'Z' ? c + 32 : c);
+		}
+		val[n] = '\0';
+		CHECK_INT(one(rs, "f", val), 1);
+		/* one byte different, at each position: '@' is no 'a' ... */
+		for (size_t i = 0; i < n; i++) {
+			memcpy(val, want, n + 1);
+			val[i] = (char)((unsigned char)val[i] ^ 0x20 ^ 0x40);
+			if (one(rs, "f", val) != 0) {
+				CHECK_INT(one(rs, "f", val), 0);
+				printf("  length %zu, position %zu\n", n, i);
+			}
+			val[i] = (char)((unsigned char)want[i] ^ 1);
+			if (one(rs, "f", val) != 0) {
+				CHECK_INT(one(rs, "f", val), 0);
+				printf("  length %zu, position %zu\n", n, i);
+			}
+		}
+		/* one byte more or less */
+		memcpy(val, want, n);
+		val[n] = 'a';
+		val[n + 1] = '\0';
+		CHECK_INT(one(rs, "f", val), 0);
+		val[n - 1] = '\0';
+		CHECK_INT(one(rs, "f", val), 0);
+		detect_free(rs);
+	}
+}
+
+/* contains in values of 64 bytes or more (searched 16 positions at a
+ * time, the last block overlapping): a needle at every place, in either
+ * case, among bytes that start it or are one off ('`' is next to 'a'),
+ * and with its last byte wrong. */
+TEST(contains_in_long_values_at_every_position)
+{
+	struct ruleset *rs = RULE(
+	    "    sel:\n        f|contains: 'aB-9z'\n    condition: sel\n");
+	struct ruleset *rs2 = RULE(
+	    "    sel:\n        f|contains: '=q'\n    condition: sel\n");
+	char v[160];
+	int bad = 0;
+
+	for (size_t len = 64; len < 100; len++) {
+		for (size_t at = 0; at + 5 <= len; at++) {
+			for (size_t i = 0; i < len; i++)
+				v[i] = "aA`b-a"[(i + len) % 6];
+			memcpy(v + at, at % 2 ? "Ab-9Z" : "ab-9z", 5);
+			v[len] = '\0';
+			bad += one(rs, "f", v) != 1;
+			v[at + 4] = '{';
+			bad += one(rs, "f", v) != 0;
+			for (size_t i = 0; i < len; i++)
+				v[i] = "=Q=x"[(i + len) % 4] == 'Q' ? 'p' : "=Q=x"[(i + len) % 4];
+			v[at] = '=';
+			v[at + 1] = at % 3 ? 'Q' : 'q';
+			bad += one(rs2, "f", v) != 1;
+			v[at + 1] = 'r';
+			bad += one(rs2, "f", v) != 0;
+		}
+	}
+	CHECK_INT(bad, 0);
+	detect_free(rs);
+	detect_free(rs2);
+}
+
 TEST(numeric_comparisons)
 {
 	struct ruleset *rs = RULE(
@@ -1723,6 +1856,9 @@ int main(void)
 	RUN(regex_errors_and_limits);
 	RUN(cidr_ipv4_ipv6_and_edges);
 	RUN(exists_modifier);
+	RUN(exists_among_values_in_and_and_or);
+	RUN(equality_at_every_length_and_position);
+	RUN(contains_in_long_values_at_every_position);
 	RUN(numeric_comparisons);
 	RUN(base64_and_base64offset);
 	RUN(utf16_encodings);
