@@ -97,6 +97,10 @@ struct batch {
 	uint32_t *lens;
 	size_t n, cap;
 	struct buf out;           /* alert lines, in frame order */
+	size_t *aends;            /* where each line of out ends (for the
+	                             response's filter, which then does not
+	                             look for them) */
+	size_t naend, aendcap;
 	/* events some correlation wants, copied, with their matches: the
 	 * reading worker feeds them to its correlator when it writes the
 	 * batch, so correlation sees a connection's events in order */
@@ -169,6 +173,29 @@ static void batch_record(struct worker *w, struct batch *b,
     size_t n);
 static void adopt_cb(evutil_socket_t fd, short what, void *arg);
 
+/* Note where the n alert lines b->out got from offset at end (one line
+ * per rule, each ending in a newline): one rule, as most events fire,
+ * needs no look at the text. */
+static void batch_ends(struct batch *b, size_t at, size_t n)
+{
+	const char *p = b->out.p + at, *end = b->out.p + b->out.len;
+
+	if (b->naend + n > b->aendcap) {
+		b->aendcap = (b->naend + n) * 2 > 256 ? (b->naend + n) * 2 : 256;
+		b->aends = vg_realloc(b->aends, b->aendcap * sizeof(*b->aends));
+	}
+	for (size_t i = 0; i + 1 < n && p < end; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+		b->aends[b->naend++] = (size_t)(p - b->out.p);
+	}
+	if (p < end)
+		b->aends[b->naend++] = b->out.len;
+}
+
 /* One message through w's pipeline; detection alert lines go to out. With
  * b, correlation is recorded in b for the reading worker; without, w's
  * correlator is fed at once. */
@@ -181,7 +208,7 @@ static void process_one(struct worker *w, size_t input, const char *msg,
 	    "http";
 	const struct rule *const *m;
 	struct vg_event *ev;
-	size_t n;
+	size_t n, at;
 
 	CTR_ADD(st->received, 1);
 	CTR_ADD(st->bytes, len);
@@ -223,9 +250,12 @@ static void process_one(struct worker *w, size_t input, const char *msg,
 		}
 
 		/* the event is serialised once for all the rules it fired */
+		at = out->len;
 		alert_detections_json(w->cache, out, ev, ev->ts_ms, m, n, NULL,
 		    NULL, NULL);
 		w->alerts += n;
+		if (b != NULL)
+			batch_ends(b, at, n);
 	}
 }
 
@@ -614,6 +644,7 @@ static struct batch *batch_get(struct worker *w, const struct conn *c)
 	b->recv_ms = vg_now_ms();
 	buf_clear(&b->data);
 	buf_clear(&b->out);
+	b->naend = 0;
 	b->n = 0;
 	b->nrec = b->nrules = 0;
 	buf_clear(&b->evdata);
@@ -758,6 +789,7 @@ static void batch_free(struct batch *b)
 		return;
 	buf_free(&b->data);
 	buf_free(&b->out);
+	free(b->aends);
 	free(b->lens);
 	buf_free(&b->evdata);
 	free(b->recs);
@@ -789,7 +821,7 @@ static void batch_run(struct worker *w, struct batch *b)
 		    b->recv_ms, &b->out, b);
 		off += b->lens[i];
 	}
-	response_submit_lines(w->d->resp, b->out.p, b->out.len);
+	response_submit_ends(w->d->resp, b->out.p, b->aends, b->naend);
 	worker_publish(w);
 }
 

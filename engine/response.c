@@ -382,49 +382,93 @@ static size_t keep_flush(struct response *r, const struct keep *k, size_t n,
 	return queued;
 }
 
+/* What the submit filter did with a buffer of lines. */
+struct submit {
+	struct keep keep[64];
+	size_t nkeep, queued, submitted, filtered, dropped;
+};
+
+/* One line s[0..e) without its newline. */
+static void submit_line(struct response *r, struct submit *u, const char *s,
+    const char *e)
+{
+	if (e > s && e[-1] == '\r')
+		e--;
+	if (e == s)
+		return;
+	u->submitted++;
+	if ((size_t)(e - s) > ALERT_MAX) {
+		u->dropped++;
+		return;
+	}
+	if (!wanted(r, s, (size_t)(e - s))) {
+		u->filtered++;
+		return;
+	}
+	u->keep[u->nkeep].s = s;
+	u->keep[u->nkeep].n = (size_t)(e - s);
+	if (++u->nkeep == VG_ARRAY_LEN(u->keep)) {
+		u->queued += keep_flush(r, u->keep, u->nkeep, &u->dropped);
+		u->nkeep = 0;
+	}
+}
+
+static size_t submit_done(struct response *r, struct submit *u)
+{
+	if (u->nkeep > 0)
+		u->queued += keep_flush(r, u->keep, u->nkeep, &u->dropped);
+	if (u->submitted)
+		__atomic_add_fetch(&r->submitted_atomic, u->submitted,
+		    __ATOMIC_RELAXED);
+	if (u->filtered)
+		__atomic_add_fetch(&r->filtered_atomic, u->filtered,
+		    __ATOMIC_RELAXED);
+	if (u->dropped)
+		__atomic_add_fetch(&r->dropped_atomic, u->dropped,
+		    __ATOMIC_RELAXED);
+	return u->queued;
+}
+
 size_t response_submit_lines(struct response *r, const char *lines,
     size_t len)
 {
 	const char *p = lines, *end = lines + len;
-	struct keep keep[64];
-	size_t nkeep = 0, queued = 0, submitted = 0, filtered = 0, dropped = 0;
+	struct submit u;
 
 	if (r == NULL)
 		return 0;
+	u.nkeep = u.queued = u.submitted = u.filtered = u.dropped = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end, *s = p;
 
 		p = nl ? nl + 1 : end;
-		if (e > s && e[-1] == '\r')
-			e--;
-		if (e == s)
-			continue;
-		submitted++;
-		if ((size_t)(e - s) > ALERT_MAX) {
-			dropped++;
-			continue;
-		}
-		if (!wanted(r, s, (size_t)(e - s))) {
-			filtered++;
-			continue;
-		}
-		keep[nkeep].s = s;
-		keep[nkeep].n = (size_t)(e - s);
-		if (++nkeep == VG_ARRAY_LEN(keep)) {
-			queued += keep_flush(r, keep, nkeep, &dropped);
-			nkeep = 0;
-		}
+		submit_line(r, &u, s, e);
 	}
-	if (nkeep > 0)
-		queued += keep_flush(r, keep, nkeep, &dropped);
-	if (submitted)
-		__atomic_add_fetch(&r->submitted_atomic, submitted, __ATOMIC_RELAXED);
-	if (filtered)
-		__atomic_add_fetch(&r->filtered_atomic, filtered, __ATOMIC_RELAXED);
-	if (dropped)
-		__atomic_add_fetch(&r->dropped_atomic, dropped, __ATOMIC_RELAXED);
-	return queued;
+	return submit_done(r, &u);
+}
+
+size_t response_submit_ends(struct response *r, const char *lines,
+    const size_t *ends, size_t n)
+{
+	struct submit u;
+	size_t at = 0;
+
+	if (r == NULL)
+		return 0;
+	u.nkeep = u.queued = u.submitted = u.filtered = u.dropped = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* the producer knows where its lines end: the filter reads
+		 * the start of each and nothing scans the rest */
+		size_t e = ends[i];
+
+		if (e > at && lines[e - 1] == '\n')
+			submit_line(r, &u, lines + at, lines + e - 1);
+		else
+			submit_line(r, &u, lines + at, lines + e);
+		at = e;
+	}
+	return submit_done(r, &u);
 }
 
 /* ---- alerts into incidents ---- */

@@ -3,7 +3,8 @@
 # SO_REUSEPORT's hash of their addresses picked: the worker that accepts a
 # connection hands it to the one serving the fewest. 8 connections on 2
 # workers are served 4 and 4 (vigil_worker_connections); every message
-# sent on them arrives, each connection's alerts in the order sent; closed
+# sent on them arrives, each connection's alerts in the order sent, each
+# alert offered to the response service once; closed
 # connections are no longer counted, and new ones go where there are
 # fewest again.
 . "$(dirname "$0")/lib.sh"
@@ -83,6 +84,10 @@ cat > "$T/want" <<'X'
 203.0.113.1:2000 203.0.113.2:2000 203.0.113.3:2000 203.0.113.4:2000 203.0.113.5:2000 203.0.113.6:2000 203.0.113.7:2000 203.0.113.8:2000
 X
 same_text "each connection's alerts in the order sent, none missing" "$T/want" "$T/order"
+# each message fires two rules; the alert lines a batch's producer cut for
+# the response service are exactly those written
+check "32000 detection alerts" metric_is 'vigil_alerts_total{kind="detection"}' 32000
+check "the response service was offered each of them once" metric_is 'vigil_response_alerts_total{result="submitted"}' 32000
 if wait_for metric_is 'vigil_connections_open{input="tcp-in"}' 0; then ok "closed connections are closed"; else notok "closed connections are closed"; fi
 got=$(per_worker)
 check "closed connections no longer counted per worker (got $got)" [ "$got" = "0 0" ]

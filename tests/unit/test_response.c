@@ -641,6 +641,29 @@ TEST(filter_and_dedup)
 
 		CHECK_INT(response_submit_lines(f.r, lines, strlen(lines)), 1);
 	}
+	/* the same lines cut by their producer (response_submit_ends): two
+	 * nobody wants around one more of the first incident, that one
+	 * ending in CR LF; a NULL service takes nothing */
+	{
+		const char *low =
+		    "{\"id\":\"y\",\"@timestamp\":\"t\",\"kind\":\"detection\","
+		    "\"rule\":{\"id\":\"r-none\",\"title\":\"T\",\"level\":\"low\","
+		    "\"tags\":[]},\"group\":{},\"count\":1,\"event\":{}}\n";
+		const char *high =
+		    "{\"id\":\"w\",\"@timestamp\":\"t\",\"kind\":\"detection\","
+		    "\"rule\":{\"id\":\"r-high\",\"title\":\"Rule r-high\","
+		    "\"level\":\"high\",\"tags\":[]},\"group\":{\"source.ip\":"
+		    "\"10.0.0.1\"},\"count\":1,\"event\":{}}\r\n";
+		char lines[1024];
+		size_t ends[3];
+
+		snprintf(lines, sizeof(lines), "%s%s%s", low, high, low);
+		ends[0] = strlen(low);
+		ends[1] = ends[0] + strlen(high);
+		ends[2] = ends[1] + strlen(low);
+		CHECK_INT(response_submit_ends(NULL, lines, ends, 3), 0);
+		CHECK_INT(response_submit_ends(f.r, lines, ends, 3), 1);
+	}
 	alert(&f, "r-high", "high", "detection", "{\"source.ip\":\"10.0.0.2\"}", NULL);
 	alert(&f, "r-med", "medium", "detection", "{}", NULL);
 	want_incidents = 4;
@@ -655,7 +678,7 @@ TEST(filter_and_dedup)
 
 		json_array_foreach(l, i, e) {
 			if (strcmp(jstr(e, "key"), "r|r-high|source.ip=10.0.0.1") == 0) {
-				CHECK_INT(jint(e, "alerts"), 3);
+				CHECK_INT(jint(e, "alerts"), 4);
 				CHECK_STR(jstr(e, "state"), "triggered");
 				CHECK_STR(jstr(e, "urgency"), "high");
 				CHECK_STR(jstr(e, "summary"), "Rule r-high (source.ip=10.0.0.1)");
@@ -684,7 +707,7 @@ TEST(filter_and_dedup)
 		CHECK(strstr(buf_cstr(&m),
 		    "vigil_response_alerts_total{result=\"below_level\"} 0\n") != NULL);
 		CHECK(strstr(buf_cstr(&m),
-		    "vigil_response_alerts_total{result=\"filtered\"} 4\n") != NULL);
+		    "vigil_response_alerts_total{result=\"filtered\"} 6\n") != NULL);
 		CHECK(strstr(buf_cstr(&m),
 		    "vigil_incidents_total{event=\"created\"} 4\n") != NULL);
 		buf_free(&m);
