@@ -1723,6 +1723,78 @@ TEST(event_left_out_without_readers)
 	fx_end(&f);
 }
 
+/* A flood of alerts that differ only in id and time is parsed once per
+ * drain (the loop reuses an earlier parse, with their own id and time):
+ * each still counts, in its incident, with its own id in the timeline, an
+ * alert of another group between them in its own incident. */
+TEST(flood_reuses_the_last_parse)
+{
+	struct fx f;
+	json_t *l, *v;
+	char ids[256], want[256];
+	size_t n = 0, w = 0;
+	int first = seq + 1;
+
+	if (fx_start(&f, plain_yaml, NULL) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	/* one drain: all queued before the loop runs */
+	for (int i = 0; i < 3; i++)
+		alert(&f, "r-one", "high", "detection", "{\"source.ip\":\"10.0.0.1\"}",
+		    NULL);
+	alert(&f, "r-one", "high", "detection", "{\"source.ip\":\"10.0.0.2\"}",
+	    NULL);
+	for (int i = 0; i < 2; i++)
+		alert(&f, "r-one", "high", "detection", "{\"source.ip\":\"10.0.0.1\"}",
+		    NULL);
+	want_incidents = 2;
+	CHECK(loop_until(&f, have_incidents, DEADLINE_MS));
+	settle(&f);
+	l = incidents(&f, "open");
+	CHECK_INT(json_array_size(l), 2);
+	{
+		size_t i;
+		const json_t *e;
+		int seen = 0;
+
+		json_array_foreach(l, i, e) {
+			if (strcmp(jstr(e, "key"), "r|r-one|source.ip=10.0.0.1") == 0) {
+				CHECK_INT(jint(e, "alerts"), 5);
+				CHECK_STR(jstr(e, "summary"), "Rule r-one (source.ip=10.0.0.1)");
+				seen |= 1;
+				v = incident(&f, jstr(e, "id"));
+				ids[0] = '\0';
+				{
+					size_t k;
+					const json_t *t;
+
+					json_array_foreach(json_object_get(v, "timeline"), k, t) {
+						if (strcmp(jstr(t, "type"), "alert") == 0)
+							n += (size_t)snprintf(ids + n, sizeof(ids) - n,
+							    "%s%s", n ? " " : "", jstr(t, "alert") + 24);
+					}
+				}
+				json_decref(v);
+			}
+			if (strcmp(jstr(e, "key"), "r|r-one|source.ip=10.0.0.2") == 0) {
+				CHECK_INT(jint(e, "alerts"), 1);
+				seen |= 2;
+			}
+		}
+		CHECK_INT(seen, 3);
+	}
+	json_decref(l);
+	for (int k = 0; k < 6; k++) {
+		if (k != 3)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, "%s%012d",
+			    w ? " " : "", first + k);
+	}
+	CHECK_STR(ids, want);
+	fx_end(&f);
+}
+
 int main(void)
 {
 	struct rds_server_conf sc = { 0 };
@@ -1747,6 +1819,7 @@ int main(void)
 	RUN(step_retries_and_timeouts);
 	RUN(redis_down_answers_503);
 	RUN(event_left_out_without_readers);
+	RUN(flood_reuses_the_last_parse);
 	rds_server_stop(srv);
 	return unit_done();
 }
