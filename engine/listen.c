@@ -12,17 +12,18 @@
  * own, else it runs at once in the reading worker; so a single busy
  * connection uses every worker, and workers that each have busy
  * connections keep their batches (handing them over would only move them
- * between caches). Each batch
- * carries its own alert lines; the reading worker hands them to the sink
- * queue strictly in the order its batches were read (fifo), and one worker
- * at a time writes that queue in order, one write per batch, so the alerts
- * of a connection stay in the order of its messages and a worker never
- * waits while another writes (it did, on the sink's lock, with connections
- * at every worker: 8 connections were slower than 1). Events that
- * some correlation wants are copied into their batch with their matches,
- * and the reading worker feeds them to its correlator when it writes the
- * batch: correlation sees each connection's events in the order sent, so
- * a batch run early elsewhere cannot make earlier events late.
+ * between caches). Each batch carries its own alert lines (and where each
+ * ends, so the response's filter needs no scan for them); the reading
+ * worker hands them to the sink queue strictly in the order its batches
+ * were read (fifo), and one worker at a time writes that queue in order,
+ * one write per batch, so the alerts of a connection stay in the order of
+ * its messages and a worker never waits while another writes (it did, on
+ * the sink's lock, with connections at every worker: 8 connections were
+ * slower than 1). Events that some correlation wants are copied into
+ * their batch with their matches, and the reading worker feeds them to its
+ * correlator when it writes the batch: correlation sees each connection's
+ * events in the order sent, so a batch run early elsewhere cannot make
+ * earlier events late.
  *
  * Backpressure: at most FIFO_MAX batches per reading worker are read and
  * not yet written; beyond that the worker stops framing (plain TCP: the
