@@ -8,11 +8,11 @@
  * thread that read them. A stream connection is served by the worker that
  * had the fewest when it was accepted; that worker frames it, cuts the
  * frames into batches and hands some to idle workers' pipelines (struct
- * batch), so one busy connection keeps every core working; the alerts of its batches are written by the reading
- * worker in the order the batches were read. The main thread handles
- * signals and serves HTTP (its HTTP ingest has a pipeline too). Counters
- * are written by one thread only and read by the metrics handler with
- * relaxed atomics.
+ * batch), so one busy connection keeps every core working; the alerts of
+ * its batches are written by the reading worker in the order the batches
+ * were read. The main thread handles signals and serves HTTP (its HTTP
+ * ingest has a pipeline too). Counters are written by one thread only and
+ * read by the metrics handler with relaxed atomics.
  */
 #ifndef VG_DAEMON_INT_H
 #define VG_DAEMON_INT_H
