@@ -5,14 +5,14 @@
  *
  * Threads: one per worker, each with its own event_base, its own
  * SO_REUSEPORT sockets and its own pipeline. Datagrams are processed in the
- * thread that read them. A stream connection is framed by the worker that
- * accepted it, which cuts the frames into batches and hands some to the
- * other workers' pipelines (struct batch), so one busy connection keeps
- * every core working; the alerts of its batches are written by the reading
- * worker in the order the batches were read. The main thread handles
- * signals and serves HTTP (its HTTP ingest has a pipeline too). Counters
- * are written by one thread only and read by the metrics handler with
- * relaxed atomics.
+ * thread that read them. A stream connection is served by the worker that
+ * had the fewest when it was accepted; that worker frames it, cuts the
+ * frames into batches and hands some to idle workers' pipelines (struct
+ * batch), so one busy connection keeps every core working; the alerts of
+ * its batches are written by the reading worker in the order the batches
+ * were read. The main thread handles signals and serves HTTP (its HTTP
+ * ingest has a pipeline too). Counters are written by one thread only and
+ * read by the metrics handler with relaxed atomics.
  */
 #ifndef VG_DAEMON_INT_H
 #define VG_DAEMON_INT_H
@@ -72,6 +72,7 @@ struct input_shared {
 
 struct conn;
 struct batch;
+struct adopt;
 
 /* One worker's socket for one input. */
 struct wsock {
@@ -170,6 +171,15 @@ struct worker {
 	int inbox_depth;          /* queued or running here (atomic) */
 	struct event *inbox_ev;
 	unsigned next_peer;       /* where the next batch is offered */
+	int reading;              /* framing its own connections' input
+	                             (atomic): peers offer it no batch then */
+	/* stream connections: served here (atomic, counting those handed
+	 * over and not yet adopted), and those another worker accepted and
+	 * handed over (under inbox_lock; adopt_closed: draining) */
+	int nconns;
+	struct adopt *adopt_head;
+	int adopt_closed;
+	struct event *adopt_ev;
 	struct event *stop_ev;
 	char *udp_bufs;           /* receive buffers: datagrams, and plain TCP
 	                             reads (TCP_READ_MAX) */

@@ -273,6 +273,12 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 			    "reason=\"%s\"} %llu\n", input_name(d, i), conn_names[r],
 			    (unsigned long long)t[i].in.closed[r]);
 	}
+	evbuffer_add_printf(b, "# HELP vigil_worker_connections Stream "
+	    "connections each worker serves now.\n"
+	    "# TYPE vigil_worker_connections gauge\n");
+	for (int k = 0; k < d->nworkers; k++)
+		evbuffer_add_printf(b, "vigil_worker_connections{worker=\"%d\"} %d\n",
+		    k, __atomic_load_n(&d->workers[k].nconns, __ATOMIC_RELAXED));
 	evbuffer_add_printf(b,
 	    "# HELP vigil_messages_parsed_total Messages parsed, by format.\n"
 	    "# TYPE vigil_messages_parsed_total counter\n"

@@ -8,18 +8,22 @@
  *
  * Stream frames are copied into batches (struct batch, ~64 KiB). A batch
  * goes to another worker's pipeline when that worker has room in its inbox
- * (at most PEER_QUEUE queued or running), else it runs at once in the
- * reading worker; so a single busy connection uses every worker. Each batch
- * carries its own alert lines; the reading worker hands them to the sink
- * queue strictly in the order its batches were read (fifo), and one worker
- * at a time writes that queue in order, one write per batch, so the alerts
- * of a connection stay in the order of its messages and a worker never
- * waits while another writes (it did, on the sink's lock, with connections
- * at every worker: 8 connections were slower than 1). Events that
- * some correlation wants are copied into their batch with their matches,
- * and the reading worker feeds them to its correlator when it writes the
- * batch: correlation sees each connection's events in the order sent, so
- * a batch run early elsewhere cannot make earlier events late.
+ * (at most PEER_QUEUE queued or running) and is not framing input of its
+ * own, else it runs at once in the reading worker; so a single busy
+ * connection uses every worker, and workers that each have busy
+ * connections keep their batches (handing them over would only move them
+ * between caches). Each batch carries its own alert lines (and where each
+ * ends, so the response's filter needs no scan for them); the reading
+ * worker hands them to the sink queue strictly in the order its batches
+ * were read (fifo), and one worker at a time writes that queue in order,
+ * one write per batch, so the alerts of a connection stay in the order of
+ * its messages and a worker never waits while another writes (it did, on
+ * the sink's lock, with connections at every worker: 8 connections were
+ * slower than 1). Events that some correlation wants are copied into
+ * their batch with their matches, and the reading worker feeds them to its
+ * correlator when it writes the batch: correlation sees each connection's
+ * events in the order sent, so a batch run early elsewhere cannot make
+ * earlier events late.
  *
  * Backpressure: at most FIFO_MAX batches per reading worker are read and
  * not yet written; beyond that the worker stops framing (plain TCP: the
@@ -36,7 +40,9 @@
  *
  * Each worker binds its own socket per UDP/TCP/TLS input with SO_REUSEPORT,
  * so the kernel spreads senders over the workers; a unix socket is served by
- * worker 0 alone.
+ * worker 0 alone. The kernel picks a stream socket by a hash of the
+ * connection's addresses, which often leaves workers uneven; the worker
+ * that accepts a connection hands it to the one serving the fewest.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,6 +98,10 @@ struct batch {
 	uint32_t *lens;
 	size_t n, cap;
 	struct buf out;           /* alert lines, in frame order */
+	size_t *aends;            /* where each line of out ends (for the
+	                             response's filter, which then does not
+	                             look for them) */
+	size_t naend, aendcap;
 	/* events some correlation wants, copied, with their matches: the
 	 * reading worker feeds them to its correlator when it writes the
 	 * batch, so correlation sees a connection's events in order */
@@ -151,9 +161,41 @@ struct conn {
 	char peer[INET6_ADDRSTRLEN];
 };
 
+/* A connection one worker accepted and another serves. */
+struct adopt {
+	struct adopt *next;
+	size_t idx;
+	evutil_socket_t fd;
+	char peer[INET6_ADDRSTRLEN];
+};
+
 static void batch_record(struct worker *w, struct batch *b,
     const struct vg_event *ev, int64_t ts_ms, const struct rule *const *m,
     size_t n);
+static void adopt_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Note where the n alert lines b->out got from offset at end (one line
+ * per rule, each ending in a newline): one rule, as most events fire,
+ * needs no look at the text. */
+static void batch_ends(struct batch *b, size_t at, size_t n)
+{
+	const char *p = b->out.p + at, *end = b->out.p + b->out.len;
+
+	if (b->naend + n > b->aendcap) {
+		b->aendcap = (b->naend + n) * 2 > 256 ? (b->naend + n) * 2 : 256;
+		b->aends = vg_realloc(b->aends, b->aendcap * sizeof(*b->aends));
+	}
+	for (size_t i = 0; i + 1 < n && p < end; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+		b->aends[b->naend++] = (size_t)(p - b->out.p);
+	}
+	if (p < end)
+		b->aends[b->naend++] = b->out.len;
+}
 
 /* One message through w's pipeline; detection alert lines go to out. With
  * b, correlation is recorded in b for the reading worker; without, w's
@@ -167,7 +209,7 @@ static void process_one(struct worker *w, size_t input, const char *msg,
 	    "http";
 	const struct rule *const *m;
 	struct vg_event *ev;
-	size_t n;
+	size_t n, at;
 
 	CTR_ADD(st->received, 1);
 	CTR_ADD(st->bytes, len);
@@ -209,9 +251,12 @@ static void process_one(struct worker *w, size_t input, const char *msg,
 		}
 
 		/* the event is serialised once for all the rules it fired */
+		at = out->len;
 		alert_detections_json(w->cache, out, ev, ev->ts_ms, m, n, NULL,
 		    NULL, NULL);
 		w->alerts += n;
+		if (b != NULL)
+			batch_ends(b, at, n);
 	}
 }
 
@@ -600,6 +645,7 @@ static struct batch *batch_get(struct worker *w, const struct conn *c)
 	b->recv_ms = vg_now_ms();
 	buf_clear(&b->data);
 	buf_clear(&b->out);
+	b->naend = 0;
 	b->n = 0;
 	b->nrec = b->nrules = 0;
 	buf_clear(&b->evdata);
@@ -744,6 +790,7 @@ static void batch_free(struct batch *b)
 		return;
 	buf_free(&b->data);
 	buf_free(&b->out);
+	free(b->aends);
 	free(b->lens);
 	buf_free(&b->evdata);
 	free(b->recs);
@@ -775,7 +822,7 @@ static void batch_run(struct worker *w, struct batch *b)
 		    b->recv_ms, &b->out, b);
 		off += b->lens[i];
 	}
-	response_submit_lines(w->d->resp, b->out.p, b->out.len);
+	response_submit_ends(w->d->resp, b->out.p, b->aends, b->naend);
 	worker_publish(w);
 }
 
@@ -897,8 +944,10 @@ static int batch_hand(struct worker *w, struct batch *b)
 		    (unsigned)n];
 		int wake;
 
+		/* a peer framing its own input has work: handing it ours
+		 * too would only move batches between caches */
 		if (t == w || __atomic_load_n(&t->inbox_depth, __ATOMIC_RELAXED) >=
-		    PEER_QUEUE)
+		    PEER_QUEUE || __atomic_load_n(&t->reading, __ATOMIC_RELAXED))
 			continue;
 		pthread_mutex_lock(&t->inbox_lock);
 		if (t->inbox_closed) {
@@ -983,7 +1032,9 @@ int listen_batches_init(struct worker *w)
 	pthread_mutex_init(&w->inbox_lock, NULL);
 	w->done_ev = event_new(w->base, -1, 0, done_cb, w);
 	w->inbox_ev = event_new(w->base, -1, 0, inbox_cb, w);
-	return w->done_ev != NULL && w->inbox_ev != NULL ? 0 : -1;
+	w->adopt_ev = event_new(w->base, -1, 0, adopt_cb, w);
+	return w->done_ev != NULL && w->inbox_ev != NULL && w->adopt_ev != NULL ?
+	    0 : -1;
 }
 
 void listen_batches_fini(struct worker *w)
@@ -992,8 +1043,16 @@ void listen_batches_fini(struct worker *w)
 
 	vg_event_free(w->cev);
 	w->cev = NULL;
-	if (w->done_ev == NULL && w->inbox_ev == NULL)
+	if (w->done_ev == NULL && w->inbox_ev == NULL && w->adopt_ev == NULL)
 		return;
+	/* handed over and never served (a start-up failure) */
+	while (w->adopt_head != NULL) {
+		struct adopt *a = w->adopt_head;
+
+		w->adopt_head = a->next;
+		evutil_closesocket(a->fd);
+		free(a);
+	}
 	while ((b = w->spare) != NULL) {
 		w->spare = b->next;
 		batch_free(b);
@@ -1008,7 +1067,9 @@ void listen_batches_fini(struct worker *w)
 		event_free(w->done_ev);
 	if (w->inbox_ev != NULL)
 		event_free(w->inbox_ev);
-	w->done_ev = w->inbox_ev = NULL;
+	if (w->adopt_ev != NULL)
+		event_free(w->adopt_ev);
+	w->done_ev = w->inbox_ev = w->adopt_ev = NULL;
 	pthread_mutex_destroy(&w->inbox_lock);
 }
 
@@ -1173,6 +1234,7 @@ static void conn_free(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	__atomic_sub_fetch(&c->in->open, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
 	free(c);
 	worker_flush(w);
 	worker_publish(w);
@@ -1183,7 +1245,9 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	__atomic_store_n(&c->w->reading, 1, __ATOMIC_RELAXED);
 	conn_consume(c);
+	__atomic_store_n(&c->w->reading, 0, __ATOMIC_RELAXED);
 	worker_flush(c->w);
 	worker_publish(c->w);
 }
@@ -1202,10 +1266,12 @@ static void conn_sock_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	}
+	__atomic_store_n(&w->reading, 1, __ATOMIC_RELAXED);
 	for (int r = 0; r < TCP_READS && !c->stalled; r++) {
 		ssize_t n = recv(fd, w->udp_bufs, TCP_READ_MAX, 0);
 
 		if (n == 0) {
+			__atomic_store_n(&w->reading, 0, __ATOMIC_RELAXED);
 			conn_free(c);
 			return;
 		}
@@ -1214,6 +1280,7 @@ static void conn_sock_cb(evutil_socket_t fd, short what, void *arg)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
+			__atomic_store_n(&w->reading, 0, __ATOMIC_RELAXED);
 			CTR_ADD(st->closed[CONN_ERROR], 1);
 			conn_free(c);
 			return;
@@ -1224,6 +1291,7 @@ static void conn_sock_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* what was read is not held back waiting for more */
 	batch_dispatch(w, c);
+	__atomic_store_n(&w->reading, 0, __ATOMIC_RELAXED);
 	worker_flush(w);
 	worker_publish(w);
 }
@@ -1278,34 +1346,20 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+/* Serve plain TCP or TLS connection fd of input idx in w (w's thread). */
+static void conn_start(struct worker *w, size_t idx, evutil_socket_t fd,
+    const char *peer)
 {
-	struct wsock *ws = arg;
-	struct worker *w = ws->w;
-	struct input_shared *in = ws->in;
-	struct input_stats *st = &w->st[ws->idx];
+	struct input_shared *in = &w->d->ins[idx];
+	struct input_stats *st = &w->st[idx];
 	struct conn *c;
-	char peer[INET6_ADDRSTRLEN];
 
-	(void)l;
-	addr_text(sa, (socklen_t)salen, peer, sizeof(peer));
-	if (__atomic_add_fetch(&in->open, 1, __ATOMIC_RELAXED) >
-	    in->conf->max_connections) {
-		__atomic_sub_fetch(&in->open, 1, __ATOMIC_RELAXED);
-		CTR_ADD(st->closed[CONN_MAX], 1);
-		if (log_ratelimited(&w->rl_conn))
-			log_warnx("listener: %s: %s refused: max_connections (%d) "
-			    "reached", in->conf->name, peer, in->conf->max_connections);
-		evutil_closesocket(fd);
-		return;
-	}
 	c = vg_calloc(1, sizeof(*c));
 	c->fd = -1;
 	c->w = w;
-	c->idx = ws->idx;
+	c->idx = idx;
 	c->in = in;
-	memcpy(c->peer, peer, sizeof(peer));
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->fr = framing_new(in->conf->max_message);
 	if (in->tls != NULL) {
 		SSL *ssl = SSL_new(in->tls);
@@ -1325,6 +1379,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	if (c->bev == NULL && c->rev == NULL) {
 		__atomic_sub_fetch(&in->open, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
 		CTR_ADD(st->closed[CONN_ERROR], 1);
 		evutil_closesocket(fd);
 		framing_free(c->fr);
@@ -1352,6 +1407,115 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		c->next->prev = c;
 	w->conns = c;
 	CTR_ADD(st->accepted, 1);
+}
+
+/*
+ * The worker that serves a new stream connection: the one serving the
+ * fewest, w (the one that accepted it) among equals; counted there. The
+ * kernel spreads connections over the workers' SO_REUSEPORT sockets by a
+ * hash of their addresses, which leaves 8 connections on 2 workers as 5
+ * and 3 or worse about 3 times in 4; a worker's connections are framed,
+ * and their alerts written, by that worker.
+ */
+static struct worker *conn_home(struct worker *w)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct daemon *d = w->d;
+	struct worker *t = w;
+
+	pthread_mutex_lock(&lock);
+	for (int k = 0; k < d->nworkers; k++) {
+		struct worker *o = &d->workers[k];
+
+		if (__atomic_load_n(&o->nconns, __ATOMIC_RELAXED) <
+		    __atomic_load_n(&t->nconns, __ATOMIC_RELAXED))
+			t = o;
+	}
+	__atomic_add_fetch(&t->nconns, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&lock);
+	return t;
+}
+
+/* Hand fd over to t; -1 when t is draining (the caller keeps it). */
+static int adopt_offer(struct worker *t, size_t idx, evutil_socket_t fd,
+    const char *peer)
+{
+	struct adopt *a = vg_calloc(1, sizeof(*a)), **pp;
+
+	a->idx = idx;
+	a->fd = fd;
+	snprintf(a->peer, sizeof(a->peer), "%s", peer);
+	pthread_mutex_lock(&t->inbox_lock);
+	if (t->adopt_closed) {
+		pthread_mutex_unlock(&t->inbox_lock);
+		free(a);
+		return -1;
+	}
+	for (pp = &t->adopt_head; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = a;
+	pthread_mutex_unlock(&t->inbox_lock);
+	event_active(t->adopt_ev, EV_READ, 0);
+	return 0;
+}
+
+/* Serve the connections other workers handed over; with closing, take no
+ * more after these (draining). */
+static void adopt_take(struct worker *w, int closing)
+{
+	struct adopt *a;
+
+	pthread_mutex_lock(&w->inbox_lock);
+	a = w->adopt_head;
+	w->adopt_head = NULL;
+	if (closing)
+		w->adopt_closed = 1;
+	pthread_mutex_unlock(&w->inbox_lock);
+	while (a != NULL) {
+		struct adopt *next = a->next;
+
+		conn_start(w, a->idx, a->fd, a->peer);
+		free(a);
+		a = next;
+	}
+}
+
+static void adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	adopt_take(arg, 0);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct wsock *ws = arg;
+	struct worker *w = ws->w, *t;
+	struct input_shared *in = ws->in;
+	struct input_stats *st = &w->st[ws->idx];
+	char peer[INET6_ADDRSTRLEN];
+
+	(void)l;
+	addr_text(sa, (socklen_t)salen, peer, sizeof(peer));
+	if (__atomic_add_fetch(&in->open, 1, __ATOMIC_RELAXED) >
+	    in->conf->max_connections) {
+		__atomic_sub_fetch(&in->open, 1, __ATOMIC_RELAXED);
+		CTR_ADD(st->closed[CONN_MAX], 1);
+		if (log_ratelimited(&w->rl_conn))
+			log_warnx("listener: %s: %s refused: max_connections (%d) "
+			    "reached", in->conf->name, peer, in->conf->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	t = conn_home(w);
+	if (t != w) {
+		if (adopt_offer(t, ws->idx, fd, peer) == 0)
+			return;
+		__atomic_sub_fetch(&t->nconns, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
+	}
+	conn_start(w, ws->idx, fd, peer);
 }
 
 static void accept_error_cb(struct evconnlistener *l, void *arg)
@@ -1597,6 +1761,10 @@ void listen_drain(struct worker *w)
 	if (w->inbox_ev != NULL)
 		inbox_close(w);
 	listen_close(w);
+	/* connections handed over are served (and drained below); a worker
+	 * still accepting keeps them from now on */
+	if (w->adopt_ev != NULL)
+		adopt_take(w, 1);
 	for (size_t i = 0; i < w->d->ninputs; i++) {
 		struct wsock *ws = &w->socks[i];
 

@@ -382,49 +382,93 @@ static size_t keep_flush(struct response *r, const struct keep *k, size_t n,
 	return queued;
 }
 
+/* What the submit filter did with a buffer of lines. */
+struct submit {
+	struct keep keep[64];
+	size_t nkeep, queued, submitted, filtered, dropped;
+};
+
+/* One line s[0..e) without its newline. */
+static void submit_line(struct response *r, struct submit *u, const char *s,
+    const char *e)
+{
+	if (e > s && e[-1] == '\r')
+		e--;
+	if (e == s)
+		return;
+	u->submitted++;
+	if ((size_t)(e - s) > ALERT_MAX) {
+		u->dropped++;
+		return;
+	}
+	if (!wanted(r, s, (size_t)(e - s))) {
+		u->filtered++;
+		return;
+	}
+	u->keep[u->nkeep].s = s;
+	u->keep[u->nkeep].n = (size_t)(e - s);
+	if (++u->nkeep == VG_ARRAY_LEN(u->keep)) {
+		u->queued += keep_flush(r, u->keep, u->nkeep, &u->dropped);
+		u->nkeep = 0;
+	}
+}
+
+static size_t submit_done(struct response *r, struct submit *u)
+{
+	if (u->nkeep > 0)
+		u->queued += keep_flush(r, u->keep, u->nkeep, &u->dropped);
+	if (u->submitted)
+		__atomic_add_fetch(&r->submitted_atomic, u->submitted,
+		    __ATOMIC_RELAXED);
+	if (u->filtered)
+		__atomic_add_fetch(&r->filtered_atomic, u->filtered,
+		    __ATOMIC_RELAXED);
+	if (u->dropped)
+		__atomic_add_fetch(&r->dropped_atomic, u->dropped,
+		    __ATOMIC_RELAXED);
+	return u->queued;
+}
+
 size_t response_submit_lines(struct response *r, const char *lines,
     size_t len)
 {
 	const char *p = lines, *end = lines + len;
-	struct keep keep[64];
-	size_t nkeep = 0, queued = 0, submitted = 0, filtered = 0, dropped = 0;
+	struct submit u;
 
 	if (r == NULL)
 		return 0;
+	u.nkeep = u.queued = u.submitted = u.filtered = u.dropped = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end, *s = p;
 
 		p = nl ? nl + 1 : end;
-		if (e > s && e[-1] == '\r')
-			e--;
-		if (e == s)
-			continue;
-		submitted++;
-		if ((size_t)(e - s) > ALERT_MAX) {
-			dropped++;
-			continue;
-		}
-		if (!wanted(r, s, (size_t)(e - s))) {
-			filtered++;
-			continue;
-		}
-		keep[nkeep].s = s;
-		keep[nkeep].n = (size_t)(e - s);
-		if (++nkeep == VG_ARRAY_LEN(keep)) {
-			queued += keep_flush(r, keep, nkeep, &dropped);
-			nkeep = 0;
-		}
+		submit_line(r, &u, s, e);
 	}
-	if (nkeep > 0)
-		queued += keep_flush(r, keep, nkeep, &dropped);
-	if (submitted)
-		__atomic_add_fetch(&r->submitted_atomic, submitted, __ATOMIC_RELAXED);
-	if (filtered)
-		__atomic_add_fetch(&r->filtered_atomic, filtered, __ATOMIC_RELAXED);
-	if (dropped)
-		__atomic_add_fetch(&r->dropped_atomic, dropped, __ATOMIC_RELAXED);
-	return queued;
+	return submit_done(r, &u);
+}
+
+size_t response_submit_ends(struct response *r, const char *lines,
+    const size_t *ends, size_t n)
+{
+	struct submit u;
+	size_t at = 0;
+
+	if (r == NULL)
+		return 0;
+	u.nkeep = u.queued = u.submitted = u.filtered = u.dropped = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* the producer knows where its lines end: the filter reads
+		 * the start of each and nothing scans the rest */
+		size_t e = ends[i];
+
+		if (e > at && lines[e - 1] == '\n')
+			submit_line(r, &u, lines + at, lines + e - 1);
+		else
+			submit_line(r, &u, lines + at, lines + e);
+		at = e;
+	}
+	return submit_done(r, &u);
 }
 
 /* ---- alerts into incidents ---- */
@@ -821,13 +865,105 @@ static int event_needed(const struct response *r)
 	return r->nsil > 0 || r->nrkeys > 0 || r->pbs == NULL || r->pbs->n > 0;
 }
 
+/*
+ * One drain's last few distinct alerts parsed without their event. A
+ * flood's alerts mostly differ from an earlier one only in their id and
+ * time; parsing each whole again was most of the response loop's cost.
+ * rest: the text after those two, the same for every alert a parse
+ * serves; next: the slot a new parse takes.
+ */
+#define MEMO_SLOTS 8
+struct memo {
+	json_t *a[MEMO_SLOTS];
+	struct buf rest[MEMO_SLOTS];
+	size_t next;
+};
+
+/* A plain JSON string at p (printable ASCII, no escapes): its text, and
+ * where it ends. */
+static const char *plain_str(const char *p, const char *end, const char **s,
+    size_t *n)
+{
+	const char *q;
+
+	if (p >= end || *p != '"')
+		return NULL;
+	for (q = p + 1; q < end && *q != '"'; q++) {
+		if (*q == '\\' || (unsigned char)*q < 0x20 ||
+		    (unsigned char)*q > 0x7e)
+			return NULL;
+	}
+	if (q >= end)
+		return NULL;
+	*s = p + 1;
+	*n = (size_t)(q - p - 1);
+	return q + 1;
+}
+
+static void memo_init(struct memo *mo)
+{
+	for (size_t i = 0; i < MEMO_SLOTS; i++) {
+		mo->a[i] = NULL;
+		buf_init(&mo->rest[i]);
+	}
+	mo->next = 0;
+}
+
+static void memo_free(struct memo *mo)
+{
+	for (size_t i = 0; i < MEMO_SLOTS; i++) {
+		json_decref(mo->a[i]);
+		buf_free(&mo->rest[i]);
+	}
+}
+
+/* Parse alert text s (its event left out) through mo: an alert that is
+ * one parsed before but for a plain "id" and "@timestamp" in front reuses
+ * that parse with those two set. A reference for the caller, or NULL. */
+static json_t *memo_parse(struct memo *mo, const struct buf *s)
+{
+	const char *p = s->p, *end = s->p + s->len, *id = NULL, *ts = NULL;
+	size_t idn = 0, tsn = 0, n, k;
+	json_error_t jerr;
+	json_t *a;
+
+	if (s->len > 6 && memcmp(p, "{\"id\":", 6) == 0 &&
+	    (p = plain_str(p + 6, end, &id, &idn)) != NULL &&
+	    (size_t)(end - p) > 14 && memcmp(p, ",\"@timestamp\":", 14) == 0 &&
+	    (p = plain_str(p + 14, end, &ts, &tsn)) != NULL) {
+		n = (size_t)(end - p);
+		for (k = 0; k < MEMO_SLOTS; k++) {
+			if (mo->a[k] != NULL && mo->rest[k].len == n &&
+			    memcmp(mo->rest[k].p, p, n) == 0)
+				break;
+		}
+		if (k < MEMO_SLOTS &&
+		    json_object_set_new(mo->a[k], "id", json_stringn(id, idn)) == 0 &&
+		    json_object_set_new(mo->a[k], "@timestamp",
+		    json_stringn(ts, tsn)) == 0)
+			return json_incref(mo->a[k]);
+	} else {
+		p = NULL;
+	}
+	a = json_loadb(s->p, s->len, 0, &jerr);
+	if (p != NULL && json_is_object(a)) {
+		k = mo->next;
+		mo->next = (k + 1) % MEMO_SLOTS;
+		json_decref(mo->a[k]);
+		mo->a[k] = json_incref(a);
+		buf_clear(&mo->rest[k]);
+		buf_add(&mo->rest[k], p, (size_t)(end - p));
+	}
+	return a;
+}
+
 static void take_alert(struct response *r, struct batches *bs,
-    const char *line, size_t len, int forced, int64_t now, struct buf *scratch)
+    const char *line, size_t len, int forced, int64_t now, struct buf *scratch,
+    struct memo *mo)
 {
 	json_error_t jerr;
 	json_t *a = !event_needed(r) && strip_event(line, len, scratch) == 0 ?
-	    json_loadb(scratch->p, scratch->len, 0, &jerr) :
-	    json_loadb(line, len, 0, &jerr);
+	    memo_parse(mo, scratch) : json_loadb(line, len, 0, &jerr);
 	const struct playbook *m[32];
 	const struct playbook *by = NULL;
 	const struct silence *sil;
@@ -1041,6 +1177,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	struct response *r = arg;
 	struct batches bs = { 0 };
 	struct buf scratch;
+	struct memo mo;
 	int64_t now = vg_now_ms();
 	size_t done = 0;
 	const char *p, *end;
@@ -1090,16 +1227,18 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 		r->armed = 0;
 	pthread_mutex_unlock(&r->mu);
 	buf_init(&scratch);
+	memo_init(&mo);
 	for (p = r->work.p, end = r->work.p + r->work.len; p < end; ) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;
 
 		if (e - p > 1)
 			take_alert(r, &bs, p + 1, (size_t)(e - p - 1), *p == 'F', now,
-			    &scratch);
+			    &scratch, &mo);
 		p = nl ? nl + 1 : end;
 	}
 	buf_free(&scratch);
+	memo_free(&mo);
 	for (size_t i = 0; i < bs.n; i++)
 		send_batch(r, &bs.v[i], now);
 	batches_free(&bs);

@@ -87,6 +87,11 @@ int response_submit(struct response *r, const char *alert_json, size_t len);
  * r may be NULL (nothing happens). Any thread. */
 size_t response_submit_lines(struct response *r, const char *lines,
     size_t len);
+/* The same for n lines the caller has cut: line i is lines[ends[i - 1]
+ * .. ends[i]) (from 0 for the first), its newline included; none is
+ * scanned past what the filter reads. */
+size_t response_submit_ends(struct response *r, const char *lines,
+    const size_t *ends, size_t n);
 
 /*
  * Check what response_new would load (on-call, channels, exec folders,

@@ -641,6 +641,29 @@ TEST(filter_and_dedup)
 
 		CHECK_INT(response_submit_lines(f.r, lines, strlen(lines)), 1);
 	}
+	/* the same lines cut by their producer (response_submit_ends): two
+	 * nobody wants around one more of the first incident, that one
+	 * ending in CR LF; a NULL service takes nothing */
+	{
+		const char *low =
+		    "{\"id\":\"y\",\"@timestamp\":\"t\",\"kind\":\"detection\","
+		    "\"rule\":{\"id\":\"r-none\",\"title\":\"T\",\"level\":\"low\","
+		    "\"tags\":[]},\"group\":{},\"count\":1,\"event\":{}}\n";
+		const char *high =
+		    "{\"id\":\"w\",\"@timestamp\":\"t\",\"kind\":\"detection\","
+		    "\"rule\":{\"id\":\"r-high\",\"title\":\"Rule r-high\","
+		    "\"level\":\"high\",\"tags\":[]},\"group\":{\"source.ip\":"
+		    "\"10.0.0.1\"},\"count\":1,\"event\":{}}\r\n";
+		char lines[1024];
+		size_t ends[3];
+
+		snprintf(lines, sizeof(lines), "%s%s%s", low, high, low);
+		ends[0] = strlen(low);
+		ends[1] = ends[0] + strlen(high);
+		ends[2] = ends[1] + strlen(low);
+		CHECK_INT(response_submit_ends(NULL, lines, ends, 3), 0);
+		CHECK_INT(response_submit_ends(f.r, lines, ends, 3), 1);
+	}
 	alert(&f, "r-high", "high", "detection", "{\"source.ip\":\"10.0.0.2\"}", NULL);
 	alert(&f, "r-med", "medium", "detection", "{}", NULL);
 	want_incidents = 4;
@@ -655,7 +678,7 @@ TEST(filter_and_dedup)
 
 		json_array_foreach(l, i, e) {
 			if (strcmp(jstr(e, "key"), "r|r-high|source.ip=10.0.0.1") == 0) {
-				CHECK_INT(jint(e, "alerts"), 3);
+				CHECK_INT(jint(e, "alerts"), 4);
 				CHECK_STR(jstr(e, "state"), "triggered");
 				CHECK_STR(jstr(e, "urgency"), "high");
 				CHECK_STR(jstr(e, "summary"), "Rule r-high (source.ip=10.0.0.1)");
@@ -684,7 +707,7 @@ TEST(filter_and_dedup)
 		CHECK(strstr(buf_cstr(&m),
 		    "vigil_response_alerts_total{result=\"below_level\"} 0\n") != NULL);
 		CHECK(strstr(buf_cstr(&m),
-		    "vigil_response_alerts_total{result=\"filtered\"} 4\n") != NULL);
+		    "vigil_response_alerts_total{result=\"filtered\"} 6\n") != NULL);
 		CHECK(strstr(buf_cstr(&m),
 		    "vigil_incidents_total{event=\"created\"} 4\n") != NULL);
 		buf_free(&m);
@@ -1700,6 +1723,78 @@ TEST(event_left_out_without_readers)
 	fx_end(&f);
 }
 
+/* A flood of alerts that differ only in id and time is parsed once per
+ * drain (the loop reuses an earlier parse, with their own id and time):
+ * each still counts, in its incident, with its own id in the timeline, an
+ * alert of another group between them in its own incident. */
+TEST(flood_reuses_the_last_parse)
+{
+	struct fx f;
+	json_t *l, *v;
+	char ids[256], want[256];
+	size_t n = 0, w = 0;
+	int first = seq + 1;
+
+	if (fx_start(&f, plain_yaml, NULL) < 0) {
+		CHECK(0);
+		fx_end(&f);
+		return;
+	}
+	/* one drain: all queued before the loop runs */
+	for (int i = 0; i < 3; i++)
+		alert(&f, "r-one", "high", "detection", "{\"source.ip\":\"10.0.0.1\"}",
+		    NULL);
+	alert(&f, "r-one", "high", "detection", "{\"source.ip\":\"10.0.0.2\"}",
+	    NULL);
+	for (int i = 0; i < 2; i++)
+		alert(&f, "r-one", "high", "detection", "{\"source.ip\":\"10.0.0.1\"}",
+		    NULL);
+	want_incidents = 2;
+	CHECK(loop_until(&f, have_incidents, DEADLINE_MS));
+	settle(&f);
+	l = incidents(&f, "open");
+	CHECK_INT(json_array_size(l), 2);
+	{
+		size_t i;
+		const json_t *e;
+		int seen = 0;
+
+		json_array_foreach(l, i, e) {
+			if (strcmp(jstr(e, "key"), "r|r-one|source.ip=10.0.0.1") == 0) {
+				CHECK_INT(jint(e, "alerts"), 5);
+				CHECK_STR(jstr(e, "summary"), "Rule r-one (source.ip=10.0.0.1)");
+				seen |= 1;
+				v = incident(&f, jstr(e, "id"));
+				ids[0] = '\0';
+				{
+					size_t k;
+					const json_t *t;
+
+					json_array_foreach(json_object_get(v, "timeline"), k, t) {
+						if (strcmp(jstr(t, "type"), "alert") == 0)
+							n += (size_t)snprintf(ids + n, sizeof(ids) - n,
+							    "%s%s", n ? " " : "", jstr(t, "alert") + 24);
+					}
+				}
+				json_decref(v);
+			}
+			if (strcmp(jstr(e, "key"), "r|r-one|source.ip=10.0.0.2") == 0) {
+				CHECK_INT(jint(e, "alerts"), 1);
+				seen |= 2;
+			}
+		}
+		CHECK_INT(seen, 3);
+	}
+	json_decref(l);
+	for (int k = 0; k < 6; k++) {
+		if (k != 3)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, "%s%012d",
+			    w ? " " : "", first + k);
+	}
+	CHECK_STR(ids, want);
+	fx_end(&f);
+}
+
 int main(void)
 {
 	struct rds_server_conf sc = { 0 };
@@ -1724,6 +1819,7 @@ int main(void)
 	RUN(step_retries_and_timeouts);
 	RUN(redis_down_answers_503);
 	RUN(event_left_out_without_readers);
+	RUN(flood_reuses_the_last_parse);
 	rds_server_stop(srv);
 	return unit_done();
 }
