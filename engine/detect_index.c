@@ -1571,6 +1571,15 @@ void detect_index_build(struct ruleset *rs)
 		struct lsgroup *g = &rs->groups[ri->group];
 
 		cn_conj(ri, ri->cond, &sets[r]);
+		if (sets[r].n == 0) {
+			/* nothing of its own: what its logsource's entries
+			 * need (a Sysmon channel and event 23 or 26) still
+			 * keeps it from the events of other logsources */
+			for (uint32_t i = 0; i < g->nentries; i++) {
+				if (rs->mls[g->entries[i]].cond != NULL)
+					sn_conj(rs->mls[g->entries[i]].cond, &sets[r]);
+			}
+		}
 		ri->indexed = sets[r].n > 0;
 		if (!ri->indexed) {
 			struct fset fs;
