@@ -1217,6 +1217,30 @@ static void or_conj(struct conj *kids, uint32_t n, struct conj *c)
 		aset_free(&y);
 }
 
+/*
+ * A |all condition needs every one of its values: each value's literals
+ * are a part of its own ("\svchost.exe" and "termsvcs" in the parent's
+ * command line), not one set for the whole condition. 0 when fc is not
+ * such a condition (fc_atoms takes it).
+ */
+static int fc_all_conj(const struct fcond *fc, struct conj *c)
+{
+	if (!fc->all || fc->ngrp < 2 || fc->neg || fc->kind != FC_VALUES ||
+	    fc->tpart != TP_NONE || (!fc->keyword && fc->nfields == 0))
+		return 0;
+	for (uint32_t k = 0, e; k < fc->npats; k = e) {
+		struct aset a = { 0 };
+
+		e = detect_grp_end(fc, k);
+		for (uint32_t j = k; j < e && !a.none; j++) {
+			if (pat_atoms(&fc->pats[j], fc, &a) < 0)
+				aset_none(&a);
+		}
+		conj_add(c, &a);
+	}
+	return 1;
+}
+
 static void sn_conj(const struct snode *sn, struct conj *c)
 {
 	struct aset a;
@@ -1234,6 +1258,8 @@ static void sn_conj(const struct snode *sn, struct conj *c)
 		or_conj(kids, sn->n, c);
 		return;
 	}
+	if (sn->kind == SN_FC && fc_all_conj(sn->fc, c))
+		return;
 	sn_atoms(sn, &a);
 	conj_add(c, &a);
 }

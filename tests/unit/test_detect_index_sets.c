@@ -1,9 +1,11 @@
 /*
- * test_detect_index_ls.c: a rule with no literal of its own ("not
- * filter") is indexed by what its logsource's mapping entries need (a
- * channel and event ids), so the events of other logsources do not make
- * it a candidate; a logsource whose conditions need no literal leaves it
- * evaluated for every event. Exact expectations on candidates and matches.
+ * test_detect_index_sets.c: the literal sets a rule is indexed by. A rule
+ * with no literal of its own ("not filter") is indexed by what its
+ * logsource's mapping entries need (a channel and event ids), so the
+ * events of other logsources do not make it a candidate; a logsource
+ * whose conditions need no literal leaves it evaluated for every event.
+ * A |all condition gives a set per value, so a rule needs two of them.
+ * Exact expectations on candidates and matches.
  */
 #include "unit.h"
 #include "../../engine/detect.h"
@@ -143,10 +145,55 @@ TEST(rules_without_literals_need_their_logsource_literals)
 	detect_free(rs);
 }
 
+TEST(each_value_of_all_is_a_set)
+{
+	static const char all_rules[] =
+	    "title: ts\nid: ts\nlogsource:\n    product: win\n"
+	    "detection:\n    sel:\n        ParentCommandLine|contains|all:\n"
+	    "            - '\\svchost.exe'\n            - 'termsvcs'\n"
+	    "    condition: sel\nlevel: low\n"
+	    "---\n"
+	    "title: one\nid: one\nlogsource:\n    product: win\n"
+	    "detection:\n    sel:\n        ParentCommandLine|contains|all: 'qqzz'\n"
+	    "    condition: sel\nlevel: low\n";
+	struct vg_diag d;
+	FILE *null = fopen("/dev/null", "w");
+	struct ruleset *rs;
+	struct detect_ctx *c;
+
+	vg_diag_init(&d, null);
+	rs = detect_load_buffer("all.yml", all_rules, strlen(all_rules), NULL, &d, NULL);
+	fclose(null);
+	CHECK(rs != NULL);
+	CHECK_INT(detect_rule_count(rs), 2);
+	/* two values: both needed */
+	CHECK_INT(rs->pf.rneed[rule_by_id(rs, "ts")->impl->index], 3);
+	/* one value: one set */
+	CHECK_INT(rs->pf.rneed[rule_by_id(rs, "one")->impl->index], 1);
+	c = detect_ctx_new(rs);
+	vg_event_reset(ev);
+	add("ParentCommandLine", "C:\\Windows\\system32\\svchost.exe -k netsvcs");
+	CHECK_STR(run(rs, c), "");
+	CHECK_INT(cand(rs, c, "ts"), 0);
+	vg_event_reset(ev);
+	add("ParentCommandLine", "x termsvcs y");
+	CHECK_STR(run(rs, c), "");
+	CHECK_INT(cand(rs, c, "ts"), 0);
+	vg_event_reset(ev);
+	add("ParentCommandLine", "C:\\Windows\\System32\\svchost.exe -k termsvcs");
+	CHECK_STR(run(rs, c), "ts");
+	vg_event_reset(ev);
+	add("ParentCommandLine", "a QQZZ");
+	CHECK_STR(run(rs, c), "one");
+	detect_ctx_free(c);
+	detect_free(rs);
+}
+
 int main(void)
 {
 	ev = vg_event_new();
 	RUN(rules_without_literals_need_their_logsource_literals);
+	RUN(each_value_of_all_is_a_set);
 	vg_event_free(ev);
 	return unit_done();
 }
