@@ -8,8 +8,10 @@
  * plain literal (cidr, numbers, exists, null, neq, regexes without one)
  * gives up; a regex gives the strings one of which every match holds
  * (a literal run, or a few strings where small classes follow a byte). A rule that is an AND of parts keeps the sets of its two most
- * selective parts and needs a literal of each. Rules with a set are
- * "indexed"; the others are always evaluated. The distinct literals get
+ * selective parts and needs a literal of each (each value of a |all
+ * condition is a part). A rule with no set of its own takes the sets its
+ * logsource's mapping entries need (channel, event ids). Rules with a set
+ * are "indexed"; the others are always evaluated. The distinct literals get
  * postings (rule, field, which set), a gate (the first mapping entry of
  * each rule's group, so a literal only other products need is dropped
  * early) and the fields they are looked for in; patterns are tagged with
