@@ -6,9 +6,12 @@
  * without, as (literal, field) atoms: AND keeps the child with the most
  * selective set, OR unions its children, NOT and anything that is not a
  * plain literal (cidr, numbers, exists, null, neq, regexes without one)
- * gives up. A rule that is an AND of parts keeps the sets of its two most
- * selective parts and needs a literal of each. Rules with a set are
- * "indexed"; the others are always evaluated. The distinct literals get
+ * gives up; a regex gives the strings one of which every match holds
+ * (a literal run, or a few strings where small classes follow a byte). A rule that is an AND of parts keeps the sets of its two most
+ * selective parts and needs a literal of each (each value of a |all
+ * condition is a part). A rule with no set of its own takes the sets its
+ * logsource's mapping entries need (channel, event ids). Rules with a set
+ * are "indexed"; the others are always evaluated. The distinct literals get
  * postings (rule, field, which set), a gate (the first mapping entry of
  * each rule's group, so a literal only other products need is dropped
  * early) and the fields they are looked for in; patterns are tagged with
@@ -426,21 +429,350 @@ static int rex_caseless(const struct pat *p)
 	return 0;
 }
 
-/* Atoms of a regex: one literal per top-level alternative. */
+/* ---- literal sets a regex needs ---- */
+
+/*
+ * A branch of a regex is read as a sequence of single-byte elements: a
+ * literal byte, or a small class ([ "'], \d, \w) taken as the set of its
+ * folded bytes. Elements written next to each other are next to each other
+ * in every match, so any window of consecutive elements holds, in every
+ * match, one of the strings of its cross product: `\.[ "']` needs one of
+ * ". ", ".\"" and ".'", where the longest plain run (a single byte) would
+ * vouch for nothing. Windows whose product stays within RS_CAP strings
+ * slide along the branch; the one least likely to turn up by chance is
+ * kept. A quantified element ends a window: with a minimum of 0 it is left
+ * out, otherwise its last repetition starts the next window (`\w+`` needs
+ * a word byte before the backtick). Groups, dots, anchors, negated or big
+ * classes and bytes beyond ASCII end a window; escapes this reader does not
+ * follow give the branch up. Without case, a class with k or s is not
+ * expanded (UTF-8 folding matches the Kelvin sign and the long s).
+ */
+#define RS_CAP 64        /* strings of a window's product, at most */
+#define RS_LEN 64        /* elements of a window, at most */
+
+struct relem {
+	uint8_t n;             /* distinct folded bytes, 1..RS_CAP */
+	uint8_t b[RS_CAP];
+};
+
+struct rset {
+	int caseless;
+	struct relem win[RS_LEN];
+	uint32_t nwin;
+	uint64_t prod;         /* product of the window's n */
+	struct relem best[RS_LEN];
+	uint32_t nbest;
+	double bscore;         /* count * lit_weight(len) of best */
+};
+
+/* Add byte c to a class being read; -1 if it cannot be expanded. */
+static int relem_add(struct relem *e, unsigned c, int caseless)
+{
+	c = vg_lower((unsigned char)c);
+	if (c >= 0x80 || (caseless && (c == 'k' || c == 's')))
+		return -1;
+	for (uint32_t i = 0; i < e->n; i++) {
+		if (e->b[i] == c)
+			return 0;
+	}
+	if (e->n == RS_CAP)
+		return -1;
+	e->b[e->n++] = (uint8_t)c;
+	return 0;
+}
+
+static int relem_range(struct relem *e, unsigned lo, unsigned hi, int caseless)
+{
+	for (unsigned c = lo; c <= hi; c++) {
+		if (relem_add(e, c, caseless) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The bytes of a class escape (\d, \w, \s) or of an escaped literal;
+ * -1 if none this reader expands, -2 if the branch must be given up. */
+static int relem_escape(struct relem *e, unsigned char d, int caseless)
+{
+	switch (d) {
+	case 'd':
+		return relem_range(e, '0', '9', caseless);
+	case 'w':
+		if (relem_range(e, 'a', 'z', caseless) < 0 ||
+		    relem_range(e, '0', '9', caseless) < 0)
+			return -1;
+		return relem_add(e, '_', caseless);
+	case 's':
+		/* space, \t \n \v \f \r */
+		if (relem_add(e, ' ', caseless) < 0)
+			return -1;
+		return relem_range(e, '\t', '\r', caseless);
+	case 't': return relem_add(e, '\t', caseless);
+	case 'n': return relem_add(e, '\n', caseless);
+	case 'r': return relem_add(e, '\r', caseless);
+	case 'f': return relem_add(e, '\f', caseless);
+	case 'e': return relem_add(e, 0x1b, caseless);
+	}
+	if ((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') || (d >= '0' && d <= '9'))
+		return strchr("DWSHhVvbBAzZG", d) != NULL ? -1 : -2;
+	return relem_add(e, d, caseless);
+}
+
+/* Read the class at s[*i] ('['); -1: not expandable (skipped), -2: give
+ * up the branch. */
+static int relem_class(const char *s, size_t n, size_t *i, struct relem *e,
+    int caseless)
+{
+	struct rex x = { 0 };
+	size_t k = *i + 1, end;
+	int ok = 0;
+
+	x.s = s;
+	x.n = n;
+	x.i = *i;
+	if (rex_skip_class(&x) < 0)
+		return -2;
+	end = x.i - 1;         /* the closing ']' */
+	*i = x.i;
+	if (s[k] == '^')
+		return -1;
+	while (k < end && ok == 0) {
+		unsigned lo = (unsigned char)s[k];
+
+		if (lo == '[' && k + 1 < end && s[k + 1] == ':')
+			return -1;  /* POSIX classes */
+		if (lo == '\\') {
+			if (k + 1 >= end)
+				return -2;
+			lo = (unsigned char)s[k + 1];
+			if (strchr("tnrfe", (int)lo) == NULL &&
+			    ((lo >= 'a' && lo <= 'z') || (lo >= 'A' && lo <= 'Z') ||
+			    (lo >= '0' && lo <= '9'))) {
+				ok = relem_escape(e, (unsigned char)lo, caseless);
+				k += 2;
+				continue;
+			}
+			lo = lo == 't' ? '\t' : lo == 'n' ? '\n' : lo == 'r' ? '\r' :
+			    lo == 'f' ? '\f' : lo == 'e' ? 0x1b : lo;
+			k += 2;
+		} else {
+			k++;
+		}
+		if (k + 1 < end && s[k] == '-') {
+			unsigned hi = (unsigned char)s[k + 1];
+
+			if (hi == '\\' || hi < lo)
+				return -1;
+			ok = relem_range(e, lo, hi, caseless);
+			k += 2;
+			continue;
+		}
+		ok = relem_add(e, lo, caseless);
+	}
+	if (ok == 0 && e->n == 0)
+		return -1;
+	return ok;
+}
+
+static double rset_score(uint64_t count, uint32_t len)
+{
+	return (double)count * lit_weight(len);
+}
+
+/* The window as it stands is a candidate. */
+static void rset_consider(struct rset *r)
+{
+	double sc;
+
+	if (r->nwin < LIT_MIN)
+		return;
+	sc = rset_score(r->prod, r->nwin);
+	/* ties: the longer window (fewer chance hits) */
+	if (r->nbest == 0 || sc < r->bscore ||
+	    (sc == r->bscore && r->nwin > r->nbest)) {
+		memcpy(r->best, r->win, r->nwin * sizeof(*r->win));
+		r->nbest = r->nwin;
+		r->bscore = sc;
+	}
+}
+
+static void rset_break(struct rset *r)
+{
+	r->nwin = 0;
+	r->prod = 1;
+}
+
+/* Append an element, dropping elements in front while the product is
+ * too big. */
+static void rset_push(struct rset *r, const struct relem *e)
+{
+	if (r->nwin == RS_LEN) {
+		r->prod /= r->win[0].n;
+		memmove(r->win, r->win + 1, (r->nwin - 1) * sizeof(*r->win));
+		r->nwin--;
+	}
+	r->win[r->nwin++] = *e;
+	r->prod *= e->n;
+	while (r->prod > RS_CAP) {
+		r->prod /= r->win[0].n;
+		memmove(r->win, r->win + 1, (r->nwin - 1) * sizeof(*r->win));
+		r->nwin--;
+	}
+	rset_consider(r);
+}
+
+/* The quantifier at s[*i], if any: 0 none (or {1}), 1 a minimum of 0, 2
+ * a minimum of 1 or more; *i moves past it. */
+static int rset_quant(const char *s, size_t n, size_t *i)
+{
+	struct rex x = { 0 };
+	size_t q = *i, qlen = 1;
+	long min = 0;
+	int exact1 = 0;
+
+	if (q >= n)
+		return 0;
+	x.s = s;
+	x.n = n;
+	if (s[q] == '*' || s[q] == '?')
+		min = 0;
+	else if (s[q] == '+')
+		min = 1;
+	else if (s[q] == '{' && (qlen = rex_brace(&x, q, &min)) > 0)
+		exact1 = min == 1 && s[q + qlen - 2] == '1' && s[q + 1] == '1' &&
+		    qlen == 3;
+	else
+		return 0;
+	q += qlen;
+	if (q < n && (s[q] == '?' || s[q] == '+'))
+		q++; /* lazy or possessive */
+	*i = q;
+	if (exact1)
+		return 0;
+	return min == 0 ? 1 : 2;
+}
+
+/*
+ * The literal set of branch s[b..e): 0 and its strings added to out (as
+ * rex_atoms would) when a window of LIT_MIN elements or more was found, -1
+ * otherwise.
+ */
+static int rex_branch_set(const char *s, size_t b, size_t e, int caseless,
+    const struct fcond *fc, struct aset *out)
+{
+	struct rset *r = vg_calloc(1, sizeof(*r));
+	size_t i = b;
+	uint32_t idx[RS_LEN];
+	uint64_t total = 1;
+	int rc = -1;
+
+	r->caseless = caseless;
+	rset_break(r);
+	while (i < e) {
+		struct relem el;
+		unsigned char c = (unsigned char)s[i];
+		int got = 0, q;
+
+		memset(&el, 0, sizeof(el));
+		if (c == '\\') {
+			if (i + 1 >= e)
+				goto done;
+			got = relem_escape(&el, (unsigned char)s[i + 1], caseless);
+			if (got == -2)
+				goto done;
+			i += 2;
+		} else if (c == '[') {
+			got = relem_class(s, e, &i, &el, caseless);
+			if (got == -2)
+				goto done;
+		} else if (c == '(') {
+			struct rex x = { 0 };
+
+			x.s = s;
+			x.n = e;
+			x.i = i;
+			if (rex_skip_group(&x) < 0)
+				goto done;
+			i = x.i;
+			got = -1;
+		} else if (c == ')') {
+			goto done;
+		} else if (c == '.' || c == '^' || c == '$' || c == '*' ||
+		    c == '+' || c == '?') {
+			/* a quantifier here follows something that ended a
+			 * window already */
+			i++;
+			got = -1;
+		} else if (c == '{') {
+			long min;
+			struct rex x = { 0 };
+			size_t qlen;
+
+			x.s = s;
+			x.n = e;
+			qlen = rex_brace(&x, i, &min);
+			if (qlen > 0) {
+				i += qlen;
+				got = -1;
+			} else {
+				got = relem_add(&el, c, caseless);
+				i++;
+			}
+		} else {
+			got = relem_add(&el, c, caseless);
+			i++;
+		}
+		q = rset_quant(s, e, &i);
+		if (got < 0 || q == 1) {
+			rset_break(r);
+			continue;
+		}
+		rset_push(r, &el);
+		if (q == 2) {
+			/* its last repetition is next to what follows */
+			rset_break(r);
+			rset_push(r, &el);
+		}
+	}
+	if (r->nbest == 0)
+		goto done;
+	/* expand the best window's product */
+	for (uint32_t k = 0; k < r->nbest; k++) {
+		idx[k] = 0;
+		total *= r->best[k].n;
+	}
+	for (uint64_t t = 0; t < total; t++) {
+		char *lit = vg_malloc(r->nbest + 1);
+
+		for (uint32_t k = 0; k < r->nbest; k++)
+			lit[k] = (char)r->best[k].b[idx[k]];
+		lit[r->nbest] = '\0';
+		aset_add(out, lit, r->nbest, 0, fc);
+		/* next index, last element fastest */
+		for (uint32_t k = r->nbest; k-- > 0;) {
+			if (++idx[k] < r->best[k].n)
+				break;
+			idx[k] = 0;
+		}
+	}
+	rc = 0;
+done:
+	free(r);
+	return rc;
+}
+
+/* Atoms of a regex: a literal set per top-level alternative. */
 static int rex_atoms(const struct pat *p, const struct fcond *fc,
     struct aset *out)
 {
 	const char *s = p->shown;
 	size_t n = strlen(s), b = 0, i = 0;
 	int depth = 0, caseless = rex_caseless(p);
-	char lit[256];
-	size_t len;
 
 	for (;; i++) {
 		if (i == n || (s[i] == '|' && depth == 0)) {
-			if (!rex_branch(s, b, i, caseless, lit, &len) || len < LIT_MIN)
+			if (rex_branch_set(s, b, i, caseless, fc, out) < 0)
 				return -1;
-			aset_add(out, vg_strndup(lit, len), (uint32_t)len, 0, fc);
 			if (i == n)
 				return 0;
 			b = i + 1;
@@ -887,6 +1219,30 @@ static void or_conj(struct conj *kids, uint32_t n, struct conj *c)
 		aset_free(&y);
 }
 
+/*
+ * A |all condition needs every one of its values: each value's literals
+ * are a part of its own ("\svchost.exe" and "termsvcs" in the parent's
+ * command line), not one set for the whole condition. 0 when fc is not
+ * such a condition (fc_atoms takes it).
+ */
+static int fc_all_conj(const struct fcond *fc, struct conj *c)
+{
+	if (!fc->all || fc->ngrp < 2 || fc->neg || fc->kind != FC_VALUES ||
+	    fc->tpart != TP_NONE || (!fc->keyword && fc->nfields == 0))
+		return 0;
+	for (uint32_t k = 0, e; k < fc->npats; k = e) {
+		struct aset a = { 0 };
+
+		e = detect_grp_end(fc, k);
+		for (uint32_t j = k; j < e && !a.none; j++) {
+			if (pat_atoms(&fc->pats[j], fc, &a) < 0)
+				aset_none(&a);
+		}
+		conj_add(c, &a);
+	}
+	return 1;
+}
+
 static void sn_conj(const struct snode *sn, struct conj *c)
 {
 	struct aset a;
@@ -904,6 +1260,8 @@ static void sn_conj(const struct snode *sn, struct conj *c)
 		or_conj(kids, sn->n, c);
 		return;
 	}
+	if (sn->kind == SN_FC && fc_all_conj(sn->fc, c))
+		return;
 	sn_atoms(sn, &a);
 	conj_add(c, &a);
 }
@@ -1241,6 +1599,15 @@ void detect_index_build(struct ruleset *rs)
 		struct lsgroup *g = &rs->groups[ri->group];
 
 		cn_conj(ri, ri->cond, &sets[r]);
+		if (sets[r].n == 0) {
+			/* nothing of its own: what its logsource's entries
+			 * need (a Sysmon channel and event 23 or 26) still
+			 * keeps it from the events of other logsources */
+			for (uint32_t i = 0; i < g->nentries; i++) {
+				if (rs->mls[g->entries[i]].cond != NULL)
+					sn_conj(rs->mls[g->entries[i]].cond, &sets[r]);
+			}
+		}
 		ri->indexed = sets[r].n > 0;
 		if (!ri->indexed) {
 			struct fset fs;
