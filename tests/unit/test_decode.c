@@ -451,6 +451,39 @@ TEST(kernel_netfilter)
 	CHECK(dec("sshd", "[UFW BLOCK] IN=eth0 OUT= SRC=1.2.3.4 DST=10.0.0.5 LEN=44 PROTO=TCP SPT=1 DPT=2") == NULL);
 }
 
+/*
+ * The netfilter pattern's scans, at their edges: the first PROTO= with a
+ * value wins (an empty one is passed over, as is P before PROTO=), the
+ * first SPT= with digits and its DPT=, and a '=' before IN= refuses the
+ * line.
+ */
+TEST(kernel_netfilter_scans)
+{
+	CHECK_STR(dec("kernel", "[UFW BLOCK] IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 TOS=PROTO= PROTO=UDP SPT=x DPT=9 SPT=53 DPT=5353"),
+	    "kernel-ufw-block");
+	EXPECT_FIELDS("event.category=network", "event.type=connection",
+	    "event.type=denied", "event.action=ufw_block",
+	    "network.ingress.interface.name=eth0", "source.ip=192.0.2.1",
+	    "destination.ip=10.0.0.5", "network.transport=udp", "source.port=#53",
+	    "destination.port=#5353");
+
+	CHECK_STR(dec("kernel", "fw-pass  IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PPROTO=GRE ID=1 PROTO=TCP"),
+	    "kernel-firewall-allow");
+	EXPECT_FIELDS("event.category=network", "event.type=connection",
+	    "event.type=allowed", "event.action=firewall_allow", "rule.name=fw-pass",
+	    "network.ingress.interface.name=eth0", "source.ip=192.0.2.1",
+	    "destination.ip=10.0.0.5", "network.transport=gre");
+
+	CHECK_STR(dec("kernel", "IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PROTO=ICMP TYPE=8 CODE=0"),
+	    "kernel-netfilter");
+	CHECK(fstr("source.port") == NULL);
+	CHECK_STR(fstr("network.transport"), "icmp");
+
+	CHECK(dec("kernel", "drop=1 IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PROTO=TCP SPT=1 DPT=2") == NULL);
+	CHECK(dec("kernel", "IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PROTO=") == NULL);
+	CHECK(dec("kernel", "IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PROTO= SPT=1 DPT=2") == NULL);
+}
+
 /* ---- web servers ---- */
 
 TEST(nginx_decoders)
@@ -1312,6 +1345,7 @@ int main(void)
 	RUN(pam_decoders);
 	RUN(cron_decoders);
 	RUN(kernel_netfilter);
+	RUN(kernel_netfilter_scans);
 	RUN(nginx_decoders);
 	RUN(apache_decoders);
 	RUN(postfix_decoders);
