@@ -41,7 +41,7 @@ static const char rules[] =
 	    "        user.name|neq: root\n    condition: sel\n")
 	R("cased", "    sel:\n        tag|cased: MixedCase\n    condition: sel\n")
 	R("two", "    sel:\n        Who: alice\n    condition: sel\n")
-	R("re", "    sel:\n        url|re: 'a+b'\n    condition: sel\n")
+	R("re", "    sel:\n        url|re: 'x+z'\n    condition: sel\n")
 	R("kw", "    keywords:\n        - 'segfault at'\n    condition: keywords\n")
 	R("all", "    sel:\n        agent|contains|all: [curl, x]\n"
 	    "    condition: sel\n")
