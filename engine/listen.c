@@ -1364,8 +1364,18 @@ static void conn_start(struct worker *w, size_t idx, evutil_socket_t fd,
 	if (in->tls != NULL) {
 		SSL *ssl = SSL_new(in->tls);
 
+		/*
+		 * Callbacks deferred to the loop: libevent's TLS reader calls
+		 * the event callback for a close_notify found in the same
+		 * pass as the last records before it commits their bytes to
+		 * the input buffer, and conn_free there would frame the
+		 * input without them (up to a record per connection lost,
+		 * the last message delivered cut). Deferred, the event
+		 * callback runs after that pass, with every byte in.
+		 */
 		c->bev = ssl == NULL ? NULL : bufferevent_openssl_socket_new(w->base,
-		    fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		    fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		if (c->bev != NULL)
 			/* senders often close without close_notify */
 			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);

@@ -367,14 +367,27 @@ else
 	notok "udp at 2000/s: vigild received exactly 5000" "$(cat "$T/settle.out"; grep udp-in <(curl -sf "http://127.0.0.1:$hport/metrics"))"
 fi
 
-# TLS into vigild with a client certificate
-"${LG[@]}" --target "tls://127.0.0.1:$tport" --ca "$C/ca.pem" --cert "$C/client.pem" --key "$C/client.key" --count 20000 --connections 2 2> "$T/tlsv.err"
-check "tls into vigild: loadgen exit 0, summary counts 20000" grep -q "sent 20000 messages" "$T/tlsv.err"
-if settle 'vigil_messages_received_total{input="tls-in"}' 20000 > "$T/settle.out"; then
-	ok "tls into vigild: received exactly 20000"
+# TLS into vigild with a client certificate, ten times over: the sender's
+# close_notify often comes in the same read as its last records, which
+# must be framed before the connection is closed (they were lost once)
+tls_ok=0 tls_err= lg_err=
+for i in $(seq 1 10); do
+	"${LG[@]}" --target "tls://127.0.0.1:$tport" --ca "$C/ca.pem" --cert "$C/client.pem" --key "$C/client.key" --count 20000 --connections 2 2> "$T/tlsv.err"
+	grep -q "sent 20000 messages" "$T/tlsv.err" || lg_err="run $i: $(cat "$T/tlsv.err")"
+	if settle 'vigil_messages_received_total{input="tls-in"}' $((20000 * i)) > "$T/settle.out"; then
+		tls_ok=$i
+	else
+		tls_err="run $i: $(cat "$T/settle.out" "$T/tlsv.err"; grep 'tls-in' <(curl -sf "http://127.0.0.1:$hport/metrics"))"
+		break
+	fi
+done
+check "tls into vigild: loadgen exit 0, summary counts 20000 (each run)" [ -z "$lg_err" ]
+if [ "$tls_ok" = 10 ]; then
+	ok "tls into vigild: received exactly 20000 (each run)"
 else
-	notok "tls into vigild: received exactly 20000" "$(cat "$T/settle.out" "$T/tlsv.err"; grep 'tls-in' <(curl -sf "http://127.0.0.1:$hport/metrics"))"
+	notok "tls into vigild: received exactly 20000 (each run)" "$tls_err"
 fi
+check "tls into vigild: no partial messages" [ "$(metric 'vigil_messages_partial_total{input="tls-in"}')" = 0 ]
 
 # Stopped by SIGINT: the message being written is finished, the
 # connection closed cleanly: vigild has exactly what loadgen counted.
