@@ -634,6 +634,11 @@ static void lit_runs(const struct prefilter *pf, uint32_t l, uint32_t field,
 	}
 	if (field == UINT32_MAX || field == FIELD_NONE)
 		return;
+	if (pf->pfield[b] == field && pf->pfield[end - 1] == field) {
+		/* the usual literal: all its postings are in this field */
+		run[3] = end;
+		return;
+	}
 	/* first posting with pfield >= field */
 	for (lo = b, hi = end; lo < hi;) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -643,8 +648,11 @@ static void lit_runs(const struct prefilter *pf, uint32_t l, uint32_t field,
 		else
 			hi = mid;
 	}
-	for (hi = lo; hi < end && pf->pfield[hi] == field; hi++)
-		;
+	if (pf->pfield[end - 1] == field)
+		hi = end; /* the field's run ends the literal's */
+	else
+		for (hi = lo; hi < end && pf->pfield[hi] == field; hi++)
+			;
 	run[2] = lo;
 	run[3] = hi;
 }

@@ -563,6 +563,93 @@ TEST(fields_needed_by_unindexed_rules_few_or_many)
 	}
 }
 
+
+/* A literal's postings by field: one looked for in several fields and as
+ * a keyword (its runs found in the middle, at the ends), one that only
+ * one field looks for (its postings are that field's run whole), one that
+ * two rules of one field share (contains, endswith). Exact matches. */
+#define RL(id, det) "title: " id "\nid: " id "\nlogsource:\n    product: test\n" \
+	"detection:\n" det "    condition: sel\nlevel: low\n---\n"
+static const char runs_rules[] =
+	RL("r1", "    sel:\n        fa|contains: zetaword\n")
+	RL("r2", "    sel:\n        fb|contains: zetaword\n")
+	RL("r3", "    sel:\n        fc|contains: zetaword\n")
+	RL("r4", "    sel:\n        - 'zetaword'\n")
+	RL("r5", "    sel:\n        fw: [zetaword, otherword]\n")
+	RL("r6", "    sel:\n        fs|contains: solofield\n")
+	RL("r7", "    sel:\n        fd|contains: duoword\n")
+	RL("r8", "    sel:\n        fd|endswith: duoword\n");
+
+static const char *run_set(struct ruleset *set, struct detect_ctx *c)
+{
+	static char out[256];
+	const struct rule *const *m;
+	size_t n = detect_event(set, c, ev, &m), o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o < sizeof(out) - 64; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "",
+		    m[i]->id);
+	return out;
+}
+
+TEST(literal_runs_by_field)
+{
+	static const struct {
+		const char *field, *val, *want;
+	} cases[] = {
+		{ "fa", "xx zetaword yy", "r1" },
+		{ "fb", "ZetaWord", "r2" },
+		{ "fc", "..zetaword", "r3" },
+		{ "message", "a zetaword b", "r4" },
+		{ "fw", "ZETAWORD", "r5" },
+		{ "fw", "zetaword!", "" },
+		{ "fw", "otherword", "r5" },
+		{ "fs", "..solofield..", "r6" },
+		{ "fa", "..solofield..", "" },
+		{ "fd", "the duoword", "r7 r8" },
+		{ "fd", "duoword x", "r7" },
+		{ "fs", "duoword", "" },
+		{ "other", "zetaword solofield duoword", "" },
+	};
+	struct ruleset *set;
+	struct detect_ctx *c;
+	int loaded;
+
+	set = load_set(runs_rules, "title: none\nfieldmappings: []\n", &loaded);
+	CHECK_INT(loaded, 8);
+	c = detect_ctx_new(set);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vg_event_reset(ev);
+		add("message", "nothing here");
+		if (strcmp(cases[i].field, "message") != 0)
+			add(cases[i].field, cases[i].val);
+		else {
+			vg_event_reset(ev);
+			add("message", cases[i].val);
+		}
+		if (strcmp(run_set(set, c), cases[i].want) != 0) {
+			CHECK_STR(cases[i].val, cases[i].want);
+			CHECK_STR(run_set(set, c), cases[i].want);
+		}
+	}
+	/* several fields at once, and the keyword too */
+	vg_event_reset(ev);
+	add("message", "zetaword");
+	add("fc", "zetaword");
+	add("fa", "zetaword");
+	add("fw", "zetaword");
+	add("fd", "duoword");
+	CHECK_STR(run_set(set, c), "r1 r3 r4 r5 r7 r8");
+	vg_event_reset(ev);
+	add("message", "none");
+	add("fb", "a zetaword");
+	add("fs", "SOLOFIELD");
+	CHECK_STR(run_set(set, c), "r2 r6");
+	detect_ctx_free(c);
+	detect_free(set);
+}
+
 int main(void)
 {
 	setup();
@@ -572,6 +659,7 @@ int main(void)
 	RUN(presence_only_logsources_answer_from_a_table);
 	RUN(logsource_answers_are_per_event_across_the_wrap);
 	RUN(fields_needed_by_unindexed_rules_few_or_many);
+	RUN(literal_runs_by_field);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
