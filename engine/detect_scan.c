@@ -397,6 +397,43 @@ static uint32_t whole_hash(const uint8_t *s, uint32_t len)
 	return (uint32_t)bytes_hash(s, len, 0x9E3779B97F4A7C15ull ^ len);
 }
 
+/* Are the n bytes at a and b the same? Whole words, the last one
+ * overlapping, never reading outside either (short values: no call). */
+static inline int same_bytes(const void *a, const void *b, uint32_t n)
+{
+	const char *p = a, *q = b;
+	uint64_t x, y;
+	uint32_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 <= n; i += 8) {
+			memcpy(&x, p + i, 8);
+			memcpy(&y, q + i, 8);
+			if (x != y)
+				return 0;
+		}
+		if (i == n)
+			return 1;
+		memcpy(&x, p + n - 8, 8);
+		memcpy(&y, q + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t a0, a1, b0, b1;
+
+		memcpy(&a0, p, 4);
+		memcpy(&a1, p + n - 4, 4);
+		memcpy(&b0, q, 4);
+		memcpy(&b1, q + n - 4, 4);
+		return a0 == b0 && a1 == b1;
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] != q[i])
+			return 0;
+	}
+	return 1;
+}
+
 /* The literal whose folded bytes are s[0..len), or UINT32_MAX. */
 static uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
     uint32_t len)
@@ -406,7 +443,7 @@ static uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
 		uint32_t l = pf->xslot[i] - 1;
 
 		if (pf->llen[l] == len &&
-		    memcmp(pf->ltext + pf->loff[l], s, len) == 0)
+		    same_bytes(pf->ltext + pf->loff[l], s, len))
 			return l;
 	}
 	return UINT32_MAX;
@@ -1163,7 +1200,7 @@ static const uint8_t *vc_record(const struct detect_ctx *ctx,
 	    v->pos + VC_RING < ctx->vwpos)
 		return NULL;
 	rec = ctx->vring + v->pos % VC_RING;
-	return memcmp(rec, text, len) == 0 ? rec : NULL;
+	return same_bytes(rec, text, len) ? rec : NULL;
 }
 
 /*
@@ -1325,8 +1362,31 @@ static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
 		x = fold8(x);
 		memcpy(fo + i, &x, 8);
 	}
-	for (; i < len; i++)
-		fo[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	if (i == len) {
+		/* whole words */
+	} else if (len >= 8) {
+		/* the last 8 bytes, some folded again (to the same bytes) */
+		uint64_t x;
+
+		memcpy(&x, text + len - 8, 8);
+		x = fold8(x);
+		memcpy(fo + len - 8, &x, 8);
+	} else if (len >= 4) {
+		/* 4..7 bytes: two 4-byte halves that may overlap */
+		uint32_t a, b;
+		uint64_t x;
+
+		memcpy(&a, text, 4);
+		memcpy(&b, text + len - 4, 4);
+		x = fold8((uint64_t)b << 32 | a);
+		a = (uint32_t)x;
+		b = (uint32_t)(x >> 32);
+		memcpy(fo + len - 4, &b, 4);
+		memcpy(fo, &a, 4);
+	} else {
+		for (; i < len; i++)
+			fo[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	}
 	l = whole_get(pf, fo, len);
 	if (l != UINT32_MAX && (pf->lits[l].fields & field_bit(field)))
 		found(pf, ctx, ev, l, e, field, 0, 0, len, len);

@@ -15,6 +15,7 @@
  * wrap of the event counter. Rules no literal vouches for are looked at
  * when the event has a field they need, with few such fields or many.
  */
+#include <ctype.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -650,6 +651,103 @@ TEST(literal_runs_by_field)
 	detect_free(set);
 }
 
+
+/* Values of a field that only equalities read are folded and looked up
+ * whole; a field that contains reads keeps what the scan of a value found
+ * and replays it for the same bytes. For every length 2..40 (whole words,
+ * a last partial word, the 4..7 and 2..3 byte cases): the value in mixed
+ * case matches; the same value with any one byte changed does not, nor
+ * the value one byte longer or shorter; and again for the same bytes in
+ * later events. */
+/* Is id one of the space-separated ids of out? */
+static int has_id(const char *out, const char *id)
+{
+	size_t n = strlen(id);
+
+	for (const char *p = out; (p = strstr(p, id)) != NULL; p += n) {
+		if ((p == out || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
+TEST(whole_values_and_replays_of_every_length)
+{
+	static const char alpha[] =
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_./:;+=,~!@"; /* 48 */
+	static char text[32768];
+	char lit[48], val[48];
+	size_t o = 0;
+	struct ruleset *set;
+	struct detect_ctx *c;
+	int loaded, bad = 0;
+
+	for (int n = 2; n <= 40; n++) {
+		memcpy(lit, alpha + (n % 7), (size_t)n);
+		lit[n] = '\0';
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+		    "title: w%d\nid: w%d\nlogsource:\n    product: test\n"
+		    "detection:\n    sel:\n        fq: '%s'\n"
+		    "    condition: sel\nlevel: low\n---\n"
+		    "title: c%d\nid: c%d\nlogsource:\n    product: test\n"
+		    "detection:\n    sel:\n        fr|contains: '%s'\n"
+		    "    condition: sel\nlevel: low\n---\n", n, n, lit, n, n, lit);
+	}
+	set = load_set(text, "title: none\nfieldmappings: []\n", &loaded);
+	CHECK_INT(loaded, 78);
+	c = detect_ctx_new(set);
+	for (int round = 0; round < 2; round++) {
+		for (int n = 2; n <= 40; n++) {
+			char want[16];
+
+			memcpy(val, alpha + (n % 7), (size_t)n);
+			val[n] = '\0';
+			for (int j = 0; j < n; j += 2)
+				val[j] = (char)toupper((unsigned char)val[j]);
+			snprintf(want, sizeof(want), "w%d", n);
+			vg_event_reset(ev);
+			add("message", "none");
+			add("fq", val);
+			bad += strcmp(run_set(set, c), want) != 0;
+			/* fr: shorter literals of other rules may be in it */
+			snprintf(want, sizeof(want), "c%d", n);
+			vg_event_reset(ev);
+			add("message", "none");
+			add("fr", val);
+			bad += !has_id(run_set(set, c), want);
+			for (int j = 0; j < n; j++) {
+				char keep = val[j];
+
+				val[j] = '#';
+				vg_event_reset(ev);
+				add("message", "none");
+				add("fq", val);
+				bad += strcmp(run_set(set, c), "") != 0;
+				vg_event_reset(ev);
+				add("message", "none");
+				add("fr", val);
+				bad += has_id(run_set(set, c), want);
+				val[j] = keep;
+			}
+			/* one byte longer, one shorter: no whole match */
+			val[n] = 'z';
+			val[n + 1] = '\0';
+			vg_event_reset(ev);
+			add("message", "none");
+			add("fq", val);
+			bad += strcmp(run_set(set, c), "") != 0;
+			val[n - 1] = '\0';
+			vg_event_reset(ev);
+			add("message", "none");
+			add("fq", val);
+			bad += strcmp(run_set(set, c), "") != 0;
+		}
+	}
+	CHECK_INT(bad, 0);
+	detect_ctx_free(c);
+	detect_free(set);
+}
+
 int main(void)
 {
 	setup();
@@ -660,6 +758,7 @@ int main(void)
 	RUN(logsource_answers_are_per_event_across_the_wrap);
 	RUN(fields_needed_by_unindexed_rules_few_or_many);
 	RUN(literal_runs_by_field);
+	RUN(whole_values_and_replays_of_every_length);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
