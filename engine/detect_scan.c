@@ -354,7 +354,7 @@ static inline int whole_field(const struct prefilter *pf, uint32_t field)
 
 /* A 64-bit hash of len bytes at s from seed h: 8 bytes a step, most
  * values are one or two steps. */
-static uint64_t bytes_hash(const void *s, uint32_t len, uint64_t h)
+static inline uint64_t bytes_hash(const void *s, uint32_t len, uint64_t h)
 {
 	const char *p = s;
 	uint32_t i;
@@ -624,13 +624,11 @@ static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
  * only when one of their literals turns up), so a Cisco keyword in a Linux
  * message is dropped after one look at the Cisco logsource.
  */
-static int gates_pass_mask(const struct prefilter *pf, struct detect_ctx *ctx,
-    const struct vg_event *ev, uint64_t m)
+static int __attribute__((noinline)) gates_try(const struct prefilter *pf,
+    struct detect_ctx *ctx, const struct vg_event *ev, uint64_t m)
 {
 	uint64_t todo;
 
-	if ((m & GATE_ALWAYS) || (m & ctx->gpass))
-		return 1;
 	for (todo = m & ~ctx->gfail; todo != 0; todo &= todo - 1) {
 		unsigned b = (unsigned)__builtin_ctzll(todo);
 
@@ -641,6 +639,18 @@ static int gates_pass_mask(const struct prefilter *pf, struct detect_ctx *ctx,
 		ctx->gfail |= 1ull << b;
 	}
 	return 0;
+}
+
+/* The same, answered in line when the event's gates known so far settle
+ * it (most literals: a gate that passed already, or none left to try). */
+static inline int gates_pass_mask(const struct prefilter *pf,
+    struct detect_ctx *ctx, const struct vg_event *ev, uint64_t m)
+{
+	if ((m & GATE_ALWAYS) || (m & ctx->gpass))
+		return 1;
+	if ((m & ~ctx->gfail) == 0)
+		return 0;
+	return gates_try(pf, ctx, ev, m);
 }
 
 static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
