@@ -1404,7 +1404,8 @@ static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
 
 /* One value of a field that the scan reads (entry e): looked up whole or
  * scanned (named: pf.scan's bits for the field; kw: keywords look here). */
-static void index_entry(const struct prefilter *pf, struct detect_ctx *ctx,
+static inline __attribute__((always_inline)) void index_entry(
+    const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, uint32_t e, unsigned named, int kw)
 {
 	const struct fent *f = &ev->ents[e];
