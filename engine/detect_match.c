@@ -886,7 +886,8 @@ static inline __attribute__((always_inline)) int plain_any(
  * the same steps, in loops that know there is nothing else to it (no
  * keywords, time parts, regexes) and hold little in registers.
  */
-static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+static inline __attribute__((always_inline)) int fc_plain_eval(
+    struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc)
 {
 	if (fc->tagged && ctx->scanned == ctx->epoch) {
@@ -912,6 +913,14 @@ static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 		return !fc->neg;
 	}
 	return plain_any(ctx, ev, fc, 0, fc->npats) ? !fc->neg : fc->neg;
+}
+
+/* The same out of line, where a node is one condition or an OR's kid (the
+ * AND of a selection's conditions, the common node, has it inline). */
+static int __attribute__((noinline)) fc_plain_call(struct detect_ctx *ctx,
+    const struct vg_event *ev, const struct fcond *fc)
+{
+	return fc_plain_eval(ctx, ev, fc);
 }
 
 /* A node that only asks whether fields are present (a logsource's
@@ -940,7 +949,7 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	switch (sn->kind) {
 	case SN_FC:
 		if (sn->fc->plain)
-			return fc_plain_eval(ctx, ev, sn->fc);
+			return fc_plain_call(ctx, ev, sn->fc);
 		return fc_eval(ctx, ev, sn->fc);
 	case SN_AND:
 		for (uint32_t i = 0; i < sn->n; i++) {
@@ -959,7 +968,7 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 			const struct snode *k = sn->kids[i];
 
 			if (k->kind == SN_FC && k->fc->plain)
-				r = fc_plain_eval(ctx, ev, k->fc);
+				r = fc_plain_call(ctx, ev, k->fc);
 			else if ((r = sn_exists(ev, k)) < 0)
 				r = detect_sn_eval(ctx, ev, k);
 			if (r)
