@@ -1302,21 +1302,15 @@ static void vc_replay(const struct prefilter *pf, struct detect_ctx *ctx,
  * times) are scanned without looking: 1 in 4 values must have been seen
  * for the lookups to pay.
  */
-static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
-    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
-    uint32_t field, int kw, unsigned nhow, unsigned khow)
+static void __attribute__((noinline)) scan_cached(const struct prefilter *pf,
+    struct detect_ctx *ctx, const struct vg_event *ev, const char *text,
+    uint32_t len, uint32_t e, uint32_t field, int kw, unsigned nhow,
+    unsigned khow, struct vc_stat *st)
 {
-	struct vc_stat *st = &ctx->vstat[field < pf->nscan ? field : pf->nscan];
 	struct vc_slot *v;
 	const uint8_t *rec;
 	uint64_t h;
 
-	if (len < VC_MIN || len > VC_MAX || st->skip > 0) {
-		if (st->skip > 0)
-			st->skip--;
-		scan_bytes(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
-		return;
-	}
 	h = value_hash(text, len, field, kw);
 	v = &ctx->vslots[h >> (64 - VC_SLOTS_LOG)];
 	if (++st->looks == 1024) {
@@ -1340,6 +1334,24 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 	if (ctx->vrec == 1)
 		vc_store(pf, ctx, v, h, text, len, field, kw);
 	ctx->vrec = 0;
+}
+
+/* In line where an entry is read: the values that are only scanned go
+ * straight to the scan. */
+static inline __attribute__((always_inline)) void scan_value(
+    const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
+    uint32_t field, int kw, unsigned nhow, unsigned khow)
+{
+	struct vc_stat *st = &ctx->vstat[field < pf->nscan ? field : pf->nscan];
+
+	if (len < VC_MIN || len > VC_MAX || st->skip > 0) {
+		if (st->skip > 0)
+			st->skip--;
+		scan_bytes(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
+		return;
+	}
+	scan_cached(pf, ctx, ev, text, len, e, field, kw, nhow, khow, st);
 }
 
 /*
