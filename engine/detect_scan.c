@@ -435,7 +435,7 @@ static inline int same_bytes(const void *a, const void *b, uint32_t n)
 }
 
 /* The literal whose folded bytes are s[0..len), or UINT32_MAX. */
-static uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
+static inline uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
     uint32_t len)
 {
 	for (uint32_t i = whole_hash(s, len) & (pf->xcap - 1); pf->xslot[i] != 0;
