@@ -861,7 +861,7 @@ static inline __attribute__((always_inline)) int plain_any(
 			}
 			for (uint32_t k = b; k < e; k++) {
 				const struct pat *p = &fc->pats[k];
-				uint32_t l = fc->lits != NULL ? fc->lits[k] : p->lit;
+				uint32_t l = fc->lits[k]; /* set with plain */
 				int m;
 
 				if (l != 0 && scanned && lseen[l - 1].epoch != epoch)
@@ -895,7 +895,7 @@ static inline __attribute__((always_inline)) int fc_plain_eval(
 		uint32_t k;
 
 		for (k = 0; k < fc->npats; k++) {
-			uint32_t l = fc->lits != NULL ? fc->lits[k] : fc->pats[k].lit;
+			uint32_t l = fc->lits[k]; /* set with plain */
 
 			if (ctx->lseen[l - 1].epoch == ctx->epoch)
 				break;

@@ -95,11 +95,12 @@ static const char *run(void)
 	return out;
 }
 
-/* The plain flags of a rule's field conditions, in selection order. */
+/* The plain flags of a rule's field conditions, in selection order ('!':
+ * plain without the literals the short path reads unchecked). */
 static void flags(const struct snode *sn, char *out, size_t *o)
 {
 	if (sn->kind == SN_FC) {
-		out[(*o)++] = sn->fc->plain ? 'p' : '-';
+		out[(*o)++] = !sn->fc->plain ? '-' : sn->fc->lits != NULL ? 'p' : '!';
 		out[*o] = '\0';
 	}
 	for (uint32_t i = 0; i < sn->n; i++)
