@@ -989,6 +989,16 @@ static __attribute__((target("avx2"))) void fold_avx2(const char *text,
 		_mm256_storeu_si256((__m256i *)(void *)(f + i),
 		    _mm256_or_si256(x, _mm256_and_si256(up, sp)));
 	}
+	if (i < len && len >= 32) {
+		/* the tail: the last 32 bytes again, some folded twice */
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (text + len - 32));
+		__m256i up = _mm256_cmpgt_epi8(lim, _mm256_add_epi8(x, k3f));
+
+		_mm256_storeu_si256((__m256i *)(void *)(f + len - 32),
+		    _mm256_or_si256(x, _mm256_and_si256(up, sp)));
+		i = len;
+	}
 	if (i + 16 <= len) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
 		__m128i up = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8(0x3f)),
