@@ -1107,7 +1107,8 @@ static __attribute__((target("avx2"))) void scan_few_avx2(
  * (0 when kw is not set). A position is looked at when the bit of its
  * gram is set in the field's class or in the keywords'.
  */
-static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
+static void __attribute__((noinline)) scan_bytes_all(
+    const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
     uint32_t field, int kw, unsigned nhow, unsigned khow)
 {
@@ -1199,6 +1200,38 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	default:
 		break;
 	}
+}
+
+/* scan_bytes_all, with its usual case in line where a value is read: a
+ * field (or the keywords) with a few long literals' first bytes, on a CPU
+ * with AVX2, whose fold buffer has room. */
+static inline __attribute__((always_inline)) void scan_bytes(
+    const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
+    uint32_t field, int kw, unsigned nhow, unsigned khow)
+{
+#ifdef SCAN_AVX2
+	unsigned nl = (nhow & PF_LONG) != 0, kl = (khow & PF_LONG) != 0;
+
+	if (((nhow | khow) & PF_SHORT) == 0 && (nl ^ kl) &&
+	    len + 32 <= ctx->foldcap && pf->nlong > 0 &&
+	    !(nl && field != UINT32_MAX && pf->cls[field].wide) && have_avx2()) {
+		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
+
+		if (fi->n >= 1 && fi->n <= PF_FEW) {
+			uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
+			    (kw ? FIELD_KW : 0);
+			const struct pf_class *m = nl ? (field != UINT32_MAX ?
+			    &pf->cls[field] : &pf->kwcls) : &pf->kwcls;
+
+			fold_avx2(text, ctx->fold, len);
+			scan_few_avx2(pf, ctx, ev, ctx->fold, len, e, field, kw,
+			    want, m, fi);
+			return;
+		}
+	}
+#endif
+	scan_bytes_all(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
 }
 
 static uint64_t value_hash(const char *s, uint32_t len, uint32_t field, int kw)
