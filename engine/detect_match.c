@@ -915,8 +915,8 @@ static inline __attribute__((always_inline)) int fc_plain_eval(
 	return plain_any(ctx, ev, fc, 0, fc->npats) ? !fc->neg : fc->neg;
 }
 
-/* The same out of line, where a node is one condition or an OR's kid (the
- * AND of a selection's conditions, the common node, has it inline). */
+/* The same out of line, for an OR's kids (a lone condition and the AND
+ * of a selection's conditions, the common nodes, have it inline). */
 static int __attribute__((noinline)) fc_plain_call(struct detect_ctx *ctx,
     const struct vg_event *ev, const struct fcond *fc)
 {
@@ -949,7 +949,7 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 	switch (sn->kind) {
 	case SN_FC:
 		if (sn->fc->plain)
-			return fc_plain_call(ctx, ev, sn->fc);
+			return fc_plain_eval(ctx, ev, sn->fc);
 		return fc_eval(ctx, ev, sn->fc);
 	case SN_AND:
 		for (uint32_t i = 0; i < sn->n; i++) {
