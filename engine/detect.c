@@ -685,37 +685,51 @@ uint64_t detect_ctx_regex_limit_hits(const struct detect_ctx *ctx)
 	return ctx ? ctx->re_limit_hits : 0;
 }
 
-/* Do all the mapping entries of group g accept ev? (cached per event) */
-int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
-    uint32_t e)
+/* Mapping entry e's answer for ev, evaluated and kept for the event. */
+static int __attribute__((noinline)) entry_eval(struct detect_ctx *ctx,
+    const struct vg_event *ev, uint32_t e)
 {
 	uint8_t *st = &ctx->group_ok[e];
 	const struct map_ls *m = &ctx->rs->mls[e];
 
-	/* epoch 0: a context that never started an event keeps nothing */
-	if (ctx->group_ep[e] != ctx->epoch || ctx->epoch == 0) {
-		ctx->group_ep[e] = ctx->epoch;
-		if (m->ntf > 0) {
-			/* presence only: which of its fields are there */
-			unsigned b = 0;
+	ctx->group_ep[e] = ctx->epoch;
+	if (m->ntf > 0) {
+		/* presence only: which of its fields are there */
+		unsigned b = 0;
 
-			for (uint8_t j = 0; j < m->ntf; j++)
-				b |= (unsigned)(vg_event_first(ev, m->tfield[j]) !=
-				    FENT_END) << j;
-			*st = (m->truth >> b & 1) ? 1 : 2;
-		} else {
-			*st = m->cond == NULL || detect_sn_eval(ctx, ev, m->cond) ?
-			    1 : 2;
-		}
+		for (uint8_t j = 0; j < m->ntf; j++)
+			b |= (unsigned)(vg_event_first(ev, m->tfield[j]) !=
+			    FENT_END) << j;
+		*st = (m->truth >> b & 1) ? 1 : 2;
+	} else {
+		*st = m->cond == NULL || detect_sn_eval(ctx, ev, m->cond) ?
+		    1 : 2;
 	}
 	return *st == 1;
+}
+
+/* Does mapping entry e accept ev? (cached per event: the kept answer in
+ * line, the evaluation a call) */
+static inline int entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
+    uint32_t e)
+{
+	/* epoch 0: a context that never started an event keeps nothing */
+	if (ctx->group_ep[e] != ctx->epoch || ctx->epoch == 0)
+		return entry_eval(ctx, ev, e);
+	return ctx->group_ok[e] == 1;
+}
+
+int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
+    uint32_t e)
+{
+	return entry_ok(ctx, ev, e);
 }
 
 static int group_passes(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct lsgroup *g)
 {
 	for (uint32_t i = 0; i < g->nentries; i++) {
-		if (!detect_entry_ok(ctx, ev, g->entries[i]))
+		if (!entry_ok(ctx, ev, g->entries[i]))
 			return 0;
 	}
 	return 1;
@@ -785,16 +799,23 @@ static void sort_by_index(const struct rule **v, size_t n)
 	}
 }
 
-/* group_passes, cached per group for this event */
-static int group_ok(struct detect_ctx *ctx, const struct vg_event *ev, uint32_t gi)
+/* group_passes of group gi, kept for this event */
+static int __attribute__((noinline)) group_eval(struct detect_ctx *ctx,
+    const struct vg_event *ev, uint32_t gi)
 {
-	uint8_t *st = &ctx->gstate[gi];
+	ctx->gstate_ep[gi] = ctx->epoch;
+	ctx->gstate[gi] = group_passes(ctx, ev, &ctx->rs->groups[gi]) ? 1 : 2;
+	return ctx->gstate[gi] == 1;
+}
 
-	if (ctx->gstate_ep[gi] != ctx->epoch || ctx->epoch == 0) {
-		ctx->gstate_ep[gi] = ctx->epoch;
-		*st = group_passes(ctx, ev, &ctx->rs->groups[gi]) ? 1 : 2;
-	}
-	return *st == 1;
+/* group_passes, cached per group for this event (the kept answer in line,
+ * the evaluation a call) */
+static inline int group_ok(struct detect_ctx *ctx, const struct vg_event *ev,
+    uint32_t gi)
+{
+	if (ctx->gstate_ep[gi] != ctx->epoch || ctx->epoch == 0)
+		return group_eval(ctx, ev, gi);
+	return ctx->gstate[gi] == 1;
 }
 
 static void new_event(const struct ruleset *rs, struct detect_ctx *ctx)

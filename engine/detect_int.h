@@ -92,7 +92,9 @@ struct fcond {
 	uint8_t tagged;   /* every pattern has a prefilter literal (pat.lit) */
 	uint8_t plain;    /* values of named fields against string patterns
 	                     (equality, prefix, suffix, contains, any) only:
-	                     detect_match.c's short path (detect_fc_plain) */
+	                     detect_match.c's short path (detect_fc_plain);
+	                     set by detect_ruleset_finish with lits, which
+	                     the short path reads without a check */
 	uint32_t *fields; /* event field ids, any of which may hold the value */
 	uint32_t nfields;
 	struct pat *pats;  /* groups (pat.grp) are contiguous */

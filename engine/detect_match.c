@@ -861,7 +861,7 @@ static inline __attribute__((always_inline)) int plain_any(
 			}
 			for (uint32_t k = b; k < e; k++) {
 				const struct pat *p = &fc->pats[k];
-				uint32_t l = fc->lits != NULL ? fc->lits[k] : p->lit;
+				uint32_t l = fc->lits[k]; /* set with plain */
 				int m;
 
 				if (l != 0 && scanned && lseen[l - 1].epoch != epoch)
@@ -886,7 +886,8 @@ static inline __attribute__((always_inline)) int plain_any(
  * the same steps, in loops that know there is nothing else to it (no
  * keywords, time parts, regexes) and hold little in registers.
  */
-static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
+static inline __attribute__((always_inline)) int fc_plain_eval(
+    struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc)
 {
 	if (fc->tagged && ctx->scanned == ctx->epoch) {
@@ -894,7 +895,7 @@ static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 		uint32_t k;
 
 		for (k = 0; k < fc->npats; k++) {
-			uint32_t l = fc->lits != NULL ? fc->lits[k] : fc->pats[k].lit;
+			uint32_t l = fc->lits[k]; /* set with plain */
 
 			if (ctx->lseen[l - 1].epoch == ctx->epoch)
 				break;
@@ -912,6 +913,14 @@ static int fc_plain_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 		return !fc->neg;
 	}
 	return plain_any(ctx, ev, fc, 0, fc->npats) ? !fc->neg : fc->neg;
+}
+
+/* The same out of line, for an OR's kids (a lone condition and the AND
+ * of a selection's conditions, the common nodes, have it inline). */
+static int __attribute__((noinline)) fc_plain_call(struct detect_ctx *ctx,
+    const struct vg_event *ev, const struct fcond *fc)
+{
+	return fc_plain_eval(ctx, ev, fc);
 }
 
 /* A node that only asks whether fields are present (a logsource's
@@ -959,7 +968,7 @@ int detect_sn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 			const struct snode *k = sn->kids[i];
 
 			if (k->kind == SN_FC && k->fc->plain)
-				r = fc_plain_eval(ctx, ev, k->fc);
+				r = fc_plain_call(ctx, ev, k->fc);
 			else if ((r = sn_exists(ev, k)) < 0)
 				r = detect_sn_eval(ctx, ev, k);
 			if (r)

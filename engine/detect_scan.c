@@ -354,7 +354,7 @@ static inline int whole_field(const struct prefilter *pf, uint32_t field)
 
 /* A 64-bit hash of len bytes at s from seed h: 8 bytes a step, most
  * values are one or two steps. */
-static uint64_t bytes_hash(const void *s, uint32_t len, uint64_t h)
+static inline uint64_t bytes_hash(const void *s, uint32_t len, uint64_t h)
 {
 	const char *p = s;
 	uint32_t i;
@@ -397,8 +397,45 @@ static uint32_t whole_hash(const uint8_t *s, uint32_t len)
 	return (uint32_t)bytes_hash(s, len, 0x9E3779B97F4A7C15ull ^ len);
 }
 
+/* Are the n bytes at a and b the same? Whole words, the last one
+ * overlapping, never reading outside either (short values: no call). */
+static inline int same_bytes(const void *a, const void *b, uint32_t n)
+{
+	const char *p = a, *q = b;
+	uint64_t x, y;
+	uint32_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 <= n; i += 8) {
+			memcpy(&x, p + i, 8);
+			memcpy(&y, q + i, 8);
+			if (x != y)
+				return 0;
+		}
+		if (i == n)
+			return 1;
+		memcpy(&x, p + n - 8, 8);
+		memcpy(&y, q + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t a0, a1, b0, b1;
+
+		memcpy(&a0, p, 4);
+		memcpy(&a1, p + n - 4, 4);
+		memcpy(&b0, q, 4);
+		memcpy(&b1, q + n - 4, 4);
+		return a0 == b0 && a1 == b1;
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] != q[i])
+			return 0;
+	}
+	return 1;
+}
+
 /* The literal whose folded bytes are s[0..len), or UINT32_MAX. */
-static uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
+static inline uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
     uint32_t len)
 {
 	for (uint32_t i = whole_hash(s, len) & (pf->xcap - 1); pf->xslot[i] != 0;
@@ -406,7 +443,7 @@ static uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
 		uint32_t l = pf->xslot[i] - 1;
 
 		if (pf->llen[l] == len &&
-		    memcmp(pf->ltext + pf->loff[l], s, len) == 0)
+		    same_bytes(pf->ltext + pf->loff[l], s, len))
 			return l;
 	}
 	return UINT32_MAX;
@@ -587,13 +624,11 @@ static void stamp(const struct prefilter *pf, struct detect_ctx *ctx,
  * only when one of their literals turns up), so a Cisco keyword in a Linux
  * message is dropped after one look at the Cisco logsource.
  */
-static int gates_pass_mask(const struct prefilter *pf, struct detect_ctx *ctx,
-    const struct vg_event *ev, uint64_t m)
+static int __attribute__((noinline)) gates_try(const struct prefilter *pf,
+    struct detect_ctx *ctx, const struct vg_event *ev, uint64_t m)
 {
 	uint64_t todo;
 
-	if ((m & GATE_ALWAYS) || (m & ctx->gpass))
-		return 1;
 	for (todo = m & ~ctx->gfail; todo != 0; todo &= todo - 1) {
 		unsigned b = (unsigned)__builtin_ctzll(todo);
 
@@ -604,6 +639,18 @@ static int gates_pass_mask(const struct prefilter *pf, struct detect_ctx *ctx,
 		ctx->gfail |= 1ull << b;
 	}
 	return 0;
+}
+
+/* The same, answered in line when the event's gates known so far settle
+ * it (most literals: a gate that passed already, or none left to try). */
+static inline int gates_pass_mask(const struct prefilter *pf,
+    struct detect_ctx *ctx, const struct vg_event *ev, uint64_t m)
+{
+	if ((m & GATE_ALWAYS) || (m & ctx->gpass))
+		return 1;
+	if ((m & ~ctx->gfail) == 0)
+		return 0;
+	return gates_try(pf, ctx, ev, m);
 }
 
 static int gates_pass(const struct prefilter *pf, struct detect_ctx *ctx,
@@ -634,6 +681,11 @@ static void lit_runs(const struct prefilter *pf, uint32_t l, uint32_t field,
 	}
 	if (field == UINT32_MAX || field == FIELD_NONE)
 		return;
+	if (pf->pfield[b] == field && pf->pfield[end - 1] == field) {
+		/* the usual literal: all its postings are in this field */
+		run[3] = end;
+		return;
+	}
 	/* first posting with pfield >= field */
 	for (lo = b, hi = end; lo < hi;) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -643,8 +695,11 @@ static void lit_runs(const struct prefilter *pf, uint32_t l, uint32_t field,
 		else
 			hi = mid;
 	}
-	for (hi = lo; hi < end && pf->pfield[hi] == field; hi++)
-		;
+	if (pf->pfield[end - 1] == field)
+		hi = end; /* the field's run ends the literal's */
+	else
+		for (hi = lo; hi < end && pf->pfield[hi] == field; hi++)
+			;
 	run[2] = lo;
 	run[3] = hi;
 }
@@ -934,6 +989,16 @@ static __attribute__((target("avx2"))) void fold_avx2(const char *text,
 		_mm256_storeu_si256((__m256i *)(void *)(f + i),
 		    _mm256_or_si256(x, _mm256_and_si256(up, sp)));
 	}
+	if (i < len && len >= 32) {
+		/* the tail: the last 32 bytes again, some folded twice */
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (text + len - 32));
+		__m256i up = _mm256_cmpgt_epi8(lim, _mm256_add_epi8(x, k3f));
+
+		_mm256_storeu_si256((__m256i *)(void *)(f + len - 32),
+		    _mm256_or_si256(x, _mm256_and_si256(up, sp)));
+		i = len;
+	}
 	if (i + 16 <= len) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
 		__m128i up = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8(0x3f)),
@@ -1042,7 +1107,8 @@ static __attribute__((target("avx2"))) void scan_few_avx2(
  * (0 when kw is not set). A position is looked at when the bit of its
  * gram is set in the field's class or in the keywords'.
  */
-static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
+static void __attribute__((noinline)) scan_bytes_all(
+    const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
     uint32_t field, int kw, unsigned nhow, unsigned khow)
 {
@@ -1136,6 +1202,38 @@ static void scan_bytes(const struct prefilter *pf, struct detect_ctx *ctx,
 	}
 }
 
+/* scan_bytes_all, with its usual case in line where a value is read: a
+ * field (or the keywords) with a few long literals' first bytes, on a CPU
+ * with AVX2, whose fold buffer has room. */
+static inline __attribute__((always_inline)) void scan_bytes(
+    const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
+    uint32_t field, int kw, unsigned nhow, unsigned khow)
+{
+#ifdef SCAN_AVX2
+	unsigned nl = (nhow & PF_LONG) != 0, kl = (khow & PF_LONG) != 0;
+
+	if (((nhow | khow) & PF_SHORT) == 0 && (nl ^ kl) &&
+	    len + 32 <= ctx->foldcap && pf->nlong > 0 &&
+	    !(nl && field != UINT32_MAX && pf->cls[field].wide) && have_avx2()) {
+		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
+
+		if (fi->n >= 1 && fi->n <= PF_FEW) {
+			uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
+			    (kw ? FIELD_KW : 0);
+			const struct pf_class *m = nl ? (field != UINT32_MAX ?
+			    &pf->cls[field] : &pf->kwcls) : &pf->kwcls;
+
+			fold_avx2(text, ctx->fold, len);
+			scan_few_avx2(pf, ctx, ev, ctx->fold, len, e, field, kw,
+			    want, m, fi);
+			return;
+		}
+	}
+#endif
+	scan_bytes_all(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
+}
+
 static uint64_t value_hash(const char *s, uint32_t len, uint32_t field, int kw)
 {
 	uint64_t seed = 0x9E3779B97F4A7C15ull ^
@@ -1155,7 +1253,7 @@ static const uint8_t *vc_record(const struct detect_ctx *ctx,
 	    v->pos + VC_RING < ctx->vwpos)
 		return NULL;
 	rec = ctx->vring + v->pos % VC_RING;
-	return memcmp(rec, text, len) == 0 ? rec : NULL;
+	return same_bytes(rec, text, len) ? rec : NULL;
 }
 
 /*
@@ -1247,21 +1345,15 @@ static void vc_replay(const struct prefilter *pf, struct detect_ctx *ctx,
  * times) are scanned without looking: 1 in 4 values must have been seen
  * for the lookups to pay.
  */
-static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
-    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
-    uint32_t field, int kw, unsigned nhow, unsigned khow)
+static void __attribute__((noinline)) scan_cached(const struct prefilter *pf,
+    struct detect_ctx *ctx, const struct vg_event *ev, const char *text,
+    uint32_t len, uint32_t e, uint32_t field, int kw, unsigned nhow,
+    unsigned khow, struct vc_stat *st)
 {
-	struct vc_stat *st = &ctx->vstat[field < pf->nscan ? field : pf->nscan];
 	struct vc_slot *v;
 	const uint8_t *rec;
 	uint64_t h;
 
-	if (len < VC_MIN || len > VC_MAX || st->skip > 0) {
-		if (st->skip > 0)
-			st->skip--;
-		scan_bytes(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
-		return;
-	}
 	h = value_hash(text, len, field, kw);
 	v = &ctx->vslots[h >> (64 - VC_SLOTS_LOG)];
 	if (++st->looks == 1024) {
@@ -1285,6 +1377,24 @@ static void scan_value(const struct prefilter *pf, struct detect_ctx *ctx,
 	if (ctx->vrec == 1)
 		vc_store(pf, ctx, v, h, text, len, field, kw);
 	ctx->vrec = 0;
+}
+
+/* In line where an entry is read: the values that are only scanned go
+ * straight to the scan. */
+static inline __attribute__((always_inline)) void scan_value(
+    const struct prefilter *pf, struct detect_ctx *ctx,
+    const struct vg_event *ev, const char *text, uint32_t len, uint32_t e,
+    uint32_t field, int kw, unsigned nhow, unsigned khow)
+{
+	struct vc_stat *st = &ctx->vstat[field < pf->nscan ? field : pf->nscan];
+
+	if (len < VC_MIN || len > VC_MAX || st->skip > 0) {
+		if (st->skip > 0)
+			st->skip--;
+		scan_bytes(pf, ctx, ev, text, len, e, field, kw, nhow, khow);
+		return;
+	}
+	scan_cached(pf, ctx, ev, text, len, e, field, kw, nhow, khow, st);
 }
 
 /*
@@ -1317,8 +1427,31 @@ static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
 		x = fold8(x);
 		memcpy(fo + i, &x, 8);
 	}
-	for (; i < len; i++)
-		fo[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	if (i == len) {
+		/* whole words */
+	} else if (len >= 8) {
+		/* the last 8 bytes, some folded again (to the same bytes) */
+		uint64_t x;
+
+		memcpy(&x, text + len - 8, 8);
+		x = fold8(x);
+		memcpy(fo + len - 8, &x, 8);
+	} else if (len >= 4) {
+		/* 4..7 bytes: two 4-byte halves that may overlap */
+		uint32_t a, b;
+		uint64_t x;
+
+		memcpy(&a, text, 4);
+		memcpy(&b, text + len - 4, 4);
+		x = fold8((uint64_t)b << 32 | a);
+		a = (uint32_t)x;
+		b = (uint32_t)(x >> 32);
+		memcpy(fo + len - 4, &b, 4);
+		memcpy(fo, &a, 4);
+	} else {
+		for (; i < len; i++)
+			fo[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	}
 	l = whole_get(pf, fo, len);
 	if (l != UINT32_MAX && (pf->lits[l].fields & field_bit(field)))
 		found(pf, ctx, ev, l, e, field, 0, 0, len, len);
@@ -1326,7 +1459,8 @@ static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
 
 /* One value of a field that the scan reads (entry e): looked up whole or
  * scanned (named: pf.scan's bits for the field; kw: keywords look here). */
-static void index_entry(const struct prefilter *pf, struct detect_ctx *ctx,
+static inline __attribute__((always_inline)) void index_entry(
+    const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, uint32_t e, unsigned named, int kw)
 {
 	const struct fent *f = &ev->ents[e];

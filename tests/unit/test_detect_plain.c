@@ -15,6 +15,7 @@
  * wrap of the event counter. Rules no literal vouches for are looked at
  * when the event has a field they need, with few such fields or many.
  */
+#include <ctype.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -94,11 +95,12 @@ static const char *run(void)
 	return out;
 }
 
-/* The plain flags of a rule's field conditions, in selection order. */
+/* The plain flags of a rule's field conditions, in selection order ('!':
+ * plain without the literals the short path reads unchecked). */
 static void flags(const struct snode *sn, char *out, size_t *o)
 {
 	if (sn->kind == SN_FC) {
-		out[(*o)++] = sn->fc->plain ? 'p' : '-';
+		out[(*o)++] = !sn->fc->plain ? '-' : sn->fc->lits != NULL ? 'p' : '!';
 		out[*o] = '\0';
 	}
 	for (uint32_t i = 0; i < sn->n; i++)
@@ -563,6 +565,190 @@ TEST(fields_needed_by_unindexed_rules_few_or_many)
 	}
 }
 
+
+/* A literal's postings by field: one looked for in several fields and as
+ * a keyword (its runs found in the middle, at the ends), one that only
+ * one field looks for (its postings are that field's run whole), one that
+ * two rules of one field share (contains, endswith). Exact matches. */
+#define RL(id, det) "title: " id "\nid: " id "\nlogsource:\n    product: test\n" \
+	"detection:\n" det "    condition: sel\nlevel: low\n---\n"
+static const char runs_rules[] =
+	RL("r1", "    sel:\n        fa|contains: zetaword\n")
+	RL("r2", "    sel:\n        fb|contains: zetaword\n")
+	RL("r3", "    sel:\n        fc|contains: zetaword\n")
+	RL("r4", "    sel:\n        - 'zetaword'\n")
+	RL("r5", "    sel:\n        fw: [zetaword, otherword]\n")
+	RL("r6", "    sel:\n        fs|contains: solofield\n")
+	RL("r7", "    sel:\n        fd|contains: duoword\n")
+	RL("r8", "    sel:\n        fd|endswith: duoword\n");
+
+static const char *run_set(struct ruleset *set, struct detect_ctx *c)
+{
+	static char out[256];
+	const struct rule *const *m;
+	size_t n = detect_event(set, c, ev, &m), o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o < sizeof(out) - 64; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "",
+		    m[i]->id);
+	return out;
+}
+
+TEST(literal_runs_by_field)
+{
+	static const struct {
+		const char *field, *val, *want;
+	} cases[] = {
+		{ "fa", "xx zetaword yy", "r1" },
+		{ "fb", "ZetaWord", "r2" },
+		{ "fc", "..zetaword", "r3" },
+		{ "message", "a zetaword b", "r4" },
+		{ "fw", "ZETAWORD", "r5" },
+		{ "fw", "zetaword!", "" },
+		{ "fw", "otherword", "r5" },
+		{ "fs", "..solofield..", "r6" },
+		{ "fa", "..solofield..", "" },
+		{ "fd", "the duoword", "r7 r8" },
+		{ "fd", "duoword x", "r7" },
+		{ "fs", "duoword", "" },
+		{ "other", "zetaword solofield duoword", "" },
+	};
+	struct ruleset *set;
+	struct detect_ctx *c;
+	int loaded;
+
+	set = load_set(runs_rules, "title: none\nfieldmappings: []\n", &loaded);
+	CHECK_INT(loaded, 8);
+	c = detect_ctx_new(set);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vg_event_reset(ev);
+		add("message", "nothing here");
+		if (strcmp(cases[i].field, "message") != 0)
+			add(cases[i].field, cases[i].val);
+		else {
+			vg_event_reset(ev);
+			add("message", cases[i].val);
+		}
+		if (strcmp(run_set(set, c), cases[i].want) != 0) {
+			CHECK_STR(cases[i].val, cases[i].want);
+			CHECK_STR(run_set(set, c), cases[i].want);
+		}
+	}
+	/* several fields at once, and the keyword too */
+	vg_event_reset(ev);
+	add("message", "zetaword");
+	add("fc", "zetaword");
+	add("fa", "zetaword");
+	add("fw", "zetaword");
+	add("fd", "duoword");
+	CHECK_STR(run_set(set, c), "r1 r3 r4 r5 r7 r8");
+	vg_event_reset(ev);
+	add("message", "none");
+	add("fb", "a zetaword");
+	add("fs", "SOLOFIELD");
+	CHECK_STR(run_set(set, c), "r2 r6");
+	detect_ctx_free(c);
+	detect_free(set);
+}
+
+
+/* Values of a field that only equalities read are folded and looked up
+ * whole; a field that contains reads keeps what the scan of a value found
+ * and replays it for the same bytes. For every length 2..40 (whole words,
+ * a last partial word, the 4..7 and 2..3 byte cases): the value in mixed
+ * case matches; the same value with any one byte changed does not, nor
+ * the value one byte longer or shorter; and again for the same bytes in
+ * later events. */
+/* Is id one of the space-separated ids of out? */
+static int has_id(const char *out, const char *id)
+{
+	size_t n = strlen(id);
+
+	for (const char *p = out; (p = strstr(p, id)) != NULL; p += n) {
+		if ((p == out || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
+TEST(whole_values_and_replays_of_every_length)
+{
+	static const char alpha[] =
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_./:;+=,~!@"; /* 48 */
+	static char text[32768];
+	char lit[48], val[48];
+	size_t o = 0;
+	struct ruleset *set;
+	struct detect_ctx *c;
+	int loaded, bad = 0;
+
+	for (int n = 2; n <= 40; n++) {
+		memcpy(lit, alpha + (n % 7), (size_t)n);
+		lit[n] = '\0';
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+		    "title: w%d\nid: w%d\nlogsource:\n    product: test\n"
+		    "detection:\n    sel:\n        fq: '%s'\n"
+		    "    condition: sel\nlevel: low\n---\n"
+		    "title: c%d\nid: c%d\nlogsource:\n    product: test\n"
+		    "detection:\n    sel:\n        fr|contains: '%s'\n"
+		    "    condition: sel\nlevel: low\n---\n", n, n, lit, n, n, lit);
+	}
+	set = load_set(text, "title: none\nfieldmappings: []\n", &loaded);
+	CHECK_INT(loaded, 78);
+	c = detect_ctx_new(set);
+	for (int round = 0; round < 2; round++) {
+		for (int n = 2; n <= 40; n++) {
+			char want[16];
+
+			memcpy(val, alpha + (n % 7), (size_t)n);
+			val[n] = '\0';
+			for (int j = 0; j < n; j += 2)
+				val[j] = (char)toupper((unsigned char)val[j]);
+			snprintf(want, sizeof(want), "w%d", n);
+			vg_event_reset(ev);
+			add("message", "none");
+			add("fq", val);
+			bad += strcmp(run_set(set, c), want) != 0;
+			/* fr: shorter literals of other rules may be in it */
+			snprintf(want, sizeof(want), "c%d", n);
+			vg_event_reset(ev);
+			add("message", "none");
+			add("fr", val);
+			bad += !has_id(run_set(set, c), want);
+			for (int j = 0; j < n; j++) {
+				char keep = val[j];
+
+				val[j] = '#';
+				vg_event_reset(ev);
+				add("message", "none");
+				add("fq", val);
+				bad += strcmp(run_set(set, c), "") != 0;
+				vg_event_reset(ev);
+				add("message", "none");
+				add("fr", val);
+				bad += has_id(run_set(set, c), want);
+				val[j] = keep;
+			}
+			/* one byte longer, one shorter: no whole match */
+			val[n] = 'z';
+			val[n + 1] = '\0';
+			vg_event_reset(ev);
+			add("message", "none");
+			add("fq", val);
+			bad += strcmp(run_set(set, c), "") != 0;
+			val[n - 1] = '\0';
+			vg_event_reset(ev);
+			add("message", "none");
+			add("fq", val);
+			bad += strcmp(run_set(set, c), "") != 0;
+		}
+	}
+	CHECK_INT(bad, 0);
+	detect_ctx_free(c);
+	detect_free(set);
+}
+
 int main(void)
 {
 	setup();
@@ -572,6 +758,8 @@ int main(void)
 	RUN(presence_only_logsources_answer_from_a_table);
 	RUN(logsource_answers_are_per_event_across_the_wrap);
 	RUN(fields_needed_by_unindexed_rules_few_or_many);
+	RUN(literal_runs_by_field);
+	RUN(whole_values_and_replays_of_every_length);
 	vg_event_free(ev);
 	detect_ctx_free(ctx);
 	detect_free(rs);
