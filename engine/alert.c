@@ -892,25 +892,19 @@ static void ej_shape_insert(struct ej_scratch *s, struct ej_shape *sh)
  * each; a longer one reserves for itself. */
 #define EJ_DENSE_LEN 64
 
-/*
- * Shape sh written for the entries ents[0..sh->n), none dead, entry i
- * being live field i: the usual case of an event of the decoder that
- * last had this shape. The check that each entry is the field the shape
- * says goes along with the writing (the text is written in any case,
- * every entry being readable); -1 when one was not, and the caller drops
- * the text.
- */
-static int ej_write_dense(const struct ej_shape *sh, struct buf *out,
-    const struct fent *ents)
+/* The slots [sl, sl_end) of ents between the runs of lit (up to end)
+ * written to out, room reserved for n values of a dense length and more
+ * for a longer one as it comes; nonzero when an entry was not the one its
+ * slot expects. */
+static inline uint32_t ej_fill(struct buf *out, const struct ej_slot *sl,
+    const struct ej_slot *sl_end, const char *lit, const char *end,
+    const struct fent *ents, size_t n)
 {
-	/* locals: the stores through d could alias anything read here */
-	const struct ej_slot *sl = sh->slots, *sl_end = sh->slots + sh->n;
-	const char *lit = sh->lit, *end = sh->lit + sh->litlen;
 	uint32_t bad = 0;
 	char *d;
 
-	buf_reserve(out, sh->litlen + EJ_COPY_PAD +
-	    sh->n * EJ_VALUE_MAX(EJ_DENSE_LEN));
+	buf_reserve(out, (size_t)(end - lit) + EJ_COPY_PAD +
+	    n * EJ_VALUE_MAX(EJ_DENSE_LEN));
 	d = out->p + out->len;
 	for (; sl < sl_end; sl++) {
 		uint32_t pre = sl->pre;
@@ -934,7 +928,22 @@ static int ej_write_dense(const struct ej_shape *sh, struct buf *out,
 	ej_copy(d, lit, (size_t)(end - lit));
 	d += end - lit;
 	out->len = (size_t)(d - out->p);
-	return bad == 0 ? 0 : -1;
+	return bad;
+}
+
+/*
+ * Shape sh written for the entries ents[0..sh->n), none dead, entry i
+ * being live field i: the usual case of an event of the decoder that
+ * last had this shape. The check that each entry is the field the shape
+ * says goes along with the writing (the text is written in any case,
+ * every entry being readable); -1 when one was not, and the caller drops
+ * the text.
+ */
+static int ej_write_dense(const struct ej_shape *sh, struct buf *out,
+    const struct fent *ents)
+{
+	return ej_fill(out, sh->slots, sh->slots + sh->n, sh->lit,
+	    sh->lit + sh->litlen, ents, sh->n) == 0 ? 0 : -1;
 }
 
 /*
@@ -1143,8 +1152,6 @@ static int ej_write_fold(const struct ej_fold *f, struct buf *out,
 	const struct ej_const *c = f->cons, *c_end = f->cons + f->ncon;
 	const struct ej_slot *sl = f->vars, *sl_end = f->vars + f->nvar;
 	const char *lit = f->lit, *end = f->lit + f->litlen;
-	uint32_t bad = 0;
-	char *d;
 
 	for (; c < c_end; c++) {
 		const struct fent *e = (const struct fent *)(const void *)
@@ -1153,31 +1160,7 @@ static int ej_write_fold(const struct ej_fold *f, struct buf *out,
 		if (e->id != c->id || e->dead || !ej_same(&e->v, c->len, c->kind, c->w))
 			return -1;
 	}
-	buf_reserve(out, f->litlen + EJ_COPY_PAD +
-	    f->nvar * EJ_VALUE_MAX(EJ_DENSE_LEN));
-	d = out->p + out->len;
-	for (; sl < sl_end; sl++) {
-		uint32_t pre = sl->pre;
-		const struct fent *e = (const struct fent *)(const void *)
-		    ((const char *)ents + sl->eoff);
-
-		bad |= (e->id ^ sl->id) | e->dead;
-		ej_copy(d, lit, pre);
-		d += pre;
-		lit += pre;
-		if (e->v.len > EJ_DENSE_LEN) {
-			out->len = (size_t)(d - out->p);
-			buf_reserve(out, (size_t)(end - lit) + EJ_COPY_PAD +
-			    EJ_VALUE_MAX(e->v.len) +
-			    (size_t)(sl_end - sl) * EJ_VALUE_MAX(EJ_DENSE_LEN));
-			d = out->p + out->len;
-		}
-		d = ej_put(d, &e->v);
-	}
-	ej_copy(d, lit, (size_t)(end - lit));
-	d += end - lit;
-	out->len = (size_t)(d - out->p);
-	return bad == 0 ? 0 : -1;
+	return ej_fill(out, sl, sl_end, lit, end, ents, f->nvar) == 0 ? 0 : -1;
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <pcre2.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "detect.h"
 #include "ytree.h"
@@ -586,6 +587,40 @@ int detect_entry_ok(struct detect_ctx *ctx, const struct vg_event *ev,
 static inline uint64_t field_bit(uint32_t field)
 {
 	return field == FIELD_NONE ? FIELD_KW : 1ull << (field % 63);
+}
+
+/* vg_lower of each of the 8 bytes of x: the bytes whose low 7 bits are
+ * 'A'..'Z' and whose high bit is clear get 0x20 (no carry crosses bytes:
+ * each sum stays below 0x100). */
+static inline uint64_t fold8(uint64_t x)
+{
+	const uint64_t h = 0x8080808080808080ull;
+	uint64_t t = x & ~h;
+	uint64_t ge_a = t + 0x3f3f3f3f3f3f3f3full;  /* bit 7: t >= 'A' */
+	uint64_t gt_z = t + 0x2525252525252525ull;  /* bit 7: t > 'Z' */
+
+	return x | ((ge_a & ~gt_z & ~x & h) >> 2);
+}
+
+/* f[i..len) = s[i..len) folded, 8 bytes a step; a tail of a value of 8
+ * bytes or more as its last 8 bytes again (some folded twice). */
+static inline void fold_from(uint8_t *f, const char *s, size_t i, size_t len)
+{
+	uint64_t x;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, s + i, 8);
+		x = fold8(x);
+		memcpy(f + i, &x, 8);
+	}
+	if (i < len && len >= 8) {
+		memcpy(&x, s + len - 8, 8);
+		x = fold8(x);
+		memcpy(f + len - 8, &x, 8);
+		i = len;
+	}
+	for (; i < len; i++)
+		f[i] = (uint8_t)vg_lower((unsigned char)s[i]);
 }
 
 /* detect_index.c: the prefilter's literals, from the rules' conditions. */

@@ -20,19 +20,6 @@
 #include <emmintrin.h>
 #endif
 
-/* vg_lower of each of the 8 bytes of x: the bytes whose low 7 bits are
- * 'A'..'Z' and whose high bit is clear get 0x20 (no carry crosses bytes:
- * each sum stays below 0x100). */
-static inline uint64_t fold8(uint64_t x)
-{
-	const uint64_t h = 0x8080808080808080ull;
-	uint64_t t = x & ~h;
-	uint64_t ge_a = t + 0x3f3f3f3f3f3f3f3full;  /* bit 7: t >= 'A' */
-	uint64_t gt_z = t + 0x2525252525252525ull;  /* bit 7: t > 'Z' */
-
-	return x | ((ge_a & ~gt_z & ~x & h) >> 2);
-}
-
 /* The n (1..3) bytes at s, little-endian, in a word. */
 static inline uint64_t load_few(const char *s, size_t n)
 {
@@ -765,24 +752,7 @@ static const uint8_t *value_folded(struct detect_ctx *ctx, const char *s,
 		ctx->vfold = vg_malloc(ctx->vfoldcap);
 	}
 	f = ctx->vfold;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x;
-
-		memcpy(&x, s + i, 8);
-		x = fold8(x);
-		memcpy(f + i, &x, 8);
-	}
-	if (i < len && len >= 8) {
-		/* the last 8 bytes again, some folded twice */
-		uint64_t x;
-
-		memcpy(&x, s + len - 8, 8);
-		x = fold8(x);
-		memcpy(f + len - 8, &x, 8);
-		i = len;
-	}
-	for (; i < len; i++)
-		f[i] = (uint8_t)vg_lower((unsigned char)s[i]);
+	fold_from(f, s, i, len);
 	memset(f + len, 0, 32);
 	ctx->vs = s;
 	ctx->vlen = len;

@@ -945,17 +945,6 @@ static void scan_few(const struct prefilter *pf, struct detect_ctx *ctx,
 #endif
 }
 
-/* ASCII lowercase of 8 bytes at once (bytes >= 0x80 stay). */
-static inline uint64_t fold8(uint64_t x)
-{
-	uint64_t h = x & 0x7f7f7f7f7f7f7f7full;
-	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full;  /* 0x80 where >= 'A' */
-	uint64_t gt_z = h + 0x2525252525252525ull;  /* 0x80 where > 'Z' */
-	uint64_t up = ge_a & ~gt_z & ~x & 0x8080808080808080ull;
-
-	return x | up >> 2;
-}
-
 int detect_scan_noavx2;
 
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__SSE2__)
@@ -1008,24 +997,7 @@ static __attribute__((target("avx2"))) void fold_avx2(const char *text,
 		    _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
 		i += 16;
 	}
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x;
-
-		memcpy(&x, text + i, 8);
-		x = fold8(x);
-		memcpy(f + i, &x, 8);
-	}
-	if (i < len && len >= 8) {
-		/* the tail: the last 8 bytes again, some of them folded twice */
-		uint64_t x;
-
-		memcpy(&x, text + len - 8, 8);
-		x = fold8(x);
-		memcpy(f + len - 8, &x, 8);
-		i = len;
-	}
-	for (; i < len; i++)
-		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	fold_from(f, text, i, len);
 	memset(f + len, 0, 32);
 }
 
@@ -1153,24 +1125,7 @@ static void __attribute__((noinline)) scan_bytes_all(
 		    _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
 	}
 #endif
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x;
-
-		memcpy(&x, text + i, 8);
-		x = fold8(x);
-		memcpy(f + i, &x, 8);
-	}
-	if (i < len && len >= 8) {
-		/* the tail: the last 8 bytes again, some of them folded twice */
-		uint64_t x;
-
-		memcpy(&x, text + len - 8, 8);
-		x = fold8(x);
-		memcpy(f + len - 8, &x, 8);
-		i = len;
-	}
-	for (; i < len; i++)
-		f[i] = (uint8_t)vg_lower((unsigned char)text[i]);
+	fold_from(f, text, i, len);
 	memset(f + len, 0, 16); /* defined bytes for the wide loads */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* scan_few counts bytes so */
 	if (!ns && !ks && (nl ^ kl) && !wd && pf->nlong > 0) {
