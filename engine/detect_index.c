@@ -866,6 +866,16 @@ static int pat_atoms(const struct pat *p, const struct fcond *fc,
 	return 0;
 }
 
+/* The atoms of group [k, e) of fc's patterns (a |all value), in a. */
+static void grp_atoms(const struct fcond *fc, uint32_t k, uint32_t e,
+    struct aset *a)
+{
+	for (uint32_t j = k; j < e && !a->none; j++) {
+		if (pat_atoms(&fc->pats[j], fc, a) < 0)
+			aset_none(a);
+	}
+}
+
 static void fc_atoms(const struct fcond *fc, struct aset *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -882,10 +892,7 @@ static void fc_atoms(const struct fcond *fc, struct aset *out)
 			struct aset a = { 0 };
 
 			e = detect_grp_end(fc, k);
-			for (uint32_t j = k; j < e && !a.none; j++) {
-				if (pat_atoms(&fc->pats[j], fc, &a) < 0)
-					aset_none(&a);
-			}
+			grp_atoms(fc, k, e, &a);
 			aset_best(out, &a, &have);
 		}
 		if (!have)
@@ -1236,10 +1243,7 @@ static int fc_all_conj(const struct fcond *fc, struct conj *c)
 		struct aset a = { 0 };
 
 		e = detect_grp_end(fc, k);
-		for (uint32_t j = k; j < e && !a.none; j++) {
-			if (pat_atoms(&fc->pats[j], fc, &a) < 0)
-				aset_none(&a);
-		}
+		grp_atoms(fc, k, e, &a);
 		conj_add(c, &a);
 	}
 	return 1;

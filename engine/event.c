@@ -188,20 +188,6 @@ void vg_event_reset(struct vg_event *ev)
 	ev->decoder = NULL;
 }
 
-/* Chain entry i after the earlier entries of its field, if it has an id. */
-static inline void link_id(struct vg_event *ev, uint32_t id, uint32_t i)
-{
-	if (id == FIELD_NONE)
-		return;
-	if (ev->stamp[id] != ev->gen) {
-		ev->stamp[id] = ev->gen;
-		ev->first[id] = i;
-	} else {
-		ev->ents[ev->last[id]].next = i;
-	}
-	ev->last[id] = i;
-}
-
 /*
  * field_name() and field_name_len() for the hot path: an id a caller holds
  * came from field_intern, which ran field_init first, so the registry is
