@@ -1302,63 +1302,6 @@ void alert_event_json(struct buf *out, const struct vg_event *ev)
 
 /* ---- alert JSON ---- */
 
-static inline void put2(char *o, int v)
-{
-	o[0] = (char)('0' + v / 10);
-	o[1] = (char)('0' + v % 10);
-}
-
-/*
- * vgtime_format's text without snprintf. Alerts come in bursts within a
- * second: the text up to the milliseconds is kept per thread with its
- * second (and the date with its day). Other years go to vgtime_format.
- */
-static inline __attribute__((always_inline)) size_t ts_format(int64_t ms,
-    char *out)
-{
-	static _Thread_local int64_t cday = -1, csec = -1;
-	static _Thread_local char ctext[20]; /* "YYYY-MM-DDTHH:MM:SS." */
-	int64_t days, sec;
-	int rem;
-
-	if (ms < 0 || ms >= 253402300800000LL)
-		return vgtime_format(ms, out);
-	sec = ms / 1000;
-	rem = (int)(ms - sec * 1000);
-	if (sec != csec) {
-		int s = (int)(sec % 86400);
-
-		days = sec / 86400;
-		if (days != cday) {
-			int64_t y;
-			unsigned m, d;
-
-			vgtime_civil_from_days(days, &y, &m, &d);
-			put2(ctext, (int)(y / 100));
-			put2(ctext + 2, (int)(y % 100));
-			ctext[4] = '-';
-			put2(ctext + 5, (int)m);
-			ctext[7] = '-';
-			put2(ctext + 8, (int)d);
-			ctext[10] = 'T';
-			cday = days;
-		}
-		put2(ctext + 11, s / 3600);
-		ctext[13] = ':';
-		put2(ctext + 14, s / 60 % 60);
-		ctext[16] = ':';
-		put2(ctext + 17, s % 60);
-		ctext[19] = '.';
-		csec = sec;
-	}
-	memcpy(out, ctext, 20);
-	out[20] = (char)('0' + rem / 100);
-	put2(out + 21, rem % 100);
-	out[23] = 'Z';
-	out[24] = '\0';
-	return 24;
-}
-
 static void str_or_null(struct buf *out, const char *s)
 {
 	if (s == NULL)
@@ -1421,7 +1364,7 @@ static void alert_middle(struct buf *out, const struct alert *a)
 void alert_to_json_id(struct buf *out, const struct alert *a, const char *id)
 {
 	char ts[32];
-	size_t tl = ts_format(a->ts_ms, ts);
+	size_t tl = vgtime_format_fast(a->ts_ms, ts);
 
 	buf_add(out, "{\"id\":", 6);
 	str_or_null(out, id);
@@ -1544,7 +1487,7 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
 		}
 		goto done;
 	}
-	tl = ts_format(ts_ms, ts);
+	tl = vgtime_format_fast(ts_ms, ts);
 
 	for (size_t i = 0; i < n; i++) {
 		size_t ml;

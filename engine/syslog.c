@@ -481,72 +481,27 @@ check:
 	return k;
 }
 
-static inline void put2(char *o, int v)
-{
-	o[0] = (char)('0' + v / 10);
-	o[1] = (char)('0' + v % 10);
-}
-
-/* The last text format_ts_new wrote and its time (-1: none), per thread:
+/* The last text format_ts wrote and its time (-1: none), per thread:
  * consecutive lines share their time. */
 static _Thread_local int64_t fmt_last_ms = -1;
 static _Thread_local char fmt_last[25];
 
-/*
- * vgtime_format's text without snprintf, which was a third of the cost of
- * a 3164 line; the date part is kept per thread since consecutive messages
- * share their day. Years outside 1970..9999 go to vgtime_format.
- */
-static size_t format_ts_new(int64_t ms, char *out)
-{
-	static _Thread_local int64_t cday = -1;
-	static _Thread_local char cdate[11];
-	int64_t days;
-	int rem;
-
-	if (ms < 0 || ms >= 253402300800000LL)
-		return vgtime_format(ms, out);
-	days = ms / 86400000;
-	rem = (int)(ms % 86400000);
-	if (days != cday) {
-		int64_t y;
-		unsigned m, d;
-
-		vgtime_civil_from_days(days, &y, &m, &d);
-		put2(cdate, (int)(y / 100));
-		put2(cdate + 2, (int)(y % 100));
-		cdate[4] = '-';
-		put2(cdate + 5, (int)m);
-		cdate[7] = '-';
-		put2(cdate + 8, (int)d);
-		cday = days;
-	}
-	memcpy(out, cdate, 10);
-	out[10] = 'T';
-	put2(out + 11, rem / 3600000);
-	out[13] = ':';
-	put2(out + 14, rem / 60000 % 60);
-	out[16] = ':';
-	put2(out + 17, rem / 1000 % 60);
-	out[19] = '.';
-	out[20] = (char)('0' + rem % 1000 / 100);
-	put2(out + 21, rem % 100);
-	out[23] = 'Z';
-	out[24] = '\0';
-	memcpy(fmt_last, out, 25);
-	fmt_last_ms = ms;
-	return 24;
-}
-
-/* format_ts_new, but the time of the line before is its text again,
- * inline (a time before 1970 never is: -1 marks none). */
+/* vgtime_format_fast, but the time of the line before is its text again
+ * (a time before 1970 never is: -1 marks none). */
 static inline size_t format_ts(int64_t ms, char *out)
 {
+	size_t n;
+
 	if (ms == fmt_last_ms && ms >= 0) {
 		memcpy(out, fmt_last, 25);
 		return 24;
 	}
-	return format_ts_new(ms, out);
+	n = vgtime_format_fast(ms, out);
+	if (n == 24) {
+		memcpy(fmt_last, out, 25);
+		fmt_last_ms = ms;
+	}
+	return n;
 }
 
 static void emit_ts(struct sl *st, int64_t ms)
