@@ -331,51 +331,12 @@ static inline void add_capture(struct vg_event *ev, const struct dcap *c,
 	    arena_strdup_in(&ev->arena, s, len), len, V_STR, 0);
 }
 
-_Static_assert(DECODE_PREFIX_MAX <= 24, "short_eq compares up to 24 bytes");
-
-static inline int short_eq(const char *s, const char *p, size_t n)
-{
-	uint64_t a, b;
-	uint32_t x, y;
-
-	if (n >= 8) {
-		memcpy(&a, s + n - 8, 8);
-		memcpy(&b, p + n - 8, 8);
-		if (a != b)
-			return 0;
-		memcpy(&a, s, 8);
-		memcpy(&b, p, 8);
-		if (a != b)
-			return 0;
-		if (n > 16) {
-			memcpy(&a, s + 8, 8);
-			memcpy(&b, p + 8, 8);
-			return a == b;
-		}
-		return 1;
-	}
-	if (n >= 4) {
-		memcpy(&x, s + n - 4, 4);
-		memcpy(&y, p + n - 4, 4);
-		if (x != y)
-			return 0;
-		memcpy(&x, s, 4);
-		memcpy(&y, p, 4);
-		return x == y;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != p[i])
-			return 0;
-	}
-	return 1;
-}
-
 /* Does subj start with one of pat's alternative prefixes? */
 static int alts_match(const struct dpat *pat, const char *subj, size_t len)
 {
 	for (uint32_t a = 0; a < pat->nalts; a++) {
 		if (len >= pat->altlen[a] &&
-		    short_eq(subj, pat->alt[a], pat->altlen[a]))
+		    vg_same_bytes(subj, pat->alt[a], pat->altlen[a]))
 			return 1;
 	}
 	return 0;
@@ -404,7 +365,7 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 
 		ctx->st.pattern_runs++;
 		if (pat->pfxlen > 0 && (len < pat->pfxlen ||
-		    !short_eq(subj, pat->pfx, pat->pfxlen)))
+		    !vg_same_bytes(subj, pat->pfx, pat->pfxlen)))
 			continue; /* cannot match: no need to ask PCRE2 */
 		if (pat->nalts > 0 && !alts_match(pat, subj, len))
 			continue;
@@ -537,8 +498,7 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 		    (unsigned char)prog[plen - 1] + (unsigned)plen) % PROG_MEMO];
 
 		if (pm->serial == set->serial && pm->len == plen &&
-		    (plen <= DECODE_PREFIX_MAX ? short_eq(pm->name, prog, plen) :
-		    memcmp(pm->name, prog, plen) == 0)) {
+		    vg_same_bytes(pm->name, prog, plen)) {
 			p = pm->p;
 		} else {
 			p = decode_prog_find(set, prog, plen);

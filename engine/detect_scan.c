@@ -397,43 +397,6 @@ static uint32_t whole_hash(const uint8_t *s, uint32_t len)
 	return (uint32_t)bytes_hash(s, len, 0x9E3779B97F4A7C15ull ^ len);
 }
 
-/* Are the n bytes at a and b the same? Whole words, the last one
- * overlapping, never reading outside either (short values: no call). */
-static inline int same_bytes(const void *a, const void *b, uint32_t n)
-{
-	const char *p = a, *q = b;
-	uint64_t x, y;
-	uint32_t i;
-
-	if (n >= 8) {
-		for (i = 0; i + 8 <= n; i += 8) {
-			memcpy(&x, p + i, 8);
-			memcpy(&y, q + i, 8);
-			if (x != y)
-				return 0;
-		}
-		if (i == n)
-			return 1;
-		memcpy(&x, p + n - 8, 8);
-		memcpy(&y, q + n - 8, 8);
-		return x == y;
-	}
-	if (n >= 4) {
-		uint32_t a0, a1, b0, b1;
-
-		memcpy(&a0, p, 4);
-		memcpy(&a1, p + n - 4, 4);
-		memcpy(&b0, q, 4);
-		memcpy(&b1, q + n - 4, 4);
-		return a0 == b0 && a1 == b1;
-	}
-	for (i = 0; i < n; i++) {
-		if (p[i] != q[i])
-			return 0;
-	}
-	return 1;
-}
-
 /* The literal whose folded bytes are s[0..len), or UINT32_MAX. */
 static inline uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
     uint32_t len)
@@ -443,7 +406,7 @@ static inline uint32_t whole_get(const struct prefilter *pf, const uint8_t *s,
 		uint32_t l = pf->xslot[i] - 1;
 
 		if (pf->llen[l] == len &&
-		    same_bytes(pf->ltext + pf->loff[l], s, len))
+		    vg_same_bytes(pf->ltext + pf->loff[l], s, len))
 			return l;
 	}
 	return UINT32_MAX;
@@ -1208,7 +1171,7 @@ static const uint8_t *vc_record(const struct detect_ctx *ctx,
 	    v->pos + VC_RING < ctx->vwpos)
 		return NULL;
 	rec = ctx->vring + v->pos % VC_RING;
-	return same_bytes(rec, text, len) ? rec : NULL;
+	return vg_same_bytes(rec, text, len) ? rec : NULL;
 }
 
 /*

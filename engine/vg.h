@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define VG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -82,6 +83,44 @@ void vg_free_list(char **list, size_t n);
 static inline unsigned char vg_lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+/* Are the n bytes at a and b the same? Whole words, the last one
+ * overlapping, never reading outside either: for the short strings of the
+ * per-event paths, where a call to memcmp costs more than the compare. */
+static inline int vg_same_bytes(const void *a, const void *b, size_t n)
+{
+	const char *p = a, *q = b;
+	uint64_t x, y;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 <= n; i += 8) {
+			memcpy(&x, p + i, 8);
+			memcpy(&y, q + i, 8);
+			if (x != y)
+				return 0;
+		}
+		if (i == n)
+			return 1;
+		memcpy(&x, p + n - 8, 8);
+		memcpy(&y, q + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t a0, a1, b0, b1;
+
+		memcpy(&a0, p, 4);
+		memcpy(&a1, p + n - 4, 4);
+		memcpy(&b0, q, 4);
+		memcpy(&b1, q + n - 4, 4);
+		return a0 == b0 && a1 == b1;
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] != q[i])
+			return 0;
+	}
+	return 1;
 }
 
 #endif
