@@ -348,7 +348,13 @@ struct rds_server *rds_server_start(const struct rds_server_conf *c,
 			    strerror(errno));
 			goto fail;
 		}
-		s->dir = vg_strdup(c->dir);
+		/* absolute: redis-server moves into --dir before it opens the
+		 * socket, pid and log files named under it */
+		if ((s->dir = realpath(c->dir, NULL)) == NULL) {
+			vg_err_set(err, NULL, 0, 0, "cannot resolve %s: %s", c->dir,
+			    strerror(errno));
+			goto fail;
+		}
 		s->persist = c->persist;
 	}
 	s->sock = path_join(s->dir, "redis.sock");

@@ -91,4 +91,27 @@ check "SIGTERM: an open connection's partial frame is delivered" grep -q '"ip":"
 check "SIGTERM: clean exit 0" [ $rc -eq 0 ]
 check "SIGTERM: logged" grep -q "signal 15, stopping" "$T/vigild.log"
 check "unix socket removed on exit" [ ! -e "$T/log.sock" ]
+
+# a config in the working folder with a relative data_dir, as make run
+# starts the shipped vigil.yml: the embedded redis-server finds its
+# socket, pid and log files under it
+mkdir -p "$T/rel"
+hport=$(free_port)
+cat > "$T/rel/vigil.yml" <<X
+inputs:
+  - {name: tcp-in, type: tcp, listen: "127.0.0.1:$(free_port)"}
+parsers: [$ROOT/parsers]
+rules: [$ROOT/rules]
+playbooks: []
+http: {listen: "127.0.0.1:$hport"}
+data_dir: var
+X
+(cd "$T/rel" && exec "$BIN/vigild" -c vigil.yml 2> vigild.log) &
+vpid=$!
+PIDS+=("$vpid")
+if wait_for healthy; then ok "relative data_dir: vigild starts with its embedded redis-server"; else notok "relative data_dir: vigild starts with its embedded redis-server" "$(cat "$T/rel/vigild.log")"; fi
+check "relative data_dir: redis-server's socket and log in it" sh -c '[ -S "$1" ] && [ -f "$2" ]' _ "$T/rel/var/redis.sock" "$T/rel/var/redis.log"
+kill -TERM "$vpid"
+wait "$vpid"
+check "relative data_dir: clean exit 0" [ $? -eq 0 ]
 finish
