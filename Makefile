@@ -34,6 +34,8 @@ WFLAGS   += -Werror
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# bin/vigil opens libcurl only for `vigil incidents` (tools/incidents.c)
+TOOL_LIBS  := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -lpthread -lm
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -Iengine $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
@@ -82,7 +84,7 @@ $(BINDIR)/vigild: $(B)/engine/main.o $(LIB)
 
 $(BINDIR)/vigil: $(TOOLS_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TOOL_LIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

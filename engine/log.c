@@ -27,6 +27,9 @@ void log_set_level(enum log_level min)
 }
 
 static void vlog(enum log_level lvl, const char *fmt, va_list ap, int err)
+    VG_PRINTF(2, 0);
+
+static void vlog(enum log_level lvl, const char *fmt, va_list ap, int err)
 {
 	char line[2048];
 	int n;

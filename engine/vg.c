@@ -117,6 +117,9 @@ static void print_source(FILE *out, const char *file, int line, int col)
 }
 
 static void diag_vprint(struct vg_diag *d, const char *sev, const char *file,
+    int line, int col, const char *fmt, va_list ap) VG_PRINTF(6, 0);
+
+static void diag_vprint(struct vg_diag *d, const char *sev, const char *file,
     int line, int col, const char *fmt, va_list ap)
 {
 	if (d == NULL || d->out == NULL)
