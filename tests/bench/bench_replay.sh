@@ -94,6 +94,11 @@ ratio=$(python3 -c "print('%.1f' % ($best_vigil/$best_sec))")
 ratio_one=$(python3 -c "print('%.1f' % ($best_one/$best_sec))")
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+# how bin/vigil was built (Makefile: PGO)
+build="gcc -O2"
+if grep -q -- -fprofile-use build/release/.flags 2>/dev/null; then
+	build="gcc -O2, profile-guided with tests/pgo/gen_train.py's training workload (not this corpus)"
+fi
 echo "vigil replay: $best_vigil events/s ($nrules rules, $alerts alerts, $threads threads)"
 echo "  --threads 1: $best_one events/s"
 echo "sec:          $best_sec events/s (1 rule)"
@@ -101,15 +106,16 @@ echo "ratio:        ${ratio}x (--threads 1: ${ratio_one}x)"
 echo "all of rules/ (6 correlation rules in Redis too): $all_eps events/s ($all_alerts alerts)"
 
 python3 - "$best_vigil" "$best_sec" "$ratio" "$nrules" "$alerts" "$lines" "$cpu" "$threads" \
-    "$best_one" "$ratio_one" "$RUNS" "$all_eps" "$all_alerts" <<'PY'
+    "$best_one" "$ratio_one" "$RUNS" "$all_eps" "$all_alerts" "$build" <<'PY'
 import sys, re, datetime
-v, s, r, nrules, alerts, lines, cpu, ncpu, one, rone, runs, alle, alla = sys.argv[1:]
+v, s, r, nrules, alerts, lines, cpu, ncpu, one, rone, runs, alle, alla, build = sys.argv[1:]
 section = f"""## make bench: replay vs SEC
 
 Command: `make bench` (corpus: `gen_syslog.py --count {lines}`; vigil and SEC
 alternate, best of {runs} runs each; alerts written to a file; earlier
 runs' outputs synced to disk before each timed run).
 Machine: {cpu}, {ncpu} cores, shared. Date: {datetime.date.today()}.
+Build: `make` ({build}).
 
 | engine | rules | events/s |
 |---|---|---|
