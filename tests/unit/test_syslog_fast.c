@@ -233,6 +233,33 @@ TEST(prefixes_agree)
 	CHECK_INT(differed, 0);
 }
 
+/* Pids of 1 to 20 digits, with and without leading zeros, and each byte
+ * that may follow them, at each distance from the line's end: the
+ * fast path reads up to 8 of them in one word. */
+TEST(pid_lengths_agree)
+{
+	static const char *const after[] = { "]: x", "]:", "]", "] x", "]x",
+		"x]: x", ":", " ", "", "]: 0123456789", "0" };
+	char line[256], digits[32];
+
+	compared = differed = 0;
+	for (int len = 1; len <= 20; len++) {
+		for (int lead = 0; lead < 3; lead++) {
+			for (int d = 0; d < len; d++)
+				digits[d] = (char)(d < lead ? '0' : '1' + (d * 7 + len) % 9);
+			digits[len] = '\0';
+			for (size_t a = 0; a < sizeof(after) / sizeof(after[0]); a++) {
+				int n = snprintf(line, sizeof(line),
+				    "<13>Nov 23 00:00:05 h p[%s%s", digits, after[a]);
+
+				check_line(line, (size_t)n, len + a);
+			}
+		}
+	}
+	CHECK_INT(differed, 0);
+	CHECK_INT(compared, 20 * 3 * 11 * 2);
+}
+
 /* The fast path writes into an event that already holds fields only
  * through the general path: the listener's field stays first. */
 TEST(event_with_fields_agrees)
@@ -260,6 +287,7 @@ int main(void)
 	RUN(generated_lines_agree);
 	RUN(mutated_lines_agree);
 	RUN(prefixes_agree);
+	RUN(pid_lengths_agree);
 	RUN(event_with_fields_agrees);
 	vg_event_free(ea);
 	vg_event_free(eb);
