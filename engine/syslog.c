@@ -889,6 +889,14 @@ static void after_time(struct sl *st, const char *p, const char *end)
 	emit_message(st, p, (size_t)(end - p));
 }
 
+/* The event's arrays and generation, loaded once by fast_3164 (the
+ * stores to entries could alias the event's own members). */
+struct wr {
+	struct fent *ents;
+	uint32_t *stamp, *first, *last;
+	uint32_t gen;
+};
+
 /*
  * Entry i of an event that had no entry when the parse began and has room
  * for it: what vg_event_push makes for a field's first value, without its
@@ -896,11 +904,12 @@ static void after_time(struct sl *st, const char *p, const char *end)
  * vg_event_reset leave every stamp behind gen), and fast_3164 writes each
  * field once.
  */
-static inline __attribute__((always_inline)) void put(struct vg_event *ev,
+
+static inline __attribute__((always_inline)) void put(const struct wr *w,
     uint32_t i, uint32_t id, const struct sfield *f, const char *s, size_t n,
     enum value_kind kind, double num)
 {
-	struct fent *e = &ev->ents[i];
+	struct fent *e = &w->ents[i];
 
 	e->id = id; /* f->id, a constant for the builtin fields */
 	e->next = FENT_END;
@@ -911,9 +920,9 @@ static inline __attribute__((always_inline)) void put(struct vg_event *ev,
 	e->v.len = (uint32_t)n;
 	e->v.kind = (uint8_t)kind;
 	e->v.num = num;
-	ev->stamp[id] = ev->gen;
-	ev->first[id] = i;
-	ev->last[id] = i;
+	w->stamp[id] = w->gen;
+	w->first[id] = i;
+	w->last[id] = i;
 }
 
 /*
@@ -966,7 +975,8 @@ static int fast_3164(struct sl *st, const char *s, const char *end)
 	int pri;
 	unsigned d0, d1, d2;
 	int64_t ms;
-	uint32_t i, gen;
+	uint32_t i;
+	struct wr w;
 
 	/* "<N>" (scan_pri, at most 191) then a letter: neither RFC 5424 nor
 	 * a Cisco clock mark */
@@ -1014,14 +1024,18 @@ static int fast_3164(struct sl *st, const char *s, const char *end)
 
 	if (ev->cap < 8)
 		(void)vg_event_reserve(ev, 8);
-	gen = ev->gen;
+	w.ents = ev->ents;
+	w.stamp = ev->stamp;
+	w.first = ev->first;
+	w.last = ev->last;
+	w.gen = ev->gen;
 #ifdef __SSE2__
 	/* 144 bytes in nine 16-byte moves (a plain memcpy here becomes rep
 	 * movs, a loop stays a loop) */
 	_Static_assert(sizeof(pri_ents[0]) == 9 * 16, "three entries of 48 bytes");
 	{
 		const __m128i *src = (const __m128i *)(const void *)pri_ents[pri];
-		__m128i *dst = (__m128i *)(void *)ev->ents;
+		__m128i *dst = (__m128i *)(void *)w.ents;
 		__m128i a0 = _mm_loadu_si128(src), a1 = _mm_loadu_si128(src + 1),
 		    a2 = _mm_loadu_si128(src + 2), a3 = _mm_loadu_si128(src + 3),
 		    a4 = _mm_loadu_si128(src + 4), a5 = _mm_loadu_si128(src + 5),
@@ -1039,14 +1053,14 @@ static int fast_3164(struct sl *st, const char *s, const char *end)
 		_mm_storeu_si128(dst + 8, a8);
 	}
 #else
-	memcpy(ev->ents, pri_ents[pri], sizeof(pri_ents[pri]));
+	memcpy(w.ents, pri_ents[pri], sizeof(pri_ents[pri]));
 #endif
-	ev->stamp[F_SYSLOG_PRIORITY] = gen;
-	ev->first[F_SYSLOG_PRIORITY] = ev->last[F_SYSLOG_PRIORITY] = 0;
-	ev->stamp[F_SYSLOG_FACILITY] = gen;
-	ev->first[F_SYSLOG_FACILITY] = ev->last[F_SYSLOG_FACILITY] = 1;
-	ev->stamp[F_SYSLOG_SEVERITY] = gen;
-	ev->first[F_SYSLOG_SEVERITY] = ev->last[F_SYSLOG_SEVERITY] = 2;
+	w.stamp[F_SYSLOG_PRIORITY] = w.gen;
+	w.first[F_SYSLOG_PRIORITY] = w.last[F_SYSLOG_PRIORITY] = 0;
+	w.stamp[F_SYSLOG_FACILITY] = w.gen;
+	w.first[F_SYSLOG_FACILITY] = w.last[F_SYSLOG_FACILITY] = 1;
+	w.stamp[F_SYSLOG_SEVERITY] = w.gen;
+	w.first[F_SYSLOG_SEVERITY] = w.last[F_SYSLOG_SEVERITY] = 2;
 
 	st->have_ts = 1;
 	ev->ts_ms = ms;
@@ -1055,9 +1069,10 @@ static int fast_3164(struct sl *st, const char *s, const char *end)
 		char *tb = arena_alloc_in(&ev->arena, 32);
 
 		n = format_ts(ms, tb);
-		put(ev, 3, F_TIMESTAMP, &sf_ts, tb, n, V_STR, 0);
+		put(&w, 3, F_TIMESTAMP, &sf_ts, tb, n, V_STR, 0);
 	}
-	put(ev, 4, F_HOST_HOSTNAME, &sf_host, arena_strdup_in(&ev->arena, h, hl), hl, V_STR, 0);
+	put(&w, 4, F_HOST_HOSTNAME, &sf_host, arena_strdup_in(&ev->arena, h, hl),
+	    hl, V_STR, 0);
 	i = 5;
 
 	/* the tag: scan_tag's answer for "prog[digits]:", "prog[digits] "
@@ -1104,22 +1119,22 @@ static int fast_3164(struct sl *st, const char *s, const char *end)
 		k = scan_tag(t, tn, &tg);
 	}
 	if (k != 0) {
-		put(ev, i++, F_PROCESS_NAME, &sf_prog, arena_strdup_in(&ev->arena, t, tg.proglen),
-		    tg.proglen, V_STR, 0);
+		put(&w, i++, F_PROCESS_NAME, &sf_prog,
+		    arena_strdup_in(&ev->arena, t, tg.proglen), tg.proglen, V_STR, 0);
 		if (tg.pidlen == 0) {
 			/* "prog[]": no pid */
 		} else if (!tg.numeric) {
-			put(ev, i++, sf_procid.id, &sf_procid,
+			put(&w, i++, sf_procid.id, &sf_procid,
 			    arena_strdup_in(&ev->arena, tg.pid, tg.pidlen), tg.pidlen,
 			    V_STR, 0);
 		} else if (tg.v >= 192 && tg.pid[0] != '0') {
 			/* the text is what u64_text would write */
-			put(ev, i++, F_PROCESS_PID, &sf_pid,
+			put(&w, i++, F_PROCESS_PID, &sf_pid,
 			    arena_strdup_in(&ev->arena, tg.pid, tg.pidlen), tg.pidlen,
 			    V_NUM, (double)tg.v);
 		} else {
 			b = u64_text(ev, tg.v, &n);
-			put(ev, i++, F_PROCESS_PID, &sf_pid, b, n, V_NUM, (double)tg.v);
+			put(&w, i++, F_PROCESS_PID, &sf_pid, b, n, V_NUM, (double)tg.v);
 		}
 		m = skip_one_space(t + k, end);
 	}
@@ -1131,7 +1146,7 @@ static int fast_3164(struct sl *st, const char *s, const char *end)
 		m += 3;
 		n -= 3;
 	}
-	put(ev, i++, F_MESSAGE, &sf_msg, m + n == st->nul_end ? m :
+	put(&w, i++, F_MESSAGE, &sf_msg, m + n == st->nul_end ? m :
 	    arena_strdup_in(&ev->arena, m, n), n, V_STR, 0);
 	ev->n = i;
 	if (n > 16 && (m[0] == 'l' || m[0] == 'm' || m[0] == '-'))

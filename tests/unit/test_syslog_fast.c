@@ -112,9 +112,11 @@ static const char *const tags[] = { "sshd[41480]:", "sshd[123]:", "CRON[7]:",
 	"sshd[123]x", "p[1234567890123456789]:", "p[123456789012345678]:",
 	"sshd[ 12]:", "su:", "systemd-logind[612]:", "a:b", "[1]:", "p:x",
 	"sudo:", "p[191]:", "p[192]:", "p[000]:", "tag", "" };
-static const char *const texts[] = { "Failed password for bob from 1.2.3.4 port 5 ssh2",
+static const char *const texts[] = {
+	"Failed password for bob from 1.2.3.4 port 5 ssh2",
 	"", "x", "\xEF\xBB\xBFtext", "last message repeated 3 times",
-	"message repeated 2 times: [ Failed password]", "--- last message repeated 4 times ---",
+	"message repeated 2 times: [ Failed password]",
+	"--- last message repeated 4 times ---",
 	"   indented", "[UFW BLOCK] IN=eth0 OUT= SRC=1.2.3.4", "a: b [c]" };
 static const char *const tails[] = { "", "\n", "\r\n", "\0" };
 
