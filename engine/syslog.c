@@ -492,30 +492,6 @@ check:
 	return k;
 }
 
-/* The last text format_ts wrote and its time (-1: none), per thread:
- * consecutive lines share their time. */
-static _Thread_local int64_t fmt_last_ms = -1;
-static _Thread_local char fmt_last[25];
-
-/* vgtime_format_fast, but the time of the line before is its text again
- * (a time before 1970 never is: -1 marks none). */
-static inline __attribute__((always_inline)) size_t format_ts(int64_t ms,
-    char *out)
-{
-	size_t n;
-
-	if (ms == fmt_last_ms && ms >= 0) {
-		memcpy(out, fmt_last, 25);
-		return 24;
-	}
-	n = vgtime_format_fast(ms, out);
-	if (n == 24) {
-		memcpy(fmt_last, out, 25);
-		fmt_last_ms = ms;
-	}
-	return n;
-}
-
 static void emit_ts(struct sl *st, int64_t ms)
 {
 	char *b;
@@ -527,7 +503,7 @@ static void emit_ts(struct sl *st, int64_t ms)
 	st->ev->ts_ms = ms;
 	st->ev->has_ts = 1;
 	b = arena_alloc_in(&st->ev->arena, 32);
-	n = format_ts(ms, b);
+	n = vgtime_format_fast(ms, b);
 	add_ref(st->ev, &sf_ts, b, n);
 }
 
@@ -1068,7 +1044,7 @@ static int fast_3164(struct sl *st, const char *s, const char *end)
 	{
 		char *tb = arena_alloc_in(&ev->arena, 32);
 
-		n = format_ts(ms, tb);
+		n = vgtime_format_fast(ms, tb);
 		put(&w, 3, F_TIMESTAMP, &sf_ts, tb, n, V_STR, 0);
 	}
 	put(&w, 4, F_HOST_HOSTNAME, &sf_host, arena_strdup_in(&ev->arena, h, hl),
