@@ -947,7 +947,8 @@ static inline unsigned digits8(const char *s, uint64_t *v)
  * in place. Returns 0, with nothing emitted, for any other shape (a zone
  * name, a second space, a Cisco code or sequence number, "last message
  * repeated", a hostname that is not a plain word, ...): the general path
- * parses those. test_syslog checks both paths agree.
+ * parses those. test_syslog_fast and test_syslog check both paths agree
+ * (syslog_parse_general is the general path alone).
  */
 static int fast_3164(struct sl *st, const char *s, const char *end)
 {
