@@ -65,8 +65,12 @@ static inline void arena_copy_short(char *d, const char *s, size_t n)
 		memcpy(d, &x, 4);
 		memcpy(d + n - 4, &y, 4);
 	} else if (n < 4) {
-		for (size_t i = 0; i < n; i++)
-			d[i] = s[i];
+		/* 1 to 3 bytes: first, middle and last, overlapping */
+		if (n != 0) {
+			d[0] = s[0];
+			d[n >> 1] = s[n >> 1];
+			d[n - 1] = s[n - 1];
+		}
 	} else {
 		memcpy(d, s, n);
 	}
@@ -79,7 +83,8 @@ static inline char *arena_strdup_in(struct arena *a, const char *s, size_t n)
 	struct arena_chunk *c = a->head;
 	char *p;
 
-	if (n >= c->size || c->used > c->size - n - 1)
+	/* room for n + 1 bytes (c->used never exceeds c->size) */
+	if (c->size - c->used <= n)
 		return arena_strndup(a, s, n);
 	p = (char *)c->data + c->used;
 	c->used += n + 1;

@@ -16,6 +16,7 @@
 #include "syslog.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -29,10 +30,13 @@
 #define SD_PREFIX_LEN (sizeof(SD_PREFIX) - 1)
 
 /* A field this parser adds: its id and interned name, for vg_event_push
- * (set once per process, with the non-builtin names interned). */
+ * (set once per process, with the non-builtin names interned), and the
+ * head of its entries (id, next, name, name_len, dead: all before v) for
+ * the fast path to copy. */
 struct sfield {
 	uint32_t id, len;
 	const char *name;
+	struct fent head;
 };
 
 static struct sfield sf_ts, sf_host, sf_prog, sf_pid, sf_msg, sf_msgid,
@@ -51,6 +55,11 @@ static void sfield_set(struct sfield *f, uint32_t id)
 	f->id = id;
 	f->name = field_name(id);
 	f->len = field_name_len(id);
+	f->head.id = id;
+	f->head.next = FENT_END;
+	f->head.name = f->name;
+	f->head.name_len = f->len;
+	f->head.dead = 0;
 }
 
 static void ids_init(void)
@@ -173,20 +182,29 @@ static inline void add_num(struct vg_event *ev, const struct sfield *f,
 	    n, V_NUM, num);
 }
 
-/* The number as text straight in the arena (or, when small, from the
- * table), no copy: the same entry vg_event_add_num makes. */
+/* The number as text: from the table when small, else written straight
+ * in the arena. */
+static inline const char *u64_text(struct vg_event *ev, uint64_t v, size_t *n)
+{
+	char *b;
+
+	if (v < 192) {
+		*n = small_len[v];
+		return small_txt[v];
+	}
+	b = arena_alloc(&ev->arena, 24);
+	*n = fmt_u64(v, b);
+	b[*n] = '\0';
+	return b;
+}
+
+/* The number as text, no copy: the same entry vg_event_add_num makes. */
 static void add_u64(struct vg_event *ev, const struct sfield *f, uint64_t v)
 {
-	if (v < 192) {
-		vg_event_push(ev, f->id, f->name, f->len, small_txt[v], small_len[v],
-		    V_NUM, (double)v);
-	} else {
-		char *b = arena_alloc(&ev->arena, 24);
-		size_t n = fmt_u64(v, b);
+	size_t n;
+	const char *s = u64_text(ev, v, &n);
 
-		b[n] = '\0';
-		vg_event_push(ev, f->id, f->name, f->len, b, n, V_NUM, (double)v);
-	}
+	vg_event_push(ev, f->id, f->name, f->len, s, n, V_NUM, (double)v);
 }
 
 /* All-digit s[0..n), at most 18 digits (so it fits exactly): 0 and *v, or -1. */
@@ -430,18 +448,20 @@ static inline int same15(const char *a, const char *b)
  * before a ':'. Returns bytes consumed (0: none) with the time in *ms. What
  * follows must be the end, a space or a ':'.
  */
+/* Consecutive lines share their second. When scan_bsd took exactly
+ * BSD_LEN bytes ("Mmm dd hh:mm:ss") and a space follows, those bytes
+ * alone decided its result (its look-ahead stops at the space), so a
+ * line starting with the same bytes and a space gets the same struct
+ * bsdts; and resolve_bsd is a function of it, the offset and the
+ * reference, so its answer is kept too (scan_time and fast_3164). Per
+ * thread. */
+static _Thread_local char last_txt[BSD_LEN];
+static _Thread_local struct bsdts last_t;
+static _Thread_local int last_ok, last_off;
+static _Thread_local int64_t last_ref, last_ms;
+
 static size_t scan_time(struct sl *st, const char *s, size_t n, int64_t *ms)
 {
-	/* Consecutive lines share their second. When scan_bsd took exactly
-	 * BSD_LEN bytes ("Mmm dd hh:mm:ss") and a space follows, those bytes
-	 * alone decided its result (its look-ahead stops at the space), so a
-	 * line starting with the same bytes and a space gets the same struct
-	 * bsdts; and resolve_bsd is a function of it, the offset and the
-	 * reference, so its answer is kept too. Per thread. */
-	static _Thread_local char last_txt[BSD_LEN];
-	static _Thread_local struct bsdts last_t;
-	static _Thread_local int last_ok, last_off;
-	static _Thread_local int64_t last_ref, last_ms;
 	size_t k;
 
 	if (n >= 10 && is_digit(s[0])) {
@@ -481,29 +501,6 @@ check:
 	return k;
 }
 
-/* The last text format_ts wrote and its time (-1: none), per thread:
- * consecutive lines share their time. */
-static _Thread_local int64_t fmt_last_ms = -1;
-static _Thread_local char fmt_last[25];
-
-/* vgtime_format_fast, but the time of the line before is its text again
- * (a time before 1970 never is: -1 marks none). */
-static inline size_t format_ts(int64_t ms, char *out)
-{
-	size_t n;
-
-	if (ms == fmt_last_ms && ms >= 0) {
-		memcpy(out, fmt_last, 25);
-		return 24;
-	}
-	n = vgtime_format_fast(ms, out);
-	if (n == 24) {
-		memcpy(fmt_last, out, 25);
-		fmt_last_ms = ms;
-	}
-	return n;
-}
-
 static void emit_ts(struct sl *st, int64_t ms)
 {
 	char *b;
@@ -515,7 +512,7 @@ static void emit_ts(struct sl *st, int64_t ms)
 	st->ev->ts_ms = ms;
 	st->ev->has_ts = 1;
 	b = arena_alloc_in(&st->ev->arena, 32);
-	n = format_ts(ms, b);
+	n = vgtime_format_fast(ms, b);
 	add_ref(st->ev, &sf_ts, b, n);
 }
 
@@ -877,6 +874,270 @@ static void after_time(struct sl *st, const char *p, const char *end)
 	emit_message(st, p, (size_t)(end - p));
 }
 
+/* The event's arrays and generation, loaded once by fast_3164 (the
+ * stores to entries could alias the event's own members). */
+struct wr {
+	struct fent *ents;
+	uint32_t *stamp, *first, *last;
+	uint32_t gen;
+};
+
+/*
+ * Entry i of an event that had no entry when the parse began and has room
+ * for it: what vg_event_push makes for a field's first value, without its
+ * checks. An event without entries has no field indexed (vg_event_new and
+ * vg_event_reset leave every stamp behind gen), and fast_3164 writes each
+ * field once.
+ */
+
+static inline __attribute__((always_inline)) void put(const struct wr *w,
+    uint32_t i, uint32_t id, const struct sfield *f, const char *s, size_t n,
+    enum value_kind kind, double num)
+{
+	struct fent *e = &w->ents[i];
+
+	/* id (f->id: a constant for the builtin fields), next, name,
+	 * name_len and dead in two moves */
+	memcpy(e, &f->head, offsetof(struct fent, v));
+	e->v.s = s;
+	e->v.len = (uint32_t)n;
+	e->v.kind = (uint8_t)kind;
+	e->v.num = num;
+	w->stamp[id] = w->gen;
+	w->first[id] = i;
+	w->last[id] = i;
+}
+
+/*
+ * How many of the 8 bytes at s are ASCII digits before the first that is
+ * not, and in *v the number they write (0 when none). A byte is a digit
+ * when its high nibble is 3 and adding 6 keeps it so; a carry out of a
+ * byte only reaches bytes after it, past the first non-digit.
+ */
+static inline unsigned digits8(const char *s, uint64_t *v)
+{
+	const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, three = 0x3030303030303030ull;
+	uint64_t x, nd;
+	unsigned c;
+
+	memcpy(&x, s, 8);
+	nd = ((x & hi) ^ three) | (((x + 0x0606060606060606ull) & hi) ^ three);
+	c = nd == 0 ? 8 : (unsigned)__builtin_ctzll(nd) / 8;
+	if (c == 0) {
+		*v = 0;
+		return 0;
+	}
+	/* the c digits as values 0..9, moved up so that the bytes below them
+	 * are leading zeros, then summed pairwise: 2, 4, 8 digits a lane
+	 * (the first character is the lowest byte, the most significant
+	 * digit) */
+	x = (x - three) << (8 * (8 - c));
+	x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
+	x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
+	x = (x * 10000 + (x >> 32)) & 0xFFFFFFFFull;
+	*v = x;
+	return c;
+}
+
+/*
+ * The common RFC 3164 shape, "<PRI>Mmm dd hh:mm:ss host tag[pid]: text",
+ * in one pass into an event without entries: the checks decide up front
+ * that the general path (parse, scan_time, after_time, take_tag) would
+ * take exactly these steps, then the entries it would make are written
+ * in place. Returns 0, with nothing emitted, for any other shape (a zone
+ * name, a second space, a Cisco code or sequence number, "last message
+ * repeated", a hostname that is not a plain word, ...): the general path
+ * parses those. test_syslog_fast and test_syslog check both paths agree
+ * (syslog_parse_general is the general path alone).
+ */
+static int fast_3164(struct sl *st, const char *s, const char *end)
+{
+	struct vg_event *ev = st->ev;
+	const char *p, *h, *t, *m, *b;
+	size_t k, hl, n, tn;
+	struct tag tg;
+	int pri;
+	unsigned d0, d1, d2;
+	int64_t ms;
+	uint32_t i;
+	struct wr w;
+
+	/* "<N>" (scan_pri, at most 191) then a letter: neither RFC 5424 nor
+	 * a Cisco clock mark */
+	if (end - s < 5 + BSD_LEN + 2 || s[0] != '<' ||
+	    (d0 = (unsigned char)s[1] - (unsigned)'0') > 9)
+		return 0;
+	d1 = (unsigned char)s[2] - (unsigned)'0';
+	d2 = (unsigned char)s[3] - (unsigned)'0';
+	if (s[2] == '>') {
+		pri = (int)d0;
+		p = s + 3;
+	} else if (d1 <= 9 && s[3] == '>') {
+		pri = (int)(d0 * 10 + d1);
+		p = s + 4;
+	} else if (d1 <= 9 && d2 <= 9 && s[4] == '>' &&
+	    d0 * 100 + d1 * 10 + d2 <= 191) {
+		pri = (int)(d0 * 100 + d1 * 10 + d2);
+		p = s + 5;
+	} else {
+		return 0;
+	}
+	if (!is_alpha(p[0]) || p[BSD_LEN] != ' ')
+		return 0;
+	/* one space, then a hostname ended by a space: no ':' or '[' in it,
+	 * so no zone name follows the time and it is no tag */
+	h = p + BSD_LEN + 1;
+	if (*h == ' ' || *h == '%' ||
+	    ((*h == 'l' || *h == '-') &&
+	    ((end - h >= 22 && memcmp(h, "last message repeated ", 22) == 0) ||
+	    (end - h >= 26 && memcmp(h, "--- last message repeated ", 26) == 0))))
+		return 0;
+	hl = tag_stop(h, 0, (size_t)(end - h));
+	if (h + hl >= end || h[hl] != ' ')
+		return 0;
+	/* the time scan_time gives, from its cache when it would */
+	if (last_ok && same15(p, last_txt) && st->tz == last_off &&
+	    ref_ms(st) == last_ref)
+		ms = last_ms;
+	else if (scan_time(st, p, (size_t)(end - p), &ms) != BSD_LEN)
+		return 0;
+	/* after the hostname: no ASA " : %", Cisco code or sequence number */
+	t = skip_spaces(h + hl, end);
+	if (t < end && (*t == '%' || *t == ':' || is_digit(*t)))
+		return 0;
+
+	if (ev->cap < 8)
+		(void)vg_event_reserve(ev, 8);
+	w.ents = ev->ents;
+	w.stamp = ev->stamp;
+	w.first = ev->first;
+	w.last = ev->last;
+	w.gen = ev->gen;
+#ifdef __SSE2__
+	/* 144 bytes in nine 16-byte moves (a plain memcpy here becomes rep
+	 * movs, a loop stays a loop) */
+	_Static_assert(sizeof(pri_ents[0]) == 9 * 16, "three entries of 48 bytes");
+	{
+		const __m128i *src = (const __m128i *)(const void *)pri_ents[pri];
+		__m128i *dst = (__m128i *)(void *)w.ents;
+		__m128i a0 = _mm_loadu_si128(src), a1 = _mm_loadu_si128(src + 1),
+		    a2 = _mm_loadu_si128(src + 2), a3 = _mm_loadu_si128(src + 3),
+		    a4 = _mm_loadu_si128(src + 4), a5 = _mm_loadu_si128(src + 5),
+		    a6 = _mm_loadu_si128(src + 6), a7 = _mm_loadu_si128(src + 7),
+		    a8 = _mm_loadu_si128(src + 8);
+
+		_mm_storeu_si128(dst, a0);
+		_mm_storeu_si128(dst + 1, a1);
+		_mm_storeu_si128(dst + 2, a2);
+		_mm_storeu_si128(dst + 3, a3);
+		_mm_storeu_si128(dst + 4, a4);
+		_mm_storeu_si128(dst + 5, a5);
+		_mm_storeu_si128(dst + 6, a6);
+		_mm_storeu_si128(dst + 7, a7);
+		_mm_storeu_si128(dst + 8, a8);
+	}
+#else
+	memcpy(w.ents, pri_ents[pri], sizeof(pri_ents[pri]));
+#endif
+	w.stamp[F_SYSLOG_PRIORITY] = w.gen;
+	w.first[F_SYSLOG_PRIORITY] = w.last[F_SYSLOG_PRIORITY] = 0;
+	w.stamp[F_SYSLOG_FACILITY] = w.gen;
+	w.first[F_SYSLOG_FACILITY] = w.last[F_SYSLOG_FACILITY] = 1;
+	w.stamp[F_SYSLOG_SEVERITY] = w.gen;
+	w.first[F_SYSLOG_SEVERITY] = w.last[F_SYSLOG_SEVERITY] = 2;
+
+	st->have_ts = 1;
+	ev->ts_ms = ms;
+	ev->has_ts = 1;
+	{
+		char *tb = arena_alloc_in(&ev->arena, 32);
+
+		n = vgtime_format_fast(ms, tb);
+		put(&w, 3, F_TIMESTAMP, &sf_ts, tb, n, V_STR, 0);
+	}
+	put(&w, 4, F_HOST_HOSTNAME, &sf_host, arena_strdup_in(&ev->arena, h, hl),
+	    hl, V_STR, 0);
+	i = 5;
+
+	/* the tag: scan_tag's answer for "prog[digits]:", "prog[digits] "
+	 * and "prog: " read here, any other shape by scan_tag */
+	m = t;
+	tn = (size_t)(end - t);
+	k = tag_stop(t, 0, tn);
+	if (k == 0 || k == tn) {
+		k = scan_tag(t, tn, &tg);
+	} else if (t[k] == '[') {
+		uint64_t v = 0;
+		size_t j = k + 1;
+		unsigned d;
+
+		/* up to 7 digits and the byte after them in one word */
+		if (tn - j >= 8 && (d = digits8(t + j, &v)) < 8) {
+			j += d;
+		} else {
+			v = 0;
+			while (j < tn &&
+			    (d = (unsigned char)t[j] - (unsigned)'0') <= 9) {
+				v = v * 10 + d;
+				j++;
+			}
+		}
+		if (j < tn && t[j] == ']' && j - k - 1 >= 1 && j - k - 1 <= 18 &&
+		    (j + 1 == tn || t[j + 1] == ':' || t[j + 1] == ' ')) {
+			tg.proglen = k;
+			tg.pid = t + k + 1;
+			tg.pidlen = j - k - 1;
+			tg.numeric = 1;
+			tg.v = v;
+			k = j + 1 < tn && t[j + 1] == ':' ? j + 2 : j + 1;
+		} else {
+			k = scan_tag(t, tn, &tg);
+		}
+	} else if (t[k] == ':' && (k + 1 == tn || t[k + 1] == ' ')) {
+		tg.proglen = k;
+		tg.pid = NULL;
+		tg.pidlen = 0;
+		tg.numeric = 0;
+		k++;
+	} else {
+		k = scan_tag(t, tn, &tg);
+	}
+	if (k != 0) {
+		put(&w, i++, F_PROCESS_NAME, &sf_prog,
+		    arena_strdup_in(&ev->arena, t, tg.proglen), tg.proglen, V_STR, 0);
+		if (tg.pidlen == 0) {
+			/* "prog[]": no pid */
+		} else if (!tg.numeric) {
+			put(&w, i++, sf_procid.id, &sf_procid,
+			    arena_strdup_in(&ev->arena, tg.pid, tg.pidlen), tg.pidlen,
+			    V_STR, 0);
+		} else if (tg.v >= 192 && tg.pid[0] != '0') {
+			/* the text is what u64_text would write */
+			put(&w, i++, F_PROCESS_PID, &sf_pid,
+			    arena_strdup_in(&ev->arena, tg.pid, tg.pidlen), tg.pidlen,
+			    V_NUM, (double)tg.v);
+		} else {
+			b = u64_text(ev, tg.v, &n);
+			put(&w, i++, F_PROCESS_PID, &sf_pid, b, n, V_NUM, (double)tg.v);
+		}
+		m = skip_one_space(t + k, end);
+	}
+
+	/* emit_message */
+	n = (size_t)(end - m);
+	if (n >= 3 && (unsigned char)m[0] == 0xEF && (unsigned char)m[1] == 0xBB &&
+	    (unsigned char)m[2] == 0xBF) {
+		m += 3;
+		n -= 3;
+	}
+	put(&w, i++, F_MESSAGE, &sf_msg, m + n == st->nul_end ? m :
+	    arena_strdup_in(&ev->arena, m, n), n, V_STR, 0);
+	ev->n = i;
+	if (n > 16 && (m[0] == 'l' || m[0] == 'm' || m[0] == '-'))
+		check_repeated(st, m, n);
+	return 1;
+}
+
 static size_t scan_token(const char *s, size_t n)
 {
 	const char *e = memchr(s, ' ', n);
@@ -1050,7 +1311,7 @@ static int parse_5424(struct sl *st, const char *p, const char *end)
 }
 
 static enum syslog_format parse(struct vg_event *ev, const char *msg,
-    size_t len, const struct syslog_opts *opts, int stable)
+    size_t len, const struct syslog_opts *opts, int stable, int fast)
 {
 	struct sl st;
 	const char *p = msg, *q, *end;
@@ -1071,6 +1332,8 @@ static enum syslog_format parse(struct vg_event *ev, const char *msg,
 	/* trailing bytes trimmed: msg[len] is not the NUL */
 	st.nul_end = stable && len == full ? end : NULL;
 
+	if (fast && ev->n == 0 && fast_3164(&st, msg, end))
+		return SYSLOG_3164;
 	if ((k = scan_pri(p, len, &pri)) != 0) {
 		p += k;
 		if (pri >= 0)
@@ -1111,11 +1374,17 @@ static enum syslog_format parse(struct vg_event *ev, const char *msg,
 enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len,
     const struct syslog_opts *opts)
 {
-	return parse(ev, msg, len, opts, 0);
+	return parse(ev, msg, len, opts, 0, 1);
 }
 
 enum syslog_format syslog_parse_stable(struct vg_event *ev, const char *msg,
     size_t len, const struct syslog_opts *opts)
 {
-	return parse(ev, msg, len, opts, 1);
+	return parse(ev, msg, len, opts, 1, 1);
+}
+
+enum syslog_format syslog_parse_general(struct vg_event *ev, const char *msg,
+    size_t len, const struct syslog_opts *opts, int stable)
+{
+	return parse(ev, msg, len, opts, stable, 0);
 }

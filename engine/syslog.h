@@ -37,5 +37,10 @@ enum syslog_format syslog_parse(struct vg_event *ev, const char *msg, size_t len
  * referenced instead of copied. */
 enum syslog_format syslog_parse_stable(struct vg_event *ev, const char *msg,
     size_t len, const struct syslog_opts *opts);
+/* syslog_parse (stable 0) or syslog_parse_stable (1) without the fast path
+ * for the common RFC 3164 shape: the same event, by the general scanner
+ * alone. For tests that check the two agree. */
+enum syslog_format syslog_parse_general(struct vg_event *ev, const char *msg,
+    size_t len, const struct syslog_opts *opts, int stable);
 
 #endif

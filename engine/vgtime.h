@@ -37,20 +37,26 @@ static inline void vgtime_put2(char *o, int v)
 
 /*
  * vgtime_format's text without snprintf, for the per-event paths (a
- * syslog line's time, an alert's): times come in runs within a second, so
- * the text up to the milliseconds is kept per thread with its second (and
- * the date with its day). Other years go to vgtime_format.
+ * syslog line's time, an alert's): times come in runs, so the last text
+ * is kept per thread (and per file that uses this) with its time, and the
+ * text up to the milliseconds with its second (and the date with its
+ * day). Other years go to vgtime_format.
  */
 static inline __attribute__((always_inline)) size_t vgtime_format_fast(
     int64_t ms, char *out)
 {
-	static _Thread_local int64_t cday = -1, csec = -1;
+	static _Thread_local int64_t cday = -1, csec = -1, cms = -1;
 	static _Thread_local char ctext[20]; /* "YYYY-MM-DDTHH:MM:SS." */
+	static _Thread_local char cfull[25]; /* the text of cms */
 	int64_t days, sec;
 	int rem;
 
 	if (ms < 0 || ms >= 253402300800000LL)
 		return vgtime_format(ms, out);
+	if (ms == cms) {
+		memcpy(out, cfull, 25);
+		return 24;
+	}
 	sec = ms / 1000;
 	rem = (int)(ms - sec * 1000);
 	if (sec != csec) {
@@ -84,6 +90,8 @@ static inline __attribute__((always_inline)) size_t vgtime_format_fast(
 	vgtime_put2(out + 21, rem % 100);
 	out[23] = 'Z';
 	out[24] = '\0';
+	memcpy(cfull, out, 25);
+	cms = ms;
 	return 24;
 }
 

@@ -13,7 +13,7 @@ TEST(arena_strdup_in_lengths_and_chunks)
 {
 	static const char src[] = "0123456789abcdefghijklmnopqrstuvwxyz0123456789";
 	struct arena a;
-	char *p;
+	char *p, *q;
 
 	arena_init(&a, 64);
 	for (size_t n = 0; n < sizeof(src); n++) {
@@ -31,11 +31,31 @@ TEST(arena_strdup_in_lengths_and_chunks)
 	arena_reset(&a);
 	p = arena_strdup_in(&a, src, 46);
 	CHECK(memcmp(p, src, 46) == 0);
-	p = arena_strdup_in(&a, "0123456789abcdef", 16);
-	CHECK_STR(p, "0123456789abcdef");
+	q = arena_strdup_in(&a, "0123456789abcdef", 16);
+	CHECK_STR(q, "0123456789abcdef");
+	CHECK_INT(q - p, 47); /* in place: exactly the room left */
+	p = arena_strdup_in(&a, "", 0); /* no room for its NUL: a new chunk */
+	CHECK_STR(p, "");
+	CHECK(p < q || p >= q + 17);
 	p = arena_strdup_in(&a, "x", 1);
 	CHECK_STR(p, "x");
 	arena_destroy(&a);
+}
+
+/* arena_copy_short writes exactly n bytes, for every n it treats apart. */
+TEST(arena_copy_short_writes_n_bytes)
+{
+	static const char src[] = "abcdefghijklmnopqrstuvwxyz";
+	char d[40];
+
+	for (size_t n = 0; n <= 20; n++) {
+		memset(d, '#', sizeof(d));
+		arena_copy_short(d + 4, src, n);
+		CHECK(memcmp(d + 4, src, n) == 0);
+		for (size_t i = 0; i < sizeof(d); i++)
+			if (i < 4 || i >= 4 + n)
+				CHECK_INT(d[i], '#');
+	}
 }
 
 /* arena_alloc_in: aligned to 8 like arena_alloc, in place while the chunk
@@ -154,6 +174,7 @@ TEST(event_reset_after_big_values)
 int main(void)
 {
 	RUN(arena_strdup_in_lengths_and_chunks);
+	RUN(arena_copy_short_writes_n_bytes);
 	RUN(arena_alloc_in_aligns_and_grows);
 	RUN(event_push);
 	RUN(event_reset_after_big_values);

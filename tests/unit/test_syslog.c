@@ -27,10 +27,53 @@ static int64_t iso(const char *s)
 	return ms;
 }
 
+static struct vg_event *ev_general;
+
+/* The entries of e as text, with their chains and the index. */
+static void dump(const struct vg_event *e, enum syslog_format f, char *out,
+    size_t cap)
+{
+	size_t o = (size_t)snprintf(out, cap, "%d %u %d %lld\n", (int)f, e->n,
+	    e->has_ts, (long long)e->ts_ms);
+
+	for (uint32_t i = 0; i < e->n && o < cap - 64; i++) {
+		const struct fent *x = &e->ents[i];
+
+		o += (size_t)snprintf(out + o, cap - o, "%u %s %u %d %d %.17g %u %u %u ",
+		    x->id, x->name, x->name_len, x->dead, x->v.kind, x->v.num,
+		    x->next, vg_event_first(e, x->id), x->v.len);
+		for (uint32_t j = 0; j < x->v.len && o < cap - 8; j++)
+			o += (size_t)snprintf(out + o, cap - o, "%02x",
+			    (unsigned char)x->v.s[j]);
+		o += (size_t)snprintf(out + o, cap - o, "\n");
+	}
+}
+
+/* Every line these tests parse is parsed by the general path alone too
+ * (syslog_parse_general): syslog_parse's fast path for the common shape
+ * must build the same event. */
+static void same_as_general(const char *line, size_t len, int stable,
+    enum syslog_format f)
+{
+	static char a[1 << 21], b[1 << 21];
+
+	vg_event_reset(ev_general);
+	dump(ev_general, syslog_parse_general(ev_general, line, len, &opts, stable),
+	    a, sizeof(a));
+	dump(ev, f, b, sizeof(b));
+	if (strcmp(a, b) != 0)
+		UNIT_FAIL("fast and general paths differ on \"%.*s\"", (int)len,
+		    line);
+}
+
 static enum syslog_format parse_n(const char *line, size_t len)
 {
+	enum syslog_format f;
+
 	vg_event_reset(ev);
-	return syslog_parse(ev, line, len, &opts);
+	f = syslog_parse(ev, line, len, &opts);
+	same_as_general(line, len, 0, f);
+	return f;
 }
 
 static enum syslog_format parse(const char *line)
@@ -1087,8 +1130,12 @@ static int inside(const char *p, const char *base, size_t n)
  */
 static enum syslog_format parse_stable(const char *line)
 {
+	enum syslog_format f;
+
 	vg_event_reset(ev);
-	return syslog_parse_stable(ev, line, strlen(line), &opts);
+	f = syslog_parse_stable(ev, line, strlen(line), &opts);
+	same_as_general(line, strlen(line), 1, f);
+	return f;
 }
 
 TEST(parse_stable_refers_to_the_message)
@@ -1125,6 +1172,7 @@ TEST(parse_stable_refers_to_the_message)
 int main(void)
 {
 	ev = vg_event_new();
+	ev_general = vg_event_new();
 	opts.ref_ms = REF_MS;
 	opts.tz_offset_min = 0;
 	RUN(rsyslog_traditional_forward);
@@ -1175,5 +1223,6 @@ int main(void)
 	RUN(timestamp_cache_in_a_new_thread);
 	RUN(parse_stable_refers_to_the_message);
 	vg_event_free(ev);
+	vg_event_free(ev_general);
 	return unit_done();
 }
