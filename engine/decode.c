@@ -23,7 +23,7 @@
 #define DECODE_JIT_STACK_MIN (32u * 1024)
 #define DECODE_JIT_STACK_MAX (512u * 1024)
 
-#define PROG_MEMO 16
+#define PROG_MEMO 16 /* sets of two ways */
 
 /* A program name looked up in the set of that serial (0: unused), and the
  * answer (NULL: no decoder for that exact name). */
@@ -43,7 +43,8 @@ struct decode_ctx {
 	size_t nstamp;
 	uint32_t gen;
 	struct decode_ctx_stats st;
-	struct prog_memo memo[PROG_MEMO];
+	struct prog_memo memo[PROG_MEMO][2];
+	uint8_t memo_old[PROG_MEMO]; /* the way to replace next: not the last hit */
 };
 
 uint32_t decode_hash(const char *s, size_t len)
@@ -493,16 +494,29 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 		const struct dprog *p;
 
 		/* a few programs log most lines: their answers are kept in a
-		 * small table indexed by the name's ends and length */
-		struct prog_memo *pm = &ctx->memo[((unsigned char)prog[0] * 31u +
-		    (unsigned char)prog[plen - 1] + (unsigned)plen) % PROG_MEMO];
+		 * small two-way table indexed by the name's first two bytes, last
+		 * byte and length (prog[1] is the NUL of a one-byte name), so
+		 * that two busy programs landing in one set do not evict each
+		 * other on every line */
+		uint32_t set_i = (((uint32_t)(unsigned char)prog[0] |
+		    (uint32_t)(unsigned char)prog[1] << 8 |
+		    (uint32_t)(unsigned char)prog[plen - 1] << 16 |
+		    (uint32_t)plen << 24) * 0x9E3779B1u) >> 28;
+		struct prog_memo *pm = ctx->memo[set_i];
 
-		if (pm->serial == set->serial && pm->len == plen &&
-		    vg_same_bytes(pm->name, prog, plen)) {
-			p = pm->p;
+		if (pm[0].serial == set->serial && pm[0].len == plen &&
+		    vg_same_bytes(pm[0].name, prog, plen)) {
+			p = pm[0].p;
+			ctx->memo_old[set_i] = 1;
+		} else if (pm[1].serial == set->serial && pm[1].len == plen &&
+		    vg_same_bytes(pm[1].name, prog, plen)) {
+			p = pm[1].p;
+			ctx->memo_old[set_i] = 0;
 		} else {
 			p = decode_prog_find(set, prog, plen);
 			if (plen <= sizeof(pm->name)) {
+				pm += ctx->memo_old[set_i];
+				ctx->memo_old[set_i] ^= 1;
 				memcpy(pm->name, prog, plen);
 				pm->len = (uint32_t)plen;
 				pm->serial = set->serial;

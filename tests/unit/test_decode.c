@@ -967,6 +967,79 @@ TEST(program_index_limits_what_runs)
 	free(out);
 }
 
+/* The per-worker table of program lookups (two ways per set, 32 names)
+ * answers like the program index whatever the order of names, many more
+ * names than it holds, names that share ends and length, a name too long
+ * to keep, a glob and a name without a decoder. */
+TEST(program_memo_answers_like_the_index)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL, yml[16384], name[64], want[64];
+	size_t off;
+	static const char *const extra[] = {
+		"sshd", "nginx", "CRON", "kernel", "systemd-logind", "su",
+		"sa", "sb", "sxd", "syd", "a-program-name-longer-than-28-bytes",
+	};
+	size_t nextra = sizeof(extra) / sizeof(extra[0]);
+
+	off = (size_t)snprintf(yml, sizeof(yml), "decoders:\n");
+	for (int i = 0; i < 60; i++)
+		off += (size_t)snprintf(yml + off, sizeof(yml) - off,
+		    "  - name: d%d\n    programs: [p%d]\n    patterns: ['^']\n", i, i);
+	for (size_t i = 0; i < nextra; i++)
+		off += (size_t)snprintf(yml + off, sizeof(yml) - off,
+		    "  - name: x%zu\n    programs: ['%s']\n    patterns: ['^']\n",
+		    i, extra[i]);
+	snprintf(yml + off, sizeof(yml) - off,
+	    "  - name: g\n    programs: ['glob*']\n    patterns: ['^']\n");
+	set = load_text("memo.yml", yml, &st, &out);
+	CHECK_STR(out, "");
+	CHECK_INT(st.loaded, 60 + (int)nextra + 1);
+	ctx = decode_ctx_new(set);
+	for (int round = 0; round < 4; round++) {
+		for (int k = 0; k < 60 + (int)nextra + 2; k++) {
+			/* a different order each round */
+			int i = (k * (round * 2 + 1) + round) % (60 + (int)nextra + 2);
+
+			if (i < 60) {
+				snprintf(name, sizeof(name), "p%d", i);
+				snprintf(want, sizeof(want), "d%d", i);
+			} else if (i < 60 + (int)nextra) {
+				snprintf(name, sizeof(name), "%s", extra[i - 60]);
+				snprintf(want, sizeof(want), "x%d", i - 60);
+			} else if (i == 60 + (int)nextra) {
+				snprintf(name, sizeof(name), "globber%d", round);
+				snprintf(want, sizeof(want), "g");
+			} else {
+				snprintf(name, sizeof(name), "p%d", 100 + round);
+				want[0] = '\0';
+			}
+			if (want[0] != '\0')
+				CHECK_STR(dec_with(set, ctx, name, "x", 1), want);
+			else
+				CHECK(dec_with(set, ctx, name, "x", 1) == NULL);
+			/* the busiest names in between, as in a real stream */
+			CHECK_STR(dec_with(set, ctx, "sshd", "x", 1), "x0");
+			CHECK_STR(dec_with(set, ctx, "CRON", "x", 1), "x2");
+			CHECK_STR(dec_with(set, ctx, "nginx", "x", 1), "x1");
+			CHECK_STR(dec_with(set, ctx, "kernel", "x", 1), "x3");
+		}
+	}
+	/* a new set at another address is never answered from the old one's
+	 * lookups */
+	decode_free(set);
+	set = load_text("memo2.yml",
+	    "decoders:\n  - name: other\n    programs: [sshd]\n    patterns: ['^']\n",
+	    &st, &out);
+	CHECK_STR(dec_with(set, ctx, "sshd", "x", 1), "other");
+	CHECK(dec_with(set, ctx, "CRON", "x", 1) == NULL);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
 TEST(parent_child_semantics)
 {
 	struct decode_stats st;
@@ -1357,6 +1430,7 @@ int main(void)
 	RUN(literal_prefixes_keep_matches_and_skip_pcre2);
 	RUN(literal_prefix_keeps_matches);
 	RUN(program_index_limits_what_runs);
+	RUN(program_memo_answers_like_the_index);
 	RUN(parent_child_semantics);
 	RUN(match_limit_cuts_catastrophic_patterns);
 	RUN(match_limit_is_per_ctx);
