@@ -1110,6 +1110,169 @@ TEST(parent_child_semantics)
 	free(out);
 }
 
+/*
+ * Anchored patterns without verbs or callouts are compiled without
+ * PCRE2's start-up checks (the loader's without_start_checks): they must
+ * find exactly what the same pattern compiled with them finds, on the
+ * shipped decoders' kinds of lines cut at every length, with one byte
+ * deleted, and with one byte replaced by a byte the patterns care about.
+ */
+static const char *const lean_pats[] = {
+	"^(?<ip>\\S+) \\S+ (?:-|(?<user>\\S+)) \\[[^\\]]*\\] \"(?<method>[A-Za-z]+) (?<url>\\S+) HTTP/(?<ver>\\d(?:\\.\\d)?)\" (?<status>\\d{3}) (?:-|(?<bytes>\\d+))(?: \"(?:-|(?<ref>[^\"]*))\" \"(?:-|(?<ua>[^\"]*))\")?",
+	"^Failed (?<_m>password|keyboard-interactive/pam) for (?<user>.*?) from (?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)",
+	"^Connection (?:closed|reset) by (?:(?:authenticating|invalid) user (?<user>.*?) )?(?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)(?: \\[preauth\\])?$",
+	"^[^=]*IN=(?<in>\\S*+) OUT=(?<out>\\S*+) (?:MAC=\\S*+ )?+SRC=(?<src>\\S++) DST=(?<dst>\\S++) (?>[^P\\n]*+(?:P(?!ROTO=\\S)[^P\\n]*+)*+)PROTO=(?<proto>\\S++)(?: .*?SPT=(?<spt>\\d++) DPT=(?<dpt>\\d++))?",
+	"^(?:\\[\\s*\\d+\\.\\d+\\]\\s*)?\\[UFW (?:LIMIT )?BLOCK\\]",
+	"^\\((?<user>[^)]+)\\) CMD \\((?<cmd>.*)\\)$",
+	"^\\s*(?<user>\\S+) : TTY=(?<_tty>\\S+) ; PWD=(?<pwd>.*?) ; USER=(?<euser>\\S+) ;(?: GROUP=(?<group>\\S+) ;)?(?: TSID=\\S+ ;)?(?: ENV=.*? ;)? COMMAND=(?<cmd>.*)$",
+	"^(?:\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d )?\\[(?<level>[a-z]+)\\] \\d+#\\d+: (?:\\*\\d+ )?(?<msg>.*?)(?:, client: (?<ip>[^,]+)(?:, server: [^,]*)?(?:, request: \"(?<method>[A-Za-z]+) (?<url>\\S+) HTTP/(?<ver>\\d(?:\\.\\d)?)\")?.*)?$",
+	"^(?<a>x)(?<b>y)?z\\z|^q(?<c>w+)",
+};
+
+static const char *const lean_lines[] = {
+	"10.0.0.246 - - [23/Nov/2026:00:00:00 +0000] \"GET /static/app.js HTTP/1.1\" 200 15727 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\"",
+	"203.0.113.7 - bob [23/Nov/2026:00:00:00 +0000] \"POST /login HTTP/2\" 401 - \"https://x/\" \"-\"",
+	"Failed password for admin from 185.24.143.27 port 54964 ssh2",
+	"Failed password for a from b from 1.2.3.4 port 22 ssh2",
+	"Connection closed by authenticating user oracle 91.124.41.148 port 15328 [preauth]",
+	"[UFW BLOCK] IN=eth0 OUT= MAC=00:16:3e:aa:bb:cc:00:16:3e:dd:ee:ff:08:00 SRC=61.217.30.212 DST=10.0.0.5 LEN=44 TOS=0x00 PREC=0x00 TTL=137 ID=26987 PROTO=TCP SPT=18482 DPT=80 WINDOW=1024 RES=0x00 SYN URGP=0",
+	"[ 12.5] [UFW LIMIT BLOCK] IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PPROTO=GRE PROTO=UDP SPT=53 DPT=5353",
+	"(root) CMD (run-parts /etc/cron.hourly)",
+	"   carol : TTY=pts/0 ; PWD=/home/carol ; USER=root ; GROUP=adm ; ENV=A=1 ; COMMAND=/usr/bin/apt-get update",
+	"2026/11/23 00:00:00 [error] 12#12: *3 open() failed, client: 1.2.3.4, server: x, request: \"GET /a HTTP/1.1\", host: \"x\"",
+	"xyz",
+	"qwww",
+};
+
+/* Whether decoding line with decoder `prog` adds exactly the groups code
+ * captures (set and non-empty, '_' groups not kept), printing the first
+ * difference. */
+static int lean_same(struct decode_set *set, struct decode_ctx *ctx,
+    const char *prog, pcre2_code *code, pcre2_match_data *md,
+    const char *line, size_t len)
+{
+	const char *got = dec_with(set, ctx, prog, line, len);
+	int rc = pcre2_match(code, (PCRE2_SPTR)line, len, 0, 0, md, NULL);
+	uint32_t namecount = 0, esize = 0;
+	PCRE2_SPTR table = NULL;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+	if ((got != NULL) != (rc >= 0)) {
+		fprintf(stderr, "  %s on [%.*s]: decoder %s, pcre2 %d\n", prog,
+		    (int)len, line, got ? got : "none", rc);
+		return 0;
+	}
+	if (rc < 0)
+		return 1;
+	pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &namecount);
+	pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &esize);
+	pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
+	for (uint32_t e = 0; e < namecount; e++) {
+		PCRE2_SPTR ent = table + (size_t)e * esize;
+		const char *nm = (const char *)ent + 2;
+		uint32_t id = field_lookup(nm, strlen(nm));
+		const struct value *v = id == FIELD_NONE ? NULL : vg_event_get(E, id);
+		uint32_t g = ((uint32_t)ent[0] << 8) | ent[1];
+		int set_ne = g < (uint32_t)rc && ov[2 * g] != PCRE2_UNSET &&
+		    ov[2 * g + 1] > ov[2 * g];
+
+		if (nm[0] == '_')
+			continue;
+		if (!set_ne ? v != NULL : v == NULL ||
+		    v->len != ov[2 * g + 1] - ov[2 * g] ||
+		    memcmp(v->s, line + ov[2 * g], v->len) != 0) {
+			fprintf(stderr, "  %s on [%.*s]: group %s differs\n", prog,
+			    (int)len, line, nm);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+TEST(anchored_patterns_without_start_checks)
+{
+	size_t np = sizeof(lean_pats) / sizeof(lean_pats[0]);
+	size_t nl = sizeof(lean_lines) / sizeof(lean_lines[0]);
+	static const char subst[] = { ' ', '"', 'P', '=', ')', '\n', '\0', '-', '1' };
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	pcre2_match_data *md = pcre2_match_data_create(32, NULL);
+	char *yml = NULL, *out = NULL, prog[16], buf[512];
+	size_t ylen = 0, runs = 0, bad = 0;
+	FILE *y = open_memstream(&yml, &ylen);
+	uint32_t opts;
+
+	fputs("decoders:\n", y);
+	for (size_t i = 0; i < np; i++) {
+		fprintf(y, "  - name: l%zu\n    programs: [l%zu]\n    patterns: ['", i, i);
+		for (const char *c = lean_pats[i]; *c != '\0'; c++)
+			fputs(*c == '\'' ? "''" : (char[]){ *c, '\0' }, y);
+		fputs("']\n", y);
+	}
+	/* kept: a verb, a callout, multiline ^ (not anchored), unanchored */
+	fputs("  - name: k0\n    programs: [k0]\n    patterns: ['^a(*COMMIT)b|^ac']\n"
+	    "  - name: k1\n    programs: [k1]\n    patterns: ['^a(?C1)b']\n"
+	    "  - name: k2\n    programs: [k2]\n    patterns: ['(?m)^ab']\n"
+	    "  - name: k3\n    programs: [k3]\n    patterns: ['ab']\n", y);
+	fclose(y);
+	set = load_text("lean.yml", yml, &st, &out);
+	CHECK_STR(out, "");
+	CHECK_INT(st.loaded, (int)np + 4);
+	ctx = decode_ctx_new(set);
+	for (size_t i = 0; i < set->ntops; i++) {
+		opts = 0;
+		pcre2_pattern_info(set->tops[i]->pats[0].code, PCRE2_INFO_ALLOPTIONS, &opts);
+		CHECK_INT((opts & PCRE2_NO_START_OPTIMIZE) != 0, i < np);
+	}
+	/* the verb still decides: past a, the second branch is never tried */
+	CHECK_STR(dec_with(set, ctx, "k0", "ab", 2), "k0");
+	CHECK(dec_with(set, ctx, "k0", "ac", 2) == NULL);
+	CHECK_STR(dec_with(set, ctx, "k2", "x\nab", 4), "k2");
+	CHECK_STR(dec_with(set, ctx, "k3", "xab", 3), "k3");
+
+	for (size_t i = 0; i < np; i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *code = pcre2_compile((PCRE2_SPTR)lean_pats[i],
+		    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+
+		CHECK(code != NULL);
+		if (code == NULL)
+			continue;
+		snprintf(prog, sizeof(prog), "l%zu", i);
+		for (size_t l = 0; l < nl; l++) {
+			const char *line = lean_lines[l];
+			size_t n = strlen(line);
+
+			for (size_t cut = 0; cut <= n; cut++) {
+				runs++;
+				bad += !lean_same(set, ctx, prog, code, md, line, cut);
+			}
+			for (size_t at = 0; at < n; at++) {
+				memcpy(buf, line, at);
+				memcpy(buf + at, line + at + 1, n - at - 1);
+				runs++;
+				bad += !lean_same(set, ctx, prog, code, md, buf, n - 1);
+				for (size_t s = 0; s < sizeof(subst); s++) {
+					memcpy(buf, line, n);
+					buf[at] = subst[s];
+					runs++;
+					bad += !lean_same(set, ctx, prog, code, md, buf, n);
+				}
+			}
+		}
+		pcre2_code_free(code);
+	}
+	CHECK(runs > 90000);
+	CHECK_INT(bad, 0);
+	pcre2_match_data_free(md);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(yml);
+	free(out);
+}
+
 TEST(match_limit_cuts_catastrophic_patterns)
 {
 	struct decode_stats st;
@@ -1432,6 +1595,7 @@ int main(void)
 	RUN(program_index_limits_what_runs);
 	RUN(program_memo_answers_like_the_index);
 	RUN(parent_child_semantics);
+	RUN(anchored_patterns_without_start_checks);
 	RUN(match_limit_cuts_catastrophic_patterns);
 	RUN(match_limit_is_per_ctx);
 	RUN(invalid_utf8_is_bytes);
