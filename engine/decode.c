@@ -36,6 +36,7 @@ struct prog_memo {
 
 struct decode_ctx {
 	pcre2_match_data *md;
+	PCRE2_SIZE *ov;              /* md's ovector (fixed for md's life) */
 	uint32_t md_pairs;           /* ovector pairs of md */
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jstack;
@@ -223,6 +224,7 @@ static void ctx_fit(struct decode_ctx *ctx, const struct decode_set *set)
 		ctx->md = pcre2_match_data_create(pairs, NULL);
 		if (ctx->md == NULL)
 			abort(); /* out of memory, as vg_malloc would */
+		ctx->ov = pcre2_get_ovector_pointer(ctx->md);
 		ctx->md_pairs = pairs;
 	}
 	if (ntops > ctx->nstamp) {
@@ -299,37 +301,89 @@ static inline int digits_value(const char *s, size_t n, double *out)
 	return 1;
 }
 
-/* Add one captured value with its declared type (vg_event_add,
- * vg_event_add_num or, lowercased, vg_event_add_ref: the same entries,
- * inline). */
-static inline void add_capture(struct vg_event *ev, const struct dcap *c,
-    const char *s, size_t len)
+/*
+ * Add the groups pat captured in subj[0..len) (a run that returned rc),
+ * unset and empty ones skipped, each with its declared type: a number
+ * (as vg_event_add_num), lowercased text or text, copied into the arena.
+ * The entries are reserved at once and filled here as vg_event_push
+ * would, with the event's index arrays, the ovector and the capture list
+ * in locals: the byte copies into the arena may alias anything, so
+ * vg_event_push would load them all again for every group.
+ */
+static void add_captures(const struct decode_ctx *ctx, struct vg_event *ev,
+    const struct dpat *pat, const char *subj, size_t len, int rc)
 {
-	double num;
-	char *low;
+	const struct dcap *caps = pat->caps;
+	const uint32_t ncaps = pat->ncaps;
+	const PCRE2_SIZE *ov = ctx->ov;
+	/* rc == 0: the ovector was too small (ctx_fit prevents it), all of
+	 * its pairs are set or unset */
+	const uint32_t top = rc > 0 ? (uint32_t)rc : ctx->md_pairs;
+	uint32_t *stamp, *first, *last, gen, at;
+	struct fent *ents;
 
-	switch (c->type) {
-	case DT_NUMBER:
-		if ((len > 0 && len <= 15 && digits_value(s, len, &num)) ||
-		    decode_parse_num(s, len, &num) == 0) {
+	if (ev->cap - ev->n < ncaps)
+		(void)vg_event_reserve(ev, ncaps);
+	ents = ev->ents;
+	stamp = ev->stamp;
+	first = ev->first;
+	last = ev->last;
+	gen = ev->gen;
+	at = ev->n;
+	for (uint32_t i = 0; i < ncaps; i++) {
+		const struct dcap *c = &caps[i];
+		const uint32_t g = c->group, f = c->field; /* f: never FIELD_NONE */
+		PCRE2_SIZE a, b;
+		const char *s;
+		size_t n;
+		char *t;
+		struct fent *e;
+		uint8_t kind = V_STR;
+		double num = 0;
+
+		if (g >= top)
+			continue; /* past the highest group set: unset */
+		a = ov[2 * g];
+		b = ov[2 * g + 1];
+		if (a == PCRE2_UNSET || b <= a || b > len)
+			continue;
+		s = subj + a;
+		n = b - a;
+		if (c->type == DT_LOWER) {
+			t = arena_alloc_in(&ev->arena, n + 1);
+			for (size_t k = 0; k < n; k++)
+				t[k] = (char)vg_lower((unsigned char)s[k]);
+			t[n] = '\0';
+		} else {
+			t = arena_strdup_in(&ev->arena, s, n);
 			/* decode_parse_num's common case first, without the call */
-			vg_event_push(ev, c->field, c->name, c->name_len,
-			    arena_strdup_in(&ev->arena, s, len), len, V_NUM, num);
-			return;
+			if (c->type == DT_NUMBER && ((n <= 15 &&
+			    digits_value(s, n, &num)) ||
+			    decode_parse_num(s, n, &num) == 0))
+				kind = V_NUM;
+			else
+				num = 0;
 		}
-		break;
-	case DT_LOWER:
-		low = arena_alloc_in(&ev->arena, len + 1);
-		for (size_t i = 0; i < len; i++)
-			low[i] = (char)vg_lower((unsigned char)s[i]);
-		low[len] = '\0';
-		vg_event_push(ev, c->field, c->name, c->name_len, low, len, V_STR, 0);
-		return;
-	default:
-		break;
+		e = &ents[at];
+		e->id = f;
+		e->next = FENT_END;
+		e->name = c->name;
+		e->name_len = c->name_len;
+		e->dead = 0;
+		e->v.s = t;
+		e->v.len = (uint32_t)n;
+		e->v.kind = kind;
+		e->v.num = num;
+		if (stamp[f] != gen) {
+			stamp[f] = gen;
+			first[f] = at;
+		} else {
+			ents[last[f]].next = at;
+		}
+		last[f] = at;
+		at++;
 	}
-	vg_event_push(ev, c->field, c->name, c->name_len,
-	    arena_strdup_in(&ev->arena, s, len), len, V_STR, 0);
+	ev->n = at;
 }
 
 /* Does subj start with one of pat's alternative prefixes? */
@@ -353,7 +407,6 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 	const struct value *v = vg_event_get(ev, n->field);
 	const char *subj;
 	size_t len;
-	PCRE2_SIZE *ov;
 
 	if (v == NULL)
 		return 0;
@@ -397,22 +450,7 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 			}
 			continue;
 		}
-		ov = pcre2_get_ovector_pointer(ctx->md);
-		for (uint32_t i = 0; i < pat->ncaps; i++) {
-			const struct dcap *c = &pat->caps[i];
-			PCRE2_SIZE a, b;
-
-			/* rc == 0: ovector too small; groups past it count unset */
-			if (rc != 0 && c->group >= (uint32_t)rc)
-				continue;
-			if (c->group >= ctx->md_pairs)
-				continue;
-			a = ov[2 * c->group];
-			b = ov[2 * c->group + 1];
-			if (a == PCRE2_UNSET || b <= a || b > len)
-				continue;
-			add_capture(ev, c, subj + a, b - a);
-		}
+		add_captures(ctx, ev, pat, subj, len, rc);
 		return 1;
 	}
 	return 0;

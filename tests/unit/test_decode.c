@@ -1040,6 +1040,50 @@ TEST(program_memo_answers_like_the_index)
 	free(out);
 }
 
+/* Captured values of a field the event already holds (the parent's, the
+ * same pattern's duplicate names) are chained after it, in order, with
+ * their types; unset and empty groups add nothing. */
+TEST(captures_chain_after_earlier_values)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+	uint32_t w, i;
+	const char *want[] = { "a1", "b2", "c3", "7" };
+	size_t k = 0;
+
+	set = load_text("chain.yml",
+	    "decoders:\n"
+	    "  - name: p\n"
+	    "    programs: [app]\n"
+	    "    types: {w: number}\n"
+	    "    patterns: ['^(?<w>\\S+) (?<e>x*)(?<u>-)?']\n"
+	    "    children:\n"
+	    "      - name: c\n"
+	    "        patterns: ['(?J)^\\S+ (?<w>\\S+) (?<w>\\S+) (?<w>\\d+)$']\n",
+	    &st, &out);
+	CHECK_STR(out, "");
+	ctx = decode_ctx_new(set);
+	CHECK_STR(dec_with(set, ctx, "app", "a1 b2 c3 7", 10), "c");
+	w = field_lookup("w", 1);
+	for (i = vg_event_first(E, w); i != FENT_END; i = E->ents[i].next) {
+		CHECK(k < 4);
+		if (k >= 4)
+			break;
+		CHECK_STR(E->ents[i].v.s, want[k]);
+		CHECK_INT(E->ents[i].v.kind, k == 3 ? V_NUM : V_STR);
+		k++;
+	}
+	CHECK_INT(k, 4);
+	CHECK(E->ents[vg_event_first(E, w)].v.kind == V_STR);
+	CHECK(fstr("e") == NULL);
+	CHECK(fstr("u") == NULL);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
 TEST(parent_child_semantics)
 {
 	struct decode_stats st;
@@ -1595,6 +1639,7 @@ int main(void)
 	RUN(program_index_limits_what_runs);
 	RUN(program_memo_answers_like_the_index);
 	RUN(parent_child_semantics);
+	RUN(captures_chain_after_earlier_values);
 	RUN(anchored_patterns_without_start_checks);
 	RUN(match_limit_cuts_catastrophic_patterns);
 	RUN(match_limit_is_per_ctx);
