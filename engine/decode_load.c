@@ -443,6 +443,73 @@ int decode_first_bytes(const char *p, size_t n, uint8_t set[32])
 }
 
 /*
+ * Pattern rw[0..n) with its scratch groups (a name with '_' first:
+ * matched, never kept) made non-capturing, which spares PCRE2 their
+ * bookkeeping (~28 instructions per group and match), into out (n + 1
+ * bytes); returns its length, or 0 to keep the pattern as written: when
+ * it has no scratch group, or when anything in its text may refer to a
+ * group by number or name (backreferences, subroutine calls, conditions,
+ * recursion, branch resets; verbs too), as the groups after a removed
+ * one are renumbered. defs lists the group definitions, in text order;
+ * orig is the pattern as written (rw has '_' for '.' in group names, so
+ * a name's first byte is read there).
+ */
+static size_t strip_scratch_groups(const char *orig, const char *rw,
+    size_t n, const struct gdef *defs, size_t ndefs, char *out)
+{
+	static const char *const refs[] = {
+		"\\g", "\\k", "(?P=", "(?P>", "(?&", "(?(", "(?R", "(?|", "(?+",
+		"(*",
+	};
+	size_t o = 0, at = 0, nscratch = 0;
+
+	for (size_t k = 0; k < ndefs; k++)
+		nscratch += orig[defs[k].off] == '_';
+	if (nscratch == 0)
+		return 0;
+	for (size_t r = 0; r < sizeof(refs) / sizeof(refs[0]); r++) {
+		if (memmem(rw, n, refs[r], strlen(refs[r])) != NULL)
+			return 0;
+	}
+	for (size_t i = 0; i + 2 < n; i++) {
+		/* \1 (or an octal escape: kept too), (?1), (?-1) */
+		if (rw[i] == '\\' && rw[i + 1] >= '1' && rw[i + 1] <= '9')
+			return 0;
+		if (rw[i] == '(' && rw[i + 1] == '?' &&
+		    ((rw[i + 2] >= '0' && rw[i + 2] <= '9') || rw[i + 2] == '-'))
+			return 0;
+	}
+	if (n >= 2 && rw[n - 2] == '\\' && rw[n - 1] >= '1' && rw[n - 1] <= '9')
+		return 0;
+	for (size_t k = 0; k < ndefs; k++) {
+		size_t name = defs[k].off, end = name + defs[k].len, open;
+
+		if (orig[name] != '_')
+			continue;
+		if (name >= 3 && (rw[name - 1] == '<' || rw[name - 1] == '\'') &&
+		    rw[name - 2] == '?' && rw[name - 3] == '(')
+			open = name - 3;
+		else if (name >= 4 && rw[name - 1] == '<' && rw[name - 2] == 'P' &&
+		    rw[name - 3] == '?' && rw[name - 4] == '(')
+			open = name - 4;
+		else
+			return 0;
+		if (open < at || end >= n || rw[end] != (rw[name - 1] == '\'' ?
+		    '\'' : '>'))
+			return 0;
+		memcpy(out + o, rw + at, open - at);
+		o += open - at;
+		memcpy(out + o, "(?:", 3);
+		o += 3;
+		at = end + 1;
+	}
+	memcpy(out + o, rw + at, n - at);
+	o += n - at;
+	out[o] = '\0';
+	return o;
+}
+
+/*
  * An anchored pattern (every branch starts with ^) is tried at the
  * subject's start only, so PCRE2's start-up checks (a minimum length, a
  * required byte searched for before matching) repeat work for every
@@ -451,26 +518,44 @@ int decode_first_bytes(const char *p, size_t n, uint8_t set[32])
  * change outcomes only through backtracking verbs ((*COMMIT), (*MARK) ...)
  * and callouts, so a pattern whose text may hold either keeps them, as
  * does an unanchored pattern (for which they find where to start).
- * Returns code, or its replacement (code then freed).
  */
-static pcre2_code *without_start_checks(pcre2_code *code, const char *rw,
+static int start_checks_removable(const pcre2_code *code, const char *rw,
     size_t n)
 {
 	uint32_t opts = 0;
+
+	return pcre2_pattern_info(code, PCRE2_INFO_ALLOPTIONS, &opts) == 0 &&
+	    (opts & PCRE2_ANCHORED) && memmem(rw, n, "(*", 2) == NULL &&
+	    memmem(rw, n, "(?C", 3) == NULL;
+}
+
+/*
+ * code (compiled from rw[0..n), orig as rewritten by
+ * decode_rewrite_names) compiled again without its
+ * scratch groups (strip_scratch_groups, into buf: n + 1 bytes) and
+ * without the start-up checks (start_checks_removable), whichever apply;
+ * the same matches, less PCRE2 work per run. Returns code, or its
+ * replacement (code then freed).
+ */
+static pcre2_code *lean_code(pcre2_code *code, const char *orig,
+    const char *rw, size_t n, const struct gdef *defs, size_t ndefs,
+    char *buf)
+{
+	size_t m = strip_scratch_groups(orig, rw, n, defs, ndefs, buf);
+	uint32_t nso = start_checks_removable(code, rw, n) ?
+	    PCRE2_NO_START_OPTIMIZE : 0, opts = 0;
 	pcre2_code *lean;
 	int ec;
 	PCRE2_SIZE eo;
 
-	if (pcre2_pattern_info(code, PCRE2_INFO_ALLOPTIONS, &opts) != 0 ||
-	    !(opts & PCRE2_ANCHORED) || memmem(rw, n, "(*", 2) != NULL ||
-	    memmem(rw, n, "(?C", 3) != NULL)
+	if (m == 0 && nso == 0)
 		return code;
-	lean = pcre2_compile((PCRE2_SPTR)rw, n,
-	    PCRE2_NEVER_UTF | PCRE2_NO_START_OPTIMIZE, &ec, &eo, NULL);
+	lean = pcre2_compile((PCRE2_SPTR)(m > 0 ? buf : rw), m > 0 ? m : n,
+	    PCRE2_NEVER_UTF | nso, &ec, &eo, NULL);
 	if (lean == NULL)
 		return code;
-	if (pcre2_pattern_info(lean, PCRE2_INFO_ALLOPTIONS, &opts) != 0 ||
-	    !(opts & PCRE2_ANCHORED)) {
+	if (nso != 0 && (pcre2_pattern_info(lean, PCRE2_INFO_ALLOPTIONS,
+	    &opts) != 0 || !(opts & PCRE2_ANCHORED))) {
 		pcre2_code_free(lean);
 		return code;
 	}
@@ -484,7 +569,7 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 {
 	struct gdef *defs = NULL;
 	size_t ndefs = 0;
-	char *rw = NULL;
+	char *rw = NULL, *stripped = NULL, sbuf[1024];
 	pcre2_code *code;
 	int ec, line, col;
 	PCRE2_SIZE eo;
@@ -525,7 +610,10 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 		    (const char *)msg, (size_t)eo);
 		goto done;
 	}
-	code = without_start_checks(code, rw, pn->len);
+	if (pn->len >= sizeof(sbuf))
+		stripped = vg_malloc(pn->len + 1);
+	code = lean_code(code, pn->str, rw, pn->len, defs, ndefs,
+	    stripped != NULL ? stripped : sbuf);
 	out->code = code;
 	out->pfxlen = (uint32_t)decode_literal_prefix(pn->str, pn->len, out->pfx,
 	    sizeof(out->pfx));
@@ -589,6 +677,7 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 done:
 	free(defs);
 	free(rw);
+	free(stripped);
 }
 
 static uint32_t field_of(struct loader *L, const struct ynode *k)

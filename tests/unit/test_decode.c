@@ -1155,11 +1155,13 @@ TEST(parent_child_semantics)
 }
 
 /*
- * Anchored patterns without verbs or callouts are compiled without
- * PCRE2's start-up checks (the loader's without_start_checks): they must
- * find exactly what the same pattern compiled with them finds, on the
- * shipped decoders' kinds of lines cut at every length, with one byte
- * deleted, and with one byte replaced by a byte the patterns care about.
+ * The loader compiles patterns leaner than written (lean_code): scratch
+ * groups ('_' first) non-capturing unless something may refer to groups,
+ * and anchored patterns without verbs or callouts without PCRE2's
+ * start-up checks. They must find exactly what the pattern as written
+ * finds, on the shipped decoders' kinds of lines cut at every length,
+ * with one byte deleted, and with one byte replaced by a byte the
+ * patterns care about.
  */
 static const char *const lean_pats[] = {
 	"^(?<ip>\\S+) \\S+ (?:-|(?<user>\\S+)) \\[[^\\]]*\\] \"(?<method>[A-Za-z]+) (?<url>\\S+) HTTP/(?<ver>\\d(?:\\.\\d)?)\" (?<status>\\d{3}) (?:-|(?<bytes>\\d+))(?: \"(?:-|(?<ref>[^\"]*))\" \"(?:-|(?<ua>[^\"]*))\")?",
@@ -1171,7 +1173,13 @@ static const char *const lean_pats[] = {
 	"^\\s*(?<user>\\S+) : TTY=(?<_tty>\\S+) ; PWD=(?<pwd>.*?) ; USER=(?<euser>\\S+) ;(?: GROUP=(?<group>\\S+) ;)?(?: TSID=\\S+ ;)?(?: ENV=.*? ;)? COMMAND=(?<cmd>.*)$",
 	"^(?:\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d )?\\[(?<level>[a-z]+)\\] \\d+#\\d+: (?:\\*\\d+ )?(?<msg>.*?)(?:, client: (?<ip>[^,]+)(?:, server: [^,]*)?(?:, request: \"(?<method>[A-Za-z]+) (?<url>\\S+) HTTP/(?<ver>\\d(?:\\.\\d)?)\")?.*)?$",
 	"^(?<a>x)(?<b>y)?z\\z|^q(?<c>w+)",
+	"^(?'_q'a+)(?P<_r>b+)(?<keep>c+)(?<_s>d)?(?<k2>e)?$",
+	"^(?<_a>x)(?<k>y)\\1",
+	"^(?<_a>x)(?<k>y)(?1)?",
 };
+
+/* Capture groups each of lean_pats has once compiled by the loader. */
+static const uint32_t lean_groups[] = { 9, 3, 3, 7, 0, 2, 5, 6, 3, 2, 2, 2 };
 
 static const char *const lean_lines[] = {
 	"10.0.0.246 - - [23/Nov/2026:00:00:00 +0000] \"GET /static/app.js HTTP/1.1\" 200 15727 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\"",
@@ -1186,6 +1194,10 @@ static const char *const lean_lines[] = {
 	"2026/11/23 00:00:00 [error] 12#12: *3 open() failed, client: 1.2.3.4, server: x, request: \"GET /a HTTP/1.1\", host: \"x\"",
 	"xyz",
 	"qwww",
+	"aabbccd",
+	"abce",
+	"xyx",
+	"xyxy",
 };
 
 /* Whether decoding line with decoder `prog` adds exactly the groups code
@@ -1264,10 +1276,17 @@ TEST(anchored_patterns_without_start_checks)
 	CHECK_STR(out, "");
 	CHECK_INT(st.loaded, (int)np + 4);
 	ctx = decode_ctx_new(set);
+	CHECK_INT(sizeof(lean_groups) / sizeof(lean_groups[0]), np);
 	for (size_t i = 0; i < set->ntops; i++) {
+		uint32_t groups = 0;
+
 		opts = 0;
 		pcre2_pattern_info(set->tops[i]->pats[0].code, PCRE2_INFO_ALLOPTIONS, &opts);
 		CHECK_INT((opts & PCRE2_NO_START_OPTIMIZE) != 0, i < np);
+		pcre2_pattern_info(set->tops[i]->pats[0].code,
+		    PCRE2_INFO_CAPTURECOUNT, &groups);
+		if (i < np)
+			CHECK_INT(groups, lean_groups[i]);
 	}
 	/* the verb still decides: past a, the second branch is never tried */
 	CHECK_STR(dec_with(set, ctx, "k0", "ab", 2), "k0");
