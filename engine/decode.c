@@ -24,14 +24,20 @@
 #define DECODE_JIT_STACK_MAX (512u * 1024)
 
 #define PROG_MEMO 16 /* sets of two ways */
+#define MEMO_CANDS 6
 
 /* A program name looked up in the set of that serial (0: unused), and the
- * answer (NULL: no decoder for that exact name). */
+ * answer (NULL: no decoder for that exact name); cand: the top-level
+ * decoders to try for it, in order, each once (its exact ones, those of
+ * the globs it matches, those for any program), when there are at most
+ * MEMO_CANDS of them (all), else the lookup is walked as without it. */
 struct prog_memo {
 	uint64_t serial;
 	const struct dprog *p;
+	const struct dnode *cand[MEMO_CANDS];
 	uint32_t len;
-	char name[28];
+	uint8_t ncand, all;
+	char name[26];
 };
 
 struct decode_ctx {
@@ -508,6 +514,49 @@ static const struct dnode *top_try(struct decode_ctx *ctx, struct vg_event *ev,
 	return node_try(ctx, ev, top);
 }
 
+static void memo_add(struct prog_memo *pm, const struct dnode *top)
+{
+	for (uint32_t k = 0; k < pm->ncand; k++) {
+		if (pm->cand[k] == top)
+			return; /* listed under the name and a glob: tried once */
+	}
+	if (pm->ncand == MEMO_CANDS)
+		pm->all = 0;
+	else
+		pm->cand[pm->ncand++] = top;
+}
+
+/* pm answers for prog from now on (plen <= sizeof(pm->name)). */
+static void memo_fill(struct prog_memo *pm, const struct decode_set *set,
+    const char *prog, size_t plen)
+{
+	const struct dprog *p = decode_prog_find(set, prog, plen);
+
+	memcpy(pm->name, prog, plen);
+	pm->len = (uint32_t)plen;
+	pm->serial = set->serial;
+	pm->p = p;
+	pm->ncand = 0;
+	pm->all = 1;
+	for (uint32_t i = 0; p != NULL && i < p->n; i++)
+		memo_add(pm, p->list[i]);
+	for (size_t i = 0; i < set->nglobs; i++) {
+		if (decode_glob(set->globs[i].pat, prog, plen))
+			memo_add(pm, set->globs[i].top);
+	}
+	for (size_t i = 0; i < set->ngeneric; i++)
+		memo_add(pm, set->generic[i]);
+}
+
+/* A new stamp generation: no top-level decoder tried yet. */
+static void next_gen(struct decode_ctx *ctx)
+{
+	if (++ctx->gen == 0) {
+		memset(ctx->stamp, 0, ctx->nstamp * sizeof(*ctx->stamp));
+		ctx->gen = 1;
+	}
+}
+
 const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
     struct vg_event *ev)
 {
@@ -521,10 +570,6 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 	if (ctx->md == NULL || set->max_groups + 1 > ctx->md_pairs ||
 	    set->ntops > ctx->nstamp)
 		ctx_fit(ctx, set);
-	if (++ctx->gen == 0) {
-		memset(ctx->stamp, 0, ctx->nstamp * sizeof(*ctx->stamp));
-		ctx->gen = 1;
-	}
 	pv = vg_event_get(ev, F_PROCESS_NAME);
 	if (pv != NULL && pv->len > 0) {
 		const char *prog = pv->s; /* arena text: stays put */
@@ -544,35 +589,41 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 
 		if (pm[0].serial == set->serial && pm[0].len == plen &&
 		    vg_same_bytes(pm[0].name, prog, plen)) {
-			p = pm[0].p;
 			ctx->memo_old[set_i] = 1;
 		} else if (pm[1].serial == set->serial && pm[1].len == plen &&
 		    vg_same_bytes(pm[1].name, prog, plen)) {
-			p = pm[1].p;
+			pm++;
 			ctx->memo_old[set_i] = 0;
+		} else if (plen <= sizeof(pm->name)) {
+			pm += ctx->memo_old[set_i];
+			ctx->memo_old[set_i] ^= 1;
+			memo_fill(pm, set, prog, plen);
 		} else {
-			p = decode_prog_find(set, prog, plen);
-			if (plen <= sizeof(pm->name)) {
-				pm += ctx->memo_old[set_i];
-				ctx->memo_old[set_i] ^= 1;
-				memcpy(pm->name, prog, plen);
-				pm->len = (uint32_t)plen;
-				pm->serial = set->serial;
-				pm->p = p;
+			pm = NULL;
+		}
+		if (pm != NULL && pm->all) {
+			/* the candidates, once each: no stamps needed */
+			for (uint32_t i = 0; i < pm->ncand && w == NULL; i++)
+				w = node_try(ctx, ev, pm->cand[i]);
+		} else {
+			p = pm != NULL ? pm->p : decode_prog_find(set, prog, plen);
+			next_gen(ctx);
+			if (p != NULL) {
+				for (uint32_t i = 0; i < p->n && w == NULL; i++)
+					w = top_try(ctx, ev, p->list[i]);
 			}
+			for (size_t i = 0; i < set->nglobs && w == NULL; i++) {
+				if (decode_glob(set->globs[i].pat, prog, plen))
+					w = top_try(ctx, ev, set->globs[i].top);
+			}
+			for (size_t i = 0; i < set->ngeneric && w == NULL; i++)
+				w = top_try(ctx, ev, set->generic[i]);
 		}
-
-		if (p != NULL) {
-			for (uint32_t i = 0; i < p->n && w == NULL; i++)
-				w = top_try(ctx, ev, p->list[i]);
-		}
-		for (size_t i = 0; i < set->nglobs && w == NULL; i++) {
-			if (decode_glob(set->globs[i].pat, prog, plen))
-				w = top_try(ctx, ev, set->globs[i].top);
-		}
+	} else {
+		/* no program name: the decoders for any program (once each) */
+		for (size_t i = 0; i < set->ngeneric && w == NULL; i++)
+			w = node_try(ctx, ev, set->generic[i]);
 	}
-	for (size_t i = 0; i < set->ngeneric && w == NULL; i++)
-		w = top_try(ctx, ev, set->generic[i]);
 	if (w == NULL)
 		return NULL;
 	/* the constants, their text the node's */

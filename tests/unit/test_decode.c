@@ -1084,6 +1084,79 @@ TEST(captures_chain_after_earlier_values)
 	free(out);
 }
 
+/* The decoders tried for a program (its exact ones, the globs it matches,
+ * those for any program) run once each and in that order, whether the
+ * worker's table lists them all (up to six) or not (more, or a name too
+ * long to keep): counted in pattern_runs. */
+TEST(program_candidates_once_each_in_order)
+{
+	struct decode_stats st;
+	struct decode_ctx_stats cs;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+	uint64_t runs;
+	static const char *const names[] = {
+		"dup", "many", "a-program-name-longer-than-28-bytes-dup",
+	};
+
+	set = load_text("cands.yml",
+	    "decoders:\n"
+	    "  - name: both\n"
+	    "    programs: [dup, 'du*', 'a-program-name-longer-than-28-bytes-dup', '*-dup']\n"
+	    "    patterns: ['^no']\n"
+	    "  - name: g1\n    programs: ['m*']\n    patterns: ['^no']\n"
+	    "  - name: g2\n    programs: ['*y']\n    patterns: ['^no']\n"
+	    "  - name: g3\n    programs: ['?an?']\n    patterns: ['^no']\n"
+	    "  - name: g4\n    programs: ['ma*']\n    patterns: ['^no']\n"
+	    "  - name: g5\n    programs: ['*n*']\n    patterns: ['^no']\n"
+	    "  - name: g6\n    programs: ['many']\n    patterns: ['^no']\n"
+	    "  - name: g7\n    programs: ['m?ny']\n    patterns: ['^yes']\n"
+	    "  - name: any1\n    patterns: ['^no']\n"
+	    "  - name: any2\n    patterns: ['^(?:yes|last)']\n",
+	    &st, &out);
+	CHECK_STR(out, "");
+	ctx = decode_ctx_new(set);
+	for (int round = 0; round < 3; round++) {
+		for (size_t k = 0; k < 3; k++) {
+			const char *nm = names[k];
+
+			decode_ctx_get_stats(ctx, &cs);
+			runs = cs.pattern_runs;
+			if (k == 1) {
+				/* g6 (exact), then the globs in order, g7 wins */
+				CHECK_STR(dec_with(set, ctx, nm, "yes", 3), "g7");
+				decode_ctx_get_stats(ctx, &cs);
+				CHECK_INT(cs.pattern_runs - runs, 7);
+				CHECK_STR(dec_with(set, ctx, nm, "last", 4), "any2");
+				decode_ctx_get_stats(ctx, &cs);
+				CHECK_INT(cs.pattern_runs - runs, 7 + 9);
+			} else {
+				/* both (exact and glob: once), any1, any2; the
+				 * long name matches *n* (g5) too */
+				int c = k == 0 ? 3 : 4;
+
+				CHECK_STR(dec_with(set, ctx, nm, "last", 4), "any2");
+				decode_ctx_get_stats(ctx, &cs);
+				CHECK_INT(cs.pattern_runs - runs, c);
+				CHECK(dec_with(set, ctx, nm, "xxxx", 4) == NULL);
+				decode_ctx_get_stats(ctx, &cs);
+				CHECK_INT(cs.pattern_runs - runs, 2 * c);
+			}
+		}
+		/* no program name: the decoders for any program */
+		decode_ctx_get_stats(ctx, &cs);
+		runs = cs.pattern_runs;
+		CHECK_STR(dec_with(set, ctx, NULL, "yes", 3), "any2");
+		CHECK_STR(dec_with(set, ctx, "", "yes", 3), "any2");
+		decode_ctx_get_stats(ctx, &cs);
+		CHECK_INT(cs.pattern_runs - runs, 4);
+	}
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
 TEST(parent_child_semantics)
 {
 	struct decode_stats st;
@@ -1657,6 +1730,7 @@ int main(void)
 	RUN(literal_prefix_keeps_matches);
 	RUN(program_index_limits_what_runs);
 	RUN(program_memo_answers_like_the_index);
+	RUN(program_candidates_once_each_in_order);
 	RUN(parent_child_semantics);
 	RUN(captures_chain_after_earlier_values);
 	RUN(anchored_patterns_without_start_checks);
