@@ -1249,10 +1249,13 @@ static const char *const lean_pats[] = {
 	"^(?'_q'a+)(?P<_r>b+)(?<keep>c+)(?<_s>d)?(?<k2>e)?$",
 	"^(?<_a>x)(?<k>y)\\1",
 	"^(?<_a>x)(?<k>y)(?1)?",
+	/* parsers/sshd.yml's max-auth pattern; the next test compares it
+	 * with the (?:error: )? it was written with */
+	"^(?:error: |)maximum authentication attempts exceeded for (?:invalid user )?(?<user>.*?) from (?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)",
 };
 
 /* Capture groups each of lean_pats has once compiled by the loader. */
-static const uint32_t lean_groups[] = { 9, 3, 3, 7, 0, 2, 5, 6, 3, 2, 2, 2 };
+static const uint32_t lean_groups[] = { 9, 3, 3, 7, 0, 2, 5, 6, 3, 2, 2, 2, 3 };
 
 static const char *const lean_lines[] = {
 	"10.0.0.246 - - [23/Nov/2026:00:00:00 +0000] \"GET /static/app.js HTTP/1.1\" 200 15727 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\"",
@@ -1271,6 +1274,8 @@ static const char *const lean_lines[] = {
 	"abce",
 	"xyx",
 	"xyxy",
+	"error: maximum authentication attempts exceeded for invalid user a from b from 1.2.3.4 port 22 ssh2 [preauth]",
+	"maximum authentication attempts exceeded for root from ::1 port 5 ssh2",
 };
 
 /* Whether decoding line with decoder `prog` adds exactly the groups code
@@ -1407,6 +1412,115 @@ TEST(anchored_patterns_without_start_checks)
 	decode_free(set);
 	free(yml);
 	free(out);
+}
+
+/* Whether old and new (compiled as written) match line[0..len) alike,
+ * with the same offsets for every group of new's name table. */
+static int same_groups(pcre2_code *old, pcre2_code *new, pcre2_match_data *mo,
+    pcre2_match_data *mn, const char *line, size_t len)
+{
+	int ro = pcre2_match(old, (PCRE2_SPTR)line, len, 0, 0, mo, NULL);
+	int rn = pcre2_match(new, (PCRE2_SPTR)line, len, 0, 0, mn, NULL);
+	PCRE2_SIZE *oo = pcre2_get_ovector_pointer(mo);
+	PCRE2_SIZE *on = pcre2_get_ovector_pointer(mn);
+	uint32_t namecount = 0, esize = 0;
+	PCRE2_SPTR table = NULL;
+
+	if ((ro >= 0) != (rn >= 0))
+		return 0;
+	if (rn < 0)
+		return 1;
+	pcre2_pattern_info(new, PCRE2_INFO_NAMECOUNT, &namecount);
+	pcre2_pattern_info(new, PCRE2_INFO_NAMEENTRYSIZE, &esize);
+	pcre2_pattern_info(new, PCRE2_INFO_NAMETABLE, &table);
+	for (uint32_t e = 0; e < namecount; e++) {
+		PCRE2_SPTR ent = table + (size_t)e * esize;
+		int go = pcre2_substring_number_from_name(old, ent + 2);
+		uint32_t gn = ((uint32_t)ent[0] << 8) | ent[1];
+		PCRE2_SIZE ao = go < ro ? oo[2 * go] : PCRE2_UNSET;
+		PCRE2_SIZE an = gn < (uint32_t)rn ? on[2 * gn] : PCRE2_UNSET;
+
+		if (go < 0 || ao != an || (an != PCRE2_UNSET &&
+		    oo[2 * go + 1] != on[2 * gn + 1]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Rewrites of shipped patterns keep every capture: the pattern as it was
+ * and as parsers/ now has it match the same lines with the same groups,
+ * on lines of their kind cut at every length, with one byte deleted and
+ * with one byte replaced; and the shipped decoder got the pre-check the
+ * rewrite was for.
+ */
+TEST(pattern_rewrites_same_captures)
+{
+	static const char *const pairs[][2] = {
+		{ "^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(?<user>.*?) from (?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)",
+		  "^(?:error: |)maximum authentication attempts exceeded for (?:invalid user )?(?<user>.*?) from (?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)" },
+	};
+	static const char *const lines[] = {
+		"error: maximum authentication attempts exceeded for invalid user a from b from 1.2.3.4 port 22 ssh2 [preauth]",
+		"maximum authentication attempts exceeded for root from ::1 port 5 ssh2",
+		"error: error: maximum authentication attempts exceeded for x from 1.2.3.4 port 1",
+	};
+	static const char subst[] = { ' ', ':', 'e', 'm', '\n', '\0', '1' };
+	pcre2_match_data *mo = pcre2_match_data_create(16, NULL);
+	pcre2_match_data *mn = pcre2_match_data_create(16, NULL);
+	size_t runs = 0, bad = 0;
+	char buf[256];
+	const struct dnode *top = NULL, *kid = NULL;
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *old = pcre2_compile((PCRE2_SPTR)pairs[i][0],
+		    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+		pcre2_code *new = pcre2_compile((PCRE2_SPTR)pairs[i][1],
+		    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+
+		CHECK(old != NULL && new != NULL);
+		for (size_t l = 0; old && new && l < sizeof(lines) / sizeof(lines[0]); l++) {
+			size_t n = strlen(lines[l]);
+
+			for (size_t cut = 0; cut <= n; cut++) {
+				runs++;
+				bad += !same_groups(old, new, mo, mn, lines[l], cut);
+			}
+			for (size_t at = 0; at < n; at++) {
+				memcpy(buf, lines[l], at);
+				memcpy(buf + at, lines[l] + at + 1, n - at - 1);
+				runs++;
+				bad += !same_groups(old, new, mo, mn, buf, n - 1);
+				for (size_t k = 0; k < sizeof(subst); k++) {
+					memcpy(buf, lines[l], n);
+					buf[at] = subst[k];
+					runs++;
+					bad += !same_groups(old, new, mo, mn, buf, n);
+				}
+			}
+		}
+		pcre2_code_free(old);
+		pcre2_code_free(new);
+	}
+	CHECK(runs > 2000);
+	CHECK_INT(bad, 0);
+	for (size_t i = 0; i < S->ntops; i++) {
+		if (strcmp(S->tops[i]->name, "sshd") == 0)
+			top = S->tops[i];
+	}
+	for (size_t i = 0; top != NULL && i < top->nkids; i++) {
+		if (strcmp(top->kids[i]->name, "sshd-max-auth-attempts") == 0)
+			kid = top->kids[i];
+	}
+	CHECK(kid != NULL);
+	if (kid != NULL) {
+		CHECK_INT(kid->pats[0].nalts, 2);
+		CHECK(kid->prefirst);
+	}
+	pcre2_match_data_free(mo);
+	pcre2_match_data_free(mn);
 }
 
 TEST(match_limit_cuts_catastrophic_patterns)
@@ -1734,6 +1848,7 @@ int main(void)
 	RUN(parent_child_semantics);
 	RUN(captures_chain_after_earlier_values);
 	RUN(anchored_patterns_without_start_checks);
+	RUN(pattern_rewrites_same_captures);
 	RUN(match_limit_cuts_catastrophic_patterns);
 	RUN(match_limit_is_per_ctx);
 	RUN(invalid_utf8_is_bytes);
