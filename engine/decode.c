@@ -473,6 +473,8 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 		    !(pat->first[(unsigned char)subj[0] >> 3] &
 		    (1u << ((unsigned char)subj[0] & 7)))))
 			continue;
+		if (pat->exact)
+			return 1; /* the pre-check was the match; no groups */
 		ctx->st.pcre2_runs++;
 		if (pat->jit)
 			rc = pcre2_jit_match(pat->code, (PCRE2_SPTR)subj, len, 0, 0,

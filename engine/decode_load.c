@@ -563,6 +563,121 @@ static pcre2_code *lean_code(pcre2_code *code, const char *orig,
 	return lean;
 }
 
+/* A byte that stands for itself in a pattern (outside a class). */
+static int plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && strchr("\\^$.|?*+()[]{}", c) == NULL;
+}
+
+/* A byte that a backslash makes stand for itself: ASCII punctuation. */
+static int escaped_punct(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && !is_alnum(c);
+}
+
+/*
+ * Whether pattern p[0..n) matches exactly the subjects pat's pre-check
+ * lets through, so that PCRE2 need not run: '^' then bytes that stand for
+ * themselves, escaped punctuation and unquantified (?:a|b) groups of
+ * those, spelling the very texts of the pre-check (none cut short), or
+ * '^' and one class of letters and digits. Such a pattern has no groups,
+ * and nothing after its text matters (no '$').
+ */
+static int precheck_is_match(const char *p, size_t n, const struct dpat *pat)
+{
+	char texts[DECODE_ALTS_MAX][DECODE_PREFIX_MAX];
+	size_t lens[DECODE_ALTS_MAX], nt = 1, i = 1;
+
+	if (n < 2 || p[0] != '^')
+		return 0;
+	if (p[1] == '[') {
+		for (i = 2; i < n && is_alnum((unsigned char)p[i]); i++)
+			;
+		return pat->has_first && i > 2 && i + 1 == n && p[i] == ']';
+	}
+	lens[0] = 0;
+	while (i < n) {
+		char alt[DECODE_ALTS_MAX][DECODE_PREFIX_MAX];
+		size_t alen[DECODE_ALTS_MAX], na = 1, nn;
+
+		alen[0] = 0;
+		if (p[i] == '(') {
+			/* (?:a|b|...) of plain or escaped bytes */
+			if (i + 2 >= n || p[i + 1] != '?' || p[i + 2] != ':')
+				return 0;
+			for (i += 3; i < n && p[i] != ')'; i++) {
+				unsigned char c = (unsigned char)p[i];
+
+				if (c == '|') {
+					if (na == DECODE_ALTS_MAX)
+						return 0;
+					alen[na++] = 0;
+					continue;
+				}
+				if (c == '\\') {
+					if (i + 1 >= n || !escaped_punct((unsigned char)p[i + 1]))
+						return 0;
+					c = (unsigned char)p[++i];
+				} else if (!plain_byte(c)) {
+					return 0;
+				}
+				if (alen[na - 1] == DECODE_PREFIX_MAX)
+					return 0;
+				alt[na - 1][alen[na - 1]++] = (char)c;
+			}
+			if (i >= n)
+				return 0;
+			i++;
+		} else {
+			unsigned char c = (unsigned char)p[i];
+
+			if (c == '\\') {
+				if (i + 1 >= n || !escaped_punct((unsigned char)p[i + 1]))
+					return 0;
+				c = (unsigned char)p[++i];
+			} else if (!plain_byte(c)) {
+				return 0;
+			}
+			alt[0][0] = (char)c;
+			alen[0] = 1;
+			i++;
+		}
+		/* texts x alt, in order */
+		if (nt * na > DECODE_ALTS_MAX)
+			return 0;
+		nn = 0;
+		for (size_t t = 0; t < nt; t++) {
+			for (size_t a = 0; a < na; a++) {
+				if (lens[t] + alen[a] > DECODE_PREFIX_MAX)
+					return 0;
+				nn++;
+			}
+		}
+		for (size_t t = nt; t-- > 0;) {
+			for (size_t a = na; a-- > 0;) {
+				size_t k = t * na + a;
+
+				memmove(texts[k], texts[t], lens[t]);
+				memcpy(texts[k] + lens[t], alt[a], alen[a]);
+				lens[k] = lens[t] + alen[a];
+			}
+		}
+		nt = nn;
+	}
+	/* the same texts as the pre-check, which PCRE2 would then confirm */
+	if (pat->nalts == 0)
+		return nt == 1 && pat->pfxlen == lens[0] && lens[0] > 0 &&
+		    memcmp(pat->pfx, texts[0], lens[0]) == 0;
+	if (pat->nalts != nt)
+		return 0;
+	for (size_t t = 0; t < nt; t++) {
+		if (lens[t] == 0 || pat->altlen[t] != lens[t] ||
+		    memcmp(pat->alt[t], texts[t], lens[t]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* Compile one pattern of node into out; errors go to L. */
 static void compile_pattern(struct loader *L, struct dnode *node,
     const struct ynode *pn, struct dpat *out)
@@ -629,6 +744,7 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 	}
 	if (out->pfxlen == 0 && out->nalts == 0)
 		out->has_first = decode_first_bytes(pn->str, pn->len, out->first);
+	out->exact = precheck_is_match(pn->str, pn->len, out);
 	/* no JIT (unsupported CPU, no executable memory): the interpreter */
 	out->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &capcount);

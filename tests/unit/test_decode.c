@@ -1465,7 +1465,22 @@ TEST(pattern_rewrites_same_captures)
 		"maximum authentication attempts exceeded for root from ::1 port 5 ssh2",
 		"error: error: maximum authentication attempts exceeded for x from 1.2.3.4 port 1",
 	};
-	static const char subst[] = { ' ', ':', 'e', 'm', '\n', '\0', '1' };
+	static const char *const splits[][3] = {
+		{ "^(?:\\[\\s*\\d+\\.\\d+\\]\\s*)?\\[UFW (?:LIMIT )?BLOCK\\]",
+		  "^\\[UFW (?:LIMIT |)BLOCK\\]",
+		  "^\\[\\s*\\d+\\.\\d+\\]\\s*\\[UFW (?:LIMIT )?BLOCK\\]" },
+		{ "^(?:\\[\\s*\\d+\\.\\d+\\]\\s*)?\\[UFW ALLOW\\]",
+		  "^\\[UFW ALLOW\\]",
+		  "^\\[\\s*\\d+\\.\\d+\\]\\s*\\[UFW ALLOW\\]" },
+		{ "^(?:\\[\\s*\\d+\\.\\d+\\]\\s*)?\\[UFW AUDIT(?: INVALID)?\\]",
+		  "^\\[UFW AUDIT(?: INVALID|)\\]",
+		  "^\\[\\s*\\d+\\.\\d+\\]\\s*\\[UFW AUDIT(?: INVALID)?\\]" },
+	};
+	static const char *const ufw[] = {
+		"[UFW BLOCK] IN=eth0", "[UFW LIMIT BLOCK] IN=", "[ 12.5] [UFW ALLOW]",
+		"[12.50][UFW AUDIT INVALID]", "[UFW AUDIT] x", "[  1.2]  [UFW LIMIT BLOCK]",
+	};
+	static const char subst[] = { ' ', ':', 'e', 'm', '\n', '\0', '1', '[', ']', '.', 'L' };
 	pcre2_match_data *mo = pcre2_match_data_create(16, NULL);
 	pcre2_match_data *mn = pcre2_match_data_create(16, NULL);
 	size_t runs = 0, bad = 0;
@@ -1504,8 +1519,62 @@ TEST(pattern_rewrites_same_captures)
 		pcre2_code_free(old);
 		pcre2_code_free(new);
 	}
-	CHECK(runs > 2000);
+	/* patterns without groups split in two: either matches where the
+	 * one did */
+	for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *c[3];
+
+		for (int k = 0; k < 3; k++) {
+			c[k] = pcre2_compile((PCRE2_SPTR)splits[i][k],
+			    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+			CHECK(c[k] != NULL);
+		}
+		for (size_t l = 0; c[0] && c[1] && c[2] &&
+		    l < sizeof(ufw) / sizeof(ufw[0]); l++) {
+			size_t n = strlen(ufw[l]);
+
+			for (size_t v = 0; v <= 2 * n + n * sizeof(subst); v++) {
+				size_t len;
+				int one, two;
+
+				if (v <= n) {
+					memcpy(buf, ufw[l], v);
+					len = v;
+				} else if (v < 2 * n + 1) {
+					size_t at = v - n - 1;
+
+					memcpy(buf, ufw[l], at);
+					memcpy(buf + at, ufw[l] + at + 1, n - at - 1);
+					len = n - 1;
+				} else {
+					size_t at = (v - 2 * n - 1) / sizeof(subst);
+
+					memcpy(buf, ufw[l], n);
+					buf[at] = subst[(v - 2 * n - 1) % sizeof(subst)];
+					len = n;
+				}
+				one = pcre2_match(c[0], (PCRE2_SPTR)buf, len, 0, 0, mo, NULL) >= 0;
+				two = pcre2_match(c[1], (PCRE2_SPTR)buf, len, 0, 0, mn, NULL) >= 0 ||
+				    pcre2_match(c[2], (PCRE2_SPTR)buf, len, 0, 0, mn, NULL) >= 0;
+				runs++;
+				bad += one != two;
+			}
+		}
+		for (int k = 0; k < 3; k++)
+			pcre2_code_free(c[k]);
+	}
+	CHECK(runs > 8000);
 	CHECK_INT(bad, 0);
+	for (size_t i = 0; i < S->ntops; i++) {
+		if (strcmp(S->tops[i]->name, "kernel-netfilter") != 0)
+			continue;
+		for (size_t k = 0; k < 3 && k < S->tops[i]->nkids; k++) {
+			CHECK_INT(S->tops[i]->kids[k]->npats, 2);
+			CHECK_INT(S->tops[i]->kids[k]->pats[0].exact, 1);
+		}
+	}
 	for (size_t i = 0; i < S->ntops; i++) {
 		if (strcmp(S->tops[i]->name, "sshd") == 0)
 			top = S->tops[i];
@@ -1521,6 +1590,116 @@ TEST(pattern_rewrites_same_captures)
 	}
 	pcre2_match_data_free(mo);
 	pcre2_match_data_free(mn);
+}
+
+/*
+ * A pattern made only of the texts its pre-check tests (or of one class)
+ * is decided by the pre-check, without PCRE2; it must decide like PCRE2
+ * on lines cut, shortened and mutated around its texts. Patterns that are
+ * more than their texts still run PCRE2.
+ */
+TEST(patterns_decided_by_their_precheck)
+{
+	static const struct { const char *pat; int exact; } pats[] = {
+		{ "^abc", 1 },
+		{ "^\\[UFW (?:LIMIT |)BLOCK\\]", 1 },
+		{ "^[45]", 1 },
+		{ "^x(?:y|)z", 1 },
+		{ "^a\\.b(?:c|d)(?:e|f)", 1 },
+		{ "^abc$", 0 },
+		{ "^ab?c", 0 },
+		{ "^(?<x>abc)", 0 },
+		{ "^(?:abc)?d", 0 },
+		{ "^[^4]", 0 },
+		{ "^[4-5]", 0 },
+		{ "^a\\d", 0 },
+		{ "^a.c", 0 },
+		{ "abc", 0 },
+		{ "^(?i)abc", 0 },
+		{ "^0123456789abcdefghijklmnop", 0 }, /* longer than a pre-check */
+	};
+	static const char *const lines[] = {
+		"abcd", "[UFW BLOCK] IN=x", "[UFW LIMIT BLOCK]", "404", "xyz", "xz",
+		"a.bcf", "a.bde", "abc", "4", "0123456789abcdefghijklmnopq", "ABC",
+	};
+	static const char subst[] = { ' ', '[', 'L', '4', 'a', 'x', 'y', '\0', '.' };
+	size_t np = sizeof(pats) / sizeof(pats[0]);
+	struct decode_stats st;
+	struct decode_ctx_stats cs;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	pcre2_match_data *md = pcre2_match_data_create(8, NULL);
+	char *yml = NULL, *out = NULL, prog[16], buf[64];
+	size_t ylen = 0, runs = 0, bad = 0;
+	FILE *y = open_memstream(&yml, &ylen);
+
+	fputs("decoders:\n", y);
+	for (size_t i = 0; i < np; i++) {
+		fprintf(y, "  - name: e%zu\n    programs: [e%zu]\n    patterns: ['", i, i);
+		fputs(pats[i].pat, y);
+		fputs("']\n", y);
+	}
+	fclose(y);
+	set = load_text("exact.yml", yml, &st, &out);
+	CHECK_STR(out, "");
+	CHECK_INT(st.loaded, (int)np);
+	ctx = decode_ctx_new(set);
+	for (size_t i = 0; i < np; i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *code = pcre2_compile((PCRE2_SPTR)pats[i].pat,
+		    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+		uint64_t pc;
+
+		CHECK_INT(set->tops[i]->pats[0].exact, pats[i].exact);
+		CHECK(code != NULL);
+		if (code == NULL)
+			continue;
+		snprintf(prog, sizeof(prog), "e%zu", i);
+		decode_ctx_get_stats(ctx, &cs);
+		pc = cs.pcre2_runs;
+		for (size_t l = 0; l < sizeof(lines) / sizeof(lines[0]); l++) {
+			size_t n = strlen(lines[l]);
+
+			for (size_t v = 0; v <= 2 * n + n * sizeof(subst); v++) {
+				size_t len;
+
+				if (v <= n) { /* cut */
+					memcpy(buf, lines[l], v);
+					len = v;
+				} else if (v < 2 * n + 1) { /* one byte out */
+					size_t at = v - n - 1;
+
+					memcpy(buf, lines[l], at);
+					memcpy(buf + at, lines[l] + at + 1, n - at - 1);
+					len = n - 1;
+				} else { /* one byte replaced */
+					size_t at = (v - 2 * n - 1) / sizeof(subst);
+
+					memcpy(buf, lines[l], n);
+					buf[at] = subst[(v - 2 * n - 1) % sizeof(subst)];
+					len = n;
+				}
+				runs++;
+				bad += (dec_with(set, ctx, prog, buf, len) != NULL) !=
+				    (pcre2_match(code, (PCRE2_SPTR)buf, len, 0, 0, md,
+				    NULL) >= 0);
+			}
+		}
+		decode_ctx_get_stats(ctx, &cs);
+		if (pats[i].exact)
+			CHECK_INT(cs.pcre2_runs, pc); /* never asked */
+		else
+			CHECK(cs.pcre2_runs > pc);
+		pcre2_code_free(code);
+	}
+	CHECK(runs > 10000);
+	CHECK_INT(bad, 0);
+	pcre2_match_data_free(md);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(yml);
+	free(out);
 }
 
 TEST(match_limit_cuts_catastrophic_patterns)
@@ -1849,6 +2028,7 @@ int main(void)
 	RUN(captures_chain_after_earlier_values);
 	RUN(anchored_patterns_without_start_checks);
 	RUN(pattern_rewrites_same_captures);
+	RUN(patterns_decided_by_their_precheck);
 	RUN(match_limit_cuts_catastrophic_patterns);
 	RUN(match_limit_is_per_ctx);
 	RUN(invalid_utf8_is_bytes);
