@@ -1030,6 +1030,8 @@ TEST(program_memo_answers_like_the_index)
 	/* a new set at another address is never answered from the old one's
 	 * lookups */
 	decode_free(set);
+	free(out);
+	out = NULL;
 	set = load_text("memo2.yml",
 	    "decoders:\n  - name: other\n    programs: [sshd]\n    patterns: ['^']\n",
 	    &st, &out);
