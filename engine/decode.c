@@ -6,8 +6,10 @@
  * and its children refine the match. PCRE2 runs only when the subject
  * starts with the pattern's literal text (or one of its texts, through
  * groups of literal alternatives) or first-byte class, when the loader
- * found one; a child whose patterns all have such a pre-check is passed
- * over from the subject's first byte. The set is read-only here and shared
+ * found one, and not even then for a pattern that is nothing but those
+ * texts; a child whose patterns all have such a pre-check is passed over
+ * from the subject's first byte. A worker keeps, per busy program name,
+ * the top-level decoders to try. The set is read-only here and shared
  * by every worker; everything mutable (match data, limits, counters) lives
  * in the worker's decode_ctx.
  *
@@ -418,7 +420,6 @@ static void add_consts(struct vg_event *ev, const struct dnode *w)
 		const uint32_t f = src[k].id;
 
 		ents[at] = src[k];
-
 		if (f == FIELD_NONE)
 			continue;
 		if (stamp[f] != gen) {
