@@ -9,7 +9,10 @@
  * read or parsed counts as one rejected decoder, so `vigil check` fails on
  * it. Group names with dots are renamed for PCRE2 by decode_regex.c.
  * Patterns are compiled without UTF: messages are bytes and invalid UTF-8
- * can never make a match fail with an error.
+ * can never make a match fail with an error. A pattern that compiles as
+ * written is compiled again leaner when that keeps its matches (scratch
+ * groups not capturing, no start-up checks for an anchored one), and one
+ * that is nothing but the texts of its pre-check is marked to skip PCRE2.
  *
  * Load time only, one thread.
  */
