@@ -6,8 +6,10 @@
  * and its children refine the match. PCRE2 runs only when the subject
  * starts with the pattern's literal text (or one of its texts, through
  * groups of literal alternatives) or first-byte class, when the loader
- * found one; a child whose patterns all have such a pre-check is passed
- * over from the subject's first byte. The set is read-only here and shared
+ * found one, and not even then for a pattern that is nothing but those
+ * texts; a child whose patterns all have such a pre-check is passed over
+ * from the subject's first byte. A worker keeps, per busy program name,
+ * the top-level decoders to try. The set is read-only here and shared
  * by every worker; everything mutable (match data, limits, counters) lives
  * in the worker's decode_ctx.
  *
@@ -23,19 +25,26 @@
 #define DECODE_JIT_STACK_MIN (32u * 1024)
 #define DECODE_JIT_STACK_MAX (512u * 1024)
 
-#define PROG_MEMO 16
+#define PROG_MEMO 16 /* sets of two ways */
+#define MEMO_CANDS 6
 
 /* A program name looked up in the set of that serial (0: unused), and the
- * answer (NULL: no decoder for that exact name). */
+ * answer (NULL: no decoder for that exact name); cand: the top-level
+ * decoders to try for it, in order, each once (its exact ones, those of
+ * the globs it matches, those for any program), when there are at most
+ * MEMO_CANDS of them (all), else the lookup is walked as without it. */
 struct prog_memo {
 	uint64_t serial;
 	const struct dprog *p;
+	const struct dnode *cand[MEMO_CANDS];
 	uint32_t len;
-	char name[28];
+	uint8_t ncand, all;
+	char name[26];
 };
 
 struct decode_ctx {
 	pcre2_match_data *md;
+	PCRE2_SIZE *ov;              /* md's ovector (fixed for md's life) */
 	uint32_t md_pairs;           /* ovector pairs of md */
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jstack;
@@ -43,7 +52,8 @@ struct decode_ctx {
 	size_t nstamp;
 	uint32_t gen;
 	struct decode_ctx_stats st;
-	struct prog_memo memo[PROG_MEMO];
+	struct prog_memo memo[PROG_MEMO][2];
+	uint8_t memo_old[PROG_MEMO]; /* the way to replace next: not the last hit */
 };
 
 uint32_t decode_hash(const char *s, size_t len)
@@ -222,6 +232,7 @@ static void ctx_fit(struct decode_ctx *ctx, const struct decode_set *set)
 		ctx->md = pcre2_match_data_create(pairs, NULL);
 		if (ctx->md == NULL)
 			abort(); /* out of memory, as vg_malloc would */
+		ctx->ov = pcre2_get_ovector_pointer(ctx->md);
 		ctx->md_pairs = pairs;
 	}
 	if (ntops > ctx->nstamp) {
@@ -298,37 +309,128 @@ static inline int digits_value(const char *s, size_t n, double *out)
 	return 1;
 }
 
-/* Add one captured value with its declared type (vg_event_add,
- * vg_event_add_num or, lowercased, vg_event_add_ref: the same entries,
- * inline). */
-static inline void add_capture(struct vg_event *ev, const struct dcap *c,
-    const char *s, size_t len)
+/*
+ * Add the groups pat captured in subj[0..len) (a run that returned rc),
+ * unset and empty ones skipped, each with its declared type: a number
+ * (as vg_event_add_num), lowercased text or text, copied into the arena.
+ * The entries are reserved at once and filled here as vg_event_push
+ * would, with the event's index arrays, the ovector and the capture list
+ * in locals: the byte copies into the arena may alias anything, so
+ * vg_event_push would load them all again for every group.
+ */
+static void add_captures(const struct decode_ctx *ctx, struct vg_event *ev,
+    const struct dpat *pat, const char *subj, size_t len, int rc)
 {
-	double num;
-	char *low;
+	const struct dcap *caps = pat->caps;
+	const uint32_t ncaps = pat->ncaps;
+	const PCRE2_SIZE *ov = ctx->ov;
+	/* rc == 0: the ovector was too small (ctx_fit prevents it), all of
+	 * its pairs are set or unset */
+	const uint32_t top = rc > 0 ? (uint32_t)rc : ctx->md_pairs;
+	uint32_t *stamp, *first, *last, gen, at;
+	struct fent *ents;
 
-	switch (c->type) {
-	case DT_NUMBER:
-		if ((len > 0 && len <= 15 && digits_value(s, len, &num)) ||
-		    decode_parse_num(s, len, &num) == 0) {
+	if (ev->cap - ev->n < ncaps)
+		(void)vg_event_reserve(ev, ncaps);
+	ents = ev->ents;
+	stamp = ev->stamp;
+	first = ev->first;
+	last = ev->last;
+	gen = ev->gen;
+	at = ev->n;
+	for (uint32_t i = 0; i < ncaps; i++) {
+		const struct dcap *c = &caps[i];
+		const uint32_t g = c->group, f = c->field; /* f: never FIELD_NONE */
+		PCRE2_SIZE a, b;
+		const char *s;
+		size_t n;
+		char *t;
+		struct fent *e;
+		uint8_t kind = V_STR;
+		double num = 0;
+
+		if (g >= top)
+			continue; /* past the highest group set: unset */
+		a = ov[2 * g];
+		b = ov[2 * g + 1];
+		if (a == PCRE2_UNSET || b <= a || b > len)
+			continue;
+		s = subj + a;
+		n = b - a;
+		if (c->type == DT_LOWER) {
+			t = arena_alloc_in(&ev->arena, n + 1);
+			for (size_t k = 0; k < n; k++)
+				t[k] = (char)vg_lower((unsigned char)s[k]);
+			t[n] = '\0';
+		} else {
+			t = arena_strdup_in(&ev->arena, s, n);
 			/* decode_parse_num's common case first, without the call */
-			vg_event_push(ev, c->field, c->name, c->name_len,
-			    arena_strdup_in(&ev->arena, s, len), len, V_NUM, num);
-			return;
+			if (c->type == DT_NUMBER && ((n <= 15 &&
+			    digits_value(s, n, &num)) ||
+			    decode_parse_num(s, n, &num) == 0))
+				kind = V_NUM;
+			else
+				num = 0;
 		}
-		break;
-	case DT_LOWER:
-		low = arena_alloc_in(&ev->arena, len + 1);
-		for (size_t i = 0; i < len; i++)
-			low[i] = (char)vg_lower((unsigned char)s[i]);
-		low[len] = '\0';
-		vg_event_push(ev, c->field, c->name, c->name_len, low, len, V_STR, 0);
-		return;
-	default:
-		break;
+		e = &ents[at];
+		e->id = f;
+		e->next = FENT_END;
+		e->name = c->name;
+		e->name_len = c->name_len;
+		e->dead = 0;
+		e->v.s = t;
+		e->v.len = (uint32_t)n;
+		e->v.kind = kind;
+		e->v.num = num;
+		if (stamp[f] != gen) {
+			stamp[f] = gen;
+			first[f] = at;
+		} else {
+			ents[last[f]].next = at;
+		}
+		last[f] = at;
+		at++;
 	}
-	vg_event_push(ev, c->field, c->name, c->name_len,
-	    arena_strdup_in(&ev->arena, s, len), len, V_STR, 0);
+	ev->n = at;
+}
+
+/*
+ * The winner's constants (w->eff_ents, made at load with next and dead
+ * set, text owned by the node) added as vg_event_add_ents adds them, here
+ * without the call and with the event's index arrays in locals.
+ */
+static void add_consts(struct vg_event *ev, const struct dnode *w)
+{
+	const struct fent *src = w->eff_ents;
+	const uint32_t n = (uint32_t)w->neff;
+	uint32_t *stamp, *first, *last, gen, at;
+	struct fent *ents;
+
+	if (n == 0)
+		return;
+	if (ev->cap - ev->n < n)
+		(void)vg_event_reserve(ev, n);
+	ents = ev->ents;
+	stamp = ev->stamp;
+	first = ev->first;
+	last = ev->last;
+	gen = ev->gen;
+	at = ev->n;
+	for (uint32_t k = 0; k < n; k++, at++) {
+		const uint32_t f = src[k].id;
+
+		ents[at] = src[k];
+		if (f == FIELD_NONE)
+			continue;
+		if (stamp[f] != gen) {
+			stamp[f] = gen;
+			first[f] = at;
+		} else {
+			ents[last[f]].next = at;
+		}
+		last[f] = at;
+	}
+	ev->n = at;
 }
 
 /* Does subj start with one of pat's alternative prefixes? */
@@ -352,7 +454,6 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 	const struct value *v = vg_event_get(ev, n->field);
 	const char *subj;
 	size_t len;
-	PCRE2_SIZE *ov;
 
 	if (v == NULL)
 		return 0;
@@ -373,6 +474,8 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 		    !(pat->first[(unsigned char)subj[0] >> 3] &
 		    (1u << ((unsigned char)subj[0] & 7)))))
 			continue;
+		if (pat->exact)
+			return 1; /* the pre-check was the match; no groups */
 		ctx->st.pcre2_runs++;
 		if (pat->jit)
 			rc = pcre2_jit_match(pat->code, (PCRE2_SPTR)subj, len, 0, 0,
@@ -396,22 +499,7 @@ static int node_match(struct decode_ctx *ctx, struct vg_event *ev,
 			}
 			continue;
 		}
-		ov = pcre2_get_ovector_pointer(ctx->md);
-		for (uint32_t i = 0; i < pat->ncaps; i++) {
-			const struct dcap *c = &pat->caps[i];
-			PCRE2_SIZE a, b;
-
-			/* rc == 0: ovector too small; groups past it count unset */
-			if (rc != 0 && c->group >= (uint32_t)rc)
-				continue;
-			if (c->group >= ctx->md_pairs)
-				continue;
-			a = ov[2 * c->group];
-			b = ov[2 * c->group + 1];
-			if (a == PCRE2_UNSET || b <= a || b > len)
-				continue;
-			add_capture(ev, c, subj + a, b - a);
-		}
+		add_captures(ctx, ev, pat, subj, len, rc);
 		return 1;
 	}
 	return 0;
@@ -469,6 +557,49 @@ static const struct dnode *top_try(struct decode_ctx *ctx, struct vg_event *ev,
 	return node_try(ctx, ev, top);
 }
 
+static void memo_add(struct prog_memo *pm, const struct dnode *top)
+{
+	for (uint32_t k = 0; k < pm->ncand; k++) {
+		if (pm->cand[k] == top)
+			return; /* listed under the name and a glob: tried once */
+	}
+	if (pm->ncand == MEMO_CANDS)
+		pm->all = 0;
+	else
+		pm->cand[pm->ncand++] = top;
+}
+
+/* pm answers for prog from now on (plen <= sizeof(pm->name)). */
+static void memo_fill(struct prog_memo *pm, const struct decode_set *set,
+    const char *prog, size_t plen)
+{
+	const struct dprog *p = decode_prog_find(set, prog, plen);
+
+	memcpy(pm->name, prog, plen);
+	pm->len = (uint32_t)plen;
+	pm->serial = set->serial;
+	pm->p = p;
+	pm->ncand = 0;
+	pm->all = 1;
+	for (uint32_t i = 0; p != NULL && i < p->n; i++)
+		memo_add(pm, p->list[i]);
+	for (size_t i = 0; i < set->nglobs; i++) {
+		if (decode_glob(set->globs[i].pat, prog, plen))
+			memo_add(pm, set->globs[i].top);
+	}
+	for (size_t i = 0; i < set->ngeneric; i++)
+		memo_add(pm, set->generic[i]);
+}
+
+/* A new stamp generation: no top-level decoder tried yet. */
+static void next_gen(struct decode_ctx *ctx)
+{
+	if (++ctx->gen == 0) {
+		memset(ctx->stamp, 0, ctx->nstamp * sizeof(*ctx->stamp));
+		ctx->gen = 1;
+	}
+}
+
 const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
     struct vg_event *ev)
 {
@@ -482,10 +613,6 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 	if (ctx->md == NULL || set->max_groups + 1 > ctx->md_pairs ||
 	    set->ntops > ctx->nstamp)
 		ctx_fit(ctx, set);
-	if (++ctx->gen == 0) {
-		memset(ctx->stamp, 0, ctx->nstamp * sizeof(*ctx->stamp));
-		ctx->gen = 1;
-	}
 	pv = vg_event_get(ev, F_PROCESS_NAME);
 	if (pv != NULL && pv->len > 0) {
 		const char *prog = pv->s; /* arena text: stays put */
@@ -493,38 +620,57 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 		const struct dprog *p;
 
 		/* a few programs log most lines: their answers are kept in a
-		 * small table indexed by the name's ends and length */
-		struct prog_memo *pm = &ctx->memo[((unsigned char)prog[0] * 31u +
-		    (unsigned char)prog[plen - 1] + (unsigned)plen) % PROG_MEMO];
+		 * small two-way table indexed by the name's first two bytes, last
+		 * byte and length (prog[1] is the NUL of a one-byte name), so
+		 * that two busy programs landing in one set do not evict each
+		 * other on every line */
+		uint32_t set_i = (((uint32_t)(unsigned char)prog[0] |
+		    (uint32_t)(unsigned char)prog[1] << 8 |
+		    (uint32_t)(unsigned char)prog[plen - 1] << 16 |
+		    (uint32_t)plen << 24) * 0x9E3779B1u) >> 28;
+		struct prog_memo *pm = ctx->memo[set_i];
 
-		if (pm->serial == set->serial && pm->len == plen &&
-		    vg_same_bytes(pm->name, prog, plen)) {
-			p = pm->p;
+		if (pm[0].serial == set->serial && pm[0].len == plen &&
+		    vg_same_bytes(pm[0].name, prog, plen)) {
+			ctx->memo_old[set_i] = 1;
+		} else if (pm[1].serial == set->serial && pm[1].len == plen &&
+		    vg_same_bytes(pm[1].name, prog, plen)) {
+			pm++;
+			ctx->memo_old[set_i] = 0;
+		} else if (plen <= sizeof(pm->name)) {
+			pm += ctx->memo_old[set_i];
+			ctx->memo_old[set_i] ^= 1;
+			memo_fill(pm, set, prog, plen);
 		} else {
-			p = decode_prog_find(set, prog, plen);
-			if (plen <= sizeof(pm->name)) {
-				memcpy(pm->name, prog, plen);
-				pm->len = (uint32_t)plen;
-				pm->serial = set->serial;
-				pm->p = p;
+			pm = NULL;
+		}
+		if (pm != NULL && pm->all) {
+			/* the candidates, once each: no stamps needed */
+			for (uint32_t i = 0; i < pm->ncand && w == NULL; i++)
+				w = node_try(ctx, ev, pm->cand[i]);
+		} else {
+			p = pm != NULL ? pm->p : decode_prog_find(set, prog, plen);
+			next_gen(ctx);
+			if (p != NULL) {
+				for (uint32_t i = 0; i < p->n && w == NULL; i++)
+					w = top_try(ctx, ev, p->list[i]);
 			}
+			for (size_t i = 0; i < set->nglobs && w == NULL; i++) {
+				if (decode_glob(set->globs[i].pat, prog, plen))
+					w = top_try(ctx, ev, set->globs[i].top);
+			}
+			for (size_t i = 0; i < set->ngeneric && w == NULL; i++)
+				w = top_try(ctx, ev, set->generic[i]);
 		}
-
-		if (p != NULL) {
-			for (uint32_t i = 0; i < p->n && w == NULL; i++)
-				w = top_try(ctx, ev, p->list[i]);
-		}
-		for (size_t i = 0; i < set->nglobs && w == NULL; i++) {
-			if (decode_glob(set->globs[i].pat, prog, plen))
-				w = top_try(ctx, ev, set->globs[i].top);
-		}
+	} else {
+		/* no program name: the decoders for any program (once each) */
+		for (size_t i = 0; i < set->ngeneric && w == NULL; i++)
+			w = node_try(ctx, ev, set->generic[i]);
 	}
-	for (size_t i = 0; i < set->ngeneric && w == NULL; i++)
-		w = top_try(ctx, ev, set->generic[i]);
 	if (w == NULL)
 		return NULL;
 	/* the constants, their text the node's */
-	vg_event_add_ents(ev, w->eff_ents, (uint32_t)w->neff);
+	add_consts(ev, w);
 	ctx->st.decoded++;
 	ev->decoder = w->name;
 	return w->name;

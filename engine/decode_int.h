@@ -45,6 +45,9 @@ struct dpat {
 	 * start with (bit b of first[b / 8]) */
 	int has_first;
 	uint8_t first[32];
+	/* the pre-check is the whole match (a pattern of literal texts
+	 * only, or one class): PCRE2 is not asked */
+	int exact;
 };
 
 /* A constant field value, prepared at load time. */

@@ -9,7 +9,10 @@
  * read or parsed counts as one rejected decoder, so `vigil check` fails on
  * it. Group names with dots are renamed for PCRE2 by decode_regex.c.
  * Patterns are compiled without UTF: messages are bytes and invalid UTF-8
- * can never make a match fail with an error.
+ * can never make a match fail with an error. A pattern that compiles as
+ * written is compiled again leaner when that keeps its matches (scratch
+ * groups not capturing, no start-up checks for an anchored one), and one
+ * that is nothing but the texts of its pre-check is marked to skip PCRE2.
  *
  * Load time only, one thread.
  */
@@ -442,13 +445,249 @@ int decode_first_bytes(const char *p, size_t n, uint8_t set[32])
 	return 1;
 }
 
+/*
+ * Pattern rw[0..n) with its scratch groups (a name with '_' first:
+ * matched, never kept) made non-capturing, which spares PCRE2 their
+ * bookkeeping (~28 instructions per group and match), into out (n + 1
+ * bytes); returns its length, or 0 to keep the pattern as written: when
+ * it has no scratch group, or when anything in its text may refer to a
+ * group by number or name (backreferences, subroutine calls, conditions,
+ * recursion, branch resets; verbs too), as the groups after a removed
+ * one are renumbered. defs lists the group definitions, in text order;
+ * orig is the pattern as written (rw has '_' for '.' in group names, so
+ * a name's first byte is read there).
+ */
+static size_t strip_scratch_groups(const char *orig, const char *rw,
+    size_t n, const struct gdef *defs, size_t ndefs, char *out)
+{
+	static const char *const refs[] = {
+		"\\g", "\\k", "(?P=", "(?P>", "(?&", "(?(", "(?R", "(?|", "(?+",
+		"(*",
+	};
+	size_t o = 0, at = 0, nscratch = 0;
+
+	for (size_t k = 0; k < ndefs; k++)
+		nscratch += orig[defs[k].off] == '_';
+	if (nscratch == 0)
+		return 0;
+	for (size_t r = 0; r < sizeof(refs) / sizeof(refs[0]); r++) {
+		if (memmem(rw, n, refs[r], strlen(refs[r])) != NULL)
+			return 0;
+	}
+	for (size_t i = 0; i + 2 < n; i++) {
+		/* \1 (or an octal escape: kept too), (?1), (?-1) */
+		if (rw[i] == '\\' && rw[i + 1] >= '1' && rw[i + 1] <= '9')
+			return 0;
+		if (rw[i] == '(' && rw[i + 1] == '?' &&
+		    ((rw[i + 2] >= '0' && rw[i + 2] <= '9') || rw[i + 2] == '-'))
+			return 0;
+	}
+	if (n >= 2 && rw[n - 2] == '\\' && rw[n - 1] >= '1' && rw[n - 1] <= '9')
+		return 0;
+	for (size_t k = 0; k < ndefs; k++) {
+		size_t name = defs[k].off, end = name + defs[k].len, open;
+
+		if (orig[name] != '_')
+			continue;
+		if (name >= 3 && (rw[name - 1] == '<' || rw[name - 1] == '\'') &&
+		    rw[name - 2] == '?' && rw[name - 3] == '(')
+			open = name - 3;
+		else if (name >= 4 && rw[name - 1] == '<' && rw[name - 2] == 'P' &&
+		    rw[name - 3] == '?' && rw[name - 4] == '(')
+			open = name - 4;
+		else
+			return 0;
+		if (open < at || end >= n || rw[end] != (rw[name - 1] == '\'' ?
+		    '\'' : '>'))
+			return 0;
+		memcpy(out + o, rw + at, open - at);
+		o += open - at;
+		memcpy(out + o, "(?:", 3);
+		o += 3;
+		at = end + 1;
+	}
+	memcpy(out + o, rw + at, n - at);
+	o += n - at;
+	out[o] = '\0';
+	return o;
+}
+
+/*
+ * An anchored pattern (every branch starts with ^) is tried at the
+ * subject's start only, so PCRE2's start-up checks (a minimum length, a
+ * required byte searched for before matching) repeat work for every
+ * subject that matches, which most do once the pre-checks let them
+ * through: without them a run costs ~33 instructions less. Those checks
+ * change outcomes only through backtracking verbs ((*COMMIT), (*MARK) ...)
+ * and callouts, so a pattern whose text may hold either keeps them, as
+ * does an unanchored pattern (for which they find where to start).
+ */
+static int start_checks_removable(const pcre2_code *code, const char *rw,
+    size_t n)
+{
+	uint32_t opts = 0;
+
+	return pcre2_pattern_info(code, PCRE2_INFO_ALLOPTIONS, &opts) == 0 &&
+	    (opts & PCRE2_ANCHORED) && memmem(rw, n, "(*", 2) == NULL &&
+	    memmem(rw, n, "(?C", 3) == NULL;
+}
+
+/*
+ * code (compiled from rw[0..n), orig as rewritten by
+ * decode_rewrite_names) compiled again without its
+ * scratch groups (strip_scratch_groups, into buf: n + 1 bytes) and
+ * without the start-up checks (start_checks_removable), whichever apply;
+ * the same matches, less PCRE2 work per run. Returns code, or its
+ * replacement (code then freed).
+ */
+static pcre2_code *lean_code(pcre2_code *code, const char *orig,
+    const char *rw, size_t n, const struct gdef *defs, size_t ndefs,
+    char *buf)
+{
+	size_t m = strip_scratch_groups(orig, rw, n, defs, ndefs, buf);
+	uint32_t nso = start_checks_removable(code, rw, n) ?
+	    PCRE2_NO_START_OPTIMIZE : 0, opts = 0;
+	pcre2_code *lean;
+	int ec;
+	PCRE2_SIZE eo;
+
+	if (m == 0 && nso == 0)
+		return code;
+	lean = pcre2_compile((PCRE2_SPTR)(m > 0 ? buf : rw), m > 0 ? m : n,
+	    PCRE2_NEVER_UTF | nso, &ec, &eo, NULL);
+	if (lean == NULL)
+		return code;
+	if (nso != 0 && (pcre2_pattern_info(lean, PCRE2_INFO_ALLOPTIONS,
+	    &opts) != 0 || !(opts & PCRE2_ANCHORED))) {
+		pcre2_code_free(lean);
+		return code;
+	}
+	pcre2_code_free(code);
+	return lean;
+}
+
+/* A byte that stands for itself in a pattern (outside a class). */
+static int plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && strchr("\\^$.|?*+()[]{}", c) == NULL;
+}
+
+/* A byte that a backslash makes stand for itself: ASCII punctuation. */
+static int escaped_punct(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && !is_alnum(c);
+}
+
+/*
+ * Whether pattern p[0..n) matches exactly the subjects pat's pre-check
+ * lets through, so that PCRE2 need not run: '^' then bytes that stand for
+ * themselves, escaped punctuation and unquantified (?:a|b) groups of
+ * those, spelling the very texts of the pre-check (none cut short), or
+ * '^' and one class of letters and digits. Such a pattern has no groups,
+ * and nothing after its text matters (no '$').
+ */
+static int precheck_is_match(const char *p, size_t n, const struct dpat *pat)
+{
+	char texts[DECODE_ALTS_MAX][DECODE_PREFIX_MAX];
+	size_t lens[DECODE_ALTS_MAX], nt = 1, i = 1;
+
+	if (n < 2 || p[0] != '^')
+		return 0;
+	if (p[1] == '[') {
+		for (i = 2; i < n && is_alnum((unsigned char)p[i]); i++)
+			;
+		return pat->has_first && i > 2 && i + 1 == n && p[i] == ']';
+	}
+	lens[0] = 0;
+	while (i < n) {
+		char alt[DECODE_ALTS_MAX][DECODE_PREFIX_MAX];
+		size_t alen[DECODE_ALTS_MAX], na = 1, nn;
+
+		alen[0] = 0;
+		if (p[i] == '(') {
+			/* (?:a|b|...) of plain or escaped bytes */
+			if (i + 2 >= n || p[i + 1] != '?' || p[i + 2] != ':')
+				return 0;
+			for (i += 3; i < n && p[i] != ')'; i++) {
+				unsigned char c = (unsigned char)p[i];
+
+				if (c == '|') {
+					if (na == DECODE_ALTS_MAX)
+						return 0;
+					alen[na++] = 0;
+					continue;
+				}
+				if (c == '\\') {
+					if (i + 1 >= n || !escaped_punct((unsigned char)p[i + 1]))
+						return 0;
+					c = (unsigned char)p[++i];
+				} else if (!plain_byte(c)) {
+					return 0;
+				}
+				if (alen[na - 1] == DECODE_PREFIX_MAX)
+					return 0;
+				alt[na - 1][alen[na - 1]++] = (char)c;
+			}
+			if (i >= n)
+				return 0;
+			i++;
+		} else {
+			unsigned char c = (unsigned char)p[i];
+
+			if (c == '\\') {
+				if (i + 1 >= n || !escaped_punct((unsigned char)p[i + 1]))
+					return 0;
+				c = (unsigned char)p[++i];
+			} else if (!plain_byte(c)) {
+				return 0;
+			}
+			alt[0][0] = (char)c;
+			alen[0] = 1;
+			i++;
+		}
+		/* texts x alt, in order */
+		if (nt * na > DECODE_ALTS_MAX)
+			return 0;
+		nn = 0;
+		for (size_t t = 0; t < nt; t++) {
+			for (size_t a = 0; a < na; a++) {
+				if (lens[t] + alen[a] > DECODE_PREFIX_MAX)
+					return 0;
+				nn++;
+			}
+		}
+		for (size_t t = nt; t-- > 0;) {
+			for (size_t a = na; a-- > 0;) {
+				size_t k = t * na + a;
+
+				memmove(texts[k], texts[t], lens[t]);
+				memcpy(texts[k] + lens[t], alt[a], alen[a]);
+				lens[k] = lens[t] + alen[a];
+			}
+		}
+		nt = nn;
+	}
+	/* the same texts as the pre-check, which PCRE2 would then confirm */
+	if (pat->nalts == 0)
+		return nt == 1 && pat->pfxlen == lens[0] && lens[0] > 0 &&
+		    memcmp(pat->pfx, texts[0], lens[0]) == 0;
+	if (pat->nalts != nt)
+		return 0;
+	for (size_t t = 0; t < nt; t++) {
+		if (lens[t] == 0 || pat->altlen[t] != lens[t] ||
+		    memcmp(pat->alt[t], texts[t], lens[t]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* Compile one pattern of node into out; errors go to L. */
 static void compile_pattern(struct loader *L, struct dnode *node,
     const struct ynode *pn, struct dpat *out)
 {
 	struct gdef *defs = NULL;
 	size_t ndefs = 0;
-	char *rw = NULL;
+	char *rw = NULL, *stripped = NULL, sbuf[1024];
 	pcre2_code *code;
 	int ec, line, col;
 	PCRE2_SIZE eo;
@@ -489,6 +728,10 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 		    (const char *)msg, (size_t)eo);
 		goto done;
 	}
+	if (pn->len >= sizeof(sbuf))
+		stripped = vg_malloc(pn->len + 1);
+	code = lean_code(code, pn->str, rw, pn->len, defs, ndefs,
+	    stripped != NULL ? stripped : sbuf);
 	out->code = code;
 	out->pfxlen = (uint32_t)decode_literal_prefix(pn->str, pn->len, out->pfx,
 	    sizeof(out->pfx));
@@ -504,6 +747,7 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 	}
 	if (out->pfxlen == 0 && out->nalts == 0)
 		out->has_first = decode_first_bytes(pn->str, pn->len, out->first);
+	out->exact = precheck_is_match(pn->str, pn->len, out);
 	/* no JIT (unsupported CPU, no executable memory): the interpreter */
 	out->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &capcount);
@@ -552,6 +796,7 @@ static void compile_pattern(struct loader *L, struct dnode *node,
 done:
 	free(defs);
 	free(rw);
+	free(stripped);
 }
 
 static uint32_t field_of(struct loader *L, const struct ynode *k)

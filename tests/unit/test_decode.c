@@ -967,6 +967,198 @@ TEST(program_index_limits_what_runs)
 	free(out);
 }
 
+/* The per-worker table of program lookups (two ways per set, 32 names)
+ * answers like the program index whatever the order of names, many more
+ * names than it holds, names that share ends and length, a name too long
+ * to keep, a glob and a name without a decoder. */
+TEST(program_memo_answers_like_the_index)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL, yml[16384], name[64], want[64];
+	size_t off;
+	static const char *const extra[] = {
+		"sshd", "nginx", "CRON", "kernel", "systemd-logind", "su",
+		"sa", "sb", "sxd", "syd", "a-program-name-longer-than-28-bytes",
+	};
+	size_t nextra = sizeof(extra) / sizeof(extra[0]);
+
+	off = (size_t)snprintf(yml, sizeof(yml), "decoders:\n");
+	for (int i = 0; i < 60; i++)
+		off += (size_t)snprintf(yml + off, sizeof(yml) - off,
+		    "  - name: d%d\n    programs: [p%d]\n    patterns: ['^']\n", i, i);
+	for (size_t i = 0; i < nextra; i++)
+		off += (size_t)snprintf(yml + off, sizeof(yml) - off,
+		    "  - name: x%zu\n    programs: ['%s']\n    patterns: ['^']\n",
+		    i, extra[i]);
+	snprintf(yml + off, sizeof(yml) - off,
+	    "  - name: g\n    programs: ['glob*']\n    patterns: ['^']\n");
+	set = load_text("memo.yml", yml, &st, &out);
+	CHECK_STR(out, "");
+	CHECK_INT(st.loaded, 60 + (int)nextra + 1);
+	ctx = decode_ctx_new(set);
+	for (int round = 0; round < 4; round++) {
+		for (int k = 0; k < 60 + (int)nextra + 2; k++) {
+			/* a different order each round */
+			int i = (k * (round * 2 + 1) + round) % (60 + (int)nextra + 2);
+
+			if (i < 60) {
+				snprintf(name, sizeof(name), "p%d", i);
+				snprintf(want, sizeof(want), "d%d", i);
+			} else if (i < 60 + (int)nextra) {
+				snprintf(name, sizeof(name), "%s", extra[i - 60]);
+				snprintf(want, sizeof(want), "x%d", i - 60);
+			} else if (i == 60 + (int)nextra) {
+				snprintf(name, sizeof(name), "globber%d", round);
+				snprintf(want, sizeof(want), "g");
+			} else {
+				snprintf(name, sizeof(name), "p%d", 100 + round);
+				want[0] = '\0';
+			}
+			if (want[0] != '\0')
+				CHECK_STR(dec_with(set, ctx, name, "x", 1), want);
+			else
+				CHECK(dec_with(set, ctx, name, "x", 1) == NULL);
+			/* the busiest names in between, as in a real stream */
+			CHECK_STR(dec_with(set, ctx, "sshd", "x", 1), "x0");
+			CHECK_STR(dec_with(set, ctx, "CRON", "x", 1), "x2");
+			CHECK_STR(dec_with(set, ctx, "nginx", "x", 1), "x1");
+			CHECK_STR(dec_with(set, ctx, "kernel", "x", 1), "x3");
+		}
+	}
+	/* a new set at another address is never answered from the old one's
+	 * lookups */
+	decode_free(set);
+	free(out);
+	out = NULL;
+	set = load_text("memo2.yml",
+	    "decoders:\n  - name: other\n    programs: [sshd]\n    patterns: ['^']\n",
+	    &st, &out);
+	CHECK_STR(dec_with(set, ctx, "sshd", "x", 1), "other");
+	CHECK(dec_with(set, ctx, "CRON", "x", 1) == NULL);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
+/* Captured values of a field the event already holds (the parent's, the
+ * same pattern's duplicate names) are chained after it, in order, with
+ * their types; unset and empty groups add nothing. */
+TEST(captures_chain_after_earlier_values)
+{
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+	uint32_t w, i;
+	const char *want[] = { "a1", "b2", "c3", "7" };
+	size_t k = 0;
+
+	set = load_text("chain.yml",
+	    "decoders:\n"
+	    "  - name: p\n"
+	    "    programs: [app]\n"
+	    "    types: {w: number}\n"
+	    "    patterns: ['^(?<w>\\S+) (?<e>x*)(?<u>-)?']\n"
+	    "    children:\n"
+	    "      - name: c\n"
+	    "        patterns: ['(?J)^\\S+ (?<w>\\S+) (?<w>\\S+) (?<w>\\d+)$']\n",
+	    &st, &out);
+	CHECK_STR(out, "");
+	ctx = decode_ctx_new(set);
+	CHECK_STR(dec_with(set, ctx, "app", "a1 b2 c3 7", 10), "c");
+	w = field_lookup("w", 1);
+	for (i = vg_event_first(E, w); i != FENT_END; i = E->ents[i].next) {
+		CHECK(k < 4);
+		if (k >= 4)
+			break;
+		CHECK_STR(E->ents[i].v.s, want[k]);
+		CHECK_INT(E->ents[i].v.kind, k == 3 ? V_NUM : V_STR);
+		k++;
+	}
+	CHECK_INT(k, 4);
+	CHECK(E->ents[vg_event_first(E, w)].v.kind == V_STR);
+	CHECK(fstr("e") == NULL);
+	CHECK(fstr("u") == NULL);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
+/* The decoders tried for a program (its exact ones, the globs it matches,
+ * those for any program) run once each and in that order, whether the
+ * worker's table lists them all (up to six) or not (more, or a name too
+ * long to keep): counted in pattern_runs. */
+TEST(program_candidates_once_each_in_order)
+{
+	struct decode_stats st;
+	struct decode_ctx_stats cs;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	char *out = NULL;
+	uint64_t runs;
+	static const char *const names[] = {
+		"dup", "many", "a-program-name-longer-than-28-bytes-dup",
+	};
+
+	set = load_text("cands.yml",
+	    "decoders:\n"
+	    "  - name: both\n"
+	    "    programs: [dup, 'du*', 'a-program-name-longer-than-28-bytes-dup', '*-dup']\n"
+	    "    patterns: ['^no']\n"
+	    "  - name: g1\n    programs: ['m*']\n    patterns: ['^no']\n"
+	    "  - name: g2\n    programs: ['*y']\n    patterns: ['^no']\n"
+	    "  - name: g3\n    programs: ['?an?']\n    patterns: ['^no']\n"
+	    "  - name: g4\n    programs: ['ma*']\n    patterns: ['^no']\n"
+	    "  - name: g5\n    programs: ['*n*']\n    patterns: ['^no']\n"
+	    "  - name: g6\n    programs: ['many']\n    patterns: ['^no']\n"
+	    "  - name: g7\n    programs: ['m?ny']\n    patterns: ['^yes']\n"
+	    "  - name: any1\n    patterns: ['^no']\n"
+	    "  - name: any2\n    patterns: ['^(?:yes|last)']\n",
+	    &st, &out);
+	CHECK_STR(out, "");
+	ctx = decode_ctx_new(set);
+	for (int round = 0; round < 3; round++) {
+		for (size_t k = 0; k < 3; k++) {
+			const char *nm = names[k];
+
+			decode_ctx_get_stats(ctx, &cs);
+			runs = cs.pattern_runs;
+			if (k == 1) {
+				/* g6 (exact), then the globs in order, g7 wins */
+				CHECK_STR(dec_with(set, ctx, nm, "yes", 3), "g7");
+				decode_ctx_get_stats(ctx, &cs);
+				CHECK_INT(cs.pattern_runs - runs, 7);
+				CHECK_STR(dec_with(set, ctx, nm, "last", 4), "any2");
+				decode_ctx_get_stats(ctx, &cs);
+				CHECK_INT(cs.pattern_runs - runs, 7 + 9);
+			} else {
+				/* both (exact and glob: once), any1, any2; the
+				 * long name matches *n* (g5) too */
+				int c = k == 0 ? 3 : 4;
+
+				CHECK_STR(dec_with(set, ctx, nm, "last", 4), "any2");
+				decode_ctx_get_stats(ctx, &cs);
+				CHECK_INT(cs.pattern_runs - runs, c);
+				CHECK(dec_with(set, ctx, nm, "xxxx", 4) == NULL);
+				decode_ctx_get_stats(ctx, &cs);
+				CHECK_INT(cs.pattern_runs - runs, 2 * c);
+			}
+		}
+		/* no program name: the decoders for any program */
+		decode_ctx_get_stats(ctx, &cs);
+		runs = cs.pattern_runs;
+		CHECK_STR(dec_with(set, ctx, NULL, "yes", 3), "any2");
+		CHECK_STR(dec_with(set, ctx, "", "yes", 3), "any2");
+		decode_ctx_get_stats(ctx, &cs);
+		CHECK_INT(cs.pattern_runs - runs, 4);
+	}
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(out);
+}
+
 TEST(parent_child_semantics)
 {
 	struct decode_stats st;
@@ -1034,6 +1226,481 @@ TEST(parent_child_semantics)
 
 	decode_ctx_free(ctx);
 	decode_free(set);
+	free(out);
+}
+
+/*
+ * The loader compiles patterns leaner than written (lean_code): scratch
+ * groups ('_' first) non-capturing unless something may refer to groups,
+ * and anchored patterns without verbs or callouts without PCRE2's
+ * start-up checks. They must find exactly what the pattern as written
+ * finds, on the shipped decoders' kinds of lines cut at every length,
+ * with one byte deleted, and with one byte replaced by a byte the
+ * patterns care about.
+ */
+static const char *const lean_pats[] = {
+	"^(?<ip>\\S+) \\S+ (?:-|(?<user>\\S+)) \\[[^\\]]*\\] \"(?<method>[A-Za-z]+) (?<url>\\S+) HTTP/(?<ver>\\d(?:\\.\\d)?)\" (?<status>\\d{3}) (?:-|(?<bytes>\\d+))(?: \"(?:-|(?<ref>[^\"]*))\" \"(?:-|(?<ua>[^\"]*))\")?",
+	"^Failed (?<_m>password|keyboard-interactive/pam) for (?<user>.*?) from (?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)",
+	"^Connection (?:closed|reset) by (?:(?:authenticating|invalid) user (?<user>.*?) )?(?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)(?: \\[preauth\\])?$",
+	"^[^=]*IN=(?<in>\\S*+) OUT=(?<out>\\S*+) (?:MAC=\\S*+ )?+SRC=(?<src>\\S++) DST=(?<dst>\\S++) (?>[^P\\n]*+(?:P(?!ROTO=\\S)[^P\\n]*+)*+)PROTO=(?<proto>\\S++)(?: .*?SPT=(?<spt>\\d++) DPT=(?<dpt>\\d++))?",
+	"^(?:\\[\\s*\\d+\\.\\d+\\]\\s*)?\\[UFW (?:LIMIT )?BLOCK\\]",
+	"^\\((?<user>[^)]+)\\) CMD \\((?<cmd>.*)\\)$",
+	"^\\s*(?<user>\\S+) : TTY=(?<_tty>\\S+) ; PWD=(?<pwd>.*?) ; USER=(?<euser>\\S+) ;(?: GROUP=(?<group>\\S+) ;)?(?: TSID=\\S+ ;)?(?: ENV=.*? ;)? COMMAND=(?<cmd>.*)$",
+	"^(?:\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d )?\\[(?<level>[a-z]+)\\] \\d+#\\d+: (?:\\*\\d+ )?(?<msg>.*?)(?:, client: (?<ip>[^,]+)(?:, server: [^,]*)?(?:, request: \"(?<method>[A-Za-z]+) (?<url>\\S+) HTTP/(?<ver>\\d(?:\\.\\d)?)\")?.*)?$",
+	"^(?<a>x)(?<b>y)?z\\z|^q(?<c>w+)",
+	"^(?'_q'a+)(?P<_r>b+)(?<keep>c+)(?<_s>d)?(?<k2>e)?$",
+	"^(?<_a>x)(?<k>y)\\1",
+	"^(?<_a>x)(?<k>y)(?1)?",
+	/* parsers/sshd.yml's max-auth pattern; the next test compares it
+	 * with the (?:error: )? it was written with */
+	"^(?:error: |)maximum authentication attempts exceeded for (?:invalid user )?(?<user>.*?) from (?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)",
+};
+
+/* Capture groups each of lean_pats has once compiled by the loader. */
+static const uint32_t lean_groups[] = { 9, 3, 3, 7, 0, 2, 5, 6, 3, 2, 2, 2, 3 };
+
+static const char *const lean_lines[] = {
+	"10.0.0.246 - - [23/Nov/2026:00:00:00 +0000] \"GET /static/app.js HTTP/1.1\" 200 15727 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\"",
+	"203.0.113.7 - bob [23/Nov/2026:00:00:00 +0000] \"POST /login HTTP/2\" 401 - \"https://x/\" \"-\"",
+	"Failed password for admin from 185.24.143.27 port 54964 ssh2",
+	"Failed password for a from b from 1.2.3.4 port 22 ssh2",
+	"Connection closed by authenticating user oracle 91.124.41.148 port 15328 [preauth]",
+	"[UFW BLOCK] IN=eth0 OUT= MAC=00:16:3e:aa:bb:cc:00:16:3e:dd:ee:ff:08:00 SRC=61.217.30.212 DST=10.0.0.5 LEN=44 TOS=0x00 PREC=0x00 TTL=137 ID=26987 PROTO=TCP SPT=18482 DPT=80 WINDOW=1024 RES=0x00 SYN URGP=0",
+	"[ 12.5] [UFW LIMIT BLOCK] IN=eth0 OUT= SRC=192.0.2.1 DST=10.0.0.5 LEN=60 PPROTO=GRE PROTO=UDP SPT=53 DPT=5353",
+	"(root) CMD (run-parts /etc/cron.hourly)",
+	"   carol : TTY=pts/0 ; PWD=/home/carol ; USER=root ; GROUP=adm ; ENV=A=1 ; COMMAND=/usr/bin/apt-get update",
+	"2026/11/23 00:00:00 [error] 12#12: *3 open() failed, client: 1.2.3.4, server: x, request: \"GET /a HTTP/1.1\", host: \"x\"",
+	"xyz",
+	"qwww",
+	"aabbccd",
+	"abce",
+	"xyx",
+	"xyxy",
+	"error: maximum authentication attempts exceeded for invalid user a from b from 1.2.3.4 port 22 ssh2 [preauth]",
+	"maximum authentication attempts exceeded for root from ::1 port 5 ssh2",
+};
+
+/* Whether decoding line with decoder `prog` adds exactly the groups code
+ * captures (set and non-empty, '_' groups not kept), printing the first
+ * difference. */
+static int lean_same(struct decode_set *set, struct decode_ctx *ctx,
+    const char *prog, pcre2_code *code, pcre2_match_data *md,
+    const char *line, size_t len)
+{
+	const char *got = dec_with(set, ctx, prog, line, len);
+	int rc = pcre2_match(code, (PCRE2_SPTR)line, len, 0, 0, md, NULL);
+	uint32_t namecount = 0, esize = 0;
+	PCRE2_SPTR table = NULL;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+	if ((got != NULL) != (rc >= 0)) {
+		fprintf(stderr, "  %s on [%.*s]: decoder %s, pcre2 %d\n", prog,
+		    (int)len, line, got ? got : "none", rc);
+		return 0;
+	}
+	if (rc < 0)
+		return 1;
+	pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &namecount);
+	pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &esize);
+	pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
+	for (uint32_t e = 0; e < namecount; e++) {
+		PCRE2_SPTR ent = table + (size_t)e * esize;
+		const char *nm = (const char *)ent + 2;
+		uint32_t id = field_lookup(nm, strlen(nm));
+		const struct value *v = id == FIELD_NONE ? NULL : vg_event_get(E, id);
+		uint32_t g = ((uint32_t)ent[0] << 8) | ent[1];
+		int set_ne = g < (uint32_t)rc && ov[2 * g] != PCRE2_UNSET &&
+		    ov[2 * g + 1] > ov[2 * g];
+
+		if (nm[0] == '_')
+			continue;
+		if (!set_ne ? v != NULL : v == NULL ||
+		    v->len != ov[2 * g + 1] - ov[2 * g] ||
+		    memcmp(v->s, line + ov[2 * g], v->len) != 0) {
+			fprintf(stderr, "  %s on [%.*s]: group %s differs\n", prog,
+			    (int)len, line, nm);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+TEST(anchored_patterns_without_start_checks)
+{
+	size_t np = sizeof(lean_pats) / sizeof(lean_pats[0]);
+	size_t nl = sizeof(lean_lines) / sizeof(lean_lines[0]);
+	static const char subst[] = { ' ', '"', 'P', '=', ')', '\n', '\0', '-', '1' };
+	struct decode_stats st;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	pcre2_match_data *md = pcre2_match_data_create(32, NULL);
+	char *yml = NULL, *out = NULL, prog[16], buf[512];
+	size_t ylen = 0, runs = 0, bad = 0;
+	FILE *y = open_memstream(&yml, &ylen);
+	uint32_t opts;
+
+	fputs("decoders:\n", y);
+	for (size_t i = 0; i < np; i++) {
+		fprintf(y, "  - name: l%zu\n    programs: [l%zu]\n    patterns: ['", i, i);
+		for (const char *c = lean_pats[i]; *c != '\0'; c++)
+			fputs(*c == '\'' ? "''" : (char[]){ *c, '\0' }, y);
+		fputs("']\n", y);
+	}
+	/* kept: a verb, a callout, multiline ^ (not anchored), unanchored */
+	fputs("  - name: k0\n    programs: [k0]\n    patterns: ['^a(*COMMIT)b|^ac']\n"
+	    "  - name: k1\n    programs: [k1]\n    patterns: ['^a(?C1)b']\n"
+	    "  - name: k2\n    programs: [k2]\n    patterns: ['(?m)^ab']\n"
+	    "  - name: k3\n    programs: [k3]\n    patterns: ['ab']\n", y);
+	fclose(y);
+	set = load_text("lean.yml", yml, &st, &out);
+	CHECK_STR(out, "");
+	CHECK_INT(st.loaded, (int)np + 4);
+	ctx = decode_ctx_new(set);
+	CHECK_INT(sizeof(lean_groups) / sizeof(lean_groups[0]), np);
+	for (size_t i = 0; i < set->ntops; i++) {
+		uint32_t groups = 0;
+
+		opts = 0;
+		pcre2_pattern_info(set->tops[i]->pats[0].code, PCRE2_INFO_ALLOPTIONS, &opts);
+		CHECK_INT((opts & PCRE2_NO_START_OPTIMIZE) != 0, i < np);
+		pcre2_pattern_info(set->tops[i]->pats[0].code,
+		    PCRE2_INFO_CAPTURECOUNT, &groups);
+		if (i < np)
+			CHECK_INT(groups, lean_groups[i]);
+	}
+	/* the verb still decides: past a, the second branch is never tried */
+	CHECK_STR(dec_with(set, ctx, "k0", "ab", 2), "k0");
+	CHECK(dec_with(set, ctx, "k0", "ac", 2) == NULL);
+	CHECK_STR(dec_with(set, ctx, "k2", "x\nab", 4), "k2");
+	CHECK_STR(dec_with(set, ctx, "k3", "xab", 3), "k3");
+
+	for (size_t i = 0; i < np; i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *code = pcre2_compile((PCRE2_SPTR)lean_pats[i],
+		    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+
+		CHECK(code != NULL);
+		if (code == NULL)
+			continue;
+		snprintf(prog, sizeof(prog), "l%zu", i);
+		for (size_t l = 0; l < nl; l++) {
+			const char *line = lean_lines[l];
+			size_t n = strlen(line);
+
+			for (size_t cut = 0; cut <= n; cut++) {
+				runs++;
+				bad += !lean_same(set, ctx, prog, code, md, line, cut);
+			}
+			for (size_t at = 0; at < n; at++) {
+				memcpy(buf, line, at);
+				memcpy(buf + at, line + at + 1, n - at - 1);
+				runs++;
+				bad += !lean_same(set, ctx, prog, code, md, buf, n - 1);
+				for (size_t s = 0; s < sizeof(subst); s++) {
+					memcpy(buf, line, n);
+					buf[at] = subst[s];
+					runs++;
+					bad += !lean_same(set, ctx, prog, code, md, buf, n);
+				}
+			}
+		}
+		pcre2_code_free(code);
+	}
+	CHECK(runs > 90000);
+	CHECK_INT(bad, 0);
+	pcre2_match_data_free(md);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(yml);
+	free(out);
+}
+
+/* Whether old and new (compiled as written) match line[0..len) alike,
+ * with the same offsets for every group of new's name table. */
+static int same_groups(pcre2_code *old, pcre2_code *new, pcre2_match_data *mo,
+    pcre2_match_data *mn, const char *line, size_t len)
+{
+	int ro = pcre2_match(old, (PCRE2_SPTR)line, len, 0, 0, mo, NULL);
+	int rn = pcre2_match(new, (PCRE2_SPTR)line, len, 0, 0, mn, NULL);
+	PCRE2_SIZE *oo = pcre2_get_ovector_pointer(mo);
+	PCRE2_SIZE *on = pcre2_get_ovector_pointer(mn);
+	uint32_t namecount = 0, esize = 0;
+	PCRE2_SPTR table = NULL;
+
+	if ((ro >= 0) != (rn >= 0))
+		return 0;
+	if (rn < 0)
+		return 1;
+	pcre2_pattern_info(new, PCRE2_INFO_NAMECOUNT, &namecount);
+	pcre2_pattern_info(new, PCRE2_INFO_NAMEENTRYSIZE, &esize);
+	pcre2_pattern_info(new, PCRE2_INFO_NAMETABLE, &table);
+	for (uint32_t e = 0; e < namecount; e++) {
+		PCRE2_SPTR ent = table + (size_t)e * esize;
+		int go = pcre2_substring_number_from_name(old, ent + 2);
+		uint32_t gn = ((uint32_t)ent[0] << 8) | ent[1];
+		PCRE2_SIZE ao = go < ro ? oo[2 * go] : PCRE2_UNSET;
+		PCRE2_SIZE an = gn < (uint32_t)rn ? on[2 * gn] : PCRE2_UNSET;
+
+		if (go < 0 || ao != an || (an != PCRE2_UNSET &&
+		    oo[2 * go + 1] != on[2 * gn + 1]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Rewrites of shipped patterns keep every capture: the pattern as it was
+ * and as parsers/ now has it match the same lines with the same groups,
+ * on lines of their kind cut at every length, with one byte deleted and
+ * with one byte replaced; and the shipped decoder got the pre-check the
+ * rewrite was for.
+ */
+TEST(pattern_rewrites_same_captures)
+{
+	static const char *const pairs[][2] = {
+		{ "^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(?<user>.*?) from (?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)",
+		  "^(?:error: |)maximum authentication attempts exceeded for (?:invalid user )?(?<user>.*?) from (?<ip>[0-9A-Fa-f:.]+) port (?<port>\\d+)" },
+	};
+	static const char *const lines[] = {
+		"error: maximum authentication attempts exceeded for invalid user a from b from 1.2.3.4 port 22 ssh2 [preauth]",
+		"maximum authentication attempts exceeded for root from ::1 port 5 ssh2",
+		"error: error: maximum authentication attempts exceeded for x from 1.2.3.4 port 1",
+	};
+	static const char *const splits[][3] = {
+		{ "^(?:\\[\\s*\\d+\\.\\d+\\]\\s*)?\\[UFW (?:LIMIT )?BLOCK\\]",
+		  "^\\[UFW (?:LIMIT |)BLOCK\\]",
+		  "^\\[\\s*\\d+\\.\\d+\\]\\s*\\[UFW (?:LIMIT )?BLOCK\\]" },
+		{ "^(?:\\[\\s*\\d+\\.\\d+\\]\\s*)?\\[UFW ALLOW\\]",
+		  "^\\[UFW ALLOW\\]",
+		  "^\\[\\s*\\d+\\.\\d+\\]\\s*\\[UFW ALLOW\\]" },
+		{ "^(?:\\[\\s*\\d+\\.\\d+\\]\\s*)?\\[UFW AUDIT(?: INVALID)?\\]",
+		  "^\\[UFW AUDIT(?: INVALID|)\\]",
+		  "^\\[\\s*\\d+\\.\\d+\\]\\s*\\[UFW AUDIT(?: INVALID)?\\]" },
+	};
+	static const char *const ufw[] = {
+		"[UFW BLOCK] IN=eth0", "[UFW LIMIT BLOCK] IN=", "[ 12.5] [UFW ALLOW]",
+		"[12.50][UFW AUDIT INVALID]", "[UFW AUDIT] x", "[  1.2]  [UFW LIMIT BLOCK]",
+	};
+	static const char subst[] = { ' ', ':', 'e', 'm', '\n', '\0', '1', '[', ']', '.', 'L' };
+	pcre2_match_data *mo = pcre2_match_data_create(16, NULL);
+	pcre2_match_data *mn = pcre2_match_data_create(16, NULL);
+	size_t runs = 0, bad = 0;
+	char buf[256];
+	const struct dnode *top = NULL, *kid = NULL;
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *old = pcre2_compile((PCRE2_SPTR)pairs[i][0],
+		    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+		pcre2_code *new = pcre2_compile((PCRE2_SPTR)pairs[i][1],
+		    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+
+		CHECK(old != NULL && new != NULL);
+		for (size_t l = 0; old && new && l < sizeof(lines) / sizeof(lines[0]); l++) {
+			size_t n = strlen(lines[l]);
+
+			for (size_t cut = 0; cut <= n; cut++) {
+				runs++;
+				bad += !same_groups(old, new, mo, mn, lines[l], cut);
+			}
+			for (size_t at = 0; at < n; at++) {
+				memcpy(buf, lines[l], at);
+				memcpy(buf + at, lines[l] + at + 1, n - at - 1);
+				runs++;
+				bad += !same_groups(old, new, mo, mn, buf, n - 1);
+				for (size_t k = 0; k < sizeof(subst); k++) {
+					memcpy(buf, lines[l], n);
+					buf[at] = subst[k];
+					runs++;
+					bad += !same_groups(old, new, mo, mn, buf, n);
+				}
+			}
+		}
+		pcre2_code_free(old);
+		pcre2_code_free(new);
+	}
+	/* patterns without groups split in two: either matches where the
+	 * one did */
+	for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *c[3];
+
+		for (int k = 0; k < 3; k++) {
+			c[k] = pcre2_compile((PCRE2_SPTR)splits[i][k],
+			    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+			CHECK(c[k] != NULL);
+		}
+		for (size_t l = 0; c[0] && c[1] && c[2] &&
+		    l < sizeof(ufw) / sizeof(ufw[0]); l++) {
+			size_t n = strlen(ufw[l]);
+
+			for (size_t v = 0; v <= 2 * n + n * sizeof(subst); v++) {
+				size_t len;
+				int one, two;
+
+				if (v <= n) {
+					memcpy(buf, ufw[l], v);
+					len = v;
+				} else if (v < 2 * n + 1) {
+					size_t at = v - n - 1;
+
+					memcpy(buf, ufw[l], at);
+					memcpy(buf + at, ufw[l] + at + 1, n - at - 1);
+					len = n - 1;
+				} else {
+					size_t at = (v - 2 * n - 1) / sizeof(subst);
+
+					memcpy(buf, ufw[l], n);
+					buf[at] = subst[(v - 2 * n - 1) % sizeof(subst)];
+					len = n;
+				}
+				one = pcre2_match(c[0], (PCRE2_SPTR)buf, len, 0, 0, mo, NULL) >= 0;
+				two = pcre2_match(c[1], (PCRE2_SPTR)buf, len, 0, 0, mn, NULL) >= 0 ||
+				    pcre2_match(c[2], (PCRE2_SPTR)buf, len, 0, 0, mn, NULL) >= 0;
+				runs++;
+				bad += one != two;
+			}
+		}
+		for (int k = 0; k < 3; k++)
+			pcre2_code_free(c[k]);
+	}
+	CHECK(runs > 8000);
+	CHECK_INT(bad, 0);
+	for (size_t i = 0; i < S->ntops; i++) {
+		if (strcmp(S->tops[i]->name, "kernel-netfilter") != 0)
+			continue;
+		for (size_t k = 0; k < 3 && k < S->tops[i]->nkids; k++) {
+			CHECK_INT(S->tops[i]->kids[k]->npats, 2);
+			CHECK_INT(S->tops[i]->kids[k]->pats[0].exact, 1);
+		}
+	}
+	for (size_t i = 0; i < S->ntops; i++) {
+		if (strcmp(S->tops[i]->name, "sshd") == 0)
+			top = S->tops[i];
+	}
+	for (size_t i = 0; top != NULL && i < top->nkids; i++) {
+		if (strcmp(top->kids[i]->name, "sshd-max-auth-attempts") == 0)
+			kid = top->kids[i];
+	}
+	CHECK(kid != NULL);
+	if (kid != NULL) {
+		CHECK_INT(kid->pats[0].nalts, 2);
+		CHECK(kid->prefirst);
+	}
+	pcre2_match_data_free(mo);
+	pcre2_match_data_free(mn);
+}
+
+/*
+ * A pattern made only of the texts its pre-check tests (or of one class)
+ * is decided by the pre-check, without PCRE2; it must decide like PCRE2
+ * on lines cut, shortened and mutated around its texts. Patterns that are
+ * more than their texts still run PCRE2.
+ */
+TEST(patterns_decided_by_their_precheck)
+{
+	static const struct { const char *pat; int exact; } pats[] = {
+		{ "^abc", 1 },
+		{ "^\\[UFW (?:LIMIT |)BLOCK\\]", 1 },
+		{ "^[45]", 1 },
+		{ "^x(?:y|)z", 1 },
+		{ "^a\\.b(?:c|d)(?:e|f)", 1 },
+		{ "^abc$", 0 },
+		{ "^ab?c", 0 },
+		{ "^(?<x>abc)", 0 },
+		{ "^(?:abc)?d", 0 },
+		{ "^[^4]", 0 },
+		{ "^[4-5]", 0 },
+		{ "^a\\d", 0 },
+		{ "^a.c", 0 },
+		{ "abc", 0 },
+		{ "^(?i)abc", 0 },
+		{ "^0123456789abcdefghijklmnop", 0 }, /* longer than a pre-check */
+	};
+	static const char *const lines[] = {
+		"abcd", "[UFW BLOCK] IN=x", "[UFW LIMIT BLOCK]", "404", "xyz", "xz",
+		"a.bcf", "a.bde", "abc", "4", "0123456789abcdefghijklmnopq", "ABC",
+	};
+	static const char subst[] = { ' ', '[', 'L', '4', 'a', 'x', 'y', '\0', '.' };
+	size_t np = sizeof(pats) / sizeof(pats[0]);
+	struct decode_stats st;
+	struct decode_ctx_stats cs;
+	struct decode_set *set;
+	struct decode_ctx *ctx;
+	pcre2_match_data *md = pcre2_match_data_create(8, NULL);
+	char *yml = NULL, *out = NULL, prog[16], buf[64];
+	size_t ylen = 0, runs = 0, bad = 0;
+	FILE *y = open_memstream(&yml, &ylen);
+
+	fputs("decoders:\n", y);
+	for (size_t i = 0; i < np; i++) {
+		fprintf(y, "  - name: e%zu\n    programs: [e%zu]\n    patterns: ['", i, i);
+		fputs(pats[i].pat, y);
+		fputs("']\n", y);
+	}
+	fclose(y);
+	set = load_text("exact.yml", yml, &st, &out);
+	CHECK_STR(out, "");
+	CHECK_INT(st.loaded, (int)np);
+	ctx = decode_ctx_new(set);
+	for (size_t i = 0; i < np; i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		pcre2_code *code = pcre2_compile((PCRE2_SPTR)pats[i].pat,
+		    PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ec, &eo, NULL);
+		uint64_t pc;
+
+		CHECK_INT(set->tops[i]->pats[0].exact, pats[i].exact);
+		CHECK(code != NULL);
+		if (code == NULL)
+			continue;
+		snprintf(prog, sizeof(prog), "e%zu", i);
+		decode_ctx_get_stats(ctx, &cs);
+		pc = cs.pcre2_runs;
+		for (size_t l = 0; l < sizeof(lines) / sizeof(lines[0]); l++) {
+			size_t n = strlen(lines[l]);
+
+			for (size_t v = 0; v <= 2 * n + n * sizeof(subst); v++) {
+				size_t len;
+
+				if (v <= n) { /* cut */
+					memcpy(buf, lines[l], v);
+					len = v;
+				} else if (v < 2 * n + 1) { /* one byte out */
+					size_t at = v - n - 1;
+
+					memcpy(buf, lines[l], at);
+					memcpy(buf + at, lines[l] + at + 1, n - at - 1);
+					len = n - 1;
+				} else { /* one byte replaced */
+					size_t at = (v - 2 * n - 1) / sizeof(subst);
+
+					memcpy(buf, lines[l], n);
+					buf[at] = subst[(v - 2 * n - 1) % sizeof(subst)];
+					len = n;
+				}
+				runs++;
+				bad += (dec_with(set, ctx, prog, buf, len) != NULL) !=
+				    (pcre2_match(code, (PCRE2_SPTR)buf, len, 0, 0, md,
+				    NULL) >= 0);
+			}
+		}
+		decode_ctx_get_stats(ctx, &cs);
+		if (pats[i].exact)
+			CHECK_INT(cs.pcre2_runs, pc); /* never asked */
+		else
+			CHECK(cs.pcre2_runs > pc);
+		pcre2_code_free(code);
+	}
+	CHECK(runs > 10000);
+	CHECK_INT(bad, 0);
+	pcre2_match_data_free(md);
+	decode_ctx_free(ctx);
+	decode_free(set);
+	free(yml);
 	free(out);
 }
 
@@ -1357,7 +2024,13 @@ int main(void)
 	RUN(literal_prefixes_keep_matches_and_skip_pcre2);
 	RUN(literal_prefix_keeps_matches);
 	RUN(program_index_limits_what_runs);
+	RUN(program_memo_answers_like_the_index);
+	RUN(program_candidates_once_each_in_order);
 	RUN(parent_child_semantics);
+	RUN(captures_chain_after_earlier_values);
+	RUN(anchored_patterns_without_start_checks);
+	RUN(pattern_rewrites_same_captures);
+	RUN(patterns_decided_by_their_precheck);
 	RUN(match_limit_cuts_catastrophic_patterns);
 	RUN(match_limit_is_per_ctx);
 	RUN(invalid_utf8_is_bytes);
