@@ -27,14 +27,49 @@ struct ruleset *detect_ruleset_new(void)
 	return rs;
 }
 
+/*
+ * Can a hit of the scan answer fc (fcond.wholeeq)? A whole field's values
+ * are looked up whole in the table of its literals (detect_scan.c,
+ * whole_value), so a literal found there is the value itself, folded:
+ * exactly what an uncased equality with that literal compares. Keywords
+ * (the message, or every string of an event without one) are scanned
+ * inside values, where a literal found at the start and again at the end
+ * is no whole value: their fields are left out.
+ */
+static int fc_wholeeq(const struct ruleset *rs, const struct fcond *fc)
+{
+	const struct prefilter *pf = &rs->pf;
+
+	if (!fc->plain || !fc->tagged || fc->cased || fc->all || fc->never ||
+	    fc->keyword || fc->lits == NULL || fc->nfields == 0)
+		return 0;
+	for (uint32_t k = 0; k < fc->npats; k++) {
+		const struct pat *p = &fc->pats[k];
+		uint32_t l = fc->lits[k];
+
+		if (p->kind != PK_EQ || p->isnum || l == 0 || l > pf->nlits ||
+		    pf->llen[l - 1] != p->len ||
+		    memcmp(pf->ltext + pf->loff[l - 1], p->s, p->len) != 0)
+			return 0;
+	}
+	for (uint32_t f = 0; f < fc->nfields; f++) {
+		uint32_t id = fc->fields[f];
+
+		if (id >= pf->nscan || pf->scan[id] == 0 ||
+		    (pf->scan[id] & PF_PART) || (pf->keywords && id == F_MESSAGE))
+			return 0;
+	}
+	return 1;
+}
+
 /* The literal of each pattern of fc, once the index has given them, and
  * whether the short path evaluates it. */
-static void sn_lits(struct snode *sn)
+static void sn_lits(const struct ruleset *rs, struct snode *sn)
 {
 	if (sn == NULL)
 		return;
 	for (uint32_t i = 0; i < sn->n; i++)
-		sn_lits(sn->kids[i]);
+		sn_lits(rs, sn->kids[i]);
 	if (sn->fc != NULL)
 		sn->fc->plain = (uint8_t)detect_fc_plain(sn->fc);
 	if (sn->fc != NULL && sn->fc->npats > 0 && sn->fc->lits == NULL) {
@@ -44,8 +79,10 @@ static void sn_lits(struct snode *sn)
 		for (uint32_t k = 0; k < fc->npats; k++)
 			fc->lits[k] = fc->pats[k].lit;
 	}
-	if (sn->fc != NULL)
+	if (sn->fc != NULL) {
 		detect_fc_cset(sn->fc);
+		sn->fc->wholeeq = (uint8_t)fc_wholeeq(rs, sn->fc);
+	}
 }
 
 /*
@@ -388,11 +425,11 @@ void detect_ruleset_finish(struct ruleset *rs)
 		struct rule_impl *ri = rs->rules[r]->impl;
 
 		for (uint32_t i = 0; i < ri->nsels; i++)
-			sn_lits(ri->sels[i].root);
+			sn_lits(rs, ri->sels[i].root);
 		rule_pack(ri);
 	}
 	for (size_t e = 0; e < rs->nmls; e++) {
-		sn_lits(rs->mls[e].cond);
+		sn_lits(rs, rs->mls[e].cond);
 		map_pack(&rs->mls[e]);
 		map_truth(&rs->mls[e]);
 	}

@@ -851,6 +851,34 @@ static inline __attribute__((always_inline)) int plain_any(
 	return 0;
 }
 
+int detect_match_nowhole;
+
+/*
+ * A wholeeq condition whose literals k.. include one the scan found in
+ * this event: was it found in a value of fc's fields? Then that value,
+ * looked up whole, equals the literal (fcond.wholeeq): a match. 0 when
+ * no hit says so (a literal found in another field): the values decide.
+ */
+static int __attribute__((noinline)) whole_hit(const struct detect_ctx *ctx,
+    const struct vg_event *ev, const struct fcond *fc, uint32_t k)
+{
+	for (; k < fc->npats; k++) {
+		const struct pf_seen *sn = &ctx->lseen[fc->lits[k] - 1];
+		const struct fent *f;
+
+		if (sn->epoch != ctx->epoch || sn->entry >= ev->n)
+			continue;
+		f = &ev->ents[sn->entry];
+		if (f->dead || f->v.kind != V_STR)
+			continue;
+		for (uint32_t i = 0; i < fc->nfields; i++) {
+			if (fc->fields[i] == f->id)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * fc_eval for a plain condition (detect_fc_plain): the same answer from
  * the same steps, in loops that know there is nothing else to it (no
@@ -872,6 +900,10 @@ static inline __attribute__((always_inline)) int fc_plain_eval(
 		}
 		if (k == fc->npats)
 			return fc->neg;
+		/* one is: a value of these fields, looked up whole? */
+		if (fc->wholeeq && ctx->wholeseen == ctx->epoch &&
+		    !detect_match_nowhole && whole_hit(ctx, ev, fc, k))
+			return !fc->neg;
 	}
 	if (fc->all) {
 		/* each value the rule wrote, in one of its variants */

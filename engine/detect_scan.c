@@ -1439,6 +1439,7 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 		}
 		return;
 	}
+	ctx->wholeseen = ctx->epoch;
 	for (uint32_t e = 0; e < n; e++) {
 		uint32_t id = ents[e].id;
 		unsigned a = id < nact ? act[id] : 0;
