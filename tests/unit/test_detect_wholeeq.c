@@ -8,7 +8,8 @@
  * numbers, nulls, values that hold a literal at both ends, with and
  * without a message while keywords look for the same literal) the rules
  * that match are those that match without the shortcut, and each
- * condition answers as the general evaluator does.
+ * condition answers as the general evaluator does. And the keywords'
+ * scan finds its anchor's pair up to the last position of a message.
  */
 #include <unistd.h>
 
@@ -279,12 +280,67 @@ TEST(shortcut_agrees_with_values_on_generated_events)
 	CHECK(matched > 1000); /* the events do match rules */
 }
 
+/*
+ * The keywords' scan looks for its anchors' pairs in the unfolded message
+ * first (detect_scan.c, few_first_avx2): 'root' is its own anchor, so a
+ * message that ends with it has a pair at its last 4 bytes, the last
+ * position scanned, in a short message (a copy) or a long one (its last
+ * 33 bytes again). Messages of 0..100 bytes of 'r', 'o', 't' in both
+ * cases, the control bytes 0x12, 0x0f, 0x14 ('r', 'o', 't' less 0x60),
+ * ' ', '/' and '.', half of them ending with 'root' or 'rOOt': kw matches
+ * exactly when 'root' is there in any case (a message that is 'root'
+ * itself is left out: the equality on message finds it whole first).
+ */
+TEST(keyword_pairs_up_to_the_last_position)
+{
+	static const char alpha[] = "rotROT /\x12\x0f\x14RroOtT.";
+	char out[256];
+	uint32_t st = 88172645u;
+	int bad = 0, found = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		detect_scan_noavx2 = pass;
+		for (int i = 0; i < 8000; i++) {
+			char msg[128];
+			size_t len;
+			int want = 0;
+
+			st ^= st << 13;
+			st ^= st >> 17;
+			st ^= st << 5;
+			len = st % 101;
+			for (size_t k = 0; k < len; k++) {
+				st ^= st << 13;
+				st ^= st >> 17;
+				st ^= st << 5;
+				msg[k] = alpha[st % (sizeof(alpha) - 1)];
+			}
+			if (len >= 4 && st % 2 == 0)
+				memcpy(msg + len - 4, (st >> 8) % 2 ? "rOOt" : "root", 4);
+			for (size_t k = 0; k + 4 <= len && !want; k++)
+				want = (msg[k] | 0x20) == 'r' && (msg[k + 1] | 0x20) == 'o' &&
+				    (msg[k + 2] | 0x20) == 'o' && (msg[k + 3] | 0x20) == 't';
+			if (len == 4 && want)
+				continue;
+			vg_event_reset(ev);
+			vg_event_add(ev, fid("message"), msg, len);
+			found += want;
+			run(out, sizeof(out));
+			bad += strcmp(out, want ? "kw" : "") != 0;
+		}
+	}
+	detect_scan_noavx2 = 0;
+	CHECK_INT(bad, 0);
+	CHECK(found > 2000);
+}
+
 int main(void)
 {
 	setup();
 	RUN(which_conditions_are_wholeeq);
 	RUN(wholeeq_matches_as_written);
 	RUN(shortcut_agrees_with_values_on_generated_events);
+	RUN(keyword_pairs_up_to_the_last_position);
 	detect_ctx_free(ctx);
 	vg_event_free(ev);
 	detect_free(rs);
