@@ -434,7 +434,7 @@ void detect_ruleset_finish(struct ruleset *rs)
 		map_truth(&rs->mls[e]);
 	}
 	free(rs->act);
-	rs->nact = rs->pf.nscan > F_MESSAGE ? rs->pf.nscan : F_MESSAGE + 1;
+	rs->nact = FIELD_MAX; /* every id: the scan reads act[id] unchecked */
 	rs->act = vg_calloc(rs->nact, 1);
 	for (uint32_t f = 0; f < rs->pf.nscan; f++)
 		rs->act[f] = rs->pf.scan[f];

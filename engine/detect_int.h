@@ -393,9 +393,10 @@ struct ruleset {
 	size_t ncorr;
 	uint32_t max_sels;
 	struct rule_eval *reval; /* per rule: what evaluating it reads first */
-	/* per field id < nact: what the prefilter's scan does with a value
-	 * of the field (pf.scan, | ACT_KW for the message when keywords are
-	 * looked for), so that the fields nothing reads cost one load */
+	/* per field id (nact is FIELD_MAX: every id, FIELD_NONE's 0): what
+	 * the prefilter's scan does with a value of the field (pf.scan,
+	 * | ACT_KW for the message when keywords are looked for), so that
+	 * the fields nothing reads cost one load */
 	uint8_t *act;
 	uint32_t nact;
 };

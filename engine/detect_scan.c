@@ -1532,7 +1532,6 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 	/* in locals: the calls below write through ctx, which the compiler
 	 * cannot tell apart from the tables */
 	const uint8_t *act = rs->act;
-	const uint32_t nact = rs->nact;
 	const struct fent *ents = ev->ents;
 	const uint32_t n = ev->n;
 
@@ -1554,8 +1553,8 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 	}
 	ctx->wholeseen = ctx->epoch;
 	for (uint32_t e = 0; e < n; e++) {
-		uint32_t id = ents[e].id;
-		unsigned a = id < nact ? act[id] : 0;
+		/* act has a byte for every id: no bounds to check */
+		unsigned a = act[ents[e].id & (FIELD_MAX - 1)];
 
 		/* most entries: nothing looks at their field */
 		if (a == 0 || ents[e].dead || ents[e].v.kind == V_NULL)
