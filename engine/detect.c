@@ -28,13 +28,13 @@ struct ruleset *detect_ruleset_new(void)
 }
 
 /*
- * Can a hit of the scan answer fc (fcond.wholeeq)? A whole field's values
- * are looked up whole in the table of its literals (detect_scan.c,
- * whole_value), so a literal found there is the value itself, folded:
- * exactly what an uncased equality with that literal compares. Keywords
- * (the message, or every string of an event without one) are scanned
- * inside values, where a literal found at the start and again at the end
- * is no whole value: their fields are left out.
+ * Can a hit of the scan answer fc (fcond.wholeeq)? The scan records in
+ * lseen the value (entry) each literal was last found in, whether it
+ * looked the value up whole or scanned it (for its field or for
+ * keywords), in the value's own text (a number's canonical text is
+ * scanned too: detect_match.c's whole_hit takes strings only): a literal
+ * found in a string value of its own length is that value, folded, which
+ * is what an uncased equality with that literal compares.
  */
 static int fc_wholeeq(const struct ruleset *rs, const struct fcond *fc)
 {
@@ -50,13 +50,6 @@ static int fc_wholeeq(const struct ruleset *rs, const struct fcond *fc)
 		if (p->kind != PK_EQ || p->isnum || l == 0 || l > pf->nlits ||
 		    pf->llen[l - 1] != p->len ||
 		    memcmp(pf->ltext + pf->loff[l - 1], p->s, p->len) != 0)
-			return 0;
-	}
-	for (uint32_t f = 0; f < fc->nfields; f++) {
-		uint32_t id = fc->fields[f];
-
-		if (id >= pf->nscan || pf->scan[id] == 0 ||
-		    (pf->scan[id] & PF_PART) || (pf->keywords && id == F_MESSAGE))
 			return 0;
 	}
 	return 1;

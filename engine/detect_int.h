@@ -93,10 +93,10 @@ struct fcond {
 	uint8_t tagged;   /* every pattern has a prefilter literal (pat.lit) */
 	uint8_t wholeeq;  /* plain, tagged, uncased, not |all, and every
 	                     pattern an equality whose literal is all of it
-	                     (not a number's), over fields the scan looks up
-	                     whole (whole_field, no keywords): a value of its
-	                     fields that the scan found equal to one of its
-	                     literals matches (detect_ruleset_finish) */
+	                     (not a number's): a string value of its fields
+	                     in which the scan found one of its literals, of
+	                     the literal's length, matches (detect.c,
+	                     fc_wholeeq) */
 	uint8_t plain;    /* values of named fields against string patterns
 	                     (equality, prefix, suffix, contains, any) only:
 	                     detect_match.c's short path (detect_fc_plain);
@@ -450,10 +450,6 @@ struct detect_ctx {
 	uint32_t epoch;
 	uint32_t scanned;      /* epoch whose event the prefilter scanned: its
 	                          lseen then says which literals occur */
-	uint32_t wholeseen;    /* epoch whose event the scan read field by
-	                          field (it has a message or no keywords):
-	                          an lseen entry of a whole field of this
-	                          epoch is then a value equal to the literal */
 	uint32_t *rstamp;      /* per rule: epoch of rmask */
 	uint8_t *rmask;        /* per rule: the sets hit; 0x80 once a candidate */
 	struct pf_seen *lseen; /* per literal: its last hit */

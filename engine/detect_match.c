@@ -855,9 +855,10 @@ int detect_match_nowhole;
 
 /*
  * A wholeeq condition whose literals k.. include one the scan found in
- * this event: was it found in a value of fc's fields? Then that value,
- * looked up whole, equals the literal (fcond.wholeeq): a match. 0 when
- * no hit says so (a literal found in another field): the values decide.
+ * this event: was it found in a string value of fc's fields as long as
+ * itself? Then that value, folded, is the literal (fcond.wholeeq): a
+ * match. 0 when no hit says so (a literal found in another field, or
+ * inside a longer value): the values decide.
  */
 static int __attribute__((noinline)) whole_hit(const struct detect_ctx *ctx,
     const struct vg_event *ev, const struct fcond *fc, uint32_t k)
@@ -869,7 +870,7 @@ static int __attribute__((noinline)) whole_hit(const struct detect_ctx *ctx,
 		if (sn->epoch != ctx->epoch || sn->entry >= ev->n)
 			continue;
 		f = &ev->ents[sn->entry];
-		if (f->dead || f->v.kind != V_STR)
+		if (f->dead || f->v.kind != V_STR || f->v.len != fc->pats[k].len)
 			continue;
 		for (uint32_t i = 0; i < fc->nfields; i++) {
 			if (fc->fields[i] == f->id)
@@ -901,8 +902,8 @@ static inline __attribute__((always_inline)) int fc_plain_eval(
 		if (k == fc->npats)
 			return fc->neg;
 		/* one is: a value of these fields, looked up whole? */
-		if (fc->wholeeq && ctx->wholeseen == ctx->epoch &&
-		    !detect_match_nowhole && whole_hit(ctx, ev, fc, k))
+		if (fc->wholeeq && !detect_match_nowhole &&
+		    whole_hit(ctx, ev, fc, k))
 			return !fc->neg;
 	}
 	if (fc->all) {

@@ -1551,7 +1551,6 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 		}
 		return;
 	}
-	ctx->wholeseen = ctx->epoch;
 	for (uint32_t e = 0; e < n; e++) {
 		/* act has a byte for every id: no bounds to check */
 		unsigned a = act[ents[e].id & (FIELD_MAX - 1)];

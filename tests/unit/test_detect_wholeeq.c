@@ -1,14 +1,15 @@
 /*
- * test_detect_wholeeq.c: an uncased equality over fields that the
- * prefilter looks up whole (fcond.wholeeq) is answered by the scan's hit
- * of its literal in a value of its fields, without comparing the values.
+ * test_detect_wholeeq.c: an uncased equality (fcond.wholeeq) is answered
+ * by the scan's hit of its literal in a string value of its fields as
+ * long as the literal, without comparing the values: whether the value
+ * was looked up whole, scanned inside for its field, or for keywords.
  * Exact expectations: which conditions get the flag (not numbers, |cased,
- * |all, keywords, nor fields scanned inside values); and on many generated
- * events (several values of a field, two event fields for one Sigma field,
- * numbers, nulls, values that hold a literal at both ends, with and
- * without a message while keywords look for the same literal) the rules
- * that match are those that match without the shortcut, and each
- * condition answers as the general evaluator does. And the keywords'
+ * |all, keywords); and on many generated events (several values of a
+ * field, two event fields for one Sigma field, numbers, nulls, values
+ * that hold a literal at both ends or inside, with and without a message
+ * while keywords look for the same literal) the rules that match are
+ * those that match without the shortcut, and each condition answers as
+ * the general evaluator does. And the keywords'
  * scan finds its anchor's pair up to the last position of a message.
  */
 #include <unistd.h>
@@ -40,7 +41,8 @@ static const char rules[] =
 	R("kw", "    keywords:\n        - root\n    condition: keywords\n")
 	R("msg", "    sel:\n        message: root\n    condition: sel\n")
 	R("or", "    a:\n        event.action: ssh_login\n"
-	    "    b:\n        user.target.name: ROOT\n    condition: a or b\n");
+	    "    b:\n        user.target.name: ROOT\n    condition: a or b\n")
+	R("qnum", "    sel:\n        user.name: '100'\n    condition: sel\n");
 
 static const char maps[] =
 	"title: m\nfieldmappings:\n  - fields:\n      Who: [user.name, user.target.name]\n";
@@ -167,7 +169,7 @@ static void setup(void)
 	int loaded;
 
 	rs = load_set(rules, maps, &loaded);
-	if (loaded != 10)
+	if (loaded != 11)
 		abort();
 	ctx = detect_ctx_new(rs);
 	ev = vg_event_new();
@@ -180,11 +182,12 @@ TEST(which_conditions_are_wholeeq)
 	CHECK_STR(rule_flags("two"), "w");
 	CHECK_STR(rule_flags("num"), "-");   /* a number */
 	CHECK_STR(rule_flags("cased"), "-");
-	CHECK_STR(rule_flags("part"), "--"); /* agent is scanned inside */
+	CHECK_STR(rule_flags("part"), "-w"); /* contains: not an equality */
 	CHECK_STR(rule_flags("all"), "-");
 	CHECK_STR(rule_flags("kw"), "-");
-	CHECK_STR(rule_flags("msg"), "-");   /* keywords read the message */
+	CHECK_STR(rule_flags("msg"), "w");   /* scanned for keywords too */
 	CHECK_STR(rule_flags("or"), "ww");
+	CHECK_STR(rule_flags("qnum"), "w");  /* quoted: text, not a number */
 }
 
 TEST(wholeeq_matches_as_written)
@@ -226,6 +229,57 @@ TEST(wholeeq_matches_as_written)
 	CHECK_INT(disagree(), 0);
 }
 
+/* Values the scan reads inside (agent: contains) or for keywords (the
+ * message): a literal found there answers the equality only when it is
+ * the whole value. */
+TEST(wholeeq_in_scanned_values)
+{
+	char a[256];
+
+	vg_event_reset(ev);
+	vg_event_add(ev, fid("message"), "-", 1);
+	vg_event_add(ev, fid("agent"), "RootKit", 7);
+	CHECK_STR(run(a, sizeof(a)), "part");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	vg_event_add(ev, fid("message"), "-", 1);
+	vg_event_add(ev, fid("agent"), "rootkit2", 8);
+	CHECK_STR(run(a, sizeof(a)), "");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	vg_event_add(ev, fid("agent"), "x rootkit", 9);
+	vg_event_add(ev, fid("agent"), "rootkit", 7);
+	CHECK_STR(run(a, sizeof(a)), "part kw"); /* no message: kw reads agent */
+	CHECK_INT(disagree(), 0);
+	/* root at the start and again at the end of a message */
+	vg_event_reset(ev);
+	vg_event_add(ev, fid("message"), "root-root", 9);
+	CHECK_STR(run(a, sizeof(a)), "kw");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	vg_event_add(ev, fid("message"), "rOOt", 4);
+	CHECK(strstr(run(a, sizeof(a)), "msg") != NULL);
+	CHECK_INT(disagree(), 0);
+}
+
+/* A number's canonical text is scanned too: '100' found there is no
+ * string value "100". */
+TEST(wholeeq_not_from_a_numbers_canonical_text)
+{
+	char a[256];
+
+	vg_event_reset(ev);
+	vg_event_add(ev, fid("message"), "-", 1);
+	vg_event_add_num(ev, fid("user.name"), "1e2", 3, 100);
+	CHECK_STR(run(a, sizeof(a)), "");
+	CHECK_INT(disagree(), 0);
+	vg_event_reset(ev);
+	vg_event_add(ev, fid("message"), "-", 1);
+	vg_event_add_num(ev, fid("user.name"), "100", 3, 100);
+	CHECK_STR(run(a, sizeof(a)), "qnum");
+	CHECK_INT(disagree(), 0);
+}
+
 /* A small deterministic generator (xorshift). */
 static uint32_t rnd_state = 12345;
 
@@ -245,7 +299,8 @@ TEST(shortcut_agrees_with_values_on_generated_events)
 	static const char *const vals[] = { "root", "ROOT", "Root", "rootroot",
 	    "root root", "xroot", "rootx", "admin", "ADMIN ", "ssh_login",
 	    "SSH_LOGIN", "SSH_Login", "ssh_login2", "alice", "Alice", "",
-	    "wheel", "rootkit", "0", "00", "12", "ro", "a root b" };
+	    "wheel", "rootkit", "ROOTKIT", "xrootkit", "rootkit root", "0", "00",
+	    "12", "ro", "a root b", "100", "1e2", "100.0" };
 	char with[256], without[256];
 	int diff = 0, bad = 0, matched = 0;
 
@@ -339,6 +394,8 @@ int main(void)
 	setup();
 	RUN(which_conditions_are_wholeeq);
 	RUN(wholeeq_matches_as_written);
+	RUN(wholeeq_in_scanned_values);
+	RUN(wholeeq_not_from_a_numbers_canonical_text);
 	RUN(shortcut_agrees_with_values_on_generated_events);
 	RUN(keyword_pairs_up_to_the_last_position);
 	detect_ctx_free(ctx);
