@@ -411,6 +411,36 @@ void detect_pack_free(struct rule_impl *ri)
 	ri->nsels = 0;
 }
 
+/* A rule whose condition is one selection that is a wholeeq condition,
+ * or an AND of a few: its conditions, for detect_weq_and. */
+static void rule_weq(const struct rule_impl *ri, struct rule_eval *re)
+{
+	const struct snode *sn;
+
+	re->nweq = 0;
+	if (ri->cond == NULL || ri->cond->op != CN_SEL || ri->cond->sel >= ri->nsels)
+		return;
+	sn = ri->sels[ri->cond->sel].root;
+	if (sn == NULL)
+		return;
+	if (sn->kind == SN_FC) {
+		if (sn->fc->wholeeq && !sn->fc->neg)
+			re->weq[re->nweq++] = sn->fc;
+		return;
+	}
+	if (sn->kind != SN_AND || sn->n == 0 || sn->n > WEQ_MAX)
+		return;
+	for (uint32_t i = 0; i < sn->n; i++) {
+		const struct snode *k = sn->kids[i];
+
+		if (k->kind != SN_FC || !k->fc->wholeeq || k->fc->neg) {
+			re->nweq = 0;
+			return;
+		}
+		re->weq[re->nweq++] = k->fc;
+	}
+}
+
 void detect_ruleset_finish(struct ruleset *rs)
 {
 	detect_index_build(rs);
@@ -458,6 +488,7 @@ void detect_ruleset_finish(struct ruleset *rs)
 		re->need = ri->need;
 		re->nneed = ri->nneed;
 		re->group = ri->group;
+		rule_weq(ri, re);
 	}
 }
 
@@ -909,6 +940,16 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 		if (!group_ok(ctx, ev, re->group))
 			continue;
 		ctx->cur = rs->rules[ctx->cands[i]];
+		if (re->nweq > 0) {
+			/* equalities the scan's hits answer, mostly */
+			int w = detect_weq_and(ctx, ev, re);
+
+			if (w >= 0) {
+				if (w)
+					ctx->matches[n++] = ctx->cur;
+				continue;
+			}
+		}
 		if (detect_cond_eval(ctx, ev, re->sels, re->cond))
 			ctx->matches[n++] = ctx->cur;
 	}

@@ -357,12 +357,17 @@ struct prefilter {
 /* Per rule, side by side (detect_ruleset_finish): the group and needed
  * fields decide whether to evaluate it without touching the rule, then
  * the condition runs over the packed selections. */
+#define WEQ_MAX 4
 struct rule_eval {
 	const struct cnode *cond;
 	const struct sel *sels;
 	const uint32_t *need;  /* rule_impl.need */
 	uint32_t nneed;
 	uint32_t group;
+	/* a rule that is one selection ANDing wholeeq conditions (not
+	 * negated): them, for detect_weq_and before the condition */
+	uint32_t nweq;
+	const struct fcond *weq[WEQ_MAX];
 };
 
 struct ruleset {
@@ -545,6 +550,11 @@ int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 /* The same over a rule's selections sels (rule_eval). */
 int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct sel *sels, const struct cnode *cn);
+/* A rule_eval's wholeeq conditions, ANDed, from the scan's hits alone:
+ * 1 all hold, 0 one cannot (none of its literals is in the event), -1
+ * the values must decide (detect_cond_eval). */
+int detect_weq_and(const struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct rule_eval *re);
 /* Is fc one that the short path evaluates (sets fc->plain)? */
 int detect_fc_plain(const struct fcond *fc);
 /* The distinct first bytes of a plain condition's needles, when it is a

@@ -880,6 +880,29 @@ static int __attribute__((noinline)) whole_hit(const struct detect_ctx *ctx,
 	return 0;
 }
 
+int detect_weq_and(const struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct rule_eval *re)
+{
+	int r = 1;
+
+	if (ctx->scanned != ctx->epoch || detect_match_nowhole)
+		return -1;
+	for (uint32_t i = 0; i < re->nweq; i++) {
+		const struct fcond *fc = re->weq[i];
+		uint32_t k;
+
+		for (k = 0; k < fc->npats; k++) {
+			if (ctx->lseen[fc->lits[k] - 1].epoch == ctx->epoch)
+				break;
+		}
+		if (k == fc->npats)
+			return 0; /* as fc_plain_eval: no literal, no match */
+		if (r == 1 && !whole_hit(ctx, ev, fc, k))
+			r = -1;
+	}
+	return r;
+}
+
 /*
  * fc_eval for a plain condition (detect_fc_plain): the same answer from
  * the same steps, in loops that know there is nothing else to it (no

@@ -9,7 +9,8 @@
  * that hold a literal at both ends or inside, with and without a message
  * while keywords look for the same literal) the rules that match are
  * those that match without the shortcut, and each condition answers as
- * the general evaluator does. And the keywords'
+ * the general evaluator does (a rule ANDing such conditions is answered
+ * from the hits alone, detect_weq_and). And the keywords'
  * scan finds its anchor's pair up to the last position of a message.
  */
 #include <unistd.h>
@@ -42,7 +43,10 @@ static const char rules[] =
 	R("msg", "    sel:\n        message: root\n    condition: sel\n")
 	R("or", "    a:\n        event.action: ssh_login\n"
 	    "    b:\n        user.target.name: ROOT\n    condition: a or b\n")
-	R("qnum", "    sel:\n        user.name: '100'\n    condition: sel\n");
+	R("qnum", "    sel:\n        user.name: '100'\n    condition: sel\n")
+	R("three", "    sel:\n        event.action: ssh_login\n"
+	    "        user.name: root\n        group.name: wheel\n"
+	    "    condition: sel\n");
 
 static const char maps[] =
 	"title: m\nfieldmappings:\n  - fields:\n      Who: [user.name, user.target.name]\n";
@@ -169,7 +173,7 @@ static void setup(void)
 	int loaded;
 
 	rs = load_set(rules, maps, &loaded);
-	if (loaded != 11)
+	if (loaded != 12)
 		abort();
 	ctx = detect_ctx_new(rs);
 	ev = vg_event_new();
@@ -188,6 +192,15 @@ TEST(which_conditions_are_wholeeq)
 	CHECK_STR(rule_flags("msg"), "w");   /* scanned for keywords too */
 	CHECK_STR(rule_flags("or"), "ww");
 	CHECK_STR(rule_flags("qnum"), "w");  /* quoted: text, not a number */
+	/* rules that are one selection ANDing them (not negated) are
+	 * answered by detect_weq_and before their condition */
+	CHECK_INT(rs->reval[rule_by_id("eq")->impl->index].nweq, 2);
+	CHECK_INT(rs->reval[rule_by_id("two")->impl->index].nweq, 1);
+	CHECK_INT(rs->reval[rule_by_id("qnum")->impl->index].nweq, 1);
+	CHECK_INT(rs->reval[rule_by_id("three")->impl->index].nweq, 3);
+	CHECK_INT(rs->reval[rule_by_id("neq")->impl->index].nweq, 0);
+	CHECK_INT(rs->reval[rule_by_id("or")->impl->index].nweq, 0);
+	CHECK_INT(rs->reval[rule_by_id("part")->impl->index].nweq, 0);
 }
 
 TEST(wholeeq_matches_as_written)
