@@ -371,6 +371,12 @@ static void map_truth(struct map_ls *m)
 		m->ntf = 0;
 		return;
 	}
+	for (uint8_t j = 0; j < m->ntf; j++) {
+		if (m->tfield[j] == FIELD_NONE || m->tfield[j] >= FIELD_MAX) {
+			m->ntf = 0; /* no id to look up: evaluated as it is */
+			return;
+		}
+	}
 	if (m->ntf == 0)
 		return; /* names no field: evaluated as it is */
 	for (unsigned b = 0; b < 1u << m->ntf; b++) {
@@ -755,12 +761,14 @@ static int __attribute__((noinline)) entry_eval(struct detect_ctx *ctx,
 
 	ctx->group_ep[e] = ctx->epoch;
 	if (m->ntf > 0) {
-		/* presence only: which of its fields are there */
+		/* presence only: which of its fields are there (their ids
+		 * are real ones, map_truth: the event's index directly) */
+		const uint32_t *stamp = ev->stamp;
+		const uint32_t gen = ev->gen;
 		unsigned b = 0;
 
 		for (uint8_t j = 0; j < m->ntf; j++)
-			b |= (unsigned)(vg_event_first(ev, m->tfield[j]) !=
-			    FENT_END) << j;
+			b |= (unsigned)(stamp[m->tfield[j]] == gen) << j;
 		*st = (m->truth >> b & 1) ? 1 : 2;
 	} else {
 		*st = m->cond == NULL || detect_sn_eval(ctx, ev, m->cond) ?
