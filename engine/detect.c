@@ -472,13 +472,15 @@ void detect_ruleset_finish(struct ruleset *rs)
 	free(rs->needf_ids);
 	rs->needf_ids = NULL;
 	rs->nneedf_ids = 0;
-	for (uint32_t f = 0; f < rs->nneedf; f++)
+	/* FIELD_NONE, never in an event's index, is left out (any_needed
+	 * reads the index unchecked) */
+	for (uint32_t f = 1; f < rs->nneedf && f < FIELD_MAX; f++)
 		rs->nneedf_ids += rs->needf[f] != 0;
 	if (rs->nneedf_ids <= NEEDF_IDS_MAX) {
 		rs->needf_ids = vg_malloc((rs->nneedf_ids + 1) *
 		    sizeof(*rs->needf_ids));
 		rs->nneedf_ids = 0;
-		for (uint32_t f = 0; f < rs->nneedf; f++) {
+		for (uint32_t f = 1; f < rs->nneedf && f < FIELD_MAX; f++) {
 			if (rs->needf[f])
 				rs->needf_ids[rs->nneedf_ids++] = f;
 		}
@@ -833,9 +835,13 @@ static int any_needed(const struct ruleset *rs, const struct vg_event *ev)
 	if (rs->need_any)
 		return 1;
 	if (rs->needf_ids != NULL) {
-		/* a few such fields: their index entries */
+		/* a few such fields (real ids, below nneedf): their index
+		 * entries */
+		const uint32_t *stamp = ev->stamp;
+		const uint32_t gen = ev->gen;
+
 		for (uint32_t k = 0; k < rs->nneedf_ids; k++) {
-			if (vg_event_first(ev, rs->needf_ids[k]) != FENT_END)
+			if (stamp[rs->needf_ids[k]] == gen)
 				return 1;
 		}
 		return 0;

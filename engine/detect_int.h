@@ -550,11 +550,62 @@ int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 /* The same over a rule's selections sels (rule_eval). */
 int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct sel *sels, const struct cnode *cn);
+/* Set (by tests) to evaluate wholeeq conditions value by value. */
+extern int detect_match_nowhole;
+/* Was pattern k's literal of a wholeeq condition (seen in this event)
+ * found in a string value of fc's fields as long as itself? Then that
+ * value, folded, is the literal: a match (fcond.wholeeq). */
+static inline __attribute__((always_inline)) int detect_whole_one(
+    const struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc, uint32_t k)
+{
+	const struct pf_seen *sn = &ctx->lseen[fc->lits[k] - 1];
+	const struct fent *f;
+
+	if (sn->epoch != ctx->epoch || sn->entry >= ev->n)
+		return 0;
+	f = &ev->ents[sn->entry];
+	if (f->dead || f->v.kind != V_STR || f->v.len != fc->pats[k].len)
+		return 0;
+	if (f->id == fc->fields[0])
+		return 1; /* the usual condition: one field */
+	for (uint32_t i = 1; i < fc->nfields; i++) {
+		if (fc->fields[i] == f->id)
+			return 1;
+	}
+	return 0;
+}
+
+/* The same for the patterns from k on, in a call. */
+int detect_whole_rest(const struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc, uint32_t k);
+
 /* A rule_eval's wholeeq conditions, ANDed, from the scan's hits alone:
  * 1 all hold, 0 one cannot (none of its literals is in the event), -1
- * the values must decide (detect_cond_eval). */
-int detect_weq_and(const struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct rule_eval *re);
+ * the values must decide (detect_cond_eval). In line in detect_event. */
+static inline int detect_weq_and(const struct detect_ctx *ctx,
+    const struct vg_event *ev, const struct rule_eval *re)
+{
+	int r = 1;
+
+	if (ctx->scanned != ctx->epoch || detect_match_nowhole)
+		return -1;
+	for (uint32_t i = 0; i < re->nweq; i++) {
+		const struct fcond *fc = re->weq[i];
+		uint32_t k;
+
+		for (k = 0; k < fc->npats; k++) {
+			if (ctx->lseen[fc->lits[k] - 1].epoch == ctx->epoch)
+				break;
+		}
+		if (k == fc->npats)
+			return 0; /* as fc_plain_eval: no literal, no match */
+		if (r == 1 && !detect_whole_one(ctx, ev, fc, k) &&
+		    !(k + 1 < fc->npats && detect_whole_rest(ctx, ev, fc, k + 1)))
+			r = -1;
+	}
+	return r;
+}
 /* Is fc one that the short path evaluates (sets fc->plain)? */
 int detect_fc_plain(const struct fcond *fc);
 /* The distinct first bytes of a plain condition's needles, when it is a
@@ -568,8 +619,6 @@ struct cset {
 	uint8_t first[CSET_FIRST];
 };
 void detect_fc_cset(struct fcond *fc);
-/* Set (by tests) to evaluate wholeeq conditions value by value. */
-extern int detect_match_nowhole;
 /* Does one value match one pattern (for explanations too). */
 int detect_pat_match(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, const struct pat *p, const struct value *v);

@@ -860,34 +860,13 @@ int detect_match_nowhole;
  * match. 0 when no hit says so (a literal found in another field, or
  * inside a longer value): the values decide.
  */
-static inline __attribute__((always_inline)) int whole_one(
-    const struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct fcond *fc, uint32_t k)
-{
-	const struct pf_seen *sn = &ctx->lseen[fc->lits[k] - 1];
-	const struct fent *f;
-
-	if (sn->epoch != ctx->epoch || sn->entry >= ev->n)
-		return 0;
-	f = &ev->ents[sn->entry];
-	if (f->dead || f->v.kind != V_STR || f->v.len != fc->pats[k].len)
-		return 0;
-	if (f->id == fc->fields[0])
-		return 1; /* the usual condition: one field */
-	for (uint32_t i = 1; i < fc->nfields; i++) {
-		if (fc->fields[i] == f->id)
-			return 1;
-	}
-	return 0;
-}
-
 /* The same from pattern k on (k's literal was seen): the first one seen
  * in line, the rest in a call. */
-static int __attribute__((noinline)) whole_rest(const struct detect_ctx *ctx,
+int __attribute__((noinline)) detect_whole_rest(const struct detect_ctx *ctx,
     const struct vg_event *ev, const struct fcond *fc, uint32_t k)
 {
 	for (; k < fc->npats; k++) {
-		if (whole_one(ctx, ev, fc, k))
+		if (detect_whole_one(ctx, ev, fc, k))
 			return 1;
 	}
 	return 0;
@@ -897,31 +876,8 @@ static inline __attribute__((always_inline)) int whole_hit(
     const struct detect_ctx *ctx, const struct vg_event *ev,
     const struct fcond *fc, uint32_t k)
 {
-	return whole_one(ctx, ev, fc, k) ||
-	    (k + 1 < fc->npats && whole_rest(ctx, ev, fc, k + 1));
-}
-
-int detect_weq_and(const struct detect_ctx *ctx, const struct vg_event *ev,
-    const struct rule_eval *re)
-{
-	int r = 1;
-
-	if (ctx->scanned != ctx->epoch || detect_match_nowhole)
-		return -1;
-	for (uint32_t i = 0; i < re->nweq; i++) {
-		const struct fcond *fc = re->weq[i];
-		uint32_t k;
-
-		for (k = 0; k < fc->npats; k++) {
-			if (ctx->lseen[fc->lits[k] - 1].epoch == ctx->epoch)
-				break;
-		}
-		if (k == fc->npats)
-			return 0; /* as fc_plain_eval: no literal, no match */
-		if (r == 1 && !whole_hit(ctx, ev, fc, k))
-			r = -1;
-	}
-	return r;
+	return detect_whole_one(ctx, ev, fc, k) ||
+	    (k + 1 < fc->npats && detect_whole_rest(ctx, ev, fc, k + 1));
 }
 
 /*
