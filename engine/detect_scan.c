@@ -1488,6 +1488,26 @@ static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
 		found(pf, ctx, ev, l, e, field, 0, 0, len, len);
 }
 
+/* Is the text of a number already its canonical text (detect_int_text):
+ * digits without a leading zero, a '-' before any but 0, no more than 15,
+ * and the number they spell? Then the canonical text, the same bytes,
+ * would find what the text found: it is neither made nor read again. */
+static inline int num_is_canon(const struct value *v)
+{
+	const char *s = v->s;
+	uint32_t i = s[0] == '-', n = v->len;
+	long long x = 0;
+
+	if (n <= i || n - i > 15 || (s[i] == '0' && (n - i > 1 || i)))
+		return 0;
+	for (uint32_t k = i; k < n; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return 0;
+		x = x * 10 + (s[k] - '0');
+	}
+	return (double)(i ? -x : x) == v->num;
+}
+
 /* One value of a field that the scan reads (entry e): looked up whole or
  * scanned (named: pf.scan's bits for the field; kw: keywords look here). */
 static inline __attribute__((always_inline)) void index_entry(
@@ -1502,7 +1522,7 @@ static inline __attribute__((always_inline)) void index_entry(
 	if (named != 0 && !(named & PF_PART)) {
 		/* a whole field: looked up, then scanned for keywords */
 		whole_value(pf, ctx, ev, f->v.s, f->v.len, e, f->id);
-		if (f->v.kind == V_NUM) {
+		if (f->v.kind == V_NUM && !num_is_canon(&f->v)) {
 			char canon[32];
 
 			if (detect_int_text(f->v.num, canon))
@@ -1515,7 +1535,7 @@ static inline __attribute__((always_inline)) void index_entry(
 	}
 	scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
 	    named ? f->id : UINT32_MAX, kw, named, khow);
-	if (f->v.kind == V_NUM) {
+	if (f->v.kind == V_NUM && !num_is_canon(&f->v)) {
 		/* 4688 matches a number whatever its text ("4688.0") */
 		char canon[32];
 

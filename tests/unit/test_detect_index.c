@@ -525,6 +525,33 @@ TEST(integers_have_one_canonical_text)
 	CHECK_INT(detect_int_text(0.0 / 0.0, t), 0);
 }
 
+/* A number whose text is its canonical text is looked up once; any other
+ * text of the same number is found through the canonical text (and the
+ * rule compares the number: text "4688" of 4689 is not 4688). */
+TEST(numbers_are_found_by_their_text_or_canonical_text)
+{
+	static const struct {
+		const char *text;
+		double num;
+		int match;
+	} v[] = {
+		{ "4688", 4688, 1 }, { "04688", 4688, 1 }, { "4688.0", 4688, 1 },
+		{ "+4688", 4688, 1 }, { "4.688e3", 4688, 1 }, { "4689", 4689, 0 },
+		{ "-4688", -4688, 0 }, { "46880", 46880, 0 }, { "0", 0, 0 },
+		{ "-0", -0.0, 0 }, { "4688", 4689, 0 }, { "4689", 4688, 1 },
+	};
+	int bad = 0;
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(v); i++) {
+		vg_event_reset(ev);
+		add("message", "x");
+		vg_event_add_num(ev, fid("EventID"), v[i].text, strlen(v[i].text),
+		    v[i].num);
+		bad += strcmp(run(), v[i].match ? "eq-4688" : "") != 0;
+	}
+	CHECK_INT(bad, 0);
+}
+
 TEST(fields_of_whole_values_are_looked_up)
 {
 	uint32_t pn = fid("Provider_Name");
@@ -857,6 +884,7 @@ int main(void)
 	RUN(a_replay_keeps_where_its_literals_were);
 	RUN(fields_of_whole_values_are_looked_up);
 	RUN(integers_have_one_canonical_text);
+	RUN(numbers_are_found_by_their_text_or_canonical_text);
 	RUN(wide_fields_are_scanned_by_8_grams);
 	RUN(rules_of_no_field_need_their_logsource_fields);
 	RUN(regexes_need_their_bytes_and_length);
