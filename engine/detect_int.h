@@ -347,6 +347,8 @@ struct prefilter {
 	/* A field that looks for whole values only (event.action: ssh_login)
 	 * is not scanned: its value is looked up in a hash of the literals. */
 	uint32_t *xlen;        /* per field id < nscan: its longest literal */
+	uint64_t *fbit;        /* per field id < nscan: field_bit(id), read
+	                          per value without the division */
 	uint32_t *xslot;       /* open addressing: literal id + 1, 0 empty */
 	uint32_t xcap;         /* power of two */
 	uint8_t kwscan;        /* the same for keyword postings */

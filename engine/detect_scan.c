@@ -453,6 +453,9 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 	size_t k = 0, nc = 0;
 
 	pf->cls = vg_calloc(pf->nscan + 1, sizeof(*pf->cls));
+	pf->fbit = vg_calloc(pf->nscan + 1, sizeof(*pf->fbit));
+	for (uint32_t f = 0; f < pf->nscan; f++)
+		pf->fbit[f] = field_bit(f);
 	pf->first = vg_calloc(pf->nscan + 1, sizeof(*pf->first));
 	pf->kwfirst = vg_calloc(1, sizeof(*pf->kwfirst));
 	if (n > 0)
@@ -1153,7 +1156,7 @@ static void __attribute__((noinline)) scan_bytes_all(
     uint32_t field, int kw, unsigned nhow, unsigned khow)
 {
 	uint8_t *f;
-	uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
+	uint64_t want = (field != UINT32_MAX ? pf->fbit[field] : 0) |
 	    (kw ? FIELD_KW : 0);
 	const struct pf_class *cm = field != UINT32_MAX ? &pf->cls[field] :
 	    &pf->kwcls, *km = &pf->kwcls;
@@ -1246,7 +1249,7 @@ static inline __attribute__((always_inline)) void scan_bytes(
 		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
 
 		if (fi->n >= 1 && fi->n <= PF_FEW) {
-			uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
+			uint64_t want = (field != UINT32_MAX ? pf->fbit[field] : 0) |
 			    (kw ? FIELD_KW : 0);
 			const struct pf_class *m = nl ? (field != UINT32_MAX ?
 			    &pf->cls[field] : &pf->kwcls) : &pf->kwcls;
@@ -1484,7 +1487,7 @@ static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
 			fo[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	}
 	l = whole_get(pf, fo, len);
-	if (l != UINT32_MAX && (pf->lits[l].fields & field_bit(field)))
+	if (l != UINT32_MAX && (pf->lits[l].fields & pf->fbit[field]))
 		found(pf, ctx, ev, l, e, field, 0, 0, len, len);
 }
 
