@@ -243,7 +243,7 @@ static int holds_keyword(const char *msg, size_t len)
 TEST(the_pairs_are_found_in_the_unfolded_value)
 {
 	static const char alpha[] = "segfaultSEGFAULTgeneralprotectionGENERAL @`"
-	    "\x00\x01\x05\x07\x0e\x0f\x13\x14\x15[{]}^~_\x7f0123:.=-/";
+	    "\x00\x01\x05\x07\x0e\x0f\x13\x14\x15[{]}^~_\x7f" "0123:.=-/";
 	static const char *const kws[] = { "segfault at", "general protection fault",
 	    "SEGFAULT AT", "General Protection Fault" };
 	uint32_t st = 2463534242u;
