@@ -27,14 +27,42 @@ struct ruleset *detect_ruleset_new(void)
 	return rs;
 }
 
+/*
+ * Can a hit of the scan answer fc (fcond.wholeeq)? The scan records in
+ * lseen the value (entry) each literal was last found in, whether it
+ * looked the value up whole or scanned it (for its field or for
+ * keywords), in the value's own text (a number's canonical text is
+ * scanned too: detect_match.c's whole_hit takes strings only): a literal
+ * found in a string value of its own length is that value, folded, which
+ * is what an uncased equality with that literal compares.
+ */
+static int fc_wholeeq(const struct ruleset *rs, const struct fcond *fc)
+{
+	const struct prefilter *pf = &rs->pf;
+
+	if (!fc->plain || !fc->tagged || fc->cased || fc->all || fc->never ||
+	    fc->keyword || fc->lits == NULL || fc->nfields == 0)
+		return 0;
+	for (uint32_t k = 0; k < fc->npats; k++) {
+		const struct pat *p = &fc->pats[k];
+		uint32_t l = fc->lits[k];
+
+		if (p->kind != PK_EQ || p->isnum || l == 0 || l > pf->nlits ||
+		    pf->llen[l - 1] != p->len ||
+		    memcmp(pf->ltext + pf->loff[l - 1], p->s, p->len) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* The literal of each pattern of fc, once the index has given them, and
  * whether the short path evaluates it. */
-static void sn_lits(struct snode *sn)
+static void sn_lits(const struct ruleset *rs, struct snode *sn)
 {
 	if (sn == NULL)
 		return;
 	for (uint32_t i = 0; i < sn->n; i++)
-		sn_lits(sn->kids[i]);
+		sn_lits(rs, sn->kids[i]);
 	if (sn->fc != NULL)
 		sn->fc->plain = (uint8_t)detect_fc_plain(sn->fc);
 	if (sn->fc != NULL && sn->fc->npats > 0 && sn->fc->lits == NULL) {
@@ -44,8 +72,10 @@ static void sn_lits(struct snode *sn)
 		for (uint32_t k = 0; k < fc->npats; k++)
 			fc->lits[k] = fc->pats[k].lit;
 	}
-	if (sn->fc != NULL)
+	if (sn->fc != NULL) {
 		detect_fc_cset(sn->fc);
+		sn->fc->wholeeq = (uint8_t)fc_wholeeq(rs, sn->fc);
+	}
 }
 
 /*
@@ -341,6 +371,12 @@ static void map_truth(struct map_ls *m)
 		m->ntf = 0;
 		return;
 	}
+	for (uint8_t j = 0; j < m->ntf; j++) {
+		if (m->tfield[j] == FIELD_NONE || m->tfield[j] >= FIELD_MAX) {
+			m->ntf = 0; /* no id to look up: evaluated as it is */
+			return;
+		}
+	}
 	if (m->ntf == 0)
 		return; /* names no field: evaluated as it is */
 	for (unsigned b = 0; b < 1u << m->ntf; b++) {
@@ -381,6 +417,36 @@ void detect_pack_free(struct rule_impl *ri)
 	ri->nsels = 0;
 }
 
+/* A rule whose condition is one selection that is a wholeeq condition,
+ * or an AND of a few: its conditions, for detect_weq_and. */
+static void rule_weq(const struct rule_impl *ri, struct rule_eval *re)
+{
+	const struct snode *sn;
+
+	re->nweq = 0;
+	if (ri->cond == NULL || ri->cond->op != CN_SEL || ri->cond->sel >= ri->nsels)
+		return;
+	sn = ri->sels[ri->cond->sel].root;
+	if (sn == NULL)
+		return;
+	if (sn->kind == SN_FC) {
+		if (sn->fc->wholeeq && !sn->fc->neg)
+			re->weq[re->nweq++] = sn->fc;
+		return;
+	}
+	if (sn->kind != SN_AND || sn->n == 0 || sn->n > WEQ_MAX)
+		return;
+	for (uint32_t i = 0; i < sn->n; i++) {
+		const struct snode *k = sn->kids[i];
+
+		if (k->kind != SN_FC || !k->fc->wholeeq || k->fc->neg) {
+			re->nweq = 0;
+			return;
+		}
+		re->weq[re->nweq++] = k->fc;
+	}
+}
+
 void detect_ruleset_finish(struct ruleset *rs)
 {
 	detect_index_build(rs);
@@ -388,16 +454,16 @@ void detect_ruleset_finish(struct ruleset *rs)
 		struct rule_impl *ri = rs->rules[r]->impl;
 
 		for (uint32_t i = 0; i < ri->nsels; i++)
-			sn_lits(ri->sels[i].root);
+			sn_lits(rs, ri->sels[i].root);
 		rule_pack(ri);
 	}
 	for (size_t e = 0; e < rs->nmls; e++) {
-		sn_lits(rs->mls[e].cond);
+		sn_lits(rs, rs->mls[e].cond);
 		map_pack(&rs->mls[e]);
 		map_truth(&rs->mls[e]);
 	}
 	free(rs->act);
-	rs->nact = rs->pf.nscan > F_MESSAGE ? rs->pf.nscan : F_MESSAGE + 1;
+	rs->nact = FIELD_MAX; /* every id: the scan reads act[id] unchecked */
 	rs->act = vg_calloc(rs->nact, 1);
 	for (uint32_t f = 0; f < rs->pf.nscan; f++)
 		rs->act[f] = rs->pf.scan[f];
@@ -406,13 +472,15 @@ void detect_ruleset_finish(struct ruleset *rs)
 	free(rs->needf_ids);
 	rs->needf_ids = NULL;
 	rs->nneedf_ids = 0;
-	for (uint32_t f = 0; f < rs->nneedf; f++)
+	/* FIELD_NONE, never in an event's index, is left out (any_needed
+	 * reads the index unchecked) */
+	for (uint32_t f = 1; f < rs->nneedf && f < FIELD_MAX; f++)
 		rs->nneedf_ids += rs->needf[f] != 0;
 	if (rs->nneedf_ids <= NEEDF_IDS_MAX) {
 		rs->needf_ids = vg_malloc((rs->nneedf_ids + 1) *
 		    sizeof(*rs->needf_ids));
 		rs->nneedf_ids = 0;
-		for (uint32_t f = 0; f < rs->nneedf; f++) {
+		for (uint32_t f = 1; f < rs->nneedf && f < FIELD_MAX; f++) {
 			if (rs->needf[f])
 				rs->needf_ids[rs->nneedf_ids++] = f;
 		}
@@ -428,6 +496,7 @@ void detect_ruleset_finish(struct ruleset *rs)
 		re->need = ri->need;
 		re->nneed = ri->nneed;
 		re->group = ri->group;
+		rule_weq(ri, re);
 	}
 }
 
@@ -694,12 +763,14 @@ static int __attribute__((noinline)) entry_eval(struct detect_ctx *ctx,
 
 	ctx->group_ep[e] = ctx->epoch;
 	if (m->ntf > 0) {
-		/* presence only: which of its fields are there */
+		/* presence only: which of its fields are there (their ids
+		 * are real ones, map_truth: the event's index directly) */
+		const uint32_t *stamp = ev->stamp;
+		const uint32_t gen = ev->gen;
 		unsigned b = 0;
 
 		for (uint8_t j = 0; j < m->ntf; j++)
-			b |= (unsigned)(vg_event_first(ev, m->tfield[j]) !=
-			    FENT_END) << j;
+			b |= (unsigned)(stamp[m->tfield[j]] == gen) << j;
 		*st = (m->truth >> b & 1) ? 1 : 2;
 	} else {
 		*st = m->cond == NULL || detect_sn_eval(ctx, ev, m->cond) ?
@@ -764,9 +835,13 @@ static int any_needed(const struct ruleset *rs, const struct vg_event *ev)
 	if (rs->need_any)
 		return 1;
 	if (rs->needf_ids != NULL) {
-		/* a few such fields: their index entries */
+		/* a few such fields (real ids, below nneedf): their index
+		 * entries */
+		const uint32_t *stamp = ev->stamp;
+		const uint32_t gen = ev->gen;
+
 		for (uint32_t k = 0; k < rs->nneedf_ids; k++) {
-			if (vg_event_first(ev, rs->needf_ids[k]) != FENT_END)
+			if (stamp[rs->needf_ids[k]] == gen)
 				return 1;
 		}
 		return 0;
@@ -879,6 +954,16 @@ size_t detect_event(const struct ruleset *rs, struct detect_ctx *ctx,
 		if (!group_ok(ctx, ev, re->group))
 			continue;
 		ctx->cur = rs->rules[ctx->cands[i]];
+		if (re->nweq > 0) {
+			/* equalities the scan's hits answer, mostly */
+			int w = detect_weq_and(ctx, ev, re);
+
+			if (w >= 0) {
+				if (w)
+					ctx->matches[n++] = ctx->cur;
+				continue;
+			}
+		}
 		if (detect_cond_eval(ctx, ev, re->sels, re->cond))
 			ctx->matches[n++] = ctx->cur;
 	}

@@ -1750,6 +1750,7 @@ void detect_index_free(struct prefilter *pf)
 	free(pf->pat);
 	free(pf->scan);
 	free(pf->xlen);
+	free(pf->fbit);
 	free(pf->xslot);
 	memset(pf, 0, sizeof(*pf));
 }

@@ -91,6 +91,12 @@ struct fcond {
 	uint8_t never;    /* |expand gave no value to match (or, with |all,
 	                     one of the values expanded to none) */
 	uint8_t tagged;   /* every pattern has a prefilter literal (pat.lit) */
+	uint8_t wholeeq;  /* plain, tagged, uncased, not |all, and every
+	                     pattern an equality whose literal is all of it
+	                     (not a number's): a string value of its fields
+	                     in which the scan found one of its literals, of
+	                     the literal's length, matches (detect.c,
+	                     fc_wholeeq) */
 	uint8_t plain;    /* values of named fields against string patterns
 	                     (equality, prefix, suffix, contains, any) only:
 	                     detect_match.c's short path (detect_fc_plain);
@@ -341,6 +347,8 @@ struct prefilter {
 	/* A field that looks for whole values only (event.action: ssh_login)
 	 * is not scanned: its value is looked up in a hash of the literals. */
 	uint32_t *xlen;        /* per field id < nscan: its longest literal */
+	uint64_t *fbit;        /* per field id < nscan: field_bit(id), read
+	                          per value without the division */
 	uint32_t *xslot;       /* open addressing: literal id + 1, 0 empty */
 	uint32_t xcap;         /* power of two */
 	uint8_t kwscan;        /* the same for keyword postings */
@@ -351,12 +359,17 @@ struct prefilter {
 /* Per rule, side by side (detect_ruleset_finish): the group and needed
  * fields decide whether to evaluate it without touching the rule, then
  * the condition runs over the packed selections. */
+#define WEQ_MAX 4
 struct rule_eval {
 	const struct cnode *cond;
 	const struct sel *sels;
 	const uint32_t *need;  /* rule_impl.need */
 	uint32_t nneed;
 	uint32_t group;
+	/* a rule that is one selection ANDing wholeeq conditions (not
+	 * negated): them, for detect_weq_and before the condition */
+	uint32_t nweq;
+	const struct fcond *weq[WEQ_MAX];
 };
 
 struct ruleset {
@@ -387,9 +400,10 @@ struct ruleset {
 	size_t ncorr;
 	uint32_t max_sels;
 	struct rule_eval *reval; /* per rule: what evaluating it reads first */
-	/* per field id < nact: what the prefilter's scan does with a value
-	 * of the field (pf.scan, | ACT_KW for the message when keywords are
-	 * looked for), so that the fields nothing reads cost one load */
+	/* per field id (nact is FIELD_MAX: every id, FIELD_NONE's 0): what
+	 * the prefilter's scan does with a value of the field (pf.scan,
+	 * | ACT_KW for the message when keywords are looked for), so that
+	 * the fields nothing reads cost one load */
 	uint8_t *act;
 	uint32_t nact;
 };
@@ -538,6 +552,62 @@ int detect_cn_eval(struct detect_ctx *ctx, const struct vg_event *ev,
 /* The same over a rule's selections sels (rule_eval). */
 int detect_cond_eval(struct detect_ctx *ctx, const struct vg_event *ev,
     const struct sel *sels, const struct cnode *cn);
+/* Set (by tests) to evaluate wholeeq conditions value by value. */
+extern int detect_match_nowhole;
+/* Was pattern k's literal of a wholeeq condition (seen in this event)
+ * found in a string value of fc's fields as long as itself? Then that
+ * value, folded, is the literal: a match (fcond.wholeeq). */
+static inline __attribute__((always_inline)) int detect_whole_one(
+    const struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc, uint32_t k)
+{
+	const struct pf_seen *sn = &ctx->lseen[fc->lits[k] - 1];
+	const struct fent *f;
+
+	if (sn->epoch != ctx->epoch || sn->entry >= ev->n)
+		return 0;
+	f = &ev->ents[sn->entry];
+	if (f->dead || f->v.kind != V_STR || f->v.len != fc->pats[k].len)
+		return 0;
+	if (f->id == fc->fields[0])
+		return 1; /* the usual condition: one field */
+	for (uint32_t i = 1; i < fc->nfields; i++) {
+		if (fc->fields[i] == f->id)
+			return 1;
+	}
+	return 0;
+}
+
+/* The same for the patterns from k on, in a call. */
+int detect_whole_rest(const struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc, uint32_t k);
+
+/* A rule_eval's wholeeq conditions, ANDed, from the scan's hits alone:
+ * 1 all hold, 0 one cannot (none of its literals is in the event), -1
+ * the values must decide (detect_cond_eval). In line in detect_event. */
+static inline int detect_weq_and(const struct detect_ctx *ctx,
+    const struct vg_event *ev, const struct rule_eval *re)
+{
+	int r = 1;
+
+	if (ctx->scanned != ctx->epoch || detect_match_nowhole)
+		return -1;
+	for (uint32_t i = 0; i < re->nweq; i++) {
+		const struct fcond *fc = re->weq[i];
+		uint32_t k;
+
+		for (k = 0; k < fc->npats; k++) {
+			if (ctx->lseen[fc->lits[k] - 1].epoch == ctx->epoch)
+				break;
+		}
+		if (k == fc->npats)
+			return 0; /* as fc_plain_eval: no literal, no match */
+		if (r == 1 && !detect_whole_one(ctx, ev, fc, k) &&
+		    !(k + 1 < fc->npats && detect_whole_rest(ctx, ev, fc, k + 1)))
+			r = -1;
+	}
+	return r;
+}
 /* Is fc one that the short path evaluates (sets fc->plain)? */
 int detect_fc_plain(const struct fcond *fc);
 /* The distinct first bytes of a plain condition's needles, when it is a

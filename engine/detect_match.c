@@ -851,6 +851,35 @@ static inline __attribute__((always_inline)) int plain_any(
 	return 0;
 }
 
+int detect_match_nowhole;
+
+/*
+ * A wholeeq condition whose literals k.. include one the scan found in
+ * this event: was it found in a string value of fc's fields as long as
+ * itself? Then that value, folded, is the literal (fcond.wholeeq): a
+ * match. 0 when no hit says so (a literal found in another field, or
+ * inside a longer value): the values decide.
+ */
+/* The same from pattern k on (k's literal was seen): the first one seen
+ * in line, the rest in a call. */
+int __attribute__((noinline)) detect_whole_rest(const struct detect_ctx *ctx,
+    const struct vg_event *ev, const struct fcond *fc, uint32_t k)
+{
+	for (; k < fc->npats; k++) {
+		if (detect_whole_one(ctx, ev, fc, k))
+			return 1;
+	}
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int whole_hit(
+    const struct detect_ctx *ctx, const struct vg_event *ev,
+    const struct fcond *fc, uint32_t k)
+{
+	return detect_whole_one(ctx, ev, fc, k) ||
+	    (k + 1 < fc->npats && detect_whole_rest(ctx, ev, fc, k + 1));
+}
+
 /*
  * fc_eval for a plain condition (detect_fc_plain): the same answer from
  * the same steps, in loops that know there is nothing else to it (no
@@ -872,6 +901,10 @@ static inline __attribute__((always_inline)) int fc_plain_eval(
 		}
 		if (k == fc->npats)
 			return fc->neg;
+		/* one is: a value of these fields, looked up whole? */
+		if (fc->wholeeq && !detect_match_nowhole &&
+		    whole_hit(ctx, ev, fc, k))
+			return !fc->neg;
 	}
 	if (fc->all) {
 		/* each value the rule wrote, in one of its variants */

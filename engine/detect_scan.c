@@ -453,6 +453,9 @@ void detect_scan_mark(struct prefilter *pf, struct pf_where *w, size_t n)
 	size_t k = 0, nc = 0;
 
 	pf->cls = vg_calloc(pf->nscan + 1, sizeof(*pf->cls));
+	pf->fbit = vg_calloc(pf->nscan + 1, sizeof(*pf->fbit));
+	for (uint32_t f = 0; f < pf->nscan; f++)
+		pf->fbit[f] = field_bit(f);
 	pf->first = vg_calloc(pf->nscan + 1, sizeof(*pf->first));
 	pf->kwfirst = vg_calloc(1, sizeof(*pf->kwfirst));
 	if (n > 0)
@@ -970,7 +973,7 @@ static inline __attribute__((always_inline, target("avx2"))) void
 scan_few_avx2_n(const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
     uint32_t field, int kw, uint64_t want, const struct pf_class *m,
-    const struct pf_first *fi, int n)
+    const struct pf_first *fi, uint32_t start, int n)
 {
 	const __m256i a0 = _mm256_set1_epi8((char)(fi->p[0] & 0xff));
 	const __m256i b0 = _mm256_set1_epi8((char)(fi->p[0] >> 8));
@@ -981,7 +984,7 @@ scan_few_avx2_n(const struct prefilter *pf, struct detect_ctx *ctx,
 	const __m256i a3 = _mm256_set1_epi8((char)(fi->p[n > 3 ? 3 : 0] & 0xff));
 	const __m256i b3 = _mm256_set1_epi8((char)(fi->p[n > 3 ? 3 : 0] >> 8));
 
-	for (uint32_t i = 0; i + 4 <= len; i += 32) {
+	for (uint32_t i = start; i + 4 <= len; i += 32) {
 		/* f has 32 defined bytes past len */
 		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(f + i));
 		__m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(f + i + 1));
@@ -1013,25 +1016,130 @@ scan_few_avx2_n(const struct prefilter *pf, struct detect_ctx *ctx,
 	}
 }
 
+/* scan_few_avx2 from the block of 32 positions at start (a multiple of
+ * 32: the blocks before it hold none of fi's pairs). */
 static __attribute__((target("avx2"))) void scan_few_avx2(
     const struct prefilter *pf, struct detect_ctx *ctx,
     const struct vg_event *ev, const uint8_t *f, uint32_t len, uint32_t e,
     uint32_t field, int kw, uint64_t want, const struct pf_class *m,
-    const struct pf_first *fi)
+    const struct pf_first *fi, uint32_t start)
 {
 	switch (fi->n) {
 	case 1:
-		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi, 1);
+		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi,
+		    start, 1);
 		break;
 	case 2:
-		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi, 2);
+		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi,
+		    start, 2);
 		break;
 	case 3:
-		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi, 3);
+		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi,
+		    start, 3);
 		break;
 	default:
-		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi, 4);
+		scan_few_avx2_n(pf, ctx, ev, f, len, e, field, kw, want, m, fi,
+		    start, 4);
 		break;
+	}
+}
+
+/* The pairs of fi, each byte | 0x20, as few_mask_avx2 compares them. */
+struct few_pairs {
+	__m256i a0, b0, a1, b1, a2, b2, a3, b3;
+};
+
+/* One case of few_first_avx2 (n constant where it is inlined): the
+ * positions of the 32 at p where one of the pairs may start. Every byte
+ * is compared | 0x20 with the pair's (folded) bytes | 0x20: a letter
+ * there in either case, and the few other bytes that differ from the
+ * pair's in that bit only (a control byte for a digit or '.', '`' for
+ * '@'), which the scan of the folded value then rules out. */
+static inline __attribute__((always_inline, target("avx2"))) uint32_t
+few_mask_avx2(const char *p, const struct few_pairs *q, int n)
+{
+	const __m256i sp = _mm256_set1_epi8(0x20);
+	const __m256i x = _mm256_or_si256(sp,
+	    _mm256_loadu_si256((const __m256i *)(const void *)p));
+	const __m256i x1 = _mm256_or_si256(sp,
+	    _mm256_loadu_si256((const __m256i *)(const void *)(p + 1)));
+	__m256i acc = _mm256_and_si256(_mm256_cmpeq_epi8(x, q->a0),
+	    _mm256_cmpeq_epi8(x1, q->b0));
+
+	if (n > 1)
+		acc = _mm256_or_si256(acc, _mm256_and_si256(
+		    _mm256_cmpeq_epi8(x, q->a1), _mm256_cmpeq_epi8(x1, q->b1)));
+	if (n > 2)
+		acc = _mm256_or_si256(acc, _mm256_and_si256(
+		    _mm256_cmpeq_epi8(x, q->a2), _mm256_cmpeq_epi8(x1, q->b2)));
+	if (n > 3)
+		acc = _mm256_or_si256(acc, _mm256_and_si256(
+		    _mm256_cmpeq_epi8(x, q->a3), _mm256_cmpeq_epi8(x1, q->b3)));
+	return (uint32_t)_mm256_movemask_epi8(acc);
+}
+
+static inline __attribute__((always_inline, target("avx2"))) uint32_t
+few_first_avx2_n(const char *text, uint32_t len, const struct pf_first *fi,
+    int n)
+{
+	struct few_pairs q;
+	uint32_t i, m;
+
+#define FEW_SET(k) \
+	q.a##k = _mm256_set1_epi8((char)((fi->p[n > k ? k : 0] | 0x20) & 0xff)); \
+	q.b##k = _mm256_set1_epi8((char)((fi->p[n > k ? k : 0] >> 8) | 0x20))
+	FEW_SET(0);
+	FEW_SET(1);
+	FEW_SET(2);
+	FEW_SET(3);
+#undef FEW_SET
+	for (i = 0; i + 33 <= len; i += 32) {
+		if (few_mask_avx2(text + i, &q, n) != 0)
+			return i;
+	}
+	if (i + 4 > len)
+		return UINT32_MAX;
+	if (len >= 33) {
+		/* the last 33 bytes again (positions len - 33 on, the ones
+		 * before i without a pair): no load past the value */
+		uint32_t s = len - 33;
+
+		m = few_mask_avx2(text + s, &q, n) & ((1u << 30) - 1);
+		return m != 0 ? (s + (uint32_t)__builtin_ctz(m)) & ~31u :
+		    UINT32_MAX;
+	}
+	{
+		/* a short value: from a copy with zero bytes after it */
+		uint8_t tail[64];
+
+		_mm256_storeu_si256((__m256i *)(void *)tail, _mm256_setzero_si256());
+		_mm256_storeu_si256((__m256i *)(void *)(tail + 32),
+		    _mm256_setzero_si256());
+		memcpy(tail, text, len);
+		/* positions with 4 bytes of the value from them */
+		m = few_mask_avx2((const char *)tail, &q, n) &
+		    ((1u << (len - 3)) - 1);
+		return m != 0 ? 0 : UINT32_MAX;
+	}
+}
+
+/*
+ * The first block of 32 positions of text (unfolded) where one of fi's
+ * pairs starts, or UINT32_MAX when none does: most values hold none, and
+ * then neither the fold nor scan_few_avx2 is needed.
+ */
+static __attribute__((target("avx2"))) uint32_t few_first_avx2(
+    const char *text, uint32_t len, const struct pf_first *fi)
+{
+	switch (fi->n) {
+	case 1:
+		return few_first_avx2_n(text, len, fi, 1);
+	case 2:
+		return few_first_avx2_n(text, len, fi, 2);
+	case 3:
+		return few_first_avx2_n(text, len, fi, 3);
+	default:
+		return few_first_avx2_n(text, len, fi, 4);
 	}
 }
 #endif
@@ -1048,7 +1156,7 @@ static void __attribute__((noinline)) scan_bytes_all(
     uint32_t field, int kw, unsigned nhow, unsigned khow)
 {
 	uint8_t *f;
-	uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
+	uint64_t want = (field != UINT32_MAX ? pf->fbit[field] : 0) |
 	    (kw ? FIELD_KW : 0);
 	const struct pf_class *cm = field != UINT32_MAX ? &pf->cls[field] :
 	    &pf->kwcls, *km = &pf->kwcls;
@@ -1070,9 +1178,13 @@ static void __attribute__((noinline)) scan_bytes_all(
 		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
 
 		if (fi->n >= 1 && fi->n <= PF_FEW) {
+			uint32_t b = few_first_avx2(text, len, fi);
+
+			if (b == UINT32_MAX)
+				return;
 			fold_avx2(text, f, len);
 			scan_few_avx2(pf, ctx, ev, f, len, e, field, kw, want,
-			    nl ? cm : km, fi);
+			    nl ? cm : km, fi, b);
 			return;
 		}
 	}
@@ -1137,14 +1249,18 @@ static inline __attribute__((always_inline)) void scan_bytes(
 		const struct pf_first *fi = nl ? &pf->first[field] : pf->kwfirst;
 
 		if (fi->n >= 1 && fi->n <= PF_FEW) {
-			uint64_t want = (field != UINT32_MAX ? field_bit(field) : 0) |
+			uint64_t want = (field != UINT32_MAX ? pf->fbit[field] : 0) |
 			    (kw ? FIELD_KW : 0);
 			const struct pf_class *m = nl ? (field != UINT32_MAX ?
 			    &pf->cls[field] : &pf->kwcls) : &pf->kwcls;
 
+			uint32_t b = few_first_avx2(text, len, fi);
+
+			if (b == UINT32_MAX)
+				return;
 			fold_avx2(text, ctx->fold, len);
 			scan_few_avx2(pf, ctx, ev, ctx->fold, len, e, field, kw,
-			    want, m, fi);
+			    want, m, fi, b);
 			return;
 		}
 	}
@@ -1371,8 +1487,28 @@ static void whole_value(const struct prefilter *pf, struct detect_ctx *ctx,
 			fo[i] = (uint8_t)vg_lower((unsigned char)text[i]);
 	}
 	l = whole_get(pf, fo, len);
-	if (l != UINT32_MAX && (pf->lits[l].fields & field_bit(field)))
+	if (l != UINT32_MAX && (pf->lits[l].fields & pf->fbit[field]))
 		found(pf, ctx, ev, l, e, field, 0, 0, len, len);
+}
+
+/* Is the text of a number already its canonical text (detect_int_text):
+ * digits without a leading zero, a '-' before any but 0, no more than 15,
+ * and the number they spell? Then the canonical text, the same bytes,
+ * would find what the text found: it is neither made nor read again. */
+static inline int num_is_canon(const struct value *v)
+{
+	const char *s = v->s;
+	uint32_t i = s[0] == '-', n = v->len;
+	long long x = 0;
+
+	if (n <= i || n - i > 15 || (s[i] == '0' && (n - i > 1 || i)))
+		return 0;
+	for (uint32_t k = i; k < n; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return 0;
+		x = x * 10 + (s[k] - '0');
+	}
+	return (double)(i ? -x : x) == v->num;
 }
 
 /* One value of a field that the scan reads (entry e): looked up whole or
@@ -1389,7 +1525,7 @@ static inline __attribute__((always_inline)) void index_entry(
 	if (named != 0 && !(named & PF_PART)) {
 		/* a whole field: looked up, then scanned for keywords */
 		whole_value(pf, ctx, ev, f->v.s, f->v.len, e, f->id);
-		if (f->v.kind == V_NUM) {
+		if (f->v.kind == V_NUM && !num_is_canon(&f->v)) {
 			char canon[32];
 
 			if (detect_int_text(f->v.num, canon))
@@ -1402,7 +1538,7 @@ static inline __attribute__((always_inline)) void index_entry(
 	}
 	scan_value(pf, ctx, ev, f->v.s, f->v.len, e,
 	    named ? f->id : UINT32_MAX, kw, named, khow);
-	if (f->v.kind == V_NUM) {
+	if (f->v.kind == V_NUM && !num_is_canon(&f->v)) {
 		/* 4688 matches a number whatever its text ("4688.0") */
 		char canon[32];
 
@@ -1419,7 +1555,6 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 	/* in locals: the calls below write through ctx, which the compiler
 	 * cannot tell apart from the tables */
 	const uint8_t *act = rs->act;
-	const uint32_t nact = rs->nact;
 	const struct fent *ents = ev->ents;
 	const uint32_t n = ev->n;
 
@@ -1440,8 +1575,8 @@ void detect_index_scan(const struct ruleset *rs, struct detect_ctx *ctx,
 		return;
 	}
 	for (uint32_t e = 0; e < n; e++) {
-		uint32_t id = ents[e].id;
-		unsigned a = id < nact ? act[id] : 0;
+		/* act has a byte for every id: no bounds to check */
+		unsigned a = act[ents[e].id & (FIELD_MAX - 1)];
 
 		/* most entries: nothing looks at their field */
 		if (a == 0 || ents[e].dead || ents[e].v.kind == V_NULL)

@@ -2,8 +2,9 @@
  * test_detect_index.c: the literal prefilter's per-event structures, with
  * exact expectations on which rules become candidates: bitmaps keyed by
  * the class of the field scanned (a literal one field looks for does not
- * vouch for a rule in another), the few-keywords scan, the value cache
- * (a repeated value replays what its first scan found, and a field whose
+ * vouch for a rule in another), the few-keywords scan (the anchors' pairs
+ * found first in the unfolded value), the value cache (a repeated value
+ * replays what its first scan found, and a field whose
  * values never repeat stops looking), field conditions ruled out whole
  * when none of their literals is in the event, and postings of equality,
  * startswith and endswith that need their literal at the value's ends,
@@ -205,6 +206,87 @@ TEST(few_keywords_are_scanned_by_their_first_bytes)
 		}
 	}
 	detect_scan_noavx2 = 0;
+}
+
+/* Does msg (len bytes) hold one of kw-kernel's keywords, any case? */
+static int holds_keyword(const char *msg, size_t len)
+{
+	static const char *const kws[] = { "segfault at", "general protection fault" };
+
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = strlen(kws[k]);
+
+		for (size_t i = 0; i + n <= len; i++) {
+			size_t j = 0;
+
+			while (j < n && (msg[i + j] >= 'A' && msg[i + j] <= 'Z' ?
+			    msg[i + j] + 32 : msg[i + j]) == kws[k][j])
+				j++;
+			if (j == n)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The few-keywords scan first looks for the anchors' pairs in the
+ * unfolded value (each byte | 0x20), and folds and scans only from the
+ * first block that has one: on generated messages of 0..120 bytes made
+ * of the keywords' bytes in both cases, the bytes that differ from them
+ * in bit 5 only ('@' and '`', NUL and ' ', control bytes and digits) and
+ * others, with a keyword (or a keyword with one byte swapped for its bit-5
+ * twin) at any offset and often at the end, the rule matches exactly when
+ * a keyword is there,
+ * with AVX2 (where the CPU has it) and without.
+ */
+TEST(the_pairs_are_found_in_the_unfolded_value)
+{
+	static const char alpha[] = "segfaultSEGFAULTgeneralprotectionGENERAL @`"
+	    "\x00\x01\x05\x07\x0e\x0f\x13\x14\x15[{]}^~_\x7f" "0123:.=-/";
+	static const char *const kws[] = { "segfault at", "general protection fault",
+	    "SEGFAULT AT", "General Protection Fault" };
+	uint32_t st = 2463534242u;
+	int bad = 0, found = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		detect_scan_noavx2 = pass;
+		for (int i = 0; i < 6000; i++) {
+			char msg[160];
+			size_t len;
+
+			st ^= st << 13;
+			st ^= st >> 17;
+			st ^= st << 5;
+			len = st % 121;
+			for (size_t k = 0; k < len; k++) {
+				st ^= st << 13;
+				st ^= st >> 17;
+				st ^= st << 5;
+				msg[k] = alpha[st % (sizeof(alpha) - 1)];
+			}
+			if (st % 3 == 0) {
+				const char *kw = kws[(st >> 4) % 4];
+				size_t n = strlen(kw);
+
+				if (n <= len) {
+					size_t at = (st >> 12) % 4 == 0 ? len - n :
+					    (st >> 8) % (len - n + 1); /* the end, often */
+
+					memcpy(msg + at, kw, n);
+					if ((st >> 20) % 4 == 0)
+						msg[at + (st >> 24) % n] ^= 0x20;
+				}
+			}
+			vg_event_reset(ev);
+			vg_event_add(ev, fid("message"), msg, len);
+			found += holds_keyword(msg, len);
+			bad += strcmp(run(), holds_keyword(msg, len) ? "kw-kernel" : "") != 0;
+		}
+	}
+	detect_scan_noavx2 = 0;
+	CHECK_INT(bad, 0);
+	CHECK(found > 1000);
 }
 
 TEST(a_repeated_value_replays_its_literals)
@@ -441,6 +523,33 @@ TEST(integers_have_one_canonical_text)
 	CHECK_INT(detect_int_text(1e15, t), 0);
 	CHECK_INT(detect_int_text(2.5, t), 0);
 	CHECK_INT(detect_int_text(0.0 / 0.0, t), 0);
+}
+
+/* A number whose text is its canonical text is looked up once; any other
+ * text of the same number is found through the canonical text (and the
+ * rule compares the number: text "4688" of 4689 is not 4688). */
+TEST(numbers_are_found_by_their_text_or_canonical_text)
+{
+	static const struct {
+		const char *text;
+		double num;
+		int match;
+	} v[] = {
+		{ "4688", 4688, 1 }, { "04688", 4688, 1 }, { "4688.0", 4688, 1 },
+		{ "+4688", 4688, 1 }, { "4.688e3", 4688, 1 }, { "4689", 4689, 0 },
+		{ "-4688", -4688, 0 }, { "46880", 46880, 0 }, { "0", 0, 0 },
+		{ "-0", -0.0, 0 }, { "4688", 4689, 0 }, { "4689", 4688, 1 },
+	};
+	int bad = 0;
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(v); i++) {
+		vg_event_reset(ev);
+		add("message", "x");
+		vg_event_add_num(ev, fid("EventID"), v[i].text, strlen(v[i].text),
+		    v[i].num);
+		bad += strcmp(run(), v[i].match ? "eq-4688" : "") != 0;
+	}
+	CHECK_INT(bad, 0);
 }
 
 TEST(fields_of_whole_values_are_looked_up)
@@ -766,6 +875,7 @@ int main(void)
 	RUN(rules_behind_the_prefilter);
 	RUN(a_literal_vouches_only_in_its_field);
 	RUN(few_keywords_are_scanned_by_their_first_bytes);
+	RUN(the_pairs_are_found_in_the_unfolded_value);
 	RUN(a_repeated_value_replays_its_literals);
 	RUN(values_that_never_repeat_stop_the_lookups);
 	RUN(conditions_without_their_literals_are_false_whole);
@@ -774,6 +884,7 @@ int main(void)
 	RUN(a_replay_keeps_where_its_literals_were);
 	RUN(fields_of_whole_values_are_looked_up);
 	RUN(integers_have_one_canonical_text);
+	RUN(numbers_are_found_by_their_text_or_canonical_text);
 	RUN(wide_fields_are_scanned_by_8_grams);
 	RUN(rules_of_no_field_need_their_logsource_fields);
 	RUN(regexes_need_their_bytes_and_length);
