@@ -264,8 +264,13 @@ struct pf_lit {
 /* A literal's last hit: the value (entry) it was in, this epoch. */
 struct pf_seen {
 	uint32_t epoch, entry;
-	uint8_t at;            /* PF_AT_* of its hits in that value so far */
+	uint8_t at;            /* PF_AT_* of its hits in that value so far,
+	                          and PF_SEEN_KW */
 };
+/* pf_seen.at: the keywords' postings were walked for that value too (a
+ * value looked up whole for its field's rules is scanned for keywords
+ * after, and finds the same literal there). */
+#define PF_SEEN_KW 4
 /* Where in a value a literal was found, and where a posting needs it:
  * startswith needs PF_AT_START, endswith PF_AT_END, equality both. */
 #define PF_AT_START 1

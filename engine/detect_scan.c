@@ -678,18 +678,22 @@ static void hit(const struct prefilter *pf, struct detect_ctx *ctx,
     uint32_t l, uint32_t e, uint32_t field, int kw, unsigned at)
 {
 	struct pf_seen *sn = &ctx->lseen[l];
+	unsigned want = at | (kw ? PF_SEEN_KW : 0);
 	uint32_t run[4];
 
 	if (sn->epoch == ctx->epoch && sn->entry == e) {
-		if ((at & ~(unsigned)sn->at) == 0)
+		if ((want & ~(unsigned)sn->at) == 0)
 			return; /* already handled for this value */
-		/* found again where more postings want it: walk them again
-		 * (a rule already stamped stays as it is) */
-		at |= sn->at;
+		/* found again where more postings want it, or by the keyword
+		 * scan after the field's lookup: walk them again (a rule
+		 * already stamped stays as it is) */
+		want |= sn->at;
+		at = want & (PF_AT_START | PF_AT_END);
+		kw = (want & PF_SEEN_KW) != 0;
 	}
 	sn->epoch = ctx->epoch;
 	sn->entry = e;
-	sn->at = (uint8_t)at;
+	sn->at = (uint8_t)want;
 	lit_runs(pf, l, field, kw, run);
 	stamp(pf, ctx, run[0], run[1], at);
 	stamp(pf, ctx, run[2], run[3], at);
@@ -1367,7 +1371,7 @@ static void vc_replay(const struct prefilter *pf, struct detect_ctx *ctx,
 		}
 		sn->epoch = ctx->epoch;
 		sn->entry = e;
-		sn->at = (uint8_t)at;
+		sn->at = (uint8_t)(at | (kw ? PF_SEEN_KW : 0));
 		for (uint32_t i = 0; i < np; i++)
 			stamp1(pf, ctx, post[i]);
 	}

@@ -275,4 +275,33 @@ check "big output, then the shell writes: every alert before it" \
     [ "$(wc -l < "$T/big.jsonl")" -eq 12001 ]
 head -12000 "$T/big.jsonl" | cut -c44- > "$T/big.noid"
 same_text "big output, then the shell writes: the alerts intact" "$T/big.pipe" "$T/big.noid"
+
+# one rule looks up the message whole, another has it as a keyword: both
+# alert (the keyword rule was lost when the field rule had found the text)
+mkdir -p "$T/shared"
+cat > "$T/shared/eq.yml" <<'X'
+title: message equals
+id: 11111111-1111-4111-8111-111111111111
+logsource: {product: linux}
+detection:
+  sel:
+    message: 'session opened'
+  condition: sel
+level: low
+X
+cat > "$T/shared/kw.yml" <<'X'
+title: keyword
+id: 22222222-2222-4222-8222-222222222222
+logsource: {product: linux}
+detection:
+  keywords:
+    - 'session opened'
+  condition: keywords
+level: low
+X
+echo '<13>Nov 23 10:00:00 h1 app[1]: session opened' > "$T/shared.log"
+"$BIN/vigil" replay -q --rules "$T/shared" --rules "$ROOT/rules/mappings" "$T/shared.log" |
+    python3 -c 'import json,sys; print(sorted(json.loads(l)["rule"]["title"] for l in sys.stdin))' > "$T/shared.got"
+check "a literal one rule looks up whole and another as a keyword: both alert" \
+    grep -qx "\['keyword', 'message equals'\]" "$T/shared.got"
 finish

@@ -173,6 +173,46 @@ TEST(keywords_match_message_or_any_string)
 	detect_free(rs);
 }
 
+/* A literal that one rule looks up whole in a field and another looks for
+ * as a keyword: the scan finds it in the same value twice, once for each,
+ * and both rules match. */
+TEST(keyword_and_field_rule_share_a_literal)
+{
+	struct ruleset *rs = load(
+	    "title: E\nid: E\nlogsource:\n    product: test\ndetection:\n"
+	    "    sel:\n        message: 'session opened'\n    condition: sel\n"
+	    "---\n"
+	    "title: S\nid: S\nlogsource:\n    product: test\ndetection:\n"
+	    "    sel:\n        message|startswith: 'login of'\n    condition: sel\n"
+	    "---\n"
+	    "title: U\nid: U\nlogsource:\n    product: test\ndetection:\n"
+	    "    sel:\n        user.name: 'mallory'\n    condition: sel\n"
+	    "---\n"
+	    "title: K\nid: K\nlogsource:\n    product: test\ndetection:\n"
+	    "    keywords:\n        - 'session opened'\n        - 'login of'\n"
+	    "        - 'mallory'\n    condition: keywords\n");
+
+	CHECK_INT(st.loaded, 4);
+	CHECK_INT(one(rs, "message", "session opened"), 2);      /* E, K */
+	CHECK_INT(one(rs, "message", "Session Opened"), 2);
+	CHECK_INT(one(rs, "message", "a session opened here"), 1); /* K */
+	CHECK_INT(one(rs, "message", "login of bob"), 2);        /* S, K */
+	CHECK_INT(one(rs, "message", "login of"), 2);
+	CHECK_INT(one(rs, "message", "session closed"), 0);
+	/* no message: keywords search every string value */
+	CHECK_INT(one(rs, "user.name", "mallory"), 2);           /* U, K */
+	reset();
+	S("message", "session opened");
+	S("user.name", "mallory");
+	CHECK_INT(run(rs), 3);                                   /* E, U, K */
+	reset();
+	S("host.hostname", "h1");
+	S("process.name", "app");
+	S("message", "session opened");
+	CHECK_INT(run(rs), 2);                                   /* E, K */
+	detect_free(rs);
+}
+
 TEST(keyword_all_needs_every_keyword)
 {
 	struct ruleset *rs = RULE(
@@ -1841,6 +1881,7 @@ int main(void)
 	RUN(maps_are_and_lists_are_or);
 	RUN(list_of_maps_is_or);
 	RUN(keywords_match_message_or_any_string);
+	RUN(keyword_and_field_rule_share_a_literal);
 	RUN(keyword_all_needs_every_keyword);
 	RUN(null_means_absent_or_null);
 	RUN(null_in_a_list_is_an_error);
