@@ -54,6 +54,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -970,14 +971,25 @@ struct ej_snap {
 	uint64_t w[4];
 };
 
+/*
+ * A constant is checked by its length class (EJ_CLASSES: 1-3, 4-7, 8-16,
+ * 17-32 bytes), each class in a loop of its own with its loads fixed:
+ * the entry's length and kind against lk (one masked load, see ej_lk),
+ * its id and dead flag, then its bytes as words (ej_cwords).
+ */
+#define EJ_CLASSES 4
+
 struct ej_const {
-	uint32_t eoff, id, len, kind;
-	uint64_t w[4];
+	uint32_t eoff, id;
+	uint64_t lk;       /* len | kind << 32 */
+	uint64_t w[4];     /* ej_cwords of the value */
 };
 
 struct ej_fold {
 	uint32_t ncon, nvar;
 	uint32_t litlen;
+	uint32_t nk[EJ_CLASSES]; /* constants of each class, in cons in
+	                            class order */
 	struct ej_const *cons;  /* [ncon] */
 	struct ej_slot *vars;   /* [nvar], pre counted in lit */
 	char *lit;              /* padded by EJ_COPY_PAD */
@@ -1023,12 +1035,107 @@ static inline int ej_same(const struct value *v, uint32_t len, uint32_t kind,
 	return ((x[0] ^ w[0]) | (x[1] ^ w[1]) | (x[2] ^ w[2]) | (x[3] ^ w[3])) == 0;
 }
 
+static inline uint32_t ej_class(uint32_t n)
+{
+	return n < 4 ? 0 : n < 8 ? 1 : n <= 16 ? 2 : 3;
+}
+
+/* The words of a value of n bytes (1 to EJ_CONST_MAX) of class cls: the
+ * first, middle and last byte; two overlapping loads of 4, of 8 or of 16
+ * bytes. Equal words for equal lengths mean equal bytes; the words a
+ * class does not use are zero. */
+static inline __attribute__((always_inline)) void ej_cwords(const char *s,
+    uint32_t n, uint32_t cls, uint64_t w[4])
+{
+	uint32_t x, y;
+
+	w[1] = w[2] = w[3] = 0;
+	switch (cls) {
+	case 0:
+		w[0] = (uint64_t)(unsigned char)s[0] |
+		    (uint64_t)(unsigned char)s[n >> 1] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+		break;
+	case 1:
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		w[0] = (uint64_t)x | (uint64_t)y << 32;
+		break;
+	case 2:
+		memcpy(&w[0], s, 8);
+		memcpy(&w[1], s + n - 8, 8);
+		break;
+	default:
+		memcpy(w, s, 16);
+		memcpy(w + 2, s + n - 16, 16);
+		break;
+	}
+}
+
+/* A value's length and kind as one word, len | kind << 32: on a little
+ * endian machine one load of the 8 bytes from len (len, kind and
+ * padding, which the mask drops). */
+_Static_assert(offsetof(struct value, kind) == offsetof(struct value, len) + 4 &&
+    sizeof(((struct value *)0)->len) == 4 &&
+    offsetof(struct value, len) + 8 <= sizeof(struct value),
+    "struct value: len and kind in one word");
+
+static inline uint64_t ej_lk(const struct value *v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t x;
+
+	memcpy(&x, (const char *)v + offsetof(struct value, len), 8);
+	return x & 0xffffffffffULL;
+#else
+	return (uint64_t)v->len | (uint64_t)v->kind << 32;
+#endif
+}
+
+/* Does entry e hold constant c's value (its field and liveness aside)? */
+static int ej_const_value(const struct ej_const *c, const struct fent *e)
+{
+	uint64_t w[4];
+
+	if (ej_lk(&e->v) != c->lk)
+		return 0;
+	ej_cwords(e->v.s, (uint32_t)c->lk, ej_class((uint32_t)c->lk), w);
+	return ((w[0] ^ c->w[0]) | (w[1] ^ c->w[1]) | (w[2] ^ c->w[2]) |
+	    (w[3] ^ c->w[3])) == 0;
+}
+
+/* The constants [c, end) of class cls checked against ents: 0 when each
+ * entry is its constant's field, live, with its value. */
+static inline __attribute__((always_inline)) int ej_cons_check(
+    const struct ej_const *c, const struct ej_const *end,
+    const struct fent *ents, uint32_t cls)
+{
+	uint64_t diff = 0;
+
+	for (; c < end; c++) {
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + c->eoff);
+		uint64_t w[4];
+
+		/* the length first: the words are read for it */
+		if (((ej_lk(&e->v) ^ c->lk) | (e->id ^ c->id) | e->dead) != 0)
+			return -1;
+		ej_cwords(e->v.s, (uint32_t)c->lk, cls, w);
+		diff |= w[0] ^ c->w[0];
+		if (cls >= 2)
+			diff |= w[1] ^ c->w[1];
+		if (cls == 3)
+			diff |= (w[2] ^ c->w[2]) | (w[3] ^ c->w[3]);
+	}
+	return diff != 0 ? -1 : 0;
+}
+
 /* Build m's fold from sh and ents (the last event learnt, whose values
  * are the constant ones); NULL when fewer than two slots are constant. */
 static struct ej_fold *ej_fold_build(const struct ej_shape *sh,
     const struct ej_snap *snap, const struct fent *ents)
 {
-	uint32_t ncon = 0, nvar, at = 0, last = 0;
+	uint32_t ncon = 0, nvar, at = 0, last = 0, next[EJ_CLASSES];
 	size_t room = sh->litlen + EJ_COPY_PAD;
 	const char *lit = sh->lit;
 	struct ej_fold *f;
@@ -1048,7 +1155,17 @@ static struct ej_fold *ej_fold_build(const struct ej_shape *sh,
 	f->cons = (struct ej_const *)(f + 1);
 	f->vars = (struct ej_slot *)(f->cons + ncon);
 	f->lit = (char *)(f->vars + nvar);
-	f->ncon = f->nvar = 0;
+	f->ncon = ncon;
+	f->nvar = 0;
+	memset(f->nk, 0, sizeof(f->nk));
+	for (uint32_t k = 0; k < sh->n; k++) {
+		if (snap[k].len > 0)
+			f->nk[ej_class(snap[k].len)]++;
+	}
+	for (uint32_t k = 0, at_k = 0; k < EJ_CLASSES; k++) {
+		next[k] = at_k;
+		at_k += f->nk[k];
+	}
 	d = f->lit;
 	for (uint32_t k = 0; k < sh->n; k++) {
 		const struct ej_slot *sl = &sh->slots[k];
@@ -1058,15 +1175,16 @@ static struct ej_fold *ej_fold_build(const struct ej_shape *sh,
 		d += sl->pre;
 		lit += sl->pre;
 		if (sn->len > 0) {
-			struct ej_const *c = &f->cons[f->ncon++];
+			uint32_t cls = ej_class(sn->len);
+			struct ej_const *c = &f->cons[next[cls]++];
+			const struct value *v = &((const struct fent *)(const void *)
+			    ((const char *)ents + sl->eoff))->v;
 
 			c->eoff = sl->eoff;
 			c->id = sl->id;
-			c->len = sn->len;
-			c->kind = sn->kind;
-			memcpy(c->w, sn->w, sizeof(c->w));
-			d = ej_put_any(d, &((const struct fent *)(const void *)
-			    ((const char *)ents + sl->eoff))->v);
+			c->lk = (uint64_t)sn->len | (uint64_t)sn->kind << 32;
+			ej_cwords(v->s, sn->len, cls, c->w);
+			d = ej_put_any(d, v);
 		} else {
 			struct ej_slot *v = &f->vars[f->nvar++];
 
@@ -1127,12 +1245,12 @@ static void ej_refit(struct ej_memo *m, const struct fent *ents)
 		const struct fent *e = (const struct fent *)(const void *)
 		    ((const char *)ents + c->eoff);
 
-		if (ej_same(&e->v, c->len, c->kind, c->w)) {
+		if (ej_const_value(c, e)) {
 			struct ej_snap *sn = &snap[c->eoff / sizeof(struct fent)];
 
-			sn->len = c->len;
-			sn->kind = c->kind;
-			memcpy(sn->w, c->w, sizeof(sn->w));
+			/* (the words are made again from ents) */
+			sn->len = (uint32_t)c->lk;
+			sn->kind = (uint32_t)(c->lk >> 32);
 		}
 	}
 	free(m->fold);
@@ -1149,17 +1267,21 @@ static void ej_refit(struct ej_memo *m, const struct fent *ents)
 static int ej_write_fold(const struct ej_fold *f, struct buf *out,
     const struct fent *ents)
 {
-	const struct ej_const *c = f->cons, *c_end = f->cons + f->ncon;
+	const struct ej_const *c = f->cons;
 	const struct ej_slot *sl = f->vars, *sl_end = f->vars + f->nvar;
 	const char *lit = f->lit, *end = f->lit + f->litlen;
 
-	for (; c < c_end; c++) {
-		const struct fent *e = (const struct fent *)(const void *)
-		    ((const char *)ents + c->eoff);
-
-		if (e->id != c->id || e->dead || !ej_same(&e->v, c->len, c->kind, c->w))
-			return -1;
-	}
+	if (ej_cons_check(c, c + f->nk[0], ents, 0) != 0)
+		return -1;
+	c += f->nk[0];
+	if (ej_cons_check(c, c + f->nk[1], ents, 1) != 0)
+		return -1;
+	c += f->nk[1];
+	if (ej_cons_check(c, c + f->nk[2], ents, 2) != 0)
+		return -1;
+	c += f->nk[2];
+	if (ej_cons_check(c, c + f->nk[3], ents, 3) != 0)
+		return -1;
 	return ej_fill(out, sl, sl_end, lit, end, ents, f->nvar) == 0 ? 0 : -1;
 }
 

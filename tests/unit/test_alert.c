@@ -960,6 +960,82 @@ TEST(decoder_constants_fold_and_refit)
 	vg_event_free(ev);
 }
 
+/*
+ * The folded constants are checked by length class (1-3, 4-7, 8-16, 17-32
+ * bytes) in an order of their own: a constant of each length 1 to 32,
+ * among constants of every class, learnt by a fresh decoder, then changed
+ * at each byte, or one byte longer or shorter with the same start, or of
+ * another kind: each event as an event without a decoder gets it.
+ */
+TEST(decoder_constants_every_length_and_byte)
+{
+	static const char base[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	static char dec[32 * 36][16];
+	struct vg_event *ev = vg_event_new();
+	struct buf memo, plain;
+	size_t nd = 0;
+	int bad = 0, runs = 0;
+
+	buf_init(&memo);
+	buf_init(&plain);
+	for (size_t n = 1; n <= 32; n++) {
+		/* p < n: byte p changed; n: one longer; n + 1: one shorter;
+		 * n + 2: a number of the same text */
+		for (size_t p = 0; p <= n + 2; p++) {
+			char v[40];
+
+			snprintf(dec[nd], sizeof(dec[nd]), "dec-len-%zu", nd);
+			for (int k = 0; k < 7; k++) {
+				size_t len = n;
+				int num = 0;
+
+				memcpy(v, base, n);
+				if (k == 6 && p < n)
+					v[p] = p % 2 ? '"' : 'X';
+				else if (k == 6 && p == n)
+					v[len++] = '!';
+				else if (k == 6 && p == n + 1)
+					len--;
+				else if (k == 6)
+					num = 1;
+				v[len] = '\0';
+				vg_event_reset(ev);
+				add(ev, "h26c.two", "ab");
+				if (num)
+					add_num(ev, "h26c.v", v);
+				else if (len > 0)
+					add(ev, "h26c.v", v);
+				else
+					vg_event_add(ev, fid("h26c.v"), "", 0);
+				add(ev, "h26c.twenty", "abcdefghijklmnopqrst");
+				add(ev, "h26c.var", k % 2 ? "odd" : "even");
+				add(ev, "h26c.five", "abcde");
+				add(ev, "h26c.twelve", "abcdefghijkl");
+				ev->decoder = NULL;
+				buf_clear(&plain);
+				alert_event_json(&plain, ev);
+				ev->decoder = dec[nd];
+				buf_clear(&memo);
+				alert_event_json(&memo, ev);
+				runs++;
+				if (strcmp(buf_cstr(&memo), buf_cstr(&plain)) != 0 && bad++ == 0)
+					UNIT_FAIL("length %zu change %zu event %d: memo %s plain %s",
+					    n, p, k, memo.p, plain.p);
+			}
+			nd++;
+		}
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(runs, 7 * (32 * 33 / 2 + 32 * 3));
+	/* exact: the last one, a number where a string was learnt */
+	CHECK_STR(memo.p, "{\"h26c\":{\"two\":\"ab\",\"v\":"
+	    "\"0123456789abcdefghijklmnopqrstuv\",\"twenty\":\"abcdefghijklmnopqrst\","
+	    "\"var\":\"even\",\"five\":\"abcde\",\"twelve\":\"abcdefghijkl\"}}");
+	buf_free(&memo);
+	buf_free(&plain);
+	vg_event_free(ev);
+}
+
 /* Strings of 0 to 40 bytes (the lengths written inline and the tails of
  * the loop), clean or with one byte that needs attention at each place. */
 TEST(json_str_short_lengths_every_position)
@@ -1502,6 +1578,7 @@ int main(void)
 	RUN(shapes_of_names_not_interned);
 	RUN(decoder_shapes_agree_with_shape_lookup);
 	RUN(decoder_constants_fold_and_refit);
+	RUN(decoder_constants_every_length_and_byte);
 	RUN(json_str_short_lengths_every_position);
 	RUN(plain_digit_numbers);
 	RUN(bulk_detections_match_single_alerts);
