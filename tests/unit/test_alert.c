@@ -1083,6 +1083,68 @@ TEST(json_str_short_lengths_every_position)
 	buf_free(&want);
 }
 
+/*
+ * Strings of 32 to 100 bytes take the AVX2 path where the CPU has it (32
+ * bytes a step, the tail through the window of the last 32) and the SSE2
+ * one with buf_json_noavx2: both against the reference, clean, with one
+ * byte that needs attention at each place, and with two (the second in
+ * the tail after the first was escaped).
+ */
+TEST(json_str_long_both_paths)
+{
+	static const char *const odd[] = { "\"", "\\", "\n", "\x01", "\x7f",
+		"\xff", "\xc3\xa9", "\xc3", "~" };
+	struct buf got, want;
+	int bad = 0, runs = 0;
+
+	buf_init(&got);
+	buf_init(&want);
+	for (int noavx2 = 0; noavx2 <= 1; noavx2++) {
+		buf_json_noavx2 = noavx2;
+		for (size_t n = 32; n <= 100; n++) {
+			for (size_t p = 0; p <= n; p++) {
+				for (size_t k = 0; k < VG_ARRAY_LEN(odd); k++) {
+					for (size_t q = 0; q < 3; q++) {
+						unsigned char s[112];
+						size_t ol = strlen(odd[k]);
+						/* the second: none, in the last 32, the last */
+						size_t at2 = q == 0 ? n : q == 1 ? n - 1 - (p * 7 + k) % 31 : n - 1;
+
+						for (size_t i = 0; i < n; i++)
+							s[i] = (unsigned char)('a' + i % 26);
+						if (p < n && p + ol <= n)
+							memcpy(s + p, odd[k], ol);
+						if (at2 < n && (at2 + 1 < p || at2 >= p + ol))
+							s[at2] = '"';
+						buf_clear(&got);
+						buf_clear(&want);
+						buf_json_str(&got, (const char *)s, n);
+						ref_json_str(&want, s, n);
+						runs++;
+						if (strcmp(buf_cstr(&got), buf_cstr(&want)) != 0 &&
+						    bad++ == 0)
+							UNIT_FAIL("noavx2 %d n %zu at %zu odd %zu q %zu: "
+							    "got %s want %s", noavx2, n, p, k, q, got.p,
+							    want.p);
+					}
+				}
+			}
+		}
+	}
+	buf_json_noavx2 = 0;
+	CHECK_INT(bad, 0);
+	CHECK_INT(runs, 2 * 9 * 3 * (101 * 102 / 2 - 32 * 33 / 2));
+	/* exact: a clean 40-byte string, and one with a quote in its tail */
+	buf_clear(&got);
+	buf_json_str(&got, "0123456789abcdefghijklmnopqrstuvwxyz0123", 40);
+	CHECK_STR(buf_cstr(&got), "\"0123456789abcdefghijklmnopqrstuvwxyz0123\"");
+	buf_clear(&got);
+	buf_json_str(&got, "0123456789abcdefghijklmnopqrstuvwxyz\"123", 40);
+	CHECK_STR(buf_cstr(&got), "\"0123456789abcdefghijklmnopqrstuvwxyz\\\"123\"");
+	buf_free(&got);
+	buf_free(&want);
+}
+
 /* Numbers of plain digits are copied as they stand; the rest goes through
  * the JSON number check. */
 TEST(plain_digit_numbers)
@@ -1580,6 +1642,7 @@ int main(void)
 	RUN(decoder_constants_fold_and_refit);
 	RUN(decoder_constants_every_length_and_byte);
 	RUN(json_str_short_lengths_every_position);
+	RUN(json_str_long_both_paths);
 	RUN(plain_digit_numbers);
 	RUN(bulk_detections_match_single_alerts);
 	RUN(timestamps_match_vgtime_format);
