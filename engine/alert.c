@@ -528,7 +528,7 @@ static void ej_grow2(uint32_t **a, uint32_t **b, size_t *cap, size_t need)
 
 /*
  * The literal runs of a shape are short (",\"host\":{\"hostname\":"): they
- * are copied 32 bytes at once (16 at a time beyond), reading up to
+ * are copied 32 bytes a step, reading up to
  * EJ_COPY_PAD bytes past a run (a shape's text is padded) and writing as
  * far past it (the output reserves as much; what follows overwrites it).
  */
@@ -536,10 +536,13 @@ static void ej_grow2(uint32_t **a, uint32_t **b, size_t *cap, size_t need)
 
 static inline void ej_copy(char *d, const char *s, size_t n)
 {
-	memcpy(d, s, 16);
-	memcpy(d + 16, s + 16, 16);
-	for (size_t j = 32; j < n; j += 16)
+	size_t j = 0;
+
+	do {
 		memcpy(d + j, s + j, 16);
+		memcpy(d + j + 16, s + j + 16, 16);
+		j += 32;
+	} while (j < n);
 }
 
 /* Room ej_put may need for v. */
@@ -1300,8 +1303,6 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 	const char *lit;
 	char *d;
 
-	ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
-	live = s->live;
 	if (ev->decoder != NULL) {
 		/* the shape this decoder's events had last time, checked in
 		 * the one pass that lists the live fields; the id after the
@@ -1326,6 +1327,8 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 			}
 			out->len = start; /* not this shape after all */
 		}
+		ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
+		live = s->live;
 		if (c != NULL) {
 			const uint32_t *ids = c->ids;
 			uint32_t i;
@@ -1349,6 +1352,9 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		}
 		n = 0;
 		vlen = 0;
+	} else {
+		ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
+		live = s->live;
 	}
 	for (uint32_t i = 0; i < ev->n; i++) {
 		if (ents[i].dead)
@@ -1514,6 +1520,11 @@ struct alert_cache {
 	uint32_t *off, *len;   /* in text */
 	size_t cap, n;         /* cap: power of two */
 	struct buf text;
+	/* the last event time written and its text: events come in runs of
+	 * one time */
+	int64_t ts_ms;
+	size_t tl;             /* 0: none yet */
+	char ts[32];
 };
 
 struct alert_cache *alert_cache_new(void)
@@ -1543,16 +1554,12 @@ static size_t cache_slot(const struct alert_cache *c, const struct rule *r)
 	return i;
 }
 
-/* The rule's middle part: *len bytes, valid until the next call. */
-static const char *cache_middle(struct alert_cache *c, const struct rule *r,
-    size_t *len)
+/* A rule not in the cache yet: its middle written and kept. */
+static __attribute__((noinline)) const char *cache_add(struct alert_cache *c,
+    const struct rule *r, size_t *len)
 {
 	size_t i;
 
-	if (c->cap > 0 && c->keys[i = cache_slot(c, r)] == r) {
-		*len = c->len[i];
-		return c->text.p + c->off[i];
-	}
 	if ((c->n + 1) * 2 > c->cap) {
 		const struct rule **keys = c->keys;
 		uint32_t *off = c->off, *ln = c->len;
@@ -1588,29 +1595,35 @@ static const char *cache_middle(struct alert_cache *c, const struct rule *r,
 	return c->text.p + c->off[i];
 }
 
-void alert_detections_json(struct alert_cache *c, struct buf *out,
-    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *rules,
-    size_t n, size_t *id_at, size_t *event_at, size_t *event_len)
+/* The rule's middle part: *len bytes, valid until the next call. */
+static inline __attribute__((always_inline)) const char *cache_middle(
+    struct alert_cache *c, const struct rule *r, size_t *len)
+{
+	size_t i;
+
+	if (c->cap > 0 && c->keys[i = cache_slot(c, r)] == r) {
+		*len = c->len[i];
+		return c->text.p + c->off[i];
+	}
+	return cache_add(c, r, len);
+}
+
+/* alert_detections_json with id_at: the lines, ids left as zeros. */
+static inline __attribute__((always_inline)) void detections_blank(
+    struct alert_cache *c, struct buf *out, const struct vg_event *ev,
+    int64_t ts_ms, const struct rule *const *rules, size_t n, size_t *id_at,
+    size_t *event_at, size_t *event_len)
 {
 	static const char zero_id[] = "00000000-0000-0000-0000-000000000000";
-	char ts[32];
+	const char *ts;
 	size_t tl, ev_off = 0, ev_len = 0;
 
-	if (id_at == NULL) {
-		/* the ids filled in after each run of lines: what alert_new_id
-		 * gives, with the clock read once */
-		size_t at[64], k;
-
-		for (size_t i = 0; i < n; i += k) {
-			k = n - i < VG_ARRAY_LEN(at) ? n - i : VG_ARRAY_LEN(at);
-			alert_detections_json(c, out, ev, ts_ms, rules + i, k, at,
-			    i == 0 ? &ev_off : NULL, i == 0 ? &ev_len : NULL);
-			alert_fill_ids(out->p, at, k);
-		}
-		goto done;
+	if (c->tl == 0 || c->ts_ms != ts_ms) {
+		c->tl = vgtime_format_fast(ts_ms, c->ts);
+		c->ts_ms = ts_ms;
 	}
-	tl = vgtime_format_fast(ts_ms, ts);
-
+	tl = c->tl;
+	ts = c->ts;
 	for (size_t i = 0; i < n; i++) {
 		size_t ml;
 		const char *mid = cache_middle(c, rules[i], &ml);
@@ -1647,11 +1660,42 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
 		*d++ = '\n';
 		out->len = (size_t)(d - out->p);
 	}
-done:
 	if (event_at != NULL)
 		*event_at = ev_off;
 	if (event_len != NULL)
 		*event_len = ev_len;
+}
+
+/* Without id_at: the ids filled in after each run of lines, what
+ * alert_new_id gives, with the clock read once. */
+static __attribute__((noinline)) void detections_with_ids(
+    struct alert_cache *c, struct buf *out, const struct vg_event *ev,
+    int64_t ts_ms, const struct rule *const *rules, size_t n,
+    size_t *event_at, size_t *event_len)
+{
+	size_t at[64], k, ev_off = 0, ev_len = 0;
+
+	for (size_t i = 0; i < n; i += k) {
+		k = n - i < VG_ARRAY_LEN(at) ? n - i : VG_ARRAY_LEN(at);
+		detections_blank(c, out, ev, ts_ms, rules + i, k, at,
+		    i == 0 ? &ev_off : NULL, i == 0 ? &ev_len : NULL);
+		alert_fill_ids(out->p, at, k);
+	}
+	if (event_at != NULL)
+		*event_at = ev_off;
+	if (event_len != NULL)
+		*event_len = ev_len;
+}
+
+void alert_detections_json(struct alert_cache *c, struct buf *out,
+    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *rules,
+    size_t n, size_t *id_at, size_t *event_at, size_t *event_len)
+{
+	if (id_at == NULL)
+		detections_with_ids(c, out, ev, ts_ms, rules, n, event_at, event_len);
+	else
+		detections_blank(c, out, ev, ts_ms, rules, n, id_at, event_at,
+		    event_len);
 }
 
 /* ---- sink ---- */

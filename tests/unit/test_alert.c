@@ -1303,6 +1303,45 @@ TEST(bulk_detections_with_fresh_ids)
 
 /* Alerts in order, back and forth across seconds and days: the text
  * kept per second is never stale. */
+/*
+ * The bulk writer keeps the last event time's text in its cache: a
+ * sequence of times with repeats, steps back and forth, and times that
+ * vgtime_format writes otherwise (before 1970, after 9999), through one
+ * cache, each line's time as vgtime_format has it.
+ */
+TEST(bulk_timestamps_in_sequence_through_one_cache)
+{
+	static const int64_t steps[] = { 1795392005123LL, 1795392005123LL,
+		1795392005124LL, 1795392005123LL, 0, 0, -1, -1, 1795392006000LL,
+		253402300800000LL, 253402300800000LL, 253402300799999LL, 1,
+		1795392005123LL };
+	struct vg_event *ev = sshd_event();
+	const struct rule *rules[] = { &test_rule, &second_rule };
+	struct alert_cache *c = alert_cache_new();
+	size_t id_at[2];
+	struct buf b;
+	char want[64], ts[40];
+	int bad = 0;
+
+	buf_init(&b);
+	for (size_t i = 0; i < VG_ARRAY_LEN(steps); i++) {
+		vgtime_format(steps[i], ts);
+		snprintf(want, sizeof(want), "\"@timestamp\":\"%s\",\"kind\"", ts);
+		buf_clear(&b);
+		alert_detections_json(c, &b, ev, steps[i], rules, 2, id_at, NULL, NULL);
+		buf_cstr(&b);
+		/* both lines */
+		if (strstr(b.p, want) == NULL || strstr(strchr(b.p, '\n') + 1, want) == NULL)
+			if (bad++ == 0)
+				UNIT_FAIL("%zu %lld: %s", i, (long long)steps[i], b.p);
+	}
+	CHECK_INT(bad, 0);
+	CHECK(strstr(b.p, "\"@timestamp\":\"2026-11-23T00:00:05.123Z\",") != NULL);
+	alert_cache_free(c);
+	buf_free(&b);
+	vg_event_free(ev);
+}
+
 TEST(timestamps_in_sequence_match_vgtime_format)
 {
 	static const int64_t steps[] = { 0, 1, 999, 1000, 1001, 59999, 60000,
@@ -1647,6 +1686,7 @@ int main(void)
 	RUN(bulk_detections_match_single_alerts);
 	RUN(timestamps_match_vgtime_format);
 	RUN(timestamps_in_sequence_match_vgtime_format);
+	RUN(bulk_timestamps_in_sequence_through_one_cache);
 	RUN(bulk_detections_with_fresh_ids);
 	RUN(uuid7_format_order_and_uniqueness);
 	RUN(uuid7_unique_across_threads);
