@@ -900,7 +900,7 @@ static void ej_shape_insert(struct ej_scratch *s, struct ej_shape *sh)
  * written to out, room reserved for n values of a dense length and more
  * for a longer one as it comes; nonzero when an entry was not the one its
  * slot expects. */
-static inline uint32_t ej_fill(struct buf *out, const struct ej_slot *sl,
+static inline __attribute__((always_inline)) uint32_t ej_fill(struct buf *out, const struct ej_slot *sl,
     const struct ej_slot *sl_end, const char *lit, const char *end,
     const struct fent *ents, size_t n)
 {
@@ -1677,7 +1677,7 @@ static __attribute__((noinline)) void detections_with_ids(
 
 	for (size_t i = 0; i < n; i += k) {
 		k = n - i < VG_ARRAY_LEN(at) ? n - i : VG_ARRAY_LEN(at);
-		detections_blank(c, out, ev, ts_ms, rules + i, k, at,
+		alert_detections_json(c, out, ev, ts_ms, rules + i, k, at,
 		    i == 0 ? &ev_off : NULL, i == 0 ? &ev_len : NULL);
 		alert_fill_ids(out->p, at, k);
 	}
