@@ -76,7 +76,8 @@ struct span {
 /* One matched event, for the ordered stage. */
 struct hit {
 	size_t line;           /* index in the chunk */
-	size_t rules, nrules;  /* in chunk.rules */
+	size_t rules, nrules;  /* in chunk.rules; kept for correlation only
+	                          (nrules 0 without correlation rules) */
 	size_t ngen;           /* detection alerts written for it */
 	int64_t ts;            /* its event time */
 	size_t cf, ncf;        /* its fields in chunk.cf when correlation
@@ -518,19 +519,30 @@ static void chunk_hit(struct chunk *c, struct alert_cache *ac,
 
 	grow(&c->ids, &c->icap, c->nids + n, sizeof(*c->ids));
 	grow(&c->hits, &c->hcap, c->nhits + 1, sizeof(*c->hits));
-	grow(&c->rules, &c->rucap, c->nrules + 2 * n, sizeof(*c->rules));
 	h = &c->hits[c->nhits++];
 	h->line = line;
+	h->ts = ev->ts_ms;
+	h->ncf = 0;
+	if (cs == NULL) {
+		/* every rule's detection is written, and no one wants the
+		 * rules after that */
+		h->rules = h->nrules = 0;
+		h->ngen = n;
+		h->corr = 0;
+		alert_detections_json(ac, &c->out, ev, ev->ts_ms, m, n,
+		    c->ids + c->nids, NULL, NULL);
+		c->nids += n;
+		return;
+	}
+	grow(&c->rules, &c->rucap, c->nrules + 2 * n, sizeof(*c->rules));
 	h->rules = c->nrules;
 	h->nrules = n;
-	h->ts = ev->ts_ms;
 	memcpy(c->rules + c->nrules, m, n * sizeof(*m));
 	c->nrules += n;
 	/* the generating rules go after, as scratch for alert_detections_json */
 	ngen = generating(cs, m, n, c->rules + c->nrules, &want);
 	h->ngen = ngen;
 	h->corr = want;
-	h->ncf = 0;
 	if (ngen > 0)
 		alert_detections_json(ac, &c->out, ev, ev->ts_ms, c->rules + c->nrules,
 		    ngen, c->ids + c->nids, NULL, NULL);
@@ -698,8 +710,9 @@ static void chunk_emit(struct replay *r, struct chunk *c)
 	for (size_t k = hits_at; k < c->nhits; k++) {
 		const struct hit *h = &c->hits[k];
 
-		emit_hit(r, c->rules + h->rules, h->nrules, h->ngen,
-		    h->corr && r->corr != NULL ? hit_event(r, c, h) : NULL, h->ts);
+		emit_hit(r, h->nrules > 0 ? c->rules + h->rules : NULL, h->nrules,
+		    h->ngen, h->corr && r->corr != NULL ? hit_event(r, c, h) : NULL,
+		    h->ts);
 	}
 	if (r->corr != NULL)
 		correlate_advance(r->corr, r->state);
