@@ -354,7 +354,8 @@ struct rd {
  * empty. A NUL goes where the line ends when that byte is its newline, its
  * CR or the part of it cut off, none of which is any line's text: the
  * pipeline may then refer to the line's end instead of copying it. */
-static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len, int nl)
+static inline void add_line(struct chunk *c, struct rd *d, size_t at,
+    size_t len, int nl)
 {
 	if (len > REPLAY_MAX_LINE) {
 		len = REPLAY_MAX_LINE;
@@ -372,9 +373,123 @@ static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len, int n
 }
 
 /*
+ * The newlines of a chunk's data are found 64 bytes at a time (a mask of
+ * the block's newline bytes, AVX2 where the CPU has it), and the lines of
+ * a block are taken from its mask, instead of a memchr call a line; the
+ * last bytes short of a block go to memchr.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+static int nl_avx2;            /* set once in cmd_replay */
+
+static __attribute__((target("avx2"))) uint64_t nl_mask_avx2(const char *p)
+{
+	__m256i nl = _mm256_set1_epi8('\n');
+	uint32_t a = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+	    _mm256_loadu_si256((const __m256i *)(const void *)p), nl));
+	uint32_t b = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+	    _mm256_loadu_si256((const __m256i *)(const void *)(p + 32)), nl));
+
+	return (uint64_t)b << 32 | a;
+}
+#endif
+
+/* Bit j set when p[j] is a newline, j < 64. */
+static inline uint64_t nl_mask(const char *p)
+{
+	uint64_t m = 0;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (nl_avx2)
+		return nl_mask_avx2(p);
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+
+		m |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8('\n'))) << (16 * k);
+	}
+#else
+	for (int k = 0; k < 64; k++)
+		m |= (uint64_t)(p[k] == '\n') << k;
+#endif
+	return m;
+}
+
+/*
+ * The lines of c's data from *cutp that end in a newline, added as
+ * add_line does (cut to REPLAY_MAX_LINE, CR dropped, empty ones skipped,
+ * a NUL where each ends) until the chunk is full: returns 1 then, else 0
+ * when no newline is left; *cutp is after the last newline taken. The
+ * bytes up to *seen (when past *cutp) are known to hold no newline, and
+ * *seen is the data's end after a return of 0, so a long partial line is
+ * not scanned again after each read.
+ */
+static int split_lines(struct replay *r, struct chunk *c, struct rd *d,
+    size_t *cutp, size_t *seen)
+{
+	char *data = c->data;
+	size_t dlen = c->dlen, cut = *cutp, n = c->nlines;
+	size_t pos = *seen > cut ? *seen : cut;
+	size_t max_lines = r->chunk_lines > 0 ? r->chunk_lines : SIZE_MAX;
+	uint64_t trunc = 0;
+	int full = 0;
+
+	for (;;) {
+		struct span *lines;
+		size_t base = pos;
+		uint64_t m;
+
+		if (dlen - pos >= 64) {
+			m = nl_mask(data + pos);
+			pos += 64;
+			if (m == 0)
+				continue;
+		} else {
+			const char *nl = pos < dlen ? memchr(data + pos, '\n', dlen - pos) : NULL;
+
+			if (nl == NULL)
+				break;
+			base = (size_t)(nl - data);
+			pos = base + 1;
+			m = 1;
+		}
+		grow(&c->lines, &c->lcap, n + 64, sizeof(*c->lines));
+		lines = c->lines;
+		do {
+			size_t nl = base + (size_t)__builtin_ctzll(m), len = nl - cut;
+
+			m &= m - 1;
+			if (len > REPLAY_MAX_LINE) {
+				len = REPLAY_MAX_LINE;
+				trunc++;
+			}
+			if (len > 0 && data[cut + len - 1] == '\r')
+				len--;
+			if (len > 0) {
+				data[cut + len] = '\0';
+				lines[n].off = cut;
+				lines[n++].len = len;
+			}
+			cut = nl + 1;
+			if (cut >= r->chunk_bytes || n >= max_lines) {
+				full = 1;
+				goto out;
+			}
+		} while (m != 0);
+	}
+out:
+	c->nlines = n;
+	d->truncated += trunc;
+	*cutp = cut;
+	*seen = dlen;
+	return full;
+}
+
+/*
  * Fill c with the next lines of d: about chunk_bytes of text, or
  * chunk_lines lines when set. Big reads straight into the chunk; the
- * lines are split here (memchr) so that the workers get them ready, and
+ * lines are split here (split_lines) so that the workers get them ready, and
  * with the same rules as lines_next: a line longer than REPLAY_MAX_LINE
  * keeps its first REPLAY_MAX_LINE bytes and the rest is skipped up to the
  * newline. Returns 1 while there may be more, 0 at the end of the input,
@@ -384,6 +499,7 @@ static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len, int n
 static int chunk_fill(struct replay *r, struct chunk *c, struct rd *d)
 {
 	size_t cut = 0; /* data[0..cut) is whole lines */
+	size_t seen = 0; /* data[cut..seen) has no newline */
 	uint64_t before = d->bytes_read;
 	int rc = 1;
 
@@ -396,21 +512,12 @@ static int chunk_fill(struct replay *r, struct chunk *c, struct rd *d)
 		size_t want;
 		ssize_t n;
 
-		while (cut < c->dlen) {
-			char *nl = memchr(c->data + cut, '\n', c->dlen - cut);
-
-			if (nl == NULL)
-				break;
-			add_line(c, d, cut, (size_t)(nl - c->data) - cut, 1);
-			cut = (size_t)(nl - c->data) + 1;
-			if (cut >= r->chunk_bytes ||
-			    (r->chunk_lines > 0 && c->nlines >= r->chunk_lines))
-				goto full;
-		}
+		if (split_lines(r, c, d, &cut, &seen))
+			goto full;
 		if (c->dlen - cut > REPLAY_MAX_LINE) {
 			/* no newline within reach: cut the line here */
 			add_line(c, d, cut, c->dlen - cut, 0);
-			c->dlen = cut = cut + REPLAY_MAX_LINE;
+			c->dlen = seen = cut = cut + REPLAY_MAX_LINE;
 			d->skipping = 1;
 			if (cut >= r->chunk_bytes ||
 			    (r->chunk_lines > 0 && c->nlines >= r->chunk_lines))
@@ -1019,6 +1126,9 @@ int cmd_replay(int argc, char **argv)
 	r.max_inflight = 2 * (size_t)threads + 2;
 	r.p = pipeline_new(&pc, NULL, NULL);
 	r.cache = alert_cache_new();
+#if defined(__x86_64__) && defined(__GNUC__)
+	nl_avx2 = __builtin_cpu_supports("avx2");
+#endif
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.work, NULL);
 	pthread_cond_init(&r.done, NULL);
