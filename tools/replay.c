@@ -145,6 +145,8 @@ struct replay {
 	int stop;
 	uint64_t hint_seq;
 	int64_t hint_ts;       /* last event time of the newest chunk done */
+	struct chunk *wait_a, *wait_b; /* the main thread sleeps until these
+	                          are done (wait_b may be NULL) */
 	int fixed_guess;       /* tests: workers always start from guess_ts */
 	int64_t guess_ts;
 	struct worker *w;
@@ -862,21 +864,34 @@ static void *worker_main(void *arg)
 			r->hint_seq = c->seq;
 			r->hint_ts = chunk_end_ts(c);
 		}
-		pthread_cond_broadcast(&r->done);
+		/* only the main thread waits, and only for what it named */
+		if (r->wait_a != NULL && r->wait_a->done &&
+		    (r->wait_b == NULL || r->wait_b->done))
+			pthread_cond_signal(&r->done);
 	}
 	pthread_mutex_unlock(&r->mu);
 	alert_cache_free(ac);
 	return NULL;
 }
 
-/* Emit the oldest chunk in flight, waiting for its worker. */
+/*
+ * Emit the oldest chunk in flight, waiting for its worker. When it is not
+ * done, the main thread sleeps until the chunk after it is done too (the
+ * workers run in parallel, so it usually is soon after) and then emits
+ * both: one sleep and one wake-up for two chunks.
+ */
 static void emit_oldest(struct replay *r)
 {
 	struct chunk *c = r->ohead;
 
 	pthread_mutex_lock(&r->mu);
-	while (!c->done)
-		pthread_cond_wait(&r->done, &r->mu);
+	if (!c->done) {
+		r->wait_a = c;
+		r->wait_b = c->onext;
+		while (!c->done || (r->wait_b != NULL && !r->wait_b->done))
+			pthread_cond_wait(&r->done, &r->mu);
+		r->wait_a = r->wait_b = NULL;
+	}
 	pthread_mutex_unlock(&r->mu);
 	if ((r->ohead = c->onext) == NULL)
 		r->otail = NULL;
