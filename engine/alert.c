@@ -1043,21 +1043,24 @@ static inline uint32_t ej_class(uint32_t n)
 	return n < 4 ? 0 : n < 8 ? 1 : n <= 16 ? 2 : 3;
 }
 
-/* The words of a value of n bytes (1 to EJ_CONST_MAX) of class cls: the
- * first, middle and last byte; two overlapping loads of 4, of 8 or of 16
- * bytes. Equal words for equal lengths mean equal bytes; the words a
+/* The words of a value of n bytes (1 to EJ_CONST_MAX) of class cls: two
+ * loads of 2 bytes (the first two, and the last with the NUL after it),
+ * two overlapping loads of 4, of 8 or of 16 bytes. Equal words for equal lengths mean equal bytes; the words a
  * class does not use are zero. */
 static inline __attribute__((always_inline)) void ej_cwords(const char *s,
     uint32_t n, uint32_t cls, uint64_t w[4])
 {
 	uint32_t x, y;
+	uint16_t a, b;
 
 	w[1] = w[2] = w[3] = 0;
 	switch (cls) {
 	case 0:
-		w[0] = (uint64_t)(unsigned char)s[0] |
-		    (uint64_t)(unsigned char)s[n >> 1] << 8 |
-		    (uint64_t)(unsigned char)s[n - 1] << 16;
+		/* a value's text is NUL-terminated (struct value): s[n] may
+		 * be read, and 2 bytes at s and at s + n - 1 cover it */
+		memcpy(&a, s, 2);
+		memcpy(&b, s + n - 1, 2);
+		w[0] = (uint64_t)a | (uint64_t)b << 16;
 		break;
 	case 1:
 		memcpy(&x, s, 4);
