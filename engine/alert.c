@@ -227,7 +227,7 @@ static inline void idgen_make(struct idgen *g, int64_t now, char *out)
 {
 	uint64_t hi, lo;
 
-	if (now > g->last_ms) {
+	if (__builtin_expect(now > g->last_ms, 0)) {
 		g->last_ms = now;
 		/* top bit clear: at least 2048 ids before the millisecond is full */
 		g->seq = (uint32_t)(idgen_next(g) & 0x7ff);
@@ -248,16 +248,19 @@ void alert_new_id(char out[37])
 	out[36] = '\0';
 }
 
+/* The generator is copied into a local for the loop, so that its state
+ * stays in registers, and written back after. */
 void alert_fill_ids(char *base, const size_t *at, size_t n)
 {
-	struct idgen *g = idgen_get();
+	struct idgen *g = idgen_get(), l = *g;
 	int64_t now = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if ((i & 255) == 0)
 			now = vg_now_ms();
-		idgen_make(g, now, base + at[i]);
+		idgen_make(&l, now, base + at[i]);
 	}
+	*g = l;
 }
 
 /* ---- event JSON ---- */
