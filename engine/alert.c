@@ -54,6 +54,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,7 @@ static inline void idgen_make(struct idgen *g, int64_t now, char *out)
 {
 	uint64_t hi, lo;
 
-	if (now > g->last_ms) {
+	if (__builtin_expect(now > g->last_ms, 0)) {
 		g->last_ms = now;
 		/* top bit clear: at least 2048 ids before the millisecond is full */
 		g->seq = (uint32_t)(idgen_next(g) & 0x7ff);
@@ -247,16 +248,19 @@ void alert_new_id(char out[37])
 	out[36] = '\0';
 }
 
+/* The generator is copied into a local for the loop, so that its state
+ * stays in registers, and written back after. */
 void alert_fill_ids(char *base, const size_t *at, size_t n)
 {
-	struct idgen *g = idgen_get();
+	struct idgen *g = idgen_get(), l = *g;
 	int64_t now = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if ((i & 255) == 0)
 			now = vg_now_ms();
-		idgen_make(g, now, base + at[i]);
+		idgen_make(&l, now, base + at[i]);
 	}
+	*g = l;
 }
 
 /* ---- event JSON ---- */
@@ -527,7 +531,7 @@ static void ej_grow2(uint32_t **a, uint32_t **b, size_t *cap, size_t need)
 
 /*
  * The literal runs of a shape are short (",\"host\":{\"hostname\":"): they
- * are copied 32 bytes at once (16 at a time beyond), reading up to
+ * are copied 32 bytes a step, reading up to
  * EJ_COPY_PAD bytes past a run (a shape's text is padded) and writing as
  * far past it (the output reserves as much; what follows overwrites it).
  */
@@ -535,10 +539,13 @@ static void ej_grow2(uint32_t **a, uint32_t **b, size_t *cap, size_t need)
 
 static inline void ej_copy(char *d, const char *s, size_t n)
 {
-	memcpy(d, s, 16);
-	memcpy(d + 16, s + 16, 16);
-	for (size_t j = 32; j < n; j += 16)
+	size_t j = 0;
+
+	do {
 		memcpy(d + j, s + j, 16);
+		memcpy(d + j + 16, s + j + 16, 16);
+		j += 32;
+	} while (j < n);
 }
 
 /* Room ej_put may need for v. */
@@ -896,7 +903,7 @@ static void ej_shape_insert(struct ej_scratch *s, struct ej_shape *sh)
  * written to out, room reserved for n values of a dense length and more
  * for a longer one as it comes; nonzero when an entry was not the one its
  * slot expects. */
-static inline uint32_t ej_fill(struct buf *out, const struct ej_slot *sl,
+static inline __attribute__((always_inline)) uint32_t ej_fill(struct buf *out, const struct ej_slot *sl,
     const struct ej_slot *sl_end, const char *lit, const char *end,
     const struct fent *ents, size_t n)
 {
@@ -970,14 +977,25 @@ struct ej_snap {
 	uint64_t w[4];
 };
 
+/*
+ * A constant is checked by its length class (EJ_CLASSES: 1-3, 4-7, 8-16,
+ * 17-32 bytes), each class in a loop of its own with its loads fixed:
+ * the entry's length and kind against lk (one masked load, see ej_lk),
+ * its id and dead flag, then its bytes as words (ej_cwords).
+ */
+#define EJ_CLASSES 4
+
 struct ej_const {
-	uint32_t eoff, id, len, kind;
-	uint64_t w[4];
+	uint32_t eoff, id;
+	uint64_t lk;       /* len | kind << 32 */
+	uint64_t w[4];     /* ej_cwords of the value */
 };
 
 struct ej_fold {
 	uint32_t ncon, nvar;
 	uint32_t litlen;
+	uint32_t nk[EJ_CLASSES]; /* constants of each class, in cons in
+	                            class order */
 	struct ej_const *cons;  /* [ncon] */
 	struct ej_slot *vars;   /* [nvar], pre counted in lit */
 	char *lit;              /* padded by EJ_COPY_PAD */
@@ -1023,12 +1041,110 @@ static inline int ej_same(const struct value *v, uint32_t len, uint32_t kind,
 	return ((x[0] ^ w[0]) | (x[1] ^ w[1]) | (x[2] ^ w[2]) | (x[3] ^ w[3])) == 0;
 }
 
+static inline uint32_t ej_class(uint32_t n)
+{
+	return n < 4 ? 0 : n < 8 ? 1 : n <= 16 ? 2 : 3;
+}
+
+/* The words of a value of n bytes (1 to EJ_CONST_MAX) of class cls: two
+ * loads of 2 bytes (the first two, and the last with the NUL after it),
+ * two overlapping loads of 4, of 8 or of 16 bytes. Equal words for equal lengths mean equal bytes; the words a
+ * class does not use are zero. */
+static inline __attribute__((always_inline)) void ej_cwords(const char *s,
+    uint32_t n, uint32_t cls, uint64_t w[4])
+{
+	uint32_t x, y;
+	uint16_t a, b;
+
+	w[1] = w[2] = w[3] = 0;
+	switch (cls) {
+	case 0:
+		/* a value's text is NUL-terminated (struct value): s[n] may
+		 * be read, and 2 bytes at s and at s + n - 1 cover it */
+		memcpy(&a, s, 2);
+		memcpy(&b, s + n - 1, 2);
+		w[0] = (uint64_t)a | (uint64_t)b << 16;
+		break;
+	case 1:
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		w[0] = (uint64_t)x | (uint64_t)y << 32;
+		break;
+	case 2:
+		memcpy(&w[0], s, 8);
+		memcpy(&w[1], s + n - 8, 8);
+		break;
+	default:
+		memcpy(w, s, 16);
+		memcpy(w + 2, s + n - 16, 16);
+		break;
+	}
+}
+
+/* A value's length and kind as one word, len | kind << 32: on a little
+ * endian machine one load of the 8 bytes from len (len, kind and
+ * padding, which the mask drops). */
+_Static_assert(offsetof(struct value, kind) == offsetof(struct value, len) + 4 &&
+    sizeof(((struct value *)0)->len) == 4 &&
+    offsetof(struct value, len) + 8 <= sizeof(struct value),
+    "struct value: len and kind in one word");
+
+static inline uint64_t ej_lk(const struct value *v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t x;
+
+	memcpy(&x, (const char *)v + offsetof(struct value, len), 8);
+	return x & 0xffffffffffULL;
+#else
+	return (uint64_t)v->len | (uint64_t)v->kind << 32;
+#endif
+}
+
+/* Does entry e hold constant c's value (its field and liveness aside)? */
+static int ej_const_value(const struct ej_const *c, const struct fent *e)
+{
+	uint64_t w[4];
+
+	if (ej_lk(&e->v) != c->lk)
+		return 0;
+	ej_cwords(e->v.s, (uint32_t)c->lk, ej_class((uint32_t)c->lk), w);
+	return ((w[0] ^ c->w[0]) | (w[1] ^ c->w[1]) | (w[2] ^ c->w[2]) |
+	    (w[3] ^ c->w[3])) == 0;
+}
+
+/* The constants [c, end) of class cls checked against ents: 0 when each
+ * entry is its constant's field, live, with its value. */
+static inline __attribute__((always_inline)) int ej_cons_check(
+    const struct ej_const *c, const struct ej_const *end,
+    const struct fent *ents, uint32_t cls)
+{
+	uint64_t diff = 0;
+
+	for (; c < end; c++) {
+		const struct fent *e = (const struct fent *)(const void *)
+		    ((const char *)ents + c->eoff);
+		uint64_t w[4];
+
+		/* the length first: the words are read for it */
+		if (((ej_lk(&e->v) ^ c->lk) | (e->id ^ c->id) | e->dead) != 0)
+			return -1;
+		ej_cwords(e->v.s, (uint32_t)c->lk, cls, w);
+		diff |= w[0] ^ c->w[0];
+		if (cls >= 2)
+			diff |= w[1] ^ c->w[1];
+		if (cls == 3)
+			diff |= (w[2] ^ c->w[2]) | (w[3] ^ c->w[3]);
+	}
+	return diff != 0 ? -1 : 0;
+}
+
 /* Build m's fold from sh and ents (the last event learnt, whose values
  * are the constant ones); NULL when fewer than two slots are constant. */
 static struct ej_fold *ej_fold_build(const struct ej_shape *sh,
     const struct ej_snap *snap, const struct fent *ents)
 {
-	uint32_t ncon = 0, nvar, at = 0, last = 0;
+	uint32_t ncon = 0, nvar, at = 0, last = 0, next[EJ_CLASSES];
 	size_t room = sh->litlen + EJ_COPY_PAD;
 	const char *lit = sh->lit;
 	struct ej_fold *f;
@@ -1048,7 +1164,17 @@ static struct ej_fold *ej_fold_build(const struct ej_shape *sh,
 	f->cons = (struct ej_const *)(f + 1);
 	f->vars = (struct ej_slot *)(f->cons + ncon);
 	f->lit = (char *)(f->vars + nvar);
-	f->ncon = f->nvar = 0;
+	f->ncon = ncon;
+	f->nvar = 0;
+	memset(f->nk, 0, sizeof(f->nk));
+	for (uint32_t k = 0; k < sh->n; k++) {
+		if (snap[k].len > 0)
+			f->nk[ej_class(snap[k].len)]++;
+	}
+	for (uint32_t k = 0, at_k = 0; k < EJ_CLASSES; k++) {
+		next[k] = at_k;
+		at_k += f->nk[k];
+	}
 	d = f->lit;
 	for (uint32_t k = 0; k < sh->n; k++) {
 		const struct ej_slot *sl = &sh->slots[k];
@@ -1058,15 +1184,16 @@ static struct ej_fold *ej_fold_build(const struct ej_shape *sh,
 		d += sl->pre;
 		lit += sl->pre;
 		if (sn->len > 0) {
-			struct ej_const *c = &f->cons[f->ncon++];
+			uint32_t cls = ej_class(sn->len);
+			struct ej_const *c = &f->cons[next[cls]++];
+			const struct value *v = &((const struct fent *)(const void *)
+			    ((const char *)ents + sl->eoff))->v;
 
 			c->eoff = sl->eoff;
 			c->id = sl->id;
-			c->len = sn->len;
-			c->kind = sn->kind;
-			memcpy(c->w, sn->w, sizeof(c->w));
-			d = ej_put_any(d, &((const struct fent *)(const void *)
-			    ((const char *)ents + sl->eoff))->v);
+			c->lk = (uint64_t)sn->len | (uint64_t)sn->kind << 32;
+			ej_cwords(v->s, sn->len, cls, c->w);
+			d = ej_put_any(d, v);
 		} else {
 			struct ej_slot *v = &f->vars[f->nvar++];
 
@@ -1127,12 +1254,12 @@ static void ej_refit(struct ej_memo *m, const struct fent *ents)
 		const struct fent *e = (const struct fent *)(const void *)
 		    ((const char *)ents + c->eoff);
 
-		if (ej_same(&e->v, c->len, c->kind, c->w)) {
+		if (ej_const_value(c, e)) {
 			struct ej_snap *sn = &snap[c->eoff / sizeof(struct fent)];
 
-			sn->len = c->len;
-			sn->kind = c->kind;
-			memcpy(sn->w, c->w, sizeof(sn->w));
+			/* (the words are made again from ents) */
+			sn->len = (uint32_t)c->lk;
+			sn->kind = (uint32_t)(c->lk >> 32);
 		}
 	}
 	free(m->fold);
@@ -1149,17 +1276,21 @@ static void ej_refit(struct ej_memo *m, const struct fent *ents)
 static int ej_write_fold(const struct ej_fold *f, struct buf *out,
     const struct fent *ents)
 {
-	const struct ej_const *c = f->cons, *c_end = f->cons + f->ncon;
+	const struct ej_const *c = f->cons;
 	const struct ej_slot *sl = f->vars, *sl_end = f->vars + f->nvar;
 	const char *lit = f->lit, *end = f->lit + f->litlen;
 
-	for (; c < c_end; c++) {
-		const struct fent *e = (const struct fent *)(const void *)
-		    ((const char *)ents + c->eoff);
-
-		if (e->id != c->id || e->dead || !ej_same(&e->v, c->len, c->kind, c->w))
-			return -1;
-	}
+	if (ej_cons_check(c, c + f->nk[0], ents, 0) != 0)
+		return -1;
+	c += f->nk[0];
+	if (ej_cons_check(c, c + f->nk[1], ents, 1) != 0)
+		return -1;
+	c += f->nk[1];
+	if (ej_cons_check(c, c + f->nk[2], ents, 2) != 0)
+		return -1;
+	c += f->nk[2];
+	if (ej_cons_check(c, c + f->nk[3], ents, 3) != 0)
+		return -1;
 	return ej_fill(out, sl, sl_end, lit, end, ents, f->nvar) == 0 ? 0 : -1;
 }
 
@@ -1178,8 +1309,6 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 	const char *lit;
 	char *d;
 
-	ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
-	live = s->live;
 	if (ev->decoder != NULL) {
 		/* the shape this decoder's events had last time, checked in
 		 * the one pass that lists the live fields; the id after the
@@ -1204,6 +1333,8 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 			}
 			out->len = start; /* not this shape after all */
 		}
+		ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
+		live = s->live;
 		if (c != NULL) {
 			const uint32_t *ids = c->ids;
 			uint32_t i;
@@ -1227,6 +1358,9 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		}
 		n = 0;
 		vlen = 0;
+	} else {
+		ej_grow((void **)&s->live, &s->livecap, ev->n, sizeof(*s->live));
+		live = s->live;
 	}
 	for (uint32_t i = 0; i < ev->n; i++) {
 		if (ents[i].dead)
@@ -1392,6 +1526,11 @@ struct alert_cache {
 	uint32_t *off, *len;   /* in text */
 	size_t cap, n;         /* cap: power of two */
 	struct buf text;
+	/* the last event time written and its text: events come in runs of
+	 * one time */
+	int64_t ts_ms;
+	size_t tl;             /* 0: none yet */
+	char ts[32];
 };
 
 struct alert_cache *alert_cache_new(void)
@@ -1421,16 +1560,12 @@ static size_t cache_slot(const struct alert_cache *c, const struct rule *r)
 	return i;
 }
 
-/* The rule's middle part: *len bytes, valid until the next call. */
-static const char *cache_middle(struct alert_cache *c, const struct rule *r,
-    size_t *len)
+/* A rule not in the cache yet: its middle written and kept. */
+static __attribute__((noinline)) const char *cache_add(struct alert_cache *c,
+    const struct rule *r, size_t *len)
 {
 	size_t i;
 
-	if (c->cap > 0 && c->keys[i = cache_slot(c, r)] == r) {
-		*len = c->len[i];
-		return c->text.p + c->off[i];
-	}
 	if ((c->n + 1) * 2 > c->cap) {
 		const struct rule **keys = c->keys;
 		uint32_t *off = c->off, *ln = c->len;
@@ -1466,29 +1601,35 @@ static const char *cache_middle(struct alert_cache *c, const struct rule *r,
 	return c->text.p + c->off[i];
 }
 
-void alert_detections_json(struct alert_cache *c, struct buf *out,
-    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *rules,
-    size_t n, size_t *id_at, size_t *event_at, size_t *event_len)
+/* The rule's middle part: *len bytes, valid until the next call. */
+static inline __attribute__((always_inline)) const char *cache_middle(
+    struct alert_cache *c, const struct rule *r, size_t *len)
+{
+	size_t i;
+
+	if (c->cap > 0 && c->keys[i = cache_slot(c, r)] == r) {
+		*len = c->len[i];
+		return c->text.p + c->off[i];
+	}
+	return cache_add(c, r, len);
+}
+
+/* alert_detections_json with id_at: the lines, ids left as zeros. */
+static inline __attribute__((always_inline)) void detections_blank(
+    struct alert_cache *c, struct buf *out, const struct vg_event *ev,
+    int64_t ts_ms, const struct rule *const *rules, size_t n, size_t *id_at,
+    size_t *event_at, size_t *event_len)
 {
 	static const char zero_id[] = "00000000-0000-0000-0000-000000000000";
-	char ts[32];
+	const char *ts;
 	size_t tl, ev_off = 0, ev_len = 0;
 
-	if (id_at == NULL) {
-		/* the ids filled in after each run of lines: what alert_new_id
-		 * gives, with the clock read once */
-		size_t at[64], k;
-
-		for (size_t i = 0; i < n; i += k) {
-			k = n - i < VG_ARRAY_LEN(at) ? n - i : VG_ARRAY_LEN(at);
-			alert_detections_json(c, out, ev, ts_ms, rules + i, k, at,
-			    i == 0 ? &ev_off : NULL, i == 0 ? &ev_len : NULL);
-			alert_fill_ids(out->p, at, k);
-		}
-		goto done;
+	if (c->tl == 0 || c->ts_ms != ts_ms) {
+		c->tl = vgtime_format_fast(ts_ms, c->ts);
+		c->ts_ms = ts_ms;
 	}
-	tl = vgtime_format_fast(ts_ms, ts);
-
+	tl = c->tl;
+	ts = c->ts;
 	for (size_t i = 0; i < n; i++) {
 		size_t ml;
 		const char *mid = cache_middle(c, rules[i], &ml);
@@ -1525,11 +1666,42 @@ void alert_detections_json(struct alert_cache *c, struct buf *out,
 		*d++ = '\n';
 		out->len = (size_t)(d - out->p);
 	}
-done:
 	if (event_at != NULL)
 		*event_at = ev_off;
 	if (event_len != NULL)
 		*event_len = ev_len;
+}
+
+/* Without id_at: the ids filled in after each run of lines, what
+ * alert_new_id gives, with the clock read once. */
+static __attribute__((noinline)) void detections_with_ids(
+    struct alert_cache *c, struct buf *out, const struct vg_event *ev,
+    int64_t ts_ms, const struct rule *const *rules, size_t n,
+    size_t *event_at, size_t *event_len)
+{
+	size_t at[64], k, ev_off = 0, ev_len = 0;
+
+	for (size_t i = 0; i < n; i += k) {
+		k = n - i < VG_ARRAY_LEN(at) ? n - i : VG_ARRAY_LEN(at);
+		alert_detections_json(c, out, ev, ts_ms, rules + i, k, at,
+		    i == 0 ? &ev_off : NULL, i == 0 ? &ev_len : NULL);
+		alert_fill_ids(out->p, at, k);
+	}
+	if (event_at != NULL)
+		*event_at = ev_off;
+	if (event_len != NULL)
+		*event_len = ev_len;
+}
+
+void alert_detections_json(struct alert_cache *c, struct buf *out,
+    const struct vg_event *ev, int64_t ts_ms, const struct rule *const *rules,
+    size_t n, size_t *id_at, size_t *event_at, size_t *event_len)
+{
+	if (id_at == NULL)
+		detections_with_ids(c, out, ev, ts_ms, rules, n, event_at, event_len);
+	else
+		detections_blank(c, out, ev, ts_ms, rules, n, id_at, event_at,
+		    event_len);
 }
 
 /* ---- sink ---- */

@@ -62,6 +62,9 @@ void buf_json_str(struct buf *b, const char *s, size_t n);
  * returns the end of what was written. For callers that reserve once for
  * a whole line. */
 char *buf_json_put(char *d, const char *s, size_t n);
+/* Tests: nonzero keeps buf_json_put off its AVX2 path (strings of 32
+ * bytes or more on a CPU that has it), for the SSE2 one. */
+extern int buf_json_noavx2;
 /* Nonzero when one of the 8 bytes of w needs attention in a JSON string
  * (a control byte, '"', '\\', or >= 0x80): the "has a byte less than n"
  * test (x - n*ones) & ~x & highs, for < 0x20 and for zero after an xor;

@@ -76,7 +76,8 @@ struct span {
 /* One matched event, for the ordered stage. */
 struct hit {
 	size_t line;           /* index in the chunk */
-	size_t rules, nrules;  /* in chunk.rules */
+	size_t rules, nrules;  /* in chunk.rules; kept for correlation only
+	                          (nrules 0 without correlation rules) */
 	size_t ngen;           /* detection alerts written for it */
 	int64_t ts;            /* its event time */
 	size_t cf, ncf;        /* its fields in chunk.cf when correlation
@@ -144,6 +145,8 @@ struct replay {
 	int stop;
 	uint64_t hint_seq;
 	int64_t hint_ts;       /* last event time of the newest chunk done */
+	struct chunk *wait_a, *wait_b; /* the main thread sleeps until these
+	                          are done (wait_b may be NULL) */
 	int fixed_guess;       /* tests: workers always start from guess_ts */
 	int64_t guess_ts;
 	struct worker *w;
@@ -353,7 +356,8 @@ struct rd {
  * empty. A NUL goes where the line ends when that byte is its newline, its
  * CR or the part of it cut off, none of which is any line's text: the
  * pipeline may then refer to the line's end instead of copying it. */
-static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len, int nl)
+static inline void add_line(struct chunk *c, struct rd *d, size_t at,
+    size_t len, int nl)
 {
 	if (len > REPLAY_MAX_LINE) {
 		len = REPLAY_MAX_LINE;
@@ -371,9 +375,123 @@ static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len, int n
 }
 
 /*
+ * The newlines of a chunk's data are found 64 bytes at a time (a mask of
+ * the block's newline bytes, AVX2 where the CPU has it), and the lines of
+ * a block are taken from its mask, instead of a memchr call a line; the
+ * last bytes short of a block go to memchr.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+static int nl_avx2;            /* set once in cmd_replay */
+
+static __attribute__((target("avx2"))) uint64_t nl_mask_avx2(const char *p)
+{
+	__m256i nl = _mm256_set1_epi8('\n');
+	uint32_t a = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+	    _mm256_loadu_si256((const __m256i *)(const void *)p), nl));
+	uint32_t b = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+	    _mm256_loadu_si256((const __m256i *)(const void *)(p + 32)), nl));
+
+	return (uint64_t)b << 32 | a;
+}
+#endif
+
+/* Bit j set when p[j] is a newline, j < 64. */
+static inline uint64_t nl_mask(const char *p)
+{
+	uint64_t m = 0;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (nl_avx2)
+		return nl_mask_avx2(p);
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+
+		m |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8('\n'))) << (16 * k);
+	}
+#else
+	for (int k = 0; k < 64; k++)
+		m |= (uint64_t)(p[k] == '\n') << k;
+#endif
+	return m;
+}
+
+/*
+ * The lines of c's data from *cutp that end in a newline, added as
+ * add_line does (cut to REPLAY_MAX_LINE, CR dropped, empty ones skipped,
+ * a NUL where each ends) until the chunk is full: returns 1 then, else 0
+ * when no newline is left; *cutp is after the last newline taken. The
+ * bytes up to *seen (when past *cutp) are known to hold no newline, and
+ * *seen is the data's end after a return of 0, so a long partial line is
+ * not scanned again after each read.
+ */
+static int split_lines(struct replay *r, struct chunk *c, struct rd *d,
+    size_t *cutp, size_t *seen)
+{
+	char *data = c->data;
+	size_t dlen = c->dlen, cut = *cutp, n = c->nlines;
+	size_t pos = *seen > cut ? *seen : cut;
+	size_t max_lines = r->chunk_lines > 0 ? r->chunk_lines : SIZE_MAX;
+	uint64_t trunc = 0;
+	int full = 0;
+
+	for (;;) {
+		struct span *lines;
+		size_t base = pos;
+		uint64_t m;
+
+		if (dlen - pos >= 64) {
+			m = nl_mask(data + pos);
+			pos += 64;
+			if (m == 0)
+				continue;
+		} else {
+			const char *nl = pos < dlen ? memchr(data + pos, '\n', dlen - pos) : NULL;
+
+			if (nl == NULL)
+				break;
+			base = (size_t)(nl - data);
+			pos = base + 1;
+			m = 1;
+		}
+		grow(&c->lines, &c->lcap, n + 64, sizeof(*c->lines));
+		lines = c->lines;
+		do {
+			size_t nl = base + (size_t)__builtin_ctzll(m), len = nl - cut;
+
+			m &= m - 1;
+			if (len > REPLAY_MAX_LINE) {
+				len = REPLAY_MAX_LINE;
+				trunc++;
+			}
+			if (len > 0 && data[cut + len - 1] == '\r')
+				len--;
+			if (len > 0) {
+				data[cut + len] = '\0';
+				lines[n].off = cut;
+				lines[n++].len = len;
+			}
+			cut = nl + 1;
+			if (cut >= r->chunk_bytes || n >= max_lines) {
+				full = 1;
+				goto out;
+			}
+		} while (m != 0);
+	}
+out:
+	c->nlines = n;
+	d->truncated += trunc;
+	*cutp = cut;
+	*seen = dlen;
+	return full;
+}
+
+/*
  * Fill c with the next lines of d: about chunk_bytes of text, or
  * chunk_lines lines when set. Big reads straight into the chunk; the
- * lines are split here (memchr) so that the workers get them ready, and
+ * lines are split here (split_lines) so that the workers get them ready, and
  * with the same rules as lines_next: a line longer than REPLAY_MAX_LINE
  * keeps its first REPLAY_MAX_LINE bytes and the rest is skipped up to the
  * newline. Returns 1 while there may be more, 0 at the end of the input,
@@ -383,6 +501,7 @@ static void add_line(struct chunk *c, struct rd *d, size_t at, size_t len, int n
 static int chunk_fill(struct replay *r, struct chunk *c, struct rd *d)
 {
 	size_t cut = 0; /* data[0..cut) is whole lines */
+	size_t seen = 0; /* data[cut..seen) has no newline */
 	uint64_t before = d->bytes_read;
 	int rc = 1;
 
@@ -395,21 +514,12 @@ static int chunk_fill(struct replay *r, struct chunk *c, struct rd *d)
 		size_t want;
 		ssize_t n;
 
-		while (cut < c->dlen) {
-			char *nl = memchr(c->data + cut, '\n', c->dlen - cut);
-
-			if (nl == NULL)
-				break;
-			add_line(c, d, cut, (size_t)(nl - c->data) - cut, 1);
-			cut = (size_t)(nl - c->data) + 1;
-			if (cut >= r->chunk_bytes ||
-			    (r->chunk_lines > 0 && c->nlines >= r->chunk_lines))
-				goto full;
-		}
+		if (split_lines(r, c, d, &cut, &seen))
+			goto full;
 		if (c->dlen - cut > REPLAY_MAX_LINE) {
 			/* no newline within reach: cut the line here */
 			add_line(c, d, cut, c->dlen - cut, 0);
-			c->dlen = cut = cut + REPLAY_MAX_LINE;
+			c->dlen = seen = cut = cut + REPLAY_MAX_LINE;
 			d->skipping = 1;
 			if (cut >= r->chunk_bytes ||
 			    (r->chunk_lines > 0 && c->nlines >= r->chunk_lines))
@@ -518,19 +628,30 @@ static void chunk_hit(struct chunk *c, struct alert_cache *ac,
 
 	grow(&c->ids, &c->icap, c->nids + n, sizeof(*c->ids));
 	grow(&c->hits, &c->hcap, c->nhits + 1, sizeof(*c->hits));
-	grow(&c->rules, &c->rucap, c->nrules + 2 * n, sizeof(*c->rules));
 	h = &c->hits[c->nhits++];
 	h->line = line;
+	h->ts = ev->ts_ms;
+	h->ncf = 0;
+	if (cs == NULL) {
+		/* every rule's detection is written, and no one wants the
+		 * rules after that */
+		h->rules = h->nrules = 0;
+		h->ngen = n;
+		h->corr = 0;
+		alert_detections_json(ac, &c->out, ev, ev->ts_ms, m, n,
+		    c->ids + c->nids, NULL, NULL);
+		c->nids += n;
+		return;
+	}
+	grow(&c->rules, &c->rucap, c->nrules + 2 * n, sizeof(*c->rules));
 	h->rules = c->nrules;
 	h->nrules = n;
-	h->ts = ev->ts_ms;
 	memcpy(c->rules + c->nrules, m, n * sizeof(*m));
 	c->nrules += n;
 	/* the generating rules go after, as scratch for alert_detections_json */
 	ngen = generating(cs, m, n, c->rules + c->nrules, &want);
 	h->ngen = ngen;
 	h->corr = want;
-	h->ncf = 0;
 	if (ngen > 0)
 		alert_detections_json(ac, &c->out, ev, ev->ts_ms, c->rules + c->nrules,
 		    ngen, c->ids + c->nids, NULL, NULL);
@@ -698,8 +819,9 @@ static void chunk_emit(struct replay *r, struct chunk *c)
 	for (size_t k = hits_at; k < c->nhits; k++) {
 		const struct hit *h = &c->hits[k];
 
-		emit_hit(r, c->rules + h->rules, h->nrules, h->ngen,
-		    h->corr && r->corr != NULL ? hit_event(r, c, h) : NULL, h->ts);
+		emit_hit(r, h->nrules > 0 ? c->rules + h->rules : NULL, h->nrules,
+		    h->ngen, h->corr && r->corr != NULL ? hit_event(r, c, h) : NULL,
+		    h->ts);
 	}
 	if (r->corr != NULL)
 		correlate_advance(r->corr, r->state);
@@ -742,21 +864,34 @@ static void *worker_main(void *arg)
 			r->hint_seq = c->seq;
 			r->hint_ts = chunk_end_ts(c);
 		}
-		pthread_cond_broadcast(&r->done);
+		/* only the main thread waits, and only for what it named */
+		if (r->wait_a != NULL && r->wait_a->done &&
+		    (r->wait_b == NULL || r->wait_b->done))
+			pthread_cond_signal(&r->done);
 	}
 	pthread_mutex_unlock(&r->mu);
 	alert_cache_free(ac);
 	return NULL;
 }
 
-/* Emit the oldest chunk in flight, waiting for its worker. */
+/*
+ * Emit the oldest chunk in flight, waiting for its worker. When it is not
+ * done, the main thread sleeps until the chunk after it is done too (the
+ * workers run in parallel, so it usually is soon after) and then emits
+ * both: one sleep and one wake-up for two chunks.
+ */
 static void emit_oldest(struct replay *r)
 {
 	struct chunk *c = r->ohead;
 
 	pthread_mutex_lock(&r->mu);
-	while (!c->done)
-		pthread_cond_wait(&r->done, &r->mu);
+	if (!c->done) {
+		r->wait_a = c;
+		r->wait_b = c->onext;
+		while (!c->done || (r->wait_b != NULL && !r->wait_b->done))
+			pthread_cond_wait(&r->done, &r->mu);
+		r->wait_a = r->wait_b = NULL;
+	}
 	pthread_mutex_unlock(&r->mu);
 	if ((r->ohead = c->onext) == NULL)
 		r->otail = NULL;
@@ -1006,6 +1141,9 @@ int cmd_replay(int argc, char **argv)
 	r.max_inflight = 2 * (size_t)threads + 2;
 	r.p = pipeline_new(&pc, NULL, NULL);
 	r.cache = alert_cache_new();
+#if defined(__x86_64__) && defined(__GNUC__)
+	nl_avx2 = __builtin_cpu_supports("avx2");
+#endif
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.work, NULL);
 	pthread_cond_init(&r.done, NULL);

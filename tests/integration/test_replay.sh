@@ -235,6 +235,40 @@ for src in file pipe; do
 	python3 -c 'import json,sys; print(" ".join(json.loads(l)["event"]["message"][-6:] for l in open(sys.argv[1])))' "$T/long.jsonl" > "$T/long.got"
 	check "long lines ($src): the cut line still alerts" grep -qx "1 ssh2 1 ssh2 xxxxxx xxxxxx 3 ssh2 3 ssh2" "$T/long.got"
 done
+# ---- the line split (64 bytes at a time): every line length around the
+# blocks, CRLF, empty lines, no last newline, in any chunking ----
+python3 - "$T/split.log" "$T/split.expected" <<'PY'
+import sys
+line = "<86>Nov 23 00:00:01 h sshd[1]: Failed password for u%s from 203.0.113.9 port %d ssh2"
+want = []
+with open(sys.argv[1], "wb") as f:
+    for i in range(3000):
+        user = "x" * (i * 7 % 211)
+        f.write((line % (user, i)).encode())
+        want.append("u%s %d" % (user, i))
+        f.write(b"\r\n" if i % 5 == 0 else b"\n")
+        if i % 11 == 0:
+            f.write(b"\n" * (i % 3 + 1))    # empty lines: no events
+        if i % 13 == 0:
+            f.write(b"\r\n")                 # a line of a CR alone: none either
+    f.write((line % ("last", 3000)).encode())  # no newline at the end
+    want.append("ulast 3000")
+open(sys.argv[2], "w").write("\n".join(want) + "\n")
+PY
+SPLITRULES="--rules rules/linux --rules rules/mappings --rules rules/placeholders.yml"
+for run in "--threads 1" "--threads 2" "--threads 2 --chunk-lines 7" "--threads 1 -"; do
+	if [ "${run% -}" != "$run" ]; then
+		cat "$T/split.log" | "$BIN/vigil" replay $SPLITRULES ${run% -} - > "$T/split.jsonl" 2> "$T/split.err"
+	else
+		"$BIN/vigil" replay $SPLITRULES $run "$T/split.log" > "$T/split.jsonl" 2> "$T/split.err"
+	fi
+	check "line split ($run): 3001 events" grep -qE '^replay: 3001 events' "$T/split.err"
+	python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)["event"]
+    print(e["user"]["name"], e["source"]["port"])' "$T/split.jsonl" > "$T/split.got"
+	same_text "line split ($run): each line's event, in order" "$T/split.expected" "$T/split.got"
+done
 # ---- output to a file: blocks reserved ahead are given back ----
 "$BIN/vigil" replay --threads 1 "$FIX/attack.log" > "$T/file.jsonl" 2>/dev/null
 noid "$T/file.jsonl" > "$T/file.noid"

@@ -960,6 +960,82 @@ TEST(decoder_constants_fold_and_refit)
 	vg_event_free(ev);
 }
 
+/*
+ * The folded constants are checked by length class (1-3, 4-7, 8-16, 17-32
+ * bytes) in an order of their own: a constant of each length 1 to 32,
+ * among constants of every class, learnt by a fresh decoder, then changed
+ * at each byte, or one byte longer or shorter with the same start, or of
+ * another kind: each event as an event without a decoder gets it.
+ */
+TEST(decoder_constants_every_length_and_byte)
+{
+	static const char base[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	static char dec[32 * 36][16];
+	struct vg_event *ev = vg_event_new();
+	struct buf memo, plain;
+	size_t nd = 0;
+	int bad = 0, runs = 0;
+
+	buf_init(&memo);
+	buf_init(&plain);
+	for (size_t n = 1; n <= 32; n++) {
+		/* p < n: byte p changed; n: one longer; n + 1: one shorter;
+		 * n + 2: a number of the same text */
+		for (size_t p = 0; p <= n + 2; p++) {
+			char v[40];
+
+			snprintf(dec[nd], sizeof(dec[nd]), "dec-len-%zu", nd);
+			for (int k = 0; k < 7; k++) {
+				size_t len = n;
+				int num = 0;
+
+				memcpy(v, base, n);
+				if (k == 6 && p < n)
+					v[p] = p % 2 ? '"' : 'X';
+				else if (k == 6 && p == n)
+					v[len++] = '!';
+				else if (k == 6 && p == n + 1)
+					len--;
+				else if (k == 6)
+					num = 1;
+				v[len] = '\0';
+				vg_event_reset(ev);
+				add(ev, "h26c.two", "ab");
+				if (num)
+					add_num(ev, "h26c.v", v);
+				else if (len > 0)
+					add(ev, "h26c.v", v);
+				else
+					vg_event_add(ev, fid("h26c.v"), "", 0);
+				add(ev, "h26c.twenty", "abcdefghijklmnopqrst");
+				add(ev, "h26c.var", k % 2 ? "odd" : "even");
+				add(ev, "h26c.five", "abcde");
+				add(ev, "h26c.twelve", "abcdefghijkl");
+				ev->decoder = NULL;
+				buf_clear(&plain);
+				alert_event_json(&plain, ev);
+				ev->decoder = dec[nd];
+				buf_clear(&memo);
+				alert_event_json(&memo, ev);
+				runs++;
+				if (strcmp(buf_cstr(&memo), buf_cstr(&plain)) != 0 && bad++ == 0)
+					UNIT_FAIL("length %zu change %zu event %d: memo %s plain %s",
+					    n, p, k, memo.p, plain.p);
+			}
+			nd++;
+		}
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(runs, 7 * (32 * 33 / 2 + 32 * 3));
+	/* exact: the last one, a number where a string was learnt */
+	CHECK_STR(memo.p, "{\"h26c\":{\"two\":\"ab\",\"v\":"
+	    "\"0123456789abcdefghijklmnopqrstuv\",\"twenty\":\"abcdefghijklmnopqrst\","
+	    "\"var\":\"even\",\"five\":\"abcde\",\"twelve\":\"abcdefghijkl\"}}");
+	buf_free(&memo);
+	buf_free(&plain);
+	vg_event_free(ev);
+}
+
 /* Strings of 0 to 40 bytes (the lengths written inline and the tails of
  * the loop), clean or with one byte that needs attention at each place. */
 TEST(json_str_short_lengths_every_position)
@@ -1003,6 +1079,68 @@ TEST(json_str_short_lengths_every_position)
 	buf_clear(&got);
 	buf_json_str(&got, "2026-11-23T00:00:05.000Z", 24);
 	CHECK_STR(buf_cstr(&got), "\"2026-11-23T00:00:05.000Z\"");
+	buf_free(&got);
+	buf_free(&want);
+}
+
+/*
+ * Strings of 32 to 100 bytes take the AVX2 path where the CPU has it (32
+ * bytes a step, the tail through the window of the last 32) and the SSE2
+ * one with buf_json_noavx2: both against the reference, clean, with one
+ * byte that needs attention at each place, and with two (the second in
+ * the tail after the first was escaped).
+ */
+TEST(json_str_long_both_paths)
+{
+	static const char *const odd[] = { "\"", "\\", "\n", "\x01", "\x7f",
+		"\xff", "\xc3\xa9", "\xc3", "~" };
+	struct buf got, want;
+	int bad = 0, runs = 0;
+
+	buf_init(&got);
+	buf_init(&want);
+	for (int noavx2 = 0; noavx2 <= 1; noavx2++) {
+		buf_json_noavx2 = noavx2;
+		for (size_t n = 32; n <= 100; n++) {
+			for (size_t p = 0; p <= n; p++) {
+				for (size_t k = 0; k < VG_ARRAY_LEN(odd); k++) {
+					for (size_t q = 0; q < 3; q++) {
+						unsigned char s[112];
+						size_t ol = strlen(odd[k]);
+						/* the second: none, in the last 32, the last */
+						size_t at2 = q == 0 ? n : q == 1 ? n - 1 - (p * 7 + k) % 31 : n - 1;
+
+						for (size_t i = 0; i < n; i++)
+							s[i] = (unsigned char)('a' + i % 26);
+						if (p < n && p + ol <= n)
+							memcpy(s + p, odd[k], ol);
+						if (at2 < n && (at2 + 1 < p || at2 >= p + ol))
+							s[at2] = '"';
+						buf_clear(&got);
+						buf_clear(&want);
+						buf_json_str(&got, (const char *)s, n);
+						ref_json_str(&want, s, n);
+						runs++;
+						if (strcmp(buf_cstr(&got), buf_cstr(&want)) != 0 &&
+						    bad++ == 0)
+							UNIT_FAIL("noavx2 %d n %zu at %zu odd %zu q %zu: "
+							    "got %s want %s", noavx2, n, p, k, q, got.p,
+							    want.p);
+					}
+				}
+			}
+		}
+	}
+	buf_json_noavx2 = 0;
+	CHECK_INT(bad, 0);
+	CHECK_INT(runs, 2 * 9 * 3 * (101 * 102 / 2 - 32 * 33 / 2));
+	/* exact: a clean 40-byte string, and one with a quote in its tail */
+	buf_clear(&got);
+	buf_json_str(&got, "0123456789abcdefghijklmnopqrstuvwxyz0123", 40);
+	CHECK_STR(buf_cstr(&got), "\"0123456789abcdefghijklmnopqrstuvwxyz0123\"");
+	buf_clear(&got);
+	buf_json_str(&got, "0123456789abcdefghijklmnopqrstuvwxyz\"123", 40);
+	CHECK_STR(buf_cstr(&got), "\"0123456789abcdefghijklmnopqrstuvwxyz\\\"123\"");
 	buf_free(&got);
 	buf_free(&want);
 }
@@ -1165,6 +1303,45 @@ TEST(bulk_detections_with_fresh_ids)
 
 /* Alerts in order, back and forth across seconds and days: the text
  * kept per second is never stale. */
+/*
+ * The bulk writer keeps the last event time's text in its cache: a
+ * sequence of times with repeats, steps back and forth, and times that
+ * vgtime_format writes otherwise (before 1970, after 9999), through one
+ * cache, each line's time as vgtime_format has it.
+ */
+TEST(bulk_timestamps_in_sequence_through_one_cache)
+{
+	static const int64_t steps[] = { 1795392005123LL, 1795392005123LL,
+		1795392005124LL, 1795392005123LL, 0, 0, -1, -1, 1795392006000LL,
+		253402300800000LL, 253402300800000LL, 253402300799999LL, 1,
+		1795392005123LL };
+	struct vg_event *ev = sshd_event();
+	const struct rule *rules[] = { &test_rule, &second_rule };
+	struct alert_cache *c = alert_cache_new();
+	size_t id_at[2];
+	struct buf b;
+	char want[64], ts[40];
+	int bad = 0;
+
+	buf_init(&b);
+	for (size_t i = 0; i < VG_ARRAY_LEN(steps); i++) {
+		vgtime_format(steps[i], ts);
+		snprintf(want, sizeof(want), "\"@timestamp\":\"%s\",\"kind\"", ts);
+		buf_clear(&b);
+		alert_detections_json(c, &b, ev, steps[i], rules, 2, id_at, NULL, NULL);
+		buf_cstr(&b);
+		/* both lines */
+		if (strstr(b.p, want) == NULL || strstr(strchr(b.p, '\n') + 1, want) == NULL)
+			if (bad++ == 0)
+				UNIT_FAIL("%zu %lld: %s", i, (long long)steps[i], b.p);
+	}
+	CHECK_INT(bad, 0);
+	CHECK(strstr(b.p, "\"@timestamp\":\"2026-11-23T00:00:05.123Z\",") != NULL);
+	alert_cache_free(c);
+	buf_free(&b);
+	vg_event_free(ev);
+}
+
 TEST(timestamps_in_sequence_match_vgtime_format)
 {
 	static const int64_t steps[] = { 0, 1, 999, 1000, 1001, 59999, 60000,
@@ -1502,11 +1679,14 @@ int main(void)
 	RUN(shapes_of_names_not_interned);
 	RUN(decoder_shapes_agree_with_shape_lookup);
 	RUN(decoder_constants_fold_and_refit);
+	RUN(decoder_constants_every_length_and_byte);
 	RUN(json_str_short_lengths_every_position);
+	RUN(json_str_long_both_paths);
 	RUN(plain_digit_numbers);
 	RUN(bulk_detections_match_single_alerts);
 	RUN(timestamps_match_vgtime_format);
 	RUN(timestamps_in_sequence_match_vgtime_format);
+	RUN(bulk_timestamps_in_sequence_through_one_cache);
 	RUN(bulk_detections_with_fresh_ids);
 	RUN(uuid7_format_order_and_uniqueness);
 	RUN(uuid7_unique_across_threads);
