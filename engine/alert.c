@@ -313,8 +313,13 @@ struct ej_shape {
  * The events of one decoder mostly have one shape: the last shape of each
  * decoder (by name pointer; a stale one only costs a miss, since the field
  * ids are compared) is tried before the hash of the field ids is made.
+ * A decoder's memo is in one of EJ_MEMO_WAYS slots from its hash on, so
+ * busy decoders do not take each other's (their constants would be learnt
+ * again and again): with a few hundred decoder names and their children,
+ * the four slots are full only in rare sets, which then share one.
  */
-#define EJ_MEMO 64
+#define EJ_MEMO 256
+#define EJ_MEMO_WAYS 4
 
 struct ej_fold;
 struct ej_snap;
@@ -333,7 +338,7 @@ static inline size_t ej_memo_slot(const char *decoder)
 {
 	uint64_t h = (uint64_t)(uintptr_t)decoder * 0x9e3779b97f4a7c15ULL;
 
-	return (size_t)(h >> 58); /* EJ_MEMO slots */
+	return (size_t)(h >> 56); /* EJ_MEMO slots */
 }
 
 struct ej_scratch {
@@ -367,6 +372,37 @@ static void ej_memo_reset(struct ej_memo *m)
 	free(m->fold);
 	free(m->snap);
 	memset(m, 0, sizeof(*m));
+}
+
+/* The memo of decoder, or NULL. */
+static inline struct ej_memo *ej_memo_find(struct ej_scratch *s,
+    const char *decoder)
+{
+	size_t at = ej_memo_slot(decoder);
+
+	for (size_t w = 0; w < EJ_MEMO_WAYS; w++) {
+		struct ej_memo *m = &s->memo[(at + w) & (EJ_MEMO - 1)];
+
+		if (m->decoder == decoder)
+			return m;
+		if (m->decoder == NULL)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* The memo for decoder: its own, a free slot, or the first slot. */
+static struct ej_memo *ej_memo_take(struct ej_scratch *s, const char *decoder)
+{
+	size_t at = ej_memo_slot(decoder);
+
+	for (size_t w = 0; w < EJ_MEMO_WAYS; w++) {
+		struct ej_memo *m = &s->memo[(at + w) & (EJ_MEMO - 1)];
+
+		if (m->decoder == decoder || m->decoder == NULL)
+			return m;
+	}
+	return &s->memo[at];
 }
 
 static void ej_shapes_clear(struct ej_scratch *s)
@@ -1313,8 +1349,8 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		/* the shape this decoder's events had last time, checked in
 		 * the one pass that lists the live fields; the id after the
 		 * last (EJ_NONE) matches no field */
-		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
-		struct ej_shape *c = m->decoder == ev->decoder ? m->shape : NULL;
+		struct ej_memo *m = ej_memo_find(s, ev->decoder);
+		struct ej_shape *c = m != NULL ? m->shape : NULL;
 
 		if (c != NULL && c->n == ev->n && !c->named) {
 			size_t start = out->len;
@@ -1392,7 +1428,7 @@ static int ej_fast(struct ej_scratch *s, struct buf *out,
 		ej_shape_insert(s, sh);
 	}
 	if (ev->decoder != NULL) {
-		struct ej_memo *m = &s->memo[ej_memo_slot(ev->decoder)];
+		struct ej_memo *m = ej_memo_take(s, ev->decoder);
 
 		if (m->decoder != ev->decoder || m->shape != sh) {
 			ej_memo_reset(m);
