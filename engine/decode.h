@@ -74,7 +74,9 @@ struct decode_ctx_stats {
 	uint64_t limit_hits;   /* runs cut off by the match, depth, heap or JIT stack limit */
 	uint64_t match_errors; /* other PCRE2 match failures (counted, skipped) */
 	uint64_t pcre2_runs;   /* of pattern_runs, those given to PCRE2 (the
-	                          others failed the literal pre-check) */
+	                          others were decided by the literal pre-check:
+	                          failed it, or passed it with a pattern that
+	                          is nothing but the texts it tests) */
 };
 
 void decode_ctx_get_stats(const struct decode_ctx *ctx,
