@@ -53,6 +53,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -515,12 +516,22 @@ static uint32_t ej_child(struct ej_scratch *s, uint32_t parent, const char *seg,
 	return id;
 }
 
+/*
+ * Is s[0..n) (NUL-terminated, as every value) a JSON number that JSON
+ * readers take as one: the RFC 8259 grammar, and within what they hold,
+ * an integer in 64 bits and a real below the double's overflow (jansson,
+ * which vigild reads alerts with, refuses the others, and so would the
+ * whole alert). Others are written as strings.
+ */
 static int json_number(const char *s, size_t n)
 {
-	size_t i = 0, start;
+	static const char max[] = "9223372036854775807";
+	size_t i = 0, start, digits;
+	int real = 0;
 
 	if (i < n && s[i] == '-')
 		i++;
+	start = i;
 	if (i < n && s[i] == '0') {
 		i++;
 	} else if (i < n && s[i] >= '1' && s[i] <= '9') {
@@ -529,11 +540,13 @@ static int json_number(const char *s, size_t n)
 	} else {
 		return 0;
 	}
+	digits = i - start;
 	if (i < n && s[i] == '.') {
 		for (start = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
 			;
 		if (i == start)
 			return 0;
+		real = 1;
 	}
 	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
 		i++;
@@ -543,8 +556,19 @@ static int json_number(const char *s, size_t n)
 			;
 		if (i == start)
 			return 0;
+		real = 1;
 	}
-	return i == n;
+	if (i != n)
+		return 0;
+	if (real)
+		return isfinite(strtod(s, NULL));
+	if (digits != sizeof(max) - 1)
+		return digits < sizeof(max) - 1;
+	/* 19 digits: up to INT64_MAX, or to INT64_MIN's magnitude */
+	start = s[0] == '-';
+	i = strncmp(s + start, max, digits) <= 0 ||
+	    (start && strncmp(s + 1, "9223372036854775808", digits) == 0);
+	return (int)i;
 }
 
 static void ej_grow(void **p, size_t *cap, size_t need, size_t size)

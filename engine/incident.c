@@ -121,7 +121,7 @@ static void jraw(struct buf *b, const char *s)
 		buf_adds(b, "null");
 		return;
 	}
-	if ((j = json_loads(s, JSON_DECODE_ANY, NULL)) != NULL) {
+	if ((j = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)) != NULL) {
 		json_decref(j);
 		buf_adds(b, s);
 	} else {

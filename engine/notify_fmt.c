@@ -151,7 +151,8 @@ int notify_item_make(const struct notify_channel *ch,
 	buf_addc(&b, ']');
 	/* the alert goes in as is, but only when it is a JSON object */
 	if (m->alert_json != NULL &&
-	    (alert = json_loads(m->alert_json, JSON_REJECT_DUPLICATES, NULL)) &&
+	    (alert = json_loads(m->alert_json,
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL)) &&
 	    json_is_object(alert)) {
 		buf_adds(&b, ",\"alert\":");
 		buf_adds(&b, m->alert_json);

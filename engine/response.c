@@ -945,7 +945,7 @@ static json_t *memo_parse(struct memo *mo, const struct buf *s)
 	} else {
 		p = NULL;
 	}
-	a = json_loadb(s->p, s->len, 0, &jerr);
+	a = json_loadb(s->p, s->len, JSON_ALLOW_NUL, &jerr);
 	if (p != NULL && json_is_object(a)) {
 		k = mo->next;
 		mo->next = (k + 1) % MEMO_SLOTS;
@@ -963,7 +963,8 @@ static void take_alert(struct response *r, struct batches *bs,
 {
 	json_error_t jerr;
 	json_t *a = !event_needed(r) && strip_event(line, len, scratch) == 0 ?
-	    memo_parse(mo, scratch) : json_loadb(line, len, 0, &jerr);
+	    memo_parse(mo, scratch) :
+	    json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 	const struct playbook *m[32];
 	const struct playbook *by = NULL;
 	const struct silence *sil;

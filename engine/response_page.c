@@ -149,7 +149,8 @@ size_t page_add(struct response *r, struct commit *c,
     const char *alert_json, const struct targets *t, const char *why)
 {
 	const char *id = ivw_get(inc, "id");
-	json_t *alert = alert_json ? json_loads(alert_json, 0, NULL) : NULL;
+	json_t *alert = alert_json ?
+	    json_loads(alert_json, JSON_ALLOW_NUL, NULL) : NULL;
 	char src[256], dedup[300], seedbuf[600], alerts[32];
 	const char *det[64];
 	size_t nd = 0, made = 0;

@@ -880,10 +880,10 @@ static void job_decide(struct job *j)
 	}
 	snprintf(field, sizeof(field), "ra:%s", j->pbname);
 	ra = ivw_get(&j->inc, field);
-	j->alert = ra ? json_loads(ra, 0, NULL) : NULL;
+	j->alert = ra ? json_loads(ra, JSON_ALLOW_NUL, NULL) : NULL;
 	if (j->alert == NULL)
 		j->alert = json_loads(ivw_get(&j->inc, "alert") ?
-		    ivw_get(&j->inc, "alert") : "{}", 0, NULL);
+		    ivw_get(&j->inc, "alert") : "{}", JSON_ALLOW_NUL, NULL);
 	if (j->rr.run.not_before_ms > now + NOW_SLACK_MS) {
 		commit_record_due(j, &c, j->rr.run.not_before_ms);
 		job_commit(j, &c, NULL);

@@ -178,6 +178,27 @@ check "body over 64 KiB: 413" test "$(curl -s -o /dev/null -w '%{http_code}' -H 
 check "unknown approval: 404" test "$(api POST /api/v1/approvals/01a20936-7186-7340-8a3f-f8e20aba3cf8 '{"decision":"approve","by":"alice"}')" = '404 {"error":"no such approval"}'
 check "metrics" sh -c "curl -s '$API/metrics' | grep -q '^vigil_incidents_total{event=\"acknowledged\"} 1'"
 
+# ---- hostile values in an alert: it still reaches its incident ----
+# a NUL in the message (the alert has \u0000) and a port of 23 digits
+# (too big for a 64-bit integer: the alert has it as a string)
+python3 - "$SYSLOG_PORT" <<'EOF2'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+m = (b"<38>Nov 23 00:00:04 web1 sshd[45]: Accepted password for root from "
+     b"198.51.100.99 port 99999999999999999999999 ssh2\x00tail")
+s.sendall(b"%d %s" % (len(m), m))  # octet counting: the NUL is the message's
+s.close()
+EOF2
+hostile_alert() { grep -q '"port":"99999999999999999999999"' "$T/alerts.jsonl"; }
+check "hostile values: the alert written, the port as a string" wait_until 10 hostile_alert
+check "hostile values: the alert's NUL escaped" grep -q 'ssh2\\u0000tail' "$T/alerts.jsonl"
+hostile_incident() {
+	vigil_cli incidents --json list | python3 -c '
+import json, sys
+sys.exit(0 if any("198.51.100.99" in i["key"] for i in json.load(sys.stdin)["incidents"]) else 1)'
+}
+check "hostile values: the alert has its incident" wait_until 10 hostile_incident
+
 stop_vigild
 check "no sanitizer or crash report" sh -c "! grep -q -e 'ERROR: AddressSanitizer' -e 'runtime error' '$T/vigild.log'"
 finish
