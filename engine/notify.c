@@ -236,7 +236,7 @@ static void save_then_schedule(struct nitem *ni)
 /* The dedup key inside a payload, or the item id. */
 static char *order_key(const struct notify_item *it)
 {
-	json_t *p = json_loads(it->payload, 0, NULL);
+	json_t *p = json_loads(it->payload, JSON_ALLOW_NUL, NULL);
 	const char *dk = json_string_value(json_object_get(json_object_get(p,
 	    "incident"), "dedup_key"));
 	struct buf b;

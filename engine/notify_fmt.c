@@ -653,7 +653,7 @@ int notify_render(const struct notify_channel *ch,
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	p = json_loads(it->payload, 0, &je);
+	p = json_loads(it->payload, JSON_ALLOW_NUL, &je);
 	if (!json_is_object(p)) {
 		vg_err_set(err, NULL, 0, 0, "bad payload: %s", je.text);
 		json_decref(p);

@@ -1252,7 +1252,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 void resp_raise_dead_letter(struct response *r, const struct notify_item *it,
     const char *detail)
 {
-	json_t *p = json_loads(it->payload, 0, NULL);
+	json_t *p = json_loads(it->payload, JSON_ALLOW_NUL, NULL);
 	const json_t *inc = json_object_get(p, "incident");
 	const char *rule = json_string_value(json_object_get(json_object_get(
 	    json_object_get(p, "alert"), "rule"), "id"));

@@ -630,7 +630,7 @@ void run_notify_result(void *arg, const struct notify_item *it,
     enum notify_class c, const char *detail)
 {
 	struct response *r = arg;
-	json_t *p = json_loads(it->payload, 0, NULL);
+	json_t *p = json_loads(it->payload, JSON_ALLOW_NUL, NULL);
 	const char *id = json_string_value(json_object_get(json_object_get(p,
 	    "incident"), "id"));
 	struct commit cm;

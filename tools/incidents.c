@@ -152,7 +152,8 @@ static int call(const struct client *c, const char *method, const char *path,
 /* The reply as JSON when 2xx; otherwise print the error and NULL. */
 static json_t *answer(const struct client *c, struct reply *r)
 {
-	json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len, 0, NULL);
+	json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len,
+	    JSON_ALLOW_NUL, NULL);
 
 	if (r->status >= 200 && r->status < 300 && j != NULL) {
 		if (c->json) {

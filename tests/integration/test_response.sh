@@ -198,6 +198,21 @@ import json, sys
 sys.exit(0 if any("198.51.100.99" in i["key"] for i in json.load(sys.stdin)["incidents"]) else 1)'
 }
 check "hostile values: the alert has its incident" wait_until 10 hostile_incident
+hostile_page() {
+	python3 - "$T/http.log" <<'EOF2'
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get("path") == "/flaky" and r.get("status") == 200:
+        b = json.loads(r["body"])
+        if b["summary"] == "root login from 198.51.100.99" and \
+                b["alert"]["event"]["source"]["port"] == "99999999999999999999999" and \
+                b["alert"]["event"]["message"].endswith("ssh2\x00tail"):
+            sys.exit(0)
+sys.exit(1)
+EOF2
+}
+check "hostile values: the playbook pages for it" wait_until 20 hostile_page
 
 stop_vigild
 check "no sanitizer or crash report" sh -c "! grep -q -e 'ERROR: AddressSanitizer' -e 'runtime error' '$T/vigild.log'"
