@@ -33,9 +33,11 @@ endif
 # decoder's messages in the syslog and JSON shapes vigil reads) through the
 # shipped rules, and the release objects are compiled with that profile
 # (about 10% less CPU per event). Functions the training does not run are
-# optimised as without it. PGO=0 skips it for quicker edit-build cycles.
+# optimised as without it. PGO=0 skips it for quicker edit-build cycles
+# (and it is off without python3, which writes the training workload).
 IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -c clang)
-ifeq ($(IS_CLANG),0)
+HAVE_PY  := $(shell command -v python3 >/dev/null 2>&1 && echo 1)
+ifeq ($(IS_CLANG)$(HAVE_PY),01)
 PGO      ?= 1
 else
 PGO      := 0
