@@ -382,53 +382,8 @@ static void add_captures(const struct decode_ctx *ctx, struct vg_event *ev,
 		e->v.len = (uint32_t)n;
 		e->v.kind = kind;
 		e->v.num = num;
-		if (stamp[f] != gen) {
-			stamp[f] = gen;
-			first[f] = at;
-		} else {
-			ents[last[f]].next = at;
-		}
-		last[f] = at;
+		vg_event_link(ents, stamp, first, last, gen, f, at);
 		at++;
-	}
-	ev->n = at;
-}
-
-/*
- * The winner's constants (w->eff_ents, made at load with next and dead
- * set, text owned by the node) added as vg_event_add_ents adds them, here
- * without the call and with the event's index arrays in locals.
- */
-static void add_consts(struct vg_event *ev, const struct dnode *w)
-{
-	const struct fent *src = w->eff_ents;
-	const uint32_t n = (uint32_t)w->neff;
-	uint32_t *stamp, *first, *last, gen, at;
-	struct fent *ents;
-
-	if (n == 0)
-		return;
-	if (ev->cap - ev->n < n)
-		(void)vg_event_reserve(ev, n);
-	ents = ev->ents;
-	stamp = ev->stamp;
-	first = ev->first;
-	last = ev->last;
-	gen = ev->gen;
-	at = ev->n;
-	for (uint32_t k = 0; k < n; k++, at++) {
-		const uint32_t f = src[k].id;
-
-		ents[at] = src[k];
-		if (f == FIELD_NONE)
-			continue;
-		if (stamp[f] != gen) {
-			stamp[f] = gen;
-			first[f] = at;
-		} else {
-			ents[last[f]].next = at;
-		}
-		last[f] = at;
 	}
 	ev->n = at;
 }
@@ -670,7 +625,7 @@ const char *decode_event(const struct decode_set *set, struct decode_ctx *ctx,
 	if (w == NULL)
 		return NULL;
 	/* the constants, their text the node's */
-	add_consts(ev, w);
+	vg_event_add_ents(ev, w->eff_ents, (uint32_t)w->neff);
 	ctx->st.decoded++;
 	ev->decoder = w->name;
 	return w->name;

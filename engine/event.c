@@ -215,45 +215,6 @@ uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_
 	return vg_event_push(ev, id, name, nlen, s, len, V_STR, 0);
 }
 
-void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n)
-{
-	struct fent *d;
-
-	if (n == 0)
-		return;
-	if (ev->cap - ev->n < n) {
-		while (ev->cap - ev->n < n)
-			ev->cap *= 2;
-		ev->ents = vg_realloc(ev->ents, ev->cap * sizeof(*ev->ents));
-	}
-	d = ev->ents + ev->n;
-	/* a few entries: copied one by one, no call; the index arrays in
-	 * locals, which the stores to the entries cannot change */
-	{
-		uint32_t *stamp = ev->stamp, *first = ev->first, *last = ev->last;
-		uint32_t gen = ev->gen, at = ev->n;
-		struct fent *ents = ev->ents;
-
-		for (uint32_t k = 0; k < n; k++) {
-			uint32_t id = e[k].id;
-
-			d[k] = e[k];
-			d[k].next = FENT_END;
-			d[k].dead = 0;
-			if (id == FIELD_NONE)
-				continue;
-			if (stamp[id] != gen) {
-				stamp[id] = gen;
-				first[id] = at + k;
-			} else {
-				ents[last[id]].next = at + k;
-			}
-			last[id] = at + k;
-		}
-	}
-	ev->n += n;
-}
-
 struct fent *vg_event_reserve(struct vg_event *ev, uint32_t n)
 {
 	if (ev->cap - ev->n < n) {

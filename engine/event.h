@@ -101,15 +101,26 @@ uint32_t vg_event_add(struct vg_event *ev, uint32_t id, const char *s, size_t le
 /* Add one value without copying: s must stay valid and NUL-terminated at
  * s[len] for the life of the event (an arena string, a literal). */
 uint32_t vg_event_add_ref(struct vg_event *ev, uint32_t id, const char *s, size_t len);
-/* Add n entries prepared by the caller (id, name, name_len and v as in a
- * struct fent; next and dead are set here) without copying their text,
- * which must stay valid and NUL-terminated for the life of the event: a
- * decoder's constant fields, added together for less than n
- * vg_event_add_ref. */
-void vg_event_add_ents(struct vg_event *ev, const struct fent *e, uint32_t n);
 /* Make room for n more entries (ev->cap - ev->n >= n); returns where the
  * next one goes. vg_event_push grows the entries with it. */
 struct fent *vg_event_reserve(struct vg_event *ev, uint32_t n);
+/*
+ * Chain entry at, of field id (not FIELD_NONE), after the field's earlier
+ * values in the index. The arrays are the event's (ents, stamp, first,
+ * last, gen), passed so that a caller adding many entries loads them into
+ * locals once: its stores to the entries could otherwise alias them.
+ */
+static inline void vg_event_link(struct fent *ents, uint32_t *stamp,
+    uint32_t *first, uint32_t *last, uint32_t gen, uint32_t id, uint32_t at)
+{
+	if (stamp[id] != gen) {
+		stamp[id] = gen;
+		first[id] = at;
+	} else {
+		ents[last[id]].next = at;
+	}
+	last[id] = at;
+}
 /*
  * What every adder does, inline for the stages that add fields to every
  * event (syslog, decoders): one entry for id, named name[0..name_len) (its
@@ -137,16 +148,41 @@ static inline uint32_t vg_event_push(struct vg_event *ev, uint32_t id,
 	e->v.len = (uint32_t)len;
 	e->v.kind = (uint8_t)kind;
 	e->v.num = num;
-	if (id != FIELD_NONE) {
-		if (ev->stamp[id] != ev->gen) {
-			ev->stamp[id] = ev->gen;
-			ev->first[id] = i;
-		} else {
-			ev->ents[ev->last[id]].next = i;
-		}
-		ev->last[id] = i;
-	}
+	if (id != FIELD_NONE)
+		vg_event_link(ev->ents, ev->stamp, ev->first, ev->last, ev->gen, id, i);
 	return i;
+}
+
+/* Add n entries prepared by the caller (id, name, name_len and v as in a
+ * struct fent; next and dead are set here) without copying their text,
+ * which must stay valid and NUL-terminated for the life of the event: a
+ * decoder's or syslog's constant fields, added together for less than n
+ * vg_event_add_ref. Inline: the decoders add their winner's with it on
+ * most events. */
+static inline void vg_event_add_ents(struct vg_event *ev, const struct fent *e,
+    uint32_t n)
+{
+	uint32_t *stamp, *first, *last, gen, at;
+	struct fent *ents;
+
+	if (n == 0)
+		return;
+	if (ev->cap - ev->n < n)
+		(void)vg_event_reserve(ev, n);
+	ents = ev->ents;
+	stamp = ev->stamp;
+	first = ev->first;
+	last = ev->last;
+	gen = ev->gen;
+	at = ev->n;
+	for (uint32_t k = 0; k < n; k++, at++) {
+		ents[at] = e[k];
+		ents[at].next = FENT_END;
+		ents[at].dead = 0;
+		if (e[k].id != FIELD_NONE)
+			vg_event_link(ents, stamp, first, last, gen, e[k].id, at);
+	}
+	ev->n = at;
 }
 /* Add a number (text copied, num parsed by the caller). */
 uint32_t vg_event_add_num(struct vg_event *ev, uint32_t id, const char *s, size_t len,
