@@ -578,6 +578,23 @@ static int escaped_punct(unsigned char c)
 	return c > 0x20 && c < 0x7f && !is_alnum(c);
 }
 
+/* The byte that p[*i] (and a backslash's next byte) stands for, with *i
+ * on its last byte; 0 when it is not one of those. */
+static int literal_byte(const char *p, size_t n, size_t *i, unsigned char *out)
+{
+	unsigned char c = (unsigned char)p[*i];
+
+	if (c == '\\') {
+		if (*i + 1 >= n || !escaped_punct((unsigned char)p[*i + 1]))
+			return 0;
+		c = (unsigned char)p[++*i];
+	} else if (!plain_byte(c)) {
+		return 0;
+	}
+	*out = c;
+	return 1;
+}
+
 /*
  * Whether pattern p[0..n) matches exactly the subjects pat's pre-check
  * lets through, so that PCRE2 need not run: '^' then bytes that stand for
@@ -609,21 +626,16 @@ static int precheck_is_match(const char *p, size_t n, const struct dpat *pat)
 			if (i + 2 >= n || p[i + 1] != '?' || p[i + 2] != ':')
 				return 0;
 			for (i += 3; i < n && p[i] != ')'; i++) {
-				unsigned char c = (unsigned char)p[i];
+				unsigned char c;
 
-				if (c == '|') {
+				if (p[i] == '|') {
 					if (na == DECODE_ALTS_MAX)
 						return 0;
 					alen[na++] = 0;
 					continue;
 				}
-				if (c == '\\') {
-					if (i + 1 >= n || !escaped_punct((unsigned char)p[i + 1]))
-						return 0;
-					c = (unsigned char)p[++i];
-				} else if (!plain_byte(c)) {
+				if (!literal_byte(p, n, &i, &c))
 					return 0;
-				}
 				if (alen[na - 1] == DECODE_PREFIX_MAX)
 					return 0;
 				alt[na - 1][alen[na - 1]++] = (char)c;
@@ -632,15 +644,10 @@ static int precheck_is_match(const char *p, size_t n, const struct dpat *pat)
 				return 0;
 			i++;
 		} else {
-			unsigned char c = (unsigned char)p[i];
+			unsigned char c;
 
-			if (c == '\\') {
-				if (i + 1 >= n || !escaped_punct((unsigned char)p[i + 1]))
-					return 0;
-				c = (unsigned char)p[++i];
-			} else if (!plain_byte(c)) {
+			if (!literal_byte(p, n, &i, &c))
 				return 0;
-			}
 			alt[0][0] = (char)c;
 			alen[0] = 1;
 			i++;
