@@ -565,10 +565,10 @@ static int json_number(const char *s, size_t n)
 	if (digits != sizeof(max) - 1)
 		return digits < sizeof(max) - 1;
 	/* 19 digits: up to INT64_MAX, or to INT64_MIN's magnitude */
-	start = s[0] == '-';
-	i = strncmp(s + start, max, digits) <= 0 ||
-	    (start && strncmp(s + 1, "9223372036854775808", digits) == 0);
-	return (int)i;
+	if (s[0] != '-')
+		return strncmp(s, max, digits) <= 0;
+	return strncmp(s + 1, max, digits) <= 0 ||
+	    strncmp(s + 1, "9223372036854775808", digits) == 0;
 }
 
 static void ej_grow(void **p, size_t *cap, size_t need, size_t size)
